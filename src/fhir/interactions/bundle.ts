@@ -1,0 +1,276 @@
+import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import type { Tx } from '../../storage/types.js';
+import { fullUrl } from '../bundles.js';
+import { asFhirError, FhirError } from '../errors.js';
+import { etag, newId, parseIfMatch } from '../ids.js';
+import { parsePrefer, type FhirRequest, type FhirResponse } from '../request.js';
+import { findMatches } from '../search/execute.js';
+import type { Services } from '../services.js';
+import { writeOutcome } from './respond.js';
+import * as write from './write.js';
+
+/**
+ * batch and transaction (R4 §3.1.0.11.2). Entries are processed DELETE, POST, PUT/PATCH, GET; in a
+ * transaction all writes share one database transaction, `urn:uuid:` fullUrls and conditional
+ * references (`Patient?identifier=…`) are resolved first, and any failure rolls everything back with
+ * an OperationOutcome naming the entry. GETs run after the writes have committed.
+ */
+export type Dispatch = (req: FhirRequest) => Promise<FhirResponse>;
+
+const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+interface Parsed {
+  index: number;
+  entry: BundleEntry;
+  req: FhirRequest;
+}
+
+export async function processBundle(svc: Services, req: FhirRequest, dispatch: Dispatch): Promise<FhirResponse> {
+  const bundle = req.body as Bundle;
+  if (bundle?.resourceType !== 'Bundle') throw new FhirError('invalid', { message: 'POST to the base URL takes a Bundle', expression: 'resourceType' });
+  if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
+    throw new FhirError('invalid', { message: `Bundle.type must be transaction or batch, not '${bundle.type}'`, expression: 'Bundle.type' });
+  }
+  const entries = bundle.entry ?? [];
+  if (!Array.isArray(entries)) throw new FhirError('invalid', { message: 'Bundle.entry must be an array', expression: 'Bundle.entry' });
+  if (entries.length > svc.limits.maxBundleEntries) {
+    throw new FhirError('too-large', { message: `The Bundle has ${entries.length} entries; the limit is ${svc.limits.maxBundleEntries}`, expression: 'Bundle.entry' });
+  }
+  const prefer = parsePrefer(req.headers.prefer);
+  if (bundle.type === 'batch') return batch(svc, entries, dispatch, prefer.return);
+  return transaction(svc, entries, dispatch, prefer.return);
+}
+
+function parseEntry(svc: Services, entry: BundleEntry, index: number): Parsed {
+  const where = `Bundle.entry[${index}]`;
+  const method = entry?.request?.method;
+  const url = entry?.request?.url;
+  if (!method || !(method in ORDER) || typeof url !== 'string' || !url) {
+    throw new FhirError('invalid', { message: 'Each entry needs request.method and request.url', expression: `${where}.request` });
+  }
+  const local = url.startsWith(`${svc.baseUrl}/`) ? url.slice(svc.baseUrl.length + 1) : url;
+  const [path, query = ''] = local.split('?', 2) as [string, string?];
+  const body = method === 'PATCH' ? patchBody(entry.resource, where) : entry.resource;
+  return {
+    index,
+    entry,
+    req: {
+      method: method === 'HEAD' ? 'GET' : (method as FhirRequest['method']),
+      path: path.split('/').filter(Boolean),
+      query: [...new URLSearchParams(query)],
+      headers: {
+        ifMatch: entry.request!.ifMatch,
+        ifNoneExist: entry.request!.ifNoneExist,
+        ifNoneMatch: entry.request!.ifNoneMatch,
+        ifModifiedSince: entry.request!.ifModifiedSince,
+      },
+      body,
+    },
+  };
+}
+
+/** PATCH in a Bundle carries the JSON Patch in a Binary (R4 §3.1.0.6). */
+function patchBody(resource: Resource | undefined, where: string): unknown {
+  const bin = resource as Binary | undefined;
+  if (bin?.resourceType !== 'Binary' || !bin.data) {
+    throw new FhirError('invalid', { message: 'A PATCH entry needs a Binary resource holding the JSON Patch', expression: `${where}.resource` });
+  }
+  try {
+    return JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8'));
+  } catch {
+    throw new FhirError('invalid', { message: 'The Binary of a PATCH entry does not hold JSON', expression: `${where}.resource.data` });
+  }
+}
+
+function byProcessingOrder(a: Parsed, b: Parsed): number {
+  return ORDER[a.req.method] - ORDER[b.req.method] || a.index - b.index;
+}
+
+async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined): Promise<FhirResponse> {
+  const responses: BundleEntry[] = new Array(entries.length);
+  const parsed: Parsed[] = [];
+  entries.forEach((entry, index) => {
+    try {
+      parsed.push(parseEntry(svc, entry, index));
+    } catch (err) {
+      responses[index] = errorEntry(asFhirError(err));
+    }
+  });
+  for (const p of parsed.sort(byProcessingOrder)) {
+    try {
+      if (p.req.method === 'GET') responses[p.index] = responseEntry(await dispatch(p.req));
+      else responses[p.index] = await svc.store.transaction(async (tx) => writeEntry(svc, tx, p, ret));
+    } catch (err) {
+      responses[p.index] = errorEntry(asFhirError(err).within(`Bundle.entry[${p.index}]`));
+    }
+  }
+  return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'batch-response', entry: responses } };
+}
+
+async function transaction(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined): Promise<FhirResponse> {
+  const parsed = entries.map((e, i) => parseEntry(svc, e, i));
+  checkDuplicates(parsed);
+  const responses: BundleEntry[] = new Array(entries.length);
+  const ordered = [...parsed].sort(byProcessingOrder);
+  await svc.store.transaction(async (tx) => {
+    const ids = await resolveIds(svc, tx, ordered);
+    for (const p of ordered) {
+      if (p.req.method === 'GET') continue;
+      try {
+        if (p.req.body && p.req.method !== 'PATCH') await rewriteReferences(svc, tx, p.req.body, ids, p.index);
+        const matched = ids.matched.get(p.index);
+        if (matched) responses[p.index] = resultEntry(svc, matched, ret);
+        else {
+          if (p.req.method === 'POST') p.req.headers.ifNoneExist = undefined; // resolved in resolveIds
+          responses[p.index] = await writeEntry(svc, tx, p, ret, ids.assigned.get(p.index));
+        }
+      } catch (err) {
+        throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
+      }
+    }
+  });
+  for (const p of ordered) {
+    if (p.req.method !== 'GET') continue;
+    responses[p.index] = responseEntry(await dispatch(p.req));
+  }
+  return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'transaction-response', entry: responses } };
+}
+
+function checkDuplicates(parsed: Parsed[]): void {
+  const seen = new Map<string, number>();
+  for (const p of parsed) {
+    const full = p.entry.fullUrl;
+    if (!full || p.req.method === 'GET') continue;
+    if (seen.has(full)) {
+      throw new FhirError('invalid', { message: `fullUrl '${full}' appears in entries ${seen.get(full)} and ${p.index}`, expression: `Bundle.entry[${p.index}].fullUrl` });
+    }
+    seen.set(full, p.index);
+  }
+}
+
+interface Ids {
+  /** fullUrl (urn:uuid:…, or an absolute URL) → Type/id in this server. */
+  byFullUrl: Map<string, string>;
+  /** entry index → the id a POST entry will be created with. */
+  assigned: Map<number, string>;
+  /** entry index → an existing resource a conditional create matched. */
+  matched: Map<number, write.WriteResult>;
+}
+
+/** Ids for every POST (new, or the match of its If-None-Exist), and the Type/id behind each fullUrl. */
+async function resolveIds(svc: Services, tx: Tx, ordered: Parsed[]): Promise<Ids> {
+  const ids: Ids = { byFullUrl: new Map(), assigned: new Map(), matched: new Map() };
+  for (const p of ordered) {
+    const type = p.req.path[0];
+    if (p.req.method === 'POST' && p.req.path.length === 1) {
+      let target: string;
+      if (p.req.headers.ifNoneExist) {
+        try {
+          await write.lockCriteria(tx, type, p.req.headers.ifNoneExist);
+          const matches = await findMatches(svc, type, p.req.headers.ifNoneExist, tx);
+          if (matches.length > 1) throw new FhirError('precondition', { message: `If-None-Exist '${p.req.headers.ifNoneExist}' matches several ${type}`, code: 'multiple-matches' });
+          if (matches.length === 1) {
+            ids.matched.set(p.index, { status: 200, row: matches[0], existing: true });
+            target = `${type}/${matches[0].id}`;
+          } else target = assign(ids, p.index, type);
+        } catch (err) {
+          throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
+        }
+      } else target = assign(ids, p.index, type);
+      if (p.entry.fullUrl) ids.byFullUrl.set(p.entry.fullUrl, target);
+    } else if (p.req.method === 'PUT' && p.req.path.length === 2 && p.entry.fullUrl) {
+      ids.byFullUrl.set(p.entry.fullUrl, `${type}/${p.req.path[1]}`);
+    }
+  }
+  return ids;
+}
+
+function assign(ids: Ids, index: number, type: string): string {
+  const id = newId();
+  ids.assigned.set(index, id);
+  return `${type}/${id}`;
+}
+
+/** Rewrites references to other entries (by fullUrl) and conditional references, in place. */
+async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids, index: number): Promise<void> {
+  if (Array.isArray(node)) {
+    for (const item of node) await rewriteReferences(svc, tx, item, ids, index);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const obj = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(obj)) {
+    if (typeof value === 'string') {
+      const mapped = ids.byFullUrl.get(value);
+      if (mapped) obj[key] = key === 'reference' ? mapped : `${svc.baseUrl}/${mapped}`;
+      else if (key === 'reference' && /^urn:uuid:/.test(value)) {
+        throw new FhirError('invalid', { message: `Reference '${value}' names no entry of this transaction`, expression: `Bundle.entry[${index}].resource` });
+      } else if (key === 'reference' && /^[A-Z][A-Za-z]+\?/.test(value)) {
+        obj[key] = await resolveConditional(svc, tx, value, index);
+      }
+    } else await rewriteReferences(svc, tx, value, ids, index);
+  }
+}
+
+async function resolveConditional(svc: Services, tx: Tx, ref: string, index: number): Promise<string> {
+  const [type, criteria] = ref.split('?', 2);
+  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: `Bundle.entry[${index}].resource` });
+  const matches = await findMatches(svc, type, criteria, tx);
+  if (matches.length !== 1) {
+    throw new FhirError(matches.length ? 'precondition' : 'not-found', {
+      message: `Conditional reference '${ref}' matches ${matches.length ? 'several resources' : 'nothing'}`,
+      expression: `Bundle.entry[${index}].resource`,
+    });
+  }
+  return `${type}/${matches[0].id}`;
+}
+
+async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefined, assignedId?: string): Promise<BundleEntry> {
+  const { req } = p;
+  const [type, id] = req.path;
+  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', `Unknown resource type '${type}'`);
+  const ifMatch = parseIfMatch(req.headers.ifMatch);
+  const criteria = new URLSearchParams(req.query).toString();
+  let result: write.WriteResult;
+  if (req.method === 'POST' && req.path.length === 1) result = await write.create(svc, tx, type, req.body, req.headers.ifNoneExist, assignedId);
+  else if (req.method === 'PUT' && req.path.length === 2) result = await write.update(svc, tx, type, id, req.body, { ifMatch });
+  else if (req.method === 'PUT' && req.path.length === 1 && criteria) result = await write.conditionalUpdate(svc, tx, type, criteria, req.body, { ifMatch });
+  else if (req.method === 'PATCH' && req.path.length === 2) result = await write.patch(svc, tx, type, id, req.body, { ifMatch });
+  else if (req.method === 'PATCH' && req.path.length === 1 && criteria) result = await write.conditionalPatch(svc, tx, type, criteria, req.body, { ifMatch });
+  else if (req.method === 'DELETE' && req.path.length === 2) result = await write.remove(svc, tx, type, id, { ifMatch });
+  else if (req.method === 'DELETE' && req.path.length === 1 && criteria) result = await write.conditionalDelete(svc, tx, type, criteria);
+  else throw new FhirError('invalid', { message: `Unsupported ${req.method} url '${req.path.join('/')}' in a Bundle`, expression: 'request.url' });
+  return resultEntry(svc, result, ret);
+}
+
+function resultEntry(svc: Services, result: write.WriteResult, ret: string | undefined): BundleEntry {
+  const response: BundleEntryResponse = { status: statusText(result.status) };
+  const entry: BundleEntry = { response };
+  const row = result.row;
+  if (row && !row.deleted) {
+    entry.fullUrl = fullUrl(svc.baseUrl, row.type, row.id);
+    response.location = `${row.type}/${row.id}/_history/${row.version}`;
+    response.etag = etag(row.version);
+    response.lastModified = new Date(row.last_updated).toISOString();
+    if (ret === 'OperationOutcome') response.outcome = writeOutcome(result);
+    else if (ret !== 'minimal') entry.resource = JSON.parse(row.content as string) as Resource;
+  }
+  return entry;
+}
+
+function responseEntry(res: FhirResponse): BundleEntry {
+  const response: BundleEntryResponse = { status: statusText(res.status) };
+  if (res.headers?.ETag) response.etag = res.headers.ETag;
+  if (res.headers?.Location) response.location = res.headers.Location;
+  const resource = res.resource ?? (res.raw ? (JSON.parse(res.raw) as Resource) : undefined);
+  return resource ? { resource, response } : { response };
+}
+
+function errorEntry(err: FhirError): BundleEntry {
+  return { response: { status: statusText(err.status), outcome: err.toOutcome() } };
+}
+
+const REASONS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed', 422: 'Unprocessable Entity' };
+function statusText(status: number): string {
+  return REASONS[status] ? `${status} ${REASONS[status]}` : String(status);
+}

@@ -1,0 +1,60 @@
+import type { BundleLink } from '@medplum/fhirtypes';
+import type { SqlValue } from '../../storage/types.js';
+import { bundle, historyEntry, withQuery } from '../bundles.js';
+import { FhirError } from '../errors.js';
+import { checkId } from '../ids.js';
+import type { FhirRequest, FhirResponse } from '../request.js';
+import { dateRange } from '../search/dates.js';
+import type { Services } from '../services.js';
+import type { VersionRow } from '../store.js';
+import { requireType } from './resource-checks.js';
+
+/**
+ * history at instance, type and system level (R4 §3.1.0.12): newest first, `_since`, `_count`, and
+ * paging by a cursor on the version sequence, so pages stay put while new versions are written.
+ */
+export async function history(svc: Services, req: FhirRequest): Promise<FhirResponse> {
+  const type = req.path.length >= 2 ? requireType(svc, req.path[0]) : undefined;
+  const id = req.path.length === 3 ? checkId(req.path[1]) : undefined;
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (type) (where.push('type = ?'), params.push(type));
+  if (id) (where.push('id = ?'), params.push(id));
+  const used: [string, string][] = [];
+  let count = svc.limits.defaultCount;
+  let cursor: number | undefined;
+  for (const [k, v] of req.query) {
+    if (k === '_since') {
+      const r = dateRange(v);
+      if (!r || !/T/.test(v)) throw new FhirError('invalid', { message: `_since must be an instant, not '${v}'`, expression: '_since' });
+      where.push('last_updated >= ?');
+      params.push(r.low);
+      used.push([k, v]);
+    } else if (k === '_count') {
+      if (!/^\d+$/.test(v)) throw new FhirError('invalid', { message: `_count must be a non-negative integer`, expression: '_count' });
+      count = Math.min(Number(v), svc.limits.maxCount);
+    } else if (k === '_cursor') {
+      if (!/^\d+$/.test(v)) throw new FhirError('invalid', { message: `Invalid paging cursor`, expression: '_cursor' });
+      cursor = Number(v);
+    } else if (k === '_at' || k === '_list') {
+      throw new FhirError('invalid', { message: `${k} is not supported on history`, expression: k });
+    }
+  }
+  if (id && !(await svc.store.current(type!, id))) throw new FhirError('not-found', `${type}/${id} is not known`);
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await svc.store.storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history ${filter}`, params);
+  const pageWhere = cursor !== undefined ? `${filter ? `${filter} AND` : 'WHERE'} seq < ?` : filter;
+  const rows = await svc.store.storage.all<VersionRow & { seq: number }>(
+    `SELECT seq, type, id, version, last_updated, deleted, method, content FROM history ${pageWhere} ORDER BY seq DESC LIMIT ?`,
+    [...params, ...(cursor !== undefined ? [cursor] : []), count + 1],
+  );
+  const page = rows.slice(0, count);
+  const base = `${svc.baseUrl}/${req.path.join('/')}`;
+  const self: [string, string][] = [...used, ['_count', String(count)], ...(cursor !== undefined ? [['_cursor', String(cursor)] as [string, string]] : [])];
+  const links: BundleLink[] = [{ relation: 'self', url: withQuery(base, self) }];
+  if (rows.length > count && page.length) {
+    links.push({ relation: 'next', url: withQuery(base, [...used, ['_count', String(count)], ['_cursor', String(page[page.length - 1].seq)]]) });
+  }
+  const entries = page.map((r) => historyEntry(svc.baseUrl, r));
+  return { status: 200, resource: bundle('history', entries, links, Number(total?.n ?? 0), svc.clock.now()) };
+}

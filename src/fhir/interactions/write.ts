@@ -1,0 +1,160 @@
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import jsonpatch from 'fast-json-patch';
+import type { Tx } from '../../storage/types.js';
+import { FhirError } from '../errors.js';
+import { checkId, newId } from '../ids.js';
+import { findMatches } from '../search/execute.js';
+import type { Services } from '../services.js';
+import type { VersionRow } from '../store.js';
+import { checkResource, requireResource } from './resource-checks.js';
+
+/**
+ * The write interactions (R4 §3.1.0.3–3.1.0.7), each inside the caller's transaction so a Bundle
+ * can run many of them atomically. They return what happened; formatting the answer is HTTP's job.
+ */
+export interface WriteResult {
+  status: number;
+  /** The version now current (absent for deletions of nothing). */
+  row?: VersionRow;
+  /** Validator warnings to show under `Prefer: return=OperationOutcome`. */
+  issues?: OperationOutcomeIssue[];
+  /** Conditional create that found a match: nothing was written. */
+  existing?: boolean;
+}
+
+export interface WriteOptions {
+  /** The versionId an If-Match header requires, if any. */
+  ifMatch?: string;
+}
+
+/** Serialises conditional writes with the same criteria, across processes on PostgreSQL. */
+export function lockCriteria(tx: Tx, type: string, criteria: string): Promise<void> {
+  const canonical = [...new URLSearchParams(criteria)].sort(([a], [b]) => a.localeCompare(b));
+  return tx.lock(`cond:${type}?${new URLSearchParams(canonical).toString()}`);
+}
+
+function tooMany(type: string, criteria: string): FhirError {
+  return new FhirError('precondition', { message: `The criteria '${criteria}' match more than one ${type}`, code: 'multiple-matches' });
+}
+
+/** create (R4 §3.1.0.3); a transaction passes the id it already gave the entry's fullUrl. */
+export async function create(svc: Services, tx: Tx, type: string, body: unknown, ifNoneExist?: string, assignedId?: string): Promise<WriteResult> {
+  const resource = requireResource(svc, body, type);
+  if (ifNoneExist) {
+    await lockCriteria(tx, type, ifNoneExist);
+    const matches = await findMatches(svc, type, ifNoneExist, tx);
+    if (matches.length > 1) throw tooMany(type, ifNoneExist);
+    if (matches.length === 1) return { status: 200, row: matches[0], existing: true };
+  }
+  const issues = await checkResource(svc, resource);
+  const row = await svc.store.write(tx, type, assignedId ?? newId(), undefined, resource, 'POST');
+  return { status: 201, row, issues };
+}
+
+export async function update(svc: Services, tx: Tx, type: string, id: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+  checkId(id);
+  const resource = requireResource(svc, body, type);
+  if (resource.id === undefined) throw new FhirError('invalid', { message: `The resource must have an id (R4 §3.1.0.4)`, expression: `${type}.id` });
+  if (resource.id !== id) {
+    throw new FhirError('invalid', { message: `The resource id '${resource.id}' does not match the URL's id '${id}'`, expression: `${type}.id` });
+  }
+  return put(svc, tx, type, id, resource, 'PUT', opts);
+}
+
+async function put(svc: Services, tx: Tx, type: string, id: string, resource: Resource, method: 'PUT' | 'PATCH', opts: WriteOptions, locked?: VersionRow | null): Promise<WriteResult> {
+  let prev = locked;
+  if (prev === undefined) {
+    await svc.store.lockResource(tx, type, id);
+    prev = (await svc.store.current(type, id, tx)) ?? null;
+  }
+  checkVersion(type, id, prev ?? undefined, opts.ifMatch);
+  const issues = await checkResource(svc, resource);
+  const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
+  return { status: prev && !prev.deleted ? 200 : 201, row, issues };
+}
+
+function checkVersion(type: string, id: string, prev: VersionRow | undefined, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  if (!prev || prev.deleted) throw new FhirError('precondition', { message: `If-Match: ${type}/${id} has no current version`, expression: 'If-Match' });
+  if (String(prev.version) !== ifMatch) {
+    throw new FhirError('precondition', {
+      message: `If-Match: version ${ifMatch} of ${type}/${id} is not current (current is ${prev.version})`,
+      expression: 'If-Match',
+      code: 'conflict',
+    });
+  }
+}
+
+export async function conditionalUpdate(svc: Services, tx: Tx, type: string, criteria: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+  const resource = requireResource(svc, body, type);
+  await lockCriteria(tx, type, criteria);
+  const matches = await findMatches(svc, type, criteria, tx);
+  if (matches.length > 1) throw tooMany(type, criteria);
+  if (matches.length === 1) {
+    const id = matches[0].id;
+    if (resource.id !== undefined && resource.id !== id) {
+      throw new FhirError('invalid', { message: `The resource id '${resource.id}' is not the id of the match '${id}'`, expression: `${type}.id` });
+    }
+    return put(svc, tx, type, id, resource, 'PUT', opts);
+  }
+  // no match: create, with the client's id when it gave one (R4 §3.1.0.4.3)
+  if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
+  const issues = await checkResource(svc, resource);
+  const row = await svc.store.write(tx, type, newId(), undefined, resource, 'PUT');
+  return { status: 201, row, issues };
+}
+
+/** JSON Patch (RFC 6902) on the current version; the patched resource is validated like an update. */
+export async function patch(svc: Services, tx: Tx, type: string, id: string, ops: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+  checkId(id);
+  if (!Array.isArray(ops)) throw new FhirError('invalid', { message: 'A JSON Patch document must be an array of operations', expression: 'body' });
+  await svc.store.lockResource(tx, type, id);
+  const prev = await svc.store.current(type, id, tx);
+  if (!prev) throw new FhirError('not-found', `${type}/${id} is not known`);
+  if (prev.deleted) throw new FhirError('gone', `${type}/${id} has been deleted`);
+  checkVersion(type, id, prev, opts.ifMatch);
+  const invalid = jsonpatch.validate(ops as jsonpatch.Operation[]);
+  if (invalid) {
+    throw new FhirError('invalid', { message: `Invalid JSON Patch operation ${invalid.index ?? ''}: ${invalid.message.split('\n')[0]}`, expression: `body[${invalid.index ?? 0}]` });
+  }
+  let patched: Resource;
+  try {
+    patched = jsonpatch.applyPatch(JSON.parse(prev.content as string), ops as jsonpatch.Operation[], false, false).newDocument as Resource;
+  } catch (err) {
+    const e = err as { index?: number; message?: string; name?: string };
+    // a failed `test` or a path that is not there: the patch cannot be applied to this version
+    throw new FhirError('unprocessable', { message: `JSON Patch failed: ${(e.message ?? '').split('\n')[0]}`, expression: `body[${e.index ?? 0}]` });
+  }
+  if (patched?.resourceType !== type || patched.id !== id) {
+    throw new FhirError('unprocessable', { message: 'A patch may not change resourceType or id', expression: `${type}.id` });
+  }
+  return put(svc, tx, type, id, patched, 'PATCH', {}, prev);
+}
+
+export async function conditionalPatch(svc: Services, tx: Tx, type: string, criteria: string, ops: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+  await lockCriteria(tx, type, criteria);
+  const matches = await findMatches(svc, type, criteria, tx);
+  if (matches.length > 1) throw tooMany(type, criteria);
+  if (!matches.length) throw new FhirError('not-found', `No ${type} matches '${criteria}'`);
+  return patch(svc, tx, type, matches[0].id, ops, opts);
+}
+
+/** Deleting what is already gone (or never was) succeeds with no new version (R4 §3.1.0.7). */
+export async function remove(svc: Services, tx: Tx, type: string, id: string, opts: WriteOptions = {}): Promise<WriteResult> {
+  checkId(id);
+  await svc.store.lockResource(tx, type, id);
+  const prev = await svc.store.current(type, id, tx);
+  checkVersion(type, id, prev, opts.ifMatch);
+  if (!prev || prev.deleted) return { status: 204 };
+  const row = await svc.store.write(tx, type, id, prev, null, 'DELETE');
+  return { status: 204, row };
+}
+
+/** Conditional delete of a single match (CapabilityStatement: conditionalDelete = single). */
+export async function conditionalDelete(svc: Services, tx: Tx, type: string, criteria: string): Promise<WriteResult> {
+  await lockCriteria(tx, type, criteria);
+  const matches = await findMatches(svc, type, criteria, tx);
+  if (matches.length > 1) throw tooMany(type, criteria);
+  if (!matches.length) return { status: 204 };
+  return remove(svc, tx, type, matches[0].id);
+}

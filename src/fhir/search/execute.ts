@@ -1,0 +1,45 @@
+import type { SqlExecutor } from '../../storage/types.js';
+import { FhirError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { VersionRow } from '../store.js';
+import { parseSearch, type SearchRequest } from './params.js';
+import { compileOrder, compileWhere } from './sql.js';
+
+export interface SearchResult {
+  rows: VersionRow[];
+  total?: number;
+  /** Whether there are matches after this page. */
+  more: boolean;
+}
+
+export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecutor = svc.store.storage): Promise<SearchResult> {
+  const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
+  let total: number | undefined;
+  if (req.total !== 'none' || req.summary === 'count') {
+    const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources r WHERE ${where.sql}`, where.params);
+    total = Number(row?.n ?? 0);
+  }
+  if (req.summary === 'count' || req.count === 0) return { rows: [], total, more: false };
+  const order = compileOrder(req);
+  // one row more than the page tells whether a next page exists without a second count
+  const rows = await db.all<VersionRow>(
+    `SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.deleted, r.content FROM resources r WHERE ${where.sql}
+     ORDER BY ${order.sql} LIMIT ? OFFSET ?`,
+    [...where.params, ...order.params, req.count + 1, req.offset],
+  );
+  const more = rows.length > req.count;
+  return { rows: more ? rows.slice(0, req.count) : rows, total, more };
+}
+
+/**
+ * The resources matching a conditional interaction's criteria (If-None-Exist, conditional update,
+ * delete and references). Unknown parameters are refused: ignoring one could match everything.
+ */
+export async function findMatches(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<VersionRow[]> {
+  const query = [...new URLSearchParams(criteria)];
+  if (!query.length) throw new FhirError('invalid', { message: `Conditional criteria for ${type} are empty`, expression: type });
+  const req = parseSearch(svc.defs, type, query, { defaultCount: 2, maxCount: 2 }, true);
+  req.total = 'none';
+  req.count = 2; // two are enough to tell none, one and several apart
+  return (await runSearch(svc, req, db)).rows;
+}

@@ -1,0 +1,239 @@
+import { compile } from 'fhirpath';
+import r4model from 'fhirpath/fhir-context/r4';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Definitions } from '../definitions.js';
+import { dateRange, MAX_TIME, MIN_TIME } from './dates.js';
+import { normalizeString } from './normalize.js';
+import type { SqlValue } from '../../storage/types.js';
+
+/**
+ * Extracts search index rows from a resource when it is written, by evaluating each SearchParameter's
+ * FHIRPath `expression` (compiled once per resource type) and turning the values into rows of the
+ * index table of the parameter's type. Values are recognised by their FHIR shape (Coding,
+ * CodeableConcept, Identifier, Period, Quantity, …), so no per-type code is needed.
+ */
+export type IndexTable = 'sp_token' | 'sp_string' | 'sp_reference' | 'sp_date' | 'sp_number' | 'sp_quantity' | 'sp_uri';
+
+/** Columns after (rid, type, param) for each index table. */
+export const INDEX_COLUMNS: Record<IndexTable, readonly string[]> = {
+  sp_token: ['system', 'code', 'text'],
+  sp_string: ['norm', 'exact'],
+  sp_reference: ['target_type', 'target_id', 'url'],
+  sp_date: ['low', 'high'],
+  sp_number: ['low', 'high'],
+  sp_quantity: ['system', 'code', 'low', 'high'],
+  sp_uri: ['value'],
+};
+
+const TABLE_OF: Partial<Record<string, IndexTable>> = {
+  token: 'sp_token',
+  string: 'sp_string',
+  reference: 'sp_reference',
+  date: 'sp_date',
+  number: 'sp_number',
+  quantity: 'sp_quantity',
+  uri: 'sp_uri',
+};
+
+export interface IndexRow {
+  table: IndexTable;
+  param: string;
+  values: SqlValue[];
+}
+
+interface CompiledParam {
+  code: string;
+  table: IndexTable;
+  evaluate: (resource: Resource) => unknown[];
+}
+
+export class IndexExtractor {
+  private readonly byType = new Map<string, CompiledParam[]>();
+  /** Parameters whose expression fhirpath.js could not compile: reported, not indexed. */
+  readonly skipped: string[] = [];
+
+  constructor(private readonly defs: Definitions) {}
+
+  private compiled(type: string): CompiledParam[] {
+    let list = this.byType.get(type);
+    if (list) return list;
+    list = [];
+    for (const [code, sp] of this.defs.searchParams.get(type) ?? []) {
+      const table = TABLE_OF[sp.type as string];
+      const expression = expressionFor(sp, type);
+      if (!table || !expression || code === '_id' || code === '_lastUpdated') continue;
+      try {
+        const fn = compile(expression, r4model);
+        list.push({ code, table, evaluate: (r) => fn(r as never) as unknown[] });
+      } catch {
+        this.skipped.push(`${type}.${code}`);
+      }
+    }
+    this.byType.set(type, list);
+    return list;
+  }
+
+  extract(resource: Resource): IndexRow[] {
+    const rows: IndexRow[] = [];
+    for (const p of this.compiled(resource.resourceType)) {
+      let values: unknown[];
+      try {
+        values = p.evaluate(resource);
+      } catch {
+        continue; // an expression that fails on odd data indexes nothing rather than refusing the write
+      }
+      const seen = new Set<string>();
+      for (const v of values) {
+        for (const cols of toColumns(p.table, v)) {
+          const key = cols.join('\u0000');
+          if (seen.has(key)) continue;
+          seen.add(key);
+          rows.push({ table: p.table, param: p.code, values: cols });
+        }
+      }
+    }
+    return rows;
+  }
+}
+
+/**
+ * The part of a (possibly multi-type) expression that applies to one resource type, rewritten for
+ * fhirpath.js: `resolve() is X` becomes a test on the reference string, since index extraction does
+ * not resolve references.
+ */
+export function expressionFor(sp: SearchParameter, type: string): string | undefined {
+  const expr = sp.expression;
+  if (!expr) return undefined;
+  const parts = splitUnion(expr).filter((part) => {
+    const head = part.replace(/^\(+/, '').split(/[.(\s]/)[0];
+    return head === type || head === 'Resource' || head === 'DomainResource' || !/^[A-Z]/.test(head);
+  });
+  if (!parts.length) return undefined;
+  return parts.join(' | ').replace(/resolve\(\)\s+is\s+([A-Za-z]+)/g, "reference.startsWith('$1/')");
+}
+
+function splitUnion(expr: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let start = 0;
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i];
+    if (c === "'" && expr[i - 1] !== '\\') quote = !quote;
+    if (quote) continue;
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(expr.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(expr.slice(start).trim());
+  return parts;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const norm = (s: string | null): string | null => (s === null ? null : normalizeString(s));
+const str = (v: unknown): string | null => (typeof v === 'string' && v.length ? v : null);
+
+function toColumns(table: IndexTable, v: unknown): SqlValue[][] {
+  switch (table) {
+    case 'sp_token':
+      return tokenColumns(v);
+    case 'sp_string':
+      return stringValues(v).map((s) => [normalizeString(s), s]);
+    case 'sp_reference':
+      return referenceColumns(v);
+    case 'sp_date':
+      return dateColumns(v);
+    case 'sp_number':
+      return typeof v === 'number' ? [[v, v]] : isObj(v) && typeof v.value === 'number' ? [[v.value, v.value]] : [];
+    case 'sp_quantity':
+      return quantityColumns(v);
+    case 'sp_uri':
+      return typeof v === 'string' ? [[v]] : [];
+  }
+}
+
+function tokenColumns(v: unknown): SqlValue[][] {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return [[null, String(v), null]];
+  if (!isObj(v)) return [];
+  if (Array.isArray(v.coding) || 'text' in v) {
+    // CodeableConcept: one row per coding, its text kept for :text
+    const text = str(v.text);
+    const codings = (Array.isArray(v.coding) ? v.coding : []).filter(isObj);
+    const rows = codings.map((c) => [str(c.system), str(c.code), norm(text ?? str(c.display))]);
+    if (!rows.length && text) rows.push([null, null, norm(text)]);
+    return rows;
+  }
+  if ('value' in v && ('system' in v || 'type' in v || 'use' in v || 'period' in v || 'assigner' in v)) {
+    // Identifier (system|value) or ContactPoint (its value, with phone/email/... as system)
+    const type = isObj(v.type) ? norm(str(v.type.text)) : null;
+    return [[str(v.system), str(v.value), type]];
+  }
+  if ('code' in v || 'system' in v) return [[str(v.system), str(v.code), norm(str(v.display))]];
+  if (typeof v.value === 'string' || typeof v.value === 'boolean') return [[null, String(v.value), null]];
+  return [];
+}
+
+const NAME_PARTS = ['text', 'family', 'given', 'prefix', 'suffix', 'line', 'city', 'district', 'state', 'postalCode', 'country'];
+
+function stringValues(v: unknown): string[] {
+  if (typeof v === 'string') return v ? [v] : [];
+  if (!isObj(v)) return [];
+  const out: string[] = [];
+  for (const k of NAME_PARTS) {
+    const x = v[k];
+    if (typeof x === 'string' && x) out.push(x);
+    else if (Array.isArray(x)) for (const y of x) if (typeof y === 'string' && y) out.push(y);
+  }
+  if (!out.length && typeof v.value === 'string') out.push(v.value);
+  return out;
+}
+
+const RELATIVE_REF = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const ABSOLUTE_REF = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+export function parseReference(ref: string): { type: string; id: string } | undefined {
+  const m = RELATIVE_REF.exec(ref) ?? (/^https?:\/\//.test(ref) ? ABSOLUTE_REF.exec(ref) : null);
+  return m ? { type: m[1], id: m[2] } : undefined;
+}
+
+function referenceColumns(v: unknown): SqlValue[][] {
+  const ref = typeof v === 'string' ? v : isObj(v) ? str(v.reference) : null;
+  if (!ref || ref.startsWith('#')) return [];
+  const parsed = parseReference(ref);
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(ref);
+  return [[parsed?.type ?? null, parsed?.id ?? null, absolute ? ref.replace(/\/_history\/.*$/, '') : null]];
+}
+
+function dateColumns(v: unknown): SqlValue[][] {
+  if (typeof v === 'string') {
+    const r = dateRange(v);
+    return r ? [[r.low, r.high]] : [];
+  }
+  if (!isObj(v)) return [];
+  if ('start' in v || 'end' in v) {
+    const low = typeof v.start === 'string' ? dateRange(v.start)?.low : undefined;
+    const high = typeof v.end === 'string' ? dateRange(v.end)?.high : undefined;
+    if (low === undefined && high === undefined) return [];
+    return [[low ?? MIN_TIME, high ?? MAX_TIME]];
+  }
+  if (Array.isArray(v.event)) return v.event.flatMap((e) => dateColumns(e));
+  return [];
+}
+
+function quantityColumns(v: unknown): SqlValue[][] {
+  if (!isObj(v)) return [];
+  if (typeof v.value === 'number') {
+    return [[str(v.system), str(v.code) ?? str(v.unit), v.value, v.value]];
+  }
+  if (isObj(v.low) || isObj(v.high)) {
+    const lo = isObj(v.low) && typeof v.low.value === 'number' ? v.low.value : -Number.MAX_VALUE;
+    const hi = isObj(v.high) && typeof v.high.value === 'number' ? v.high.value : Number.MAX_VALUE;
+    const unitOf = isObj(v.low) ? v.low : isObj(v.high) ? v.high : {};
+    return [[str((unitOf as Obj).system), str((unitOf as Obj).code) ?? str((unitOf as Obj).unit), lo, hi]];
+  }
+  return [];
+}

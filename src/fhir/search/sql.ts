@@ -1,0 +1,213 @@
+import { FhirError } from '../errors.js';
+import type { SqlValue } from '../../storage/types.js';
+import { dateRange } from './dates.js';
+import { normalizeString } from './normalize.js';
+import { parseReference } from './extract.js';
+import { splitPipe, splitPrefix, unescape, type Criterion, type Prefix, type SearchRequest } from './params.js';
+
+/**
+ * Compiles a parsed search into one SQL WHERE clause over `resources r`. Each criterion selects rids
+ * from its index table (`r.rid IN (SELECT rid FROM sp_x WHERE …)`), so every lookup is an index range
+ * scan; AND is repeated criteria, OR is the values inside one. All values are bound parameters.
+ */
+export interface CompiledWhere {
+  sql: string;
+  params: SqlValue[];
+}
+
+interface Ctx {
+  type: string;
+  baseUrl: string;
+  now: number;
+}
+
+export function compileWhere(req: SearchRequest, baseUrl: string, now: number): CompiledWhere {
+  const ctx: Ctx = { type: req.resourceType, baseUrl, now };
+  const parts = ['r.type = ?', 'r.deleted = 0'];
+  const params: SqlValue[] = [req.resourceType];
+  for (const c of req.criteria) {
+    const w = criterionSql(c, ctx);
+    parts.push(w.sql);
+    params.push(...w.params);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
+  if (c.code === '_id') return builtinId(c);
+  if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now);
+  const table = TABLES[c.type];
+  if (!table) throw new FhirError('invalid', { message: `Search by ${c.type} parameter '${c.code}' is not supported`, expression: c.code });
+  if (c.modifier === 'missing') {
+    const not = c.values[0] === 'true' ? 'NOT ' : '';
+    return { sql: `r.rid ${not}IN (SELECT rid FROM ${table} WHERE type = ? AND param = ?)`, params: [ctx.type, c.code] };
+  }
+  const ors: string[] = [];
+  const params: SqlValue[] = [ctx.type, c.code];
+  for (const raw of c.values) {
+    const w = MATCHERS[c.type](raw, c, ctx);
+    ors.push(w.sql);
+    params.push(...w.params);
+  }
+  // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
+  const op = c.modifier === 'not' ? 'NOT IN' : 'IN';
+  return { sql: `r.rid ${op} (SELECT rid FROM ${table} WHERE type = ? AND param = ? AND (${ors.join(' OR ')}))`, params };
+}
+
+const TABLES: Record<string, string> = {
+  token: 'sp_token',
+  string: 'sp_string',
+  reference: 'sp_reference',
+  date: 'sp_date',
+  number: 'sp_number',
+  quantity: 'sp_quantity',
+  uri: 'sp_uri',
+};
+
+type Matcher = (value: string, c: Criterion, ctx: Ctx) => CompiledWhere;
+
+function bad(c: Criterion, message: string): FhirError {
+  return new FhirError('invalid', { message, expression: c.modifier ? `${c.code}:${c.modifier}` : c.code });
+}
+
+/** LIKE pattern escaping, with `\` declared as the escape character. */
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
+
+const MATCHERS: Record<string, Matcher> = {
+  token(value, c) {
+    if (c.modifier === 'text') return { sql: `text LIKE ? ESCAPE '\\'`, params: [`${likeEscape(normalizeString(unescape(value)))}%`] };
+    const [system, code] = splitPipe(value);
+    if (system === undefined) return { sql: 'code = ?', params: [code] };
+    if (system === '') return { sql: 'system IS NULL AND code = ?', params: [code] };
+    if (code === '') return { sql: 'system = ?', params: [system] };
+    return { sql: 'system = ? AND code = ?', params: [system, code] };
+  },
+  string(value, c) {
+    const v = unescape(value);
+    if (c.modifier === 'exact') return { sql: 'exact = ?', params: [v] };
+    const n = normalizeString(v);
+    if (c.modifier === 'contains') return { sql: `norm LIKE ? ESCAPE '\\'`, params: [`%${likeEscape(n)}%`] };
+    // prefix as a range, so both backends use the (type, param, norm) index
+    return { sql: 'norm >= ? AND norm < ?', params: [n, `${n}\uffff`] };
+  },
+  reference(value, c, ctx) {
+    const v = unescape(value);
+    const typed = c.modifier && /^[A-Z]/.test(c.modifier) ? c.modifier : undefined;
+    const local = v.startsWith(`${ctx.baseUrl}/`) ? v.slice(ctx.baseUrl.length + 1) : v;
+    const ref = parseReference(local);
+    if (ref && !/^[a-z][a-z0-9+.-]*:/i.test(local)) {
+      if (typed && typed !== ref.type) throw bad(c, `Reference '${v}' does not match the modifier :${typed}`);
+      return { sql: 'target_type = ? AND target_id = ?', params: [ref.type, ref.id] };
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(v)) return { sql: 'url = ?', params: [v.replace(/\|.*$/, '')] };
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(v)) throw bad(c, `Invalid reference value '${v}'`);
+    return typed ? { sql: 'target_type = ? AND target_id = ?', params: [typed, v] } : { sql: 'target_id = ?', params: [v] };
+  },
+  date(value, c, ctx) {
+    const [prefix, rest] = splitPrefix(value);
+    const r = dateRange(rest);
+    if (!r) throw bad(c, `Invalid date '${value}' for parameter '${c.code}'`);
+    return rangeSql(prefix, r.low, r.high, ctx.now, 'low', 'high');
+  },
+  number(value, c) {
+    const [prefix, rest] = splitPrefix(value);
+    const [lo, hi] = numberRange(rest, c);
+    return rangeSql(prefix, lo, hi, undefined, 'low', 'high');
+  },
+  quantity(value, c) {
+    const [prefix, rest] = splitPrefix(value);
+    const [num, system, code] = [...rest.split('|'), undefined, undefined];
+    const [lo, hi] = numberRange(num ?? '', c);
+    const w = rangeSql(prefix, lo, hi, undefined, 'low', 'high');
+    if (code) {
+      w.sql = `(${w.sql}) AND code = ?${system ? ' AND system = ?' : ''}`;
+      w.params.push(code, ...(system ? [system] : []));
+    }
+    return w;
+  },
+  uri(value, c) {
+    const v = unescape(value);
+    if (c.modifier === 'below') return { sql: `value LIKE ? ESCAPE '\\'`, params: [`${likeEscape(v)}%`] };
+    if (c.modifier === 'above') return { sql: `? LIKE (value || '%')`, params: [v] };
+    return { sql: 'value = ?', params: [v] };
+  },
+};
+
+/** A decimal's implicit range by its precision (R4 §3.1.1.4.3: 100 means [99.5, 100.5)). */
+function numberRange(s: string, c: Criterion): [number, number] {
+  if (!/^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(s)) throw bad(c, `Invalid number '${s}' for parameter '${c.code}'`);
+  const v = Number(s);
+  const decimals = /\.(\d+)/.exec(s)?.[1].length ?? 0;
+  const half = 0.5 * 10 ** -decimals;
+  return [v - half, v + half];
+}
+
+/**
+ * Prefix semantics over ranges (R4 §3.1.1.4.5): the target [low, high] against the query [qlo, qhi].
+ * `ap` widens the query by 10% of its distance from now (dates) or of its value (numbers).
+ */
+function rangeSql(prefix: Prefix, qlo: number, qhi: number, now: number | undefined, lowCol: string, highCol: string): CompiledWhere {
+  switch (prefix) {
+    case 'eq':
+      return { sql: `${lowCol} >= ? AND ${highCol} <= ?`, params: [qlo, qhi] };
+    case 'ne':
+      return { sql: `NOT (${lowCol} >= ? AND ${highCol} <= ?)`, params: [qlo, qhi] };
+    case 'gt':
+      return { sql: `${highCol} > ?`, params: [qhi] };
+    case 'lt':
+      return { sql: `${lowCol} < ?`, params: [qlo] };
+    case 'ge':
+      return { sql: `${highCol} >= ?`, params: [qlo] };
+    case 'le':
+      return { sql: `${lowCol} <= ?`, params: [qhi] };
+    case 'sa':
+      return { sql: `${lowCol} > ?`, params: [qhi] };
+    case 'eb':
+      return { sql: `${highCol} < ?`, params: [qlo] };
+    case 'ap': {
+      const mid = (qlo + qhi) / 2;
+      const spread = Math.abs(now !== undefined ? now - mid : mid) * 0.1;
+      return { sql: `${highCol} >= ? AND ${lowCol} <= ?`, params: [qlo - spread, qhi + spread] };
+    }
+  }
+}
+
+function builtinId(c: Criterion): CompiledWhere {
+  const ids = c.values.map(unescape);
+  const sql = `r.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${ids.map(() => '?').join(', ')})`;
+  return { sql, params: ids };
+}
+
+function builtinLastUpdated(c: Criterion, now: number): CompiledWhere {
+  const ors: string[] = [];
+  const params: SqlValue[] = [];
+  for (const value of c.values) {
+    const [prefix, rest] = splitPrefix(value);
+    const r = dateRange(rest);
+    if (!r) throw bad(c, `Invalid date '${value}' for parameter '_lastUpdated'`);
+    const w = rangeSql(prefix, r.low, r.high, now, 'r.last_updated', 'r.last_updated');
+    ors.push(`(${w.sql})`);
+    params.push(...w.params);
+  }
+  return { sql: `(${ors.join(' OR ')})`, params };
+}
+
+/** ORDER BY for _sort keys, with rid as the final tiebreak so pages never overlap. */
+export function compileOrder(req: SearchRequest): CompiledWhere {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  for (const s of req.sort) {
+    const dir = s.descending ? 'DESC' : 'ASC';
+    if (s.code === '_id') parts.push(`r.id ${dir}`);
+    else if (s.code === '_lastUpdated') parts.push(`r.last_updated ${dir}`);
+    else {
+      const table = TABLES[s.type];
+      const col = { sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' }[table] ?? (s.descending ? 'high' : 'low');
+      const agg = s.descending ? 'MAX' : 'MIN';
+      parts.push(`(SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param = ?) ${dir}`);
+      params.push(s.code);
+    }
+  }
+  parts.push('r.rid ASC');
+  return { sql: parts.join(', '), params };
+}

@@ -1,0 +1,122 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SqlExecutor, SqlValue, Storage, Tx } from '../storage/types.js';
+import { INDEX_TABLES } from '../storage/schema.js';
+import type { Clock } from './clock.js';
+import { FhirError } from './errors.js';
+import { INDEX_COLUMNS, type IndexExtractor, type IndexRow, type IndexTable } from './search/extract.js';
+
+/** One stored version of a resource, as kept in `resources` (current) and `history` (all). */
+export interface VersionRow {
+  type: string;
+  id: string;
+  version: number;
+  last_updated: number;
+  deleted: number;
+  /** The resource as JSON, its meta included; null for a deletion. */
+  content: string | null;
+  method?: string;
+  rid?: number;
+}
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const VERSION_COLS = 'type, id, version, last_updated, deleted, content';
+
+/**
+ * The resource store: versions, history and search index rows, kept consistent in one transaction.
+ * Reads take any executor (the storage, or a transaction to see its own writes); writes take a Tx.
+ */
+export class ResourceStore {
+  constructor(
+    readonly storage: Storage,
+    private readonly extractor: IndexExtractor,
+    private readonly clock: Clock,
+  ) {}
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.storage.transaction(fn);
+  }
+
+  current(type: string, id: string, db: SqlExecutor = this.storage): Promise<VersionRow | undefined> {
+    return db.get<VersionRow>(`SELECT rid, ${VERSION_COLS} FROM resources WHERE type = ? AND id = ?`, [type, id]);
+  }
+
+  version(type: string, id: string, version: number, db: SqlExecutor = this.storage): Promise<VersionRow | undefined> {
+    return db.get<VersionRow>(
+      `SELECT ${VERSION_COLS}, method FROM history WHERE type = ? AND id = ? AND version = ?`,
+      [type, id, version],
+    );
+  }
+
+  /** Serialises writers of one resource (and of a not-yet-existing id) until the transaction ends. */
+  lockResource(tx: Tx, type: string, id: string): Promise<void> {
+    return tx.lock(`res:${type}/${id}`);
+  }
+
+  /**
+   * Writes a new version (or a deletion when `resource` is null) after `prev`, the current version the
+   * caller read under the resource lock. Sets id and meta, appends history, replaces index rows.
+   */
+  async write(tx: Tx, type: string, id: string, prev: VersionRow | undefined, resource: Resource | null, method: WriteMethod): Promise<VersionRow> {
+    const version = (prev?.version ?? 0) + 1;
+    const now = this.clock.now();
+    const lastUpdated = now.getTime();
+    let content: string | null = null;
+    if (resource) {
+      // resourceType, id and meta first, as FHIR's own JSON examples have them
+      const { resourceType, id: _ignored, meta, ...rest } = resource;
+      const stamped = { resourceType, id, meta: { ...meta, versionId: String(version), lastUpdated: now.toISOString() }, ...rest } as Resource;
+      content = JSON.stringify(stamped);
+      resource = stamped;
+    }
+    const deleted = resource ? 0 : 1;
+    try {
+      await tx.run(`INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+        type, id, version, lastUpdated, deleted, method, content,
+      ]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
+      throw err;
+    }
+    const row = await tx.get<{ rid: number }>(
+      `INSERT INTO resources (type, id, version, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated,
+         deleted = excluded.deleted, content = excluded.content
+       RETURNING rid`,
+      [type, id, version, lastUpdated, deleted, content],
+    );
+    const rid = row!.rid;
+    if (prev) for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
+    if (resource) await this.insertIndex(tx, rid, type, this.extractor.extract(resource));
+    return { type, id, version, last_updated: lastUpdated, deleted, content, rid };
+  }
+
+  private async insertIndex(tx: Tx, rid: number, type: string, rows: IndexRow[]): Promise<void> {
+    const byTable = new Map<IndexTable, IndexRow[]>();
+    for (const r of rows) {
+      const list = byTable.get(r.table);
+      if (list) list.push(r);
+      else byTable.set(r.table, [r]);
+    }
+    for (const [table, list] of byTable) {
+      const cols = INDEX_COLUMNS[table];
+      const tuple = `(${Array(cols.length + 3).fill('?').join(', ')})`;
+      // chunks keep statement text (and so the prepared-statement caches) to a few shapes
+      for (let i = 0; i < list.length; i += 50) {
+        const chunk = list.slice(i, i + 50);
+        const params: SqlValue[] = [];
+        for (const r of chunk) params.push(rid, type, r.param, ...r.values);
+        await tx.run(`INSERT INTO ${table} (rid, type, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`, params);
+      }
+    }
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/.test(e?.message ?? '');
+}
+
+export function parseContent(row: VersionRow): Resource {
+  return JSON.parse(row.content as string) as Resource;
+}

@@ -1,0 +1,137 @@
+import express, { type Request, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { capabilityStatement } from '../fhir/capability.js';
+import type { Clock } from '../fhir/clock.js';
+import { systemClock } from '../fhir/clock.js';
+import { loadDefinitions, type Definitions } from '../fhir/definitions.js';
+import { asFhirError, FhirError } from '../fhir/errors.js';
+import { findRoute } from '../fhir/routes.js';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import { IndexExtractor } from '../fhir/search/extract.js';
+import { DEFAULT_LIMITS, type Limits, type Services } from '../fhir/services.js';
+import { ResourceStore } from '../fhir/store.js';
+import type { Storage } from '../storage/types.js';
+import { BasicValidator } from '../validation/basic.js';
+import type { ResourceValidator } from '../validation/types.js';
+import { readBody } from './body.js';
+import { checkAcceptable, send } from './format.js';
+import { jsonLog, type LogFn } from './log.js';
+
+export interface AppOptions {
+  storage: Storage;
+  /** Public base URL of the FHIR endpoint, e.g. http://localhost:8080/fhir; its path is where routes live. */
+  baseUrl: string;
+  clock?: Clock;
+  limits?: Partial<Limits>;
+  validator?: ResourceValidator;
+  validationMode?: 'strict' | 'lenient';
+  definitions?: Definitions;
+  log?: LogFn;
+  version?: string;
+}
+
+export interface App {
+  app: express.Express;
+  services: Services;
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Builds the HTTP app over the given services; everything stateful comes in through `options`. */
+export function buildApp(options: AppOptions): App {
+  const defs = options.definitions ?? loadDefinitions();
+  const clock = options.clock ?? systemClock;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const services: Services = {
+    store: new ResourceStore(options.storage, new IndexExtractor(defs), clock),
+    defs,
+    validator: options.validator ?? new BasicValidator(defs),
+    clock,
+    baseUrl,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    validationMode: options.validationMode ?? 'strict',
+  };
+  const log = options.log ?? jsonLog;
+  const version = options.version ?? '0.1.0';
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
+
+  const dispatch = (req: FhirRequest): Promise<FhirResponse> => findRoute(req).handler(services, req, dispatch);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const start = process.hrtime.bigint();
+    const requestId = randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      log({ level: 'info', requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 100) / 100 });
+    });
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await options.storage.get('SELECT 1 AS ok');
+      res.json({ status: 'ok', storage: options.storage.kind });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+
+  const fhir = express.Router();
+  fhir.use(async (req: Request, res: Response) => {
+    try {
+      checkAcceptable(req);
+      const path = req.path.split('/').filter(Boolean).map(decodeSegment);
+      if (req.method === 'GET' && path.length === 1 && path[0] === 'metadata') {
+        send(req, res, 200, capabilityStatement(services, version));
+        return;
+      }
+      if (!METHODS.has(req.method)) throw new FhirError('not-allowed', `Method ${req.method} is not supported`);
+      const body = req.method === 'GET' ? undefined : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
+      const fhirReq: FhirRequest = {
+        method: req.method as FhirRequest['method'],
+        path,
+        query: [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')],
+        headers: {
+          ifMatch: header(req, 'if-match'),
+          ifNoneExist: header(req, 'if-none-exist'),
+          ifNoneMatch: header(req, 'if-none-match'),
+          ifModifiedSince: header(req, 'if-modified-since'),
+          prefer: header(req, 'prefer'),
+          contentType: header(req, 'content-type'),
+        },
+        body,
+      };
+      const out = await dispatch(fhirReq);
+      send(req, res, out.status, out.resource ?? out.raw, out.headers);
+    } catch (err) {
+      const fe = asFhirError(err);
+      if (fe.category === 'internal') log({ level: 'error', path: req.originalUrl.split('?')[0], error: String((err as Error)?.stack ?? err) });
+      send(req, res, fe.status, fe.toOutcome(), fe.headers);
+    }
+  });
+  app.use(basePath || '/', fhir);
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('application/fhir+json').send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
+  });
+  return { app, services };
+}
+
+function header(req: Request, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new FhirError('invalid', `Malformed URL segment '${s.slice(0, 80)}'`);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Request } from 'express';
+import { FhirError } from '../fhir/errors.js';
+
+/**
+ * Request bodies: read with a size limit (413 past it), accepted only in the media types we speak
+ * (415 otherwise), parsed as JSON with a nesting limit (400 for malformed or too deep).
+ */
+const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
+const FORM = 'application/x-www-form-urlencoded';
+
+export async function readBody(req: Request, maxBytes: number, maxDepth: number): Promise<unknown> {
+  const declared = req.headers['content-length'];
+  if (declared && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk as Buffer);
+  }
+  if (!size) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === FORM) return text;
+  if (type && !JSON_TYPES.has(type) && !type.endsWith('+json')) {
+    throw new FhirError('unsupported-media', `Content-Type '${type}' is not supported: send application/fhir+json`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new FhirError('invalid', { message: `The body is not valid JSON: ${(err as Error).message}`, code: 'structure' });
+  }
+  if (depthOver(parsed, maxDepth)) throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
+  return parsed;
+}
+
+function tooLarge(max: number): FhirError {
+  return new FhirError('too-large', `The request body exceeds the limit of ${max} bytes`);
+}
+
+/** Iterative, so a hostile document cannot overflow the stack while it is being checked. */
+function depthOver(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const v of Array.isArray(node) ? node : Object.values(node)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+  }
+  return false;
+}

@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import { jsonLog, silentLog } from './http/log.js';
+import { openStorage } from './storage/open.js';
+
+export interface Running {
+  server: Server;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
+export async function startServer(config: Config): Promise<Running> {
+  const storage = await openStorage(config.databaseUrl);
+  const { app } = buildApp({
+    storage,
+    baseUrl: config.baseUrl,
+    limits: config.limits,
+    validationMode: config.validationMode,
+    log: config.logRequests ? jsonLog : silentLog,
+  });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(force);
+      await storage.close();
+      jsonLog({ level: 'info', msg: 'stopped' });
+    })());
+  return { server, baseUrl: config.baseUrl, stop };
+}

@@ -1,0 +1,97 @@
+import pg from 'pg';
+import { schemaSql } from './schema.js';
+import { lockId, type Row, type SqlValue, type Storage, type Tx } from './types.js';
+
+// BIGINT columns hold epoch milliseconds and surrogate keys: all below 2^53, so numbers are exact.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** `?` placeholders (the portable form used above the storage layer) to PostgreSQL's `$n`. */
+const converted = new Map<string, string>();
+function toPg(sql: string): string {
+  let out = converted.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    converted.set(sql, out);
+  }
+  return out;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+async function query<T extends object>(q: Queryable, sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<T>> {
+  return q.query<T>(toPg(sql), params as SqlValue[]);
+}
+
+/**
+ * The production backend: PostgreSQL through a `pg` pool. Transactions run on one pooled client at
+ * READ COMMITTED; writers that must not race (same resource, same conditional-create criteria) take
+ * advisory transaction locks, which hold across server processes sharing the database.
+ */
+export class PostgresStorage implements Storage {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  static async connect(url: string, options: { schema?: string; poolSize?: number } = {}): Promise<PostgresStorage> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // an idle client's error (e.g. the server restarting) must not crash the process
+    pool.on('error', () => undefined);
+    const storage = new PostgresStorage(pool);
+    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+    await storage.transaction(async (tx) => {
+      await tx.lock('forlop:migrate');
+      for (const sql of schemaSql('postgres')) await tx.run(sql);
+    });
+    return storage;
+  }
+
+  async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return (await query<T>(this.pool, sql, params)).rows;
+  }
+  async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await query<T>(this.pool, sql, params)).rows[0] as T | undefined;
+  }
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    return { changes: (await query(this.pool, sql, params)).rowCount ?? 0 };
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: Tx = {
+      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows,
+      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows[0] as R | undefined,
+      run: async (sql, p = []) => ({ changes: (await query(client, sql, p)).rowCount ?? 0 }),
+      lock: async (key) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [lockId(key)]);
+      },
+    };
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The database schema, shared by both backends. `${ID}` is the auto-increment key type and `${BIG}`
+ * a 64-bit integer; everything else is portable SQL.
+ *
+ * - `resources`: the current version of each resource (rid = compact surrogate key for index joins).
+ * - `history`: every version ever written (R4 §3.1.0.12: history is kept); `seq` orders system history.
+ * - `sp_*`: search index rows by parameter type, written in the same transaction as the resource.
+ */
+export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
+  const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
+  const BIG = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  // PostgreSQL: byte order for normalised strings, so prefix ranges (norm >= 'ab' AND norm < 'ab\uffff') are exact
+  const C = dialect === 'postgres' ? ' COLLATE "C"' : '';
+  const REAL = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  const idx = (table: string, cols: string) => `CREATE INDEX IF NOT EXISTS ${table}_${cols.replace(/[^a-z]+/g, '_')} ON ${table} (${cols})`;
+  return [
+    `CREATE TABLE IF NOT EXISTS resources (
+      rid ${ID},
+      type TEXT NOT NULL,
+      id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      last_updated ${BIG} NOT NULL,
+      deleted INTEGER NOT NULL DEFAULT 0,
+      content TEXT,
+      UNIQUE (type, id)
+    )`,
+    idx('resources', 'type, last_updated'),
+    `CREATE TABLE IF NOT EXISTS history (
+      seq ${ID},
+      type TEXT NOT NULL,
+      id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      last_updated ${BIG} NOT NULL,
+      deleted INTEGER NOT NULL DEFAULT 0,
+      method TEXT NOT NULL,
+      content TEXT,
+      UNIQUE (type, id, version)
+    )`,
+    idx('history', 'type, seq'),
+    idx('history', 'last_updated'),
+    `CREATE TABLE IF NOT EXISTS sp_token (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT, text TEXT)`,
+    idx('sp_token', 'type, param, code, system'),
+    idx('sp_token', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_string (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, norm TEXT${C} NOT NULL, exact TEXT NOT NULL)`,
+    idx('sp_string', 'type, param, norm'),
+    idx('sp_string', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_reference (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT)`,
+    idx('sp_reference', 'type, param, target_id, target_type'),
+    idx('sp_reference', 'target_type, target_id'),
+    idx('sp_reference', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_date (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, low ${BIG} NOT NULL, high ${BIG} NOT NULL)`,
+    idx('sp_date', 'type, param, low, high'),
+    idx('sp_date', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_number (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, low ${REAL} NOT NULL, high ${REAL} NOT NULL)`,
+    idx('sp_number', 'type, param, low'),
+    idx('sp_number', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_quantity (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT, low ${REAL} NOT NULL, high ${REAL} NOT NULL)`,
+    idx('sp_quantity', 'type, param, low'),
+    idx('sp_quantity', 'rid'),
+    `CREATE TABLE IF NOT EXISTS sp_uri (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, value TEXT${C} NOT NULL)`,
+    idx('sp_uri', 'type, param, value'),
+    idx('sp_uri', 'rid'),
+  ];
+}
+
+export const INDEX_TABLES = ['sp_token', 'sp_string', 'sp_reference', 'sp_date', 'sp_number', 'sp_quantity', 'sp_uri'] as const;

@@ -1,0 +1,42 @@
+/**
+ * The storage interface: a small SQL executor with transactions and locks. Everything above it
+ * (resource store, history, search) writes portable SQL with `?` placeholders once; the two backends
+ * differ only in how they run it. SQL uses only what SQLite ≥ 3.35 and PostgreSQL ≥ 12 share
+ * (ON CONFLICT upserts, RETURNING, window functions).
+ */
+export type SqlValue = string | number | null;
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  all<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  get<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+}
+
+export interface Tx extends SqlExecutor {
+  /**
+   * Serialises writers on a key until the transaction ends (PostgreSQL: an advisory transaction lock,
+   * across processes; SQLite: already serialised by the one write lock of BEGIN IMMEDIATE).
+   */
+  lock(key: string): Promise<void>;
+}
+
+export interface Storage extends SqlExecutor {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction: all of it commits, or (on any throw) none of it does. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A stable 63-bit-safe hash of a lock key, for PostgreSQL advisory locks. */
+export function lockId(key: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  // 21 bits of h2 and 32 of h1: a safe integer
+  return (h2 & 0x1fffff) * 0x100000000 + h1;
+}
