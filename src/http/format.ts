@@ -10,7 +10,8 @@ const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json
 const OTHER_FHIR = /xml|turtle|ttl/;
 
 export function checkAcceptable(req: Request): void {
-  const format = typeof req.query._format === 'string' ? req.query._format.toLowerCase() : undefined;
+  // an unencoded '+' (application/fhir+json) arrives as a space; clients rarely encode it
+  const format = typeof req.query._format === 'string' ? req.query._format.toLowerCase().replace(/ /g, '+') : undefined;
   if (format !== undefined && !JSON_FORMATS.has(format.split(';')[0].trim())) {
     throw new FhirError('not-acceptable', { message: `_format '${format}' is not supported: this server speaks JSON`, expression: '_format' });
   }

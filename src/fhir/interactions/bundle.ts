@@ -117,7 +117,7 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
     for (const p of ordered) {
       if (p.req.method === 'GET') continue;
       try {
-        if (p.req.body && p.req.method !== 'PATCH') await rewriteReferences(svc, tx, p.req.body, ids, p.index);
+        if (p.req.body && p.req.method !== 'PATCH') await rewriteReferences(svc, tx, p.req.body, ids);
         const matched = ids.matched.get(p.index);
         if (matched) responses[p.index] = resultEntry(svc, matched, ret);
         else {
@@ -192,9 +192,9 @@ function assign(ids: Ids, index: number, type: string): string {
 }
 
 /** Rewrites references to other entries (by fullUrl) and conditional references, in place. */
-async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids, index: number): Promise<void> {
+async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids): Promise<void> {
   if (Array.isArray(node)) {
-    for (const item of node) await rewriteReferences(svc, tx, item, ids, index);
+    for (const item of node) await rewriteReferences(svc, tx, item, ids);
     return;
   }
   if (typeof node !== 'object' || node === null) return;
@@ -204,22 +204,22 @@ async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids,
       const mapped = ids.byFullUrl.get(value);
       if (mapped) obj[key] = key === 'reference' ? mapped : `${svc.baseUrl}/${mapped}`;
       else if (key === 'reference' && /^urn:uuid:/.test(value)) {
-        throw new FhirError('invalid', { message: `Reference '${value}' names no entry of this transaction`, expression: `Bundle.entry[${index}].resource` });
+        throw new FhirError('invalid', { message: `Reference '${value}' names no entry of this transaction`, expression: 'resource' });
       } else if (key === 'reference' && /^[A-Z][A-Za-z]+\?/.test(value)) {
-        obj[key] = await resolveConditional(svc, tx, value, index);
+        obj[key] = await resolveConditional(svc, tx, value);
       }
-    } else await rewriteReferences(svc, tx, value, ids, index);
+    } else await rewriteReferences(svc, tx, value, ids);
   }
 }
 
-async function resolveConditional(svc: Services, tx: Tx, ref: string, index: number): Promise<string> {
+async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<string> {
   const [type, criteria] = ref.split('?', 2);
-  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: `Bundle.entry[${index}].resource` });
+  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: 'resource' });
   const matches = await findMatches(svc, type, criteria, tx);
   if (matches.length !== 1) {
     throw new FhirError(matches.length ? 'precondition' : 'not-found', {
       message: `Conditional reference '${ref}' matches ${matches.length ? 'several resources' : 'nothing'}`,
-      expression: `Bundle.entry[${index}].resource`,
+      expression: 'resource',
     });
   }
   return `${type}/${matches[0].id}`;

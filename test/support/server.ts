@@ -1,0 +1,44 @@
+import request from 'supertest';
+import type { Express } from 'express';
+import { afterAll, beforeAll } from 'vitest';
+import { ManualClock } from '../../src/fhir/clock.js';
+import { buildApp, type AppOptions } from '../../src/http/app.js';
+import { silentLog } from '../../src/http/log.js';
+import type { Services } from '../../src/fhir/services.js';
+import type { Storage } from '../../src/storage/types.js';
+import type { Backend } from './backends.js';
+
+export const BASE = 'http://forlop.test/fhir';
+export const FHIR_JSON = 'application/fhir+json';
+
+export interface TestServer {
+  app: Express;
+  services: Services;
+  storage: Storage;
+  clock: ManualClock;
+  /** A supertest agent against the app. */
+  http: () => request.Agent;
+}
+
+/**
+ * Builds an app on a fresh database of the given backend before the file's tests, and removes it
+ * afterwards. Requests go over HTTP through supertest.
+ */
+export function useServer(backend: Backend, options: Partial<AppOptions> = {}): TestServer {
+  const ctx = {} as TestServer;
+  let cleanup: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    const opened = await backend.open();
+    cleanup = opened.cleanup;
+    ctx.clock = new ManualClock(new Date('2026-10-01T08:00:00.000Z'));
+    const built = buildApp({ storage: opened.storage, baseUrl: BASE, clock: ctx.clock, log: silentLog, ...options });
+    ctx.app = built.app;
+    ctx.services = built.services;
+    ctx.storage = opened.storage;
+    ctx.http = () => request.agent(built.app);
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+  return ctx;
+}
