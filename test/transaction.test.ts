@@ -7,7 +7,7 @@ const bundle = (type: 'transaction' | 'batch', entry: Entry[]) => ({ resourceTyp
 
 describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   const t = useServer(backend);
-  const post = (body: unknown, prefer?: string) => {
+  const post = (body: object, prefer?: string) => {
     const r = t.http().post('/fhir').set('Content-Type', FHIR_JSON);
     if (prefer) r.set('Prefer', prefer);
     return r.send(body);
