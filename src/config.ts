@@ -26,10 +26,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
   const mode = env.VALIDATION_MODE ?? 'strict';
   if (mode !== 'strict' && mode !== 'lenient') throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
+  const baseUrl = (env.BASE_URL ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
   return {
     host,
     port,
-    baseUrl: (env.BASE_URL ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, ''),
+    baseUrl,
     databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/forlop.db',
     limits: {
       maxBodyBytes: int(env, 'MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),

@@ -15,7 +15,8 @@ export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.
 
 export interface Backend {
   name: 'sqlite' | 'postgres';
-  open(): Promise<{ storage: Storage; cleanup(): Promise<void> }>;
+  /** A fresh database; `url` is its DATABASE_URL, for a second server process on the same data. */
+  open(): Promise<{ storage: Storage; url: string; cleanup(): Promise<void> }>;
 }
 
 export const BACKENDS: Backend[] = [
@@ -26,6 +27,7 @@ export const BACKENDS: Backend[] = [
       const storage = new SqliteStorage(join(dir, 'test.db'));
       return {
         storage,
+        url: `sqlite:${join(dir, 'test.db')}`,
         async cleanup() {
           await storage.close();
           rmSync(dir, { recursive: true, force: true });
@@ -40,6 +42,7 @@ export const BACKENDS: Backend[] = [
       const storage = await PostgresStorage.connect(PG_URL, { schema });
       return {
         storage,
+        url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
         async cleanup() {
           await storage.close();
           await dropSchema(schema);

@@ -15,6 +15,8 @@ export interface TestServer {
   app: Express;
   services: Services;
   storage: Storage;
+  /** The database's URL, for another server process on the same data. */
+  databaseUrl: string;
   clock: ManualClock;
   /** A supertest agent against the app. */
   http: () => request.Agent;
@@ -35,6 +37,7 @@ export function useServer(backend: Backend, options: Partial<AppOptions> = {}): 
     ctx.app = built.app;
     ctx.services = built.services;
     ctx.storage = opened.storage;
+    ctx.databaseUrl = opened.url;
     ctx.http = () => request.agent(built.app);
   });
   afterAll(async () => {

@@ -117,7 +117,9 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
     for (const p of ordered) {
       if (p.req.method === 'GET') continue;
       try {
-        if (p.req.body && p.req.method !== 'PATCH') await rewriteReferences(svc, tx, p.req.body, ids);
+        // a Bundle stored as a resource (a document, say) resolves its own urn:uuid references
+        const rewrite = p.req.body && p.req.method !== 'PATCH' && (p.req.body as Resource).resourceType !== 'Bundle';
+        if (rewrite) await rewriteReferences(svc, tx, p.req.body, ids);
         const matched = ids.matched.get(p.index);
         if (matched) responses[p.index] = resultEntry(svc, matched, ret);
         else {
@@ -136,15 +138,19 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
   return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'transaction-response', entry: responses } };
 }
 
+/** R4 §3.1.0.11.2: writes whose identities overlap make the transaction fail. */
 function checkDuplicates(parsed: Parsed[]): void {
   const seen = new Map<string, number>();
-  for (const p of parsed) {
-    const full = p.entry.fullUrl;
-    if (!full || p.req.method === 'GET') continue;
-    if (seen.has(full)) {
-      throw new FhirError('invalid', { message: `fullUrl '${full}' appears in entries ${seen.get(full)} and ${p.index}`, expression: `Bundle.entry[${p.index}].fullUrl` });
+  const claim = (key: string, p: Parsed, what: string) => {
+    if (seen.has(key)) {
+      throw new FhirError('invalid', { message: `${what} appears in entries ${seen.get(key)} and ${p.index}`, expression: `Bundle.entry[${p.index}]` });
     }
-    seen.set(full, p.index);
+    seen.set(key, p.index);
+  };
+  for (const p of parsed) {
+    if (p.req.method === 'GET') continue;
+    if (p.entry.fullUrl) claim(`full:${p.entry.fullUrl}`, p, `fullUrl '${p.entry.fullUrl}'`);
+    if (p.req.path.length === 2) claim(`res:${p.req.path.join('/')}`, p, `${p.req.path.join('/')}`);
   }
 }
 

@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from './support/backends.js';
+import { FHIR_JSON, useServer } from './support/server.js';
+
+/** The 711 instance examples of the R4 specification: each created and read back equal apart from meta. */
+const DIR = join(import.meta.dirname, '../../shared/testdata/hl7-r4-examples');
+const EXAMPLES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((file) => ({ file, resource: JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Record<string, unknown> & { resourceType: string; id: string } }));
+
+/** The resource without what the server owns: meta.versionId, meta.lastUpdated (and id when asked). */
+function comparable(r: Record<string, unknown>, dropId: boolean): Record<string, unknown> {
+  const { meta, id, ...rest } = r as { meta?: Record<string, unknown>; id?: string };
+  const { versionId: _v, lastUpdated: _l, ...metaRest } = meta ?? {};
+  return { ...rest, ...(dropId ? {} : { id }), ...(Object.keys(metaRest).length ? { meta: metaRest } : {}) };
+}
+
+describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
+  const t = useServer(backend);
+
+  it(`all ${EXAMPLES.length} examples commit in one transaction and read back equal`, async () => {
+    expect(EXAMPLES.length).toBe(711);
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: EXAMPLES.map(({ resource }) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } })),
+    };
+    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).set('Prefer', 'return=minimal').send(bundle);
+    expect(res.status).toBe(200);
+    expect(res.body.entry).toHaveLength(711);
+    for (const e of res.body.entry) expect(e.response.status).toBe('201 Created');
+    for (const { file, resource } of EXAMPLES) {
+      const read = await t.http().get(`/fhir/${resource.resourceType}/${resource.id}`);
+      expect(read.status, file).toBe(200);
+      expect(comparable(read.body, false), file).toEqual(comparable(resource, false));
+    }
+  });
+
+  it('a transaction of all examples with one bad entry changes nothing', async () => {
+    const before = (await t.http().get('/fhir/_history?_count=0')).body.total;
+    const entry = EXAMPLES.map(({ resource }) => ({ resource: { ...resource, id: `${resource.id}-2`.slice(0, 64) }, request: { method: 'PUT', url: `${resource.resourceType}/${`${resource.id}-2`.slice(0, 64)}` } }));
+    entry.push({ resource: { resourceType: 'Patient', id: 'broken', birthDate: ['1970-01-01'] } as never, request: { method: 'PUT', url: 'Patient/broken' } });
+    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+    expect(res.status).toBe(422);
+    expect(res.body.issue[0].expression[0]).toBe(`Bundle.entry[${EXAMPLES.length}].Patient.birthDate`);
+    expect((await t.http().get('/fhir/_history?_count=0')).body.total).toBe(before);
+  });
+
+  it('every example can be created with POST and read back equal apart from id and meta', async () => {
+    for (const { file, resource } of EXAMPLES) {
+      const created = await t.http().post(`/fhir/${resource.resourceType}`).set('Content-Type', FHIR_JSON).send(resource);
+      expect(created.status, file).toBe(201);
+      const read = await t.http().get(`/fhir/${resource.resourceType}/${created.body.id}`);
+      expect(comparable(read.body, true), file).toEqual(comparable(resource, true));
+    }
+  });
+});
