@@ -98,7 +98,7 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
       bundle('transaction', [
         { resource: { resourceType: 'Patient', name: [{ family: 'Ghost' }] }, request: { method: 'POST', url: 'Patient' } },
         { request: { method: 'DELETE', url: 'Patient/keep-me' } },
-        { resource: { resourceType: 'Patient', id: 'keep-me', active: false }, request: { method: 'PUT', url: 'Patient/keep-me' } },
+        { resource: { resourceType: 'Patient', id: 'never-made', active: false }, request: { method: 'PUT', url: 'Patient/never-made' } },
         { resource: { resourceType: 'Patient', colour: 'red' }, request: { method: 'POST', url: 'Patient' } },
       ]),
     );
@@ -110,6 +110,7 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
     expect(kept.status).toBe(200);
     expect(kept.body.active).toBe(true);
     expect((await t.http().get('/fhir/Patient?family=Ghost')).body.total).toBe(0);
+    expect((await t.http().get('/fhir/Patient/never-made')).status).toBe(404);
     // a stale If-Match in an entry is a 412 for the whole transaction
     const stale = await post(bundle('transaction', [{ resource: { resourceType: 'Patient', id: 'keep-me' }, request: { method: 'PUT', url: 'Patient/keep-me', ifMatch: 'W/"9"' } }]));
     expect(stale.status).toBe(412);
@@ -123,20 +124,36 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   });
 
   it('processes DELETE, POST, PUT, GET in that order, answering in entry order', async () => {
-    await t.http().put('/fhir/Patient/order-1').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'order-1', gender: 'male' });
+    const mrn = { system: 'urn:test:mrn', value: 'order-1' };
+    await t.http().put('/fhir/Patient/order-old').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'order-old', identifier: [mrn] });
+    await t.http().put('/fhir/Patient/order-put').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'order-put', gender: 'male' });
     const res = await post(
       bundle('transaction', [
-        { request: { method: 'GET', url: 'Patient/order-1' } },
-        { resource: { resourceType: 'Patient', id: 'order-1', gender: 'female' }, request: { method: 'PUT', url: 'Patient/order-1' } },
-        { request: { method: 'DELETE', url: 'Patient/order-1' } },
-        { resource: { resourceType: 'Patient', gender: 'unknown' }, request: { method: 'POST', url: 'Patient' } },
+        { request: { method: 'GET', url: 'Patient/order-put' } },
+        { resource: { resourceType: 'Patient', id: 'order-put', gender: 'female' }, request: { method: 'PUT', url: 'Patient/order-put' } },
+        { resource: { resourceType: 'Patient', identifier: [mrn] }, request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:test:mrn|order-1' } },
+        { request: { method: 'DELETE', url: 'Patient/order-old' } },
       ]),
     );
     expect(res.status).toBe(200);
-    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['200 OK', '201 Created', '204 No Content', '201 Created']);
-    // the DELETE ran first, then the PUT re-created it, and the GET saw the PUT
+    // the DELETE ran before the conditional create, which so found no match and created;
+    // the GET ran last and saw the PUT
+    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['200 OK', '200 OK', '201 Created', '204 No Content']);
     expect(res.body.entry[0].resource.gender).toBe('female');
-    expect(res.body.entry[1].resource.meta.versionId).toBe('3');
+    expect(res.body.entry[1].resource.meta.versionId).toBe('2');
+    expect((await t.http().get('/fhir/Patient/order-old')).status).toBe(410);
+  });
+
+  it('fails when two writes have the same identity (R4 §3.1.0.11.2)', async () => {
+    const res = await post(
+      bundle('transaction', [
+        { request: { method: 'DELETE', url: 'Patient/same' } },
+        { resource: { resourceType: 'Patient', id: 'same' }, request: { method: 'PUT', url: 'Patient/same' } },
+      ]),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
+    expect((await t.http().get('/fhir/Patient/same')).status).toBe(404);
   });
 
   it('supports PATCH entries (JSON Patch in a Binary) and Prefer: return=minimal', async () => {

