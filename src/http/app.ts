@@ -15,7 +15,7 @@ import { BasicValidator } from '../validation/basic.js';
 import type { ResourceValidator } from '../validation/types.js';
 import { readBody } from './body.js';
 import { checkAcceptable, send } from './format.js';
-import { jsonLog, type LogFn } from './log.js';
+import { jsonLog, silentLog, type LogFn } from './log.js';
 
 export interface AppOptions {
   storage: Storage;
@@ -63,9 +63,10 @@ export function buildApp(options: AppOptions): App {
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
-    const start = process.hrtime.bigint();
     const requestId = randomUUID();
     res.setHeader('X-Request-Id', requestId);
+    if (log === silentLog) return next();
+    const start = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       log({ level: 'info', requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 100) / 100 });
@@ -82,8 +83,7 @@ export function buildApp(options: AppOptions): App {
     }
   });
 
-  const fhir = express.Router();
-  fhir.use(async (req: Request, res: Response) => {
+  const fhir = async (req: Request, res: Response) => {
     try {
       checkAcceptable(req);
       const path = req.path.split('/').filter(Boolean).map(decodeSegment);
@@ -114,7 +114,7 @@ export function buildApp(options: AppOptions): App {
       if (fe.category === 'internal') log({ level: 'error', path: req.originalUrl.split('?')[0], error: String((err as Error)?.stack ?? err) });
       send(req, res, fe.status, fe.toOutcome(), fe.headers);
     }
-  });
+  };
   app.use(basePath || '/', fhir);
 
   app.use((_req: Request, res: Response) => {

@@ -37,6 +37,7 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
       UNIQUE (type, id, version)
     )`,
     idx('history', 'type, seq'),
+    idx('history', 'type, id, seq'),
     idx('history', 'last_updated'),
     `CREATE TABLE IF NOT EXISTS sp_token (rid ${BIG} NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT, text TEXT)`,
     idx('sp_token', 'type, param, code, system'),

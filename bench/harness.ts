@@ -1,0 +1,135 @@
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/** Benchmark plumbing: servers in their own processes, load from autocannon in this one. */
+export interface BenchServer {
+  name: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' | 'express-hello';
+
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer(kind: ServerKind): Promise<BenchServer> {
+  const port = await freePort();
+  let dbUrl = '';
+  let cleanup = async () => undefined as void;
+  if (kind === 'forlop-sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-'));
+    dbUrl = `sqlite:${join(dir, 'bench.db')}`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else if (kind === 'forlop-postgres') {
+    const schema = `bench_${port}`;
+    await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+    dbUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    cleanup = async () => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  }
+  const processKind = kind.startsWith('forlop') ? 'forlop' : kind === 'medplum-memory' ? 'medplum' : 'express';
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), processKind, String(port), dbUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('READY')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+  });
+  return {
+    name: kind,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await cleanup();
+    },
+  };
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface LoadResult {
+  /** Requests per second. */
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections?: number;
+  /** Fixed number of requests, or a duration in seconds. */
+  amount?: number;
+  duration?: number;
+  method?: string;
+  body?: string;
+  /** A different path (and body) per request. */
+  setupRequest?: (req: { path: string; body?: string }) => { path: string; body?: string };
+  onResponse?: (status: number, body: string) => void;
+}
+
+export async function load(opts: LoadOptions): Promise<LoadResult> {
+  const u = new URL(opts.url);
+  const started = performance.now();
+  const result = await autocannon({
+    url: `${u.protocol}//${u.host}`,
+    connections: opts.connections ?? 16,
+    pipelining: 1,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? 10 }),
+    requests: [
+      {
+        method: opts.method ?? 'GET',
+        path: u.pathname + u.search,
+        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        ...(opts.body ? { body: opts.body } : {}),
+        ...(opts.setupRequest ? { setupRequest: opts.setupRequest } : {}),
+        ...(opts.onResponse ? { onResponse: opts.onResponse } : {}),
+      },
+    ],
+  });
+  // autocannon reports whole seconds; time the run here for an exact rate
+  const seconds = (performance.now() - started) / 1000;
+  const completed = result.requests.total as number;
+  return {
+    rps: completed / seconds,
+    p50: result.latency.p50 as number,
+    p99: result.latency.p99 as number,
+    errors: (result.errors as number) + (result.non2xx as number),
+    requests: completed,
+  };
+}
+
+/** A markdown table: the same form in the terminal and in the README. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1)) : v);
+  const lines = [headers, headers.map(() => '---'), ...rows.map((r) => r.map(fmt))].map((r) => `| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}

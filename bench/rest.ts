@@ -1,0 +1,112 @@
+import { load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
+
+/**
+ * Issue 2's figures: create (single, and transaction Bundles of 100), read and history-read
+ * throughput and latency over HTTP with 16 concurrent connections, at N resources, for Forløp on
+ * both backends beside the @medplum/fhir-router MemoryRepository (the peer) and a bare Express route
+ * (the ceiling for reads).
+ */
+const patient = (i: number) => ({
+  resourceType: 'Patient',
+  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: String(10_000_000_000 + i) }],
+  name: [{ family: `Nordmann${i % 1000}`, given: ['Kari', 'Åse'] }],
+  gender: i % 2 ? 'female' : 'male',
+  birthDate: `19${String(40 + (i % 60)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
+  address: [{ city: 'Bergen', postalCode: '5003' }],
+});
+
+interface Row {
+  server: string;
+  n: number;
+  create: LoadResult;
+  bundle: LoadResult;
+  read: LoadResult;
+  history: LoadResult;
+}
+
+async function measure(kind: ServerKind, n: number, seconds: number): Promise<Row> {
+  const server = await startServer(kind);
+  try {
+    const ids: string[] = [];
+    const body = JSON.stringify(patient(1));
+    const create = await load({
+      url: `${server.url}/fhir/Patient`,
+      method: 'POST',
+      amount: n,
+      body,
+      onResponse: (status, text) => {
+        if (ids.length < 5000 && status === 201) ids.push(JSON.parse(text).id);
+      },
+    });
+    const bundleBody = JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: Array.from({ length: 100 }, (_, i) => ({ resource: patient(i), request: { method: 'POST', url: 'Patient' } })),
+    });
+    const bundle = await load({ url: `${server.url}/fhir`, method: 'POST', amount: Math.max(1, n / 100), body: bundleBody, connections: 4 });
+    // versions for history: update the first 100 resources a few times
+    for (let v = 0; v < 4; v++) {
+      await load({
+        url: `${server.url}/fhir/Patient/x`,
+        method: 'PUT',
+        amount: 100,
+        setupRequest: (req) => {
+          const id = ids[Math.floor(Math.random() * 100)];
+          return { ...req, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...patient(2), id }) };
+        },
+      });
+    }
+    const pick = () => ids[Math.floor(Math.random() * ids.length)];
+    const read = await load({ url: `${server.url}/fhir/Patient/x`, duration: seconds, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }) });
+    const history = await load({
+      url: `${server.url}/fhir/Patient/x/_history`,
+      duration: seconds,
+      setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * 100)]}/_history` }),
+    });
+    return { server: kind, n, create, bundle: { ...bundle, rps: bundle.rps * 100 }, read, history };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function restBench(sizes: number[], seconds: number): Promise<string> {
+  const rows: Row[] = [];
+  let ceiling: LoadResult | undefined;
+  {
+    const server = await startServer('express-hello');
+    try {
+      ceiling = await load({ url: `${server.url}/fhir/Patient/hello`, duration: seconds });
+    } finally {
+      await server.stop();
+    }
+  }
+  for (const n of sizes) {
+    for (const kind of ['forlop-sqlite', 'forlop-postgres', 'medplum-memory'] as ServerKind[]) {
+      process.stderr.write(`rest: ${kind} at N=${n}\n`);
+      rows.push(await measure(kind, n, seconds));
+    }
+  }
+  const errs = (r: Row) => r.create.errors + r.bundle.errors + r.read.errors + r.history.errors;
+  return [
+    `### REST core (16 connections; bundles: 4 connections of 100-entry transactions)`,
+    '',
+    `Ceiling: bare Express GET route: ${ceiling.rps.toFixed(0)} req/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms.`,
+    '',
+    table(
+      ['server', 'N', 'create/s', 'create p50/p99 ms', 'bundle resources/s', 'read/s', 'read p50/p99 ms', 'read % of ceiling', 'history/s', 'history p50/p99 ms', 'errors'],
+      rows.map((r) => [
+        r.server,
+        r.n,
+        Math.round(r.create.rps),
+        `${r.create.p50}/${r.create.p99}`,
+        Math.round(r.bundle.rps),
+        Math.round(r.read.rps),
+        `${r.read.p50}/${r.read.p99}`,
+        `${Math.round((100 * r.read.rps) / ceiling!.rps)} %`,
+        Math.round(r.history.rps),
+        `${r.history.p50}/${r.history.p99}`,
+        errs(r),
+      ]),
+    ),
+  ].join('\n');
+}
