@@ -1,10 +1,10 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../test/support/net.js';
 
 /** Benchmark plumbing: servers in their own processes, load from autocannon in this one. */
 export interface BenchServer {
@@ -16,17 +16,6 @@ export interface BenchServer {
 export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' | 'express-hello';
 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startServer(kind: ServerKind): Promise<BenchServer> {
   const port = await freePort();

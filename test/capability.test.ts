@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { loadDefinitions } from '../src/fhir/definitions.js';
+import { BACKENDS } from './support/backends.js';
+import { FHIR_JSON, useServer } from './support/server.js';
+
+describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (backend) => {
+  const t = useServer(backend);
+
+  it('GET /metadata describes what is implemented', async () => {
+    const res = await t.http().get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    const cs = res.body;
+    expect(cs.resourceType).toBe('CapabilityStatement');
+    expect(cs.fhirVersion).toBe('4.0.1');
+    expect(cs.kind).toBe('instance');
+    expect(cs.format).toContain('application/fhir+json');
+    expect(cs.patchFormat).toEqual(['application/json-patch+json']);
+    const rest = cs.rest[0];
+    expect(rest.interaction.map((i: { code: string }) => i.code).sort()).toEqual(['batch', 'history-system', 'transaction']);
+    const patient = rest.resource.find((r: { type: string }) => r.type === 'Patient');
+    expect(patient.interaction.map((i: { code: string }) => i.code).sort()).toEqual(
+      ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread'].sort(),
+    );
+    expect(patient.versioning).toBe('versioned-update');
+    expect(patient.conditionalDelete).toBe('single');
+    const params = Object.fromEntries(patient.searchParam.map((p: { name: string; type: string }) => [p.name, p.type]));
+    expect(params).toMatchObject({ identifier: 'token', name: 'string', birthdate: 'date', organization: 'reference', _lastUpdated: 'date' });
+    // nothing the index does not extract: composite and special parameters are not claimed
+    const observation = rest.resource.find((r: { type: string }) => r.type === 'Observation');
+    expect(observation.searchParam.some((p: { type: string }) => p.type === 'composite')).toBe(false);
+  });
+
+  it('lists every concrete R4 resource type, and each can be created and read', async () => {
+    const cs = (await t.http().get('/fhir/metadata')).body;
+    const types: string[] = cs.rest[0].resource.map((r: { type: string }) => r.type);
+    const expected = [...loadDefinitions().resourceTypes].sort();
+    expect(types).toEqual(expected);
+    expect(types.length).toBeGreaterThanOrEqual(145);
+    expect(types).not.toContain('Parameters');
+    for (const type of types) {
+      const created = await t.http().post(`/fhir/${type}`).set('Content-Type', FHIR_JSON).send({ resourceType: type });
+      expect(created.status, type).toBe(201);
+      const read = await t.http().get(`/fhir/${type}/${created.body.id}`);
+      expect(read.status, type).toBe(200);
+      expect(read.body.resourceType).toBe(type);
+    }
+  });
+});

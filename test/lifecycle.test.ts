@@ -1,0 +1,71 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { BACKENDS } from './support/backends.js';
+import { startChildServer } from './support/child-server.js';
+import { FHIR_JSON, useServer } from './support/server.js';
+
+describe('configuration', () => {
+  it('has defaults that serve the embedded database on loopback', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, baseUrl: 'http://localhost:8080/fhir', databaseUrl: 'sqlite:./data/forlop.db', validationMode: 'strict' });
+    expect(c.limits.maxBodyBytes).toBe(20 * 1024 * 1024);
+  });
+
+  it('reads every setting from the environment and refuses nonsense', () => {
+    const c = loadConfig({ PORT: '9000', BASE_URL: 'https://fhir.example.no/r4/', MAX_BUNDLE_ENTRIES: '50', VALIDATION_MODE: 'lenient' });
+    expect(c.port).toBe(9000);
+    expect(c.baseUrl).toBe('https://fhir.example.no/r4');
+    expect(c.limits.maxBundleEntries).toBe(50);
+    expect(c.validationMode).toBe('lenient');
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ BASE_URL: '/' })).toThrow(/BASE_URL/);
+    expect(() => loadConfig({ VALIDATION_MODE: 'maybe' })).toThrow(/VALIDATION_MODE/);
+  });
+});
+
+describe.each(BACKENDS)('health and shutdown on $name', (backend) => {
+  const t = useServer(backend);
+
+  it('GET /healthz answers when the database does', async () => {
+    const res = await t.http().get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', storage: backend.name });
+  });
+
+  it('a 409 answers a version written behind our back, and nothing is half-written', async () => {
+    await t.http().put('/fhir/Patient/raced').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'raced' });
+    // another writer (not through this server's locks) has already written version 2 to history
+    await t.storage.run(`INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES ('Patient', 'raced', 2, 0, 0, 'PUT', '{}')`);
+    const res = await t.http().put('/fhir/Patient/raced').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'raced', active: true });
+    expect(res.status).toBe(409);
+    expect(res.body.issue[0].code).toBe('conflict');
+    const current = await t.http().get('/fhir/Patient/raced');
+    expect(current.body.meta.versionId).toBe('1');
+    expect(current.body.active).toBeUndefined();
+  });
+
+  it('on SIGTERM a server finishes the request in flight, then exits cleanly', async () => {
+    const child = await startChildServer(t.databaseUrl);
+    const dir = join(import.meta.dirname, '../../shared/testdata/hl7-r4-examples');
+    const entry = readdirSync(dir).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))).map((resource) => ({
+      resource: { ...resource, id: `sd-${resource.id}`.slice(0, 64) },
+      request: { method: 'PUT', url: `${resource.resourceType}/${`sd-${resource.id}`.slice(0, 64)}` },
+    }));
+    const inFlight = fetch(`${child.baseUrl}/fhir`, {
+      method: 'POST',
+      headers: { 'Content-Type': FHIR_JSON, Prefer: 'return=minimal' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
+    await new Promise((r) => setTimeout(r, 150)); // the request is being processed
+    const exited = child.stop();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { entry: unknown[] };
+    expect(body.entry).toHaveLength(entry.length);
+    expect(await exited).toBe(0);
+    // and it was committed
+    expect((await t.http().get(`/fhir/${entry[0].resource.resourceType}/${entry[0].resource.id}`)).status).toBe(200);
+  });
+});
