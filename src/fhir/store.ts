@@ -3,6 +3,7 @@ import type { SqlExecutor, SqlValue, Storage, Tx } from '../storage/types.js';
 import { INDEX_TABLES } from '../storage/schema.js';
 import type { Clock } from './clock.js';
 import { FhirError } from './errors.js';
+import { paramId } from './search/param-id.js';
 import { INDEX_COLUMNS, type IndexExtractor, type IndexRow, type IndexTable } from './search/extract.js';
 
 /** One stored version of a resource, as kept in `resources` (current) and `history` (all). */
@@ -100,13 +101,13 @@ export class ResourceStore {
     }
     for (const [table, list] of byTable) {
       const cols = INDEX_COLUMNS[table];
-      const tuple = `(${Array(cols.length + 3).fill('?').join(', ')})`;
+      const tuple = `(${Array(cols.length + 2).fill('?').join(', ')})`;
       // chunks keep statement text (and so the prepared-statement caches) to a few shapes
       for (let i = 0; i < list.length; i += 50) {
         const chunk = list.slice(i, i + 50);
         const params: SqlValue[] = [];
-        for (const r of chunk) params.push(rid, type, r.param, ...r.values);
-        await tx.run(`INSERT INTO ${table} (rid, type, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`, params);
+        for (const r of chunk) params.push(rid, paramId(type, r.param), ...r.values);
+        await tx.run(`INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`, params);
       }
     }
   }

@@ -25,7 +25,7 @@ export const INDEX_COLUMNS: Record<IndexTable, readonly string[]> = {
   sp_uri: ['value'],
 };
 
-const TABLE_OF: Partial<Record<string, IndexTable>> = {
+export const TABLE_OF: Partial<Record<string, IndexTable>> = {
   token: 'sp_token',
   string: 'sp_string',
   reference: 'sp_reference',

@@ -2,7 +2,8 @@ import { FhirError } from '../errors.js';
 import type { SqlValue } from '../../storage/types.js';
 import { dateRange } from './dates.js';
 import { normalizeString } from './normalize.js';
-import { parseReference } from './extract.js';
+import { parseReference, TABLE_OF } from './extract.js';
+import { paramId } from './param-id.js';
 import { splitPipe, splitPrefix, unescape, type Criterion, type Prefix, type SearchRequest } from './params.js';
 
 /**
@@ -36,14 +37,14 @@ export function compileWhere(req: SearchRequest, baseUrl: string, now: number): 
 function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   if (c.code === '_id') return builtinId(c);
   if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now);
-  const table = TABLES[c.type];
+  const table = TABLE_OF[c.type];
   if (!table) throw new FhirError('invalid', { message: `Search by ${c.type} parameter '${c.code}' is not supported`, expression: c.code });
   if (c.modifier === 'missing') {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
-    return { sql: `r.rid ${not}IN (SELECT rid FROM ${table} WHERE type = ? AND param = ?)`, params: [ctx.type, c.code] };
+    return { sql: `r.rid ${not}IN (SELECT rid FROM ${table} WHERE param = ?)`, params: [paramId(ctx.type, c.code)] };
   }
   const ors: string[] = [];
-  const params: SqlValue[] = [ctx.type, c.code];
+  const params: SqlValue[] = [paramId(ctx.type, c.code)];
   for (const raw of c.values) {
     const w = MATCHERS[c.type](raw, c, ctx);
     ors.push(w.sql);
@@ -51,18 +52,9 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   }
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
   const op = c.modifier === 'not' ? 'NOT IN' : 'IN';
-  return { sql: `r.rid ${op} (SELECT rid FROM ${table} WHERE type = ? AND param = ? AND (${ors.join(' OR ')}))`, params };
+  return { sql: `r.rid ${op} (SELECT rid FROM ${table} WHERE param = ? AND (${ors.join(' OR ')}))`, params };
 }
 
-const TABLES: Record<string, string> = {
-  token: 'sp_token',
-  string: 'sp_string',
-  reference: 'sp_reference',
-  date: 'sp_date',
-  number: 'sp_number',
-  quantity: 'sp_quantity',
-  uri: 'sp_uri',
-};
 
 type Matcher = (value: string, c: Criterion, ctx: Ctx) => CompiledWhere;
 
@@ -201,11 +193,11 @@ export function compileOrder(req: SearchRequest): CompiledWhere {
     if (s.code === '_id') parts.push(`r.id ${dir}`);
     else if (s.code === '_lastUpdated') parts.push(`r.last_updated ${dir}`);
     else {
-      const table = TABLES[s.type];
-      const col = { sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' }[table] ?? (s.descending ? 'high' : 'low');
+      const table = TABLE_OF[s.type];
+      const col = ({ sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' } as Record<string, string>)[table!] ?? (s.descending ? 'high' : 'low');
       const agg = s.descending ? 'MAX' : 'MIN';
       parts.push(`(SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param = ?) ${dir}`);
-      params.push(s.code);
+      params.push(paramId(req.resourceType, s.code));
     }
   }
   parts.push('r.rid ASC');
