@@ -48,6 +48,8 @@ export function bundle(type: Bundle['type'], entries: BundleEntry[], links: Bund
 
 /** A URL with the given query parameters (in order). */
 export function withQuery(url: string, params: ReadonlyArray<[string, string]>): string {
-  const q = params.map(([k, v]) => `${encodeURIComponent(k).replace(/%3A/g, ':')}=${encodeURIComponent(v)}`).join('&');
+  // ':' and '/' are legal in a query (RFC 3986 §3.4) and keep links readable: subject=Patient/1
+  const enc = (s: string) => encodeURIComponent(s).replace(/%3A/g, ':').replace(/%2F/g, '/');
+  const q = params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
   return q ? `${url}?${q}` : url;
 }

@@ -40,9 +40,10 @@ export function capabilityStatement(svc: Services, version: string): CapabilityS
       {
         mode: 'server',
         documentation:
-          'JSON only. _text, _content, _list, _query, _has, chaining, _include/_revinclude, composite parameters and the token modifiers :in, :not-in, :above, :below, :of-type are not supported yet; searching by them is refused (400) or, for unknown parameters, reported in an outcome entry.',
+          'JSON only. Search: chaining, _has, _include/_revinclude (:iterate) and Patient compartment search are supported; _text, _content, _list, _query, composite parameters and the token modifiers :in, :not-in, :above, :below, :of-type, and reference :identifier are not: searching by them is refused (400) or, for unknown parameters, reported in an outcome entry.',
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
+        compartment: [...svc.defs.compartments.values()].map((c) => c.url),
         searchParam: [
           { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
           { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },

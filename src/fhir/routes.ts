@@ -6,7 +6,7 @@ import { history } from './interactions/history.js';
 import { read, vread } from './interactions/read.js';
 import { writeResponse } from './interactions/respond.js';
 import { requireType } from './interactions/resource-checks.js';
-import { searchType } from './interactions/search.js';
+import { searchCompartment, searchType } from './interactions/search.js';
 import * as write from './interactions/write.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from './request.js';
 import type { Services } from './services.js';
@@ -74,6 +74,7 @@ export const ROUTES: Route[] = [
     handler: writing((svc, req, tx) => write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist)),
   },
   { method: 'GET', shape: ':type', interaction: 'search-type', level: 'type', handler: searchType },
+  { method: 'GET', shape: ':type/:id/:type', interaction: 'search-type', level: 'instance', handler: searchCompartment },
   { method: 'POST', shape: ':type/_search', interaction: 'search-type', level: 'type', handler: searchType },
   { method: 'GET', shape: '_history', interaction: 'history-system', level: 'system', handler: history },
   { method: 'POST', shape: '', interaction: 'transaction', level: 'system', handler: (svc, req, dispatch) => processBundle(svc, req, dispatch) },

@@ -4,9 +4,12 @@ import type { Services } from '../services.js';
 import type { VersionRow } from '../store.js';
 import { parseSearch, type SearchRequest } from './params.js';
 import { compileOrder, compileWhere } from './sql.js';
+import { resolveIncludes } from './includes.js';
 
 export interface SearchResult {
   rows: VersionRow[];
+  /** Resources added by _include / _revinclude. */
+  included: VersionRow[];
   total?: number;
   /** Whether there are matches after this page. */
   more: boolean;
@@ -19,7 +22,7 @@ export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecut
     const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources r WHERE ${where.sql}`, where.params);
     total = Number(row?.n ?? 0);
   }
-  if (req.summary === 'count' || req.count === 0) return { rows: [], total, more: false };
+  if (req.summary === 'count' || req.count === 0) return { rows: [], included: [], total, more: false };
   const order = compileOrder(req);
   // one row more than the page tells whether a next page exists without a second count
   const rows = await db.all<VersionRow>(
@@ -28,7 +31,9 @@ export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecut
     [...where.params, ...order.params, req.count + 1, req.offset],
   );
   const more = rows.length > req.count;
-  return { rows: more ? rows.slice(0, req.count) : rows, total, more };
+  const page = more ? rows.slice(0, req.count) : rows;
+  const included = await resolveIncludes(db, req.includes, page, svc.limits.maxCount);
+  return { rows: page, included, total, more };
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import type { Definitions } from '../definitions.js';
+import { parseCriterion } from './criterion.js';
+import { parseInclude } from './include.js';
 
 /**
  * A search request parsed and checked against the type's SearchParameters (R4 §3.1.1).
@@ -19,6 +21,26 @@ export interface Criterion {
   /** OR-ed values (comma-separated in the query). */
   values: string[];
   definition?: SearchParameter;
+  /** The parameter name and value as the query had them (self links). */
+  raw?: string;
+  rawValue?: string;
+  /** Chaining (`subject:Patient.name=x`): the criterion on each possible target type. */
+  chain?: { targetType: string; next: Criterion }[];
+  /** Reverse chaining (`_has:Observation:patient:code=x`). */
+  has?: { sourceType: string; refParam: string; next: Criterion };
+  /** Compartment membership (`Patient/123/Observation`): any of these reference parameters. */
+  compartment?: { params: string[]; targetType: string; id: string };
+}
+
+/** `_include` / `_revinclude` (R4 §3.1.1.5.4): `sourceType:param[:targetType]`, or `*`. */
+export interface Include {
+  reverse: boolean;
+  iterate: boolean;
+  sourceType: string;
+  /** Reference parameter codes (all of the source type's for `*`). */
+  params: string[];
+  targetType?: string;
+  raw: string;
 }
 
 export interface SortKey {
@@ -38,6 +60,9 @@ export interface SearchRequest {
   elements?: string[];
   /** Parameters we did not recognise, ignored (reported back). */
   unknown: string[];
+  includes: Include[];
+  /** Paging bound: only resources whose rid is at most this, so pages stay put while data is added. */
+  snapshot?: number;
 }
 
 export interface SearchLimits {
@@ -46,9 +71,9 @@ export interface SearchLimits {
 }
 
 /** Parameters every search understands (R4 §3.1.1.5), whatever the type. */
-const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_summary', '_elements', '_format', '_pretty']);
-const BUILTIN: Record<string, string> = { _id: 'token', _lastUpdated: 'date' };
-const MODIFIERS: Record<string, readonly string[]> = {
+const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_summary', '_elements', '_format', '_pretty', '_snapshot']);
+export const BUILTIN: Record<string, string> = { _id: 'token', _lastUpdated: 'date' };
+export const MODIFIERS: Record<string, readonly string[]> = {
   string: ['exact', 'contains', 'missing'],
   token: ['not', 'text', 'missing', 'of-type', 'in', 'not-in', 'above', 'below'],
   reference: ['missing', 'identifier'],
@@ -66,31 +91,20 @@ export function parseSearch(
   limits: SearchLimits,
   strict = false,
 ): SearchRequest {
-  const req: SearchRequest = { resourceType, criteria: [], count: limits.defaultCount, offset: 0, sort: [], total: 'accurate', unknown: [] };
+  const req: SearchRequest = { resourceType, criteria: [], count: limits.defaultCount, offset: 0, sort: [], total: 'accurate', unknown: [], includes: [] };
   const params = defs.searchParams.get(resourceType) ?? new Map<string, SearchParameter>();
   for (const [rawName, value] of query) {
     if (RESULT_PARAMS.has(rawName)) {
       applyResultParam(req, rawName, value, params, limits);
       continue;
     }
-    const [code, modifier] = splitModifier(rawName);
-    const definition = params.get(code);
-    const type = BUILTIN[code] ?? definition?.type;
-    if (!type || (definition && !definition.expression && !BUILTIN[code])) {
-      req.unknown.push(rawName);
+    if (/^_(rev)?include(:iterate)?$/.test(rawName)) {
+      req.includes.push(parseInclude(defs, rawName, value));
       continue;
     }
-    if (modifier && !(MODIFIERS[type] ?? []).includes(modifier) && !(type === 'reference' && /^[A-Z]/.test(modifier))) {
-      throw new FhirError('invalid', { message: `Unknown modifier ':${modifier}' for ${type} parameter '${code}'`, expression: rawName });
-    }
-    if (modifier && ['in', 'not-in', 'above', 'below', 'of-type', 'identifier'].includes(modifier) && type !== 'uri') {
-      throw new FhirError('invalid', { message: `Modifier ':${modifier}' is not supported yet on '${code}'`, expression: rawName });
-    }
-    const values = splitValues(value);
-    if (modifier === 'missing' && !['true', 'false'].includes(value)) {
-      throw new FhirError('invalid', { message: `':missing' takes true or false, not '${value}'`, expression: rawName });
-    }
-    req.criteria.push({ code, type, modifier, values, definition });
+    const criterion = parseCriterion(defs, resourceType, rawName, value);
+    if (criterion) req.criteria.push({ ...criterion, raw: rawName, rawValue: value });
+    else req.unknown.push(rawName);
   }
   if (strict && req.unknown.length) {
     throw new FhirError('invalid', req.unknown.map((u) => ({ message: `Unknown search parameter '${u}' for ${resourceType}`, expression: u })));
@@ -134,6 +148,10 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       }
       req.summary = value as SearchRequest['summary'];
       return;
+    case '_snapshot':
+      if (!/^\d+$/.test(value)) throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
+      req.snapshot = Number(value);
+      return;
     case '_elements':
       req.elements = value.split(',').map((s) => s.trim()).filter(Boolean);
       return;
@@ -142,7 +160,7 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
   }
 }
 
-function splitModifier(name: string): [string, string | undefined] {
+export function splitModifier(name: string): [string, string | undefined] {
   const i = name.indexOf(':');
   return i < 0 ? [name, undefined] : [name.slice(0, i), name.slice(i + 1)];
 }

@@ -9,7 +9,8 @@ import { splitPipe, splitPrefix, unescape, type Criterion, type Prefix, type Sea
 /**
  * Compiles a parsed search into one SQL WHERE clause over `resources r`. Each criterion selects rids
  * from its index table (`r.rid IN (SELECT rid FROM sp_x WHERE …)`), so every lookup is an index range
- * scan; AND is repeated criteria, OR is the values inside one. All values are bound parameters.
+ * scan; AND is repeated criteria, OR is the values inside one; chains and _has nest the same form over
+ * another `resources` alias. All values are bound parameters.
  */
 export interface CompiledWhere {
   sql: string;
@@ -20,13 +21,27 @@ interface Ctx {
   type: string;
   baseUrl: string;
   now: number;
+  /** The alias of the `resources` row the criterion is about (r, then t1, t2… in subqueries). */
+  alias: string;
+  depth: number;
 }
 
 export function compileWhere(req: SearchRequest, baseUrl: string, now: number): CompiledWhere {
-  const ctx: Ctx = { type: req.resourceType, baseUrl, now };
-  const parts = ['r.type = ?', 'r.deleted = 0'];
-  const params: SqlValue[] = [req.resourceType];
-  for (const c of req.criteria) {
+  const ctx: Ctx = { type: req.resourceType, baseUrl, now, alias: 'r', depth: 0 };
+  const w = criteriaSql(req.criteria, ctx);
+  if (req.snapshot !== undefined) {
+    w.sql += ' AND r.rid <= ?';
+    w.params.push(req.snapshot);
+  }
+  return w;
+}
+
+/** The resource is of the context's type, not deleted, and meets every criterion (AND). */
+function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
+  const a = ctx.alias;
+  const parts = [`${a}.type = ?`, `${a}.deleted = 0`];
+  const params: SqlValue[] = [ctx.type];
+  for (const c of criteria) {
     const w = criterionSql(c, ctx);
     parts.push(w.sql);
     params.push(...w.params);
@@ -34,14 +49,29 @@ export function compileWhere(req: SearchRequest, baseUrl: string, now: number): 
   return { sql: parts.join(' AND '), params };
 }
 
+/** A subquery context over another `resources` row, of another type. */
+function nested(ctx: Ctx, type: string): Ctx {
+  return { ...ctx, type, alias: `t${ctx.depth + 1}`, depth: ctx.depth + 1 };
+}
+
 function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
-  if (c.code === '_id') return builtinId(c);
-  if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now);
+  const a = ctx.alias;
+  if (c.chain) return chainSql(c, ctx);
+  if (c.has) return hasSql(c, ctx);
+  if (c.compartment) {
+    const { params: codes, targetType, id } = c.compartment;
+    return {
+      sql: `${a}.rid IN (SELECT rid FROM sp_reference WHERE param IN (${codes.map(() => '?').join(', ')}) AND target_type = ? AND target_id = ?)`,
+      params: [...codes.map((code) => paramId(ctx.type, code)), targetType, id],
+    };
+  }
+  if (c.code === '_id') return builtinId(c, a);
+  if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now, a);
   const table = TABLE_OF[c.type];
   if (!table) throw new FhirError('invalid', { message: `Search by ${c.type} parameter '${c.code}' is not supported`, expression: c.code });
   if (c.modifier === 'missing') {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
-    return { sql: `r.rid ${not}IN (SELECT rid FROM ${table} WHERE param = ?)`, params: [paramId(ctx.type, c.code)] };
+    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${table} WHERE param = ?)`, params: [paramId(ctx.type, c.code)] };
   }
   const ors: string[] = [];
   const params: SqlValue[] = [paramId(ctx.type, c.code)];
@@ -52,9 +82,32 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   }
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
   const op = c.modifier === 'not' ? 'NOT IN' : 'IN';
-  return { sql: `r.rid ${op} (SELECT rid FROM ${table} WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+  return { sql: `${a}.rid ${op} (SELECT rid FROM ${table} WHERE param = ? AND (${ors.join(' OR ')}))`, params };
 }
 
+/** subject.name=x: the reference points at a resource of a target type that meets the next criterion. */
+function chainSql(c: Criterion, ctx: Ctx): CompiledWhere {
+  const ors: string[] = [];
+  const params: SqlValue[] = [paramId(ctx.type, c.code)];
+  for (const { targetType, next } of c.chain!) {
+    const inner = nested(ctx, targetType);
+    const w = criteriaSql([next], inner);
+    ors.push(`(target_type = ? AND target_id IN (SELECT ${inner.alias}.id FROM resources ${inner.alias} WHERE ${w.sql}))`);
+    params.push(targetType, ...w.params);
+  }
+  return { sql: `${ctx.alias}.rid IN (SELECT rid FROM sp_reference WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+}
+
+/** _has:Observation:patient:code=x: some Observation meeting the criterion refers to this resource. */
+function hasSql(c: Criterion, ctx: Ctx): CompiledWhere {
+  const { sourceType, refParam, next } = c.has!;
+  const inner = nested(ctx, sourceType);
+  const w = criteriaSql([next], inner);
+  return {
+    sql: `${ctx.alias}.id IN (SELECT target_id FROM sp_reference WHERE param = ? AND target_type = ? AND rid IN (SELECT ${inner.alias}.rid FROM resources ${inner.alias} WHERE ${w.sql}))`,
+    params: [paramId(sourceType, refParam), ctx.type, ...w.params],
+  };
+}
 
 type Matcher = (value: string, c: Criterion, ctx: Ctx) => CompiledWhere;
 
@@ -164,20 +217,20 @@ function rangeSql(prefix: Prefix, qlo: number, qhi: number, now: number | undefi
   }
 }
 
-function builtinId(c: Criterion): CompiledWhere {
+function builtinId(c: Criterion, a: string): CompiledWhere {
   const ids = c.values.map(unescape);
-  const sql = `r.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${ids.map(() => '?').join(', ')})`;
+  const sql = `${a}.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${ids.map(() => '?').join(', ')})`;
   return { sql, params: ids };
 }
 
-function builtinLastUpdated(c: Criterion, now: number): CompiledWhere {
+function builtinLastUpdated(c: Criterion, now: number, a: string): CompiledWhere {
   const ors: string[] = [];
   const params: SqlValue[] = [];
   for (const value of c.values) {
     const [prefix, rest] = splitPrefix(value);
     const r = dateRange(rest);
     if (!r) throw bad(c, `Invalid date '${value}' for parameter '_lastUpdated'`);
-    const w = rangeSql(prefix, r.low, r.high, now, 'r.last_updated', 'r.last_updated');
+    const w = rangeSql(prefix, r.low, r.high, now, `${a}.last_updated`, `${a}.last_updated`);
     ors.push(`(${w.sql})`);
     params.push(...w.params);
   }
