@@ -31,9 +31,12 @@ export async function startServer(config: Config): Promise<Running> {
     (stopping ??= (async () => {
       jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // keep-alive connections go idle as their last response is sent: close them as they do
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(force);
       await storage.close();
       jsonLog({ level: 'info', msg: 'stopped' });

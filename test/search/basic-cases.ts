@@ -89,6 +89,9 @@ export const CASES: Record<string, Case[]> = {
     // 0.3 means [0.25, 0.35): 0.25 is in it
     { query: 'RiskAssessment?probability=0.3', ids: ['r-1'] },
     { query: 'RiskAssessment?probability=ge0.7', ids: ['r-2'] },
+    // comparisons use the exact value, not the implicit precision range: 0.25 < 0.3
+    { query: 'RiskAssessment?probability=lt0.3', ids: ['r-1'] },
+    { query: 'RiskAssessment?probability=gt0.2', ids: ['r-1', 'r-2'] },
   ],
   quantity: [
     { query: 'Observation?value-quantity=72.5', ids: ['o-1'] },

@@ -156,13 +156,13 @@ const MATCHERS: Record<string, Matcher> = {
   },
   number(value, c) {
     const [prefix, rest] = splitPrefix(value);
-    const [lo, hi] = numberRange(rest, c);
+    const [lo, hi] = numberRange(prefix, rest, c);
     return rangeSql(prefix, lo, hi, undefined, 'low', 'high');
   },
   quantity(value, c) {
     const [prefix, rest] = splitPrefix(value);
     const [num, system, code] = [...rest.split('|'), undefined, undefined];
-    const [lo, hi] = numberRange(num ?? '', c);
+    const [lo, hi] = numberRange(prefix, num ?? '', c);
     const w = rangeSql(prefix, lo, hi, undefined, 'low', 'high');
     if (code) {
       w.sql = `(${w.sql}) AND code = ?${system ? ' AND system = ?' : ''}`;
@@ -178,10 +178,14 @@ const MATCHERS: Record<string, Matcher> = {
   },
 };
 
-/** A decimal's implicit range by its precision (R4 §3.1.1.4.3: 100 means [99.5, 100.5)). */
-function numberRange(s: string, c: Criterion): [number, number] {
+/**
+ * The range a number search value stands for (R4 §3.1.1.4.3): for eq, ne and ap its implicit precision
+ * (100 means [99.5, 100.5)); for the comparisons (gt, lt, ge, le, sa, eb) the exact value.
+ */
+function numberRange(prefix: Prefix, s: string, c: Criterion): [number, number] {
   if (!/^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(s)) throw bad(c, `Invalid number '${s}' for parameter '${c.code}'`);
   const v = Number(s);
+  if (prefix !== 'eq' && prefix !== 'ne' && prefix !== 'ap') return [v, v];
   const decimals = /\.(\d+)/.exec(s)?.[1].length ?? 0;
   const half = 0.5 * 10 ** -decimals;
   return [v - half, v + half];

@@ -1,0 +1,29 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+
+/** Spot-checks of search over the HL7 R4 examples: ≥ 50 queries across ≥ 15 resource types. */
+const DIR = join(import.meta.dirname, '../../../shared/testdata/hl7-r4-examples');
+const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, 'hl7-spot-checks.json'), 'utf8')) as { cases: { query: string; ids: string[] }[] };
+
+describe.each(BACKENDS)('search over the HL7 examples on $name', (backend) => {
+  const t = useServer(backend);
+
+  it(`loads the examples, and the table has ${cases.length} queries over many types`, async () => {
+    expect(cases.length).toBeGreaterThanOrEqual(50);
+    expect(new Set(cases.map((c) => c.query.split('?')[0])).size).toBeGreaterThanOrEqual(15);
+    const entry = readdirSync(DIR).map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))).map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } }));
+    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).set('Prefer', 'return=minimal').send({ resourceType: 'Bundle', type: 'transaction', entry });
+    expect(res.status).toBe(200);
+  });
+
+  it.each(cases)('$query', async ({ query, ids }) => {
+    const res = await t.http().get(`/fhir/${query}&_count=1000`);
+    expect(res.status).toBe(200);
+    const got = (res.body.entry ?? []).filter((e: { search: { mode: string } }) => e.search.mode === 'match').map((e: { resource: { id: string } }) => e.resource.id).sort();
+    expect(got).toEqual([...ids].sort());
+    expect(res.body.total).toBe(ids.length);
+  });
+});
