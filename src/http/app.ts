@@ -1,31 +1,16 @@
 import express, { type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { capabilityStatement } from '../fhir/capability.js';
-import type { Clock } from '../fhir/clock.js';
-import { systemClock } from '../fhir/clock.js';
-import { loadDefinitions, type Definitions } from '../fhir/definitions.js';
 import { asFhirError, FhirError } from '../fhir/errors.js';
 import { findRoute } from '../fhir/routes.js';
+import { createServices, type ServiceOptions } from '../fhir/create-services.js';
+import type { Services } from '../fhir/services.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { IndexExtractor } from '../fhir/search/extract.js';
-import { DEFAULT_LIMITS, type Limits, type Services } from '../fhir/services.js';
-import { ResourceStore } from '../fhir/store.js';
-import type { Storage } from '../storage/types.js';
-import { BasicValidator } from '../validation/basic.js';
-import type { ResourceValidator } from '../validation/types.js';
 import { readBody } from './body.js';
 import { checkAcceptable, send } from './format.js';
 import { jsonLog, silentLog, type LogFn } from './log.js';
 
-export interface AppOptions {
-  storage: Storage;
-  /** Public base URL of the FHIR endpoint, e.g. http://localhost:8080/fhir; its path is where routes live. */
-  baseUrl: string;
-  clock?: Clock;
-  limits?: Partial<Limits>;
-  validator?: ResourceValidator;
-  validationMode?: 'strict' | 'lenient';
-  definitions?: Definitions;
+export interface AppOptions extends ServiceOptions {
   log?: LogFn;
   version?: string;
 }
@@ -33,24 +18,16 @@ export interface AppOptions {
 export interface App {
   app: express.Express;
   services: Services;
+  /** Resolves when start-up work (stored SearchParameters) is done; serve after it. */
+  ready: Promise<void>;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Builds the HTTP app over the given services; everything stateful comes in through `options`. */
 export function buildApp(options: AppOptions): App {
-  const defs = options.definitions ?? loadDefinitions();
-  const clock = options.clock ?? systemClock;
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const services: Services = {
-    store: new ResourceStore(options.storage, new IndexExtractor(defs), clock),
-    defs,
-    validator: options.validator ?? new BasicValidator(defs),
-    clock,
-    baseUrl,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
-    validationMode: options.validationMode ?? 'strict',
-  };
+  const { ready, ...services } = createServices(options);
+  const baseUrl = services.baseUrl;
   const log = options.log ?? jsonLog;
   const version = options.version ?? '0.1.0';
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
@@ -120,7 +97,7 @@ export function buildApp(options: AppOptions): App {
   app.use((_req: Request, res: Response) => {
     res.status(404).type('application/fhir+json').send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
   });
-  return { app, services };
+  return { app, services, ready };
 }
 
 function header(req: Request, name: string): string | undefined {

@@ -34,6 +34,7 @@ export function useServer(backend: Backend, options: Partial<AppOptions> = {}): 
     cleanup = opened.cleanup;
     ctx.clock = new ManualClock(new Date('2026-10-01T08:00:00.000Z'));
     const built = buildApp({ storage: opened.storage, baseUrl: BASE, clock: ctx.clock, log: silentLog, ...options });
+    await built.ready;
     ctx.app = built.app;
     ctx.services = built.services;
     ctx.storage = opened.storage;

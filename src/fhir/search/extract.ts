@@ -54,6 +54,11 @@ export class IndexExtractor {
 
   constructor(private readonly defs: Definitions) {}
 
+  /** Forget the compiled expressions of these types (their search parameters changed). */
+  invalidate(types: string[]): void {
+    for (const t of types) this.byType.delete(t);
+  }
+
   private compiled(type: string): CompiledParam[] {
     let list = this.byType.get(type);
     if (list) return list;

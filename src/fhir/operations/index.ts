@@ -1,0 +1,24 @@
+import { FhirError } from '../errors.js';
+import { checkId } from '../ids.js';
+import type { FhirRequest, FhirResponse } from '../request.js';
+import type { Services } from '../services.js';
+import { reindexOperation } from './reindex.js';
+import type { Operation } from './types.js';
+
+/** Every operation the server offers: later issues add $validate, $expand, $apply, … here. */
+export const OPERATIONS: Operation[] = [reindexOperation];
+
+/** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */
+export async function runOperation(svc: Services, req: FhirRequest): Promise<FhirResponse> {
+  const name = req.path[req.path.length - 1].slice(1);
+  const level = req.path.length === 1 ? 'system' : req.path.length === 2 ? 'type' : 'instance';
+  const type = level === 'system' ? undefined : req.path[0];
+  if (type && !svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', { message: `Unknown resource type '${type}'`, code: 'not-supported' });
+  const id = level === 'instance' ? checkId(req.path[1]) : undefined;
+  const op = OPERATIONS.find((o) => o.name === name);
+  if (!op || !op.levels.includes(level) || (type && op.resourceTypes && !op.resourceTypes.includes(type))) {
+    throw new FhirError('not-found', { message: `Operation $${name} is not supported at ${level} level${type ? ` for ${type}` : ''}`, code: 'not-supported' });
+  }
+  if (!op.methods.includes(req.method as 'GET' | 'POST')) throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);
+  return op.handler(svc, req, { type, id });
+}
