@@ -25,9 +25,10 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
     expect(patient.conditionalDelete).toBe('single');
     const params = Object.fromEntries(patient.searchParam.map((p: { name: string; type: string }) => [p.name, p.type]));
     expect(params).toMatchObject({ identifier: 'token', name: 'string', birthdate: 'date', organization: 'reference', _lastUpdated: 'date' });
-    // nothing the index does not extract: composite and special parameters are not claimed
+    // composite parameters are claimed; special ones (_text, _content, near) are not
     const observation = rest.resource.find((r: { type: string }) => r.type === 'Observation');
-    expect(observation.searchParam.some((p: { type: string }) => p.type === 'composite')).toBe(false);
+    expect(observation.searchParam).toContainEqual(expect.objectContaining({ name: 'code-value-quantity', type: 'composite' }));
+    expect(observation.searchParam.some((p: { type: string }) => p.type === 'special')).toBe(false);
   });
 
   it('lists every concrete R4 resource type, and each can be created and read', async () => {

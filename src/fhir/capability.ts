@@ -3,7 +3,7 @@ import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
 import { OPERATIONS } from './operations/index.js';
 import type { Services } from './services.js';
 
-const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri']);
+const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri', 'composite']);
 
 /**
  * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
@@ -42,7 +42,8 @@ export function capabilityStatement(svc: Services, version: string): CapabilityS
       {
         mode: 'server',
         documentation:
-          'JSON only. Search: chaining, _has, _include/_revinclude (:iterate) and Patient compartment search are supported; _text, _content, _list, _query, composite parameters and the token modifiers :in, :not-in, :above, :below, :of-type, and reference :identifier are not: searching by them is refused (400) or, for unknown parameters, reported in an outcome entry.',
+          'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Not supported: _text, _content, _list, _query, and the token modifiers :in, :not-in, :above, :below (they need the terminology service); searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count.',
+
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         compartment: [...svc.defs.compartments.values()].map((c) => c.url),

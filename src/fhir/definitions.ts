@@ -105,11 +105,15 @@ export function registerSearchParameter(defs: Definitions, sp: SearchParameter):
 function checkParamIds(searchParams: Map<string, Map<string, SearchParameter>>): void {
   const seen = new Map<number, string>();
   for (const [type, params] of searchParams) {
-    for (const code of params.keys()) {
-      const id = paramId(type, code);
-      const other = seen.get(id);
-      if (other) throw new Error(`Search parameters ${other} and ${type}.${code} share index id ${id}: rename one`);
-      seen.set(id, `${type}.${code}`);
+    for (const [code, sp] of params) {
+      // the ids the index uses: the parameter's own, and those of its modifier and component rows
+      const keys = [code, `${code}:of-type`, `${code}:identifier`, ...(sp.component ?? []).map((_, j) => `${code}$${j}`)];
+      for (const key of keys) {
+        const id = paramId(type, key);
+        const other = seen.get(id);
+        if (other) throw new Error(`Search index keys ${other} and ${type}.${key} share id ${id}: rename one`);
+        seen.set(id, `${type}.${key}`);
+      }
     }
   }
 }

@@ -21,11 +21,21 @@ export function parseCriterion(defs: Definitions, type: string, rawName: string,
   if (modifier && !(MODIFIERS[ptype] ?? []).includes(modifier) && !(ptype === 'reference' && /^[A-Z]/.test(modifier))) {
     throw new FhirError('invalid', { message: `Unknown modifier ':${modifier}' for ${ptype} parameter '${code}'`, expression: where });
   }
-  if (modifier && ['in', 'not-in', 'above', 'below', 'of-type', 'identifier'].includes(modifier) && ptype !== 'uri') {
+  if (modifier && ['in', 'not-in', 'above', 'below'].includes(modifier) && ptype !== 'uri') {
     throw new FhirError('invalid', { message: `Modifier ':${modifier}' is not supported yet on '${code}'`, expression: where });
+  }
+  if (modifier === 'of-type' && !/identifier/i.test(definition?.expression ?? '')) {
+    throw new FhirError('invalid', { message: `':of-type' applies to identifier parameters, not '${code}'`, expression: where });
   }
   if (modifier === 'missing' && !['true', 'false'].includes(value)) {
     throw new FhirError('invalid', { message: `':missing' takes true or false, not '${value}'`, expression: where });
+  }
+  if (ptype === 'composite') {
+    const components = (definition?.component ?? []).map((c) => [...(params?.values() ?? [])].find((p) => p.url === c.definition)?.type as string | undefined);
+    if (!components.length || components.some((t) => !t || t === 'composite')) {
+      throw new FhirError('invalid', { message: `Composite parameter '${code}' is not supported`, expression: where });
+    }
+    return { code, type: ptype, modifier, values: splitValues(value), definition, components: components as string[] };
   }
   return { code, type: ptype, modifier, values: splitValues(value), definition };
 }

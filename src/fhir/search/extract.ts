@@ -16,13 +16,13 @@ export type IndexTable = 'sp_token' | 'sp_string' | 'sp_reference' | 'sp_date' |
 
 /** Columns after (rid, type, param) for each index table. */
 export const INDEX_COLUMNS: Record<IndexTable, readonly string[]> = {
-  sp_token: ['system', 'code', 'text'],
-  sp_string: ['norm', 'exact'],
-  sp_reference: ['target_type', 'target_id', 'url'],
-  sp_date: ['low', 'high'],
-  sp_number: ['low', 'high'],
-  sp_quantity: ['system', 'code', 'low', 'high'],
-  sp_uri: ['value'],
+  sp_token: ['system', 'code', 'text', 'grp'],
+  sp_string: ['norm', 'exact', 'grp'],
+  sp_reference: ['target_type', 'target_id', 'url', 'grp'],
+  sp_date: ['low', 'high', 'grp'],
+  sp_number: ['low', 'high', 'grp'],
+  sp_quantity: ['system', 'code', 'low', 'high', 'grp'],
+  sp_uri: ['value', 'grp'],
 };
 
 export const TABLE_OF: Partial<Record<string, IndexTable>> = {
@@ -47,8 +47,20 @@ interface CompiledParam {
   evaluate: (resource: Resource) => unknown[];
 }
 
+/** A composite parameter: a root expression, and per component an expression relative to each root. */
+interface CompiledComposite {
+  code: string;
+  /** Each root value with the component expressions compiled for its path. */
+  roots: (resource: Resource) => { node: unknown; components: { table: IndexTable; fn: (node: never) => unknown }[] }[];
+}
+
+interface CompiledType {
+  simple: CompiledParam[];
+  composite: CompiledComposite[];
+}
+
 export class IndexExtractor {
-  private readonly byType = new Map<string, CompiledParam[]>();
+  private readonly byType = new Map<string, CompiledType>();
   /** Parameters whose expression fhirpath.js could not compile: reported, not indexed. */
   readonly skipped: string[] = [];
 
@@ -59,28 +71,55 @@ export class IndexExtractor {
     for (const t of types) this.byType.delete(t);
   }
 
-  private compiled(type: string): CompiledParam[] {
-    let list = this.byType.get(type);
-    if (list) return list;
-    list = [];
-    for (const [code, sp] of this.defs.searchParams.get(type) ?? []) {
-      const table = TABLE_OF[sp.type as string];
+  private compiled(type: string): CompiledType {
+    let compiled = this.byType.get(type);
+    if (compiled) return compiled;
+    compiled = { simple: [], composite: [] };
+    const params = this.defs.searchParams.get(type) ?? new Map<string, SearchParameter>();
+    for (const [code, sp] of params) {
       const expression = expressionFor(sp, type);
-      if (!table || !expression || code === '_id' || code === '_lastUpdated') continue;
+      if (!expression || code === '_id' || code === '_lastUpdated') continue;
       try {
+        if (sp.type === 'composite') {
+          const composite = this.compileComposite(code, sp, expression, params);
+          if (composite) compiled.composite.push(composite);
+          continue;
+        }
+        const table = TABLE_OF[sp.type as string];
+        if (!table) continue;
         const fn = compile(expression, r4model);
-        list.push({ code, table, evaluate: (r) => fn(r as never) as unknown[] });
+        compiled.simple.push({ code, table, evaluate: (r) => fn(r as never) as unknown[] });
       } catch {
         this.skipped.push(`${type}.${code}`);
       }
     }
-    this.byType.set(type, list);
-    return list;
+    this.byType.set(type, compiled);
+    return compiled;
+  }
+
+  /**
+   * Components are evaluated on each root value, with the root's path as their base (for choice
+   * types). A root may be a union of plain paths (`Observation | Observation.component`).
+   */
+  private compileComposite(code: string, sp: SearchParameter, expression: string, params: ReadonlyMap<string, SearchParameter>): CompiledComposite | undefined {
+    const bases = splitUnion(expression);
+    if (!bases.every((b) => /^[A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)*$/.test(b))) return undefined;
+    const defs = (sp.component ?? []).map((c) => ({ c, def: [...params.values()].find((p) => p.url === c.definition) }));
+    if (!defs.length || defs.some(({ c, def }) => !def || !TABLE_OF[def.type as string] || !c.expression)) return undefined;
+    const parts = bases.map((base) => ({
+      root: compile(base, r4model),
+      components: defs.map(({ c, def }) => ({ table: TABLE_OF[def!.type as string]!, fn: compile({ base, expression: c.expression! }, r4model) })),
+    }));
+    return {
+      code,
+      roots: (r) => parts.flatMap((p) => (p.root(r as never) as unknown[]).map((node) => ({ node, components: p.components }))),
+    };
   }
 
   extract(resource: Resource): IndexRow[] {
     const rows: IndexRow[] = [];
-    for (const p of this.compiled(resource.resourceType)) {
+    const { simple, composite } = this.compiled(resource.resourceType);
+    for (const p of simple) {
       let values: unknown[];
       try {
         values = p.evaluate(resource);
@@ -88,17 +127,62 @@ export class IndexExtractor {
         continue; // an expression that fails on odd data indexes nothing rather than refusing the write
       }
       const seen = new Set<string>();
+      const push = (row: IndexRow) => {
+        const key = `${row.param}\u0000${row.values.join('\u0000')}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        rows.push(row);
+      };
       for (const v of values) {
-        for (const cols of toColumns(p.table, v)) {
-          const key = cols.join('\u0000');
-          if (seen.has(key)) continue;
-          seen.add(key);
-          rows.push({ table: p.table, param: p.code, values: cols });
-        }
+        for (const cols of toColumns(p.table, v)) push({ table: p.table, param: p.code, values: [...cols, null] });
+        for (const row of modifierRows(p, v)) push(row);
       }
     }
+    for (const c of composite) rows.push(...compositeRows(c, resource));
     return rows;
   }
+}
+
+/**
+ * A composite parameter's rows: for root value i, each component j's values under `code$j` with
+ * grp = i, so a query can require all components to come from the same root (R4 §3.1.1.4.8).
+ */
+function compositeRows(c: CompiledComposite, resource: Resource): IndexRow[] {
+  const rows: IndexRow[] = [];
+  let roots: ReturnType<CompiledComposite['roots']>;
+  try {
+    roots = c.roots(resource);
+  } catch {
+    return rows;
+  }
+  roots.forEach(({ node, components }, i) => {
+    components.forEach((comp, j) => {
+      let values: unknown[] = [];
+      try {
+        values = comp.fn(node as never) as unknown[];
+      } catch {
+        // a component that cannot be evaluated on this root indexes nothing
+      }
+      for (const v of values) for (const cols of toColumns(comp.table, v)) rows.push({ table: comp.table, param: `${c.code}$${j}`, values: [...cols, i] });
+    });
+  });
+  return rows;
+}
+
+/**
+ * Extra token rows for two modifiers, under their own parameter ids: `code:of-type` holds an
+ * Identifier's type coding with its value (R4 §3.1.1.4.9 `:of-type`), `code:identifier` a Reference's
+ * logical identifier (§3.1.1.4.10 `:identifier`).
+ */
+function modifierRows(p: { code: string; table: IndexTable }, v: unknown): IndexRow[] {
+  if (!isObj(v)) return [];
+  if (p.table === 'sp_token' && typeof v.value === 'string' && isObj(v.type) && Array.isArray(v.type.coding)) {
+    return v.type.coding.filter(isObj).map((c) => ({ table: 'sp_token', param: `${p.code}:of-type`, values: [str(c.system), str(c.code), v.value as string, null] }));
+  }
+  if (p.table === 'sp_reference' && isObj(v.identifier) && typeof v.identifier.value === 'string') {
+    return [{ table: 'sp_token', param: `${p.code}:identifier`, values: [str(v.identifier.system), v.identifier.value, null, null] }];
+  }
+  return [];
 }
 
 /**

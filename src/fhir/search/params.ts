@@ -28,6 +28,8 @@ export interface Criterion {
   chain?: { targetType: string; next: Criterion }[];
   /** Reverse chaining (`_has:Observation:patient:code=x`). */
   has?: { sourceType: string; refParam: string; next: Criterion };
+  /** For a composite parameter: the types of its components, in order. */
+  components?: string[];
   /** Compartment membership (`Patient/123/Observation`): any of these reference parameters. */
   compartment?: { params: string[]; targetType: string; id: string };
 }

@@ -65,13 +65,17 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
       params: [...codes.map((code) => paramId(ctx.type, code)), targetType, id],
     };
   }
+  if (c.modifier === 'of-type' || c.modifier === 'identifier') return modifierTokenSql(c, ctx);
+  if (c.components && c.modifier !== 'missing') return compositeSql(c, ctx);
   if (c.code === '_id') return builtinId(c, a);
   if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now, a);
-  const table = TABLE_OF[c.type];
+  const table = TABLE_OF[c.type] ?? (c.components ? 'sp_token' : undefined);
   if (!table) throw new FhirError('invalid', { message: `Search by ${c.type} parameter '${c.code}' is not supported`, expression: c.code });
   if (c.modifier === 'missing') {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
-    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${table} WHERE param = ?)`, params: [paramId(ctx.type, c.code)] };
+    // a composite is present when its first component is
+    const [t, code] = c.components ? [TABLE_OF[c.components[0]], `${c.code}$0`] : [table, c.code];
+    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param = ?)`, params: [paramId(ctx.type, code)] };
   }
   const ors: string[] = [];
   const params: SqlValue[] = [paramId(ctx.type, c.code)];
@@ -83,6 +87,71 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
   const op = c.modifier === 'not' ? 'NOT IN' : 'IN';
   return { sql: `${a}.rid ${op} (SELECT rid FROM ${table} WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+}
+
+/**
+ * A composite value `a$b` (R4 §3.1.1.4.8): component j's rows (`code$j`) must match part j, all with
+ * the same grp, i.e. from the same root element. Nested EXISTS keep each part's columns unambiguous.
+ */
+function compositeSql(c: Criterion, ctx: Ctx): CompiledWhere {
+  const types = c.components!;
+  const ors: string[] = [];
+  const params: SqlValue[] = [];
+  for (const raw of c.values) {
+    const parts = splitDollar(raw);
+    if (parts.length !== types.length) throw bad(c, `'${raw}' needs ${types.length} parts separated by $`);
+    let sql = '';
+    const ps: SqlValue[] = [];
+    // innermost first: component j's subquery is correlated to component j-1 by rid and grp
+    for (let j = types.length - 1; j >= 0; j--) {
+      const w = MATCHERS[types[j]](parts[j], { ...c, type: types[j], modifier: undefined }, ctx);
+      const link = j === 0 ? '' : ` AND c${j}.rid = c${j - 1}.rid AND c${j}.grp = c${j - 1}.grp`;
+      const inner = sql ? ` AND EXISTS (${sql})` : '';
+      sql = `SELECT ${j === 0 ? 'c0.rid' : '1'} FROM ${TABLE_OF[types[j]]} c${j} WHERE c${j}.param = ?${link} AND (${w.sql})${inner}`;
+      ps.unshift(paramId(ctx.type, `${c.code}$${j}`), ...w.params);
+    }
+    ors.push(`${ctx.alias}.rid IN (${sql})`);
+    params.push(...ps);
+  }
+  return { sql: `(${ors.join(' OR ')})`, params };
+}
+
+function splitDollar(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\' && value[i + 1] === '$') {
+      cur += '$';
+      i++;
+    } else if (value[i] === '$') {
+      out.push(cur);
+      cur = '';
+    } else cur += value[i];
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
+ * `identifier:of-type=system|code|value` and `subject:identifier=system|value`: matched against the
+ * token rows the extractor keeps under `code:of-type` and `code:identifier`.
+ */
+function modifierTokenSql(c: Criterion, ctx: Ctx): CompiledWhere {
+  const ors: string[] = [];
+  const params: SqlValue[] = [paramId(ctx.type, `${c.code}:${c.modifier}`)];
+  for (const raw of c.values) {
+    if (c.modifier === 'of-type') {
+      const parts = raw.split('|');
+      if (parts.length !== 3 || !parts[1] || !parts[2]) throw bad(c, `:of-type takes system|code|value, not '${raw}'`);
+      ors.push(`(${parts[0] ? 'system = ?' : 'system IS NULL'} AND code = ? AND text = ?)`);
+      params.push(...(parts[0] ? [parts[0]] : []), parts[1], unescape(parts[2]));
+    } else {
+      const w = MATCHERS.token(raw, { ...c, modifier: undefined }, ctx);
+      ors.push(`(${w.sql})`);
+      params.push(...w.params);
+    }
+  }
+  return { sql: `${ctx.alias}.rid IN (SELECT rid FROM sp_token WHERE param = ? AND (${ors.join(' OR ')}))`, params };
 }
 
 /** subject.name=x: the reference points at a resource of a target type that meets the next criterion. */
