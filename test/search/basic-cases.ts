@@ -6,7 +6,17 @@ export const RESOURCES = [
   { resourceType: 'Patient', id: 'p-soren', name: [{ family: 'Sørensen', given: ['Åse', 'Marit'] }], gender: 'female', birthDate: '1970-03-15', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '15037012345' }], address: [{ city: 'Tromsø', postalCode: '9008' }], active: true },
   { resourceType: 'Patient', id: 'p-aeroe', name: [{ family: 'Ærø', given: ['Bjørn'] }], gender: 'male', birthDate: '1985', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.2', value: '55038512345' }], address: [{ city: 'Bergen' }] },
   { resourceType: 'Patient', id: 'p-sorli', name: [{ family: 'Sorli', given: ['Ola'] }], gender: 'male', birthDate: '1970-03-16T10:30:00+01:00', identifier: [{ value: '01010112345' }], active: false },
-  { resourceType: 'Patient', id: 'p-none', gender: 'unknown' },
+  {
+    resourceType: 'Patient',
+    id: 'p-none',
+    gender: 'unknown',
+    meta: {
+      tag: [{ system: 'http://forlop.no/fhir/CodeSystem/tag', code: 'demo' }],
+      security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+      profile: ['http://forlop.no/fhir/StructureDefinition/forlop-patient'],
+      source: 'urn:forlop:ehr-a',
+    },
+  },
   { resourceType: 'Observation', id: 'o-1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }], text: 'Vekt' }, subject: { reference: 'Patient/p-soren' }, valueQuantity: { value: 72.5, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' }, effectivePeriod: { start: '2026-01-10T08:00:00Z', end: '2026-01-10T09:00:00Z' } },
   { resourceType: 'Observation', id: 'o-2', status: 'preliminary', code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body height' }] }, subject: { reference: 'Patient/p-sorli' }, valueQuantity: { value: 180, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' }, effectiveDateTime: '2026-02-01' },
   { resourceType: 'RiskAssessment', id: 'r-1', status: 'final', subject: { reference: 'Patient/p-soren' }, prediction: [{ probabilityDecimal: 0.25 }] },
@@ -54,6 +64,13 @@ export const CASES: Record<string, Case[]> = {
     { query: 'Observation?code:text=vekt', ids: ['o-1'] },
     { query: 'Observation?code:text=body h', ids: ['o-2'] },
     { query: 'Patient?_id=p-soren,p-none', ids: ['p-soren', 'p-none'] },
+    { query: 'Patient?_tag=http://forlop.no/fhir/CodeSystem/tag|demo', ids: ['p-none'] },
+    { query: 'Patient?_tag:not=demo', ids: ['p-soren', 'p-aeroe', 'p-sorli'] },
+    { query: 'Patient?_security=R', ids: ['p-none'] },
+    { query: 'Patient?_profile=http://forlop.no/fhir/StructureDefinition/forlop-patient', ids: ['p-none'] },
+    { query: 'Patient?_source=urn:forlop:ehr-a', ids: ['p-none'] },
+    { query: 'Patient?_lastUpdated=2026-10-01', ids: ['p-soren', 'p-aeroe', 'p-sorli', 'p-none'] },
+    { query: 'Patient?_lastUpdated=gt2026-10-02', ids: [] },
   ],
   date: [
     { query: 'Patient?birthdate=1970-03-15', ids: ['p-soren'] },
@@ -111,5 +128,10 @@ export const CASES: Record<string, Case[]> = {
     { query: 'Patient?_sort=-birthdate&birthdate=ge1900', ids: ['p-aeroe', 'p-sorli', 'p-soren'], ordered: true },
     { query: 'Patient?_sort=_id&_count=2', ids: ['p-aeroe', 'p-none'], ordered: true },
     { query: 'Patient?_sort=_id&_count=2&_offset=2', ids: ['p-soren', 'p-sorli'], ordered: true },
+    // without a family, p-none sorts last in both directions, on both backends
+    { query: 'Patient?_sort=family', ids: ['p-aeroe', 'p-soren', 'p-sorli', 'p-none'], ordered: true },
+    { query: 'Patient?_sort=-family', ids: ['p-sorli', 'p-soren', 'p-aeroe', 'p-none'], ordered: true },
+    { query: 'Patient?_sort=-birthdate,_id', ids: ['p-aeroe', 'p-sorli', 'p-soren', 'p-none'], ordered: true },
+    { query: 'Patient?_sort=gender,-_id', ids: ['p-soren', 'p-sorli', 'p-aeroe', 'p-none'], ordered: true },
   ],
 };

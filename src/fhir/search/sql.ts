@@ -320,9 +320,12 @@ export function compileOrder(req: SearchRequest): CompiledWhere {
     else if (s.code === '_lastUpdated') parts.push(`r.last_updated ${dir}`);
     else {
       const table = TABLE_OF[s.type];
-      const col = ({ sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' } as Record<string, string>)[table!] ?? (s.descending ? 'high' : 'low');
+      const textCol = ({ sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' } as Record<string, string>)[table!];
+      const col = textCol ?? (s.descending ? 'high' : 'low');
       const agg = s.descending ? 'MAX' : 'MIN';
-      parts.push(`(SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param = ?) ${dir}`);
+      // resources without a value sort last either way, on both backends (their NULL orders differ)
+      const missing = textCol ? (s.descending ? "''" : "'\uffff'") : s.descending ? '-1e308' : '1e308';
+      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param = ?), ${missing}) ${dir}`);
       params.push(paramId(req.resourceType, s.code));
     }
   }
