@@ -17,11 +17,13 @@ export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' 
 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export async function startServer(kind: ServerKind): Promise<BenchServer> {
+/** Starts a server; `databaseUrl` reuses an existing (seeded) database instead of a fresh one. */
+export async function startServer(kind: ServerKind, databaseUrl?: string): Promise<BenchServer> {
   const port = await freePort();
   let dbUrl = '';
   let cleanup = async () => undefined as void;
-  if (kind === 'forlop-sqlite') {
+  if (databaseUrl) dbUrl = databaseUrl;
+  else if (kind === 'forlop-sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-'));
     dbUrl = `sqlite:${join(dir, 'bench.db')}`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });

@@ -39,14 +39,22 @@ export function compileWhere(req: SearchRequest, baseUrl: string, now: number): 
 /** The resource is of the context's type, not deleted, and meets every criterion (AND). */
 function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
   const a = ctx.alias;
-  const parts = [`${a}.type = ?`, `${a}.deleted = 0`];
-  const params: SqlValue[] = [ctx.type];
+  // An index lookup's parameter id already implies the type. Leaving `type = ?` out then lets the
+  // planner drive the query from that lookup instead of scanning every resource of the type.
+  const parts = criteria.some(drivesByIndex) ? [`${a}.deleted = 0`] : [`${a}.type = ?`, `${a}.deleted = 0`];
+  const params: SqlValue[] = criteria.some(drivesByIndex) ? [] : [ctx.type];
   for (const c of criteria) {
     const w = criterionSql(c, ctx);
     parts.push(w.sql);
     params.push(...w.params);
   }
   return { sql: parts.join(' AND '), params };
+}
+
+/** Whether a criterion selects by a positive lookup in an index table (`rid IN (… WHERE param = id …)`). */
+function drivesByIndex(c: Criterion): boolean {
+  if (c.has || c.code === '_id' || c.code === '_lastUpdated') return false;
+  return c.modifier !== 'not' && c.modifier !== 'missing';
 }
 
 /** A subquery context over another `resources` row, of another type. */
