@@ -40,7 +40,7 @@ function journey(i: number): Resource[] {
   ] as Resource[];
 }
 
-async function seedSqlite(file: string, journeys: number): Promise<number> {
+export async function seedSqlite(file: string, journeys: number): Promise<number> {
   const storage = new SqliteStorage(file);
   const svc = createServices({ storage, baseUrl: 'http://127.0.0.1/fhir' });
   await svc.ready;

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paramId } from './search/param-id.js';
+import { DATE_CLASSES } from './search/date-classes.js';
 import { FhirError } from './errors.js';
 
 /**
@@ -108,6 +109,7 @@ function checkParamIds(searchParams: Map<string, Map<string, SearchParameter>>):
     for (const [code, sp] of params) {
       // the ids the index uses: the parameter's own, and those of its modifier and component rows
       const keys = [code, `${code}:of-type`, `${code}:identifier`, ...(sp.component ?? []).map((_, j) => `${code}$${j}`)];
+      if (sp.type === 'date') keys.push(...DATE_CLASSES.slice(1).map((c) => code + c.suffix));
       for (const key of keys) {
         const id = paramId(type, key);
         const other = seen.get(id);

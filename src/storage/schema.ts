@@ -6,6 +6,7 @@
  * - `history`: every version ever written (R4 §3.1.0.12: history is kept); `seq` orders system history.
  * - `sp_*`: search index rows by parameter type, written in the same transaction as the resource;
  *   `param` is the parameter's integer id (search/param-id.ts), which also implies the resource type;
+ *   the search indexes end in `rid`, so a lookup never reads the table row;
  *   `grp` ties together the component rows of one composite value (NULL otherwise).
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
@@ -42,26 +43,26 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     idx('history', 'type, id, seq'),
     idx('history', 'last_updated'),
     `CREATE TABLE IF NOT EXISTS sp_token (rid ${BIG} NOT NULL, param INTEGER NOT NULL, system TEXT, code TEXT, text TEXT, grp INTEGER)`,
-    idx('sp_token', 'param, code, system'),
+    idx('sp_token', 'param, code, system, rid'),
     idx('sp_token', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_string (rid ${BIG} NOT NULL, param INTEGER NOT NULL, norm TEXT${C} NOT NULL, exact TEXT NOT NULL, grp INTEGER)`,
-    idx('sp_string', 'param, norm'),
+    idx('sp_string', 'param, norm, rid'),
     idx('sp_string', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_reference (rid ${BIG} NOT NULL, param INTEGER NOT NULL, target_type TEXT, target_id TEXT, url TEXT, grp INTEGER)`,
-    idx('sp_reference', 'param, target_id, target_type'),
+    idx('sp_reference', 'param, target_id, target_type, rid'),
     idx('sp_reference', 'target_type, target_id'),
     idx('sp_reference', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_date (rid ${BIG} NOT NULL, param INTEGER NOT NULL, low ${BIG} NOT NULL, high ${BIG} NOT NULL, grp INTEGER)`,
-    idx('sp_date', 'param, low, high'),
+    idx('sp_date', 'param, low, high, rid'),
     idx('sp_date', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_number (rid ${BIG} NOT NULL, param INTEGER NOT NULL, low ${REAL} NOT NULL, high ${REAL} NOT NULL, grp INTEGER)`,
-    idx('sp_number', 'param, low'),
+    idx('sp_number', 'param, low, high, rid'),
     idx('sp_number', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_quantity (rid ${BIG} NOT NULL, param INTEGER NOT NULL, system TEXT, code TEXT, low ${REAL} NOT NULL, high ${REAL} NOT NULL, grp INTEGER)`,
-    idx('sp_quantity', 'param, low'),
+    idx('sp_quantity', 'param, low, high, rid'),
     idx('sp_quantity', 'rid'),
     `CREATE TABLE IF NOT EXISTS sp_uri (rid ${BIG} NOT NULL, param INTEGER NOT NULL, value TEXT${C} NOT NULL, grp INTEGER)`,
-    idx('sp_uri', 'param, value'),
+    idx('sp_uri', 'param, value, rid'),
     idx('sp_uri', 'rid'),
   ];
 }

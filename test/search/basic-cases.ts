@@ -135,3 +135,32 @@ export const CASES: Record<string, Case[]> = {
     { query: 'Patient?_sort=gender,-_id', ids: ['p-soren', 'p-sorli', 'p-aeroe', 'p-none'], ordered: true },
   ],
 };
+
+/** Date ranges: a lower and an upper bound on one parameter mean one value inside the range. */
+export const RANGE_RESOURCES = [
+  { resourceType: 'Task', id: 'tr-point', status: 'requested', intent: 'order', restriction: { period: { end: '2026-03-10T12:00:00Z' } } },
+  { resourceType: 'Task', id: 'tr-day', status: 'requested', intent: 'order', restriction: { period: { end: '2026-03-11' } } },
+  { resourceType: 'Task', id: 'tr-month', status: 'requested', intent: 'order', restriction: { period: { end: '2026-03' } } },
+  { resourceType: 'Task', id: 'tr-year', status: 'requested', intent: 'order', restriction: { period: { end: '2025' } } },
+  { resourceType: 'CarePlan', id: 'cr-open', status: 'active', intent: 'plan', subject: { reference: 'Patient/x' }, period: { start: '2020-01-01' } },
+  { resourceType: 'CarePlan', id: 'cr-closed', status: 'active', intent: 'plan', subject: { reference: 'Patient/x' }, period: { start: '2026-02-01', end: '2026-02-28' } },
+];
+
+export const RANGE_CASES: Case[] = [
+  // the month value [Mar 1, Mar 31] overlaps any range in March: ge compares its end, lt its start
+  { query: 'Task?due=ge2026-03-10&due=lt2026-03-11', ids: ['tr-point', 'tr-month'] },
+  { query: 'Task?due=ge2026-03-10&due=le2026-03-11', ids: ['tr-point', 'tr-day', 'tr-month'] },
+  { query: 'Task?due=ge2026-03-05&due=lt2026-03-06', ids: ['tr-month'] },
+  { query: 'Task?due=ge2026-03-15&due=le2026-03-31', ids: ['tr-month'] },
+  { query: 'Task?due=ge2025-06-01&due=lt2025-07-01', ids: ['tr-year'] },
+  // gt a day means after the whole day: 12:00 that day is not
+  { query: 'Task?due=gt2026-03-10&due=lt2026-04-01', ids: ['tr-day', 'tr-month'] },
+  { query: 'Task?due=sa2026-03-10&due=eb2026-04-01', ids: ['tr-day'] },
+  { query: 'Task?due=ge2027-01-01&due=lt2028-01-01', ids: [] },
+  // an open period (no end) overlaps every later range; a closed one only its own
+  { query: 'CarePlan?date=ge2026-02-10&date=lt2026-02-11', ids: ['cr-open', 'cr-closed'] },
+  { query: 'CarePlan?date=ge2026-05-01&date=lt2026-06-01', ids: ['cr-open'] },
+  { query: 'CarePlan?date=ge2019-01-01&date=lt2019-12-31', ids: [] },
+  // descending sorts by the latest end: the month (to Mar 31) first
+  { query: 'Task?_sort=-due&due=ge2000', ids: ['tr-month', 'tr-day', 'tr-point', 'tr-year'], ordered: true },
+];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
-import { CASES, RESOURCES } from './basic-cases.js';
+import { CASES, RANGE_CASES, RANGE_RESOURCES, RESOURCES } from './basic-cases.js';
 
 describe.each(BACKENDS)('search on $name', (backend) => {
   const t = useServer(backend);
@@ -10,12 +10,12 @@ describe.each(BACKENDS)('search on $name', (backend) => {
     const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: RESOURCES.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })),
+      entry: [...RESOURCES, ...RANGE_RESOURCES].map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })),
     });
     expect(res.status).toBe(200);
   });
 
-  for (const [group, cases] of Object.entries(CASES)) {
+  for (const [group, cases] of Object.entries({ ...CASES, 'date ranges': RANGE_CASES })) {
     it.each(cases)(`${group}: $query`, async ({ query, ids, ordered }) => {
       const res = await t.http().get(`/fhir/${query}`);
       expect(res.status).toBe(200);

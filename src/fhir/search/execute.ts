@@ -3,7 +3,7 @@ import { FhirError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { VersionRow } from '../store.js';
 import { parseSearch, type SearchRequest } from './params.js';
-import { compileOrder, compileWhere } from './sql.js';
+import { compileCount, compileOrder, compileWhere } from './sql.js';
 import { resolveIncludes } from './includes.js';
 
 export interface SearchResult {
@@ -19,7 +19,8 @@ export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecut
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
   let total: number | undefined;
   if (req.total !== 'none' || req.summary === 'count') {
-    const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources r WHERE ${where.sql}`, where.params);
+    const count = compileCount(req, svc.baseUrl, svc.clock.now().getTime());
+    const row = await db.get<{ n: number }>(count.sql, count.params);
     total = Number(row?.n ?? 0);
   }
   if (req.summary === 'count' || req.count === 0) return { rows: [], included: [], total, more: false };

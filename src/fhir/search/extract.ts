@@ -4,6 +4,7 @@ import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { Definitions } from '../definitions.js';
 import { dateRange, MAX_TIME, MIN_TIME } from './dates.js';
 import { normalizeString } from './normalize.js';
+import { dateKey } from './date-classes.js';
 import type { SqlValue } from '../../storage/types.js';
 
 /**
@@ -134,7 +135,10 @@ export class IndexExtractor {
         rows.push(row);
       };
       for (const v of values) {
-        for (const cols of toColumns(p.table, v)) push({ table: p.table, param: p.code, values: [...cols, null] });
+        for (const cols of toColumns(p.table, v)) {
+          const param = p.table === 'sp_date' ? dateKey(p.code, cols[0] as number, cols[1] as number) : p.code;
+          push({ table: p.table, param, values: [...cols, null] });
+        }
         for (const row of modifierRows(p, v)) push(row);
       }
     }

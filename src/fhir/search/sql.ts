@@ -4,6 +4,7 @@ import { dateRange } from './dates.js';
 import { normalizeString } from './normalize.js';
 import { parseReference, TABLE_OF } from './extract.js';
 import { paramId } from './param-id.js';
+import { DATE_CLASSES, dateParamIds } from './date-classes.js';
 import { splitPipe, splitPrefix, unescape, type Criterion, type Prefix, type SearchRequest } from './params.js';
 
 /**
@@ -15,6 +16,13 @@ import { splitPipe, splitPrefix, unescape, type Criterion, type Prefix, type Sea
 export interface CompiledWhere {
   sql: string;
   params: SqlValue[];
+  /** For a positive index lookup `alias.rid IN (sub)`: the subquery alone (for counting). */
+  sub?: CompiledWhere;
+}
+
+/** `alias.rid IN (sub)`, keeping the subquery for `compileCount`. */
+function ridIn(alias: string, sql: string, params: SqlValue[]): CompiledWhere {
+  return { sql: `${alias}.rid IN (${sql})`, params, sub: { sql, params } };
 }
 
 interface Ctx {
@@ -41,14 +49,73 @@ function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
   const a = ctx.alias;
   // An index lookup's parameter id already implies the type. Leaving `type = ?` out then lets the
   // planner drive the query from that lookup instead of scanning every resource of the type.
-  const parts = criteria.some(drivesByIndex) ? [`${a}.deleted = 0`] : [`${a}.type = ?`, `${a}.deleted = 0`];
+  // Deleted resources have no index rows, so neither is `deleted = 0` needed then.
+  const parts = criteria.some(drivesByIndex) ? [] : [`${a}.type = ?`, `${a}.deleted = 0`];
   const params: SqlValue[] = criteria.some(drivesByIndex) ? [] : [ctx.type];
-  for (const c of criteria) {
-    const w = criterionSql(c, ctx);
+  for (const w of planCriteria(criteria, ctx)) {
     parts.push(w.sql);
     params.push(...w.params);
   }
-  return { sql: parts.join(' AND '), params };
+  return { sql: parts.join(' AND ') || '1 = 1', params };
+}
+
+/**
+ * COUNT(*) of a search. When every criterion is a positive index lookup, the count is taken from the
+ * index alone (an intersection of the lookups), without reading a single resource row.
+ */
+export function compileCount(req: SearchRequest, baseUrl: string, now: number): CompiledWhere {
+  const ctx: Ctx = { type: req.resourceType, baseUrl, now, alias: 'r', depth: 0 };
+  const parts = planCriteria(req.criteria, ctx);
+  const snapshot = req.snapshot !== undefined ? { sql: ' WHERE x.rid <= ?', params: [req.snapshot] as SqlValue[] } : { sql: '', params: [] as SqlValue[] };
+  if (parts.length && parts.every((p) => p.sub)) {
+    const subs = parts.map((p) => p.sub!);
+    const from = subs.length === 1 ? subs[0].sql : subs.map((s) => `SELECT rid FROM (${s.sql}) s${subs.indexOf(s)}`).join(' INTERSECT ');
+    const count = subs.length === 1 ? 'COUNT(DISTINCT x.rid)' : 'COUNT(*)';
+    return { sql: `SELECT ${count} AS n FROM (${from}) x${snapshot.sql}`, params: [...subs.flatMap((s) => s.params), ...snapshot.params] };
+  }
+  const w = compileWhere(req, baseUrl, now);
+  return { sql: `SELECT COUNT(*) AS n FROM resources r WHERE ${w.sql}`, params: w.params };
+}
+
+/** Each criterion's SQL, with the two bounds of a date range compiled as one lookup. */
+function planCriteria(criteria: Criterion[], ctx: Ctx): CompiledWhere[] {
+  const ranges = dateRanges(criteria, ctx);
+  const merged = new Set(ranges.flatMap((r) => r.criteria));
+  return [...ranges.map((r) => r.where), ...criteria.filter((c) => !merged.has(c)).map((c) => criterionSql(c, ctx))];
+}
+
+/**
+ * A date parameter given as a range (`due=ge2026-03-10&due=lt2026-03-11`) matches resources with one
+ * value that meets both bounds (documented in the CapabilityStatement; for single-valued dates this is
+ * the same as matching each bound on its own). The lookup index-scans, per span class, only the rows
+ * whose low lies in [X − maxSpan, Y], so it costs what the range holds, not what lies before Y.
+ */
+function dateRanges(criteria: Criterion[], ctx: Ctx): { criteria: Criterion[]; where: CompiledWhere }[] {
+  const out: { criteria: Criterion[]; where: CompiledWhere }[] = [];
+  const dates = criteria.filter((c) => c.type === 'date' && !c.modifier && !c.chain && c.values.length === 1 && c.code !== '_lastUpdated');
+  const used = new Set<Criterion>();
+  for (const lower of dates) {
+    const [lp, lv] = splitPrefix(lower.values[0]);
+    if (used.has(lower) || (lp !== 'ge' && lp !== 'gt' && lp !== 'sa')) continue;
+    const upper = dates.find((u) => !used.has(u) && u.code === lower.code && ['le', 'lt', 'eb'].includes(splitPrefix(u.values[0])[0]));
+    if (!upper) continue;
+    const [up, uv] = splitPrefix(upper.values[0]);
+    const from = dateRange(lv);
+    const to = dateRange(uv);
+    if (!from || !to) continue; // malformed: the criteria themselves report it
+    used.add(lower).add(upper);
+    const l = rangeSql(lp, from.low, from.high, ctx.now, 'low', 'high');
+    const u = rangeSql(up, to.low, to.high, ctx.now, 'low', 'high');
+    const parts: string[] = [];
+    const params: SqlValue[] = [];
+    dateParamIds(ctx.type, lower.code).forEach((id, i) => {
+      const bounded = Number.isFinite(DATE_CLASSES[i].maxSpan);
+      parts.push(`SELECT rid FROM sp_date WHERE param = ?${bounded ? ' AND low >= ?' : ''} AND low <= ? AND (${l.sql}) AND (${u.sql})`);
+      params.push(id, ...(bounded ? [from.low - DATE_CLASSES[i].maxSpan] : []), to.high, ...l.params, ...u.params);
+    });
+    out.push({ criteria: [lower, upper], where: ridIn(ctx.alias, parts.join(' UNION ALL '), params) });
+  }
+  return out;
 }
 
 /** Whether a criterion selects by a positive lookup in an index table (`rid IN (… WHERE param = id …)`). */
@@ -68,10 +135,11 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   if (c.has) return hasSql(c, ctx);
   if (c.compartment) {
     const { params: codes, targetType, id } = c.compartment;
-    return {
-      sql: `${a}.rid IN (SELECT rid FROM sp_reference WHERE param IN (${codes.map(() => '?').join(', ')}) AND target_type = ? AND target_id = ?)`,
-      params: [...codes.map((code) => paramId(ctx.type, code)), targetType, id],
-    };
+    return ridIn(a, `SELECT rid FROM sp_reference WHERE param IN (${codes.map(() => '?').join(', ')}) AND target_type = ? AND target_id = ?`, [
+      ...codes.map((code) => paramId(ctx.type, code)),
+      targetType,
+      id,
+    ]);
   }
   if (c.modifier === 'of-type' || c.modifier === 'identifier') return modifierTokenSql(c, ctx);
   if (c.components && c.modifier !== 'missing') return compositeSql(c, ctx);
@@ -83,18 +151,20 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
     // a composite is present when its first component is
     const [t, code] = c.components ? [TABLE_OF[c.components[0]], `${c.code}$0`] : [table, c.code];
-    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param = ?)`, params: [paramId(ctx.type, code)] };
+    const ids = c.type === 'date' ? dateParamIds(ctx.type, code) : [paramId(ctx.type, code)];
+    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param IN (${ids.map(() => '?').join(', ')}))`, params: ids };
   }
   const ors: string[] = [];
-  const params: SqlValue[] = [paramId(ctx.type, c.code)];
+  const ids = c.type === 'date' ? dateParamIds(ctx.type, c.code) : [paramId(ctx.type, c.code)];
+  const params: SqlValue[] = [...ids];
   for (const raw of c.values) {
     const w = MATCHERS[c.type](raw, c, ctx);
     ors.push(w.sql);
     params.push(...w.params);
   }
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
-  const op = c.modifier === 'not' ? 'NOT IN' : 'IN';
-  return { sql: `${a}.rid ${op} (SELECT rid FROM ${table} WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+  const lookup = `SELECT rid FROM ${table} WHERE param IN (${ids.map(() => '?').join(', ')}) AND (${ors.join(' OR ')})`;
+  return c.modifier === 'not' ? { sql: `${a}.rid NOT IN (${lookup})`, params } : ridIn(a, lookup, params);
 }
 
 /**
@@ -159,7 +229,7 @@ function modifierTokenSql(c: Criterion, ctx: Ctx): CompiledWhere {
       params.push(...w.params);
     }
   }
-  return { sql: `${ctx.alias}.rid IN (SELECT rid FROM sp_token WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+  return ridIn(ctx.alias, `SELECT rid FROM sp_token WHERE param = ? AND (${ors.join(' OR ')})`, params);
 }
 
 /** subject.name=x: the reference points at a resource of a target type that meets the next criterion. */
@@ -172,7 +242,7 @@ function chainSql(c: Criterion, ctx: Ctx): CompiledWhere {
     ors.push(`(target_type = ? AND target_id IN (SELECT ${inner.alias}.id FROM resources ${inner.alias} WHERE ${w.sql}))`);
     params.push(targetType, ...w.params);
   }
-  return { sql: `${ctx.alias}.rid IN (SELECT rid FROM sp_reference WHERE param = ? AND (${ors.join(' OR ')}))`, params };
+  return ridIn(ctx.alias, `SELECT rid FROM sp_reference WHERE param = ? AND (${ors.join(' OR ')})`, params);
 }
 
 /** _has:Observation:patient:code=x: some Observation meeting the criterion refers to this resource. */
@@ -333,8 +403,9 @@ export function compileOrder(req: SearchRequest): CompiledWhere {
       const agg = s.descending ? 'MAX' : 'MIN';
       // resources without a value sort last either way, on both backends (their NULL orders differ)
       const missing = textCol ? (s.descending ? "''" : "'\uffff'") : s.descending ? '-1e308' : '1e308';
-      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param = ?), ${missing}) ${dir}`);
-      params.push(paramId(req.resourceType, s.code));
+      const ids = s.type === 'date' ? dateParamIds(req.resourceType, s.code) : [paramId(req.resourceType, s.code)];
+      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param IN (${ids.map(() => '?').join(', ')})), ${missing}) ${dir}`);
+      params.push(...ids);
     }
   }
   parts.push('r.rid ASC');
