@@ -35,13 +35,16 @@ export async function resolveIncludes(db: SqlExecutor, includes: Include[], matc
   return added;
 }
 
-/** _include: the targets of the given reference parameters of the frontier's resources of sourceType. */
+/**
+ * _include: the targets of the given reference parameters of the frontier's resources of sourceType.
+ * The unary + keeps `param` from choosing an index, so the few source rids drive the lookup.
+ */
 async function referredTo(db: SqlExecutor, inc: Include, frontier: VersionRow[]): Promise<VersionRow[]> {
   const sources = frontier.filter((r) => r.type === inc.sourceType && r.rid !== undefined).map((r) => r.rid as number);
   if (!sources.length) return [];
   const params: SqlValue[] = [...inc.params.map((c) => paramId(inc.sourceType, c)), ...sources];
   let sql = `SELECT ${COLS} FROM sp_reference ref JOIN resources x ON x.type = ref.target_type AND x.id = ref.target_id
-    WHERE ref.param IN (${inc.params.map(() => '?').join(', ')}) AND ref.rid IN (${sources.map(() => '?').join(', ')}) AND x.deleted = 0`;
+    WHERE +ref.param IN (${inc.params.map(() => '?').join(', ')}) AND ref.rid IN (${sources.map(() => '?').join(', ')}) AND x.deleted = 0`;
   if (inc.targetType) {
     sql += ' AND x.type = ?';
     params.push(inc.targetType);
