@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
-import { BASE, FHIR_JSON, useServer } from '../support/server.js';
+import { BASE, useFixtures, useServer } from '../support/server.js';
 import { CASES, RANGE_CASES, RANGE_RESOURCES, RESOURCES } from './basic-cases.js';
 
 describe.each(BACKENDS)('search on $name', (backend) => {
   const t = useServer(backend);
+  useFixtures(t, () => [...RESOURCES, ...RANGE_RESOURCES]);
 
-  it('loads the search fixtures', async () => {
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [...RESOURCES, ...RANGE_RESOURCES].map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })),
-    });
-    expect(res.status).toBe(200);
-  });
 
   for (const [group, cases] of Object.entries({ ...CASES, 'date ranges': RANGE_CASES })) {
     it.each(cases)(`${group}: $query`, async ({ query, ids, ordered }) => {

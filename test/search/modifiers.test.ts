@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
-import { FHIR_JSON, useServer } from '../support/server.js';
+import { useFixtures, useServer } from '../support/server.js';
 
 const LOINC = 'http://loinc.org';
 const bp = (id: string, systolic: number, diastolic: number) => ({
@@ -33,20 +33,13 @@ const FIXTURES = [
 
 describe.each(BACKENDS)('composite parameters and the :of-type and :identifier modifiers on $name', (backend) => {
   const t = useServer(backend);
+  useFixtures(t, () => FIXTURES);
   const found = async (q: string) => {
     const res = await t.http().get(`/fhir/${q}`);
     expect(res.status, JSON.stringify(res.body.issue ?? '')).toBe(200);
     return (res.body.entry ?? []).map((e: { resource: { id: string } }) => e.resource.id).sort();
   };
 
-  it('loads fixtures', async () => {
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: FIXTURES.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })),
-    });
-    expect(res.status).toBe(200);
-  });
 
   it.each([
     ['Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140', ['bp-high']],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
-import { BASE, FHIR_JSON, useServer } from '../support/server.js';
+import { BASE, FHIR_JSON, useFixtures, useServer } from '../support/server.js';
 
 const FIXTURES = [
   { resourceType: 'Organization', id: 'org-vest', name: 'Helse Vest', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983658725' }] },
@@ -21,16 +21,9 @@ const ids = (body: { entry?: Entry[] }, mode = 'match') => (body.entry ?? []).fi
 
 describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (backend) => {
   const t = useServer(backend);
+  useFixtures(t, () => FIXTURES);
   const get = (q: string) => t.http().get(`/fhir/${q}`);
 
-  it('loads fixtures', async () => {
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: FIXTURES.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })),
-    });
-    expect(res.status).toBe(200);
-  });
 
   it.each([
     ['CarePlan?subject:Patient.name=haugen', ['CarePlan/cp-1']],
