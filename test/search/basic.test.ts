@@ -38,6 +38,15 @@ describe.each(BACKENDS)('search on $name', (backend) => {
     const none = await t.http().get('/fhir/Patient?gender=male&_total=none');
     expect(none.body.total).toBeUndefined();
     expect(none.body.entry).toHaveLength(2);
+    const text = await t.http().get('/fhir/Patient?_id=p-soren&_summary=text');
+    expect(Object.keys(text.body.entry[0].resource).sort()).toEqual(['id', 'meta', 'resourceType']);
+    expect(text.body.entry[0].resource.meta.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+    const data = await t.http().get('/fhir/Patient?_id=p-soren&_summary=data');
+    expect(data.body.entry[0].resource.name[0].family).toBe('Sørensen');
+    expect(data.body.entry[0].resource.text).toBeUndefined();
+    const summary = await t.http().get('/fhir/Patient?_id=p-soren&_summary=true');
+    expect(summary.body.entry[0].resource.birthDate).toBe('1970-03-15');
+    expect(summary.body.entry[0].resource.address).toBeDefined();
     const el = await t.http().get('/fhir/Patient?_id=p-soren&_elements=gender');
     expect(Object.keys(el.body.entry[0].resource).sort()).toEqual(['gender', 'id', 'meta', 'resourceType']);
     const post = await t.http().post('/fhir/Patient/_search').set('Content-Type', 'application/x-www-form-urlencoded').send('family=sor&gender=male');
