@@ -27,10 +27,13 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
   const defs = definitionsForApp(options.definitions ?? loadDefinitions());
   const extractor = new IndexExtractor(defs);
   const clock = options.clock ?? systemClock;
+  // only active parameters are indexed; drafts and retired ones are stored as they are
+  const register = (sp: SearchParameter) => {
+    if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
+  };
   const services: Services = {
-    store: new ResourceStore(options.storage, extractor, clock, (sp) => extractor.invalidate(registerSearchParameter(defs, sp))),
+    store: new ResourceStore(options.storage, extractor, clock, register),
     defs,
-    extractor,
     validator: options.validator ?? new BasicValidator(defs),
     clock,
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
@@ -39,10 +42,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
   };
   const ready = (async () => {
     const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);
-    for (const { content } of rows) {
-      const sp = JSON.parse(content) as SearchParameter;
-      if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
-    }
+    for (const { content } of rows) register(JSON.parse(content) as SearchParameter);
   })();
   return { ...services, ready };
 }

@@ -2,7 +2,6 @@ import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
 import type { ResourceStore } from './store.js';
 import type { ResourceValidator } from '../validation/types.js';
-import type { IndexExtractor } from './search/extract.js';
 
 /** Limits that protect the server from oversized input; all configurable. */
 export interface Limits {
@@ -17,7 +16,6 @@ export interface Limits {
 export interface Services {
   store: ResourceStore;
   defs: Definitions;
-  extractor: IndexExtractor;
   validator: ResourceValidator;
   clock: Clock;
   /** The public base URL, e.g. http://localhost:8080/fhir (no trailing slash). */

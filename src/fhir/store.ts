@@ -32,7 +32,7 @@ export class ResourceStore {
     readonly storage: Storage,
     private readonly extractor: IndexExtractor,
     private readonly clock: Clock,
-    /** Called when an active SearchParameter is written, so it becomes searchable. */
+    /** Called when a SearchParameter is written, so an active one becomes searchable. */
     private readonly onSearchParameter: (sp: SearchParameter) => void = () => undefined,
   ) {}
 
@@ -89,17 +89,21 @@ export class ResourceStore {
       [type, id, version, lastUpdated, deleted, content],
     );
     const rid = row!.rid;
-    if (prev) for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
-    // only active parameters are indexed; drafts and retired ones are stored as they are
-    if (resource?.resourceType === 'SearchParameter' && resource.status === 'active') this.onSearchParameter(resource);
-    if (resource) await this.insertIndex(tx, rid, type, this.extractor.extract(resource));
+    if (resource?.resourceType === 'SearchParameter') this.onSearchParameter(resource);
+    // a new resource has no index rows yet; a deletion keeps none
+    if (prev || resource) await this.replaceIndex(tx, rid, resource, Boolean(prev));
     return { type, id, version, last_updated: lastUpdated, deleted, content, rid };
   }
 
   /** Replaces a stored resource's index rows with those the current definitions give (reindex). */
-  async reindexRow(tx: Tx, rid: number, resource: Resource): Promise<void> {
-    for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
-    await this.insertIndex(tx, rid, resource.resourceType, this.extractor.extract(resource));
+  reindexRow(tx: Tx, rid: number, resource: Resource): Promise<void> {
+    return this.replaceIndex(tx, rid, resource, true);
+  }
+
+  /** Drops the rid's index rows (when it may have some) and writes the resource's, if any. */
+  private async replaceIndex(tx: Tx, rid: number, resource: Resource | null, hadRows: boolean): Promise<void> {
+    if (hadRows) for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);
+    if (resource) await this.insertIndex(tx, rid, resource.resourceType, this.extractor.extract(resource));
   }
 
   private async insertIndex(tx: Tx, rid: number, type: string, rows: IndexRow[]): Promise<void> {

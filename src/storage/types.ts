@@ -28,6 +28,11 @@ export interface Storage extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/** `?, ?, ?` for a list of bound values (an SQL IN list). */
+export function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(', ');
+}
+
 /** A stable 63-bit-safe hash of a lock key, for PostgreSQL advisory locks. */
 export function lockId(key: string): number {
   let h1 = 0x811c9dc5;

@@ -24,3 +24,8 @@ export function dateKey(code: string, low: number, high: number): string {
 export function dateParamIds(type: string, code: string): number[] {
   return DATE_CLASSES.map((c) => paramId(type, code + c.suffix));
 }
+
+/** The index ids a parameter's rows are kept under: one, or one per span class for dates. */
+export function indexIds(type: string, code: string, paramType: string): number[] {
+  return paramType === 'date' ? dateParamIds(type, code) : [paramId(type, code)];
+}

@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlValue } from '../../storage/types.js';
+import { placeholders, type SqlExecutor, type SqlValue } from '../../storage/types.js';
 import type { VersionRow } from '../store.js';
 import type { Include } from './params.js';
 import { paramId } from './param-id.js';
@@ -44,7 +44,7 @@ async function referredTo(db: SqlExecutor, inc: Include, frontier: VersionRow[])
   if (!sources.length) return [];
   const params: SqlValue[] = [...inc.params.map((c) => paramId(inc.sourceType, c)), ...sources];
   let sql = `SELECT ${COLS} FROM sp_reference ref JOIN resources x ON x.type = ref.target_type AND x.id = ref.target_id
-    WHERE +ref.param IN (${inc.params.map(() => '?').join(', ')}) AND ref.rid IN (${sources.map(() => '?').join(', ')}) AND x.deleted = 0`;
+    WHERE +ref.param IN (${placeholders(inc.params)}) AND ref.rid IN (${placeholders(sources)}) AND x.deleted = 0`;
   if (inc.targetType) {
     sql += ' AND x.type = ?';
     params.push(inc.targetType);
@@ -65,7 +65,7 @@ async function referring(db: SqlExecutor, inc: Include, frontier: VersionRow[]):
     out.push(
       ...(await db.all<VersionRow>(
         `SELECT ${COLS} FROM sp_reference ref JOIN resources x ON x.rid = ref.rid
-         WHERE ref.param IN (${inc.params.map(() => '?').join(', ')}) AND ref.target_type = ? AND ref.target_id IN (${ids.map(() => '?').join(', ')})
+         WHERE ref.param IN (${placeholders(inc.params)}) AND ref.target_type = ? AND ref.target_id IN (${placeholders(ids)})
            AND x.type = ? AND x.deleted = 0 ORDER BY x.rid`,
         params,
       )),

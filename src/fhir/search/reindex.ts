@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { SqlValue } from '../../storage/types.js';
+import { placeholders, type SqlValue } from '../../storage/types.js';
 import type { Services } from '../services.js';
 
 export interface ReindexOptions {
@@ -17,7 +17,7 @@ export interface ReindexOptions {
  */
 export async function reindex(svc: Services, options: ReindexOptions = {}): Promise<{ resources: number }> {
   const batchSize = options.batchSize ?? 500;
-  const typeFilter = options.types?.length ? ` AND type IN (${options.types.map(() => '?').join(', ')})` : '';
+  const typeFilter = options.types?.length ? ` AND type IN (${placeholders(options.types)})` : '';
   const typeParams: SqlValue[] = options.types ?? [];
   const storage = svc.store.storage;
   const total = Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE deleted = 0${typeFilter}`, typeParams))?.n ?? 0);

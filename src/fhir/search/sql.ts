@@ -1,9 +1,9 @@
 import { FhirError } from '../errors.js';
-import type { SqlValue } from '../../storage/types.js';
+import { placeholders, type SqlValue } from '../../storage/types.js';
 import { dateRange } from './dates.js';
 import { TABLE_OF } from './extract.js';
 import { paramId } from './param-id.js';
-import { DATE_CLASSES, dateParamIds } from './date-classes.js';
+import { DATE_CLASSES, dateParamIds, indexIds } from './date-classes.js';
 import { splitPrefix, unescape, type Criterion, type SearchRequest } from './params.js';
 import { bad, MATCHERS, rangeSql, type CompiledWhere, type Ctx } from './matchers.js';
 
@@ -122,7 +122,7 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   if (c.has) return hasSql(c, ctx);
   if (c.compartment) {
     const { params: codes, targetType, id } = c.compartment;
-    return ridIn(a, `SELECT rid FROM sp_reference WHERE param IN (${codes.map(() => '?').join(', ')}) AND target_type = ? AND target_id = ?`, [
+    return ridIn(a, `SELECT rid FROM sp_reference WHERE param IN (${placeholders(codes)}) AND target_type = ? AND target_id = ?`, [
       ...codes.map((code) => paramId(ctx.type, code)),
       targetType,
       id,
@@ -138,11 +138,11 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
     // a composite is present when its first component is
     const [t, code] = c.components ? [TABLE_OF[c.components[0]], `${c.code}$0`] : [table, c.code];
-    const ids = c.type === 'date' ? dateParamIds(ctx.type, code) : [paramId(ctx.type, code)];
-    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param IN (${ids.map(() => '?').join(', ')}))`, params: ids };
+    const ids = indexIds(ctx.type, code, c.type);
+    return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param IN (${placeholders(ids)}))`, params: ids };
   }
   const ors: string[] = [];
-  const ids = c.type === 'date' ? dateParamIds(ctx.type, c.code) : [paramId(ctx.type, c.code)];
+  const ids = indexIds(ctx.type, c.code, c.type);
   const params: SqlValue[] = [...ids];
   for (const raw of c.values) {
     const w = MATCHERS[c.type](raw, c, ctx);
@@ -150,7 +150,7 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
     params.push(...w.params);
   }
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
-  const lookup = `SELECT rid FROM ${table} WHERE param IN (${ids.map(() => '?').join(', ')}) AND (${ors.join(' OR ')})`;
+  const lookup = `SELECT rid FROM ${table} WHERE param IN (${placeholders(ids)}) AND (${ors.join(' OR ')})`;
   return c.modifier === 'not' ? { sql: `${a}.rid NOT IN (${lookup})`, params } : ridIn(a, lookup, params);
 }
 
@@ -245,7 +245,7 @@ function hasSql(c: Criterion, ctx: Ctx): CompiledWhere {
 
 function builtinId(c: Criterion, a: string): CompiledWhere {
   const ids = c.values.map(unescape);
-  const sql = `${a}.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${ids.map(() => '?').join(', ')})`;
+  const sql = `${a}.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${placeholders(ids)})`;
   return { sql, params: ids };
 }
 
@@ -278,8 +278,8 @@ export function compileOrder(req: SearchRequest): CompiledWhere {
       const agg = s.descending ? 'MAX' : 'MIN';
       // resources without a value sort last either way, on both backends (their NULL orders differ)
       const missing = textCol ? (s.descending ? "''" : "'\uffff'") : s.descending ? '-1e308' : '1e308';
-      const ids = s.type === 'date' ? dateParamIds(req.resourceType, s.code) : [paramId(req.resourceType, s.code)];
-      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param IN (${ids.map(() => '?').join(', ')})), ${missing}) ${dir}`);
+      const ids = indexIds(req.resourceType, s.code, s.type);
+      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param IN (${placeholders(ids)})), ${missing}) ${dir}`);
       params.push(...ids);
     }
   }
