@@ -164,6 +164,12 @@ describe.each(BACKENDS)('REST interactions on $name', (backend) => {
     const again = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', 'identifier=urn:oid:2.16.578.1.12.4.1.4.1|13097248022').send(body);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    // paging parameters in the criteria cannot hide the match and cause a duplicate
+    for (const extra of ['_count=0', '_offset=5']) {
+      const paged = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', `identifier=urn:oid:2.16.578.1.12.4.1.4.1|13097248022&${extra}`).send(body);
+      expect(paged.status, extra).toBe(200);
+      expect(paged.body.id).toBe(first.body.id);
+    }
     await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient('Twin', { gender: 'other', birthDate: '1911-11-11' }));
     await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient('Twin', { gender: 'other', birthDate: '1911-11-11' }));
     const many = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', 'birthdate=1911-11-11').send(patient('Twin'));

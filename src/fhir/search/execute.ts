@@ -46,6 +46,10 @@ export async function findMatches(svc: Services, type: string, criteria: string,
   if (!query.length) throw new FhirError('invalid', { message: `Conditional criteria for ${type} are empty`, expression: type });
   const req = parseSearch(svc.defs, type, query, { defaultCount: 2, maxCount: 2 }, true);
   req.total = 'none';
-  req.count = 2; // two are enough to tell none, one and several apart
+  req.includes = []; // nobody reads them here
+  // two are enough to tell none, one and several apart; also overrides a `_count=0` in the criteria,
+  // which would otherwise look like "no match" and let a conditional create duplicate
+  req.count = 2;
+  req.offset = 0;
   return (await runSearch(svc, req, db)).rows;
 }
