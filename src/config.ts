@@ -1,5 +1,5 @@
-import type { Limits } from './fhir/services.js';
-import { DEFAULT_LIMITS } from './fhir/services.js';
+import type { Limits, TerminologyLimits } from './fhir/services.js';
+import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
 export interface Config {
@@ -8,6 +8,7 @@ export interface Config {
   baseUrl: string;
   databaseUrl: string;
   limits: Limits;
+  terminology: TerminologyLimits;
   validationMode: 'strict' | 'lenient';
   logRequests: boolean;
   shutdownTimeoutMs: number;
@@ -18,6 +19,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, not '${v}'`);
   return Number(v);
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (v !== 'true' && v !== 'false') throw new Error(`${name} must be true or false, not '${v}'`);
+  return v === 'true';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -39,6 +47,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxJsonDepth: int(env, 'MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth),
       defaultCount: int(env, 'DEFAULT_COUNT', DEFAULT_LIMITS.defaultCount),
       maxCount: int(env, 'MAX_COUNT', DEFAULT_LIMITS.maxCount),
+    },
+    terminology: {
+      maxExpansionSize: int(env, 'TX_MAX_EXPANSION', DEFAULT_TERMINOLOGY_LIMITS.maxExpansionSize),
+      lenientDisplay: bool(env, 'TX_LENIENT_DISPLAY', DEFAULT_TERMINOLOGY_LIMITS.lenientDisplay),
     },
     validationMode: mode,
     logRequests: env.LOG_REQUESTS !== 'false',

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
+import { loadTerminology } from './terminology/loader.js';
 
 export interface Running {
   server: Server;
@@ -13,14 +14,17 @@ export interface Running {
 /** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl);
-  const { app, ready } = buildApp({
+  const { app, ready, services } = buildApp({
     storage,
     baseUrl: config.baseUrl,
     limits: config.limits,
+    terminology: config.terminology,
     validationMode: config.validationMode,
     log: config.logRequests ? jsonLog : silentLog,
   });
   await ready;
+  const loaded = await loadTerminology(services);
+  jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

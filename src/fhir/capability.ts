@@ -42,7 +42,7 @@ export function capabilityStatement(svc: Services, version: string): CapabilityS
       {
         mode: 'server',
         documentation:
-          'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Not supported: _text, _content, _list, _query, and the token modifiers :in, :not-in, :above, :below (they need the terminology service); searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.',
+          'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Token :in/:not-in take a ValueSet url and :above/:below a system|code; they are answered from the terminology service (at most 5,000 codes). Not supported: _text, _content, _list, _query; searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.',
 
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),

@@ -17,6 +17,7 @@ export interface FhirRequest {
     ifModifiedSince?: string;
     prefer?: string;
     contentType?: string;
+    acceptLanguage?: string;
   };
   body?: unknown;
 }

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
 import type { ResourceStore } from './store.js';
 import type { ResourceValidator } from '../validation/types.js';
+import type { TerminologyStore } from '../terminology/source.js';
 
 /** Limits that protect the server from oversized input; all configurable. */
 export interface Limits {
@@ -21,9 +22,21 @@ export interface Services {
   /** The public base URL, e.g. http://localhost:8080/fhir (no trailing slash). */
   baseUrl: string;
   limits: Limits;
+  /** CodeSystems, ValueSets and ConceptMaps for the terminology operations, cached per generation. */
+  terminology: TerminologyStore;
+  terminologyLimits: TerminologyLimits;
   /** Refuse resources with validation errors (422) or store them with warnings. */
   validationMode: 'strict' | 'lenient';
 }
+
+export interface TerminologyLimits {
+  /** The most codes an expansion may hold (larger ones need paging or a filter): 422 too-costly. */
+  maxExpansionSize: number;
+  /** Whether a wrong display is a warning (true) or makes $validate-code fail (false), unless the request says. */
+  lenientDisplay: boolean;
+}
+
+export const DEFAULT_TERMINOLOGY_LIMITS: TerminologyLimits = { maxExpansionSize: 10_000, lenientDisplay: true };
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 20 * 1024 * 1024,

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { asFhirError, FhirError } from '../fhir/errors.js';
 import { findRoute } from '../fhir/routes.js';
@@ -65,7 +66,12 @@ export function buildApp(options: AppOptions): App {
       checkAcceptable(req);
       const path = req.path.split('/').filter(Boolean).map(decodeSegment);
       if (req.method === 'GET' && path.length === 1 && path[0] === 'metadata') {
-        send(req, res, 200, capabilityStatement(services, version));
+        // R4 §3.1.0.13: mode=terminology asks for the TerminologyCapabilities instead
+        const mode = req.query.mode;
+        if (mode !== undefined && mode !== 'full' && mode !== 'normative' && mode !== 'terminology') {
+          throw new FhirError('invalid', { message: `Unknown metadata mode '${String(mode)}'`, expression: 'mode' });
+        }
+        send(req, res, 200, mode === 'terminology' ? terminologyCapabilities(services, version) : capabilityStatement(services, version));
         return;
       }
       if (!METHODS.has(req.method)) throw new FhirError('not-allowed', `Method ${req.method} is not supported`);
@@ -81,6 +87,7 @@ export function buildApp(options: AppOptions): App {
           ifModifiedSince: header(req, 'if-modified-since'),
           prefer: header(req, 'prefer'),
           contentType: header(req, 'content-type'),
+          acceptLanguage: header(req, 'accept-language'),
         },
         body,
       };

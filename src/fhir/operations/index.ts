@@ -4,9 +4,23 @@ import type { FhirRequest, FhirResponse } from '../request.js';
 import type { Services } from '../services.js';
 import { reindexOperation } from './reindex.js';
 import type { Operation } from './types.js';
+import { expandOperation } from '../../terminology/operations/expand.js';
+import { lookupOperation, subsumesOperation } from '../../terminology/operations/lookup.js';
+import { translateOperation } from '../../terminology/operations/translate.js';
+import { codeSystemValidateCode, valueSetValidateCode } from '../../terminology/operations/validate-code.js';
+import { validateOperation } from '../../validation/operation.js';
 
-/** Every operation the server offers: later issues add $validate, $expand, $apply, … here. */
-export const OPERATIONS: Operation[] = [reindexOperation];
+/** Every operation the server offers; the same name may serve several types with different modules. */
+export const OPERATIONS: Operation[] = [
+  reindexOperation,
+  expandOperation,
+  valueSetValidateCode,
+  codeSystemValidateCode,
+  lookupOperation,
+  subsumesOperation,
+  translateOperation,
+  validateOperation,
+];
 
 /** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */
 export async function runOperation(svc: Services, req: FhirRequest): Promise<FhirResponse> {
@@ -15,8 +29,8 @@ export async function runOperation(svc: Services, req: FhirRequest): Promise<Fhi
   const type = level === 'system' ? undefined : req.path[0];
   if (type && !svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', { message: `Unknown resource type '${type}'`, code: 'not-supported' });
   const id = level === 'instance' ? checkId(req.path[1]) : undefined;
-  const op = OPERATIONS.find((o) => o.name === name);
-  if (!op || !op.levels.includes(level) || (type && op.resourceTypes && !op.resourceTypes.includes(type))) {
+  const op = OPERATIONS.find((o) => o.name === name && o.levels.includes(level) && (!type || !o.resourceTypes || o.resourceTypes.includes(type)));
+  if (!op) {
     throw new FhirError('not-found', { message: `Operation $${name} is not supported at ${level} level${type ? ` for ${type}` : ''}`, code: 'not-supported' });
   }
   if (!op.methods.includes(req.method as 'GET' | 'POST')) throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);

@@ -21,9 +21,7 @@ export function parseCriterion(defs: Definitions, type: string, rawName: string,
   if (modifier && !(MODIFIERS[ptype] ?? []).includes(modifier) && !(ptype === 'reference' && /^[A-Z]/.test(modifier))) {
     throw new FhirError('invalid', { message: `Unknown modifier ':${modifier}' for ${ptype} parameter '${code}'`, expression: where });
   }
-  if (modifier && ['in', 'not-in', 'above', 'below'].includes(modifier) && ptype !== 'uri') {
-    throw new FhirError('invalid', { message: `Modifier ':${modifier}' is not supported yet on '${code}'`, expression: where });
-  }
+  // token :in/:not-in/:above/:below are rewritten with the terminology service (terminology/search-modifiers.ts)
   if (modifier === 'of-type' && !/identifier/i.test(definition?.expression ?? '')) {
     throw new FhirError('invalid', { message: `':of-type' applies to identifier parameters, not '${code}'`, expression: where });
   }

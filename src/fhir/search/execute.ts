@@ -5,6 +5,7 @@ import type { VersionRow } from '../store.js';
 import { parseSearch, type SearchRequest } from './params.js';
 import { compileCount, compileOrder, compileWhere } from './sql.js';
 import { resolveIncludes } from './includes.js';
+import { resolveTerminologyModifiers } from '../../terminology/search-modifiers.js';
 
 export interface SearchResult {
   rows: VersionRow[];
@@ -16,6 +17,7 @@ export interface SearchResult {
 }
 
 export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecutor = svc.store.storage): Promise<SearchResult> {
+  await resolveTerminologyModifiers(svc, req);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
   let total: number | undefined;
   if (req.total !== 'none' || req.summary === 'count') {

@@ -1,0 +1,132 @@
+/**
+ * Compares a server's answer with an expected response of the HL7 terminology tests, which are
+ * templates (tx-ecosystem IG, "Test Templates"): `$id$`-style placeholders, `$choice:…$`,
+ * `$fragments:…$`, `$external:N:…$` (checked by its fragments: we run without an externals
+ * file), `$optional-properties$`, `$count-arrays$`, and array items marked `$optional$` or
+ * `$only$`. As the suite's readme says, array order never matters. Properties the template does
+ * not name are differences, as in the reference runner.
+ */
+export interface CompareOptions {
+  /** Runner modes in force, e.g. `general` (and `flat`). */
+  modes: Set<string>;
+  /** The server's FHIR version, e.g. 4.0.1. */
+  fhirVersion: string;
+  /** Only check that the template's content is present (metadata tests). */
+  subset?: boolean;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const PATTERNS: Record<string, RegExp> = {
+  $instant$: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
+  $uuid$: /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  $id$: /^[A-Za-z0-9\-.]{1,64}$/,
+  $url$: /^\S+:\S+$/,
+  $token$: /^\S+$/,
+  $string$: /^\S(.*\S)?$/s,
+  $date$: /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/,
+  $semver$: /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/,
+};
+
+function fragmentsMatch(actual: string, list: string): boolean {
+  return list.split('|').every((f) => actual.toLowerCase().includes(f.toLowerCase()));
+}
+
+function stringMatches(expected: string, actual: string, o: CompareOptions): boolean {
+  const exp = expected.includes('$version$') && expected !== '$version$' ? expected.replaceAll('$version$', o.fhirVersion) : expected;
+  if (!(exp.startsWith('$') && exp.endsWith('$') && exp.length > 1)) return exp === actual;
+  if (exp === '$$') return true;
+  if (exp === '$version$') return actual === o.fhirVersion;
+  if (exp.startsWith('$choice:')) return exp.slice(8, -1).split('|').includes(actual);
+  if (exp.startsWith('$fragments:')) return fragmentsMatch(actual, exp.slice(11, -1));
+  if (exp.startsWith('$external:')) {
+    const rest = exp.slice(10, -1);
+    const colon = rest.indexOf(':');
+    return colon < 0 ? true : fragmentsMatch(actual, rest.slice(colon + 1));
+  }
+  const re = PATTERNS[exp];
+  return re ? re.test(actual) : exp === actual;
+}
+
+/** Whether a `$optional$` / `$only$` filter holds for this run. */
+function filterHolds(filter: Json, o: CompareOptions): boolean {
+  if (filter === true) return true;
+  if (typeof filter !== 'string') return false;
+  if (filter.startsWith('warning:')) return true;
+  if (filter.startsWith('version:')) return o.fhirVersion.startsWith(filter.slice(8));
+  if (filter.startsWith('!')) return !o.modes.has(filter.slice(1));
+  return o.modes.has(filter);
+}
+
+function isObject(v: Json): v is { [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Returns null when `actual` matches the template `expected`, else where and how it differs. */
+export function compare(expected: Json, actual: Json, o: CompareOptions, path = ''): string | null {
+  if (typeof expected === 'string') {
+    if (typeof actual !== 'string') return `${path}: expected a string, got ${JSON.stringify(actual)}`;
+    return stringMatches(expected, actual, o) ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return `${path}: expected an array`;
+    return compareArrays(expected, actual, o, path);
+  }
+  if (isObject(expected)) {
+    if (!isObject(actual)) return `${path}: expected an object, got ${JSON.stringify(actual)}`;
+    const optional = new Set((expected['$optional-properties$'] as string[] | undefined) ?? []);
+    const countOnly = new Set((expected['$count-arrays$'] as string[] | undefined) ?? []);
+    if (!o.subset) {
+      for (const k of Object.keys(actual)) {
+        // a property the template lists as optional but does not show may be present with any value
+        if (!(k in expected) && !optional.has(k) && !optional.has('*')) return `${path}: unexpected property ${k} (${JSON.stringify(actual[k]).slice(0, 200)})`;
+      }
+    }
+    for (const [k, v] of Object.entries(expected)) {
+      if (k.startsWith('$') && k.endsWith('$')) continue;
+      if (!(k in actual)) {
+        if (optional.has(k) || optional.has('*')) continue;
+        // an array whose every item may be left out may be left out altogether
+        if (Array.isArray(v) && v.every((item) => isObject(item) && (('$optional$' in item && filterHolds(item.$optional$, o)) || ('$only$' in item && !filterHolds(item.$only$, o))))) continue;
+        return `${path}: missing property ${k}`;
+      }
+      if (countOnly.has(k)) {
+        const a = actual[k];
+        if (!Array.isArray(v) || !Array.isArray(a) || a.length !== v.length) return `${path}.${k}: expected ${Array.isArray(v) ? v.length : '?'} items`;
+        continue;
+      }
+      const diff = compare(v, actual[k], o, `${path}.${k}`);
+      if (diff) return diff;
+    }
+    return null;
+  }
+  return expected === actual ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+}
+
+function compareArrays(expected: Json[], actual: Json[], o: CompareOptions, path: string): string | null {
+  const items: { value: Json; optional: boolean }[] = [];
+  for (const e of expected) {
+    if (isObject(e) && '$only$' in e && !filterHolds(e.$only$, o)) continue; // belongs to another version or mode
+    items.push({ value: e, optional: isObject(e) && '$optional$' in e && filterHolds(e.$optional$, o) });
+  }
+  const used = new Set<number>();
+  // required items first, so an optional one cannot take the actual item a required one needs
+  const order = [...items.keys()].sort((a, b) => Number(items[a].optional) - Number(items[b].optional));
+  for (const i of order) {
+    const { value, optional } = items[i];
+    let firstDiff: string | null = null;
+    const j = actual.findIndex((a, k) => {
+      if (used.has(k)) return false;
+      const d = compare(value, a, o, `${path}[${k}]`);
+      if (d && firstDiff === null) firstDiff = d;
+      return d === null;
+    });
+    if (j >= 0) used.add(j);
+    else if (!optional) return actual.length === 1 || firstDiff === null ? (firstDiff ?? `${path}: missing item ${JSON.stringify(value).slice(0, 300)}`) : `${path}: no item matches ${JSON.stringify(value).slice(0, 300)} (first difference: ${firstDiff})`;
+  }
+  if (!o.subset && used.size < actual.length) {
+    const extra = actual.findIndex((_, k) => !used.has(k));
+    return `${path}[${extra}]: unexpected item ${JSON.stringify(actual[extra]).slice(0, 300)}`;
+  }
+  return null;
+}

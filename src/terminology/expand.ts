@@ -1,0 +1,246 @@
+import type { ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeConceptDesignation } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+import { builtinTerminology } from './builtin.js';
+import type { CodeSystemIndex, Concept } from './codesystem.js';
+import { compileFilter, type ConceptTest } from './filters.js';
+import { txError, txIssue } from './issues.js';
+import type { TerminologyContext } from './source.js';
+import { splitCanonical, versionMatches } from './versions.js';
+
+/** One code in an expansion, with what the output and $validate-code need to know about it. */
+export interface ExpansionEntry {
+  system: string;
+  version?: string;
+  code: string;
+  display?: string;
+  inactive: boolean;
+  abstract: boolean;
+  cs?: CodeSystemIndex;
+  concept?: Concept;
+  /** Designations given for the code in the ValueSet itself. */
+  designations?: ValueSetComposeIncludeConceptDesignation[];
+}
+
+/** Settings that change which codes a value set contains (not how they are shown or paged). */
+export interface ExpandSettings {
+  activeOnly: boolean;
+  /** `system-version`: the version of a system to use when the value set does not say. */
+  systemVersions: Map<string, string>;
+  /** `force-system-version`: the version to use whatever the value set says. */
+  forceSystemVersions: Map<string, string>;
+  /** `check-system-version`: a version the value set's must match (wildcards allowed). */
+  checkSystemVersions: Map<string, string>;
+  /**
+   * For $validate-code: an include whose code system cannot be found is recorded in `missing`
+   * and skipped, so the answer can say so for the coding, instead of failing the whole request.
+   */
+  tolerateMissing?: boolean;
+}
+
+export interface Expanded {
+  entries: ExpansionEntry[];
+  /** `url|version` of every code system and value set the expansion used, for expansion.parameter. */
+  usedCodeSystems: Set<string>;
+  usedValueSets: Set<string>;
+  /** True when every include was a whole code system, so the hierarchy can be shown. */
+  wholeSystems: boolean;
+  /** Per code system, the version the value set used and whether an include pinned it. */
+  systems: Map<string, { version?: string; pinned: boolean; pattern?: string; failedCheck?: string }>;
+  /** Code systems (and versions) includes named that could not be found (with `tolerateMissing`). */
+  missing: { system: string; version?: string }[];
+  /** Value sets includes import that could not be found (with `tolerateMissing`). */
+  missingValueSets: string[];
+}
+
+/** Codes are told apart by system, version and code: a value set may include two versions of one system. */
+const key = (e: { system: string; version?: string; code: string }) => `${e.system}\u0000${e.version ?? ''}\u0000${e.code}`;
+
+/**
+ * Computes the codes of a value set (R4 §4.9.9 "Value Set Expansion"): includes are unioned, and
+ * within one include the system part (concept list, or filters that all apply, or the whole
+ * system) is intersected with every imported value set; excludes are then removed.
+ */
+export async function expandValueSet(ctx: TerminologyContext, vs: ValueSet, settings: ExpandSettings, stack: string[] = []): Promise<Expanded> {
+  const identity = `${vs.url ?? '#'}|${vs.version ?? ''}`;
+  // stored value sets by their version id, FHIR's built-in ones (which never change) by identity
+  const stamp = vs.meta?.versionId ?? (vs.url && builtinTerminology(vs.url).includes(vs) ? 'builtin' : undefined);
+  const cacheKey = vs.url && stamp && ctx.cacheable ? `${ctx.generation}|${identity}|${stamp}|${settingsKey(settings)}` : undefined;
+  if (cacheKey) {
+    const hit = ctx.store.expansions.get(cacheKey) as Expanded | undefined;
+    if (hit) return hit;
+  }
+  if (stack.includes(identity)) {
+    throw txError('unprocessable', txIssue('error', 'processing', 'vs-invalid', `The value set ${vs.url} includes itself (${[...stack, identity].join(' → ')})`));
+  }
+  const out: Expanded = { entries: [], usedCodeSystems: new Set(), usedValueSets: new Set(), wholeSystems: true, systems: new Map(), missing: [], missingValueSets: [] };
+  if (!vs.compose) {
+    if (!vs.expansion) throw txError('unprocessable', txIssue('error', 'invalid', 'vs-invalid', `The value set ${vs.url ?? ''} has neither a compose nor an expansion`, 'ValueSet'));
+    for (const c of flatten(vs.expansion.contains ?? [])) {
+      if (c.code && c.system) out.entries.push({ system: c.system, version: c.version, code: c.code, display: c.display, inactive: c.inactive === true, abstract: c.abstract === true });
+    }
+    out.wholeSystems = false;
+    return out;
+  }
+  const activeOnly = settings.activeOnly || vs.compose.inactive === false;
+  const included = new Map<string, ExpansionEntry>();
+  const nested = [...stack, identity];
+  for (const [i, inc] of (vs.compose.include ?? []).entries()) {
+    for (const e of await includeEntries(ctx, vs, inc, settings, out, nested, `ValueSet.compose.include[${i}]`)) {
+      if (!included.has(key(e))) included.set(key(e), e);
+    }
+    if (inc.concept || inc.filter || inc.valueSet || !inc.system) out.wholeSystems = false;
+  }
+  for (const [i, exc] of (vs.compose.exclude ?? []).entries()) {
+    for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`)) included.delete(key(e));
+  }
+  out.entries = [...included.values()].filter((e) => !activeOnly || !e.inactive);
+  if (cacheKey) ctx.store.expansions.set(cacheKey, out);
+  return out;
+}
+
+async function includeEntries(
+  ctx: TerminologyContext,
+  owner: ValueSet,
+  inc: ValueSetComposeInclude,
+  settings: ExpandSettings,
+  out: Expanded,
+  stack: string[],
+  where: string,
+): Promise<ExpansionEntry[]> {
+  let result: ExpansionEntry[] | undefined;
+  if (inc.system) {
+    const pinned = settings.forceSystemVersions.has(inc.system) || inc.version !== undefined;
+    let cs: CodeSystemIndex;
+    try {
+      cs = await resolveSystem(ctx, inc.system, inc.version, settings, where);
+    } catch (err) {
+      if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
+      const version = settings.forceSystemVersions.get(inc.system) ?? inc.version ?? settings.systemVersions.get(inc.system);
+      out.missing.push({ system: inc.system, version });
+      out.systems.set(inc.system, { version, pinned, pattern: version });
+      return [];
+    }
+    out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
+    const pattern = settings.forceSystemVersions.get(inc.system) ?? inc.version;
+    const check = settings.checkSystemVersions.get(inc.system);
+    const failedCheck = check !== undefined && !versionMatches(check, cs.version) ? check : undefined;
+    if (failedCheck && !settings.tolerateMissing) {
+      throw txError('unprocessable', txIssue('error', 'exception', 'version-error', `The version '${cs.version ?? ''}' is not allowed for system '${inc.system}': required to be '${check}' by a version-check parameter`, `${where}.system`));
+    }
+    if (!out.systems.has(inc.system)) out.systems.set(inc.system, { version: cs.version, pinned, pattern, failedCheck });
+    result = systemEntries(cs, inc, where);
+  }
+  for (const canonical of inc.valueSet ?? []) {
+    const sub = await findValueSet(ctx, owner, canonical);
+    if (!sub && settings.tolerateMissing) {
+      out.missingValueSets.push(canonical);
+      result = [];
+      continue;
+    }
+    if (!sub) {
+      throw txError('not-found', txIssue('error', 'not-found', 'not-found', `A definition for the value set '${canonical}' could not be found`, `${where}.valueSet`));
+    }
+    out.usedValueSets.add(`${sub.url}|${sub.version ?? ''}`.replace(/\|$/, ''));
+    const expanded = await expandValueSet(ctx, sub, settings, stack);
+    for (const u of expanded.usedCodeSystems) out.usedCodeSystems.add(u);
+    for (const [k, v] of expanded.systems) if (!out.systems.has(k)) out.systems.set(k, v);
+    out.missing.push(...expanded.missing);
+    out.missingValueSets.push(...expanded.missingValueSets);
+    for (const u of expanded.usedValueSets) out.usedValueSets.add(u);
+    if (result === undefined) result = expanded.entries;
+    else {
+      const keep = new Set(expanded.entries.map(key));
+      result = result.filter((e) => keep.has(key(e)));
+    }
+  }
+  return result ?? [];
+}
+
+/** A value set an include imports: one contained in the importing value set (`#id`), or a canonical. */
+async function findValueSet(ctx: TerminologyContext, owner: ValueSet, canonical: string): Promise<ValueSet | undefined> {
+  const contained = (owner.contained ?? []).filter((r): r is ValueSet => r.resourceType === 'ValueSet');
+  if (canonical.startsWith('#')) return contained.find((r) => r.id === canonical.slice(1));
+  const [url, version] = splitCanonical(canonical);
+  return contained.find((r) => r.url === url && (!version || r.version === version)) ?? (await ctx.find<ValueSet>('ValueSet', url, version));
+}
+
+/** The codes an include takes from its system: listed concepts, filtered concepts, or all. */
+function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: string): ExpansionEntry[] {
+  const entry = (c: Concept, display?: string, designations?: ValueSetComposeIncludeConceptDesignation[]): ExpansionEntry => ({
+    system: cs.url,
+    version: cs.version,
+    code: c.code,
+    display: display ?? c.display,
+    inactive: c.inactive,
+    abstract: c.notSelectable,
+    cs,
+    concept: c,
+    designations,
+  });
+  if (inc.concept?.length) {
+    const list: ExpansionEntry[] = [];
+    for (const ref of inc.concept) {
+      const c = ref.code !== undefined ? cs.get(ref.code) : undefined;
+      // a listed code the system does not have is not part of the value set (it is reported by $validate-code)
+      if (c) list.push(entry(c, ref.display, ref.designation));
+    }
+    return list;
+  }
+  const tests: ConceptTest[] = (inc.filter ?? []).map((f, j) => {
+    const at = `${where}.filter[${j}]`;
+    if (f.value === undefined || f.value === '') {
+      throw txError('invalid', txIssue('error', 'invalid', 'vs-invalid', `The system ${cs.url} filter with property = ${f.property}, op = ${f.op} has no value`, at));
+    }
+    return compileFilter(cs, f, at);
+  });
+  return [...cs.concepts.values()].filter((c) => tests.every((t) => t(c))).map((c) => entry(c));
+}
+
+/** Finds the code system an include names, honouring the version parameters; unknown ones are errors. */
+export async function resolveSystem(
+  ctx: TerminologyContext,
+  system: string,
+  version: string | undefined,
+  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions'>,
+  where: string,
+): Promise<CodeSystemIndex> {
+  const wanted = settings.forceSystemVersions.get(system) ?? version ?? settings.systemVersions.get(system);
+  const cs = await ctx.codeSystem(system, wanted);
+  if (!cs) {
+    const known = (await ctx.all('CodeSystem', system)).map((r) => r.version ?? '').filter(Boolean);
+    const text = known.length && wanted
+      ? `A definition for CodeSystem '${system}' version '${wanted}' could not be found, so the value set cannot be expanded. Valid versions: ${known.join(' or ')}`
+      : `A definition for CodeSystem '${system}' could not be found, so the value set cannot be expanded`;
+    throw txError('not-found', txIssue('error', 'not-found', 'not-found', text, `${where}.system`));
+  }
+  if (cs.resource.content === 'supplement') {
+    throw txError('unprocessable', txIssue('error', 'invalid', 'vs-invalid', `The code system ${system} is a supplement and cannot be used as a source of codes`, `${where}.system`));
+  }
+  return cs;
+}
+
+function settingsKey(s: ExpandSettings): string {
+  const m = (map: Map<string, string>) => [...map].sort().join(',');
+  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}`;
+}
+
+function flatten<T extends { contains?: T[] }>(list: T[]): T[] {
+  return list.flatMap((c) => [c, ...flatten(c.contains ?? [])]);
+}
+
+const byCode = new WeakMap<Expanded, Map<string, ExpansionEntry[]>>();
+
+/** The entries with a code, from an index built once per (cached) expansion: membership tests are O(1). */
+export function entriesWithCode(expanded: Expanded, code: string): ExpansionEntry[] {
+  let index = byCode.get(expanded);
+  if (!index) {
+    index = new Map();
+    for (const e of expanded.entries) {
+      const list = index.get(e.code);
+      if (list) list.push(e);
+      else index.set(e.code, [e]);
+    }
+    byCode.set(expanded, index);
+  }
+  return index.get(code) ?? [];
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { ValueSet, ValueSetExpansionContains, ValueSetExpansionParameter } from '@medplum/fhirtypes';
+import { normalizeString } from '../fhir/search/normalize.js';
+import type { ExpansionEntry, Expanded } from './expand.js';
+import { txError, txIssue } from './issues.js';
+import { displayIn } from './language.js';
+
+/** How an expansion is presented: text filter, paging, languages, designations, nesting. */
+export interface ViewOptions {
+  filter?: string;
+  count?: number;
+  offset?: number;
+  includeDesignations: boolean;
+  includeDefinition: boolean;
+  excludeNested?: boolean;
+  languages: string[];
+  /** Parameters to echo in expansion.parameter, as the client gave them. */
+  echo: ValueSetExpansionParameter[];
+  now: Date;
+  /** The most codes one answer may hold; more is refused as too costly (page with count/offset). */
+  maxSize: number;
+}
+
+const DEFINITION_EXT = 'http://hl7.org/fhir/StructureDefinition/valueset-concept-definition';
+
+/**
+ * The text filter (`filter`, R4 §4.9.9.1 leaves its meaning to the server): every word of the filter
+ * must begin a word of the display or the code, ignoring case and accents. Answered from a sorted
+ * word index built once per cached expansion, so a filter over 100,000 codes is a few binary searches.
+ */
+interface WordIndex {
+  words: string[];
+  entries: number[];
+}
+const wordIndexes = new WeakMap<Expanded, WordIndex>();
+
+function wordIndex(expanded: Expanded): WordIndex {
+  let index = wordIndexes.get(expanded);
+  if (index) return index;
+  const pairs: [string, number][] = [];
+  expanded.entries.forEach((e, i) => {
+    const words = new Set([...normalizeString(e.display ?? '').split(/[^\p{L}\p{N}]+/u), e.code.toLowerCase()]);
+    for (const w of words) if (w) pairs.push([w, i]);
+  });
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  index = { words: pairs.map((p) => p[0]), entries: pairs.map((p) => p[1]) };
+  wordIndexes.set(expanded, index);
+  return index;
+}
+
+/** Positions (in expansion order) of the entries matching every filter word. */
+export function filterEntries(expanded: Expanded, filter: string): ExpansionEntry[] {
+  const words = normalizeString(filter).split(/\s+/).filter(Boolean);
+  if (!words.length) return expanded.entries;
+  const index = wordIndex(expanded);
+  let result: Set<number> | undefined;
+  for (const w of words) {
+    // the first word >= w; every word with the prefix w follows it
+    let lo = 0;
+    let hi = index.words.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (index.words[mid] < w) lo = mid + 1;
+      else hi = mid;
+    }
+    const hits = new Set<number>();
+    for (let i = lo; i < index.words.length && index.words[i].startsWith(w); i++) if (!result || result.has(index.entries[i])) hits.add(index.entries[i]);
+    result = hits;
+    if (!result.size) break;
+  }
+  return [...(result ?? [])].sort((a, b) => a - b).map((i) => expanded.entries[i]);
+}
+
+/** The $expand answer: the value set's metadata with an `expansion` (R4 ValueSet.expansion). */
+export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptions): ValueSet {
+  let entries = o.filter ? filterEntries(expanded, o.filter) : expanded.entries;
+  const total = entries.length;
+  const paged = o.count !== undefined || (o.offset ?? 0) > 0;
+  if (paged) entries = entries.slice(o.offset ?? 0, o.count === undefined ? undefined : (o.offset ?? 0) + o.count);
+  if (entries.length > o.maxSize) {
+    throw txError('unprocessable', txIssue('error', 'too-costly', 'too-costly', `The value set ${vs.url ?? ''} expands to ${entries.length} codes, more than the ${o.maxSize} one answer may hold; page with count and offset, or narrow it with filter`));
+  }
+  const nest = o.excludeNested === false && expanded.wholeSystems && !paged && !o.filter;
+  // a code's version is shown only where the expansion holds more than one version of its system
+  const view = { ...o, versioned: multiVersionSystems(expanded) };
+  const contains = nest ? nested(entries, view) : entries.map((e) => item(e, view));
+  const parameter: ValueSetExpansionParameter[] = [
+    ...o.echo,
+    ...[...expanded.usedCodeSystems].map((u) => ({ name: 'used-codesystem', valueUri: u })),
+    ...[...expanded.usedValueSets].map((u) => ({ name: 'used-valueset', valueUri: u })),
+  ];
+  // the definition (compose, contained) is not repeated: the expansion is the answer
+  const { expansion: _old, text: _text, meta: _meta, compose: _compose, contained: _contained, ...rest } = vs;
+  return {
+    ...rest,
+    expansion: {
+      identifier: `urn:uuid:${randomUUID()}`,
+      timestamp: o.now.toISOString(),
+      total,
+      ...(paged ? { offset: o.offset ?? 0 } : {}),
+      ...(parameter.length ? { parameter } : {}),
+      ...(contains.length ? { contains } : {}),
+    },
+  } as ValueSet;
+}
+
+function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): ValueSetExpansionContains {
+  const display = e.concept && e.cs && o.languages.length ? (e.designations?.length ? e.display : displayIn(e.cs, e.concept, o.languages)) : e.display;
+  const out: ValueSetExpansionContains = { system: e.system };
+  if (o.versioned.has(e.system) && e.version) out.version = e.version;
+  if (e.abstract) out.abstract = true;
+  if (e.inactive) out.inactive = true;
+  out.code = e.code;
+  if (display !== undefined) out.display = display;
+  if (o.includeDesignations) {
+    const designation = [...(e.designations ?? []), ...(e.concept?.designations ?? [])].map(({ language, use, value }) => ({
+      ...(language ? { language } : {}),
+      ...(use ? { use } : {}),
+      value,
+    }));
+    if (designation.length) out.designation = designation;
+  }
+  if (o.includeDefinition && e.concept?.definition) out.extension = [{ url: DEFINITION_EXT, valueString: e.concept.definition }];
+  return out;
+}
+
+/** Entries nested under their parent where the parent is in the expansion too (hierarchical display). */
+function nested(entries: ExpansionEntry[], o: ViewOptions & { versioned: Set<string> }): ValueSetExpansionContains[] {
+  const present = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, e]));
+  const nodes = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, item(e, o)]));
+  const roots: ValueSetExpansionContains[] = [];
+  for (const e of entries) {
+    const node = nodes.get(`${e.system}\u0000${e.code}`) as ValueSetExpansionContains;
+    const parent = e.concept?.parents.map((p) => nodes.get(`${e.system}\u0000${p}`)).find((p) => p !== undefined);
+    if (parent && present.size) (parent.contains ??= []).push(node);
+    else roots.push(node);
+  }
+  return roots;
+}
+
+const multiVersion = new WeakMap<Expanded, Set<string>>();
+
+/** Systems the expansion holds more than one version of (computed once per cached expansion). */
+function multiVersionSystems(expanded: Expanded): Set<string> {
+  let out = multiVersion.get(expanded);
+  if (!out) {
+    const versions = new Map<string, Set<string | undefined>>();
+    for (const e of expanded.entries) versions.set(e.system, (versions.get(e.system) ?? new Set()).add(e.version));
+    out = new Set([...versions].filter(([, v]) => v.size > 1).map(([k]) => k));
+    multiVersion.set(expanded, out);
+  }
+  return out;
+}

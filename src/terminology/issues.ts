@@ -1,0 +1,47 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { FhirError, type ErrorCategory } from '../fhir/errors.js';
+
+/**
+ * Terminology issues as terminology servers report them (the HL7 tx ecosystem convention that R5
+ * formalises): a coded reason from the `tx-issue-type` system in `details`, the text beside it, and
+ * the element as `expression` (and `location`).
+ */
+export const TX_ISSUE_TYPE = 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type';
+
+export type TxIssueType =
+  | 'not-found'
+  | 'not-in-vs'
+  | 'invalid-code'
+  | 'invalid-display'
+  | 'cannot-infer'
+  | 'code-rule'
+  | 'vs-invalid'
+  | 'status-check'
+  | 'inactive-code'
+  | 'process-note'
+  | 'this-code-not-in-vs'
+  | 'display-comment'
+  | 'code-comment'
+  | 'too-costly'
+  | 'version-error';
+
+export function txIssue(
+  severity: OperationOutcomeIssue['severity'],
+  code: OperationOutcomeIssue['code'],
+  type: TxIssueType,
+  text: string,
+  expression?: string,
+): OperationOutcomeIssue {
+  return {
+    severity,
+    code,
+    details: { coding: [{ system: TX_ISSUE_TYPE, code: type }], text },
+    // `location` (deprecated in R4, but what older clients read) repeats `expression`
+    ...(expression ? { location: [expression], expression: [expression] } : {}),
+  };
+}
+
+/** A terminology failure answered with an OperationOutcome of its own: `expression` only there. */
+export function txError(category: ErrorCategory, ...issues: OperationOutcomeIssue[]): FhirError {
+  return FhirError.withIssues(category, issues.map(({ location: _location, ...issue }) => issue));
+}

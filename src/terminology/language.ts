@@ -1,0 +1,63 @@
+import type { CodeSystemConceptDesignation } from '@medplum/fhirtypes';
+import type { CodeSystemIndex, Concept } from './codesystem.js';
+
+/**
+ * Languages a client asked for, best first: `displayLanguage` (a single code) or an Accept-Language
+ * header (`nb-NO, en;q=0.5`). `*` and q=0 entries are dropped.
+ */
+export function parseLanguages(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((part) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { tag: tag.trim(), q: q ? Number(q.slice(2)) : 1 };
+    })
+    .filter((l) => l.tag && l.tag !== '*' && l.q > 0)
+    .sort((a, b) => b.q - a.q)
+    .map((l) => l.tag);
+}
+
+/** Whether a designation's language serves a requested one (`en` serves `en-US` and the reverse). */
+export function languageMatches(have: string | undefined, wanted: string): boolean {
+  if (!have) return false;
+  const h = have.toLowerCase();
+  const w = wanted.toLowerCase();
+  return h === w || h.startsWith(`${w}-`) || w.startsWith(`${h}-`);
+}
+
+/** The language of a concept's own display: the code system's language (R4 CodeSystem.language). */
+export function systemLanguage(cs: CodeSystemIndex): string | undefined {
+  return cs.resource.language;
+}
+
+/**
+ * The display to show for a concept in the requested languages: the first language that the code
+ * system's own display or one of its designations is in; the system's display when none is.
+ */
+export function displayIn(cs: CodeSystemIndex, concept: Concept, languages: string[]): string | undefined {
+  for (const lang of languages) {
+    if (languageMatches(systemLanguage(cs), lang) && concept.display !== undefined) return concept.display;
+    const d = concept.designations.find((x) => languageMatches(x.language, lang) && isDisplayUse(x));
+    if (d) return d.value;
+  }
+  return concept.display;
+}
+
+/** Designations usable as a display: those without a use, or marked as display or preferred. */
+function isDisplayUse(d: CodeSystemConceptDesignation): boolean {
+  const code = d.use?.code;
+  return code === undefined || code === 'display' || code === 'preferredForLanguage' || code === '900000000000013009';
+}
+
+/** Every text that counts as a valid display for a concept (its display and every designation). */
+export function validDisplays(cs: CodeSystemIndex, concept: Concept, languages: string[]): { value: string; language?: string }[] {
+  const all = [
+    ...(concept.display !== undefined ? [{ value: concept.display, language: systemLanguage(cs) }] : []),
+    ...concept.designations.filter((d) => d.value !== undefined).map((d) => ({ value: d.value as string, language: d.language })),
+  ];
+  if (!languages.length) return all;
+  const inLang = all.filter((d) => d.language === undefined || languages.some((l) => languageMatches(d.language, l)));
+  return inLang;
+}

@@ -1,0 +1,216 @@
+import type { CodeableConcept, Coding, OperationOutcomeIssue, Parameters, ParametersParameter, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystemIndex, Concept } from './codesystem.js';
+import { entriesWithCode, type Expanded, type ExpandSettings } from './expand.js';
+import { txIssue } from './issues.js';
+import { displayIn, languageMatches, validDisplays } from './language.js';
+import type { TerminologyContext } from './source.js';
+import { compareVersions, versionMatches } from './versions.js';
+
+/** What `$validate-code` was asked (R4 ValueSet/CodeSystem `$validate-code`). */
+export interface ValidateInput {
+  /** How the code was given; decides the element paths in issues. */
+  form: 'code' | 'coding' | 'codeableConcept';
+  codings: Coding[];
+  codeableConcept?: CodeableConcept;
+  valueSet?: { resource: ValueSet; expanded: Expanded };
+  /** Validating against a code system ($validate-code on CodeSystem): its url and version. */
+  codeSystem?: { url: string; version?: string };
+  /** A wrong display is a warning (true) or an error (false). */
+  lenientDisplay: boolean;
+  languages: string[];
+  settings: ExpandSettings;
+}
+
+interface CodingResult {
+  issues: OperationOutcomeIssue[];
+  /** The code exists in its (known) code system. */
+  known: boolean;
+  /** The code is a member of the value set (always true without one, when known). */
+  member: boolean;
+  /** No error was found for this coding on its own. */
+  ok: boolean;
+  cs?: CodeSystemIndex;
+  concept?: Concept;
+  coding: Coding;
+  unknownSystem?: string;
+}
+
+const vsName = (vs: ValueSet) => `${vs.url ?? ''}${vs.version ? `|${vs.version}` : ''}`;
+const notInValueSet = (vs: ValueSet, c: Coding) =>
+  `The provided code '${c.system ?? ''}#${c.code ?? ''}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
+
+/** Answers `$validate-code` as a Parameters resource: result, message, issues and the code's details. */
+export async function validateCode(ctx: TerminologyContext, input: ValidateInput): Promise<Parameters> {
+  const results: CodingResult[] = [];
+  for (const [i, coding] of input.codings.entries()) results.push(await checkCoding(ctx, input, coding, pathFor(input.form, i)));
+  const vs = input.valueSet?.resource;
+  // when part of the value set could not be found, membership cannot be decided: say that instead
+  const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
+  if (unknownParts.length) for (const r of results) r.issues = r.issues.filter((i) => i.details?.coding?.[0].code !== 'not-in-vs');
+  const issues = [
+    ...unknownParts.map((canonical) => txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${canonical}' could not be found`)),
+    ...results.flatMap((r) => r.issues),
+  ];
+  let best: CodingResult | undefined;
+  if (input.form === 'codeableConcept') {
+    best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
+    if (vs && !unknownParts.length && !results.some((r) => r.member)) {
+      issues.unshift(txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`));
+    }
+    // when another coding carries the concept, a coding outside the value set is only information
+    for (const r of results) {
+      for (const issue of r.issues) {
+        if (issue.details?.coding?.[0].code === 'not-in-vs') {
+          issue.severity = 'information';
+          (issue.details.coding[0] as Coding).code = 'this-code-not-in-vs';
+        }
+      }
+    }
+  } else {
+    best = results[0];
+  }
+  const result = !issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+  const out: ParametersParameter[] = [];
+  const coding = best?.coding ?? input.codings[0];
+  // for a CodeableConcept, the code and system reported are those of a coding found in the value set
+  const report = input.form !== 'codeableConcept' || (best?.known === true && best.member);
+  if (report && coding?.code !== undefined) out.push({ name: 'code', valueCode: best?.concept?.code ?? coding.code });
+  if (input.form === 'codeableConcept' && input.codeableConcept) out.push({ name: 'codeableConcept', valueCodeableConcept: input.codeableConcept });
+  if (best?.concept && best.cs) {
+    const display = displayIn(best.cs, best.concept, input.languages);
+    if (display !== undefined) out.push({ name: 'display', valueString: display });
+    if (best.concept.inactive) out.push({ name: 'inactive', valueBoolean: true });
+  }
+  // the message sums up what was found about the code itself: not the other codings of a
+  // CodeableConcept that are outside the value set, nor a warning that the value set's version of the system differs (that is about the value set)
+  const aboutValueSet = (i: OperationOutcomeIssue) => i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
+  const messages = issues.filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i)).map((i) => i.details?.text ?? '').sort();
+  if (issues.length) out.push({ name: 'issues', resource: { resourceType: 'OperationOutcome', issue: issues } });
+  if (messages.length) out.push({ name: 'message', valueString: messages.join('; ') });
+  out.push({ name: 'result', valueBoolean: result });
+  const system = best?.cs?.url ?? coding?.system;
+  if (report && system) out.push({ name: 'system', valueUri: system });
+  if (report && best?.cs?.version) out.push({ name: 'version', valueString: best.cs.version });
+  for (const r of results) if (r.unknownSystem) out.push({ name: 'x-caused-by-unknown-system', valueCanonical: r.unknownSystem });
+  return { resourceType: 'Parameters', parameter: out };
+}
+
+function pathFor(form: ValidateInput['form'], i: number): (element?: string) => string {
+  if (form === 'code') return (e) => e ?? 'code';
+  if (form === 'coding') return (e) => (e ? `Coding.${e}` : 'Coding');
+  return (e) => `CodeableConcept.coding[${i}]${e ? `.${e}` : ''}`;
+}
+
+async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given: Coding, at: (e?: string) => string): Promise<CodingResult> {
+  const coding = { ...given };
+  const issues: OperationOutcomeIssue[] = [];
+  const res: CodingResult = { issues, known: false, member: false, ok: false, coding };
+  const vs = input.valueSet;
+  const code = coding.code ?? '';
+  if (!coding.system && input.codeSystem) coding.system = input.codeSystem.url;
+  if (!coding.system) {
+    // a bare code against a value set: the system is implied when exactly one system in it has the code
+    const systems = new Set(vs ? entriesWithCode(vs.expanded, code).map((e) => e.system) : []);
+    if (systems.size !== 1 || !vs) {
+      issues.push(
+        txIssue('error', 'not-found', 'cannot-infer', `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`, at('code')),
+        ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
+      );
+      return res;
+    }
+    coding.system = [...systems][0];
+  }
+  const system = coding.system;
+  // the version the value set uses decides membership and display; the coding's own version is
+  // checked against it (tx ecosystem semantics: a pinned include makes a difference an error)
+  let vsSystem = vs?.expanded.systems.get(system);
+  // a wildcard include (`1.x`) takes the coding's version when it fits the pattern
+  if (vsSystem?.pattern && coding.version && /(^|\.)[x*](\.|$)/.test(vsSystem.pattern) && versionMatches(vsSystem.pattern, coding.version)) {
+    vsSystem = { ...vsSystem, version: coding.version };
+  }
+  if (vsSystem && coding.version && vsSystem.version !== undefined && !versionMatches(coding.version, vsSystem.version) && !versionMatches(vsSystem.version, coding.version)) {
+    issues.push(
+      txIssue(
+        vsSystem.pinned ? 'error' : 'warning',
+        'invalid',
+        'vs-invalid',
+        `The code system '${system}' version '${vsSystem.version}' ${vsSystem.pinned ? 'in' : 'for the versionless include in'} the ValueSet include is different to the one in the value ('${coding.version}')`,
+        at('version'),
+      ),
+    );
+  }
+  if (vsSystem?.failedCheck) {
+    issues.push(txIssue('error', 'exception', 'version-error', `The version '${vsSystem.version ?? ''}' is not allowed for system '${system}': required to be '${vsSystem.failedCheck}' by a version-check parameter`, at('version')));
+  }
+  const notFound = async (version: string | undefined) => {
+    const known = (await ctx.all('CodeSystem', system)).map((r) => r.version).filter((v): v is string => !!v).sort(compareVersions);
+    const text = version && known.length
+      ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
+      : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
+    issues.push(txIssue('error', 'not-found', 'not-found', text, at('system')));
+    res.unknownSystem ??= version ? `${system}|${version}` : system;
+  };
+  // a system the value set does not draw on at all cannot be in it, known or not
+  if (vs && !vs.expanded.systems.has(system) && !(await ctx.codeSystem(system, coding.version))) {
+    issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+  }
+  if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version))) await notFound(coding.version);
+  const version = vsSystem
+    ? vsSystem.version
+    : (input.settings.forceSystemVersions.get(system) ?? coding.version ?? input.codeSystem?.version ?? input.settings.systemVersions.get(system));
+  const cs = await ctx.codeSystem(system, version);
+  if (!cs) {
+    await notFound(version);
+    return res;
+  }
+  res.cs = cs;
+  const concept = cs.get(code);
+  if (!concept) {
+    if (vs) issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+    const severity = cs.resource.content === 'fragment' || cs.resource.content === 'example' ? 'warning' : 'error';
+    issues.push(txIssue(severity, 'code-invalid', 'invalid-code', `Unknown code '${code}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`, at('code')));
+    res.ok = severity !== 'error';
+    return res;
+  }
+  res.known = true;
+  res.concept = concept;
+  res.member = !vs || entriesWithCode(vs.expanded, concept.code).some((e) => e.system === cs.url);
+  if (concept.inactive) {
+    issues.push(txIssue('warning', 'business-rule', 'code-comment', `The concept '${concept.code}' has a status of ${concept.status ?? 'inactive'} and its use should be reviewed`, at()));
+  }
+  if (vs && !res.member) {
+    const excludedAsInactive = concept.inactive && (input.settings.activeOnly || vs.resource.compose?.inactive === false);
+    if (excludedAsInactive) issues.push(txIssue('error', 'business-rule', 'code-rule', `The concept '${concept.code}' is valid but is not active`, at('code')));
+    issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+  }
+  if (coding.display !== undefined) issues.push(...checkDisplay(cs, concept, coding.display, input, at));
+  res.ok = !issues.some((i) => i.severity === 'error');
+  return res;
+}
+
+/**
+ * A display is valid when it is the concept's display or a designation in a requested language
+ * (any language when none is asked for). When the concept has no text at all in the requested
+ * languages, its default display is accepted, with a note saying so.
+ */
+function checkDisplay(cs: CodeSystemIndex, concept: Concept, display: string, input: ValidateInput, at: (e?: string) => string): OperationOutcomeIssue[] {
+  const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  const all = validDisplays(cs, concept, []);
+  const langs = input.languages;
+  const inLanguages = langs.length ? all.filter((d) => langs.some((l) => languageMatches(d.language ?? cs.resource.language, l))) : all;
+  const given = `${cs.url}#${concept.code}`;
+  if (inLanguages.some((d) => norm(d.value) === norm(display))) return [];
+  if (langs.length && !inLanguages.length && all.some((d) => norm(d.value) === norm(display))) {
+    return [txIssue('information', 'invalid', 'invalid-display', `There are no valid display names found for the code ${given} for language(s) '${langs.join(', ')}'. The display is '${display}' which is a valid display for the default language`, at('display'))];
+  }
+  const preferred = displayIn(cs, concept, langs) ?? '';
+  return [
+    txIssue(
+      input.lenientDisplay ? 'warning' : 'error',
+      'invalid',
+      'invalid-display',
+      `Wrong Display Name '${display}' for ${given}. Valid display is '${preferred}'${cs.resource.language ? ` (${cs.resource.language})` : ''}${langs.length ? ` (for the language(s) '${langs.join(', ')}')` : ''}`,
+      at('display'),
+    ),
+  ];
+}
