@@ -1,4 +1,5 @@
 import { load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
+import { fnrFor } from '../test/support/norwegian-ids.js';
 
 /**
  * Issue 2's figures: create (single, and transaction Bundles of 100), read and history-read
@@ -8,7 +9,7 @@ import { load, startServer, table, type LoadResult, type ServerKind } from './ha
  */
 const patient = (i: number) => ({
   resourceType: 'Patient',
-  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: String(10_000_000_000 + i) }],
+  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: fnrFor(i) }],
   name: [{ family: `Nordmann${i % 1000}`, given: ['Kari', 'Åse'] }],
   gender: i % 2 ? 'female' : 'male',
   birthDate: `19${String(40 + (i % 60)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,

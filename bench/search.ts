@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createServices } from '../src/fhir/create-services.js';
 import { SqliteStorage } from '../src/storage/sqlite.js';
 import { load, startServer, table, type BenchServer, type LoadResult } from './harness.js';
+import { fnrFor } from '../test/support/norwegian-ids.js';
 
 /**
  * Issue 3's figures: search latency and throughput over HTTP at N indexed resources (a third each
@@ -12,7 +13,7 @@ import { load, startServer, table, type BenchServer, type LoadResult } from './h
  * on the embedded backend and beside the @medplum/fhir-router MemoryRepository peer.
  */
 const SURNAMES = ['Hansen', 'Johansen', 'Olsen', 'Larsen', 'Andersen', 'Pedersen', 'Nilsen', 'Kristiansen', 'Jensen', 'Karlsen', 'Haugen', 'Berg', 'Sørensen', 'Ødegård', 'Åsheim'];
-const fnr = (i: number) => String(10_000_000_000 + i * 7);
+const fnr = fnrFor;
 
 function journey(i: number): Resource[] {
   const day = 1 + (i % 365);

@@ -31,19 +31,39 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
     expect(observation.searchParam.some((p: { type: string }) => p.type === 'special')).toBe(false);
   });
 
-  it('lists every concrete R4 resource type, and each can be created and read', async () => {
+  /** Types whose empty instance breaks a resource-level invariant (key), though no element is required. */
+  const INVARIANT_NEEDS_CONTENT: Record<string, string> = { InsurancePlan: 'ipn-1', Organization: 'org-1' };
+
+  it('lists every concrete R4 resource type; each is created, or refused naming exactly its required elements', async () => {
     const cs = (await t.http().get('/fhir/metadata')).body;
     const types: string[] = cs.rest[0].resource.map((r: { type: string }) => r.type);
     const expected = [...loadDefinitions().resourceTypes].sort();
     expect(types).toEqual(expected);
     expect(types.length).toBeGreaterThanOrEqual(145);
     expect(types).not.toContain('Parameters');
+    let created = 0;
     for (const type of types) {
-      const created = await t.http().post(`/fhir/${type}`).set('Content-Type', FHIR_JSON).send({ resourceType: type });
-      expect(created.status, type).toBe(201);
-      const read = await t.http().get(`/fhir/${type}/${created.body.id}`);
-      expect(read.status, type).toBe(200);
-      expect(read.body.resourceType).toBe(type);
+      // the elements an empty resource of this type lacks: top-level elements with min >= 1
+      const required = (loadDefinitions().structures.get(type)?.snapshot?.element ?? [])
+        .filter((e) => (e.min ?? 0) > 0 && e.path?.split('.').length === 2)
+        .map((e) => e.path as string);
+      const res = await t.http().post(`/fhir/${type}`).set('Content-Type', FHIR_JSON).send({ resourceType: type });
+      if (!required.length && INVARIANT_NEEDS_CONTENT[type]) {
+        // no required element, but an invariant that an empty resource breaks
+        expect(res.status, type).toBe(422);
+        expect(res.body.issue.map((i: { diagnostics: string }) => i.diagnostics.split(':')[0]), type).toEqual([INVARIANT_NEEDS_CONTENT[type]]);
+      } else if (!required.length) {
+        expect(res.status, type).toBe(201);
+        const read = await t.http().get(`/fhir/${type}/${res.body.id}`);
+        expect(read.status, type).toBe(200);
+        expect(read.body.resourceType).toBe(type);
+        created++;
+      } else {
+        expect(res.status, type).toBe(422);
+        const named = res.body.issue.filter((i: { code: string }) => i.code === 'required').map((i: { expression: string[] }) => i.expression[0]);
+        expect(named.sort(), type).toEqual(required.sort());
+      }
     }
+    expect(created).toBe(30); // the R4 types with no required element and no invariant an empty one breaks
   });
 });

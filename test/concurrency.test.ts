@@ -56,7 +56,7 @@ describe.each(BACKENDS)('concurrency on $name', (backend) => {
   });
 
   it('parallel conditional creates with the same If-None-Exist create exactly one resource', async () => {
-    const identifier = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '03035512345' };
+    const identifier = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '03035512410' };
     const results = await Promise.all(
       Array.from({ length: N }, (_, i) =>
         target(i)

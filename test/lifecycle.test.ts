@@ -1,9 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { BACKENDS } from './support/backends.js';
 import { startChildServer } from './support/child-server.js';
+import { VALID_EXAMPLES } from './support/hl7-examples.js';
 import { FHIR_JSON, useServer } from './support/server.js';
 
 describe('configuration', () => {
@@ -47,9 +46,9 @@ describe.each(BACKENDS)('health and shutdown on $name', (backend) => {
   });
 
   it('on SIGTERM a server finishes the request in flight, then exits cleanly', async () => {
-    const child = await startChildServer(t.databaseUrl);
-    const dir = join(import.meta.dirname, '../../shared/testdata/hl7-r4-examples');
-    const entry = readdirSync(dir).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))).map((resource) => ({
+    // the in-flight transaction (710 validated resources) may outlast the default 10 s grace under test load
+    const child = await startChildServer(t.databaseUrl, { SHUTDOWN_TIMEOUT_MS: '120000' });
+    const entry = VALID_EXAMPLES.map((e) => e.resource).map((resource) => ({
       resource: { ...resource, id: `sd-${resource.id}`.slice(0, 64) },
       request: { method: 'PUT', url: `${resource.resourceType}/${`sd-${resource.id}`.slice(0, 64)}` },
     }));

@@ -179,8 +179,8 @@ describe.each(BACKENDS)('REST interactions on $name', (backend) => {
   });
 
   it('conditional update creates, then updates the one match; several matches are 412', async () => {
-    const q = '/fhir/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|24040199953';
-    const body = patient('Strand', { identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '24040199953' }] });
+    const q = '/fhir/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|24040199981';
+    const body = patient('Strand', { identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '24040199981' }] });
     const created = await t.http().put(q).set('Content-Type', FHIR_JSON).send(body);
     expect(created.status).toBe(201);
     const updated = await t.http().put(q).set('Content-Type', FHIR_JSON).send({ ...body, active: true });

@@ -1,11 +1,14 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { Storage } from '../storage/types.js';
-import { BasicValidator } from '../validation/basic.js';
+import { FhirValidator, loadProfiles } from '../validation/validator.js';
 import type { ResourceValidator } from '../validation/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { definitionsForApp, loadDefinitions, registerSearchParameter, type Definitions } from './definitions.js';
+import { definitionsForApp, loadDefinitions, PROFILES_DIR, registerSearchParameter, type Definitions } from './definitions.js';
 import { IndexExtractor } from './search/extract.js';
-import { DEFAULT_LIMITS, type Limits, type Services } from './services.js';
+import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS, type Limits, type Services, type TerminologyLimits } from './services.js';
+import { TerminologyStore } from '../terminology/source.js';
+import { parseSearch } from './search/params.js';
+import { runSearch } from './search/execute.js';
 import { ResourceStore } from './store.js';
 
 export interface ServiceOptions {
@@ -17,6 +20,7 @@ export interface ServiceOptions {
   validator?: ResourceValidator;
   validationMode?: 'strict' | 'lenient';
   definitions?: Definitions;
+  terminology?: Partial<TerminologyLimits>;
 }
 
 /**
@@ -31,10 +35,19 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
   const register = (sp: SearchParameter) => {
     if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
   };
+  // terminology lookups are ordinary searches (url, identifier, source-system), every match
+  const searchAll = async (type: string, query: [string, string][]) => {
+    const req = parseSearch(defs, type, query, { defaultCount: 10_000, maxCount: 10_000 }, true);
+    req.total = 'none';
+    return (await runSearch(services, req)).rows.map((r) => r.content as string);
+  };
+  const terminology = new TerminologyStore(options.storage, searchAll);
   const services: Services = {
     store: new ResourceStore(options.storage, extractor, clock, register),
+    terminology,
+    terminologyLimits: { ...DEFAULT_TERMINOLOGY_LIMITS, ...options.terminology },
     defs,
-    validator: options.validator ?? new BasicValidator(defs),
+    validator: options.validator ?? new FhirValidator(defs, terminology, loadProfiles(PROFILES_DIR)),
     clock,
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     limits: { ...DEFAULT_LIMITS, ...options.limits },

@@ -81,6 +81,13 @@ export class FhirError extends Error {
     this.issues = list.map((i) => toIssue(category, i));
   }
 
+  /** An error whose issues are already built (e.g. terminology issues with coded details). */
+  static withIssues(category: ErrorCategory, issues: OperationOutcomeIssue[]): FhirError {
+    const err = new FhirError(category, issues.map((i) => ({ message: i.details?.text ?? i.diagnostics ?? '' })));
+    (err as { issues: OperationOutcomeIssue[] }).issues = issues;
+    return err;
+  }
+
   get status(): number {
     return STATUS[this.category];
   }
@@ -95,10 +102,16 @@ export class FhirError extends Error {
       message: i.diagnostics ?? '',
       severity: i.severity,
       code: i.code,
-      expression: i.expression?.length ? i.expression.map((e) => `${prefix}.${e}`) : [prefix],
+      expression: i.expression?.length ? i.expression.map((e) => inEntry(prefix, e)) : [prefix],
     }));
     return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers);
   }
+}
+
+/** `Patient.name` of an entry's resource is `Bundle.entry[3].resource.name`; anything else is under the entry. */
+function inEntry(prefix: string, expression: string): string {
+  const m = /^[A-Z][A-Za-z]+(?=\.|$)/.exec(expression);
+  return m ? `${prefix}.resource${expression.slice(m[0].length)}` : `${prefix}.${expression}`;
 }
 
 function toIssue(category: ErrorCategory, i: IssueInput): OperationOutcomeIssue {

@@ -24,28 +24,33 @@ async function query<T extends object>(q: Queryable, sql: string, params: readon
 }
 
 /**
- * The production backend: PostgreSQL through a `pg` pool. Transactions run on one pooled client at
+ * The production backend: PostgreSQL through `pg` pools. Transactions run on one pooled client at
  * READ COMMITTED; writers that must not race (same resource, same conditional-create criteria) take
  * advisory transaction locks, which hold across server processes sharing the database.
+ *
+ * Two pools: one for transactions and one for reads outside them. A write may read outside its own
+ * transaction while it holds a client (the validator's terminology lookups see committed code systems
+ * only); were both on one pool, as many concurrent writers as clients would each wait for a client
+ * none of them gives back. Read clients run single SELECTs, which never wait on a writer's locks.
  */
 export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
-  private readonly pool: pg.Pool;
 
-  private constructor(pool: pg.Pool) {
-    this.pool = pool;
-  }
+  private constructor(
+    private readonly writers: pg.Pool,
+    private readonly readers: pg.Pool,
+  ) {}
 
-  static async connect(url: string, options: { schema?: string; poolSize?: number } = {}): Promise<PostgresStorage> {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: options.poolSize ?? 10,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    });
-    // an idle client's error (e.g. the server restarting) must not crash the process
-    pool.on('error', () => undefined);
-    const storage = new PostgresStorage(pool);
-    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+  static async connect(url: string, options: { schema?: string; poolSize?: number; readPoolSize?: number } = {}): Promise<PostgresStorage> {
+    const pool = (max: number) => {
+      const p = new pg.Pool({ connectionString: url, max, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
+      // an idle client's error (e.g. the server restarting) must not crash the process
+      p.on('error', () => undefined);
+      return p;
+    };
+    const size = options.poolSize ?? 10;
+    const storage = new PostgresStorage(pool(size), pool(options.readPoolSize ?? size));
+    if (options.schema) await storage.writers.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
     await storage.transaction(async (tx) => {
       await tx.lock('forlop:migrate');
       for (const sql of schemaSql('postgres')) await tx.run(sql);
@@ -54,17 +59,18 @@ export class PostgresStorage implements Storage {
   }
 
   async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return (await query<T>(this.pool, sql, params)).rows;
+    return (await query<T>(this.readers, sql, params)).rows;
   }
   async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return (await query<T>(this.pool, sql, params)).rows[0] as T | undefined;
+    return (await query<T>(this.readers, sql, params)).rows[0] as T | undefined;
   }
+  /** A statement that may write (and so wait on a writer's lock) runs on the writers' pool. */
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    return { changes: (await query(this.pool, sql, params)).rowCount ?? 0 };
+    return { changes: (await query(this.writers, sql, params)).rowCount ?? 0 };
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.writers.connect();
     const tx: Tx = {
       all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows,
       get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows[0] as R | undefined,
@@ -92,6 +98,6 @@ export class PostgresStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.writers.end(), this.readers.end()]);
   }
 }

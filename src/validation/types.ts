@@ -1,6 +1,11 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 
-/** What the store asks of a validator on every write (and `$validate` asks directly). */
+export interface ValidateOptions {
+  /** Profiles (canonical urls) to validate against besides those in `meta.profile`. */
+  profiles?: string[];
+}
+
+/** What the store asks of a validator on every write (and `$validate` and the command ask directly). */
 export interface ResourceValidator {
-  validate(resource: Resource): Promise<OperationOutcomeIssue[]>;
+  validate(resource: Resource, options?: ValidateOptions): Promise<OperationOutcomeIssue[]>;
 }

@@ -3,9 +3,9 @@
  * order unless `ordered`). Kept apart from the test so cases can be read and added without code.
  */
 export const RESOURCES = [
-  { resourceType: 'Patient', id: 'p-soren', name: [{ family: 'Sørensen', given: ['Åse', 'Marit'] }], gender: 'female', birthDate: '1970-03-15', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '15037012345' }], address: [{ city: 'Tromsø', postalCode: '9008' }], active: true },
-  { resourceType: 'Patient', id: 'p-aeroe', name: [{ family: 'Ærø', given: ['Bjørn'] }], gender: 'male', birthDate: '1985', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.2', value: '55038512345' }], address: [{ city: 'Bergen' }] },
-  { resourceType: 'Patient', id: 'p-sorli', name: [{ family: 'Sorli', given: ['Ola'] }], gender: 'male', birthDate: '1970-03-16T10:30:00+01:00', identifier: [{ value: '01010112345' }], active: false },
+  { resourceType: 'Patient', id: 'p-soren', name: [{ family: 'Sørensen', given: ['Åse', 'Marit'] }], gender: 'female', birthDate: '1970-03-15', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '15037012340' }], address: [{ city: 'Tromsø', postalCode: '9008' }], active: true },
+  { resourceType: 'Patient', id: 'p-aeroe', name: [{ family: 'Ærø', given: ['Bjørn'] }], gender: 'male', birthDate: '1985', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.2', value: '55038512357' }], address: [{ city: 'Bergen' }] },
+  { resourceType: 'Patient', id: 'p-sorli', name: [{ family: 'Sorli', given: ['Ola'] }], gender: 'male', birthDate: '1970-03-16', identifier: [{ value: '01010112345' }], active: false },
   {
     resourceType: 'Patient',
     id: 'p-none',
@@ -13,12 +13,12 @@ export const RESOURCES = [
     meta: {
       tag: [{ system: 'http://forlop.no/fhir/CodeSystem/tag', code: 'demo' }],
       security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
-      profile: ['http://forlop.no/fhir/StructureDefinition/forlop-patient'],
+      profile: ['http://hl7.no/fhir/StructureDefinition/no-basis-Patient'],
       source: 'urn:forlop:ehr-a',
     },
   },
   { resourceType: 'Observation', id: 'o-1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }], text: 'Vekt' }, subject: { reference: 'Patient/p-soren' }, valueQuantity: { value: 72.5, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' }, effectivePeriod: { start: '2026-01-10T08:00:00Z', end: '2026-01-10T09:00:00Z' } },
-  { resourceType: 'Observation', id: 'o-2', status: 'preliminary', code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body height' }] }, subject: { reference: 'Patient/p-sorli' }, valueQuantity: { value: 180, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' }, effectiveDateTime: '2026-02-01' },
+  { resourceType: 'Observation', id: 'o-2', status: 'preliminary', code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body height' }] }, subject: { reference: 'Patient/p-sorli' }, valueQuantity: { value: 180, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' }, effectiveDateTime: '2026-02-01T10:30:00+01:00' },
   { resourceType: 'RiskAssessment', id: 'r-1', status: 'final', subject: { reference: 'Patient/p-soren' }, prediction: [{ probabilityDecimal: 0.25 }] },
   { resourceType: 'RiskAssessment', id: 'r-2', status: 'final', subject: { reference: 'Patient/p-aeroe' }, prediction: [{ probabilityDecimal: 0.7 }] },
   { resourceType: 'ValueSet', id: 'vs-1', status: 'active', url: 'http://forlop.no/fhir/ValueSet/pathway/d11' },
@@ -53,9 +53,9 @@ export const CASES: Record<string, Case[]> = {
   token: [
     { query: 'Patient?gender=male', ids: ['p-aeroe', 'p-sorli'] },
     { query: 'Patient?gender:not=male', ids: ['p-soren', 'p-none'] },
-    { query: 'Patient?identifier=15037012345', ids: ['p-soren'] },
-    { query: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.2|55038512345', ids: ['p-aeroe'] },
-    { query: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|55038512345', ids: [] },
+    { query: 'Patient?identifier=15037012340', ids: ['p-soren'] },
+    { query: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.2|55038512357', ids: ['p-aeroe'] },
+    { query: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|55038512357', ids: [] },
     { query: 'Patient?identifier=|01010112345', ids: ['p-sorli'] },
     { query: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|', ids: ['p-soren'] },
     { query: 'Patient?active=true', ids: ['p-soren'] },
@@ -67,7 +67,7 @@ export const CASES: Record<string, Case[]> = {
     { query: 'Patient?_tag=http://forlop.no/fhir/CodeSystem/tag|demo', ids: ['p-none'] },
     { query: 'Patient?_tag:not=demo', ids: ['p-soren', 'p-aeroe', 'p-sorli'] },
     { query: 'Patient?_security=R', ids: ['p-none'] },
-    { query: 'Patient?_profile=http://forlop.no/fhir/StructureDefinition/forlop-patient', ids: ['p-none'] },
+    { query: 'Patient?_profile=http://hl7.no/fhir/StructureDefinition/no-basis-Patient', ids: ['p-none'] },
     { query: 'Patient?_source=urn:forlop:ehr-a', ids: ['p-none'] },
     { query: 'Patient?_lastUpdated=2026-10-01', ids: ['p-soren', 'p-aeroe', 'p-sorli', 'p-none'] },
     { query: 'Patient?_lastUpdated=gt2026-10-02', ids: [] },
@@ -86,11 +86,13 @@ export const CASES: Record<string, Case[]> = {
     { query: 'Patient?birthdate=sa1980-01-01', ids: ['p-aeroe'] },
     { query: 'Patient?birthdate=eb1971', ids: ['p-soren', 'p-sorli'] },
     // 10:30+01:00 is 09:30Z
-    { query: 'Patient?birthdate=1970-03-16T09:30:00Z', ids: ['p-sorli'] },
     { query: 'Patient?birthdate=ge1970-01-01&birthdate=lt1980-01-01', ids: ['p-soren', 'p-sorli'] },
     { query: 'Observation?date=2026-01-10', ids: ['o-1'] },
     { query: 'Observation?date=ge2026-01-10T08:30:00Z', ids: ['o-1', 'o-2'] },
     { query: 'Observation?date=lt2026-01-10T08:30:00Z', ids: ['o-1'] },
+    // a dateTime with seconds and an offset is an instant: equal to the same instant in UTC
+    { query: 'Observation?date=2026-02-01T09:30:00Z', ids: ['o-2'] },
+    { query: 'Observation?date=2026-02-01', ids: ['o-2'] },
   ],
   reference: [
     { query: 'Observation?subject=Patient/p-soren', ids: ['o-1'] },

@@ -1,17 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
+import { VALID_EXAMPLES } from '../support/hl7-examples.js';
 import { useFixtures, useServer } from '../support/server.js';
 
 /** Spot-checks of search over the HL7 R4 examples: ≥ 50 queries across ≥ 15 resource types. */
-const DIR = join(import.meta.dirname, '../../../shared/testdata/hl7-r4-examples');
 const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, 'hl7-spot-checks.json'), 'utf8')) as { cases: { query: string; ids: string[] }[] };
 
 describe.each(BACKENDS)('search over the HL7 examples on $name', (backend) => {
   const t = useServer(backend);
 
-  useFixtures(t, () => readdirSync(DIR).map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))));
+  useFixtures(t, () => VALID_EXAMPLES.map((e) => e.resource));
 
   it(`the table has ${cases.length} queries over many types`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(50);

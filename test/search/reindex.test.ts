@@ -112,7 +112,7 @@ describe.each(BACKENDS)('SearchParameter resources that cannot be indexed, on $n
     expect(noExpr.body.issue[0].expression).toEqual(['SearchParameter.code']);
     const badBase = await post({ ...searchParameter('Patient.id'), id: undefined, base: ['Unicorn'] });
     expect(badBase.status).toBe(422);
-    expect(badBase.body.issue[0].expression).toEqual(['SearchParameter.base']);
+    expect(badBase.body.issue[0].expression).toEqual(['SearchParameter.base[0]']);
     expect((await post({ ...searchParameter('x'), id: undefined, status: 'draft', expression: undefined })).status).toBe(201);
     expect((await t.http().get('/fhir/SearchParameter?_summary=count')).body.total).toBe(1);
   });

@@ -5,7 +5,7 @@ import { BASE, FHIR_JSON, useFixtures, useServer } from '../support/server.js';
 const FIXTURES = [
   { resourceType: 'Organization', id: 'org-vest', name: 'Helse Vest', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983658725' }] },
   { resourceType: 'Organization', id: 'org-nord', name: 'Helse Nord', partOf: { reference: 'Organization/org-vest' } },
-  { resourceType: 'Patient', id: 'pa-1', name: [{ family: 'Haugen' }], managingOrganization: { reference: 'Organization/org-vest' }, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '01017012345' }] },
+  { resourceType: 'Patient', id: 'pa-1', name: [{ family: 'Haugen' }], managingOrganization: { reference: 'Organization/org-vest' }, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '01017012343' }] },
   { resourceType: 'Patient', id: 'pa-2', name: [{ family: 'Lunde' }], managingOrganization: { reference: 'Organization/org-nord' } },
   { resourceType: 'Patient', id: 'pa-3', name: [{ family: 'Berg' }] },
   { resourceType: 'CarePlan', id: 'cp-1', status: 'active', intent: 'plan', subject: { reference: 'Patient/pa-1' } },
@@ -28,7 +28,7 @@ describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (bac
   it.each([
     ['CarePlan?subject:Patient.name=haugen', ['CarePlan/cp-1']],
     ['CarePlan?subject.name=lunde', ['CarePlan/cp-2']],
-    ['CarePlan?subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|01017012345', ['CarePlan/cp-1']],
+    ['CarePlan?subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|01017012343', ['CarePlan/cp-1']],
     // two levels: the care plan's patient's managing organization's name
     ['CarePlan?subject:Patient.organization.name=helse nord', ['CarePlan/cp-2']],
     ['Task?based-on:CarePlan.subject:Patient.organization:Organization.partof=Organization/org-vest', ['Task/task-2']],

