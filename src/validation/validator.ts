@@ -60,6 +60,13 @@ export class FhirValidator implements ResourceValidator {
     return dedupe(issues).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   }
 
+  supportedProfiles(type: string): string[] {
+    return this.structures
+      .allProfiles()
+      .filter((p) => p.type === type)
+      .map((p) => p.url);
+  }
+
   private async one(resource: Record<string, unknown>, path: string, asked: string[], ctx: TerminologyContext, issues: OperationOutcomeIssue[], depth: number, container?: unknown): Promise<void> {
     if (depth > MAX_NESTING) {
       issues.push({ severity: 'error', code: 'too-costly', diagnostics: `Resources nested more than ${MAX_NESTING} deep are not validated`, expression: [path] });
@@ -140,11 +147,16 @@ function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): string | und
   return list.find((i) => i.value?.startsWith('urn:oid:'))?.value;
 }
 
-/** One issue per element and message, in the order found. */
+/**
+ * One issue per problem, in the order found (schema, structure, terminology): one error per element
+ * — a gender ' male' is refused by the schema's pattern and would be again by its binding — except
+ * invariants, each its own rule; and other issues once per element and message.
+ */
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
-    const key = `${i.severity}|${i.expression?.join()}|${i.diagnostics}`;
+    const one = i.severity === 'error' && i.code !== 'invariant';
+    const key = `${i.severity}|${i.expression?.join()}|${one ? '' : i.diagnostics}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -85,7 +85,12 @@ export class Walker {
         continue;
       }
       this.disallowedChoices(value, base, def, path, out);
-      for (const { key, type, items } of this.valuesOf(value, def)) {
+      const present = this.valuesOf(value, def);
+      if (present.length > 1) {
+        // a choice has one value (R4 §2.24.0.1): valueString and valueBoolean together are an error
+        out.issues.push(issue('error', 'structure', `${path}.${name}: only one of ${present.map((p) => p.key).join(', ')} may be present`, `${path}.${present[1].key}`));
+      }
+      for (const { key, type, items } of present) {
         const itemPath = `${path}.${key}`;
         this.primitiveExtensions(value[`_${key}`], itemPath, root, out);
         this.cardinality(def, items.length, itemPath, out);

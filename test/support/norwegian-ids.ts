@@ -25,6 +25,21 @@ export function personNumber(ddmmyy: string, individ: number, kind: 'fnr' | 'dnr
 }
 
 /** A distinct valid fødselsnummer for each i below 10 million (for generated test and bench data). */
+/** A fødselsnummer valid only under the 2032 rule: its first check digit leaves remainder 1–3, not 0. */
+export function personNumber2032(ddmmyy: string, individ: number): string {
+  for (let i = individ; i < individ + 50; i++) {
+    const nine = `${ddmmyy.slice(0, 4)}${ddmmyy.slice(4, 6)}${String(i % 1000).padStart(3, '0')}`;
+    const d = [...nine].map(Number);
+    const s = W1.reduce((acc, w, j) => acc + w * d[j], 0);
+    const k1 = (((2 - s) % 11) + 11) % 11; // remainder 2
+    if (k1 > 9) continue;
+    const k2 = (11 - (W2.reduce((acc, w, j) => acc + w * [...d, k1][j], 0) % 11)) % 11;
+    if (k2 === 10) continue;
+    return `${nine}${k1}${k2}`;
+  }
+  throw new Error(`no 2032-format number near ${ddmmyy}/${individ}`);
+}
+
 export function fnrFor(i: number): string {
   const day = (i % 28) + 1;
   const month = (Math.floor(i / 28) % 12) + 1;

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/backends.js';
+import { useServer } from '../support/server.js';
+import { useTerminology } from '../terminology/support.js';
+import { at, expectValid, onlyError, validate } from './support.js';
+
+/** Base R4: the JSON schema, then the StructureDefinitions (R4 §1.16 Validation). */
+describe.each(BACKENDS)('validation against base R4, on $name', (backend) => {
+  const t = useServer(backend);
+  useTerminology(t);
+  const obs = (more: object) => ({ resourceType: 'Observation', status: 'final', code: { text: 'Vekt' }, ...more });
+
+  it('a correct resource has no issues at all', async () => {
+    const issues = await validate(t, { resourceType: 'Patient', name: [{ family: 'Dahl', given: ['Kari'] }], birthDate: '1970-03-15', gender: 'female' } as never);
+    expect(issues).toEqual([{ severity: 'information', code: 'informational', diagnostics: 'No issues found' }]);
+  });
+
+  it('unknown elements, wrong JSON types and arrays are errors at their element, one issue each', async () => {
+    const issues = await validate(t, { resourceType: 'Patient', foo: 1, active: 'yes', name: [{ given: 'Ola' }] } as never);
+    expect(at(issues).sort()).toEqual(['Patient.active', 'Patient.foo', 'Patient.name[0].given']);
+    expect(issues.find((i) => i.expression?.[0] === 'Patient.foo')).toMatchObject({ code: 'structure', diagnostics: "Unknown element 'foo'" });
+    expect(issues.find((i) => i.expression?.[0] === 'Patient.active')?.diagnostics).toContain('must be a JSON boolean');
+  });
+
+  it.each([
+    ['date', { birthDate: '1970-13-01' }, 'Patient.birthDate'],
+    ['date with a time', { birthDate: '1970-03-15T10:00:00Z' }, 'Patient.birthDate'],
+    ['id', { id: 'a b' }, 'Patient.id'],
+    ['instant without a time', { meta: { lastUpdated: '2026-01-01' } }, 'Patient.meta.lastUpdated'],
+    ['dateTime with hours but no zone', { deceasedDateTime: '2026-01-01T10:00:00' }, 'Patient.deceasedDateTime'],
+    ['uri with a space', { implicitRules: 'http://x y' }, 'Patient.implicitRules'],
+    ['code with leading space', { gender: ' male' }, 'Patient.gender'],
+    ['string that is empty', { name: [{ family: '' }] }, 'Patient.name[0].family'],
+  ])('a malformed %s is an error at its element', async (_what, more, path) => {
+    onlyError(await validate(t, { resourceType: 'Patient', ...more } as never), path);
+  });
+
+  it('decimals are JSON numbers; integers must be whole', async () => {
+    onlyError(await validate(t, obs({ valueQuantity: { value: '1.0' } }) as never), 'Observation.valueQuantity.value');
+    onlyError(await validate(t, { resourceType: 'Patient', multipleBirthInteger: 1.5 } as never), 'Patient.multipleBirthInteger');
+    onlyError(await validate(t, { resourceType: 'Patient', photo: [{ size: -1 }] } as never), 'Patient.photo[0].size');
+    expectValid(await validate(t, obs({ valueQuantity: { value: 72.5, unit: 'kg' } }) as never));
+  });
+
+  it('cardinality: a missing required element names it', async () => {
+    const e = onlyError(await validate(t, { resourceType: 'Observation', code: { text: 'x' } } as never), 'Observation.status');
+    expect(e.diagnostics).toContain('minimum required = 1');
+  });
+
+  it('choice types: an unknown type is an unknown element; two types of one choice is an error', async () => {
+    onlyError(await validate(t, obs({ valueFoo: 1 }) as never), 'Observation.valueFoo');
+    const two = onlyError(await validate(t, obs({ valueString: 'a', valueBoolean: true }) as never), 'Observation.valueBoolean');
+    expect(two.diagnostics).toContain('only one of valueString, valueBoolean');
+  });
+
+  it('invariants of the resource and of datatypes are evaluated (pat-1, per-1)', async () => {
+    expect(onlyError(await validate(t, { resourceType: 'Patient', contact: [{ gender: 'male' }] } as never), 'Patient.contact[0]').diagnostics).toMatch(/^pat-1:/);
+    expect(onlyError(await validate(t, obs({ effectivePeriod: { start: '2026-02-01', end: '2026-01-01' } }) as never), 'Observation.effectivePeriod').diagnostics).toMatch(/^per-1:/);
+  });
+
+  it('ele-1: an element with neither value nor children is an error', async () => {
+    onlyError(await validate(t, { resourceType: 'Patient', name: [{}] } as never), 'Patient.name[0]');
+  });
+
+  it('a required binding refuses a code outside its value set; an extensible one warns for a code of its own system', async () => {
+    const bad = await validate(t, { resourceType: 'Condition', subject: { reference: 'Patient/1' }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'bogus' }] } } as never);
+    expect(at(bad)).toContain('Condition.clinicalStatus');
+    expect(bad.find((i) => i.expression?.[0] === 'Condition.clinicalStatus')?.diagnostics).toContain('required binding');
+    expectValid(await validate(t, { resourceType: 'Condition', subject: { reference: 'Patient/1' }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } } as never));
+    // Observation.interpretation is extensible: another system is fine, a wrong code of its own system a warning
+    expectValid(await validate(t, obs({ interpretation: [{ coding: [{ system: 'http://example.org/local', code: 'x' }] }] }) as never));
+    const own = await validate(t, obs({ bodySite: { text: 'arm' }, interpretation: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'H' }] }] }) as never);
+    expectValid(own);
+  });
+
+  it('a code unknown to a complete code system we hold is an error at the coding', async () => {
+    const issues = await validate(t, obs({ category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'bogus' }] }] }) as never);
+    expect(at(issues)).toEqual(['Observation.category[0].coding[0].code']);
+    const volven = await validate(t, obs({ code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code: 'Z99' }] } }) as never);
+    expect(at(volven)).toEqual(['Observation.code.coding[0].code']);
+    expect(volven[0].diagnostics).toContain("Unknown code 'Z99'");
+    expectValid(await validate(t, obs({ code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code: 'D06' }] } }) as never));
+  });
+
+  it('an unknown extension is a warning; a known core extension is not', async () => {
+    const issues = await validate(t, { resourceType: 'Patient', extension: [{ url: 'http://example.org/unknown', valueString: 'x' }] } as never);
+    expect(at(issues, 'warning')).toEqual(['Patient.extension[0]']);
+    expectValid(issues);
+    const core = await validate(t, { resourceType: 'Patient', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace', valueAddress: { city: 'Tromsø' } }] } as never);
+    expect(core.filter((i) => i.severity !== 'information')).toEqual([]);
+  });
+
+  it('ext-1: an extension with both a value and extensions is an error', async () => {
+    onlyError(await validate(t, { resourceType: 'Patient', extension: [{ url: 'http://example.org/x', valueString: 'a', extension: [{ url: 'y', valueString: 'b' }] }] } as never), 'Patient.extension[0]');
+  });
+
+  it('contained resources and Bundle entries are validated at their own paths', async () => {
+    const contained = await validate(t, { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: '#p' }, contained: [{ resourceType: 'Patient', id: 'p', birthDate: 'soon' }] } as never);
+    expect(at(contained)).toEqual(['Observation.contained[0].birthDate']);
+    const bundle = await validate(t, { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', gender: 'man' } }] } as never);
+    expect(at(bundle)).toEqual(['Bundle.entry[0].resource.gender']);
+  });
+
+  it('an unknown resource type is one clear error', async () => {
+    const res = await validate(t, { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Unicorn' } }] } as never);
+    expect(at(res)).toEqual(['Bundle.entry[0].resource.resourceType']);
+  });
+});
