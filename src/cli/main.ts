@@ -2,8 +2,9 @@ import { loadConfig } from '../config.js';
 import { jsonLog } from '../http/log.js';
 import { startServer } from '../server.js';
 import { reindexCommand } from './reindex.js';
+import { validateCommand } from './validate.js';
 
-/** `forlop <command>`: serve (default), reindex. */
+/** `forlop <command>`: serve (default), reindex, validate. */
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -19,8 +20,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'reindex':
       return reindexCommand(argv.slice(1));
+    case 'validate':
+      return validateCommand(argv.slice(1));
     default:
-      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…]\n`);
+      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json]\n`);
       return 2;
   }
 }
