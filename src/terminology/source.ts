@@ -1,4 +1,4 @@
-import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, ConceptMap, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import type { SqlExecutor } from '../storage/types.js';
 import { builtinTerminology } from './builtin.js';
 import { CodeSystemIndex } from './codesystem.js';
@@ -46,12 +46,13 @@ export class TerminologyStore {
   constructor(
     private readonly db: SqlExecutor,
     /** Runs a FHIR search (all matches) and returns the resources' JSON. */
-    private readonly search: (type: TerminologyType, query: [string, string][]) => Promise<string[]>,
+    private readonly search: (type: TerminologyType | 'StructureDefinition', query: [string, string][]) => Promise<string[]>,
   ) {}
 
   async generation(): Promise<number> {
     const row = await this.db.get<{ g: number | null }>(
-      `SELECT MAX(seq) AS g FROM history WHERE type IN ('CodeSystem', 'ValueSet', 'ConceptMap')`,
+      // StructureDefinitions too: the validator reads stored profiles through the same caches
+      `SELECT MAX(seq) AS g FROM history WHERE type IN ('CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition')`,
     );
     return Number(row?.g ?? 0);
   }
@@ -68,6 +69,16 @@ export class TerminologyStore {
     // FHIR's own code systems and value sets, when the store has no copy
     if (!found.length) found = builtinTerminology(url).filter((r) => r.resourceType === type);
     this.byUrl.set(key, found);
+    return found;
+  }
+
+  /** The stored StructureDefinitions with a canonical url (profiles uploaded by users), cached by generation. */
+  async structureDefinitions(gen: number, url: string): Promise<StructureDefinition[]> {
+    const key = `${gen}|StructureDefinition|${url}`;
+    const hit = this.byUrl.get(key) as StructureDefinition[] | undefined;
+    if (hit) return hit;
+    const found = (await this.search('StructureDefinition', [['url', url]])).map((r) => JSON.parse(r) as StructureDefinition);
+    this.byUrl.set(key, found as never);
     return found;
   }
 

@@ -38,6 +38,11 @@ function patchedSchema(): Record<string, unknown> {
   };
   for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
   wholeNumbers(schema);
+  // base64 (RFC 4648 §4) and XML Schema whitespace: one character class, linear on megabytes of data
+  (schema.definitions.base64Binary as { pattern?: string }).pattern = '^[A-Za-z0-9+/= \\t\\n\\r]*$';
+  nonEmptyArrays(schema);
+  // complex types have properties but no `type`: without one, `"meta": null` or `"meta": 1` passed
+  for (const def of Object.values(schema.definitions) as { properties?: unknown; type?: string }[]) if (def.properties && !def.type) def.type = 'object';
   return schema;
 }
 
@@ -58,6 +63,14 @@ function wholeNumbers(node: unknown): void {
   const n = node as Record<string, unknown>;
   if (n.type === 'number' && typeof n.pattern === 'string' && WHOLE[n.pattern]) Object.assign(n, { type: 'integer' }, WHOLE[n.pattern]);
   for (const v of Object.values(n)) wholeNumbers(v);
+}
+
+/** An array in FHIR JSON has at least one item: absent, not empty (R4 §2.6.2 JSON representation). */
+function nonEmptyArrays(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  if (n.type === 'array') n.minItems = 1;
+  for (const v of Object.values(n)) nonEmptyArrays(v);
 }
 
 /** Compiled validators, one per resource type, created once per process (they are pure functions). */
@@ -133,6 +146,8 @@ function message(e: ErrorObject, path: string): string {
       return `Invalid code '${String(e.data)}': must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`;
     case 'const':
       return `Must be '${String((e.params as { allowedValue: unknown }).allowedValue)}', not '${String(e.data)}'`;
+    case 'minItems':
+      return `Array '${name}' cannot be empty: leave the element out instead`;
     case 'required':
       return `Missing element '${(e.params as { missingProperty: string }).missingProperty}'`;
     default:

@@ -49,6 +49,7 @@ export function elementName(el: ElementDefinition): string {
 export class Structures {
   private readonly bases = new Map<string, Structure>();
   private readonly profiles = new Map<string, Structure>();
+  private readonly storedCache = new Map<string, Structure>();
 
   constructor(
     private readonly defs: Definitions,
@@ -78,6 +79,19 @@ export class Structures {
   profile(url: string): Structure | undefined {
     const bare = url.split('|')[0];
     return this.profiles.get(bare) ?? (bare.startsWith('http://hl7.org/fhir/StructureDefinition/') ? this.base(bare.slice(40)) : undefined);
+  }
+
+  /** A stored profile (a user's StructureDefinition), arranged once per stored version. */
+  stored(sd: StructureDefinition): Structure | undefined {
+    if (!sd.url || !sd.type || sd.derivation !== 'constraint') return undefined;
+    const key = `${sd.id}|${sd.meta?.versionId}`;
+    let s = this.storedCache.get(key);
+    if (!s) {
+      s = arrange(sd, (sd.differential?.element ?? sd.snapshot?.element ?? []) as ElementDefinition[]);
+      if (this.storedCache.size > 200) this.storedCache.clear();
+      this.storedCache.set(key, s);
+    }
+    return s;
   }
 
   /** Every profile of ours, for the CapabilityStatement and tests. */

@@ -1,8 +1,10 @@
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { CodeSystem, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
 
 export interface ValidateOptions {
   /** Profiles (canonical urls) to validate against besides those in `meta.profile`. */
   profiles?: string[];
+  /** Code systems and value sets to use besides the stored ones (like `tx-resource`: supporting files). */
+  terminology?: (CodeSystem | ValueSet)[];
 }
 
 /** What the store asks of a validator on every write (and `$validate` and the command ask directly). */

@@ -5,8 +5,9 @@ import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition, Valu
 import type { Definitions } from '../fhir/definitions.js';
 import { entriesWithCode, expandValueSet, type ExpandSettings } from '../terminology/expand.js';
 import { TerminologyContext, type TerminologyStore } from '../terminology/source.js';
-import { splitCanonical } from '../terminology/versions.js';
+import { latest, splitCanonical } from '../terminology/versions.js';
 import { Invariants } from './constraints.js';
+import { bundleIssues } from './datatype-rules.js';
 import { schemaIssues } from './schema.js';
 import { Structures, type Structure } from './structures.js';
 import type { ResourceValidator, ValidateOptions } from './types.js';
@@ -15,6 +16,8 @@ import { Walker, type BindingCheck, type WalkResult } from './walker.js';
 const SETTINGS: ExpandSettings = { activeOnly: false, systemVersions: new Map(), forceSystemVersions: new Map(), checkSystemVersions: new Map() };
 /** Nested resources deeper than this (a Bundle in a Bundle in …) are refused rather than walked. */
 const MAX_NESTING = 8;
+const EXAMPLE_DOMAIN = /^https?:\/\/([^/]+\.)?example\.(org|com|net)(\/|$)/;
+const XVER_EXTENSION = /^http:\/\/hl7\.org\/fhir\/[0-9.]+\/StructureDefinition\/extension-/;
 const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
 
 let coreExtensions: Set<string> | undefined;
@@ -54,7 +57,7 @@ export class FhirValidator implements ResourceValidator {
 
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
     const issues: OperationOutcomeIssue[] = [];
-    const ctx = new TerminologyContext(this.terminology, await this.terminology.generation());
+    const ctx = new TerminologyContext(this.terminology, await this.terminology.generation(), options.terminology);
     await this.one(resource as unknown as Record<string, unknown>, resource.resourceType, options.profiles ?? [], ctx, issues, 0);
     // errors first: a client reading issue[0] sees why the resource was refused
     return dedupe(issues).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
@@ -78,23 +81,32 @@ export class FhirValidator implements ResourceValidator {
     const profiles: Structure[] = [];
     const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({ url, asked: false }));
     for (const { url, asked: explicit } of [...claimed, ...asked.map((url) => ({ url, asked: true }))]) {
-      const p = this.structures.profile(url);
+      const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
       if (p && p.type === resource.resourceType) profiles.push(p);
       else if (p) issues.push({ severity: 'error', code: 'invalid', diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`, expression: [path] });
       else issues.push({ severity: explicit ? 'error' : 'warning', code: 'not-supported', diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`, expression: [explicit ? path : `${path}.meta.profile`] });
     }
     const walked = this.walker.walk(resource, path, profiles, container ?? resource);
     issues.push(...walked.issues);
+    if (resource.resourceType === 'Bundle') issues.push(...bundleIssues(resource, path));
     await this.terminologyChecks(walked, ctx, issues);
     for (const ext of walked.extensions) {
-      const definition = this.structures.profile(ext.url);
+      const definition = this.structures.profile(ext.url) ?? (await this.storedProfile(ext.url, ctx));
       if (definition?.type === 'Extension') {
         // an extension of ours: its value checked against its definition (type, binding, fixed url)
         const inner = this.walker.walkDatatype(ext.value, ext.path, definition, container ?? resource);
         issues.push(...inner.issues);
         await this.terminologyChecks(inner, ctx, issues);
       } else if (!definition && !isCoreExtension(ext.url)) {
-        issues.push({ severity: 'warning', code: 'not-supported', diagnostics: `Unknown extension ${ext.url}: its content is not checked`, expression: [ext.path] });
+        // an unknown modifier may change what the resource means, so it cannot be accepted (R4 §2.4.1.1)
+        // (cross-version extensions, http://hl7.org/fhir/5.0/StructureDefinition/extension-…, are defined
+        // by HL7; urls on the RFC 2606 example domains are examples, as in the specification's own)
+        const modifier = /\.modifierExtension\[\d+\]$/.test(ext.path) && !XVER_EXTENSION.test(ext.url) && !EXAMPLE_DOMAIN.test(ext.url);
+        issues.push(
+          modifier
+            ? { severity: 'error', code: 'extension', diagnostics: `Unknown modifier extension ${ext.url}: it may change the meaning of the resource, so it cannot be accepted`, expression: [ext.path] }
+            : { severity: 'warning', code: 'not-supported', diagnostics: `Unknown extension ${ext.url}: its content is not checked`, expression: [ext.path] },
+        );
       }
     }
     for (const n of walked.nested) {
@@ -102,6 +114,14 @@ export class FhirValidator implements ResourceValidator {
       const contained = /\.contained\[\d+\]$/.test(n.path);
       await this.one(n.resource as Record<string, unknown>, n.path, [], ctx, issues, depth + 1, contained ? (container ?? resource) : undefined);
     }
+  }
+
+  /** A profile stored on this server (POST StructureDefinition), by canonical url with an optional |version. */
+  private async storedProfile(url: string, ctx: TerminologyContext): Promise<Structure | undefined> {
+    const [bare, version] = splitCanonical(url);
+    const all = await this.terminology.structureDefinitions(ctx.generation, bare);
+    const sd = version ? all.find((s) => s.version === version) : latest(all);
+    return sd ? this.structures.stored(sd) : undefined;
   }
 
   /** Bindings and codings, checked against the value sets and code systems they name. */
@@ -122,23 +142,38 @@ export class FhirValidator implements ResourceValidator {
     const [url, version] = splitCanonical(b.valueSet);
     const vs = await ctx.find<ValueSet>('ValueSet', url, version);
     if (!vs) return undefined; // a value set we do not have (SNOMED CT, external lists …) cannot be checked
-    const expanded = await expandValueSet(ctx, vs, SETTINGS).catch(() => undefined);
-    if (!expanded || expanded.missing.length) return undefined;
+    const listed = enumerated(vs);
+    const expanded = listed ? undefined : await expandValueSet(ctx, vs, SETTINGS).catch(() => undefined);
+    if (!listed && (!expanded || expanded.missing.length)) return undefined;
     const codings: { system?: string; code?: string }[] =
-      b.type === 'code' ? [{ code: b.value as string }] : b.type === 'Coding' ? [b.value as { system?: string; code?: string }] : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
-    const inSet = codings.some((c) => c.code !== undefined && entriesWithCode(expanded, c.code).some((e) => b.type === 'code' || !c.system || e.system === c.system || oidOf(e) === c.system));
+      b.type === 'code' ? [{ code: b.value as string }] : b.type === 'Coding' || b.type === 'Quantity' ? [b.value as { system?: string; code?: string }] : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
+    if (b.type === 'Quantity' && codings[0]?.code === undefined) return undefined; // a unit given only as text
+    const inSet = listed
+      ? codings.some((c) => listed.some((l) => l.code === c.code && (b.type === 'code' || !c.system || l.system === c.system)))
+      : codings.some((c) => c.code !== undefined && entriesWithCode(expanded!, c.code).some((e) => b.type === 'code' || !c.system || e.system === c.system || oidOf(e) === c.system));
     if (inSet) return undefined;
     const shown = codings.map((c) => (c.system ? `${c.system}#${c.code}` : `'${c.code}'`)).join(', ') || 'no code';
     if (b.strength === 'required') {
       return { severity: 'error', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (required binding)`, expression: [b.path] };
     }
     // extensible: another system is allowed; a code from one of the value set's own systems must be in it
-    const systems = new Set([...expanded.systems.keys()]);
+    const systems = new Set(listed ? listed.map((l) => l.system) : [...expanded!.systems.keys()]);
     if (codings.some((c) => c.system && systems.has(c.system))) {
       return { severity: 'warning', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (extensible binding)`, expression: [b.path] };
     }
     return undefined;
   }
+}
+
+/**
+ * The codes of a value set that only lists codes (no filters, imports or excludes): known without
+ * its code systems, so a binding to UCUM units or another system we do not hold can still be checked.
+ */
+function enumerated(vs: ValueSet): { system: string; code: string }[] | undefined {
+  const includes = vs.compose?.include ?? [];
+  if (!includes.length || vs.compose?.exclude?.length) return undefined;
+  if (includes.some((i) => !i.system || !i.concept?.length || i.filter?.length || i.valueSet?.length)) return undefined;
+  return includes.flatMap((i) => (i.concept ?? []).map((c) => ({ system: i.system as string, code: c.code as string })));
 }
 
 function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): string | undefined {

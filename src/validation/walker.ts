@@ -1,6 +1,6 @@
 import type { ElementDefinition, ElementDefinitionSlicingDiscriminator, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Invariants } from './constraints.js';
-import { norwegianIdentifierIssues } from './norwegian.js';
+import { datatypeIssues } from './datatype-rules.js';
 import { elementName, type Structure, type Structures } from './structures.js';
 
 /** A coded value whose binding is checked after the walk (it needs the terminology service). */
@@ -34,7 +34,8 @@ const PRIMITIVES = new Set([
   'boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date', 'dateTime', 'time',
   'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid', 'xhtml',
 ]);
-const CODED = new Set(['code', 'Coding', 'CodeableConcept']);
+/** Types a binding applies to (R4 §2.4.0.1; a Quantity's unit by its system and code). */
+const CODED = new Set(['code', 'Coding', 'CodeableConcept', 'Quantity']);
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const typeCode = (t: { code?: string }) => (t.code?.startsWith('http://hl7.org/fhirpath/System.') ? 'string' : (t.code ?? 'string'));
 
@@ -170,7 +171,7 @@ export class Walker {
     }
     if (type === 'Coding') collectCoding(item, path, out);
     if (type === 'CodeableConcept') ((item as { coding?: unknown[] }).coding ?? []).forEach((c, i) => collectCoding(c, `${path}.coding[${i}]`, out));
-    if (type === 'Identifier') out.issues.push(...norwegianIdentifierIssues(item as never, path));
+    out.issues.push(...datatypeIssues(type, item, path));
     if (type === 'Resource' || (type !== 'BackboneElement' && type !== 'Element' && this.structures.base(type)?.sd.kind === 'resource')) {
       if (item && typeof item === 'object') out.nested.push({ resource: item as { resourceType: string }, path });
       return;

@@ -101,6 +101,58 @@ describe.each(BACKENDS)('validation against base R4, on $name', (backend) => {
     expect(at(bundle)).toEqual(['Bundle.entry[0].resource.gender']);
   });
 
+  it('an empty array and a null are errors (R4 §2.6.2: leave the element out)', async () => {
+    const empty = onlyError(await validate(t, { resourceType: 'Patient', name: [] } as never), 'Patient.name');
+    expect(empty.diagnostics).toContain('cannot be empty');
+    onlyError(await validate(t, { resourceType: 'Patient', meta: null } as never), 'Patient.meta');
+  });
+
+  it('base64Binary data, and an Attachment size that does not match it', async () => {
+    const doc = (attachment: object) => ({ resourceType: 'DocumentReference', status: 'current', content: [{ attachment }] });
+    onlyError(await validate(t, doc({ contentType: 'text/plain', data: '%%%2@()()' }) as never), 'DocumentReference.content[0].attachment.data');
+    expectValid(await validate(t, doc({ contentType: 'text/plain', data: 'aGVsbG8=', size: 5 }) as never));
+    expect(onlyError(await validate(t, doc({ contentType: 'text/plain', data: 'aGVsbG8=', size: 100 }) as never), 'DocumentReference.content[0].attachment.size').diagnostics).toContain('5 bytes');
+  });
+
+  it('an unknown modifier extension is an error (it may change the meaning); one on an example domain a warning', async () => {
+    onlyError(await validate(t, { resourceType: 'Patient', modifierExtension: [{ url: 'http://forlop.test/no-such-modifier', valueBoolean: true }] } as never), 'Patient.modifierExtension[0]');
+    const example = await validate(t, { resourceType: 'Patient', modifierExtension: [{ url: 'http://example.org/modifier', valueBoolean: true }] } as never);
+    expectValid(example);
+    expect(at(example, 'warning')).toEqual(['Patient.modifierExtension[0]']);
+  });
+
+  it('Bundle rules: absolute fullUrls, one self link, ids on search results', async () => {
+    const bundle = (more: object) => ({ resourceType: 'Bundle', ...more });
+    onlyError(await validate(t, bundle({ type: 'collection', entry: [{ fullUrl: 'Patient/1', resource: { resourceType: 'Patient', id: '1' } }] }) as never), 'Bundle.entry[0].fullUrl');
+    expectValid(await validate(t, bundle({ type: 'collection', entry: [{ fullUrl: 'urn:uuid:8f0e1b2c-1d2e-4f3a-9b4c-5d6e7f8a9b0c', resource: { resourceType: 'Patient' } }] }) as never));
+    onlyError(await validate(t, bundle({ type: 'searchset', link: [{ relation: 'self', url: 'http://a/1' }, { relation: 'self', url: 'http://a/2' }] }) as never), 'Bundle.link[1]');
+    onlyError(await validate(t, bundle({ type: 'searchset', entry: [{ resource: { resourceType: 'Patient' }, search: { mode: 'match' } }] }) as never), 'Bundle.entry[0].resource');
+    expectValid(await validate(t, bundle({ type: 'searchset', entry: [{ resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] }, search: { mode: 'outcome' } }] }) as never));
+  });
+
+  it('a stored profile is honoured: its required binding on a Quantity checks the unit against a value set of listed UCUM codes', async () => {
+    const vs = { resourceType: 'ValueSet', id: 'age-units', url: 'http://forlop.test/ValueSet/age-units', status: 'active', compose: { include: [{ system: 'http://unitsofmeasure.org', concept: [{ code: 'a' }, { code: 'mo' }] }] } };
+    expect((await t.http().put('/fhir/ValueSet/age-units').set('Content-Type', 'application/fhir+json').send(vs)).status).toBe(201);
+    const profile = {
+      resourceType: 'StructureDefinition',
+      url: 'http://forlop.test/StructureDefinition/age',
+      name: 'Age',
+      status: 'active',
+      kind: 'resource',
+      abstract: false,
+      type: 'Observation',
+      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation',
+      derivation: 'constraint',
+      differential: { element: [{ id: 'Observation.value[x]', path: 'Observation.value[x]', type: [{ code: 'Quantity' }], binding: { strength: 'required', valueSet: vs.url } }] },
+    };
+    // a profile stored on the server is honoured like the shipped ones
+    const stored = await t.http().put('/fhir/StructureDefinition/age').set('Content-Type', 'application/fhir+json').send({ ...profile, id: 'age' });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+    const age = (code: string) => obs({ meta: { profile: [profile.url] }, valueQuantity: { value: 8, system: 'http://unitsofmeasure.org', code } });
+    expectValid(await validate(t, age('a') as never));
+    expect(onlyError(await validate(t, age('cm') as never), 'Observation.valueQuantity').diagnostics).toContain('required binding');
+  });
+
   it('an unknown resource type is one clear error', async () => {
     const res = await validate(t, { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Unicorn' } }] } as never);
     expect(at(res)).toEqual(['Bundle.entry[0].resource.resourceType']);

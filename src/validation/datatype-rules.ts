@@ -1,0 +1,48 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { norwegianIdentifierIssues } from './norwegian.js';
+
+/**
+ * Rules of a datatype that its StructureDefinition states in prose rather than as an invariant:
+ * Attachment.size is the size of the data (R4 §2.24.0.13); the Norwegian identifier rules.
+ */
+export function datatypeIssues(type: string, value: unknown, path: string): OperationOutcomeIssue[] {
+  if (!value || typeof value !== 'object') return [];
+  if (type === 'Identifier') return norwegianIdentifierIssues(value as never, path);
+  if (type === 'Attachment') return attachmentIssues(value as { data?: unknown; size?: unknown }, path);
+  return [];
+}
+
+function attachmentIssues(a: { data?: unknown; size?: unknown }, path: string): OperationOutcomeIssue[] {
+  if (typeof a.data !== 'string' || typeof a.size !== 'number') return [];
+  const bytes = Buffer.from(a.data, 'base64').length;
+  if (bytes === a.size) return [];
+  return [{ severity: 'error', code: 'value', diagnostics: `The size ${a.size} does not match the data, which is ${bytes} bytes`, expression: [`${path}.size`] }];
+}
+
+const ONCE = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
+
+/**
+ * Bundle rules the R4 text states: an entry's fullUrl is "the Absolute URL for the resource"; a
+ * paging link (self, first, previous, next, last) is one link; the resources of search results have
+ * ids (they were found on a server), except an OperationOutcome about the search.
+ */
+export function bundleIssues(bundle: { type?: unknown; entry?: { fullUrl?: unknown; resource?: { id?: unknown; resourceType?: unknown }; search?: { mode?: unknown } }[]; link?: { relation?: unknown }[] }, path: string): OperationOutcomeIssue[] {
+  const out: OperationOutcomeIssue[] = [];
+  const error = (diagnostics: string, expression: string) => out.push({ severity: 'error', code: 'value', diagnostics, expression: [expression] });
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  entries.forEach((e, i) => {
+    if (typeof e?.fullUrl === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(e.fullUrl)) error(`fullUrl '${e.fullUrl}' must be an absolute URL (or urn:uuid:/urn:oid:)`, `${path}.entry[${i}].fullUrl`);
+    // an OperationOutcome about the search (search.mode = outcome) is made for the answer and has no id
+    const outcome = e?.resource?.resourceType === 'OperationOutcome' || e?.search?.mode === 'outcome';
+    if (bundle.type === 'searchset' && e?.resource && typeof e.resource === 'object' && e.resource.id === undefined && !outcome) {
+      error('A resource in search results has an id', `${path}.entry[${i}].resource`);
+    }
+  });
+  const seen = new Set<string>();
+  (Array.isArray(bundle.link) ? bundle.link : []).forEach((l, i) => {
+    const rel = typeof l?.relation === 'string' ? l.relation : '';
+    if (ONCE.has(rel) && seen.has(rel)) error(`The link relation '${rel}' can occur only once`, `${path}.link[${i}]`);
+    seen.add(rel);
+  });
+  return out;
+}
