@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { restBench } from './rest.js';
 import { searchBench } from './search.js';
 import { terminologyBench } from './terminology.js';
+import { validationBench } from './validation.js';
 
 /**
- * `npm run bench [-- --suites rest,search,terminology --sizes 10000,100000 --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --seconds 10]`: prints the tables (markdown) and writes
+ * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000 --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --seconds 10]`: prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
@@ -13,7 +14,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const suites = arg('suites', 'rest,search,terminology').split(',');
+const suites = arg('suites', 'rest,search,terminology,validation').split(',');
 const terminologySizes = arg('terminology-sizes', '10000,100000').split(',').map(Number);
 const sizes = arg('sizes', '10000,100000').split(',').map(Number);
 const searchSizes = arg('search-sizes', '100000,1000000').split(',').map(Number);
@@ -23,6 +24,7 @@ const header = `## Benchmarks (${started.toISOString().slice(0, 10)}, ${process.
 const results: [suite: string, text: string][] = [];
 if (suites.includes('rest')) results.push(['rest', await restBench(sizes, seconds)]);
 if (suites.includes('terminology')) results.push(['terminology', await terminologyBench(terminologySizes, Math.max(3, Math.round(seconds / 2)))]);
+if (suites.includes('validation')) results.push(['validation', await validationBench(Math.max(2, Math.round(seconds / 2)))]);
 if (suites.includes('search')) results.push(['search', await searchBench(searchSizes, Math.max(3, Math.round(seconds / 2)), Number(arg('peer-max', '100000')))]);
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });

@@ -81,6 +81,9 @@ export class Walker {
       const name = elementName(base);
       const overId = at.over ? `${at.over.id}.${name}` : undefined;
       const def = mergeDef(base, overId ? at.over?.profile.byId.get(overId) : undefined);
+      // most elements of a type are absent: skip them unless something is required of them
+      const required = (def.min ?? 0) > 0 || (overId !== undefined && (at.over?.profile.slices.get(overId) ?? []).some((sl) => (sl.min ?? 0) > 0));
+      if (!required && !keysOf(base).some(({ key }) => value[key] !== undefined || value[`_${key}`] !== undefined)) continue;
       if (def.max === '0') {
         if (presentKeys(value, def).length) out.issues.push(issue('error', 'structure', `${path}.${name}: not allowed by the profile (max 0)`, `${path}.${name}`));
         continue;
@@ -114,8 +117,7 @@ export class Walker {
   /** The values an element has: by its JSON name, or for a choice `value[x]` by each typed name. */
   private valuesOf(value: Record<string, unknown>, def: ElementDefinition): { key: string; type: string; items: unknown[] }[] {
     const name = elementName(def);
-    const types = (def.type ?? []).map(typeCode);
-    const keys: { key: string; type: string }[] = name.endsWith('[x]') ? types.map((t) => ({ key: name.slice(0, -3) + upperFirst(t), type: t })) : [{ key: name, type: types[0] ?? 'BackboneElement' }];
+    const keys = keysOf(def);
     const out: { key: string; type: string; items: unknown[] }[] = [];
     for (const { key, type } of keys) {
       const v = value[key];
@@ -127,7 +129,7 @@ export class Walker {
       const items = Array.isArray(v) ? v : v === undefined ? (Array.isArray(ext) ? ext.map(() => null) : [null]) : [v];
       out.push({ key, type, items });
     }
-    if (name.endsWith('[x]') && !out.length) out.push({ key: name, type: types[0] ?? 'string', items: [] });
+    if (name.endsWith('[x]') && !out.length) out.push({ key: name, type: keys[0]?.type ?? 'string', items: [] });
     return out;
   }
 
@@ -267,9 +269,35 @@ function collectCoding(c: unknown, path: string, out: WalkResult): void {
   if (coding?.system && coding.code !== undefined) out.codings.push({ system: coding.system, code: coding.code, path, display: coding.display });
 }
 
+/** The JSON keys an element may have, with their types: `valueString`, `valueQuantity` … for a choice. */
+const KEYS = new WeakMap<ElementDefinition, { key: string; type: string }[]>();
+function keysOf(def: ElementDefinition): { key: string; type: string }[] {
+  let keys = KEYS.get(def);
+  if (!keys) {
+    const name = elementName(def);
+    const types = (def.type ?? []).map(typeCode);
+    keys = name.endsWith('[x]') ? types.map((t) => ({ key: name.slice(0, -3) + upperFirst(t), type: t })) : [{ key: name, type: types[0] ?? 'BackboneElement' }];
+    KEYS.set(def, keys);
+  }
+  return keys;
+}
+
+/** Merged definitions are made once per (base, profile element) pair: definitions do not change. */
+const MERGED = new WeakMap<ElementDefinition, WeakMap<ElementDefinition, ElementDefinition>>();
+
 /** The profile's element over the base one: what the profile says wins, the rest is the base's. */
 function mergeDef(base: ElementDefinition, over: ElementDefinition | undefined): ElementDefinition {
   if (!over) return base;
+  let byOver = MERGED.get(base);
+  if (!byOver) MERGED.set(base, (byOver = new WeakMap()));
+  const hit = byOver.get(over);
+  if (hit) return hit;
+  const merged = mergeDefNow(base, over);
+  byOver.set(over, merged);
+  return merged;
+}
+
+function mergeDefNow(base: ElementDefinition, over: ElementDefinition): ElementDefinition {
   const merged: ElementDefinition = { ...base, ...over };
   merged.constraint = [...(base.constraint ?? []), ...(over.constraint ?? [])];
   if (!over.type) merged.type = base.type;
@@ -282,10 +310,19 @@ function presentKeys(value: Record<string, unknown>, def: ElementDefinition): st
   return Object.keys(value).filter((k) => (stem ? k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)) : k === name || k === `_${name}`));
 }
 
-/** `fixed[x]` / `pattern[x]` of an element, whatever its type. */
+const VALUE_X = new WeakMap<ElementDefinition, { fixed?: unknown; pattern?: unknown }>();
+
+/** `fixed[x]` / `pattern[x]` of an element, whatever its type (found once per definition). */
 function valueX(def: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
-  for (const [k, v] of Object.entries(def)) if (k.startsWith(prefix) && k.length > prefix.length && /^[A-Z]/.test(k[prefix.length])) return v;
-  return undefined;
+  let found = VALUE_X.get(def);
+  if (!found) {
+    found = {};
+    for (const [k, v] of Object.entries(def)) {
+      for (const p of ['fixed', 'pattern'] as const) if (k.startsWith(p) && k.length > p.length && /^[A-Z]/.test(k[p.length])) found[p] = v;
+    }
+    VALUE_X.set(def, found);
+  }
+  return found[prefix];
 }
 
 /** Simple dotted paths of a discriminator (`system`, `type.coding.code`), flattening arrays. */
