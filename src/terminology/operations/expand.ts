@@ -1,8 +1,7 @@
 import type { ValueSetExpansionParameter } from '@medplum/fhirtypes';
-import type { Operation } from '../../fhir/operations/types.js';
 import { expandValueSet } from '../expand.js';
 import { expansionResource } from '../expansion-view.js';
-import { TxInput } from './input.js';
+import { txOperation } from './input.js';
 import { targetValueSet } from './targets.js';
 
 /** Parameters that shape an expansion and are echoed in expansion.parameter (R4 §4.9.9.1). */
@@ -21,43 +20,34 @@ const ECHOED: [string, 'valueBoolean' | 'valueString' | 'valueInteger' | 'valueC
 ];
 
 /** `ValueSet/$expand` at type and instance level. */
-export const expandOperation: Operation = {
-  name: 'expand',
-  definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand',
-  levels: ['type', 'instance'],
-  resourceTypes: ['ValueSet'],
-  methods: ['GET', 'POST'],
-  async handler(svc, req, target) {
-    const input = new TxInput(req);
-    const ctx = await input.context(svc);
-    const vs = await targetValueSet(svc, ctx, input, target.id, true);
-    const count = input.integer('count');
-    const offset = input.integer('offset');
-    const expanded = await expandValueSet(ctx, vs!, input.settings(svc));
-    const echo: ValueSetExpansionParameter[] = [];
-    for (const [name, kind] of ECHOED) {
-      for (const v of input.strings(name)) {
-        const value = kind === 'valueBoolean' ? v === 'true' : kind === 'valueInteger' ? Number(v) : v;
-        echo.push({ name, [kind]: value } as ValueSetExpansionParameter);
-      }
+export const expandOperation = txOperation('ValueSet', 'expand', async (svc, input, ctx, target) => {
+  const vs = await targetValueSet(svc, ctx, input, target.id, true);
+  const count = input.integer('count');
+  const offset = input.integer('offset');
+  const expanded = await expandValueSet(ctx, vs!, input.settings(svc));
+  const echo: ValueSetExpansionParameter[] = [];
+  for (const [name, kind] of ECHOED) {
+    for (const v of input.strings(name)) {
+      const value = kind === 'valueBoolean' ? v === 'true' : kind === 'valueInteger' ? Number(v) : v;
+      echo.push({ name, [kind]: value } as ValueSetExpansionParameter);
     }
-    // the language asked for in Accept-Language, or set on the value set, is reported like the parameter
-    if (!input.has('displayLanguage')) {
-      const shown = input.languages()[0] ?? vs!.language;
-      if (shown) echo.push({ name: 'displayLanguage', valueCode: shown });
-    }
-    const resource = expansionResource(vs!, expanded, {
-      filter: input.string('filter'),
-      count,
-      offset,
-      includeDesignations: input.boolean('includeDesignations', false),
-      includeDefinition: input.boolean('includeDefinition', false),
-      excludeNested: input.boolean('excludeNested'),
-      languages: input.languages(),
-      echo,
-      now: svc.clock.now(),
-      maxSize: svc.terminologyLimits.maxExpansionSize,
-    });
-    return { status: 200, resource };
-  },
-};
+  }
+  // the language asked for in Accept-Language, or set on the value set, is reported like the parameter
+  if (!input.has('displayLanguage')) {
+    const shown = input.languages()[0] ?? vs!.language;
+    if (shown) echo.push({ name: 'displayLanguage', valueCode: shown });
+  }
+  const resource = expansionResource(vs!, expanded, {
+    filter: input.string('filter'),
+    count,
+    offset,
+    includeDesignations: input.boolean('includeDesignations', false),
+    includeDefinition: input.boolean('includeDefinition', false),
+    excludeNested: input.boolean('excludeNested'),
+    languages: input.languages(),
+    echo,
+    now: svc.clock.now(),
+    maxSize: svc.terminologyLimits.maxExpansionSize,
+  });
+  return { status: 200, resource };
+});

@@ -1,11 +1,12 @@
 import type { CodeableConcept, Coding, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
 import { operationInput } from '../../fhir/operations/parameters.js';
-import type { FhirRequest } from '../../fhir/request.js';
+import type { Operation } from '../../fhir/operations/types.js';
+import type { FhirRequest, FhirResponse } from '../../fhir/request.js';
 import type { Services } from '../../fhir/services.js';
 import type { ExpandSettings } from '../expand.js';
 import { parseLanguages } from '../language.js';
-import { TERMINOLOGY_TYPES, TerminologyContext, type TerminologyResource } from '../source.js';
+import { TERMINOLOGY_TYPES, TerminologyContext, type TerminologyResource, type TerminologyType } from '../source.js';
 import { splitCanonical } from '../versions.js';
 
 /**
@@ -111,4 +112,27 @@ export class TxInput {
     });
     return new TerminologyContext(svc.terminology, await svc.terminology.generation(), overlay);
   }
+}
+
+/**
+ * A terminology operation as the specification defines them all: type and instance level, GET and
+ * POST, HL7's OperationDefinition `[type]-[name]`. The handler gets typed input and the terminology
+ * context of the request (the store at one generation, plus its tx-resources).
+ */
+export function txOperation(
+  resourceType: TerminologyType,
+  name: string,
+  run: (svc: Services, input: TxInput, ctx: TerminologyContext, target: { type?: string; id?: string }) => Promise<FhirResponse>,
+): Operation {
+  return {
+    name,
+    definition: `http://hl7.org/fhir/OperationDefinition/${resourceType}-${name}`,
+    levels: ['type', 'instance'],
+    resourceTypes: [resourceType],
+    methods: ['GET', 'POST'],
+    async handler(svc, req, target) {
+      const input = new TxInput(req);
+      return run(svc, input, await input.context(svc), target);
+    },
+  };
 }

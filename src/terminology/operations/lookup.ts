@@ -1,13 +1,12 @@
 import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
-import type { Operation } from '../../fhir/operations/types.js';
 import type { Services } from '../../fhir/services.js';
 import type { CodeSystemIndex, Concept } from '../codesystem.js';
 import { txError, txIssue } from '../issues.js';
 import { lookupConcept, subsumption } from '../lookup.js';
 import type { TerminologyContext } from '../source.js';
 import { splitCanonical } from '../versions.js';
-import { TxInput } from './input.js';
+import { txOperation } from './input.js';
 import { instanceResource } from './targets.js';
 
 /** The code system an operation on codes is about: the instance, or the system (+ version) given. */
@@ -33,40 +32,22 @@ function conceptOf(cs: CodeSystemIndex, code: string | undefined, where: string)
 }
 
 /** `CodeSystem/$lookup` (R4 §4.8.15.1). */
-export const lookupOperation: Operation = {
-  name: 'lookup',
-  definition: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
-  levels: ['type', 'instance'],
-  resourceTypes: ['CodeSystem'],
-  methods: ['GET', 'POST'],
-  async handler(svc, req, target) {
-    const input = new TxInput(req);
-    const ctx = await input.context(svc);
-    const coding: Coding = input.coding('coding') ?? { system: input.string('system'), code: input.string('code'), version: input.string('version') };
-    const cs = await codeSystemFor(svc, ctx, target.id, coding.system, coding.version ?? input.string('version'), input.has('coding') ? 'coding.system' : 'system');
-    const concept = conceptOf(cs, coding.code, input.has('coding') ? 'coding.code' : 'code');
-    const properties = input.strings('property');
-    return { status: 200, resource: lookupConcept(cs, concept, properties, input.languages()) };
-  },
-};
+export const lookupOperation = txOperation('CodeSystem', 'lookup', async (svc, input, ctx, target) => {
+  const coding: Coding = input.coding('coding') ?? { system: input.string('system'), code: input.string('code'), version: input.string('version') };
+  const cs = await codeSystemFor(svc, ctx, target.id, coding.system, coding.version ?? input.string('version'), input.has('coding') ? 'coding.system' : 'system');
+  const concept = conceptOf(cs, coding.code, input.has('coding') ? 'coding.code' : 'code');
+  const properties = input.strings('property');
+  return { status: 200, resource: lookupConcept(cs, concept, properties, input.languages()) };
+});
 
 /** `CodeSystem/$subsumes` (R4 §4.8.15.3). */
-export const subsumesOperation: Operation = {
-  name: 'subsumes',
-  definition: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes',
-  levels: ['type', 'instance'],
-  resourceTypes: ['CodeSystem'],
-  methods: ['GET', 'POST'],
-  async handler(svc, req, target) {
-    const input = new TxInput(req);
-    const ctx = await input.context(svc);
-    const a: Coding = input.coding('codingA') ?? { code: input.string('codeA'), system: input.string('system') };
-    const b: Coding = input.coding('codingB') ?? { code: input.string('codeB'), system: input.string('system') };
-    if (a.system && b.system && a.system !== b.system) {
-      throw new FhirError('invalid', { message: `codingA and codingB are from different code systems (${a.system}, ${b.system})`, expression: 'codingB.system' });
-    }
-    const cs = await codeSystemFor(svc, ctx, target.id, input.string('system') ?? a.system ?? b.system, input.string('version') ?? a.version, 'system');
-    const outcome = subsumption(cs, conceptOf(cs, a.code, input.has('codingA') ? 'codingA.code' : 'codeA'), conceptOf(cs, b.code, input.has('codingB') ? 'codingB.code' : 'codeB'));
-    return { status: 200, resource: { resourceType: 'Parameters', parameter: [{ name: 'outcome', valueCode: outcome }] } };
-  },
-};
+export const subsumesOperation = txOperation('CodeSystem', 'subsumes', async (svc, input, ctx, target) => {
+  const a: Coding = input.coding('codingA') ?? { code: input.string('codeA'), system: input.string('system') };
+  const b: Coding = input.coding('codingB') ?? { code: input.string('codeB'), system: input.string('system') };
+  if (a.system && b.system && a.system !== b.system) {
+    throw new FhirError('invalid', { message: `codingA and codingB are from different code systems (${a.system}, ${b.system})`, expression: 'codingB.system' });
+  }
+  const cs = await codeSystemFor(svc, ctx, target.id, input.string('system') ?? a.system ?? b.system, input.string('version') ?? a.version, 'system');
+  const outcome = subsumption(cs, conceptOf(cs, a.code, input.has('codingA') ? 'codingA.code' : 'codeA'), conceptOf(cs, b.code, input.has('codingB') ? 'codingB.code' : 'codeB'));
+  return { status: 200, resource: { resourceType: 'Parameters', parameter: [{ name: 'outcome', valueCode: outcome }] } };
+});

@@ -1,12 +1,11 @@
 import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
-import type { Operation } from '../../fhir/operations/types.js';
 import type { Services } from '../../fhir/services.js';
 import { expandValueSet } from '../expand.js';
 import { txError, txIssue } from '../issues.js';
 import { validateCode, type ValidateInput } from '../validate-code.js';
 import { splitCanonical } from '../versions.js';
-import { TxInput } from './input.js';
+import { txOperation, type TxInput } from './input.js';
 import { instanceResource, targetValueSet } from './targets.js';
 
 /** The code to check, in whichever of the three forms the client used. */
@@ -32,61 +31,43 @@ function lenient(svc: Services, input: TxInput): boolean {
 }
 
 /** `ValueSet/$validate-code` (R4 §4.9.17.1): is the code in the value set, with a valid display? */
-export const valueSetValidateCode: Operation = {
-  name: 'validate-code',
-  definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code',
-  levels: ['type', 'instance'],
-  resourceTypes: ['ValueSet'],
-  methods: ['GET', 'POST'],
-  async handler(svc, req, target) {
-    const input = new TxInput(req);
-    const ctx = await input.context(svc);
-    const vs = (await targetValueSet(svc, ctx, input, target.id, true))!;
-    const settings = { ...input.settings(svc), tolerateMissing: true };
-    const expanded = await expandValueSet(ctx, vs, settings);
-    const resource = await validateCode(ctx, {
-      ...codeInput(input, 'systemVersion'),
-      valueSet: { resource: vs, expanded },
-      lenientDisplay: lenient(svc, input),
-      languages: input.languages(),
-      settings,
-    });
-    return { status: 200, resource };
-  },
-};
+export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', async (svc, input, ctx, target) => {
+  const vs = (await targetValueSet(svc, ctx, input, target.id, true))!;
+  const settings = { ...input.settings(svc), tolerateMissing: true };
+  const expanded = await expandValueSet(ctx, vs, settings);
+  const resource = await validateCode(ctx, {
+    ...codeInput(input, 'systemVersion'),
+    valueSet: { resource: vs, expanded },
+    lenientDisplay: lenient(svc, input),
+    languages: input.languages(),
+    settings,
+  });
+  return { status: 200, resource };
+});
 
 /** `CodeSystem/$validate-code` (R4 §4.8.15.2): is the code defined in the code system? */
-export const codeSystemValidateCode: Operation = {
-  name: 'validate-code',
-  definition: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code',
-  levels: ['type', 'instance'],
-  resourceTypes: ['CodeSystem'],
-  methods: ['GET', 'POST'],
-  async handler(svc, req, target) {
-    const input = new TxInput(req);
-    const ctx = await input.context(svc);
-    const given = codeInput(input, 'version');
-    let url: string | undefined;
-    let version: string | undefined;
-    if (target.id) {
-      const cs = await instanceResource<CodeSystem>(svc, 'CodeSystem', target.id);
-      [url, version] = [cs.url, cs.version];
-    } else {
-      const inline = input.resource<CodeSystem>('codeSystem', 'CodeSystem');
-      [url, version] = inline ? [inline.url, inline.version] : splitCanonical(input.string('url') ?? given.codings[0]?.system ?? '');
-      version = input.string('version') ?? version;
-    }
-    if (!url) throw new FhirError('invalid', { message: 'Give the code system: an instance id, url, codeSystem or the coding system', expression: 'url' });
-    if (given.codings[0]?.system && given.codings[0].system !== url) {
-      throw txError('invalid', txIssue('error', 'invalid', 'invalid-code', `The coding's system '${given.codings[0].system}' is not the code system '${url}'`, 'system'));
-    }
-    const resource = await validateCode(ctx, {
-      ...given,
-      codeSystem: { url, version },
-      lenientDisplay: lenient(svc, input),
-      languages: input.languages(),
-      settings: input.settings(svc),
-    });
-    return { status: 200, resource };
-  },
-};
+export const codeSystemValidateCode = txOperation('CodeSystem', 'validate-code', async (svc, input, ctx, target) => {
+  const given = codeInput(input, 'version');
+  let url: string | undefined;
+  let version: string | undefined;
+  if (target.id) {
+    const cs = await instanceResource<CodeSystem>(svc, 'CodeSystem', target.id);
+    [url, version] = [cs.url, cs.version];
+  } else {
+    const inline = input.resource<CodeSystem>('codeSystem', 'CodeSystem');
+    [url, version] = inline ? [inline.url, inline.version] : splitCanonical(input.string('url') ?? given.codings[0]?.system ?? '');
+    version = input.string('version') ?? version;
+  }
+  if (!url) throw new FhirError('invalid', { message: 'Give the code system: an instance id, url, codeSystem or the coding system', expression: 'url' });
+  if (given.codings[0]?.system && given.codings[0].system !== url) {
+    throw txError('invalid', txIssue('error', 'invalid', 'invalid-code', `The coding's system '${given.codings[0].system}' is not the code system '${url}'`, 'system'));
+  }
+  const resource = await validateCode(ctx, {
+    ...given,
+    codeSystem: { url, version },
+    lenientDisplay: lenient(svc, input),
+    languages: input.languages(),
+    settings: input.settings(svc),
+  });
+  return { status: 200, resource };
+});
