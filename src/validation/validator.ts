@@ -90,11 +90,21 @@ export class FhirValidator implements ResourceValidator {
     issues.push(...walked.issues);
     if (resource.resourceType === 'Bundle') issues.push(...bundleIssues(resource, path));
     await this.terminologyChecks(walked, ctx, issues);
+    await this.extensionChecks(walked, ctx, issues, container ?? resource);
+    for (const n of walked.nested) {
+      // a contained resource is read inside its container (%rootResource); a Bundle entry stands alone
+      const contained = /\.contained\[\d+\]$/.test(n.path);
+      await this.one(n.resource as Record<string, unknown>, n.path, [], ctx, issues, depth + 1, contained ? (container ?? resource) : undefined);
+    }
+  }
+
+  /** Extensions: ours walked against their definitions; unknown ones a warning, unknown modifiers an error. */
+  private async extensionChecks(walked: WalkResult, ctx: TerminologyContext, issues: OperationOutcomeIssue[], root: unknown): Promise<void> {
     for (const ext of walked.extensions) {
       const definition = this.structures.profile(ext.url) ?? (await this.storedProfile(ext.url, ctx));
       if (definition?.type === 'Extension') {
         // an extension of ours: its value checked against its definition (type, binding, fixed url)
-        const inner = this.walker.walkDatatype(ext.value, ext.path, definition, container ?? resource);
+        const inner = this.walker.walkDatatype(ext.value, ext.path, definition, root);
         issues.push(...inner.issues);
         await this.terminologyChecks(inner, ctx, issues);
       } else if (!definition && !isCoreExtension(ext.url)) {
@@ -108,11 +118,6 @@ export class FhirValidator implements ResourceValidator {
             : { severity: 'warning', code: 'not-supported', diagnostics: `Unknown extension ${ext.url}: its content is not checked`, expression: [ext.path] },
         );
       }
-    }
-    for (const n of walked.nested) {
-      // a contained resource is read inside its container (%rootResource); a Bundle entry stands alone
-      const contained = /\.contained\[\d+\]$/.test(n.path);
-      await this.one(n.resource as Record<string, unknown>, n.path, [], ctx, issues, depth + 1, contained ? (container ?? resource) : undefined);
     }
   }
 
