@@ -1,0 +1,67 @@
+import { compile } from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
+import type { Clock } from '../fhir/clock.js';
+import { addCalendarDays, addWorkingDays, calendarDaysBetween, isWorkingDay, osloDate, workingDaysBetween } from './calendar.js';
+
+/**
+ * Pathway time limits are FHIRPath expressions stored in the PlanDefinitions (never in code), run
+ * with fhirpath.js. A rule sees `%now` (today's Oslo date, from the injected clock — never the wall
+ * clock, so tests set time) and any variables its caller gives (`%from`: the date a limit counts
+ * from), and these functions on dates (Oslo calendar, `YYYY-MM-DD`; a dateTime is read as its Oslo
+ * date):
+ *
+ *   addCalendarDays(n)  addWorkingDays(n)  calendarDaysUntil(to)  workingDaysUntil(to)  isWorkingDay()
+ *
+ * e.g. `%from.addCalendarDays(21)` or `%from.addWorkingDays(10)`.
+ */
+type Fn = (inputs: unknown[], ...args: unknown[]) => unknown[];
+
+/** A FHIRPath date or dateTime value (string, or fhirpath.js's FP types) as an Oslo calendar date. */
+function asDate(value: unknown): string {
+  const s = String(value);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new RangeError(`Not a date: '${s}'`);
+  return osloDate(new Date(t));
+}
+
+const onDates = (f: (date: string, ...args: never[]) => unknown): Fn => (inputs, ...args) => inputs.map((i) => f(asDate(i), ...(args as never[])));
+
+const FUNCTIONS: Record<string, { fn: Fn; arity: Record<number, string[]> }> = {
+  addCalendarDays: { fn: onDates((d, n: number) => addCalendarDays(d, n)), arity: { 1: ['Integer'] } },
+  addWorkingDays: { fn: onDates((d, n: number) => addWorkingDays(d, n)), arity: { 1: ['Integer'] } },
+  calendarDaysUntil: { fn: onDates((d, to: unknown) => calendarDaysBetween(d, asDate(single(to)))), arity: { 1: ['Any'] } },
+  workingDaysUntil: { fn: onDates((d, to: unknown) => workingDaysBetween(d, asDate(single(to)))), arity: { 1: ['Any'] } },
+  isWorkingDay: { fn: onDates((d) => isWorkingDay(d)), arity: { 0: [] } },
+};
+
+function single(v: unknown): unknown {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
+
+/** Compiles and runs deadline rules; one compiled function per expression text. */
+export class DeadlineRules {
+  private readonly compiled = new Map<string, Compiled>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Evaluates a rule on a resource (a CarePlan, a Task …) with variables; the result as plain values. */
+  evaluate(expression: string, resource: unknown, variables: Record<string, unknown> = {}): unknown[] {
+    let fn = this.compiled.get(expression);
+    if (!fn) {
+      fn = compile(expression, r4Model, { userInvocationTable: FUNCTIONS as never }) as unknown as Compiled;
+      this.compiled.set(expression, fn);
+    }
+    const result = fn(resource ?? {}, { now: osloDate(this.clock.now()), ...variables });
+    return result.map((v) => (v && typeof v === 'object' && 'toString' in v ? String(v) : v));
+  }
+
+  /** A rule that yields one date (a due date), or an error saying what it yielded instead. */
+  date(expression: string, resource: unknown, variables: Record<string, unknown> = {}): string {
+    const out = this.evaluate(expression, resource, variables);
+    if (out.length !== 1) throw new RangeError(`The rule '${expression}' gave ${out.length} values, not one date`);
+    return asDate(out[0]);
+  }
+}
