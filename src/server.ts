@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
+import { loadPathways } from './pathways/loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 
@@ -30,6 +31,7 @@ export async function startServer(config: Config): Promise<Running> {
   jsonLog({ level: 'info', msg: 'schemas compiled', types: services.defs.resourceTypes.size, ms: Math.round(performance.now() - compileStart) });
   const loaded = await loadTerminology(services);
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
+  jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

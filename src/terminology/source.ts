@@ -46,7 +46,7 @@ export class TerminologyStore {
   constructor(
     private readonly db: SqlExecutor,
     /** Runs a FHIR search (all matches) and returns the resources' JSON. */
-    private readonly search: (type: TerminologyType | 'StructureDefinition', query: [string, string][]) => Promise<string[]>,
+    private readonly search: (type: string, query: [string, string][]) => Promise<string[]>,
   ) {}
 
   async generation(): Promise<number> {
@@ -82,7 +82,8 @@ export class TerminologyStore {
     return found;
   }
 
-  searchAll(type: TerminologyType, query: [string, string][]): Promise<string[]> {
+  /** Every match of a search (any canonical resource type: also used to load shipped PlanDefinitions). */
+  searchAll(type: string, query: [string, string][]): Promise<string[]> {
     return this.search(type, query);
   }
 
