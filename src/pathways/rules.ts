@@ -41,18 +41,23 @@ function single(v: unknown): unknown {
 
 type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
 
-/** Compiles and runs deadline rules; one compiled function per expression text. */
-export class DeadlineRules {
-  private readonly compiled = new Map<string, Compiled>();
+/** Compiled rules by expression text: pure functions, shared by every evaluator in the process. */
+const compiled = new Map<string, Compiled>();
 
+/** Runs deadline rules against one clock (so `%now` is the injected time). */
+export class DeadlineRules {
   constructor(private readonly clock: Clock) {}
+
+  now(): Date {
+    return this.clock.now();
+  }
 
   /** Evaluates a rule on a resource (a CarePlan, a Task …) with variables; the result as plain values. */
   evaluate(expression: string, resource: unknown, variables: Record<string, unknown> = {}): unknown[] {
-    let fn = this.compiled.get(expression);
+    let fn = compiled.get(expression);
     if (!fn) {
       fn = compile(expression, r4Model, { userInvocationTable: FUNCTIONS as never }) as unknown as Compiled;
-      this.compiled.set(expression, fn);
+      compiled.set(expression, fn);
     }
     const result = fn(resource ?? {}, { now: osloDate(this.clock.now()), ...variables });
     return result.map((v) => (v && typeof v === 'object' && 'toString' in v ? String(v) : v));

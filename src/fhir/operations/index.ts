@@ -9,6 +9,7 @@ import { lookupOperation, subsumesOperation } from '../../terminology/operations
 import { translateOperation } from '../../terminology/operations/translate.js';
 import { codeSystemValidateCode, valueSetValidateCode } from '../../terminology/operations/validate-code.js';
 import { validateOperation } from '../../validation/operation.js';
+import { applyOperation } from '../../pathways/apply-operation.js';
 
 /** Every operation the server offers; the same name may serve several types with different modules. */
 export const OPERATIONS: Operation[] = [
@@ -20,6 +21,7 @@ export const OPERATIONS: Operation[] = [
   subsumesOperation,
   translateOperation,
   validateOperation,
+  applyOperation,
 ];
 
 /** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */

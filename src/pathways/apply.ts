@@ -1,0 +1,97 @@
+import type { CarePlan, EpisodeOfCare, Patient, PlanDefinition, Reference, Task } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+import { newId } from '../fhir/ids.js';
+import { osloDate } from './calendar.js';
+import { eventCode, pathwayCode, timeLimits } from './plan.js';
+import { DeadlineRules } from './rules.js';
+
+/** What `$apply` was asked: whose pathway, by whom, where, from when. */
+export interface ApplyInput {
+  subject: string;
+  start: string;
+  /** `AMB` (poliklinikk) or `IMP` (døgn): chooses among a milestone's time limits. */
+  setting: 'AMB' | 'IMP';
+  severity?: string;
+  practitioner?: string;
+  organization?: string;
+  encounter?: string;
+  /** The referral (ServiceRequest) the pathway starts from. */
+  referral?: string;
+  /** ØH entry: the pathway starts on the date of the decision after the emergency assessment. */
+  emergency?: boolean;
+}
+
+export interface Applied {
+  episode: EpisodeOfCare;
+  carePlan: CarePlan;
+  tasks: Task[];
+}
+
+/**
+ * A pathway applied to a patient (R4 PlanDefinition/$apply, §12.18.4.1): an EpisodeOfCare, a CarePlan
+ * that instantiates the PlanDefinition, and one Task per action. The start milestone is completed on
+ * the start date; every milestone whose time limit counts from the start gets its due date now
+ * (`restriction.period.end`), from the rules in the PlanDefinition; the others get theirs when the
+ * milestone they count from is done. Ids are assigned here so the resources can refer to each other.
+ */
+export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: DeadlineRules): Applied {
+  const code = pathwayCode(plan);
+  if (!code) throw new FhirError('unprocessable', { message: `PlanDefinition/${plan.id} names no pathway (a topic from Volven 9321)`, expression: 'PlanDefinition.topic' });
+  const subject: Reference<Patient> = { reference: input.subject };
+  const carePlanId = newId();
+  const episodeId = newId();
+  const variables = { setting: input.setting, severity: input.severity ?? '' };
+  const tasks: Task[] = (plan.action ?? []).map((action) => {
+    const started = action.id === 'start';
+    const event = eventCode(action);
+    const limit = timeLimits(action).find((l) => l.from === 'start' && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true));
+    const due = limit ? rules.date(limit.rule, {}, { ...variables, from: input.start }) : undefined;
+    return {
+      resourceType: 'Task',
+      id: newId(),
+      identifier: [{ system: 'http://forlop.no/fhir/NamingSystem/pathway-action', value: `${carePlanId}|${action.id}` }],
+      instantiatesCanonical: `${plan.url}|${plan.version}`,
+      basedOn: [{ reference: `CarePlan/${carePlanId}` }],
+      status: started ? 'completed' : 'requested',
+      intent: 'plan',
+      ...(event ? { code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9322', code: event }], text: action.title } } : { code: { text: action.title } }),
+      description: action.title,
+      for: subject,
+      ...(input.referral ? { focus: { reference: input.referral } } : {}),
+      ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
+      authoredOn: `${input.start}`,
+      ...(started ? { executionPeriod: { start: input.start, end: input.start } } : {}),
+      ...(input.practitioner ? { owner: { reference: input.practitioner } } : input.organization ? { owner: { reference: input.organization } } : {}),
+      ...(due ? { restriction: { period: { start: input.start, end: due } } } : {}),
+      ...(started && input.emergency ? { note: [{ text: 'ØH: the pathway starts on the date of the decision after the emergency assessment' }] } : {}),
+    } as Task;
+  });
+  const episode: EpisodeOfCare = {
+    resourceType: 'EpisodeOfCare',
+    id: episodeId,
+    status: 'active',
+    type: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code }], text: plan.title }],
+    patient: subject,
+    ...(input.organization ? { managingOrganization: { reference: input.organization } } : {}),
+    ...(input.referral ? { referralRequest: [{ reference: input.referral }] } : {}),
+    period: { start: input.start },
+  };
+  const carePlan: CarePlan = {
+    resourceType: 'CarePlan',
+    id: carePlanId,
+    instantiatesCanonical: [`${plan.url}|${plan.version}`],
+    ...(input.referral ? { basedOn: [{ reference: input.referral }] } : {}),
+    status: 'active',
+    intent: 'plan',
+    category: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code }] }],
+    title: plan.title,
+    subject,
+    ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
+    period: { start: input.start },
+    created: osloDate(rules.now()),
+    ...(input.practitioner ? { author: { reference: input.practitioner } } : {}),
+    supportingInfo: [{ reference: `EpisodeOfCare/${episodeId}` }],
+    activity: tasks.map((t) => ({ reference: { reference: `Task/${t.id}`, display: t.description } })),
+  };
+  return { episode, carePlan, tasks };
+}

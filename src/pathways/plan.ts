@@ -1,0 +1,41 @@
+import type { Extension, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
+
+export const TIME_LIMIT = 'http://forlop.no/fhir/StructureDefinition/pathway-time-limit';
+export const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
+export const PATHWAY_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9321';
+
+/** One time limit of a milestone, as the PlanDefinition states it (the `pathway-time-limit` extension). */
+export interface TimeLimit {
+  /** The action whose date it counts from; the action itself for a repeating milestone (evaluations). */
+  from: string;
+  /** FHIRPath over %setting and %severity: when this limit applies (always when absent). */
+  condition?: string;
+  /** FHIRPath giving the due date, with %from. */
+  rule: string;
+  status: 'verified' | 'national-policy';
+}
+
+function sub(ext: Extension, url: string): Extension | undefined {
+  return ext.extension?.find((e) => e.url === url);
+}
+
+export function timeLimits(action: PlanDefinitionAction): TimeLimit[] {
+  return (action.extension ?? [])
+    .filter((e) => e.url === TIME_LIMIT)
+    .map((e) => ({
+      from: sub(e, 'from')?.valueId as string,
+      condition: sub(e, 'condition')?.valueExpression?.expression,
+      rule: sub(e, 'rule')?.valueExpression?.expression as string,
+      status: sub(e, 'status')?.valueCode as TimeLimit['status'],
+    }));
+}
+
+/** The 9322 event code of a milestone action (none for the care actions). */
+export function eventCode(action: PlanDefinitionAction): string | undefined {
+  return action.code?.flatMap((c) => c.coding ?? []).find((c) => c.system === EVENT_SYSTEM)?.code;
+}
+
+/** The pathway's 9321 type code (D01, D06 …). */
+export function pathwayCode(plan: PlanDefinition): string | undefined {
+  return plan.topic?.flatMap((t) => t.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code;
+}

@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CarePlan, PlanDefinition, Task } from '@medplum/fhirtypes';
+import { loadPathways } from '../../src/pathways/loader.js';
+import { BACKENDS } from '../support/backends.js';
+import { personNumber } from '../support/norwegian-ids.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import { useTerminology } from '../terminology/support.js';
+
+const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
+const START = '2026-03-02';
+
+/** `PlanDefinition/$apply` for every pathway (R4 §12.18.4.1): EpisodeOfCare, CarePlan and Tasks in one transaction. */
+describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
+  const t = useServer(backend);
+  useTerminology(t);
+  beforeAll(async () => {
+    await loadPathways(t.services);
+    const patient = { resourceType: 'Patient', id: 'kari', name: [{ family: 'Nordmann', given: ['Kari'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('150390', 123, 'synthetic') }] };
+    expect((await t.http().put('/fhir/Patient/kari').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
+  });
+  const apply = (code: string, params: Record<string, string>) => t.http().get(`/fhir/PlanDefinition/pathway-${code}/$apply`).query(params);
+  const tasksOf = async (carePlan: CarePlan) => {
+    const res = await t.http().get('/fhir/Task').query({ 'based-on': `CarePlan/${carePlan.id}`, _count: '100' });
+    return (res.body.entry ?? []).map((e: { resource: Task }) => e.resource) as Task[];
+  };
+  const due = (tasks: Task[], event: string) => tasks.filter((x) => x.code?.coding?.[0]?.code === event).map((x) => x.restriction?.period?.end);
+
+  it.each(PATHWAYS)('%s: a CarePlan instantiating the pathway, one Task per action, the start done, an EpisodeOfCare', async (code) => {
+    const res = await apply(code, { subject: 'Patient/kari', start: START, ...(code === 'D08' ? { severity: 'alvorlig' } : {}) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const carePlan = res.body as CarePlan;
+    expect(carePlan).toMatchObject({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/kari' }, period: { start: START } });
+    expect(carePlan.instantiatesCanonical).toEqual([`http://forlop.no/fhir/PlanDefinition/pathway-${code}|2019.1`]);
+    expect(carePlan.category?.[0].coding?.[0]).toEqual({ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code });
+    const plan = (await t.http().get(`/fhir/PlanDefinition/pathway-${code}`)).body as PlanDefinition;
+    const tasks = await tasksOf(carePlan);
+    expect(tasks).toHaveLength(plan.action?.length as number);
+    expect(carePlan.activity?.map((a) => a.reference?.reference).sort()).toEqual(tasks.map((x) => `Task/${x.id}`).sort());
+    const start = tasks.find((x) => x.code?.coding?.[0]?.code === 'A');
+    expect(start).toMatchObject({ status: 'completed', executionPeriod: { start: START, end: START }, for: { reference: 'Patient/kari' } });
+    expect(tasks.filter((x) => x.status === 'requested')).toHaveLength(tasks.length - 1);
+    const episode = await t.http().get(`/fhir/${carePlan.supportingInfo?.[0].reference}`);
+    expect(episode.body).toMatchObject({ resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: 'Patient/kari' }, period: { start: START } });
+  });
+
+  it('due dates from the rules that count from the start: psychosis first consultation in 7 days, assessment in six weeks (policy)', async () => {
+    const carePlan = (await apply('D06', { subject: 'Patient/kari', start: START })).body as CarePlan;
+    const tasks = await tasksOf(carePlan);
+    expect(due(tasks, 'M')).toEqual(['2026-03-09']);
+    expect(due(tasks, 'C')).toEqual(['2026-04-13']);
+    // limits that count from a later milestone are set when it is done
+    expect(due(tasks, 'E')).toEqual([undefined, undefined]);
+    const found = await t.http().get('/fhir/Task').query({ due: '2026-03-09', 'based-on': `CarePlan/${carePlan.id}` });
+    expect(found.body.entry.map((e: { resource: Task }) => e.resource.code?.coding?.[0]?.code)).toEqual(['M']);
+  });
+
+  it('D08: the first attendance limit depends on severity (7 or 28 days), which is then required', async () => {
+    const severe = await tasksOf((await apply('D08', { subject: 'Patient/kari', start: START, severity: 'alvorlig' })).body);
+    expect(due(severe, 'M')).toEqual(['2026-03-09']);
+    const milder = await tasksOf((await apply('D08', { subject: 'Patient/kari', start: START, severity: 'mindre-alvorlig' })).body);
+    expect(due(milder, 'M')).toEqual(['2026-03-30']);
+    const missing = await apply('D08', { subject: 'Patient/kari', start: START });
+    expect(missing.status).toBe(400);
+    expect(missing.body.issue[0].expression).toEqual(['severity']);
+  });
+
+  it('the PlanDefinition is the only source of a time limit: change the rule in the data, and the deadline follows', async () => {
+    const plan = (await t.http().get('/fhir/PlanDefinition/pathway-D11')).body as PlanDefinition;
+    const decision = plan.action?.find((a) => a.id === 'clinical-decision');
+    const rule = decision?.extension?.[0].extension?.find((e) => e.url === 'rule');
+    expect(rule?.valueExpression?.expression).toBe('%from.addCalendarDays(42)');
+    (rule as { valueExpression: { expression: string } }).valueExpression.expression = '%from.addWorkingDays(10)';
+    expect((await t.http().put('/fhir/PlanDefinition/pathway-D11').set('Content-Type', FHIR_JSON).send(plan)).status).toBe(200);
+    const tasks = await tasksOf((await apply('D11', { subject: 'Patient/kari', start: '2026-03-27' })).body);
+    expect(due(tasks, 'C')).toEqual(['2026-04-15']); // ten working days over Easter 2026
+  });
+
+  it('POST with Parameters, and the start defaults to today in Oslo (the injected clock)', async () => {
+    const res = await t.http().post('/fhir/PlanDefinition/pathway-D07/$apply').set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'subject', valueString: 'Patient/kari' },
+        { name: 'setting', valueCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }] } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.period.start).toBe('2026-10-01'); // the test clock: 2026-10-01T08:00Z
+    expect(due(await tasksOf(res.body), 'M')).toEqual(['2026-11-12']); // OCD: 42 days to first attendance
+  });
+
+  it('bad input is an OperationOutcome naming the parameter, and nothing is written', async () => {
+    const before = (await t.http().get('/fhir/CarePlan?_summary=count')).body.total;
+    const cases: [Record<string, string>, number, string][] = [
+      [{}, 400, 'subject'],
+      [{ subject: 'Group/1' }, 400, 'subject'],
+      [{ subject: 'Patient/nobody' }, 422, 'subject'],
+      [{ subject: 'Patient/kari', start: '2026-13-45' }, 400, 'start'],
+      [{ subject: 'Patient/kari', setting: 'ICU' }, 400, 'setting'],
+      [{ subject: 'Patient/kari', practitioner: 'Practitioner/ghost' }, 422, 'practitioner'],
+    ];
+    for (const [params, status, expression] of cases) {
+      const res = await apply('D11', params);
+      expect(res.status, JSON.stringify(params)).toBe(status);
+      expect(res.body.issue[0].expression).toEqual([expression]);
+    }
+    expect((await t.http().get('/fhir/PlanDefinition/nothing/$apply').query({ subject: 'Patient/kari' })).status).toBe(404);
+    expect((await t.http().get('/fhir/CarePlan?_summary=count')).body.total).toBe(before);
+  });
+});
