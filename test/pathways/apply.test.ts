@@ -107,3 +107,54 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
     expect((await t.http().get('/fhir/CarePlan?_summary=count')).body.total).toBe(before);
   });
 });
+
+/** `CarePlan/$deadlines`: the pathway times, against the injected clock, across a weekend and Easter. */
+describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
+  const t = useServer(backend);
+  useTerminology(t);
+  beforeAll(async () => {
+    await loadPathways(t.services);
+    const patient = { resourceType: 'Patient', id: 'ola', name: [{ family: 'Nordmann', given: ['Ola'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('010180', 200, 'synthetic') }] };
+    expect((await t.http().put('/fhir/Patient/ola').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
+  });
+  type Part = { name: string; valueCode?: string; valueDate?: string; valueInteger?: number; valueCoding?: { code: string } };
+  const milestones = (body: { parameter: { name: string; part?: Part[] }[] }) =>
+    body.parameter
+      .filter((p) => p.name === 'milestone')
+      .map((p) => Object.fromEntries((p.part ?? []).map((x) => [x.name, x.valueCode ?? x.valueDate ?? x.valueInteger ?? x.valueCoding?.code])));
+
+  it('due, actual, standing and elapsed calendar and working days, as the clock moves', async () => {
+    // D06 started on Friday 27 March 2026: first consultation due 3 April (Good Friday), assessment 8 May (policy)
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
+    t.clock.set(new Date('2026-03-30T10:00:00Z')); // Monday
+    let res = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`);
+    expect(res.status).toBe(200);
+    let rows = milestones(res.body);
+    expect(rows[0]).toMatchObject({ code: 'A', status: 'no-limit', actual: '2026-03-27', elapsedCalendarDays: 0, elapsedWorkingDays: 0 });
+    const m = () => rows.find((r) => r.code === 'M');
+    const c = () => rows.find((r) => r.code === 'C');
+    expect(m()).toMatchObject({ status: 'due-soon', due: '2026-04-03', elapsedCalendarDays: 3, elapsedWorkingDays: 1 });
+    expect(c()).toMatchObject({ status: 'on-time', due: '2026-05-08' });
+
+    t.clock.set(new Date('2026-04-07T10:00:00Z')); // Tuesday after Easter: Maundy Thursday, Good Friday and Easter Monday are not working days
+    rows = milestones((await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`)).body);
+    expect(m()).toMatchObject({ status: 'overdue', elapsedCalendarDays: 11, elapsedWorkingDays: 4 });
+
+    // recorded on 7 April that the first consultation took place on 2 April, before its due date: met, and its elapsed time stops there
+    const task = (await t.http().get('/fhir/Task').query({ 'based-on': `CarePlan/${carePlan.id}`, code: 'urn:oid:2.16.578.1.12.4.1.1.9322|M' })).body.entry[0].resource as Task;
+    const done = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: '2026-04-02', end: '2026-04-02' } });
+    expect(done.status).toBe(200);
+    rows = milestones((await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`)).body);
+    expect(m()).toMatchObject({ status: 'met', actual: '2026-04-02', elapsedCalendarDays: 6, elapsedWorkingDays: 3 });
+    res = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`).query({ soon: '40' });
+    expect(milestones(res.body).find((r) => r.code === 'C')).toMatchObject({ status: 'due-soon' });
+  });
+
+  it('an unknown CarePlan is 404; a bad soon is 400 naming it', async () => {
+    expect((await t.http().get('/fhir/CarePlan/none/$deadlines')).status).toBe(404);
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
+    const bad = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`).query({ soon: 'soonish' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issue[0].expression).toEqual(['soon']);
+  });
+});

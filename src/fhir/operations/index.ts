@@ -10,6 +10,7 @@ import { translateOperation } from '../../terminology/operations/translate.js';
 import { codeSystemValidateCode, valueSetValidateCode } from '../../terminology/operations/validate-code.js';
 import { validateOperation } from '../../validation/operation.js';
 import { applyOperation } from '../../pathways/apply-operation.js';
+import { deadlinesOperation } from '../../pathways/deadlines.js';
 
 /** Every operation the server offers; the same name may serve several types with different modules. */
 export const OPERATIONS: Operation[] = [
@@ -22,6 +23,7 @@ export const OPERATIONS: Operation[] = [
   translateOperation,
   validateOperation,
   applyOperation,
+  deadlinesOperation,
 ];
 
 /** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */
