@@ -5,8 +5,9 @@ import type { ResourceValidator } from '../validation/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { definitionsForApp, loadDefinitions, PROFILES_DIR, registerSearchParameter, type Definitions } from './definitions.js';
 import { IndexExtractor } from './search/extract.js';
-import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS, type Limits, type Services, type TerminologyLimits } from './services.js';
+import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS, type Limits, type Services, type TerminologyLimits, type WriteReaction } from './services.js';
 import { TerminologyStore } from '../terminology/source.js';
+import { pathwayProgress } from '../pathways/progress.js';
 import { parseSearch } from './search/params.js';
 import { runSearch } from './search/execute.js';
 import { ResourceStore } from './store.js';
@@ -19,6 +20,8 @@ export interface ServiceOptions {
   limits?: Partial<Limits>;
   validator?: ResourceValidator;
   validationMode?: 'strict' | 'lenient';
+  /** What follows a write in its transaction (default: pathway progress). */
+  reactions?: WriteReaction[];
   definitions?: Definitions;
   terminology?: Partial<TerminologyLimits>;
 }
@@ -52,6 +55,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     validationMode: options.validationMode ?? 'strict',
+    reactions: options.reactions ?? [pathwayProgress],
   };
   const ready = (async () => {
     const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);

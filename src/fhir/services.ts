@@ -1,3 +1,5 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Tx } from '../storage/types.js';
 import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
 import type { ResourceStore } from './store.js';
@@ -27,6 +29,14 @@ export interface Services {
   terminologyLimits: TerminologyLimits;
   /** Refuse resources with validation errors (422) or store them with warnings. */
   validationMode: 'strict' | 'lenient';
+  /** What follows a write, in the same transaction (a completed pathway milestone sets the next due dates). */
+  reactions: WriteReaction[];
+}
+
+/** Runs after a version of a resource of `type` is written, inside the writer's transaction: all of it commits, or none. */
+export interface WriteReaction {
+  type: string;
+  run(svc: Services, tx: Tx, resource: Resource): Promise<void>;
 }
 
 export interface TerminologyLimits {

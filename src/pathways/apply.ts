@@ -2,7 +2,7 @@ import type { CarePlan, EpisodeOfCare, Patient, PlanDefinition, Reference, Task 
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
-import { eventCode, pathwayCode, timeLimits } from './plan.js';
+import { eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, pathwayCode, timeLimits } from './plan.js';
 import { DeadlineRules } from './rules.js';
 
 /** What `$apply` was asked: whose pathway, by whom, where, from when. */
@@ -49,7 +49,7 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     return {
       resourceType: 'Task',
       id: newId(),
-      identifier: [{ system: 'http://forlop.no/fhir/NamingSystem/pathway-action', value: `${carePlanId}|${action.id}` }],
+      identifier: [{ system: PATHWAY_ACTION, value: `${carePlanId}/${action.id}` }],
       instantiatesCanonical: `${plan.url}|${plan.version}`,
       basedOn: [{ reference: `CarePlan/${carePlanId}` }],
       status: started ? 'completed' : 'requested',
@@ -79,6 +79,12 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
   const carePlan: CarePlan = {
     resourceType: 'CarePlan',
     id: carePlanId,
+    extension: [
+      {
+        url: PATHWAY_CONTEXT,
+        extension: [{ url: 'setting', valueCode: input.setting }, ...(input.severity ? [{ url: 'severity', valueCode: input.severity }] : [])],
+      },
+    ],
     instantiatesCanonical: [`${plan.url}|${plan.version}`],
     ...(input.referral ? { basedOn: [{ reference: input.referral }] } : {}),
     status: 'active',

@@ -3,6 +3,10 @@ import type { Extension, PlanDefinition, PlanDefinitionAction } from '@medplum/f
 export const TIME_LIMIT = 'http://forlop.no/fhir/StructureDefinition/pathway-time-limit';
 export const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
 export const PATHWAY_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9321';
+/** A milestone Task's identifier: `[CarePlan id]/[action id]`, so the Task of an action is found by search. */
+export const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action';
+/** On the CarePlan: what the time limits' conditions read (%setting, %severity). */
+export const PATHWAY_CONTEXT = 'http://forlop.no/fhir/StructureDefinition/pathway-context';
 
 /** One time limit of a milestone, as the PlanDefinition states it (the `pathway-time-limit` extension). */
 export interface TimeLimit {

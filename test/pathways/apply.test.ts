@@ -158,3 +158,51 @@ describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
     expect(bad.body.issue[0].expression).toEqual(['soon']);
   });
 });
+
+/** Completing a milestone sets the due dates of those that count from it, by the PlanDefinition's rules. */
+describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
+  const t = useServer(backend);
+  useTerminology(t);
+  beforeAll(async () => {
+    await loadPathways(t.services);
+    const patient = { resourceType: 'Patient', id: 'per', name: [{ family: 'Hansen', given: ['Per'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('050575', 300, 'synthetic') }] };
+    expect((await t.http().put('/fhir/Patient/per').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
+  });
+  const taskOf = async (carePlan: CarePlan, actionId: string) =>
+    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
+  const complete = async (carePlan: CarePlan, actionId: string, date: string) => {
+    const task = await taskOf(carePlan, actionId);
+    const res = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: date, end: date } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
+  const dueOf = async (carePlan: CarePlan, actionId: string) => (await taskOf(carePlan, actionId)).restriction?.period?.end;
+
+  it('TSB outpatient: assessment 21 days after the first attendance, first evaluation 7 days after the decision, then every 56 days', async () => {
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: 'Patient/per', start: '2026-03-02' })).body as CarePlan;
+    expect(await dueOf(carePlan, 'clinical-decision')).toBeUndefined();
+    await complete(carePlan, 'first-attendance', '2026-03-05');
+    expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-26');
+    await complete(carePlan, 'clinical-decision', '2026-03-20');
+    expect(await dueOf(carePlan, 'first-evaluation')).toBe('2026-03-27');
+    await complete(carePlan, 'first-evaluation', '2026-03-27');
+    expect(await dueOf(carePlan, 'next-evaluation')).toBe('2026-05-22');
+  });
+
+  it('TSB inpatient (setting IMP, recorded on the CarePlan): the same milestones with the inpatient limits', async () => {
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: 'Patient/per', start: '2026-03-02', setting: 'IMP' })).body as CarePlan;
+    expect(carePlan.extension?.[0].extension).toEqual([{ url: 'setting', valueCode: 'IMP' }]);
+    await complete(carePlan, 'first-attendance', '2026-03-05');
+    expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-12');
+    await complete(carePlan, 'first-evaluation', '2026-04-01');
+    expect(await dueOf(carePlan, 'next-evaluation')).toBe('2026-05-13'); // 42 days in døgn
+  });
+
+  it('a milestone with a limit from the start keeps it; completing a milestone nothing counts from changes nothing else', async () => {
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: 'Patient/per', start: '2026-03-02' })).body as CarePlan;
+    const before = await taskOf(carePlan, 'clinical-decision');
+    await complete(carePlan, 'feedback-to-referrer', '2026-03-04');
+    const after = await taskOf(carePlan, 'clinical-decision');
+    expect(after.meta?.versionId).toBe(before.meta?.versionId);
+    expect(after.restriction?.period?.end).toBe('2026-04-13');
+  });
+});

@@ -33,6 +33,14 @@ export function lockCriteria(tx: Tx, type: string, criteria: string): Promise<vo
   return tx.lock(`cond:${type}?${new URLSearchParams(canonical).toString()}`);
 }
 
+/** The server's reactions to a written version, in the same transaction (see Services.reactions). */
+async function react(svc: Services, tx: Tx, row: VersionRow): Promise<void> {
+  const mine = svc.reactions.filter((r) => r.type === row.type);
+  if (!mine.length || !row.content) return;
+  const written = JSON.parse(row.content as string) as Resource;
+  for (const reaction of mine) await reaction.run(svc, tx, written);
+}
+
 function tooMany(type: string, criteria: string): FhirError {
   return new FhirError('precondition', { message: `The criteria '${criteria}' match more than one ${type}`, code: 'multiple-matches' });
 }
@@ -48,6 +56,7 @@ export async function create(svc: Services, tx: Tx, type: string, body: unknown,
   }
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, assignedId ?? newId(), undefined, resource, 'POST');
+  await react(svc, tx, row);
   return { status: 201, row, issues };
 }
 
@@ -70,6 +79,7 @@ async function put(svc: Services, tx: Tx, type: string, id: string, resource: Re
   checkVersion(type, id, prev ?? undefined, opts.ifMatch);
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
+  await react(svc, tx, row);
   return { status: prev && !prev.deleted ? 200 : 201, row, issues };
 }
 
@@ -101,6 +111,7 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
   if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, newId(), undefined, resource, 'PUT');
+  await react(svc, tx, row);
   return { status: 201, row, issues };
 }
 

@@ -1,0 +1,67 @@
+import type { CarePlan, PlanDefinition, PlanDefinitionAction, Resource, Task } from '@medplum/fhirtypes';
+import { update } from '../fhir/interactions/write.js';
+import { findMatches } from '../fhir/search/execute.js';
+import type { Services, WriteReaction } from '../fhir/services.js';
+import type { Tx } from '../storage/types.js';
+import { osloDate } from './calendar.js';
+import { eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
+import { DeadlineRules } from './rules.js';
+
+/** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
+function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
+  const value = task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value;
+  const slash = value?.lastIndexOf('/') ?? -1;
+  return value && slash > 0 ? { carePlanId: value.slice(0, slash), actionId: value.slice(slash + 1) } : undefined;
+}
+
+async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
+  if (!canonical) return undefined;
+  const [url, version] = canonical.split('|');
+  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map((r) => JSON.parse(r) as PlanDefinition);
+  return all.find((p) => version === undefined || p.version === version);
+}
+
+/** The limit of `dependent` that counts from the completed action (a repeating one, from its own event). */
+function limitFrom(dependent: PlanDefinitionAction, done: PlanDefinitionAction, variables: Record<string, unknown>, rules: DeadlineRules): TimeLimit | undefined {
+  return timeLimits(dependent).find(
+    (l) =>
+      (l.from === done.id || (l.from === dependent.id && eventCode(dependent) !== undefined && eventCode(dependent) === eventCode(done))) &&
+      (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
+  );
+}
+
+/**
+ * A pathway milestone completed (its Task written with status `completed`): every open milestone whose
+ * time limit counts from it gets its due date now — from the completion date, by the rule in the
+ * PlanDefinition, under the CarePlan's setting and severity — in the same transaction as the write.
+ * A repeating milestone (next evaluation) counts from the latest milestone with its event code.
+ */
+export const pathwayProgress: WriteReaction = { type: 'Task', run: progress };
+
+async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void> {
+  if (resource.resourceType !== 'Task' || resource.status !== 'completed') return;
+  const where = actionOf(resource);
+  if (!where) return;
+  const plan = await planOf(svc, resource.instantiatesCanonical);
+  const done = plan?.action?.find((a) => a.id === where.actionId);
+  if (!plan || !done) return;
+  const carePlanRow = await svc.store.current('CarePlan', where.carePlanId, tx);
+  if (!carePlanRow?.content || carePlanRow.deleted) return;
+  const carePlan = JSON.parse(carePlanRow.content as string) as CarePlan;
+  const context = carePlan.extension?.find((e) => e.url === PATHWAY_CONTEXT)?.extension ?? [];
+  const variables = Object.fromEntries(context.map((e) => [e.url, e.valueCode ?? '']));
+  const end = resource.executionPeriod?.end;
+  const from = end ? (end.length > 10 ? osloDate(new Date(end)) : end) : osloDate(svc.clock.now());
+  const rules = new DeadlineRules(svc.clock);
+  for (const dependent of plan.action ?? []) {
+    const limit = limitFrom(dependent, done, variables, rules);
+    if (!limit) continue;
+    const [row] = await findMatches(svc, 'Task', `identifier=${encodeURIComponent(`${PATHWAY_ACTION}|${where.carePlanId}/${dependent.id}`)}`, tx);
+    if (!row?.content || row.deleted) continue;
+    const task = JSON.parse(row.content as string) as Task;
+    if (task.status === 'completed' || task.status === 'cancelled') continue;
+    const due = rules.date(limit.rule, {}, { ...variables, from });
+    if (task.restriction?.period?.end === due && task.restriction.period.start === from) continue;
+    await update(svc, tx, 'Task', task.id as string, { ...task, restriction: { ...task.restriction, period: { start: from, end: due } } });
+  }
+}
