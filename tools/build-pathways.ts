@@ -18,6 +18,7 @@ const BASE = 'http://forlop.no/fhir';
 const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
 const TYPE_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9321';
 export const TIME_LIMIT = `${BASE}/StructureDefinition/pathway-time-limit`;
+const NPR_RULE = `${BASE}/StructureDefinition/npr-rule`;
 const POLICY_SOURCE = 'https://www.regjeringen.no/no/aktuelt/pakkeforlop-for-psykisk-helse-og-rus/id2623404/';
 
 const source = resolve(process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : join(import.meta.dirname, '../../shared/domain/data'));
@@ -151,6 +152,7 @@ function plan(code: string): PlanDefinition {
   return {
     resourceType: 'PlanDefinition',
     id: `pathway-${code}`,
+    extension: nprRules(code),
     url: `${BASE}/PlanDefinition/pathway-${code}`,
     version: '2019.1',
     name: `Pathway${code}`,
@@ -164,6 +166,33 @@ function plan(code: string): PlanDefinition {
     action: actions,
   };
 }
+/**
+ * NPR's registration rules (Volven 9329 feedback codes, domain notes §2.5) as FHIRPath that must hold:
+ * the order of events when a milestone is completed, age and parallel pathways when one is applied.
+ */
+const NPR_RULES: { code: string; display: string; when: 'apply' | 'complete'; expression: string; pathways?: (code: string) => boolean }[] = [
+  { code: '208', display: 'Kode C (klinisk beslutning) mangler forutgående kode M (første frammøte)', when: 'complete', expression: "%task.code.coding.code = 'C' implies %done.where(code.coding.code = 'M').exists()" },
+  { code: '211', display: 'Kode M (første frammøte) har forutgående prosedyrekode C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'M' implies %done.where(code.coding.code = 'C').empty()" },
+  { code: '221', display: 'Kode E (evalueringspunkt) mangler forutgående hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'E' implies %done.where(code.coding.code = 'C').exists()" },
+  { code: '222', display: 'Kode F (tilbakemelding til henviser sendt) mangler forutgående hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'F' implies %done.where(code.coding.code = 'C').exists()" },
+  { code: '223', display: 'Hendelse P (start symptomer psykose) kommer etter hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'P' implies %done.where(code.coding.code = 'C').empty()", pathways: (c) => c === 'D06' },
+  { code: '225', display: 'Forutgående hendelse X (avslutning av pakkeforløp) har avsluttet dette pakkeforløpet', when: 'complete', expression: "%done.where(code.coding.code = 'X').empty()" },
+  { code: '216', display: 'Pasienten var over 18 år ved registrering i pakkeforløp D12', when: 'apply', expression: '%age < 18', pathways: (c) => c === 'D12' },
+  // a patient may be in the psychosis pathway beside another one («eks. ved psykose», domain notes §1)
+  { code: '224', display: 'Pasienten er også registrert i et annet pakkeforløp', when: 'apply', expression: "%open.where(category.coding.code != 'D06').empty()", pathways: (c) => c !== 'D06' },
+];
+
+function nprRules(code: string): Extension[] {
+  return NPR_RULES.filter((r) => !r.pathways || r.pathways(code)).map((r) => ({
+    url: NPR_RULE,
+    extension: [
+      { url: 'code', valueCoding: { system: 'urn:oid:2.16.578.1.12.4.1.1.9329', code: r.code, display: r.display } },
+      { url: 'when', valueCode: r.when },
+      { url: 'expression', valueExpression: { language: 'text/fhirpath', expression: r.expression } },
+    ],
+  }));
+}
+
 const MAIN = new Set(['start', 'first-attendance', 'clinical-decision', 'first-evaluation', 'next-evaluation']);
 
 for (const f of readdirSync(profiles).filter((f) => f.startsWith('PlanDefinition-pathway-'))) rmSync(join(profiles, f));

@@ -65,6 +65,8 @@ export interface IssueInput {
   expression?: string | string[];
   severity?: OperationOutcomeIssue['severity'];
   code?: OperationOutcomeIssue['code'];
+  /** A coded reason, e.g. an NPR feedback code (Volven 9329). */
+  details?: OperationOutcomeIssue['details'];
 }
 
 export class FhirError extends Error {
@@ -102,6 +104,7 @@ export class FhirError extends Error {
       message: i.diagnostics ?? '',
       severity: i.severity,
       code: i.code,
+      details: i.details,
       expression: i.expression?.length ? i.expression.map((e) => inEntry(prefix, e)) : [prefix],
     }));
     return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers);
@@ -118,6 +121,7 @@ function toIssue(category: ErrorCategory, i: IssueInput): OperationOutcomeIssue 
   return {
     severity: i.severity ?? (category === 'internal' ? 'fatal' : 'error'),
     code: i.code ?? ISSUE_CODE[category],
+    ...(i.details ? { details: i.details } : {}),
     diagnostics: i.message,
     ...(i.expression ? { expression: Array.isArray(i.expression) ? i.expression : [i.expression] } : {}),
   };

@@ -1,4 +1,4 @@
-import type { PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { CarePlan, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { create } from '../fhir/interactions/write.js';
 import { operationInput } from '../fhir/operations/parameters.js';
@@ -6,10 +6,18 @@ import type { Operation } from '../fhir/operations/types.js';
 import type { Services } from '../fhir/services.js';
 import { applyPlan, type ApplyInput } from './apply.js';
 import { osloDate } from './calendar.js';
-import { timeLimits } from './plan.js';
-import { DeadlineRules } from './rules.js';
+import { nprRules, PATHWAY_SYSTEM, timeLimits } from './plan.js';
+import { findAll } from './progress.js';
+import { DeadlineRules, enforceNprRules } from './rules.js';
 
 const SETTINGS = new Set(['AMB', 'IMP']);
+
+/** Whole years from a birth date to a date (undefined when the birth date is unknown or partial). */
+function ageAt(birthDate: string | undefined, on: string): number | undefined {
+  if (!birthDate || !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) return undefined;
+  const years = Number(on.slice(0, 4)) - Number(birthDate.slice(0, 4));
+  return on.slice(5) < birthDate.slice(5) ? years - 1 : years;
+}
 
 function one(input: Map<string, unknown[]>, name: string): unknown {
   const values = input.get(name) ?? [];
@@ -79,8 +87,15 @@ export const applyOperation: Operation = {
       emergency: one(input, 'emergency') === 'true',
     };
     for (const name of ['subject', 'practitioner', 'organization', 'encounter', 'referral'] as const) await mustExist(svc, applyInput[name], name);
-    const applied = applyPlan(plan, applyInput, new DeadlineRules(svc.clock));
+    const rules = new DeadlineRules(svc.clock);
+    const patient = JSON.parse((await svc.store.current('Patient', subject.split('/')[1]))?.content as string) as Patient;
+    const applied = applyPlan(plan, applyInput, rules);
     const carePlan = await svc.store.transaction(async (tx) => {
+      // NPR's rules on registration (age for D12, one open pathway), under a lock per patient so two
+      // concurrent $apply for one patient cannot both see "no other pathway"
+      await tx.lock(`pathway:${subject}`);
+      const open = (await findAll<CarePlan>(svc, 'CarePlan', `subject=${subject}&status=active`, tx)).filter((c) => c.category?.some((cc) => cc.coding?.some((k) => k.system === PATHWAY_SYSTEM)));
+      enforceNprRules(rules, nprRules(plan, 'apply'), {}, { patient, open, age: ageAt(patient.birthDate, start) ?? [] }, 'subject');
       const write = (r: Resource) => create(svc, tx, r.resourceType, r, undefined, r.id);
       await write(applied.episode);
       const written = await write(applied.carePlan);

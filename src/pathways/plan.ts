@@ -1,4 +1,4 @@
-import type { Extension, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
+import type { Coding, Extension, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
 
 export const TIME_LIMIT = 'http://forlop.no/fhir/StructureDefinition/pathway-time-limit';
 export const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
@@ -42,4 +42,20 @@ export function eventCode(action: PlanDefinitionAction): string | undefined {
 /** The pathway's 9321 type code (D01, D06 …). */
 export function pathwayCode(plan: PlanDefinition): string | undefined {
   return plan.topic?.flatMap((t) => t.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code;
+}
+
+export const NPR_RULE = 'http://forlop.no/fhir/StructureDefinition/npr-rule';
+
+/** An NPR registration rule of a pathway (the `npr-rule` extension): FHIRPath that must hold. */
+export interface NprRule {
+  code: Coding;
+  when: 'apply' | 'complete';
+  expression: string;
+}
+
+export function nprRules(plan: PlanDefinition, when: NprRule['when']): NprRule[] {
+  return (plan.extension ?? [])
+    .filter((e) => e.url === NPR_RULE)
+    .map((e) => ({ code: sub(e, 'code')?.valueCoding as Coding, when: sub(e, 'when')?.valueCode as NprRule['when'], expression: sub(e, 'expression')?.valueExpression?.expression as string }))
+    .filter((r) => r.when === when);
 }

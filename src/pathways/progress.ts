@@ -1,11 +1,24 @@
 import type { CarePlan, PlanDefinition, PlanDefinitionAction, Resource, Task } from '@medplum/fhirtypes';
 import { update } from '../fhir/interactions/write.js';
-import { findMatches } from '../fhir/search/execute.js';
+import { findMatches, runSearch } from '../fhir/search/execute.js';
+import { parseSearch } from '../fhir/search/params.js';
 import type { Services, WriteReaction } from '../fhir/services.js';
-import type { Tx } from '../storage/types.js';
+import type { SqlExecutor, Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
-import { eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
-import { DeadlineRules } from './rules.js';
+import { eventCode, nprRules, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
+import { DeadlineRules, enforceNprRules } from './rules.js';
+
+/** An Oslo date of a date or dateTime. */
+export function dateOf(v: string | undefined): string | undefined {
+  return v === undefined ? undefined : v.length > 10 ? osloDate(new Date(v)) : v;
+}
+
+/** Every match of a search, read inside the transaction (a pathway has tens of Tasks, not thousands). */
+export async function findAll<T extends Resource>(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<T[]> {
+  const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria), ['_count', '1000']], { defaultCount: 1000, maxCount: 1000 }, true);
+  req.total = 'none';
+  return (await runSearch(svc, req, db)).rows.map((r) => JSON.parse(r.content as string) as T);
+}
 
 /** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
 function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
@@ -43,18 +56,22 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
   const where = actionOf(resource);
   if (!where) return;
   const plan = await planOf(svc, resource.instantiatesCanonical);
-  const done = plan?.action?.find((a) => a.id === where.actionId);
-  if (!plan || !done) return;
+  const action = plan?.action?.find((a) => a.id === where.actionId);
+  if (!plan || !action) return;
   const carePlanRow = await svc.store.current('CarePlan', where.carePlanId, tx);
   if (!carePlanRow?.content || carePlanRow.deleted) return;
   const carePlan = JSON.parse(carePlanRow.content as string) as CarePlan;
   const context = carePlan.extension?.find((e) => e.url === PATHWAY_CONTEXT)?.extension ?? [];
   const variables = Object.fromEntries(context.map((e) => [e.url, e.valueCode ?? '']));
   const end = resource.executionPeriod?.end;
-  const from = end ? (end.length > 10 ? osloDate(new Date(end)) : end) : osloDate(svc.clock.now());
+  const from = dateOf(end) ?? osloDate(svc.clock.now());
   const rules = new DeadlineRules(svc.clock);
+  // NPR's order rules, over the milestones completed on or before this one
+  const siblings = (await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx)).filter((t) => t.id !== resource.id && t.status === 'completed');
+  const done = siblings.filter((t) => dateOf(t.executionPeriod?.end) !== undefined && (dateOf(t.executionPeriod?.end) as string) <= from);
+  enforceNprRules(rules, nprRules(plan, 'complete'), {}, { ...variables, task: resource, done }, 'Task.status');
   for (const dependent of plan.action ?? []) {
-    const limit = limitFrom(dependent, done, variables, rules);
+    const limit = limitFrom(dependent, action, variables, rules);
     if (!limit) continue;
     const [row] = await findMatches(svc, 'Task', `identifier=${encodeURIComponent(`${PATHWAY_ACTION}|${where.carePlanId}/${dependent.id}`)}`, tx);
     if (!row?.content || row.deleted) continue;

@@ -1,6 +1,8 @@
 import { compile } from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { Clock } from '../fhir/clock.js';
+import { FhirError } from '../fhir/errors.js';
+import type { NprRule } from './plan.js';
 import { addCalendarDays, addWorkingDays, calendarDaysBetween, isWorkingDay, osloDate, workingDaysBetween } from './calendar.js';
 
 /**
@@ -68,5 +70,21 @@ export class DeadlineRules {
     const out = this.evaluate(expression, resource, variables);
     if (out.length !== 1) throw new RangeError(`The rule '${expression}' gave ${out.length} values, not one date`);
     return asDate(out[0]);
+  }
+}
+
+/**
+ * Checks a pathway's NPR rules: the first that does not hold refuses the write (422) with its NPR
+ * feedback code (Volven 9329) in the issue's details, at `expression`.
+ */
+export function enforceNprRules(rules: DeadlineRules, list: NprRule[], resource: unknown, variables: Record<string, unknown>, expression: string): void {
+  for (const rule of list) {
+    if (rules.evaluate(rule.expression, resource, variables)[0] !== false) continue;
+    throw new FhirError('unprocessable', {
+      message: `NPR ${rule.code.code}: ${rule.code.display ?? ''}`.trim(),
+      code: 'business-rule',
+      details: { coding: [rule.code], text: rule.code.display },
+      expression,
+    });
   }
 }

@@ -5,6 +5,7 @@ import { BACKENDS } from '../support/backends.js';
 import { personNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import { useTerminology } from '../terminology/support.js';
+import { newPatient } from './support.js';
 
 const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
 const START = '2026-03-02';
@@ -26,10 +27,11 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
   const due = (tasks: Task[], event: string) => tasks.filter((x) => x.code?.coding?.[0]?.code === event).map((x) => x.restriction?.period?.end);
 
   it.each(PATHWAYS)('%s: a CarePlan instantiating the pathway, one Task per action, the start done, an EpisodeOfCare', async (code) => {
-    const res = await apply(code, { subject: 'Patient/kari', start: START, ...(code === 'D08' ? { severity: 'alvorlig' } : {}) });
+    const subject = await newPatient(t, code === 'D12' || code === 'D08' ? '2012-06-01' : '1990-03-15');
+    const res = await apply(code, { subject, start: START, ...(code === 'D08' ? { severity: 'alvorlig' } : {}) });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const carePlan = res.body as CarePlan;
-    expect(carePlan).toMatchObject({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/kari' }, period: { start: START } });
+    expect(carePlan).toMatchObject({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: subject }, period: { start: START } });
     expect(carePlan.instantiatesCanonical).toEqual([`http://forlop.no/fhir/PlanDefinition/pathway-${code}|2019.1`]);
     expect(carePlan.category?.[0].coding?.[0]).toEqual({ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code });
     const plan = (await t.http().get(`/fhir/PlanDefinition/pathway-${code}`)).body as PlanDefinition;
@@ -37,14 +39,14 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
     expect(tasks).toHaveLength(plan.action?.length as number);
     expect(carePlan.activity?.map((a) => a.reference?.reference).sort()).toEqual(tasks.map((x) => `Task/${x.id}`).sort());
     const start = tasks.find((x) => x.code?.coding?.[0]?.code === 'A');
-    expect(start).toMatchObject({ status: 'completed', executionPeriod: { start: START, end: START }, for: { reference: 'Patient/kari' } });
+    expect(start).toMatchObject({ status: 'completed', executionPeriod: { start: START, end: START }, for: { reference: subject } });
     expect(tasks.filter((x) => x.status === 'requested')).toHaveLength(tasks.length - 1);
     const episode = await t.http().get(`/fhir/${carePlan.supportingInfo?.[0].reference}`);
-    expect(episode.body).toMatchObject({ resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: 'Patient/kari' }, period: { start: START } });
+    expect(episode.body).toMatchObject({ resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: subject }, period: { start: START } });
   });
 
   it('due dates from the rules that count from the start: psychosis first consultation in 7 days, assessment in six weeks (policy)', async () => {
-    const carePlan = (await apply('D06', { subject: 'Patient/kari', start: START })).body as CarePlan;
+    const carePlan = (await apply('D06', { subject: await newPatient(t), start: START })).body as CarePlan;
     const tasks = await tasksOf(carePlan);
     expect(due(tasks, 'M')).toEqual(['2026-03-09']);
     expect(due(tasks, 'C')).toEqual(['2026-04-13']);
@@ -55,9 +57,9 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
   });
 
   it('D08: the first attendance limit depends on severity (7 or 28 days), which is then required', async () => {
-    const severe = await tasksOf((await apply('D08', { subject: 'Patient/kari', start: START, severity: 'alvorlig' })).body);
+    const severe = await tasksOf((await apply('D08', { subject: await newPatient(t, '2012-06-01'), start: START, severity: 'alvorlig' })).body);
     expect(due(severe, 'M')).toEqual(['2026-03-09']);
-    const milder = await tasksOf((await apply('D08', { subject: 'Patient/kari', start: START, severity: 'mindre-alvorlig' })).body);
+    const milder = await tasksOf((await apply('D08', { subject: await newPatient(t, '2012-06-01'), start: START, severity: 'mindre-alvorlig' })).body);
     expect(due(milder, 'M')).toEqual(['2026-03-30']);
     const missing = await apply('D08', { subject: 'Patient/kari', start: START });
     expect(missing.status).toBe(400);
@@ -71,7 +73,7 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
     expect(rule?.valueExpression?.expression).toBe('%from.addCalendarDays(42)');
     (rule as { valueExpression: { expression: string } }).valueExpression.expression = '%from.addWorkingDays(10)';
     expect((await t.http().put('/fhir/PlanDefinition/pathway-D11').set('Content-Type', FHIR_JSON).send(plan)).status).toBe(200);
-    const tasks = await tasksOf((await apply('D11', { subject: 'Patient/kari', start: '2026-03-27' })).body);
+    const tasks = await tasksOf((await apply('D11', { subject: await newPatient(t), start: '2026-03-27' })).body);
     expect(due(tasks, 'C')).toEqual(['2026-04-15']); // ten working days over Easter 2026
   });
 
@@ -79,7 +81,7 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
     const res = await t.http().post('/fhir/PlanDefinition/pathway-D07/$apply').set('Content-Type', FHIR_JSON).send({
       resourceType: 'Parameters',
       parameter: [
-        { name: 'subject', valueString: 'Patient/kari' },
+        { name: 'subject', valueString: await newPatient(t) },
         { name: 'setting', valueCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }] } },
       ],
     });
@@ -178,7 +180,7 @@ describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   const dueOf = async (carePlan: CarePlan, actionId: string) => (await taskOf(carePlan, actionId)).restriction?.period?.end;
 
   it('TSB outpatient: assessment 21 days after the first attendance, first evaluation 7 days after the decision, then every 56 days', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: 'Patient/per', start: '2026-03-02' })).body as CarePlan;
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
     expect(await dueOf(carePlan, 'clinical-decision')).toBeUndefined();
     await complete(carePlan, 'first-attendance', '2026-03-05');
     expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-26');
@@ -189,18 +191,20 @@ describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   });
 
   it('TSB inpatient (setting IMP, recorded on the CarePlan): the same milestones with the inpatient limits', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: 'Patient/per', start: '2026-03-02', setting: 'IMP' })).body as CarePlan;
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: await newPatient(t), start: '2026-03-02', setting: 'IMP' })).body as CarePlan;
     expect(carePlan.extension?.[0].extension).toEqual([{ url: 'setting', valueCode: 'IMP' }]);
     await complete(carePlan, 'first-attendance', '2026-03-05');
     expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-12');
+    await complete(carePlan, 'clinical-decision', '2026-03-12');
+    expect(await dueOf(carePlan, 'first-evaluation')).toBe('2026-03-19');
     await complete(carePlan, 'first-evaluation', '2026-04-01');
     expect(await dueOf(carePlan, 'next-evaluation')).toBe('2026-05-13'); // 42 days in døgn
   });
 
   it('a milestone with a limit from the start keeps it; completing a milestone nothing counts from changes nothing else', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: 'Patient/per', start: '2026-03-02' })).body as CarePlan;
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
     const before = await taskOf(carePlan, 'clinical-decision');
-    await complete(carePlan, 'feedback-to-referrer', '2026-03-04');
+    await complete(carePlan, 'collaboration-meeting', '2026-03-04');
     const after = await taskOf(carePlan, 'clinical-decision');
     expect(after.meta?.versionId).toBe(before.meta?.versionId);
     expect(after.restriction?.period?.end).toBe('2026-04-13');

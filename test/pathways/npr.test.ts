@@ -1,0 +1,82 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CarePlan, Task } from '@medplum/fhirtypes';
+import { loadPathways } from '../../src/pathways/loader.js';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import { useTerminology } from '../terminology/support.js';
+import { newPatient } from './support.js';
+
+const NPR = 'urn:oid:2.16.578.1.12.4.1.1.9329';
+
+/** NPR's registration rules (Volven 9329 feedback codes), stored as FHIRPath in the PlanDefinitions. */
+describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
+  const t = useServer(backend);
+  useTerminology(t);
+  beforeAll(async () => {
+    await loadPathways(t.services);
+  });
+  const apply = (code: string, params: Record<string, string>) => t.http().get(`/fhir/PlanDefinition/pathway-${code}/$apply`).query(params);
+  const started = async (code: string, birthDate?: string) => (await apply(code, { subject: await newPatient(t, birthDate), start: '2026-03-02' })).body as CarePlan;
+  const taskOf = async (carePlan: CarePlan, actionId: string) =>
+    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
+  const complete = async (carePlan: CarePlan, actionId: string, date: string) => {
+    const task = await taskOf(carePlan, actionId);
+    return t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: date, end: date } });
+  };
+  const refusedWith = (res: { status: number; body: { issue: { code: string; details?: { coding?: { system: string; code: string }[] }; expression?: string[] }[] } }, code: string, expression = 'Task.status') => {
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.issue[0]).toMatchObject({ code: 'business-rule', expression: [expression] });
+    expect(res.body.issue[0].details?.coding?.[0]).toMatchObject({ system: NPR, code });
+  };
+
+  it('208: a clinical decision needs a first attendance before it; nothing is written', async () => {
+    const carePlan = await started('D11');
+    refusedWith(await complete(carePlan, 'clinical-decision', '2026-03-10'), '208');
+    expect((await taskOf(carePlan, 'clinical-decision')).status).toBe('requested');
+    expect((await complete(carePlan, 'first-attendance', '2026-03-05')).status).toBe(200);
+    expect((await complete(carePlan, 'clinical-decision', '2026-03-10')).status).toBe(200);
+  });
+
+  it('211: a first attendance dated after the clinical decision', async () => {
+    const carePlan = await started('D11');
+    await complete(carePlan, 'first-attendance', '2026-03-05');
+    await complete(carePlan, 'clinical-decision', '2026-03-20');
+    refusedWith(await complete(carePlan, 'first-attendance', '2026-03-25'), '211');
+  });
+
+  it('221 and 222: an evaluation, or feedback to the referrer, before any clinical decision', async () => {
+    const carePlan = await started('D01');
+    refusedWith(await complete(carePlan, 'first-evaluation', '2026-03-10'), '221');
+    refusedWith(await complete(carePlan, 'feedback-to-referrer', '2026-03-10'), '222');
+  });
+
+  it('223: psychosis symptoms registered after the clinical decision (D06 only)', async () => {
+    const carePlan = await started('D06');
+    await complete(carePlan, 'first-attendance', '2026-03-05');
+    await complete(carePlan, 'clinical-decision', '2026-03-20');
+    refusedWith(await complete(carePlan, 'psychosis-symptoms', '2026-03-25'), '223');
+    const other = await started('D06');
+    expect((await complete(other, 'psychosis-symptoms', '2026-03-01')).status).toBe(200);
+  });
+
+  it('225: nothing after the pathway has ended (X)', async () => {
+    const carePlan = await started('D11');
+    expect((await complete(carePlan, 'end', '2026-03-10')).status).toBe(200);
+    refusedWith(await complete(carePlan, 'first-attendance', '2026-03-12'), '225');
+  });
+
+  it('216: D12 is for patients under 18 at the start', async () => {
+    refusedWith(await apply('D12', { subject: await newPatient(t, '2008-03-01'), start: '2026-03-02' }), '216', 'subject');
+    expect((await apply('D12', { subject: await newPatient(t, '2008-03-03'), start: '2026-03-02' })).status).toBe(200); // 17 the day before the birthday
+  });
+
+  it('224: one open pathway per patient, except beside psychosis; after the first has ended, a new one may start', async () => {
+    const subject = await newPatient(t);
+    const first = (await apply('D11', { subject, start: '2026-03-02' })).body as CarePlan;
+    refusedWith(await apply('D01', { subject, start: '2026-03-09' }), '224', 'subject');
+    expect((await apply('D06', { subject, start: '2026-03-09' })).status).toBe(200);
+    const ended = await t.http().put(`/fhir/CarePlan/${first.id}`).set('Content-Type', FHIR_JSON).send({ ...first, status: 'completed' });
+    expect(ended.status).toBe(200);
+    expect((await apply('D01', { subject, start: '2026-04-01' })).status).toBe(200);
+  });
+});
