@@ -6,6 +6,7 @@ import type { Services, WriteReaction } from '../fhir/services.js';
 import type { SqlExecutor, Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
 import { eventCode, nprRules, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
+import { endPathway, postponePathway } from './lifecycle.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
 
 /** An Oslo date of a date or dateTime. */
@@ -44,10 +45,11 @@ function limitFrom(dependent: PlanDefinitionAction, done: PlanDefinitionAction, 
 }
 
 /**
- * A pathway milestone completed (its Task written with status `completed`): every open milestone whose
- * time limit counts from it gets its due date now — from the completion date, by the rule in the
- * PlanDefinition, under the CarePlan's setting and severity — in the same transaction as the write.
- * A repeating milestone (next evaluation) counts from the latest milestone with its event code.
+ * A pathway milestone completed (its Task written with status `completed`), in the same transaction
+ * as the write: NPR's order rules are checked; every open milestone whose time limit counts from it
+ * gets its due date — from the completion date, by the rule in the PlanDefinition, under the
+ * CarePlan's setting and severity (a repeating milestone, the next evaluation, counts from the latest
+ * one with its event code); a postponement (L) moves the open due dates; the end (X) closes the pathway.
  */
 export const pathwayProgress: WriteReaction = { type: 'Task', run: progress };
 
@@ -67,7 +69,8 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
   const from = dateOf(end) ?? osloDate(svc.clock.now());
   const rules = new DeadlineRules(svc.clock);
   // NPR's order rules, over the milestones completed on or before this one
-  const siblings = (await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx)).filter((t) => t.id !== resource.id && t.status === 'completed');
+  const others = (await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx)).filter((t) => t.id !== resource.id);
+  const siblings = others.filter((t) => t.status === 'completed');
   const done = siblings.filter((t) => dateOf(t.executionPeriod?.end) !== undefined && (dateOf(t.executionPeriod?.end) as string) <= from);
   enforceNprRules(rules, nprRules(plan, 'complete'), {}, { ...variables, task: resource, done }, 'Task.status');
   for (const dependent of plan.action ?? []) {
@@ -81,4 +84,7 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
     if (task.restriction?.period?.end === due && task.restriction.period.start === from) continue;
     await update(svc, tx, 'Task', task.id as string, { ...task, restriction: { ...task.restriction, period: { start: from, end: due } } });
   }
+  const event = eventCode(action);
+  if (event === 'L') await postponePathway(svc, tx, await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx), resource);
+  if (event === 'X' && carePlan.status === 'active') await endPathway(svc, tx, carePlan, others, from);
 }
