@@ -1,5 +1,6 @@
 import type { Limits, TerminologyLimits } from './fhir/services.js';
 import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
+import { validate } from 'node-cron';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
 export interface Config {
@@ -12,6 +13,8 @@ export interface Config {
   validationMode: 'strict' | 'lenient';
   logRequests: boolean;
   shutdownTimeoutMs: number;
+  /** When the scheduled deadline evaluation runs (cron syntax, Europe/Oslo); empty turns it off. */
+  deadlineCron: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -26,6 +29,11 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (v === undefined || v === '') return fallback;
   if (v !== 'true' && v !== 'false') throw new Error(`${name} must be true or false, not '${v}'`);
   return v === 'true';
+}
+
+function cronOf(v: string): string {
+  if (v !== '' && !validate(v)) throw new Error(`DEADLINE_CRON must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
+  return v;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -55,5 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validationMode: mode,
     logRequests: env.LOG_REQUESTS !== 'false',
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    deadlineCron: cronOf(env.DEADLINE_CRON ?? '*/15 * * * *'),
   };
 }

@@ -3,6 +3,8 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
+import { schedule } from 'node-cron';
+import { evaluateAll } from './pathways/evaluate.js';
 import { loadPathways } from './pathways/loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
@@ -32,6 +34,18 @@ export async function startServer(config: Config): Promise<Running> {
   const loaded = await loadTerminology(services);
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
+  // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
+  // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
+  const deadlines = config.deadlineCron
+    ? schedule(
+        config.deadlineCron,
+        async () => {
+          const r = await evaluateAll(services);
+          jsonLog({ level: 'info', msg: 'deadlines evaluated', ...r });
+        },
+        { name: 'deadlines', noOverlap: true, timezone: 'Europe/Oslo' },
+      )
+    : undefined;
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -50,6 +64,7 @@ export async function startServer(config: Config): Promise<Running> {
       await closed;
       clearInterval(sweep);
       clearTimeout(force);
+      await deadlines?.stop();
       await storage.close();
       jsonLog({ level: 'info', msg: 'stopped' });
     })());

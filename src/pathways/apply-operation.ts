@@ -7,7 +7,8 @@ import type { Services } from '../fhir/services.js';
 import { applyPlan, type ApplyInput } from './apply.js';
 import { osloDate } from './calendar.js';
 import { nprRules, PATHWAY_SYSTEM, timeLimits } from './plan.js';
-import { findAll } from './progress.js';
+import { evaluateOnce } from './progress.js';
+import { findAll } from './search.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
 
 const SETTINGS = new Set(['AMB', 'IMP']);
@@ -100,6 +101,7 @@ export const applyOperation: Operation = {
       await write(applied.episode);
       const written = await write(applied.carePlan);
       for (const task of applied.tasks) await write(task);
+      await evaluateOnce(svc, tx, applied.carePlan);
       return written.row?.content as string;
     });
     return { status: 200, raw: carePlan };

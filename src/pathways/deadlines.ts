@@ -2,9 +2,8 @@ import type { CarePlan, Parameters, ParametersParameter, Task } from '@medplum/f
 import { FhirError } from '../fhir/errors.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { operationInput } from '../fhir/operations/parameters.js';
-import { parseSearch } from '../fhir/search/params.js';
-import { runSearch } from '../fhir/search/execute.js';
 import { calendarDaysBetween, osloDate, workingDaysBetween } from './calendar.js';
+import { dateOf, findAll } from './search.js';
 
 /** Where a milestone stands against its time limit. */
 export type DeadlineStatus = 'met' | 'missed' | 'overdue' | 'due-soon' | 'on-time' | 'no-limit';
@@ -13,7 +12,7 @@ export type DeadlineStatus = 'met' | 'missed' | 'overdue' | 'due-soon' | 'on-tim
 export function deadlineStatus(task: Task, today: string, soonDays: number): { status: DeadlineStatus; due?: string; actual?: string } {
   const due = task.restriction?.period?.end?.slice(0, 10);
   const end = task.executionPeriod?.end;
-  const actual = task.status === 'completed' && end ? (end.length > 10 ? osloDate(new Date(end)) : end) : undefined;
+  const actual = task.status === 'completed' ? dateOf(end) : undefined;
   if (!due) return { status: 'no-limit', actual };
   if (actual) return { status: actual <= due ? 'met' : 'missed', due, actual };
   if (today > due) return { status: 'overdue', due };
@@ -42,9 +41,7 @@ export const deadlinesOperation: Operation = {
     if (!Number.isInteger(soon) || soon < 0) throw new FhirError('invalid', { message: 'soon is a whole number of days', expression: 'soon' });
     const start = carePlan.period?.start?.slice(0, 10);
     if (!start) throw new FhirError('unprocessable', { message: `CarePlan/${target.id} has no period.start: it is not a pathway`, expression: 'CarePlan.period.start' });
-    const search = parseSearch(svc.defs, 'Task', [['based-on', `CarePlan/${target.id}`], ['_count', '1000']], { defaultCount: 1000, maxCount: 1000 }, true);
-    search.total = 'none';
-    const tasks = (await runSearch(svc, search)).rows.map((r) => JSON.parse(r.content as string) as Task);
+    const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${target.id}`, svc.store.storage);
     // in the CarePlan's order (the pathway's), not the search's
     const order = new Map((carePlan.activity ?? []).map((a, i) => [a.reference?.reference, i]));
     tasks.sort((a, b) => (order.get(`Task/${a.id}`) ?? 1e9) - (order.get(`Task/${b.id}`) ?? 1e9));

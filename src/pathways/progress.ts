@@ -1,25 +1,14 @@
 import type { CarePlan, PlanDefinition, PlanDefinitionAction, Resource, Task } from '@medplum/fhirtypes';
 import { update } from '../fhir/interactions/write.js';
-import { findMatches, runSearch } from '../fhir/search/execute.js';
-import { parseSearch } from '../fhir/search/params.js';
+import { findMatches } from '../fhir/search/execute.js';
 import type { Services, WriteReaction } from '../fhir/services.js';
-import type { SqlExecutor, Tx } from '../storage/types.js';
+import type { Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
 import { eventCode, nprRules, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
+import { evaluateCarePlan } from './evaluate.js';
 import { endPathway, postponePathway } from './lifecycle.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
-
-/** An Oslo date of a date or dateTime. */
-export function dateOf(v: string | undefined): string | undefined {
-  return v === undefined ? undefined : v.length > 10 ? osloDate(new Date(v)) : v;
-}
-
-/** Every match of a search, read inside the transaction (a pathway has tens of Tasks, not thousands). */
-export async function findAll<T extends Resource>(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<T[]> {
-  const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria), ['_count', '1000']], { defaultCount: 1000, maxCount: 1000 }, true);
-  req.total = 'none';
-  return (await runSearch(svc, req, db)).rows.map((r) => JSON.parse(r.content as string) as T);
-}
+import { dateOf, findAll } from './search.js';
 
 /** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
 function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
@@ -87,4 +76,19 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
   const event = eventCode(action);
   if (event === 'L') await postponePathway(svc, tx, await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx), resource);
   if (event === 'X' && carePlan.status === 'active') await endPathway(svc, tx, carePlan, others, from);
+  else await evaluateOnce(svc, tx, carePlan);
+}
+
+/** Transactions already evaluating: the Tasks that evaluation writes do not start it again. */
+const evaluating = new WeakSet<Tx>();
+
+/** Deadline evaluation on every change (the schedule does the same for time passing). */
+export async function evaluateOnce(svc: Services, tx: Tx, carePlan: CarePlan): Promise<void> {
+  if (evaluating.has(tx)) return;
+  evaluating.add(tx);
+  try {
+    await evaluateCarePlan(svc, tx, carePlan);
+  } finally {
+    evaluating.delete(tx);
+  }
 }

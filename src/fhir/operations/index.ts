@@ -11,6 +11,7 @@ import { codeSystemValidateCode, valueSetValidateCode } from '../../terminology/
 import { validateOperation } from '../../validation/operation.js';
 import { applyOperation } from '../../pathways/apply-operation.js';
 import { deadlinesOperation } from '../../pathways/deadlines.js';
+import { evaluateDeadlinesOperation } from '../../pathways/evaluate-operation.js';
 
 /** Every operation the server offers; the same name may serve several types with different modules. */
 export const OPERATIONS: Operation[] = [
@@ -24,6 +25,7 @@ export const OPERATIONS: Operation[] = [
   validateOperation,
   applyOperation,
   deadlinesOperation,
+  evaluateDeadlinesOperation,
 ];
 
 /** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */

@@ -1,0 +1,91 @@
+import type { CarePlan, DetectedIssue, Task } from '@medplum/fhirtypes';
+import { create, update } from '../fhir/interactions/write.js';
+import { findMatches } from '../fhir/search/execute.js';
+import type { Services } from '../fhir/services.js';
+import type { Tx } from '../storage/types.js';
+import { osloDate } from './calendar.js';
+import { deadlineStatus, type DeadlineStatus } from './deadlines.js';
+import { findAll } from './search.js';
+
+export const DEADLINE_STATUS = 'http://forlop.no/fhir/CodeSystem/deadline-status';
+const BREACH = 'http://forlop.no/fhir/NamingSystem/deadline-breach';
+const TEXT: Record<DeadlineStatus, string> = {
+  met: 'Innenfor forløpstid',
+  missed: 'Forløpstid overskredet',
+  overdue: 'Forfalt',
+  'due-soon': 'Forfaller snart',
+  'on-time': 'I rute',
+  'no-limit': 'Uten forløpstid',
+};
+/** Days before a due date from which an open milestone is due soon. */
+export const DUE_SOON_DAYS = 7;
+
+/**
+ * Evaluates one pathway against today (the injected clock): each milestone's `businessStatus`
+ * (met, missed, overdue, due-soon, on-time; none for milestones without a limit), written only when it
+ * changed, and for each breach (overdue or missed) one DetectedIssue linked to the Task and the
+ * CarePlan — found again by its identifier, so evaluating twice never duplicates it. Returns what it wrote.
+ */
+export async function evaluateCarePlan(svc: Services, tx: Tx, carePlan: CarePlan): Promise<{ updated: number; breaches: number }> {
+  const today = osloDate(svc.clock.now());
+  const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${carePlan.id}`, tx);
+  let updated = 0;
+  let breaches = 0;
+  for (const task of tasks) {
+    if (task.status === 'cancelled') continue;
+    const { status, due } = deadlineStatus(task, today, DUE_SOON_DAYS);
+    if (status === 'no-limit') continue;
+    if (task.businessStatus?.coding?.[0]?.code !== status) {
+      await update(svc, tx, 'Task', task.id as string, { ...task, businessStatus: { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: TEXT[status] } });
+      updated++;
+    }
+    if (status === 'overdue' || status === 'missed') {
+      const [found] = await findMatches(svc, 'DetectedIssue', `identifier=${encodeURIComponent(`${BREACH}|${task.id}`)}`, tx);
+      if (found) continue;
+      const issue: DetectedIssue = {
+        resourceType: 'DetectedIssue',
+        identifier: [{ system: BREACH, value: task.id }],
+        status: 'final',
+        code: { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: 'Brudd på forløpstid' },
+        severity: 'moderate',
+        patient: carePlan.subject?.reference?.startsWith('Patient/') ? { reference: carePlan.subject.reference } : undefined,
+        identifiedDateTime: svc.clock.now().toISOString(),
+        implicated: [{ reference: `Task/${task.id}`, display: task.description }, { reference: `CarePlan/${carePlan.id}` }],
+        detail: `${task.description ?? 'Milestone'}: due ${due}, ${status === 'missed' ? `done ${osloDate(new Date(task.executionPeriod?.end as string))}` : `not done by ${today}`}`,
+      };
+      await create(svc, tx, 'DetectedIssue', issue);
+      breaches++;
+    }
+  }
+  return { updated, breaches };
+}
+
+/**
+ * The scheduled run: every active pathway CarePlan, each in its own short transaction under its own
+ * lock (so API nodes and the schedule may evaluate side by side), in pages by id.
+ */
+export async function evaluateAll(svc: Services): Promise<{ carePlans: number; updated: number; breaches: number }> {
+  const total = { carePlans: 0, updated: 0, breaches: 0 };
+  let after = '';
+  for (;;) {
+    const page = await svc.store.storage.all<{ id: string }>(
+      `SELECT id FROM resources WHERE type = 'CarePlan' AND deleted = 0 AND id > ? ORDER BY id LIMIT 500`,
+      [after],
+    );
+    if (!page.length) return total;
+    for (const { id } of page) {
+      const r = await svc.store.transaction(async (tx) => {
+        await tx.lock(`pathway-evaluate:${id}`);
+        const row = await svc.store.current('CarePlan', id, tx);
+        const carePlan = row?.content ? (JSON.parse(row.content as string) as CarePlan) : undefined;
+        if (!carePlan || carePlan.status !== 'active' || !carePlan.instantiatesCanonical?.length) return undefined;
+        return evaluateCarePlan(svc, tx, carePlan);
+      });
+      if (!r) continue;
+      total.carePlans++;
+      total.updated += r.updated;
+      total.breaches += r.breaches;
+    }
+    after = page[page.length - 1].id;
+  }
+}
