@@ -35,7 +35,8 @@ export async function loadCanonical(svc: Services, dir: string, types: readonly 
   }
   const report: LoadReport = { created: 0, updated: 0, unchanged: 0 };
   await svc.store.transaction(async (tx) => {
-    await tx.lock(`canonical:load:${dir}`);
+    // by the types loaded, not the folder's path: installations in different folders share a database
+    await tx.lock(`canonical:load:${[...types].sort().join(',')}`);
     for (const r of resources) {
       const row = await svc.store.current(r.resourceType, r.id as string, tx);
       const sameId = row && !row.deleted && row.content ? (JSON.parse(row.content) as Canonical) : undefined;

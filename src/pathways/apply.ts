@@ -2,7 +2,7 @@ import type { CarePlan, EpisodeOfCare, Patient, PlanDefinition, Reference, Task 
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
-import { eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, pathwayCode, timeLimits } from './plan.js';
+import { EVENT_SYSTEM, eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, PATHWAY_SYSTEM, pathwayCode, timeLimits } from './plan.js';
 import { DeadlineRules } from './rules.js';
 
 /** What `$apply` was asked: whose pathway, by whom, where, from when. */
@@ -54,7 +54,7 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
       basedOn: [{ reference: `CarePlan/${carePlanId}` }],
       status: started ? 'completed' : 'requested',
       intent: 'plan',
-      ...(event ? { code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9322', code: event }], text: action.title } } : { code: { text: action.title } }),
+      ...(event ? { code: { coding: [{ system: EVENT_SYSTEM, code: event }], text: action.title } } : { code: { text: action.title } }),
       description: action.title,
       for: subject,
       ...(input.referral ? { focus: { reference: input.referral } } : {}),
@@ -70,7 +70,7 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     resourceType: 'EpisodeOfCare',
     id: episodeId,
     status: 'active',
-    type: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code }], text: plan.title }],
+    type: [{ coding: [{ system: PATHWAY_SYSTEM, code }], text: plan.title }],
     patient: subject,
     ...(input.organization ? { managingOrganization: { reference: input.organization } } : {}),
     ...(input.referral ? { referralRequest: [{ reference: input.referral }] } : {}),
@@ -89,7 +89,7 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     ...(input.referral ? { basedOn: [{ reference: input.referral }] } : {}),
     status: 'active',
     intent: 'plan',
-    category: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9321', code }] }],
+    category: [{ coding: [{ system: PATHWAY_SYSTEM, code }] }],
     title: plan.title,
     subject,
     ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),

@@ -61,8 +61,8 @@ export class DeadlineRules {
       fn = compile(expression, r4Model, { userInvocationTable: FUNCTIONS as never }) as unknown as Compiled;
       compiled.set(expression, fn);
     }
-    const result = fn(resource ?? {}, { now: osloDate(this.clock.now()), ...variables });
-    return result.map((v) => (v && typeof v === 'object' && 'toString' in v ? String(v) : v));
+    // compiled functions resolve fhirpath.js's internal types: dates come back as strings
+    return fn(resource ?? {}, { now: osloDate(this.clock.now()), ...variables });
   }
 
   /** A rule that yields one date (a due date), or an error saying what it yielded instead. */

@@ -1,11 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CarePlan, PlanDefinition, Task } from '@medplum/fhirtypes';
-import { loadPathways } from '../../src/pathways/loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { personNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { useTerminology } from '../terminology/support.js';
-import { newPatient } from './support.js';
+import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from './support.js';
 
 const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
 const START = '2026-03-02';
@@ -13,13 +11,12 @@ const START = '2026-03-02';
 /** `PlanDefinition/$apply` for every pathway (R4 §12.18.4.1): EpisodeOfCare, CarePlan and Tasks in one transaction. */
 describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
+  usePathways(t);
   beforeAll(async () => {
-    await loadPathways(t.services);
     const patient = { resourceType: 'Patient', id: 'kari', name: [{ family: 'Nordmann', given: ['Kari'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('150390', 123, 'synthetic') }] };
     expect((await t.http().put('/fhir/Patient/kari').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
   });
-  const apply = (code: string, params: Record<string, string>) => t.http().get(`/fhir/PlanDefinition/pathway-${code}/$apply`).query(params);
+  const apply = (code: string, params: Record<string, string>) => applyPathway(t, code, params);
   const tasksOf = async (carePlan: CarePlan) => {
     const res = await t.http().get('/fhir/Task').query({ 'based-on': `CarePlan/${carePlan.id}`, _count: '100' });
     return (res.body.entry ?? []).map((e: { resource: Task }) => e.resource) as Task[];
@@ -113,9 +110,8 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
 /** `CarePlan/$deadlines`: the pathway times, against the injected clock, across a weekend and Easter. */
 describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
+  usePathways(t);
   beforeAll(async () => {
-    await loadPathways(t.services);
     const patient = { resourceType: 'Patient', id: 'ola', name: [{ family: 'Nordmann', given: ['Ola'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('010180', 200, 'synthetic') }] };
     expect((await t.http().put('/fhir/Patient/ola').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
   });
@@ -164,17 +160,10 @@ describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
 /** Completing a milestone sets the due dates of those that count from it, by the PlanDefinition's rules. */
 describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
-  beforeAll(async () => {
-    await loadPathways(t.services);
-    const patient = { resourceType: 'Patient', id: 'per', name: [{ family: 'Hansen', given: ['Per'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber('050575', 300, 'synthetic') }] };
-    expect((await t.http().put('/fhir/Patient/per').set('Content-Type', FHIR_JSON).send(patient)).status).toBe(201);
-  });
-  const taskOf = async (carePlan: CarePlan, actionId: string) =>
-    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
+  usePathways(t);
+  const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
   const complete = async (carePlan: CarePlan, actionId: string, date: string) => {
-    const task = await taskOf(carePlan, actionId);
-    const res = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: date, end: date } });
+    const res = await completeMilestone(t, carePlan, actionId, date);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   };
   const dueOf = async (carePlan: CarePlan, actionId: string) => (await taskOf(carePlan, actionId)).restriction?.period?.end;

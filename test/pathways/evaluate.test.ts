@@ -1,20 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CarePlan, DetectedIssue, Task } from '@medplum/fhirtypes';
-import { loadPathways } from '../../src/pathways/loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { useTerminology } from '../terminology/support.js';
-import { newPatient } from './support.js';
+import { milestone, newPatient, usePathways } from './support.js';
 
 /** Deadline evaluation: on every change and on the schedule ($evaluate-deadlines runs it now). */
 describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
-  beforeAll(async () => {
-    await loadPathways(t.services);
-  });
-  const taskOf = async (carePlan: CarePlan, actionId: string) =>
-    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
+  usePathways(t);
+  const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
   const standing = async (carePlan: CarePlan, actionId: string) => (await taskOf(carePlan, actionId)).businessStatus?.coding?.[0]?.code;
   const evaluate = async () => {
     const res = await t.http().post('/fhir/$evaluate-deadlines').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' });

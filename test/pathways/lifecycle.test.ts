@@ -1,26 +1,19 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan, Task } from '@medplum/fhirtypes';
-import { loadPathways } from '../../src/pathways/loader.js';
+import { describe, expect, it } from 'vitest';
+import type { CarePlan } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
-import { FHIR_JSON, useServer } from '../support/server.js';
-import { useTerminology } from '../terminology/support.js';
-import { newPatient } from './support.js';
+import { useServer } from '../support/server.js';
+import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from './support.js';
 
 const REASON = 'urn:oid:2.16.578.1.12.4.1.1.9326';
 
 /** Ending, transfer and patient-postponed: what completing X or L does to the pathway. */
 describe.each(BACKENDS)('ending, transfer and postponement, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
-  beforeAll(async () => {
-    await loadPathways(t.services);
-  });
-  const apply = (code: string, params: Record<string, string>) => t.http().get(`/fhir/PlanDefinition/pathway-${code}/$apply`).query(params);
-  const taskOf = async (carePlan: CarePlan, actionId: string) =>
-    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
+  usePathways(t);
+  const apply = (code: string, params: Record<string, string>) => applyPathway(t, code, params);
+  const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
   const complete = async (carePlan: CarePlan, actionId: string, period: { start: string; end: string }, more: object = {}) => {
-    const task = await taskOf(carePlan, actionId);
-    const res = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: period, ...more });
+    const res = await completeMilestone(t, carePlan, actionId, period, more);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   };
   const reason = (code: string) => ({ output: [{ type: { text: 'Årsak til avslutning' }, valueCodeableConcept: { coding: [{ system: REASON, code }] } }] });

@@ -1,28 +1,19 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan, Task } from '@medplum/fhirtypes';
-import { loadPathways } from '../../src/pathways/loader.js';
+import { describe, expect, it } from 'vitest';
+import type { CarePlan } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { useTerminology } from '../terminology/support.js';
-import { newPatient } from './support.js';
+import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from './support.js';
 
 const NPR = 'urn:oid:2.16.578.1.12.4.1.1.9329';
 
 /** NPR's registration rules (Volven 9329 feedback codes), stored as FHIRPath in the PlanDefinitions. */
 describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
   const t = useServer(backend);
-  useTerminology(t);
-  beforeAll(async () => {
-    await loadPathways(t.services);
-  });
-  const apply = (code: string, params: Record<string, string>) => t.http().get(`/fhir/PlanDefinition/pathway-${code}/$apply`).query(params);
+  usePathways(t);
+  const apply = (code: string, params: Record<string, string>) => applyPathway(t, code, params);
   const started = async (code: string, birthDate?: string) => (await apply(code, { subject: await newPatient(t, birthDate), start: '2026-03-02' })).body as CarePlan;
-  const taskOf = async (carePlan: CarePlan, actionId: string) =>
-    (await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` })).body.entry[0].resource as Task;
-  const complete = async (carePlan: CarePlan, actionId: string, date: string) => {
-    const task = await taskOf(carePlan, actionId);
-    return t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: date, end: date } });
-  };
+  const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
+  const complete = (carePlan: CarePlan, actionId: string, date: string) => completeMilestone(t, carePlan, actionId, date);
   const refusedWith = (res: { status: number; body: { issue: { code: string; details?: { coding?: { system: string; code: string }[] }; expression?: string[] }[] } }, code: string, expression = 'Task.status') => {
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body.issue[0]).toMatchObject({ code: 'business-rule', expression: [expression] });
