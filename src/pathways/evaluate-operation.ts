@@ -2,7 +2,7 @@ import type { Operation } from '../fhir/operations/types.js';
 import { evaluateAll } from './evaluate.js';
 
 /**
- * `[base]/$evaluate-deadlines`: runs the scheduled deadline evaluation now (every active pathway:
+ * `[base]/$evaluate-deadlines`: runs the scheduled deadline evaluation now (every active pathway the date has changed:
  * businessStatus of each milestone, one DetectedIssue per breach) and says what it did.
  */
 export const evaluateDeadlinesOperation: Operation = {

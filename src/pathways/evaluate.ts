@@ -3,9 +3,9 @@ import { create, update } from '../fhir/interactions/write.js';
 import { findMatches } from '../fhir/search/execute.js';
 import type { Services } from '../fhir/services.js';
 import type { Tx } from '../storage/types.js';
-import { osloDate } from './calendar.js';
+import { addCalendarDays, osloDate } from './calendar.js';
 import { deadlineStatus, type DeadlineStatus } from './deadlines.js';
-import { findAll } from './search.js';
+import { findAll, referencedBy } from './search.js';
 
 export const DEADLINE_STATUS = 'http://forlop.no/fhir/CodeSystem/deadline-status';
 const BREACH = 'http://forlop.no/fhir/NamingSystem/deadline-breach';
@@ -61,31 +61,45 @@ export async function evaluateCarePlan(svc: Services, tx: Tx, carePlan: CarePlan
 }
 
 /**
- * The scheduled run: every active pathway CarePlan, each in its own short transaction under its own
- * lock (so API nodes and the schedule may evaluate side by side), in pages by id.
+ * What the calendar alone changes since the last evaluation: open milestones whose stored standing is
+ * not the one today gives them — due before today but not overdue, due within DUE_SOON_DAYS but not
+ * due soon, due later but not on time. Three searches over the Task index (`due`, `status`,
+ * `business-status`), set-based: their cost follows the open milestones near a threshold, not the
+ * number of CarePlans. Completed milestones are not among them: their met/missed is fixed by the
+ * write that completes them (evaluation on every change).
+ */
+export async function staleCarePlans(svc: Services): Promise<string[]> {
+  const today = osloDate(svc.clock.now());
+  const soon = addCalendarDays(today, DUE_SOON_DAYS);
+  const open = 'status:not=completed&status:not=cancelled';
+  const not = (code: DeadlineStatus) => `business-status:not=${encodeURIComponent(`${DEADLINE_STATUS}|${code}`)}`;
+  const ids = new Set<string>();
+  for (const criteria of [`due=lt${today}&${not('overdue')}`, `due=ge${today}&due=le${soon}&${not('due-soon')}`, `due=gt${soon}&${not('on-time')}`]) {
+    for (const id of await referencedBy(svc, 'Task', `${criteria}&${open}`, 'based-on', 'CarePlan', svc.store.storage)) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
+/**
+ * The scheduled run: finds the CarePlans whose milestones the passing of time has changed
+ * (staleCarePlans) and evaluates each of them in its own short transaction under its own lock (so API
+ * nodes and the schedule may evaluate side by side). A CarePlan that is no longer an active pathway
+ * is passed over.
  */
 export async function evaluateAll(svc: Services): Promise<{ carePlans: number; updated: number; breaches: number }> {
   const total = { carePlans: 0, updated: 0, breaches: 0 };
-  let after = '';
-  for (;;) {
-    const page = await svc.store.storage.all<{ id: string }>(
-      `SELECT id FROM resources WHERE type = 'CarePlan' AND deleted = 0 AND id > ? ORDER BY id LIMIT 500`,
-      [after],
-    );
-    if (!page.length) return total;
-    for (const { id } of page) {
-      const r = await svc.store.transaction(async (tx) => {
-        await tx.lock(`pathway-evaluate:${id}`);
-        const row = await svc.store.current('CarePlan', id, tx);
-        const carePlan = row?.content ? (JSON.parse(row.content as string) as CarePlan) : undefined;
-        if (!carePlan || carePlan.status !== 'active' || !carePlan.instantiatesCanonical?.length) return undefined;
-        return evaluateCarePlan(svc, tx, carePlan);
-      });
-      if (!r) continue;
-      total.carePlans++;
-      total.updated += r.updated;
-      total.breaches += r.breaches;
-    }
-    after = page[page.length - 1].id;
+  for (const id of await staleCarePlans(svc)) {
+    const r = await svc.store.transaction(async (tx) => {
+      await tx.lock(`pathway-evaluate:${id}`);
+      const row = await svc.store.current('CarePlan', id, tx);
+      const carePlan = row?.content ? (JSON.parse(row.content as string) as CarePlan) : undefined;
+      if (!carePlan || carePlan.status !== 'active' || !carePlan.instantiatesCanonical?.length) return undefined;
+      return evaluateCarePlan(svc, tx, carePlan);
+    });
+    if (!r) continue;
+    total.carePlans++;
+    total.updated += r.updated;
+    total.breaches += r.breaches;
   }
+  return total;
 }

@@ -61,6 +61,18 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
     }
   });
 
+  it('the scheduled run touches only the pathways that the date has changed: a second run at the same time finds none', async () => {
+    t.clock.set(new Date('2026-06-01T09:00:00Z'));
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: await newPatient(t), start: '2026-06-01' })).body as CarePlan;
+    expect(await standing(carePlan, 'clinical-decision')).toBe('on-time');
+    t.clock.set(new Date('2026-08-01T09:00:00Z'));
+    const first = await evaluate();
+    expect(first.carePlans).toBeGreaterThanOrEqual(1);
+    expect(first.updated).toBeGreaterThanOrEqual(1);
+    expect(await standing(carePlan, 'clinical-decision')).toBe('overdue');
+    expect(await evaluate()).toMatchObject({ carePlans: 0, updated: 0, breaches: 0 });
+  });
+
   it('ended pathways are not evaluated any more', async () => {
     t.clock.set(new Date('2026-05-01T09:00:00Z'));
     const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: await newPatient(t), start: '2026-05-01' })).body as CarePlan;
