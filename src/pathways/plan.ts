@@ -39,6 +39,11 @@ export function eventCode(action: PlanDefinitionAction): string | undefined {
   return action.code?.flatMap((c) => c.coding ?? []).find((c) => c.system === EVENT_SYSTEM)?.code;
 }
 
+/** The value set a milestone's outcome (the coded `Task.output.value`) must come from, if the action has outcomes. */
+export function outcomeValueSet(action: PlanDefinitionAction): string | undefined {
+  return action.output?.flatMap((o) => o.codeFilter ?? []).find((f) => f.path === 'output.value')?.valueSet;
+}
+
 /** The pathway's 9321 type code (D01, D06 …). */
 export function pathwayCode(plan: PlanDefinition): string | undefined {
   return plan.topic?.flatMap((t) => t.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code;

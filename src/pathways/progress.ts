@@ -4,7 +4,10 @@ import { findMatches } from '../fhir/search/execute.js';
 import type { Services, WriteReaction } from '../fhir/services.js';
 import type { Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
-import { eventCode, nprRules, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
+import { FhirError } from '../fhir/errors.js';
+import { inValueSet } from '../terminology/membership.js';
+import { TerminologyContext } from '../terminology/source.js';
+import { eventCode, nprRules, outcomeValueSet, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
 import { evaluateCarePlan } from './evaluate.js';
 import { endPathway, postponePathway } from './lifecycle.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
@@ -49,6 +52,7 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
   const plan = await planOf(svc, resource.instantiatesCanonical);
   const action = plan?.action?.find((a) => a.id === where.actionId);
   if (!plan || !action) return;
+  await checkOutcome(svc, action, resource);
   const carePlanRow = await svc.store.current('CarePlan', where.carePlanId, tx);
   if (!carePlanRow?.content || carePlanRow.deleted) return;
   const carePlan = JSON.parse(carePlanRow.content as string) as CarePlan;
@@ -77,6 +81,25 @@ async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void
   if (event === 'L') await postponePathway(svc, tx, await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx), resource);
   if (event === 'X' && carePlan.status === 'active') await endPathway(svc, tx, carePlan, others, from);
   else await evaluateOnce(svc, tx, carePlan);
+}
+
+/**
+ * A milestone's outcome (9323 for C, 9326 for X …) is its coded `Task.output.value`: each one must be
+ * in the value set the action names (`output.codeFilter`), or the write is refused (422) at that output.
+ */
+async function checkOutcome(svc: Services, action: PlanDefinitionAction, task: Task): Promise<void> {
+  const valueSet = outcomeValueSet(action);
+  for (const [i, output] of (task.output ?? []).entries()) {
+    const codings = output.valueCodeableConcept?.coding ?? (output.valueCoding ? [output.valueCoding] : undefined);
+    if (!codings) continue;
+    const element = `Task.output[${i}].${output.valueCoding ? 'valueCoding' : 'valueCodeableConcept'}`;
+    const shown = codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ');
+    if (!valueSet) throw new FhirError('unprocessable', { message: `The milestone '${action.title}' has no outcome, but the Task gives ${shown}`, code: 'business-rule', expression: element });
+    const ctx = new TerminologyContext(svc.terminology, await svc.terminology.generation());
+    if ((await inValueSet(ctx, valueSet, codings)) === false) {
+      throw new FhirError('unprocessable', { message: `${shown} is not an outcome of '${action.title}' (${valueSet})`, code: 'code-invalid', expression: element });
+    }
+  }
 }
 
 /** Transactions already evaluating: the Tasks that evaluation writes do not start it again. */

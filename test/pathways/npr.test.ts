@@ -28,6 +28,34 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
     expect((await complete(carePlan, 'clinical-decision', '2026-03-10')).status).toBe(200);
   });
 
+  it("outcomes: a clinical decision's outcome comes from that pathway's 9323 list (U, extended assessment, exists in D11, not in D06)", async () => {
+    const outcome = (code: string) => ({ output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code }] } }] });
+    for (const [pathway, allowed] of [['D11', true], ['D06', false]] as const) {
+      const carePlan = await started(pathway);
+      await complete(carePlan, 'first-attendance', '2026-03-05');
+      const res = await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', outcome('U'));
+      if (allowed) {
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.output[0].valueCodeableConcept.coding[0].code).toBe('U');
+        continue;
+      }
+      expect(res.status).toBe(422);
+      expect(res.body.issue[0]).toMatchObject({ code: 'code-invalid', expression: ['Task.output[0].valueCodeableConcept'] });
+      expect(res.body.issue[0].diagnostics).toContain(`pathway-${pathway}-C-outcomes`);
+      expect((await taskOf(carePlan, 'clinical-decision')).status).toBe('requested');
+      // an outcome from another list (9326, reasons for ending) is refused as well; one of the list is taken
+      expect((await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9326', code: 'G' }] } }] })).status).toBe(422);
+      expect((await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', outcome('P'))).status).toBe(200);
+    }
+  });
+
+  it('a milestone without outcomes (first attendance) refuses a coded outcome', async () => {
+    const carePlan = await started('D11');
+    const res = await completeMilestone(t, carePlan, 'first-attendance', '2026-03-05', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] } }] });
+    expect(res.status).toBe(422);
+    expect(res.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Task.output[0].valueCodeableConcept'] });
+  });
+
   it('211: a first attendance dated after the clinical decision', async () => {
     const carePlan = await started('D11');
     await complete(carePlan, 'first-attendance', '2026-03-05');
