@@ -162,6 +162,31 @@ systems.push({
   ],
 });
 
+systems.push({
+  resourceType: 'CodeSystem',
+  id: 'deadline-status',
+  url: `${BASE}/CodeSystem/deadline-status`,
+  version: '1.0.0',
+  name: 'ForlopDeadlineStatus',
+  title: 'Forløp deadline status',
+  status: 'active',
+  experimental: false,
+  date: DATE,
+  publisher: 'Forløp',
+  description: 'Where a pathway milestone (Task.businessStatus) stands against its time limit, as the deadline evaluation sets it each day in Oslo.',
+  caseSensitive: true,
+  valueSet: `${BASE}/ValueSet/deadline-status`,
+  content: 'complete',
+  concept: [
+    { code: 'met', display: 'Innenfor forløpstid', definition: 'Done on or before the due date.' },
+    { code: 'missed', display: 'Forløpstid overskredet', definition: 'Done after the due date.' },
+    { code: 'overdue', display: 'Forfalt', definition: 'Not done, and the due date has passed.' },
+    { code: 'due-soon', display: 'Forfaller snart', definition: 'Not done, due within the next days (seven unless asked otherwise).' },
+    { code: 'on-time', display: 'I rute', definition: 'Not done, and the due date is further away.' },
+    { code: 'no-limit', display: 'Uten forløpstid', definition: 'The milestone has no time limit (never stored; $deadlines reports it).' },
+  ],
+});
+
 // --- value sets ---------------------------------------------------------------------------------
 const valueSet = (id: string, title: string, description: string, compose: ValueSet['compose']): ValueSet => ({
   resourceType: 'ValueSet',
@@ -204,6 +229,7 @@ for (const type of volven.codesystems['9321'].map((c) => c.code)) {
   }
 }
 valueSets.push(valueSet('kommunenummer', 'Kommunenummer', 'Norwegian municipality numbers (Volven 3402, 2024 structure).', { include: [{ system: csUrl('3402') }] }));
+valueSets.push(valueSet('deadline-status', 'Deadline status', 'Every standing of a pathway milestone against its time limit.', { include: [{ system: `${BASE}/CodeSystem/deadline-status` }] }));
 
 // --- concept maps -------------------------------------------------------------------------------
 const decomposition: ConceptMap = {

@@ -9,6 +9,7 @@ import { findAll, referencedBy } from './search.js';
 
 export const DEADLINE_STATUS = 'http://forlop.no/fhir/CodeSystem/deadline-status';
 const BREACH = 'http://forlop.no/fhir/NamingSystem/deadline-breach';
+/** The displays of the shipped CodeSystem deadline-status (valuesets/; a test checks they agree). */
 const TEXT: Record<DeadlineStatus, string> = {
   met: 'Innenfor forløpstid',
   missed: 'Forløpstid overskredet',

@@ -24,6 +24,11 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
     expect(await standing(carePlan, 'first-attendance')).toBe('due-soon'); // due 9 March
     expect(await standing(carePlan, 'clinical-decision')).toBe('on-time'); // due 13 April
     expect(await standing(carePlan, 'collaboration-meeting')).toBeUndefined(); // no limit
+    // the statuses are codes of the shipped CodeSystem, with its displays
+    const status = (await taskOf(carePlan, 'first-attendance')).businessStatus?.coding?.[0];
+    const checked = await t.http().get('/fhir/ValueSet/$validate-code').query({ url: 'http://forlop.no/fhir/ValueSet/deadline-status', system: status?.system, code: status?.code, display: status?.display });
+    expect(checked.body.parameter.find((p: { name: string }) => p.name === 'result').valueBoolean, JSON.stringify(checked.body)).toBe(true);
+    expect(checked.body.parameter.some((p: { name: string }) => p.name === 'message')).toBe(false);
 
     t.clock.set(new Date('2026-03-10T09:00:00Z'));
     expect((await evaluate()).breaches).toBeGreaterThanOrEqual(1);
