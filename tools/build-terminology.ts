@@ -187,6 +187,27 @@ systems.push({
   ],
 });
 
+systems.push({
+  resourceType: 'CodeSystem',
+  id: 'care-team-role',
+  url: `${BASE}/CodeSystem/care-team-role`,
+  version: '1.0.0',
+  name: 'ForlopCareTeamRole',
+  title: 'Forløp care team roles',
+  status: 'active',
+  experimental: false,
+  date: DATE,
+  publisher: 'Forløp',
+  description: 'Who takes part in a patient pathway: the patient and the pathway coordinators («forløpskoordinator») in specialist care and in the municipality.',
+  caseSensitive: true,
+  content: 'complete',
+  concept: [
+    { code: 'patient', display: 'Pasient', definition: 'The patient, who takes part in planning and evaluating their own treatment.' },
+    { code: 'coordinator-specialist', display: 'Forløpskoordinator i spesialisthelsetjenesten', definition: 'The pathway coordinator in the specialist health service.' },
+    { code: 'coordinator-municipality', display: 'Forløpskoordinator i kommunen', definition: 'The pathway coordinator in the municipal health and care service.' },
+  ],
+});
+
 // --- value sets ---------------------------------------------------------------------------------
 const valueSet = (id: string, title: string, description: string, compose: ValueSet['compose']): ValueSet => ({
   resourceType: 'ValueSet',

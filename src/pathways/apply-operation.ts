@@ -56,7 +56,7 @@ async function mustExist(svc: Services, ref: string | undefined, name: string): 
  * (the start date; today in Oslo when absent), `setting` (AMB/IMP), `severity` (where a pathway's
  * limits depend on it, as D08's do), `practitioner`, `organization`, `encounter`, `referral` (the
  * ServiceRequest it starts from) and `emergency` (ØH: the start is the decision date). Creates the
- * EpisodeOfCare, CarePlan and Tasks in one transaction and returns the CarePlan.
+ * EpisodeOfCare, CareTeam, CarePlan and Tasks in one transaction and returns the CarePlan.
  */
 export const applyOperation: Operation = {
   name: 'apply',
@@ -99,6 +99,7 @@ export const applyOperation: Operation = {
       enforceNprRules(rules, nprRules(plan, 'apply'), {}, { patient, open, age: ageAt(patient.birthDate, start) ?? [] }, 'subject');
       const write = (r: Resource) => create(svc, tx, r.resourceType, r, undefined, r.id);
       await write(applied.episode);
+      await write(applied.careTeam);
       const written = await write(applied.carePlan);
       for (const task of applied.tasks) await write(task);
       await evaluateOnce(svc, tx, applied.carePlan);

@@ -1,8 +1,8 @@
-import type { CarePlan, EpisodeOfCare, Patient, PlanDefinition, Reference, Task } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, EpisodeOfCare, Patient, PlanDefinition, Reference, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
-import { EVENT_SYSTEM, eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, PATHWAY_SYSTEM, pathwayCode, timeLimits } from './plan.js';
+import { CARE_TEAM_ROLE, EVENT_SYSTEM, eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, PATHWAY_SYSTEM, pathwayCode, timeLimits } from './plan.js';
 import { DeadlineRules } from './rules.js';
 
 /** What `$apply` was asked: whose pathway, by whom, where, from when. */
@@ -23,12 +23,13 @@ export interface ApplyInput {
 
 export interface Applied {
   episode: EpisodeOfCare;
+  careTeam: CareTeam;
   carePlan: CarePlan;
   tasks: Task[];
 }
 
 /**
- * A pathway applied to a patient (R4 PlanDefinition/$apply, §12.18.4.1): an EpisodeOfCare, a CarePlan
+ * A pathway applied to a patient (R4 PlanDefinition/$apply, §12.18.4.1): an EpisodeOfCare, a CareTeam, a CarePlan
  * that instantiates the PlanDefinition, and one Task per action. The start milestone is completed on
  * the start date; every milestone whose time limit counts from the start gets its due date now
  * (`restriction.period.end`), from the rules in the PlanDefinition; the others get theirs when the
@@ -40,6 +41,7 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
   const subject: Reference<Patient> = { reference: input.subject };
   const carePlanId = newId();
   const episodeId = newId();
+  const careTeamId = newId();
   const variables = { setting: input.setting, severity: input.severity ?? '' };
   const tasks: Task[] = (plan.action ?? []).map((action) => {
     const started = action.id === 'start';
@@ -76,6 +78,24 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     ...(input.referral ? { referralRequest: [{ reference: input.referral }] } : {}),
     period: { start: input.start },
   };
+  // the patient takes part; the coordinator in specialist care is the practitioner who applied it, when
+  // given (the municipality's coordinator is added to the team when known: the `coordinator` milestone)
+  const role = (code: string, display: string) => [{ coding: [{ system: CARE_TEAM_ROLE, code, display }] }];
+  const careTeam: CareTeam = {
+    resourceType: 'CareTeam',
+    id: careTeamId,
+    status: 'active',
+    name: `Forløpsteam: ${plan.title}`,
+    subject,
+    encounter: input.encounter ? { reference: input.encounter } : undefined,
+    period: { start: input.start },
+    participant: [
+      { role: role('patient', 'Pasient'), member: subject },
+      ...(input.practitioner ? [{ role: role('coordinator-specialist', 'Forløpskoordinator i spesialisthelsetjenesten'), member: { reference: input.practitioner }, ...(input.organization ? { onBehalfOf: { reference: input.organization } } : {}) }] : []),
+    ],
+    ...(input.organization ? { managingOrganization: [{ reference: input.organization }] } : {}),
+  };
+  if (!careTeam.encounter) delete careTeam.encounter;
   const carePlan: CarePlan = {
     resourceType: 'CarePlan',
     id: carePlanId,
@@ -96,8 +116,9 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     period: { start: input.start },
     created: osloDate(rules.now()),
     ...(input.practitioner ? { author: { reference: input.practitioner } } : {}),
+    careTeam: [{ reference: `CareTeam/${careTeamId}` }],
     supportingInfo: [{ reference: `EpisodeOfCare/${episodeId}` }],
     activity: tasks.map((t) => ({ reference: { reference: `Task/${t.id}`, display: t.description } })),
   };
-  return { episode, carePlan, tasks };
+  return { episode, careTeam, carePlan, tasks };
 }

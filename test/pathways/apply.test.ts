@@ -42,6 +42,22 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
     expect(episode.body).toMatchObject({ resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: subject }, period: { start: START } });
   });
 
+  it('a CareTeam: the patient takes part, and the practitioner who applied it is the coordinator in specialist care', async () => {
+    const subject = await newPatient(t);
+    const practitioner = { resourceType: 'Practitioner', id: 'koordinator-1', name: [{ family: 'Koordinator', given: ['Kari'] }], identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.4', value: '9144889' }] };
+    expect((await t.http().put('/fhir/Practitioner/koordinator-1').set('Content-Type', FHIR_JSON).send(practitioner)).status).toBeLessThan(300);
+    const carePlan = (await apply('D11', { subject, start: START, practitioner: 'Practitioner/koordinator-1' })).body as CarePlan;
+    const team = (await t.http().get(`/fhir/${carePlan.careTeam?.[0].reference}`)).body;
+    expect(team).toMatchObject({ resourceType: 'CareTeam', status: 'active', subject: { reference: subject }, period: { start: START } });
+    expect(team.participant.map((p: { role: { coding: { code: string }[] }[]; member: { reference: string } }) => [p.role[0].coding[0].code, p.member.reference])).toEqual([
+      ['patient', subject],
+      ['coordinator-specialist', 'Practitioner/koordinator-1'],
+    ]);
+    // without a practitioner, the patient alone until a coordinator is named
+    const alone = (await apply('D06', { subject: await newPatient(t), start: START })).body as CarePlan;
+    expect((await t.http().get(`/fhir/${alone.careTeam?.[0].reference}`)).body.participant).toHaveLength(1);
+  });
+
   it('due dates from the rules that count from the start: psychosis first consultation in 7 days, assessment in six weeks (policy)', async () => {
     const carePlan = (await apply('D06', { subject: await newPatient(t), start: START })).body as CarePlan;
     const tasks = await tasksOf(carePlan);
