@@ -15,6 +15,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** When the scheduled deadline evaluation runs (cron syntax, Europe/Oslo); empty turns it off. */
   deadlineCron: string;
+  /** Load the example journeys of `examples/` at start (the demo): on by default only for the embedded default database. */
+  loadExamples: boolean;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -64,5 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logRequests: env.LOG_REQUESTS !== 'false',
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     deadlineCron: cronOf(env.DEADLINE_CRON ?? '*/15 * * * *'),
+    // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
+    loadExamples: bool(env, 'LOAD_EXAMPLES', env.DATABASE_URL === undefined),
   };
 }

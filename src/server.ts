@@ -6,6 +6,7 @@ import { openStorage } from './storage/open.js';
 import { schedule } from 'node-cron';
 import { evaluateAll } from './pathways/evaluate.js';
 import { loadPathways } from './pathways/loader.js';
+import { loadExamples } from './fhir/example-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 
@@ -18,7 +19,7 @@ export interface Running {
 /** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl);
-  const { app, ready, services } = buildApp({
+  const { app, ready, services, dispatch } = buildApp({
     storage,
     baseUrl: config.baseUrl,
     limits: config.limits,
@@ -34,6 +35,7 @@ export async function startServer(config: Config): Promise<Running> {
   const loaded = await loadTerminology(services);
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
+  if (config.loadExamples) jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
   // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
   // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
   const deadlines = config.deadlineCron

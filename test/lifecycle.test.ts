@@ -12,6 +12,14 @@ describe('configuration', () => {
     expect(c.limits.maxBodyBytes).toBe(20 * 1024 * 1024);
   });
 
+  it('loads the example journeys for the embedded default only, unless told', () => {
+    expect(loadConfig({}).loadExamples).toBe(true);
+    expect(loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/test' }).loadExamples).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/test', LOAD_EXAMPLES: 'true' }).loadExamples).toBe(true);
+    expect(loadConfig({ LOAD_EXAMPLES: 'false' }).loadExamples).toBe(false);
+    expect(() => loadConfig({ LOAD_EXAMPLES: 'yes' })).toThrow(/LOAD_EXAMPLES/);
+  });
+
   it('reads every setting from the environment and refuses nonsense', () => {
     const c = loadConfig({ PORT: '9000', BASE_URL: 'https://fhir.example.no/r4/', MAX_BUNDLE_ENTRIES: '50', VALIDATION_MODE: 'lenient' });
     expect(c.port).toBe(9000);

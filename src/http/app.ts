@@ -21,6 +21,8 @@ export interface App {
   services: Services;
   /** Resolves when start-up work (stored SearchParameters) is done; serve after it. */
   ready: Promise<void>;
+  /** Runs a FHIR request in process, as HTTP would (start-up loading of the shipped examples). */
+  dispatch: (req: FhirRequest) => Promise<FhirResponse>;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -104,7 +106,7 @@ export function buildApp(options: AppOptions): App {
   app.use((_req: Request, res: Response) => {
     res.status(404).type('application/fhir+json').send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
   });
-  return { app, services, ready };
+  return { app, services, ready, dispatch };
 }
 
 function header(req: Request, name: string): string | undefined {

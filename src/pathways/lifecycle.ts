@@ -14,7 +14,9 @@ const OPEN = new Set(['draft', 'requested', 'received', 'accepted', 'ready', 'in
  */
 export async function endPathway(svc: Services, tx: Tx, carePlan: CarePlan, siblings: Task[], date: string): Promise<void> {
   for (const task of siblings.filter((t) => OPEN.has(t.status))) {
-    await update(svc, tx, 'Task', task.id as string, { ...task, status: 'cancelled', statusReason: { text: `Forløpet ble avsluttet ${date} (X)` } });
+    // a cancelled milestone has no standing any more (a breach before it stays recorded as its DetectedIssue)
+    const { businessStatus: _standing, ...rest } = task;
+    await update(svc, tx, 'Task', task.id as string, { ...rest, status: 'cancelled', statusReason: { text: `Forløpet ble avsluttet ${date} (X)` } });
   }
   await update(svc, tx, 'CarePlan', carePlan.id as string, { ...carePlan, status: 'completed', period: { ...carePlan.period, end: date } });
   for (const ref of carePlan.supportingInfo ?? []) {

@@ -24,7 +24,6 @@ export function personNumber(ddmmyy: string, individ: number, kind: 'fnr' | 'dnr
   throw new Error(`no valid number near ${ddmmyy}/${individ}`);
 }
 
-/** A distinct valid fødselsnummer for each i below 10 million (for generated test and bench data). */
 /** A fødselsnummer valid only under the 2032 rule: its first check digit leaves remainder 1–3, not 0. */
 export function personNumber2032(ddmmyy: string, individ: number): string {
   for (let i = individ; i < individ + 50; i++) {
@@ -40,6 +39,7 @@ export function personNumber2032(ddmmyy: string, individ: number): string {
   throw new Error(`no 2032-format number near ${ddmmyy}/${individ}`);
 }
 
+/** A distinct valid fødselsnummer for each i below 10 million (for generated test and bench data). */
 export function fnrFor(i: number): string {
   const day = (i % 28) + 1;
   const month = (Math.floor(i / 28) % 12) + 1;

@@ -18,6 +18,8 @@ export interface TestServer {
   /** The database's URL, for another server process on the same data. */
   databaseUrl: string;
   clock: ManualClock;
+  /** Runs a FHIR request in process, as the server's own start-up loading does. */
+  dispatch: ReturnType<typeof buildApp>['dispatch'];
   /** A supertest agent against the app. */
   http: () => request.Agent;
 }
@@ -37,6 +39,7 @@ export function useServer(backend: Backend, options: Partial<AppOptions> = {}): 
     await built.ready;
     ctx.app = built.app;
     ctx.services = built.services;
+    ctx.dispatch = built.dispatch;
     ctx.storage = opened.storage;
     ctx.databaseUrl = opened.url;
     ctx.http = () => request.agent(built.app);
