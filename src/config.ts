@@ -1,6 +1,7 @@
 import type { Limits, TerminologyLimits } from './fhir/services.js';
 import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
 import { validate } from 'node-cron';
+import type { TokenConfig } from './security/tokens.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
 export interface Config {
@@ -17,6 +18,49 @@ export interface Config {
   deadlineCron: string;
   /** Load the example journeys of `examples/` at start (the demo): on by default only for the embedded default database. */
   loadExamples: boolean;
+  /** Bearer-token authentication; undefined only on loopback (the laptop default), with a warning at start. */
+  auth?: AuthConfig;
+  /** Origins allowed by CORS (browser apps); empty: CORS off. */
+  corsOrigins: string[];
+  /** Requests per minute per client (token client id, or address without a token); 0: no limit. */
+  rateLimitPerMinute: number;
+  /** The most query-string parameters one request may have. */
+  maxQueryParams: number;
+  /** A request still running after this long is answered 503 and its connection closed. */
+  requestTimeoutMs: number;
+}
+
+export interface AuthConfig extends TokenConfig {
+  tokenEndpoint: string;
+  authorizationEndpoint?: string;
+}
+
+/** Loopback addresses: the only ones a server without authentication may listen on. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function authOf(env: NodeJS.ProcessEnv, host: string, baseUrl: string): AuthConfig | undefined {
+  const issuer = env.AUTH_ISSUER;
+  const configured = Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
+  if (!configured) {
+    if (!isLoopback(host)) {
+      throw new Error(`Refusing to listen on ${host} without authentication: set AUTH_ISSUER and AUTH_JWKS (see the README), or HOST=127.0.0.1 for a local server`);
+    }
+    return undefined;
+  }
+  if (!issuer) throw new Error('AUTH_ISSUER is required when authentication is configured (the iss tokens must carry)');
+  if (!env.AUTH_JWKS && !env.AUTH_HS256_SECRET) throw new Error('Authentication needs AUTH_JWKS (a JWKS URL or file) or, for local development, AUTH_HS256_SECRET');
+  if (env.AUTH_HS256_SECRET && !isLoopback(host)) throw new Error(`AUTH_HS256_SECRET (a shared secret) is for local development: not on ${host}; use AUTH_JWKS`);
+  return {
+    issuer,
+    audience: env.AUTH_AUDIENCE ?? baseUrl,
+    jwks: env.AUTH_JWKS || undefined,
+    hs256Secret: env.AUTH_HS256_SECRET || undefined,
+    clockToleranceSeconds: int(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 5),
+    tokenEndpoint: env.AUTH_TOKEN_ENDPOINT ?? `${issuer.replace(/\/+$/, '')}/token`,
+    authorizationEndpoint: env.AUTH_AUTHORIZE_ENDPOINT || undefined,
+  };
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -68,5 +112,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deadlineCron: cronOf(env.DEADLINE_CRON ?? '*/15 * * * *'),
     // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
     loadExamples: bool(env, 'LOAD_EXAMPLES', env.DATABASE_URL === undefined),
+    auth: authOf(env, host, baseUrl),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
+    maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000),
   };
 }

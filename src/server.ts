@@ -9,6 +9,8 @@ import { loadPathways } from './pathways/loader.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
+import { systemClock } from './fhir/clock.js';
+import { TokenVerifier } from './security/tokens.js';
 
 export interface Running {
   server: Server;
@@ -19,7 +21,15 @@ export interface Running {
 /** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl);
+  const clock = systemClock;
+  const security = config.auth ? { tokens: new TokenVerifier(config.auth, clock), smart: { issuer: config.auth.issuer, tokenEndpoint: config.auth.tokenEndpoint, authorizationEndpoint: config.auth.authorizationEndpoint, jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined } } : undefined;
+  if (!security) {
+    jsonLog({ level: 'warn', msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.` });
+  }
   const { app, ready, services, dispatch } = buildApp({
+    clock,
+    security,
+    http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,
     baseUrl: config.baseUrl,
     limits: config.limits,
@@ -50,6 +60,9 @@ export async function startServer(config: Config): Promise<Running> {
     : undefined;
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
+  // a client that trickles its request (headers or body) is cut off: no slow-loris hold on a connection
+  server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
+  server.requestTimeout = config.requestTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../security/principal.js';
 import type { Tx } from '../storage/types.js';
 import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
@@ -31,6 +32,8 @@ export interface Services {
   validationMode: 'strict' | 'lenient';
   /** What follows a write, in the same transaction (a completed pathway milestone sets the next due dates). */
   reactions: WriteReaction[];
+  /** Who is asking, in the services of one request (none: authentication is off, or the server's own work). */
+  principal?: Principal;
 }
 
 /** Runs after a version of a resource of `type` is written, inside the writer's transaction: all of it commits, or none. */

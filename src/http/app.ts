@@ -3,17 +3,24 @@ import { randomUUID } from 'node:crypto';
 import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { asFhirError, FhirError } from '../fhir/errors.js';
-import { findRoute } from '../fhir/routes.js';
 import { createServices, type ServiceOptions } from '../fhir/create-services.js';
 import type { Services } from '../fhir/services.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { readBody } from './body.js';
+import { DEFAULT_HTTP_LIMITS, harden, principalOfResponse, type HttpLimits } from './hardening.js';
+import { dispatcher } from '../security/guard.js';
+import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
+import type { TokenVerifier } from '../security/tokens.js';
 import { checkAcceptable, send } from './format.js';
 import { jsonLog, silentLog, type LogFn } from './log.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
   version?: string;
+  /** Authentication: bearer tokens verified, SMART scopes enforced. Absent: off (loopback only; see config.ts). */
+  security?: { tokens: TokenVerifier; smart: SmartEndpoints };
+  /** CORS, rate and query limits in front of the handlers. */
+  http?: HttpLimits;
 }
 
 export interface App {
@@ -35,7 +42,8 @@ export function buildApp(options: AppOptions): App {
   const version = options.version ?? '0.1.0';
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
-  const dispatch = (req: FhirRequest): Promise<FhirResponse> => findRoute(req).handler(services, req, dispatch);
+  const dispatchAs = dispatcher(services);
+  const dispatch = dispatchAs(undefined);
 
   const app = express();
   app.disable('x-powered-by');
@@ -63,6 +71,14 @@ export function buildApp(options: AppOptions): App {
     }
   });
 
+  harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
+  if (options.security) {
+    const doc = smartConfiguration(options.security.smart);
+    app.get(`${basePath}/.well-known/smart-configuration`, (_req, res) => {
+      res.type('application/json').send(JSON.stringify(doc));
+    });
+  }
+
   const fhir = async (req: Request, res: Response) => {
     try {
       checkAcceptable(req);
@@ -76,6 +92,7 @@ export function buildApp(options: AppOptions): App {
         send(req, res, 200, mode === 'terminology' ? terminologyCapabilities(services, version) : capabilityStatement(services, version));
         return;
       }
+      const principal = principalOfResponse(res);
       if (!METHODS.has(req.method)) throw new FhirError('not-allowed', `Method ${req.method} is not supported`);
       const body = req.method === 'GET' ? undefined : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
       const fhirReq: FhirRequest = {
@@ -93,7 +110,7 @@ export function buildApp(options: AppOptions): App {
         },
         body,
       };
-      const out = await dispatch(fhirReq);
+      const out = await dispatchAs(principal)(fhirReq);
       send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
       const fe = asFhirError(err);

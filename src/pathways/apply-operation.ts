@@ -64,6 +64,11 @@ export const applyOperation: Operation = {
   levels: ['instance'],
   resourceTypes: ['PlanDefinition'],
   methods: ['GET', 'POST'],
+  access: () => [
+    { type: 'PlanDefinition', action: 'r' },
+    { type: 'Patient', action: 'r' },
+    ...['EpisodeOfCare', 'CareTeam', 'CarePlan', 'Task'].map((type) => ({ type, action: 'c' as const })),
+  ],
   async handler(svc, req, target) {
     const row = await svc.store.current('PlanDefinition', target.id as string);
     if (!row || row.deleted) throw new FhirError('not-found', `PlanDefinition/${target.id} is not known`);

@@ -4,6 +4,8 @@ import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
 import { CARE_TEAM_ROLE, EVENT_SYSTEM, eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, PATHWAY_SYSTEM, pathwayCode, timeLimits } from './plan.js';
 import { DeadlineRules } from './rules.js';
+import { deadlineStatus } from './deadlines.js';
+import { DUE_SOON_DAYS, standing } from './evaluate.js';
 
 /** What `$apply` was asked: whose pathway, by whom, where, from when. */
 export interface ApplyInput {
@@ -68,6 +70,12 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
       ...(started && input.emergency ? { note: [{ text: 'ØH: the pathway starts on the date of the decision after the emergency assessment' }] } : {}),
     } as Task;
   });
+  // each milestone is written with its standing today, so writing it needs no evaluation
+  const today = osloDate(rules.now());
+  for (const task of tasks) {
+    const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
+    if (status !== 'no-limit') task.businessStatus = standing(status);
+  }
   const episode: EpisodeOfCare = {
     resourceType: 'EpisodeOfCare',
     id: episodeId,

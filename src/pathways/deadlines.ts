@@ -32,6 +32,10 @@ export const deadlinesOperation: Operation = {
   levels: ['instance'],
   resourceTypes: ['CarePlan'],
   methods: ['GET', 'POST'],
+  access: () => [
+    { type: 'CarePlan', action: 'r' },
+    { type: 'Task', action: 's' },
+  ],
   async handler(svc, req, target) {
     const row = await svc.store.current('CarePlan', target.id as string);
     if (!row || row.deleted) throw new FhirError('not-found', `CarePlan/${target.id} is not known`);

@@ -10,6 +10,11 @@ export const evaluateDeadlinesOperation: Operation = {
   definition: 'http://forlop.no/fhir/OperationDefinition/evaluate-deadlines',
   levels: ['system'],
   methods: ['POST'],
+  // every patient's pathways: a system (or user) token, never one patient's
+  access: () => [
+    { type: 'Task', action: 'u', whole: true },
+    { type: 'DetectedIssue', action: 'c', whole: true },
+  ],
   async handler(svc) {
     const started = performance.now();
     const r = await evaluateAll(svc);

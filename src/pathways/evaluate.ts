@@ -18,6 +18,17 @@ const TEXT: Record<DeadlineStatus, string> = {
   'on-time': 'I rute',
   'no-limit': 'Uten forløpstid',
 };
+/** A milestone's standing as its `businessStatus`. */
+export function standing(status: DeadlineStatus): { coding: { system: string; code: string; display: string }[]; text: string } {
+  return { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: TEXT[status] };
+}
+
+/** Whether a milestone's stored standing is not the one today gives it (milestones without a limit have none). */
+export function standingStale(task: Task, today: string): boolean {
+  const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
+  return status !== 'no-limit' && task.status !== 'cancelled' && task.businessStatus?.coding?.[0]?.code !== status;
+}
+
 /** Days before a due date from which an open milestone is due soon. */
 export const DUE_SOON_DAYS = 7;
 
@@ -37,7 +48,7 @@ export async function evaluateCarePlan(svc: Services, tx: Tx, carePlan: CarePlan
     const { status, due } = deadlineStatus(task, today, DUE_SOON_DAYS);
     if (status === 'no-limit') continue;
     if (task.businessStatus?.coding?.[0]?.code !== status) {
-      await update(svc, tx, 'Task', task.id as string, { ...task, businessStatus: { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: TEXT[status] } });
+      await update(svc, tx, 'Task', task.id as string, { ...task, businessStatus: standing(status) });
       updated++;
     }
     if (status === 'overdue' || status === 'missed') {

@@ -8,7 +8,7 @@ import { FhirError } from '../fhir/errors.js';
 import { inValueSet } from '../terminology/membership.js';
 import { TerminologyContext } from '../terminology/source.js';
 import { eventCode, nprRules, outcomeValueSet, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
-import { evaluateCarePlan } from './evaluate.js';
+import { evaluateCarePlan, standingStale } from './evaluate.js';
 import { endPathway, postponePathway } from './lifecycle.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
 import { dateOf, findAll } from './search.js';
@@ -46,9 +46,17 @@ function limitFrom(dependent: PlanDefinitionAction, done: PlanDefinitionAction, 
 export const pathwayProgress: WriteReaction = { type: 'Task', run: progress };
 
 async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void> {
-  if (resource.resourceType !== 'Task' || resource.status !== 'completed') return;
+  if (resource.resourceType !== 'Task') return;
   const where = actionOf(resource);
   if (!where) return;
+  if (resource.status !== 'completed') {
+    // an open milestone edited (a due date moved, reopened …): evaluated now if its standing changed
+    if (!standingStale(resource, osloDate(svc.clock.now()))) return;
+    const row = await svc.store.current('CarePlan', where.carePlanId, tx);
+    const carePlan = row?.content && !row.deleted ? (JSON.parse(row.content as string) as CarePlan) : undefined;
+    if (carePlan?.status === 'active') await evaluateOnce(svc, tx, carePlan);
+    return;
+  }
   const plan = await planOf(svc, resource.instantiatesCanonical);
   const action = plan?.action?.find((a) => a.id === where.actionId);
   if (!plan || !action) return;

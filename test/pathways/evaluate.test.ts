@@ -78,6 +78,17 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
     expect(await evaluate()).toMatchObject({ carePlans: 0, updated: 0, breaches: 0 });
   });
 
+  it('every change is evaluated at once: an open milestone whose due date a client moves into the past is overdue on that write', async () => {
+    t.clock.set(new Date('2026-04-01T09:00:00Z'));
+    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start: '2026-04-01' })).body as CarePlan;
+    expect(await standing(carePlan, 'clinical-decision')).toBe('on-time');
+    const task = await taskOf(carePlan, 'clinical-decision');
+    const res = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, restriction: { period: { start: '2026-03-01', end: '2026-03-31' } } });
+    expect(res.status).toBe(200);
+    expect(await standing(carePlan, 'clinical-decision')).toBe('overdue');
+    expect((await breaches(carePlan)).map((d: DetectedIssue) => d.implicated?.[0].reference)).toEqual([`Task/${task.id}`]);
+  });
+
   it('ended pathways are not evaluated any more', async () => {
     t.clock.set(new Date('2026-05-01T09:00:00Z'));
     const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: await newPatient(t), start: '2026-05-01' })).body as CarePlan;

@@ -33,12 +33,14 @@ describe.each(BACKENDS)('pathway PlanDefinitions, on $name', (backend) => {
     return res.body.entry[0].resource as PlanDefinition;
   };
 
-  it('one PlanDefinition per pathway, findable by its 9321 code; a second load changes nothing', async () => {
+  it('one PlanDefinition per pathway, findable by its 9321 code, and the own-description Questionnaire; a second load changes nothing', async () => {
     for (const code of PATHWAYS) {
       const byTopic = await t.http().get(`/fhir/PlanDefinition?topic=urn:oid:2.16.578.1.12.4.1.1.9321|${code}`);
       expect(byTopic.body.entry?.map((e: { resource: PlanDefinition }) => e.resource.id)).toEqual([`pathway-${code}`]);
     }
-    expect(await loadPathways(t.services)).toEqual({ created: 0, updated: 0, unchanged: 8 });
+    const questionnaire = await t.http().get('/fhir/Questionnaire').query({ url: 'http://forlop.no/fhir/Questionnaire/own-description' });
+    expect(questionnaire.body.entry?.[0].resource.item.map((i: { linkId: string }) => i.linkId)).toContain('own-part');
+    expect(await loadPathways(t.services)).toEqual({ created: 0, updated: 0, unchanged: 9 });
   });
 
   it.each(PATHWAYS)('%s validates without errors (the time-limit extension against its definition too)', async (code) => {

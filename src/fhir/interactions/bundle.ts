@@ -6,6 +6,7 @@ import { etag, newId, parseIfMatch } from '../ids.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from '../request.js';
 import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
+import { authorize, needsOf } from '../../security/authorize.js';
 import { writeOutcome } from './respond.js';
 import * as write from './write.js';
 
@@ -110,6 +111,14 @@ async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, 
 async function transaction(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined): Promise<FhirResponse> {
   const parsed = entries.map((e, i) => parseEntry(svc, e, i));
   checkDuplicates(parsed);
+  // every entry's permissions before anything runs: a refused entry fails the whole transaction
+  for (const p of parsed) {
+    try {
+      authorize(svc, needsOf(p.req));
+    } catch (err) {
+      throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
+    }
+  }
   const responses: BundleEntry[] = new Array(entries.length);
   const ordered = [...parsed].sort(byProcessingOrder);
   await svc.store.transaction(async (tx) => {
@@ -226,6 +235,7 @@ async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids)
 async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<string> {
   const [type, criteria] = ref.split('?', 2);
   if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: 'resource' });
+  authorize(svc, [{ type, action: 's' }]);
   const matches = await findMatches(svc, type, criteria, tx);
   if (matches.length !== 1) {
     throw new FhirError(matches.length ? 'precondition' : 'not-found', {
@@ -240,6 +250,7 @@ async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefi
   const { req } = p;
   const [type, id] = req.path;
   if (!svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', `Unknown resource type '${type}'`);
+  authorize(svc, needsOf(req));
   const ifMatch = parseIfMatch(req.headers.ifMatch);
   const criteria = new URLSearchParams(req.query).toString();
   let result: write.WriteResult;

@@ -7,6 +7,7 @@ import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
 import type { VersionRow } from '../store.js';
 import { checkResource, requireResource } from './resource-checks.js';
+import { checkReachable, checkWritten } from '../../security/authorize.js';
 
 /**
  * The write interactions (R4 §3.1.0.3–3.1.0.7), each inside the caller's transaction so a Bundle
@@ -33,12 +34,19 @@ export function lockCriteria(tx: Tx, type: string, criteria: string): Promise<vo
   return tx.lock(`cond:${type}?${new URLSearchParams(canonical).toString()}`);
 }
 
-/** The server's reactions to a written version, in the same transaction (see Services.reactions). */
-async function react(svc: Services, tx: Tx, row: VersionRow): Promise<void> {
+/**
+ * After a version is written, in its transaction: a patient-scoped token must have written a resource
+ * of its own patient (else 403, and the transaction rolls back); then the server's reactions
+ * (Services.reactions) run as the server itself — what a completed milestone changes in the pathway is
+ * the server's doing, not the client's.
+ */
+async function afterWrite(svc: Services, tx: Tx, row: VersionRow, action: 'c' | 'u'): Promise<void> {
+  await checkWritten(svc, tx, row, action);
   const mine = svc.reactions.filter((r) => r.type === row.type);
   if (!mine.length || !row.content) return;
   const written = JSON.parse(row.content as string) as Resource;
-  for (const reaction of mine) await reaction.run(svc, tx, written);
+  const server = svc.principal ? { ...svc, principal: undefined } : svc;
+  for (const reaction of mine) await reaction.run(server, tx, written);
 }
 
 function tooMany(type: string, criteria: string): FhirError {
@@ -56,7 +64,7 @@ export async function create(svc: Services, tx: Tx, type: string, body: unknown,
   }
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, assignedId ?? newId(), undefined, resource, 'POST');
-  await react(svc, tx, row);
+  await afterWrite(svc, tx, row, 'c');
   return { status: 201, row, issues };
 }
 
@@ -77,9 +85,10 @@ async function put(svc: Services, tx: Tx, type: string, id: string, resource: Re
     prev = (await svc.store.current(type, id, tx)) ?? null;
   }
   checkVersion(type, id, prev ?? undefined, opts.ifMatch);
+  if (prev && !prev.deleted) await checkReachable(svc, tx, prev, 'u');
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
-  await react(svc, tx, row);
+  await afterWrite(svc, tx, row, prev && !prev.deleted ? 'u' : 'c');
   return { status: prev && !prev.deleted ? 200 : 201, row, issues };
 }
 
@@ -111,7 +120,7 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
   if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, newId(), undefined, resource, 'PUT');
-  await react(svc, tx, row);
+  await afterWrite(svc, tx, row, 'c');
   return { status: 201, row, issues };
 }
 
@@ -157,6 +166,7 @@ export async function remove(svc: Services, tx: Tx, type: string, id: string, op
   const prev = await svc.store.current(type, id, tx);
   checkVersion(type, id, prev, opts.ifMatch);
   if (!prev || prev.deleted) return { status: 204 };
+  await checkReachable(svc, tx, prev, 'd');
   const row = await svc.store.write(tx, type, id, prev, null, 'DELETE');
   return { status: 204, row };
 }

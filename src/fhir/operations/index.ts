@@ -28,8 +28,8 @@ export const OPERATIONS: Operation[] = [
   evaluateDeadlinesOperation,
 ];
 
-/** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */
-export async function runOperation(svc: Services, req: FhirRequest): Promise<FhirResponse> {
+/** The operation a request names, and its target; 404/405 when there is none. */
+export function findOperation(svc: Services, req: FhirRequest): { op: Operation; target: { type?: string; id?: string } } {
   const name = req.path[req.path.length - 1].slice(1);
   const level = req.path.length === 1 ? 'system' : req.path.length === 2 ? 'type' : 'instance';
   const type = level === 'system' ? undefined : req.path[0];
@@ -40,5 +40,11 @@ export async function runOperation(svc: Services, req: FhirRequest): Promise<Fhi
     throw new FhirError('not-found', { message: `Operation $${name} is not supported at ${level} level${type ? ` for ${type}` : ''}`, code: 'not-supported' });
   }
   if (!op.methods.includes(req.method as 'GET' | 'POST')) throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);
-  return op.handler(svc, req, { type, id });
+  return { op, target: { type, id } };
+}
+
+/** Runs `[base]/$op`, `[base]/[type]/$op` or `[base]/[type]/[id]/$op`. */
+export async function runOperation(svc: Services, req: FhirRequest): Promise<FhirResponse> {
+  const { op, target } = findOperation(svc, req);
+  return op.handler(svc, req, target);
 }

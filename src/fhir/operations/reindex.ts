@@ -10,6 +10,8 @@ export const reindexOperation: Operation = {
   definition: 'http://forlop.no/fhir/OperationDefinition/reindex',
   levels: ['system', 'type'],
   methods: ['POST'],
+  // rewrites index rows of every resource of the type(s): an administrator's (system) token
+  access: (target) => [{ type: target.type ?? '*', action: 'u', whole: true }],
   async handler(svc, req, target) {
     const input = operationInput(req);
     const types = target.type ? [target.type] : ((input.get('type') ?? []) as string[]).flatMap((t) => t.split(','));

@@ -1,3 +1,4 @@
+import type { Need } from '../../security/authorize.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import type { Services } from '../services.js';
 
@@ -11,5 +12,10 @@ export interface Operation {
   /** Types it applies to at type/instance level (all when absent). */
   resourceTypes?: string[];
   methods: ('GET' | 'POST')[];
+  /**
+   * What a caller's token must grant (SMART scopes). When absent: reading the target type (at system
+   * level, every type, for all patients) — operations that write or reach further say so.
+   */
+  access?: (target: { type?: string; id?: string }) => Need[];
   handler(svc: Services, req: FhirRequest, target: { type?: string; id?: string }): Promise<FhirResponse>;
 }

@@ -32,6 +32,8 @@ export interface Criterion {
   components?: string[];
   /** Compartment membership (`Patient/123/Observation`): any of these reference parameters. */
   compartment?: { params: string[]; targetType: string; id: string };
+  /** Added by the server (an access limit), not asked for: never shown in the Bundle's links. */
+  implicit?: boolean;
 }
 
 /** `_include` / `_revinclude` (R4 §3.1.1.5.4): `sourceType:param[:targetType]`, or `*`. */

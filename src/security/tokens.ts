@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Clock } from '../fhir/clock.js';
+
+/** Where signing keys come from and what a token must say (SMART backend services / OAuth 2.0 bearer). */
+export interface TokenConfig {
+  issuer: string;
+  /** The audience tokens are issued for: this server's base URL unless configured. */
+  audience: string;
+  /** A JWKS document: an https URL, or a file. */
+  jwks?: string;
+  /** A shared secret for HS256 — local development only (the server refuses it off loopback). */
+  hs256Secret?: string;
+  /** Seconds of clock skew tolerated on exp/nbf. */
+  clockToleranceSeconds?: number;
+}
+
+export class TokenError extends Error {
+  constructor(
+    message: string,
+    /** RFC 6750 error code for WWW-Authenticate. */
+    readonly code: 'invalid_token' | 'invalid_request',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Verifies access tokens (JWTs) with jose: signature by the configured keys (RS256/ES256 from a
+ * JWKS; HS256 only with a development secret), `iss`, `aud`, `exp` and `nbf` against the injected
+ * clock. Returns the claims.
+ */
+export class TokenVerifier {
+  private readonly keys?: JWTVerifyGetKey;
+  private readonly secret?: Uint8Array;
+
+  constructor(
+    private readonly config: TokenConfig,
+    private readonly clock: Clock,
+  ) {
+    if (config.jwks) {
+      this.keys = /^https?:\/\//.test(config.jwks)
+        ? createRemoteJWKSet(new URL(config.jwks), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
+        : createLocalJWKSet(JSON.parse(readFileSync(config.jwks, 'utf8')));
+    }
+    if (config.hs256Secret) this.secret = new TextEncoder().encode(config.hs256Secret);
+    if (!this.keys && !this.secret) throw new Error('Token verification needs AUTH_JWKS (a JWKS URL or file) or, for development, AUTH_HS256_SECRET');
+  }
+
+  async verify(token: string): Promise<Record<string, unknown>> {
+    const options = {
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      currentDate: this.clock.now(),
+      clockTolerance: this.config.clockToleranceSeconds ?? 5,
+      requiredClaims: ['exp', 'sub'],
+    };
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg === 'HS256') {
+        if (!this.secret) throw new TokenError('HS256 tokens are not accepted here', 'invalid_token');
+        return (await jwtVerify(token, this.secret, { ...options, algorithms: ['HS256'] })).payload;
+      }
+      if (!this.keys) throw new TokenError(`${header.alg ?? 'Unsigned'} tokens are not accepted here`, 'invalid_token');
+      return (await jwtVerify(token, this.keys, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
+    } catch (err) {
+      if (err instanceof TokenError) throw err;
+      throw new TokenError(describe(err), 'invalid_token');
+    }
+  }
+}
+
+/** What was wrong with a token, in words that help the client and reveal nothing of the keys. */
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'The access token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) return `The access token's ${err.claim} claim is not valid here (${err.reason})`;
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'The access token signature does not verify';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'The access token was signed by an unknown key';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'The access token uses an algorithm not accepted here';
+  return 'The access token is not a valid JWT';
+}
