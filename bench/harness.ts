@@ -18,7 +18,7 @@ export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Starts a server; `databaseUrl` reuses an existing (seeded) database instead of a fresh one. */
-export async function startServer(kind: ServerKind, databaseUrl?: string): Promise<BenchServer> {
+export async function startServer(kind: ServerKind, databaseUrl?: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
   let dbUrl = '';
   let cleanup = async () => undefined as void;
@@ -36,6 +36,7 @@ export async function startServer(kind: ServerKind, databaseUrl?: string): Promi
   const processKind = kind.startsWith('forlop') ? 'forlop' : kind === 'medplum-memory' ? 'medplum' : 'express';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), processKind, String(port), dbUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -85,6 +86,8 @@ export interface LoadOptions {
   /** A different path (and body) per request. */
   setupRequest?: (req: { path: string; body?: string }) => { path: string; body?: string };
   onResponse?: (status: number, body: string) => void;
+  /** More request headers (Authorization …). */
+  headers?: Record<string, string>;
 }
 
 export async function load(opts: LoadOptions): Promise<LoadResult> {
@@ -99,7 +102,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       {
         method: opts.method ?? 'GET',
         path: u.pathname + u.search,
-        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', ...opts.headers },
         ...(opts.body ? { body: opts.body } : {}),
         ...(opts.setupRequest ? { setupRequest: opts.setupRequest } : {}),
         ...(opts.onResponse ? { onResponse: opts.onResponse } : {}),

@@ -14,7 +14,13 @@ async function forlop(): Promise<express.Express> {
   const { buildApp } = await import('../src/http/app.js');
   const { silentLog } = await import('../src/http/log.js');
   const storage = await openStorage(databaseUrl);
-  const built = buildApp({ storage, baseUrl: `http://127.0.0.1:${port}/fhir`, log: silentLog });
+  const baseUrl = `http://127.0.0.1:${port}/fhir`;
+  // BENCH_JWKS (a JWKS file) and BENCH_ISSUER: authentication and the audit trail on, as in production
+  const jwks = process.env.BENCH_JWKS;
+  const { TokenVerifier } = await import('../src/security/tokens.js');
+  const { systemClock } = await import('../src/fhir/clock.js');
+  const security = jwks ? { tokens: new TokenVerifier({ issuer: process.env.BENCH_ISSUER as string, audience: baseUrl, jwks }, systemClock), smart: { issuer: process.env.BENCH_ISSUER as string, tokenEndpoint: 'https://auth.example/token' } } : undefined;
+  const built = buildApp({ storage, baseUrl, log: silentLog, security, audit: Boolean(jwks) });
   await built.ready;
   return built.app;
 }

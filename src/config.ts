@@ -26,8 +26,10 @@ export interface Config {
   rateLimitPerMinute: number;
   /** The most query-string parameters one request may have. */
   maxQueryParams: number;
-  /** A request still running after this long is answered 503 and its connection closed. */
+  /** A request still being received after this long is cut off (slow clients). */
   requestTimeoutMs: number;
+  /** Keep the audit trail (AuditEvents); on unless turned off for a measurement. */
+  audit: boolean;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -117,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000),
+    audit: bool(env, 'AUDIT', true),
   };
 }

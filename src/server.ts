@@ -29,6 +29,7 @@ export async function startServer(config: Config): Promise<Running> {
   const { app, ready, services, dispatch } = buildApp({
     clock,
     security,
+    audit: config.audit,
     http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,
     baseUrl: config.baseUrl,
@@ -80,6 +81,7 @@ export async function startServer(config: Config): Promise<Running> {
       clearInterval(sweep);
       clearTimeout(force);
       await deadlines?.stop();
+      await services.auditLog?.flush();
       await storage.close();
       jsonLog({ level: 'info', msg: 'stopped' });
     })());

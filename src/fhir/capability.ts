@@ -9,14 +9,22 @@ const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'q
  * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
  * only what has a handler and only the search parameters the index extracts.
  */
-export function capabilityStatement(svc: Services, version: string): CapabilityStatement {
+/** How clients authenticate, for `rest.security` (SMART on FHIR: where to get a token). */
+export interface SecurityInfo {
+  tokenEndpoint: string;
+  authorizationEndpoint?: string;
+  cors: boolean;
+}
+
+export function capabilityStatement(svc: Services, version: string, security?: SecurityInfo): CapabilityStatement {
   const typeLevel = ROUTES.filter((r) => r.level !== 'system' && r.interaction);
   const interactions = [...new Set(typeLevel.map((r) => r.interaction as string))];
   const resources: CapabilityStatementRestResource[] = [...svc.defs.resourceTypes].sort().map((type) => ({
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(svc.validator.supportedProfiles(type).length ? { supportedProfile: svc.validator.supportedProfiles(type) } : {}),
-    interaction: interactions.map((code) => ({ code: code as never })),
+    // the audit trail is written once (R4 AuditEvent is a record, never edited)
+    interaction: interactions.filter((code) => type !== 'AuditEvent' || !['update', 'patch', 'delete'].includes(code)).map((code) => ({ code: code as never })),
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
@@ -45,6 +53,21 @@ export function capabilityStatement(svc: Services, version: string): CapabilityS
         documentation:
           'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Token :in/:not-in take a ValueSet url and :above/:below a system|code; they are answered from the terminology service (at most 5,000 codes). Not supported: _text, _content, _list, _query; searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.',
 
+        ...(security
+          ? {
+              security: {
+                cors: security.cors,
+                service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+                description: 'OAuth 2.0 bearer tokens (JWT, RS256/ES256) with SMART v1/v2 scopes; patient/ scopes are limited to the Patient compartment. Discovery: .well-known/smart-configuration.',
+                extension: [
+                  {
+                    url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+                    extension: [{ url: 'token', valueUri: security.tokenEndpoint }, ...(security.authorizationEndpoint ? [{ url: 'authorize', valueUri: security.authorizationEndpoint }] : [])],
+                  },
+                ],
+              },
+            }
+          : {}),
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         compartment: [...svc.defs.compartments.values()].map((c) => c.url),

@@ -18,6 +18,8 @@ export interface FhirRequest {
     prefer?: string;
     contentType?: string;
     acceptLanguage?: string;
+    /** `X-Provenance`: a Provenance (JSON) the client asks to be stored with its write. */
+    provenance?: string;
   };
   body?: unknown;
 }

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../security/principal.js';
+import type { AuditLog } from '../security/audit.js';
 import type { Tx } from '../storage/types.js';
 import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
@@ -34,6 +35,8 @@ export interface Services {
   reactions: WriteReaction[];
   /** Who is asking, in the services of one request (none: authentication is off, or the server's own work). */
   principal?: Principal;
+  /** The audit trail's buffer for reads and searches (when auditing is on); flushed at shutdown. */
+  auditLog?: AuditLog;
 }
 
 /** Runs after a version of a resource of `type` is written, inside the writer's transaction: all of it commits, or none. */

@@ -23,6 +23,12 @@ export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const VERSION_COLS = 'type, id, version, last_updated, deleted, content';
 
+/** Runs inside a transaction, after its work and before its commit, with every version it wrote. */
+export type CommitHook = (tx: Tx, written: VersionRow[]) => Promise<void>;
+
+/** The versions each open transaction has written (for its commit hook). */
+const writtenIn = new WeakMap<Tx, VersionRow[]>();
+
 /**
  * The resource store: versions, history and search index rows, kept consistent in one transaction.
  * Reads take any executor (the storage, or a transaction to see its own writes); writes take a Tx.
@@ -36,8 +42,29 @@ export class ResourceStore {
     private readonly onSearchParameter: (sp: SearchParameter) => void = () => undefined,
   ) {}
 
+  private hook?: CommitHook;
+
+  /**
+   * The same store, whose transactions end with `hook` (the audit of one request: its AuditEvent and
+   * Provenance are written in the transaction that made the change, so they commit with it or not at all).
+   */
+  withCommitHook(hook: CommitHook): ResourceStore {
+    const scoped = Object.create(this) as ResourceStore;
+    scoped.hook = hook;
+    return scoped;
+  }
+
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.storage.transaction(fn);
+    const hook = this.hook;
+    if (!hook) return this.storage.transaction(fn);
+    return this.storage.transaction(async (tx) => {
+      writtenIn.set(tx, []);
+      const result = await fn(tx);
+      const written = writtenIn.get(tx) ?? [];
+      writtenIn.delete(tx);
+      if (written.length) await hook(tx, written);
+      return result;
+    });
   }
 
   current(type: string, id: string, db: SqlExecutor = this.storage): Promise<VersionRow | undefined> {
@@ -81,18 +108,20 @@ export class ResourceStore {
       if (isUniqueViolation(err)) throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
       throw err;
     }
-    const row = await tx.get<{ rid: number }>(
+    const inserted = await tx.get<{ rid: number }>(
       `INSERT INTO resources (type, id, version, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated,
          deleted = excluded.deleted, content = excluded.content
        RETURNING rid`,
       [type, id, version, lastUpdated, deleted, content],
     );
-    const rid = row!.rid;
+    const rid = inserted!.rid;
     if (resource?.resourceType === 'SearchParameter') this.onSearchParameter(resource);
     // a new resource has no index rows yet; a deletion keeps none
     if (prev || resource) await this.replaceIndex(tx, rid, resource, Boolean(prev));
-    return { type, id, version, last_updated: lastUpdated, deleted, content, rid };
+    const row = { type, id, version, last_updated: lastUpdated, deleted, content, rid };
+    writtenIn.get(tx)?.push(row);
+    return row;
   }
 
   /** Replaces a stored resource's index rows with those the current definitions give (reindex). */

@@ -7,6 +7,7 @@ import { createServices, type ServiceOptions } from '../fhir/create-services.js'
 import type { Services } from '../fhir/services.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { readBody } from './body.js';
+import { AuditLog } from '../security/audit.js';
 import { DEFAULT_HTTP_LIMITS, harden, principalOfResponse, type HttpLimits } from './hardening.js';
 import { dispatcher } from '../security/guard.js';
 import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
@@ -21,6 +22,8 @@ export interface AppOptions extends ServiceOptions {
   security?: { tokens: TokenVerifier; smart: SmartEndpoints };
   /** CORS, rate and query limits in front of the handlers. */
   http?: HttpLimits;
+  /** Keep the audit trail (an AuditEvent per request on patient data). */
+  audit?: boolean;
 }
 
 export interface App {
@@ -42,8 +45,11 @@ export function buildApp(options: AppOptions): App {
   const version = options.version ?? '0.1.0';
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
-  const dispatchAs = dispatcher(services);
-  const dispatch = dispatchAs(undefined);
+  // the server's own requests (loading examples) are not the audit trail's business; clients' are
+  const auditLog = options.audit ? new AuditLog(services.store, (err) => log({ level: 'error', msg: 'audit batch not written; kept for the next flush', error: String(err) })) : undefined;
+  services.auditLog = auditLog;
+  const dispatchAs = dispatcher(services, auditLog);
+  const dispatch = dispatcher(services)(undefined);
 
   const app = express();
   app.disable('x-powered-by');
@@ -89,7 +95,7 @@ export function buildApp(options: AppOptions): App {
         if (mode !== undefined && mode !== 'full' && mode !== 'normative' && mode !== 'terminology') {
           throw new FhirError('invalid', { message: `Unknown metadata mode '${String(mode)}'`, expression: 'mode' });
         }
-        send(req, res, 200, mode === 'terminology' ? terminologyCapabilities(services, version) : capabilityStatement(services, version));
+        send(req, res, 200, mode === 'terminology' ? terminologyCapabilities(services, version) : capabilityStatement(services, version, options.security ? { tokenEndpoint: options.security.smart.tokenEndpoint, authorizationEndpoint: options.security.smart.authorizationEndpoint, cors: (options.http?.corsOrigins.length ?? 0) > 0 } : undefined));
         return;
       }
       const principal = principalOfResponse(res);
@@ -107,10 +113,11 @@ export function buildApp(options: AppOptions): App {
           prefer: header(req, 'prefer'),
           contentType: header(req, 'content-type'),
           acceptLanguage: header(req, 'accept-language'),
+          provenance: provenanceHeader(header(req, 'x-provenance')),
         },
         body,
       };
-      const out = await dispatchAs(principal)(fhirReq);
+      const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirReq);
       send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
       const fe = asFhirError(err);
@@ -137,4 +144,21 @@ function decodeSegment(s: string): string {
   } catch {
     throw new FhirError('invalid', `Malformed URL segment '${s.slice(0, 80)}'`);
   }
+}
+
+/** `X-Provenance` must be a Provenance naming its agents; the server fills in target and recorded. */
+function provenanceHeader(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // header bytes arrive as Latin-1 characters; the JSON in them is UTF-8 (Norwegian letters)
+  const value = Buffer.from(raw, 'latin1').toString('utf8');
+  let parsed: { resourceType?: unknown; agent?: unknown };
+  try {
+    parsed = JSON.parse(value) as typeof parsed;
+  } catch {
+    throw new FhirError('invalid', { message: 'X-Provenance must be a Provenance resource as JSON', expression: 'X-Provenance' });
+  }
+  if (parsed?.resourceType !== 'Provenance' || !Array.isArray(parsed.agent) || !parsed.agent.length) {
+    throw new FhirError('invalid', { message: 'X-Provenance must be a Provenance with at least one agent', expression: 'X-Provenance' });
+  }
+  return value;
 }

@@ -64,7 +64,12 @@ describe.each(BACKENDS)('bearer tokens, on $name', (backend) => {
   });
 
   it('the CapabilityStatement and the SMART configuration are public', async () => {
-    expect((await get('/fhir/metadata')).status).toBe(200);
+    const metadata = await get('/fhir/metadata');
+    expect(metadata.status).toBe(200);
+    expect(metadata.body.rest[0].security.service[0].coding[0].code).toBe('SMART-on-FHIR');
+    expect(metadata.body.rest[0].security.extension[0].extension[0]).toEqual({ url: 'token', valueUri: `${ISSUER}/token` });
+    const audit = metadata.body.rest[0].resource.find((r: { type: string }) => r.type === 'AuditEvent');
+    expect(audit.interaction.map((i: { code: string }) => i.code)).not.toContain('delete');
     const smart = await get('/fhir/.well-known/smart-configuration');
     expect(smart.status).toBe(200);
     expect(smart.body).toMatchObject({ issuer: ISSUER, token_endpoint: `${ISSUER}/token` });

@@ -49,6 +49,11 @@ async function afterWrite(svc: Services, tx: Tx, row: VersionRow, action: 'c' | 
   for (const reaction of mine) await reaction.run(server, tx, written);
 }
 
+/** The audit trail is written once: no client may change or delete an AuditEvent. */
+function immutable(type: string, id: string): void {
+  if (type === 'AuditEvent') throw new FhirError('not-allowed', `AuditEvent/${id} is part of the audit trail: it cannot be changed or deleted`);
+}
+
 function tooMany(type: string, criteria: string): FhirError {
   return new FhirError('precondition', { message: `The criteria '${criteria}' match more than one ${type}`, code: 'multiple-matches' });
 }
@@ -85,7 +90,10 @@ async function put(svc: Services, tx: Tx, type: string, id: string, resource: Re
     prev = (await svc.store.current(type, id, tx)) ?? null;
   }
   checkVersion(type, id, prev ?? undefined, opts.ifMatch);
-  if (prev && !prev.deleted) await checkReachable(svc, tx, prev, 'u');
+  if (prev && !prev.deleted) {
+    immutable(type, id);
+    await checkReachable(svc, tx, prev, 'u');
+  }
   const issues = await checkResource(svc, resource);
   const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
   await afterWrite(svc, tx, row, prev && !prev.deleted ? 'u' : 'c');
@@ -166,6 +174,7 @@ export async function remove(svc: Services, tx: Tx, type: string, id: string, op
   const prev = await svc.store.current(type, id, tx);
   checkVersion(type, id, prev, opts.ifMatch);
   if (!prev || prev.deleted) return { status: 204 };
+  immutable(type, id);
   await checkReachable(svc, tx, prev, 'd');
   const row = await svc.store.write(tx, type, id, prev, null, 'DELETE');
   return { status: 204, row };

@@ -1,0 +1,62 @@
+import { load, startServer, table, type LoadResult } from './harness.js';
+import { ISSUER, makeKeys, signToken } from '../test/security/support.js';
+import { fnrFor } from '../test/support/norwegian-ids.js';
+
+/**
+ * Issue 8's figure: what authentication and the audit trail cost. The same server (embedded SQLite)
+ * twice in one run — without them, and with RS256 bearer tokens verified on every request, SMART
+ * scopes checked and an AuditEvent for every read and create — under the same load: creates, then
+ * reads of random ones, 16 connections.
+ */
+const patient = (i: number) => ({
+  resourceType: 'Patient',
+  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: fnrFor(i) }],
+  name: [{ family: `Nordmann${i % 1000}`, given: ['Kari'] }],
+  birthDate: '1980-05-17',
+});
+
+export async function securityBench(n: number, seconds: number): Promise<string> {
+  const keys = await makeKeys();
+  const rows: (string | number)[][] = [];
+  const results: Record<string, { create: LoadResult; read: LoadResult }> = {};
+  for (const secure of [false, true]) {
+    const server = await startServer('forlop-sqlite', undefined, secure ? { BENCH_JWKS: keys.jwksFile, BENCH_ISSUER: ISSUER } : {});
+    try {
+      const token = await signToken(keys, { scope: 'system/*.cruds', client_id: 'bench' }, { audience: `${server.url}/fhir`, expiresIn: 3600 });
+      const headers: Record<string, string> = secure ? { authorization: `Bearer ${token}` } : {};
+      const ids: string[] = [];
+      const create = await load({
+        url: `${server.url}/fhir/Patient`,
+        method: 'POST',
+        amount: n,
+        body: JSON.stringify(patient(1)),
+        headers,
+        onResponse: (status, text) => {
+          if (ids.length < 5000 && status === 201) ids.push(JSON.parse(text).id);
+        },
+      });
+      const read = await load({
+        url: `${server.url}/fhir/Patient/x`,
+        duration: seconds,
+        headers,
+        setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * ids.length)]}` }),
+      });
+      if (create.errors || read.errors) throw new Error(`errors under load: ${create.errors} creates, ${read.errors} reads`);
+      results[secure ? 'on' : 'off'] = { create, read };
+    } finally {
+      await server.stop();
+    }
+  }
+  const overhead = (off: number, on: number) => `${Math.round((1 - on / off) * 100)} %`;
+  for (const [name, r] of Object.entries(results)) {
+    rows.push([name === 'on' ? 'auth (RS256 JWT, scopes) + audit' : 'no auth, no audit', n, Math.round(r.create.rps), `${r.create.p50}/${r.create.p99}`, Math.round(r.read.rps), `${r.read.p50}/${r.read.p99}`]);
+  }
+  rows.push(['overhead', '', overhead(results.off.create.rps, results.on.create.rps), '', overhead(results.off.read.rps, results.on.read.rps), '']);
+  return [
+    '### Security: the cost of authentication and audit (embedded SQLite, 16 connections)',
+    '',
+    `${n.toLocaleString('en-US')} creates, then reads of random ones for ${seconds} s; the same server process without, and with, token verification, scope checks and an AuditEvent per request (reads through the batched audit log, creates in their own transaction).`,
+    '',
+    table(['server', 'N', 'create/s', 'create p50/p99 ms', 'read/s', 'read p50/p99 ms'], rows),
+  ].join('\n');
+}

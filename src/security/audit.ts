@@ -1,0 +1,142 @@
+import type { AuditEvent, AuditEventEntity, Provenance, Resource } from '@medplum/fhirtypes';
+import { newId } from '../fhir/ids.js';
+import type { FhirRequest } from '../fhir/request.js';
+import type { ResourceStore, VersionRow } from '../fhir/store.js';
+import type { Tx } from '../storage/types.js';
+import type { Principal } from './principal.js';
+
+/**
+ * The audit trail: one AuditEvent (R4, type `rest`) per interaction — who (token subject and
+ * client, or "anonymous" with authentication off), from where, what (the interaction, the resources
+ * and, for searches, the query), which patients, when, and the outcome. Writes are audited in their
+ * own transaction (see ResourceStore.withCommitHook); reads, searches and refused requests through
+ * a buffer flushed every `flushMs` in one transaction of many events — durable within that interval,
+ * so auditing does not put a disk write in front of every read.
+ */
+const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+
+export interface AuditedRequest {
+  req: FhirRequest;
+  interaction: string;
+  principal?: Principal;
+  address?: string;
+}
+
+/** R4 AuditEvent.action for an interaction. */
+function actionOf(interaction: string): AuditEvent['action'] {
+  if (interaction === 'create') return 'C';
+  if (interaction === 'update' || interaction === 'patch') return 'U';
+  if (interaction === 'delete') return 'D';
+  if (interaction === 'operation' || interaction === 'transaction' || interaction === 'batch') return 'E';
+  return 'R';
+}
+
+/** The patients a resource belongs to: itself, or the Patient references it holds near its root (subject, patient, for …). */
+export function patientsOf(resource: Resource | undefined, into = new Set<string>()): Set<string> {
+  if (!resource) return into;
+  if (resource.resourceType === 'Patient' && resource.id) into.add(`Patient/${resource.id}`);
+  const visit = (node: unknown, depth: number) => {
+    if (depth > 3 || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach((n) => visit(n, depth));
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'reference' && typeof v === 'string' && /^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(v)) into.add(v);
+      else if (k !== 'contained' && k !== 'text') visit(v, depth + 1);
+    }
+  };
+  visit(resource, 0);
+  return into;
+}
+
+export function auditEvent(a: AuditedRequest, now: Date, status: number, resources: { reference: string; resource?: Resource }[], detail?: string): AuditEvent {
+  const p = a.principal;
+  const patients = new Set<string>();
+  for (const r of resources) patientsOf(r.resource, patients);
+  const query = a.req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
+  const entity: AuditEventEntity[] = [
+    ...[...patients].map((reference) => ({ what: { reference }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } })),
+    // a search result's every match would make the event as large as the result: its patients and its query say what was seen
+    ...(a.interaction.startsWith('search') ? [] : resources.filter((r) => !patients.has(r.reference)).slice(0, 100)).map((r) => ({ what: { reference: r.reference }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' } })),
+    ...(query.length && a.interaction.startsWith('search') ? [{ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, query: Buffer.from(new URLSearchParams(query).toString()).toString('base64') }] : []),
+  ];
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: INTERACTION, code: a.interaction }],
+    action: actionOf(a.interaction),
+    recorded: now.toISOString(),
+    outcome: status < 400 ? '0' : status < 500 ? '4' : '8',
+    ...(status >= 400 || detail ? { outcomeDesc: detail ?? `HTTP ${status}` } : {}),
+    agent: [
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+        who: p?.fhirUser ? { reference: p.fhirUser, identifier: { value: p.subject } } : { identifier: { value: p?.subject ?? 'anonymous' }, display: p ? undefined : 'Authentication off (loopback)' },
+        ...(p?.clientId ? { altId: p.clientId } : {}),
+        requestor: true,
+        ...(a.address ? { network: { address: a.address, type: '2' as const } } : {}),
+        ...(p?.scope ? { policy: p.scope.split(/\s+/).filter(Boolean).map((s) => `urn:smart-scope:${s}`) } : {}),
+      },
+    ],
+    source: { observer: { display: 'Forløp FHIR server' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    entity: entity.length ? entity : undefined,
+  };
+}
+
+/** The client's `X-Provenance` (a Provenance as JSON), made to point at what the write produced. */
+export function provenanceOf(header: string, written: VersionRow[], now: Date): Provenance {
+  const given = JSON.parse(header) as Provenance;
+  return {
+    ...given,
+    resourceType: 'Provenance',
+    id: undefined,
+    target: written.filter((r) => !r.deleted).map((r) => ({ reference: `${r.type}/${r.id}/_history/${r.version}` })),
+    recorded: given.recorded ?? now.toISOString(),
+  };
+}
+
+/** AuditEvents for interactions without a transaction of their own, written in batches. */
+export class AuditLog {
+  private queue: AuditEvent[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: ResourceStore,
+    /** Told when a batch could not be written (the events are kept for the next flush). */
+    private readonly onError: (err: unknown) => void,
+    private readonly flushMs = 100,
+    private readonly maxBatch = 500,
+  ) {}
+
+  add(event: AuditEvent): void {
+    this.queue.push(event);
+    if (this.queue.length >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
+  }
+
+  /** Writes what is queued (also at shutdown, and before tests read the trail). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.flushing.then(async () => {
+      if (!batch.length) return;
+      try {
+        await this.store.transaction(async (tx) => {
+          for (const event of batch) await writeAudit(this.store, tx, event);
+        });
+      } catch (err) {
+        this.queue.unshift(...batch);
+        this.onError(err);
+      }
+    });
+    return this.flushing;
+  }
+}
+
+/** Stores an AuditEvent (or Provenance) as the server: no validation, no reactions, no audit of the audit. */
+export function writeAudit(store: ResourceStore, tx: Tx, resource: AuditEvent | Provenance): Promise<VersionRow> {
+  return store.write(tx, resource.resourceType, newId(), undefined, resource, 'POST');
+}
