@@ -14,6 +14,8 @@ COPY examples ./examples
 
 # Runtime stage: no compilers, a non-root user, data on a volume.
 FROM node:20-bookworm-slim
+# Listening on 0.0.0.0 needs authentication: run with AUTH_ISSUER and AUTH_JWKS (see README,
+# Security and audit), or the server refuses to start.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

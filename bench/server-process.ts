@@ -20,7 +20,7 @@ async function forlop(): Promise<express.Express> {
   const { TokenVerifier } = await import('../src/security/tokens.js');
   const { systemClock } = await import('../src/fhir/clock.js');
   const security = jwks ? { tokens: new TokenVerifier({ issuer: process.env.BENCH_ISSUER as string, audience: baseUrl, jwks }, systemClock), smart: { issuer: process.env.BENCH_ISSUER as string, tokenEndpoint: 'https://auth.example/token' } } : undefined;
-  const built = buildApp({ storage, baseUrl, log: silentLog, security, audit: Boolean(jwks) });
+  const built = buildApp({ storage, baseUrl, log: silentLog, security, audit: Boolean(jwks) && process.env.BENCH_AUDIT !== 'false', readAudit: process.env.BENCH_READ_AUDIT === 'grouped' ? 'grouped' : 'each' });
   await built.ready;
   return built.app;
 }

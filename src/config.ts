@@ -30,11 +30,18 @@ export interface Config {
   requestTimeoutMs: number;
   /** Keep the audit trail (AuditEvents); on unless turned off for a measurement. */
   audit: boolean;
+  /** Reads and searches: an AuditEvent each, or grouped per client and flush interval (50 ms). */
+  readAudit: 'each' | 'grouped';
 }
 
 export interface AuthConfig extends TokenConfig {
   tokenEndpoint: string;
   authorizationEndpoint?: string;
+}
+
+function readAuditOf(v: string): 'each' | 'grouped' {
+  if (v !== 'each' && v !== 'grouped') throw new Error(`AUDIT_READS must be each or grouped, not '${v}'`);
+  return v;
 }
 
 /** Loopback addresses: the only ones a server without authentication may listen on. */
@@ -120,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000),
     audit: bool(env, 'AUDIT', true),
+    readAudit: readAuditOf(env.AUDIT_READS ?? 'each'),
   };
 }

@@ -30,6 +30,7 @@ export async function startServer(config: Config): Promise<Running> {
     clock,
     security,
     audit: config.audit,
+    readAudit: config.readAudit,
     http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,
     baseUrl: config.baseUrl,

@@ -28,6 +28,14 @@ describe.each(BACKENDS)('errors on $name', (backend) => {
     expectOutcome(await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ name: [] }), 400);
   });
 
+  it('400 for a create with search parameters (they would be ignored: a conditional create uses If-None-Exist); nothing stored', async () => {
+    const res = await t.http().post('/fhir/Patient?identifier=urn:x|1').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: undefined, active: true });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0]).toMatchObject({ code: 'invalid', expression: ['url'] });
+    expect((await t.http().get('/fhir/Patient').query({ active: 'true', _summary: 'count' })).body.total).toBe(0);
+    expect((await t.http().post('/fhir/Basic?_format=json').set('Content-Type', FHIR_JSON).send({ resourceType: 'Basic', code: { text: 'format is no criterion' } })).status).toBe(201);
+  });
+
   it('400 for too deep JSON', async () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 200; i++) deep = { a: deep };

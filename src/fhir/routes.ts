@@ -72,7 +72,13 @@ export const ROUTES: Route[] = [
   { method: 'GET', shape: ':type/_history', interaction: 'history-type', level: 'type', handler: history },
   {
     method: 'POST', shape: ':type', interaction: 'create', level: 'type',
-    handler: writing((svc, req, tx) => write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist)),
+    handler: writing((svc, req, tx) => {
+      // R4 §3.1.0.3 create takes no parameters but _format: criteria here would be silently ignored
+      if (criteriaOf(req)) {
+        throw new FhirError('invalid', { message: `POST ${req.path[0]} creates and takes no search parameters: use If-None-Exist for a conditional create, or POST ${req.path[0]}/_search to search`, expression: 'url' });
+      }
+      return write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist);
+    }),
   },
   { method: 'GET', shape: ':type', interaction: 'search-type', level: 'type', handler: searchType },
   { method: 'GET', shape: ':type/:id/:type', interaction: 'search-type', level: 'instance', handler: searchCompartment },

@@ -7,7 +7,7 @@ import { createServices, type ServiceOptions } from '../fhir/create-services.js'
 import type { Services } from '../fhir/services.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { readBody } from './body.js';
-import { AuditLog } from '../security/audit.js';
+import { AuditLog, type ReadAudit } from '../security/audit.js';
 import { DEFAULT_HTTP_LIMITS, harden, principalOfResponse, type HttpLimits } from './hardening.js';
 import { dispatcher } from '../security/guard.js';
 import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
@@ -24,6 +24,8 @@ export interface AppOptions extends ServiceOptions {
   http?: HttpLimits;
   /** Keep the audit trail (an AuditEvent per request on patient data). */
   audit?: boolean;
+  /** Reads and searches: an AuditEvent each (default), or grouped per flush interval. */
+  readAudit?: ReadAudit;
 }
 
 export interface App {
@@ -46,7 +48,7 @@ export function buildApp(options: AppOptions): App {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
   // the server's own requests (loading examples) are not the audit trail's business; clients' are
-  const auditLog = options.audit ? new AuditLog(services.store, (err) => log({ level: 'error', msg: 'audit batch not written; kept for the next flush', error: String(err) })) : undefined;
+  const auditLog = options.audit ? new AuditLog(services.store, (err) => log({ level: 'error', msg: 'audit batch not written; kept for the next flush', error: String(err) }), options.readAudit) : undefined;
   services.auditLog = auditLog;
   const dispatchAs = dispatcher(services, auditLog);
   const dispatch = dispatcher(services)(undefined);

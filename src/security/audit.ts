@@ -95,6 +95,31 @@ export function provenanceOf(header: string, written: VersionRow[], now: Date): 
   };
 }
 
+/**
+ * Merges the events of one flush that differ only in when and what (same agent, client, address,
+ * interaction and outcome) into one AuditEvent whose `period` spans them and whose entities are all
+ * of theirs — every read is still in the trail, at a granularity of the flush interval.
+ */
+export function groupEvents(events: AuditEvent[]): AuditEvent[] {
+  const groups = new Map<string, AuditEvent>();
+  for (const e of events) {
+    const key = JSON.stringify([e.subtype, e.action, e.outcome, e.outcomeDesc, e.agent]);
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { ...e, period: { start: e.recorded, end: e.recorded }, entity: [...(e.entity ?? [])] });
+      continue;
+    }
+    g.period = { start: g.period?.start, end: e.recorded };
+    g.recorded = e.recorded;
+    const seen = new Set(g.entity?.map((x) => x.what?.reference ?? x.query));
+    for (const x of e.entity ?? []) if (!seen.has(x.what?.reference ?? x.query)) g.entity?.push(x);
+  }
+  return [...groups.values()];
+}
+
+/** How reads, searches and refusals are kept: an AuditEvent each, or grouped per flush (see groupEvents). */
+export type ReadAudit = 'each' | 'grouped';
+
 /** AuditEvents for interactions without a transaction of their own, written in batches. */
 export class AuditLog {
   private queue: AuditEvent[] = [];
@@ -105,8 +130,10 @@ export class AuditLog {
     private readonly store: ResourceStore,
     /** Told when a batch could not be written (the events are kept for the next flush). */
     private readonly onError: (err: unknown) => void,
-    private readonly flushMs = 100,
-    private readonly maxBatch = 500,
+    private readonly mode: ReadAudit = 'each',
+    private readonly flushMs = 50,
+    // small batches: a flush holds the single writer for a few milliseconds, not a hundred
+    private readonly maxBatch = 100,
   ) {}
 
   add(event: AuditEvent): void {
@@ -124,8 +151,9 @@ export class AuditLog {
     this.flushing = this.flushing.then(async () => {
       if (!batch.length) return;
       try {
+        const events = this.mode === 'grouped' ? groupEvents(batch) : batch;
         await this.store.transaction(async (tx) => {
-          for (const event of batch) await writeAudit(this.store, tx, event);
+          for (const event of events) await writeAudit(this.store, tx, event);
         });
       } catch (err) {
         this.queue.unshift(...batch);

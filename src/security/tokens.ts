@@ -33,6 +33,8 @@ export class TokenError extends Error {
 export class TokenVerifier {
   private readonly keys?: JWTVerifyGetKey;
   private readonly secret?: Uint8Array;
+  /** Tokens whose signature and claims verified, by their text: a client sends the same token for many requests. */
+  private readonly verified = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly config: TokenConfig,
@@ -47,7 +49,25 @@ export class TokenVerifier {
     if (!this.keys && !this.secret) throw new Error('Token verification needs AUTH_JWKS (a JWKS URL or file) or, for development, AUTH_HS256_SECRET');
   }
 
+  /**
+   * A token seen before is not verified again: its signature cannot have changed, and its time
+   * claims are checked here against the clock on every use (a cached token still expires).
+   */
   async verify(token: string): Promise<Record<string, unknown>> {
+    const known = this.verified.get(token);
+    if (known) {
+      const now = this.clock.now().getTime() / 1000;
+      const skew = this.config.clockToleranceSeconds ?? 5;
+      if (typeof known.exp === 'number' && now - skew < known.exp && (typeof known.nbf !== 'number' || now + skew >= known.nbf)) return known;
+      this.verified.delete(token);
+    }
+    const claims = await this.check(token);
+    if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async check(token: string): Promise<Record<string, unknown>> {
     const options = {
       issuer: this.config.issuer,
       audience: this.config.audience,

@@ -6,10 +6,24 @@ import { norwegianIdentifierIssues } from './norwegian.js';
  * Attachment.size is the size of the data (R4 §2.24.0.13); the Norwegian identifier rules.
  */
 export function datatypeIssues(type: string, value: unknown, path: string): OperationOutcomeIssue[] {
+  if (typeof value === 'string' && (type === 'date' || type === 'dateTime' || type === 'instant')) return calendarIssues(value, path);
   if (!value || typeof value !== 'object') return [];
   if (type === 'Identifier') return norwegianIdentifierIssues(value as never, path);
   if (type === 'Attachment') return attachmentIssues(value as { data?: unknown; size?: unknown }, path);
   return [];
+}
+
+/**
+ * A date the schema's pattern lets through but the calendar does not have (1980-02-30, 2025-02-29):
+ * FHIR dates are XML Schema dates, which must exist.
+ */
+function calendarIssues(value: string, path: string): OperationOutcomeIssue[] {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return [];
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo >= 1 && mo <= 12 && d <= days) return [];
+  return [{ severity: 'error', code: 'value', diagnostics: `'${value}' is not a date: ${m[1]}-${m[2]} has ${days} days`, expression: [path] }];
 }
 
 function attachmentIssues(a: { data?: unknown; size?: unknown }, path: string): OperationOutcomeIssue[] {

@@ -79,6 +79,7 @@ export async function runFuzz(storage: Storage, seed: number, count: number, onP
             const text = await res.text();
             report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
             if (status >= 500) report.failures.push({ request: shown, status, why: text.slice(0, 300) });
+            else if (status === 201) report.failures.push({ request: shown, status, why: `a malformed write was stored: ${String(r.body).slice(0, 300)}` });
             else if (status >= 400) {
               const body = JSON.parse(text) as { resourceType?: string; issue?: unknown[] };
               if (body.resourceType !== 'OperationOutcome' || !body.issue?.length) report.failures.push({ request: shown, status, why: 'a 4xx without an OperationOutcome' });

@@ -103,3 +103,25 @@ describe.each(BACKENDS)('audit trail, on $name', (backend) => {
     expect((await trail({ date: 'eq2026-10-02T14:00:00Z' })).filter((e) => e.recorded === '2026-10-02T14:00:00.000Z')).toEqual([]);
   });
 });
+
+describe('audit trail with reads grouped (AUDIT_READS=grouped)', () => {
+  const t = useSecureServer(BACKENDS[0], () => keys, {}, { audit: true, readAudit: 'grouped' });
+  it('reads of one client within a flush are one AuditEvent spanning them, with every resource and patient read', async () => {
+    const auth = `Bearer ${await signToken(keys, { scope: 'system/*.cruds', sub: 'batch-user', client_id: 'ehr-2' }, { now: new Date('2026-10-03T09:59:00Z') })}`;
+    t.clock.set(new Date('2026-10-03T09:59:30Z'));
+    for (const id of ['g1', 'g2', 'g3']) {
+      expect((await t.http().put(`/fhir/Patient/${id}`).set('Authorization', auth).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id })).status).toBe(201);
+    }
+    await t.services.auditLog?.flush();
+    t.clock.set(new Date('2026-10-03T10:00:00Z'));
+    for (const id of ['g1', 'g2', 'g3']) await t.http().get(`/fhir/Patient/${id}`).set('Authorization', auth);
+    t.clock.set(new Date('2026-10-03T10:00:01Z'));
+    await t.http().get('/fhir/Patient/g1').set('Authorization', auth);
+    await t.services.auditLog?.flush();
+    const res = await t.http().get('/fhir/AuditEvent').query({ subtype: 'read', altid: 'ehr-2' }).set('Authorization', auth);
+    const events = (res.body as Bundle).entry?.map((e) => e.resource as AuditEvent) ?? [];
+    expect(events).toHaveLength(1);
+    expect(events[0].period).toEqual({ start: '2026-10-03T10:00:00.000Z', end: '2026-10-03T10:00:01.000Z' });
+    expect(events[0].entity?.map((e) => e.what?.reference).sort()).toEqual(['Patient/g1', 'Patient/g2', 'Patient/g3']);
+  });
+});

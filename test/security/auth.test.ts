@@ -126,6 +126,8 @@ describe('start-up rules: authentication off only on loopback', () => {
     expect(() => loadConfig({ HOST: '10.1.2.3', AUTH_ISSUER: ISSUER, AUTH_HS256_SECRET: 's' })).toThrow(/development/);
     expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_JWKS: '/x.json' })).toThrow(/AUTH_ISSUER/);
     expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_ISSUER: ISSUER })).toThrow(/AUTH_JWKS/);
+    expect(() => loadConfig({ AUDIT_READS: 'sometimes' })).toThrow(/AUDIT_READS/);
+    expect(loadConfig({}).readAudit).toBe('each');
     const c = loadConfig({ HOST: '0.0.0.0', AUTH_ISSUER: ISSUER, AUTH_JWKS: 'https://auth.example/jwks' });
     expect(c.auth).toMatchObject({ issuer: ISSUER, audience: 'http://localhost:8080/fhir', jwks: 'https://auth.example/jwks', tokenEndpoint: `${ISSUER}/token` });
   });

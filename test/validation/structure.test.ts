@@ -42,6 +42,14 @@ describe.each(BACKENDS)('validation against base R4, on $name', (backend) => {
     expectValid(await validate(t, obs({ valueQuantity: { value: 72.5, unit: 'kg' } }) as never));
   });
 
+  it('dates must exist in the calendar (the pattern alone lets 30 February through): found by the fuzz', async () => {
+    expect(onlyError(await validate(t, { resourceType: 'Patient', birthDate: '1980-02-30' } as never), 'Patient.birthDate').diagnostics).toContain('1980-02 has 29 days');
+    onlyError(await validate(t, { resourceType: 'Patient', birthDate: '2025-02-29' } as never), 'Patient.birthDate');
+    onlyError(await validate(t, obs({ effectiveDateTime: '2026-04-31T10:00:00Z' }) as never), 'Observation.effectiveDateTime');
+    expectValid(await validate(t, { resourceType: 'Patient', birthDate: '2024-02-29' } as never));
+    expectValid(await validate(t, { resourceType: 'Patient', birthDate: '1980-02' } as never));
+  });
+
   it('cardinality: a missing required element names it', async () => {
     const e = onlyError(await validate(t, { resourceType: 'Observation', code: { text: 'x' } } as never), 'Observation.status');
     expect(e.diagnostics).toContain('minimum required = 1');
