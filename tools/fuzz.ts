@@ -1,13 +1,10 @@
 /**
- * The long robustness run: `npm run fuzz -- [--count 100000] [--seed 20261123] [--database sqlite|postgres]`.
+ * The long robustness run: `npm run fuzz -- [--count 100000] [--seed 20261123] [--database sqlite|postgres]` (PostgreSQL: a new schema in TEST_DATABASE_URL).
  * Sends malformed requests (test/fuzz/requests.ts) to a server with authentication and audit on, and
  * prints the answers by status and every wrong one; exits 1 if any request was answered wrongly or
  * the stored data changed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStorage } from '../src/storage/open.js';
+import { BACKENDS } from '../test/support/backends.js';
 import { runFuzz } from '../test/fuzz/run.js';
 
 const arg = (name: string, fallback: string) => {
@@ -16,9 +13,10 @@ const arg = (name: string, fallback: string) => {
 };
 const count = Number(arg('count', '100000'));
 const seed = Number(arg('seed', '20261123'));
-const dir = mkdtempSync(join(tmpdir(), 'forlop-fuzz-'));
-const url = arg('database', 'sqlite') === 'postgres' ? (process.env.FUZZ_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test') : `sqlite:${join(dir, 'fuzz.db')}`;
-const storage = await openStorage(url);
+// a fresh database (a temporary SQLite file, or a new schema in TEST_DATABASE_URL), removed afterwards
+const backend = BACKENDS.find((b) => b.name === arg('database', 'sqlite'));
+if (!backend) throw new Error('--database is sqlite or postgres');
+const { storage, url, cleanup } = await backend.open();
 try {
   const report = await runFuzz(storage, seed, count, (done) => process.stderr.write(`\r${done} / ${count}`));
   process.stderr.write('\n');
@@ -29,6 +27,5 @@ try {
   for (const f of report.failures.slice(0, 50)) console.log(`  ${f.status} ${f.request}: ${f.why}`);
   process.exitCode = report.failures.length || !report.dataUnchanged ? 1 : 0;
 } finally {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
+  await cleanup();
 }

@@ -149,7 +149,8 @@ export class ResourceStore {
       for (let i = 0; i < list.length; i += 50) {
         const chunk = list.slice(i, i + 50);
         const params: SqlValue[] = [];
-        for (const r of chunk) params.push(rid, paramId(type, r.param), ...r.values);
+        // a resource stored leniently may hold U+0000, which PostgreSQL text cannot: the index drops it
+        for (const r of chunk) params.push(rid, paramId(type, r.param), ...r.values.map((v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)));
         await tx.run(`INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`, params);
       }
     }

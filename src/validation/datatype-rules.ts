@@ -1,11 +1,16 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { norwegianIdentifierIssues } from './norwegian.js';
+import { CONTROL } from '../fhir/text.js';
 
 /**
  * Rules of a datatype that its StructureDefinition states in prose rather than as an invariant:
  * Attachment.size is the size of the data (R4 §2.24.0.13); the Norwegian identifier rules.
  */
 export function datatypeIssues(type: string, value: unknown, path: string): OperationOutcomeIssue[] {
+  if (typeof value === 'string' && CONTROL.test(value)) {
+    // XML cannot carry them and FHIR strings are meant as text; PostgreSQL cannot store U+0000 at all
+    return [{ severity: 'error', code: 'value', diagnostics: `${path} holds a control character (U+${value.match(CONTROL)![0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`, expression: [path] }];
+  }
   if (typeof value === 'string' && (type === 'date' || type === 'dateTime' || type === 'instant')) return calendarIssues(value, path);
   if (!value || typeof value !== 'object') return [];
   if (type === 'Identifier') return norwegianIdentifierIssues(value as never, path);

@@ -1,5 +1,6 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
+import { CONTROL } from '../text.js';
 import type { Definitions } from '../definitions.js';
 import { parseCriterion } from './criterion.js';
 import { parseInclude } from './include.js';
@@ -98,6 +99,8 @@ export function parseSearch(
   const req: SearchRequest = { resourceType, criteria: [], count: limits.defaultCount, offset: 0, sort: [], total: 'accurate', unknown: [], includes: [] };
   const params = defs.searchParams.get(resourceType) ?? new Map<string, SearchParameter>();
   for (const [rawName, value] of query) {
+    // no FHIR value holds a control character, and PostgreSQL text cannot hold U+0000 at all
+    if (CONTROL.test(rawName) || CONTROL.test(value)) throw new FhirError('invalid', { message: `The search parameter '${rawName.replace(CONTROL, '?')}' holds a control character`, expression: rawName.replace(CONTROL, '?') });
     if (RESULT_PARAMS.has(rawName)) {
       applyResultParam(req, rawName, value, params, limits);
       continue;
