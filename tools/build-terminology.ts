@@ -162,6 +162,40 @@ systems.push({
   ],
 });
 
+// Volven 8410 (kodeverk of a Kode in NPR messages): only the values the domain notes list ([V] XSLT k-8410)
+systems.push({
+  resourceType: 'CodeSystem',
+  id: 'volven-8410',
+  url: csUrl('8410'),
+  identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:oid:2.16.578.1.12.4.1.1.8410' }],
+  version: DATE,
+  name: 'Volven8410',
+  title: 'Kodeverk i NPR-meldinger (Volven 8410)',
+  status: 'active',
+  experimental: false,
+  date: DATE,
+  publisher: 'Forløp (from Volven, Direktoratet for e-helse)',
+  description: 'Which code system a Kode in an NPR message belongs to. A fragment: the values listed in the domain notes; `T` marks the pathway procedure codes (Volven 9327) of the registry reports.',
+  caseSensitive: true,
+  content: 'fragment',
+  concept: [
+    ['T', 'Pakkeforløp psykisk helse og rus prosedyrekoder'],
+    ['P', 'Pakkeforløp kreft prosedyrekoder'],
+    ['D', 'ICD-10'],
+    ['K', 'NCSP-N'],
+    ['M', 'NCMP'],
+    ['Q', 'NCSP/NCMP/NCRP'],
+    ['R', 'NCRP'],
+    ['H', 'ICPC'],
+    ['F', 'ATC'],
+    ['A', 'Utredning kartlegging rusmisbruk'],
+    ['B', 'BUP akse 5/6'],
+    ['N', 'Intervensjon rus'],
+    ['S', 'Særkoder'],
+    ['X', 'NORAKO'],
+  ].map(([code, display]) => ({ code, display })),
+});
+
 systems.push({
   resourceType: 'CodeSystem',
   id: 'deadline-status',
