@@ -24,6 +24,8 @@ export interface ServiceOptions {
   reactions?: WriteReaction[];
   definitions?: Definitions;
   terminology?: Partial<TerminologyLimits>;
+  /** Where registry reports are written as files (none: stored only). */
+  registryOutbox?: string;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     validationMode: options.validationMode ?? 'strict',
     reactions: options.reactions ?? [pathwayProgress],
+    registryOutbox: options.registryOutbox,
   };
   const ready = (async () => {
     const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);

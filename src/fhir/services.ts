@@ -35,6 +35,8 @@ export interface Services {
   reactions: WriteReaction[];
   /** Who is asking, in the services of one request (none: authentication is off, or the server's own work). */
   principal?: Principal;
+  /** Where registry reports are written as files (none: stored only). */
+  registryOutbox?: string;
   /** The audit trail's buffer for reads and searches (when auditing is on); flushed at shutdown. */
   auditLog?: AuditLog;
 }

@@ -14,13 +14,13 @@ import { DeadlineRules, enforceNprRules } from './rules.js';
 import { dateOf, findAll } from './search.js';
 
 /** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
-function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
+export function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
   const value = task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value;
   const slash = value?.lastIndexOf('/') ?? -1;
   return value && slash > 0 ? { carePlanId: value.slice(0, slash), actionId: value.slice(slash + 1) } : undefined;
 }
 
-async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
+export async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
   if (!canonical) return undefined;
   const [url, version] = canonical.split('|');
   const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map((r) => JSON.parse(r) as PlanDefinition);

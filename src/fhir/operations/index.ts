@@ -12,6 +12,7 @@ import { validateOperation } from '../../validation/operation.js';
 import { applyOperation } from '../../pathways/apply-operation.js';
 import { deadlinesOperation } from '../../pathways/deadlines.js';
 import { evaluateDeadlinesOperation } from '../../pathways/evaluate-operation.js';
+import { registryReportOperation } from '../../registry/operation.js';
 
 /** Every operation the server offers; the same name may serve several types with different modules. */
 export const OPERATIONS: Operation[] = [
@@ -26,6 +27,7 @@ export const OPERATIONS: Operation[] = [
   applyOperation,
   deadlinesOperation,
   evaluateDeadlinesOperation,
+  registryReportOperation,
 ];
 
 /** The operation a request names, and its target; 404/405 when there is none. */
