@@ -2,6 +2,7 @@ import type { Limits, TerminologyLimits } from './fhir/services.js';
 import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
 import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
+import { DEFAULT_REGISTRY_CRON } from './registry/schedule.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
 export interface Config {
@@ -32,6 +33,11 @@ export interface Config {
   audit: boolean;
   /** Reads and searches: an AuditEvent each, or grouped per client and flush interval (50 ms). */
   readAudit: 'each' | 'grouped';
+  /** When the registry reports of the month before are made (cron); empty turns the schedule off. */
+  registryCron: string;
+  registryTimezone: string;
+  /** Where the reports are written as files; empty: stored only. */
+  registryOutbox: string;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -86,9 +92,18 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   return v === 'true';
 }
 
-function cronOf(v: string): string {
-  if (v !== '' && !validate(v)) throw new Error(`DEADLINE_CRON must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
+function cronOf(v: string, name = 'DEADLINE_CRON'): string {
+  if (v !== '' && !validate(v)) throw new Error(`${name} must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
   return v;
+}
+
+function timezoneOf(v: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });
+    return v;
+  } catch {
+    throw new Error(`REGISTRY_TIMEZONE must be an IANA time zone such as Europe/Oslo, not '${v}'`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -128,5 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000),
     audit: bool(env, 'AUDIT', true),
     readAudit: readAuditOf(env.AUDIT_READS ?? 'each'),
+    registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
+    registryTimezone: timezoneOf(env.REGISTRY_TIMEZONE ?? 'Europe/Oslo'),
+    registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
   };
 }

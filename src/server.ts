@@ -11,6 +11,7 @@ import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
+import { registryTask } from './registry/schedule.js';
 
 export interface Running {
   server: Server;
@@ -30,6 +31,7 @@ export async function startServer(config: Config): Promise<Running> {
     clock,
     security,
     audit: config.audit,
+    registryOutbox: config.registryOutbox || undefined,
     readAudit: config.readAudit,
     http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,
@@ -60,6 +62,9 @@ export async function startServer(config: Config): Promise<Running> {
         { name: 'deadlines', noOverlap: true, timezone: 'Europe/Oslo' },
       )
     : undefined;
+  // the month before's registry reports, for every unit with pathways (REGISTRY_CRON, in REGISTRY_TIMEZONE)
+  const registry = config.registryCron ? registryTask(services, config.registryCron, config.registryTimezone, jsonLog) : undefined;
+  await registry?.start();
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   // a client that trickles its request (headers or body) is cut off: no slow-loris hold on a connection
@@ -82,6 +87,7 @@ export async function startServer(config: Config): Promise<Running> {
       clearInterval(sweep);
       clearTimeout(force);
       await deadlines?.stop();
+      await registry?.stop();
       await services.auditLog?.flush();
       await storage.close();
       jsonLog({ level: 'info', msg: 'stopped' });

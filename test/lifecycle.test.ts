@@ -20,6 +20,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOAD_EXAMPLES: 'yes' })).toThrow(/LOAD_EXAMPLES/);
   });
 
+  it('the registry schedule: cron, time zone and outbox from the environment, nonsense refused', () => {
+    expect(loadConfig({})).toMatchObject({ registryCron: '0 3 2 * *', registryTimezone: 'Europe/Oslo', registryOutbox: './data/outbox' });
+    expect(loadConfig({ REGISTRY_CRON: '', REGISTRY_TIMEZONE: 'UTC', REGISTRY_OUTBOX: '/srv/npr' })).toMatchObject({ registryCron: '', registryTimezone: 'UTC', registryOutbox: '/srv/npr' });
+    expect(() => loadConfig({ REGISTRY_CRON: 'monthly' })).toThrow(/REGISTRY_CRON/);
+    expect(() => loadConfig({ REGISTRY_TIMEZONE: 'Mars/Olympus' })).toThrow(/REGISTRY_TIMEZONE/);
+  });
+
   it('reads every setting from the environment and refuses nonsense', () => {
     const c = loadConfig({ PORT: '9000', BASE_URL: 'https://fhir.example.no/r4/', MAX_BUNDLE_ENTRIES: '50', VALIDATION_MODE: 'lenient' });
     expect(c.port).toBe(9000);

@@ -3,8 +3,9 @@ import { jsonLog } from '../http/log.js';
 import { startServer } from '../server.js';
 import { reindexCommand } from './reindex.js';
 import { validateCommand } from './validate.js';
+import { registryReportCommand } from './registry-report.js';
 
-/** `forlop <command>`: serve (default), reindex, validate. */
+/** `forlop <command>`: serve (default), reindex, validate, registry-report. */
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -22,8 +23,10 @@ async function main(argv: string[]): Promise<number> {
       return reindexCommand(argv.slice(1));
     case 'validate':
       return validateCommand(argv.slice(1));
+    case 'registry-report':
+      return registryReportCommand(argv.slice(1));
     default:
-      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json]\n`);
+      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json], registry-report --period P [--unit id] [--out file]\n`);
       return 2;
   }
 }

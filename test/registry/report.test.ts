@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CarePlan, OperationOutcome, Procedure, Task } from '@medplum/fhirtypes';
 import { parsePeriod, previousMonth } from '../../src/registry/period.js';
 import { runRegistryReport } from '../../src/registry/run.js';
+import { DEFAULT_REGISTRY_CRON, registryTask, runScheduledReports } from '../../src/registry/schedule.js';
+import { spawnSync } from 'node:child_process';
 import { BACKENDS } from '../support/backends.js';
 import { startChildServer } from '../support/child-server.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
@@ -170,6 +172,37 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
     expect(changed).toBe(true);
     expect(codes(bundle).length).toBeGreaterThan(17);
   });
+
+  it('the schedule: its cron expression and time zone decide when (no waiting: the task is asked), and a run reports the month before for every unit', async () => {
+    const log: Record<string, unknown>[] = [];
+    const oslo = registryTask(t.services, DEFAULT_REGISTRY_CRON, 'Europe/Oslo', (e) => log.push(e));
+    const utc = registryTask(t.services, '30 6 1 * *', 'UTC', (e) => log.push(e));
+    try {
+      expect(oslo.match(new Date('2026-11-02T02:00:00Z'))).toBe(true); // 03:00 in Oslo (CET)
+      expect(oslo.match(new Date('2026-11-02T03:00:00Z'))).toBe(false);
+      expect(oslo.match(new Date('2026-07-02T01:00:00Z'))).toBe(true); // 03:00 in Oslo (CEST)
+      expect(oslo.match(new Date('2026-11-03T02:00:00Z'))).toBe(false);
+      expect(utc.match(new Date('2026-12-01T06:30:00Z'))).toBe(true);
+    } finally {
+      await oslo.destroy();
+      await utc.destroy();
+    }
+    t.clock.set(new Date('2026-11-02T02:00:00Z'));
+    const results = await runScheduledReports(t.services, (e) => log.push(e));
+    expect(results.map((r) => r.bundle.id).sort()).toEqual(['npr-annet-hf-2026-10', 'npr-psyk-hf-2026-10']);
+    expect(log.filter((e) => e.msg === 'registry report').map((e) => e.period)).toEqual(['2026-10', '2026-10']);
+  });
+
+  it('the command: npx forlop registry-report --period --unit --out, on the same database', async () => {
+    const out = join(outbox, 'cli-report.json');
+    const run = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/forlop.js'), 'registry-report', ...args], { env: { ...process.env, DATABASE_URL: t.databaseUrl, BASE_URL: BASE, REGISTRY_OUTBOX: '' }, encoding: 'utf8', timeout: 120_000 });
+    const ok = run(['--period', '2026-10', '--unit', 'psyk-hf', '--out', out]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('2026-10 psyk-hf: 17 codes in 8 episodes, 0 with problems (unchanged) → Bundle/npr-psyk-hf-2026-10');
+    expect((JSON.parse(readFileSync(out, 'utf8')) as Bundle).id).toBe('npr-psyk-hf-2026-10');
+    expect(run([]).status).toBe(2);
+    expect(run(['--period', 'last-month']).status).toBe(2);
+  }, 180_000);
 
   it('bad input: 400 naming the parameter; an unknown unit 404', async () => {
     const post = (parameter: object[]) => t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
