@@ -31,7 +31,7 @@ import { table } from './harness.js';
  * - The reference in the same run: reading every CarePlan row once from the database.
  */
 const PATHWAYS = ['D01', 'D06', 'D07', 'D09', 'D10', 'D11', 'D12'];
-const TODAY = '2026-05-04';
+export const TODAY = '2026-05-04';
 const SPREAD_DAYS = 60;
 
 export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise<string> {
@@ -85,7 +85,7 @@ export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise
 /** Fixed-width, so that no patient's id is a part of another's (the copies replace ids as text). */
 const patientId = (i: number) => `bench-patient-${String(i).padStart(7, '0')}`;
 
-async function seedPatients(base: string, n: number): Promise<void> {
+export async function seedPatients(base: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 500) {
     const entry = Array.from({ length: Math.min(500, n - i) }, (_, k) => {
       const id = patientId(i + k);
@@ -96,7 +96,7 @@ async function seedPatients(base: string, n: number): Promise<void> {
   }
 }
 
-async function timeApply(base: string, n: number): Promise<{ perSecond: number; p50: string; p99: string }> {
+export async function timeApply(base: string, n: number, extra = ''): Promise<{ perSecond: number; p50: string; p99: string }> {
   let next = 0;
   const latencies: number[] = [];
   const started = performance.now();
@@ -105,7 +105,7 @@ async function timeApply(base: string, n: number): Promise<{ perSecond: number; 
       for (let i = next++; i < n; i = next++) {
         const start = addCalendarDays(TODAY, -(i % SPREAD_DAYS));
         const t0 = performance.now();
-        const res = await fetch(`${base}/PlanDefinition/pathway-${PATHWAYS[i % PATHWAYS.length]}/$apply?subject=Patient/${patientId(i)}&start=${start}`);
+        const res = await fetch(`${base}/PlanDefinition/pathway-${PATHWAYS[i % PATHWAYS.length]}/$apply?subject=Patient/${patientId(i)}&start=${start}${extra}`);
         if (res.status !== 200) throw new Error(`$apply: ${res.status} ${await res.text()}`);
         await res.arrayBuffer();
         latencies.push(performance.now() - t0);
@@ -121,7 +121,7 @@ async function timeApply(base: string, n: number): Promise<{ perSecond: number; 
  * Copies the applied pathways (Patient, EpisodeOfCare, CarePlan, Tasks and any DetectedIssue) until
  * `count` more CarePlans exist: every id in a set is replaced by a new one wherever it appears.
  */
-async function copyPathways(svc: Services, count: number): Promise<void> {
+export async function copyPathways(svc: Services, count: number): Promise<void> {
   if (count <= 0) return;
   const plans = await svc.store.storage.all<{ id: string; content: string }>(`SELECT id, content FROM resources WHERE type = 'CarePlan' AND deleted = 0`);
   const sets: Resource[][] = [];

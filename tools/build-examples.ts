@@ -5,6 +5,7 @@
  * HTTP on their dates, the scheduled deadline evaluation run each step. The resulting resources are
  * exported with readable ids, in an order that loads again through the same rules. Among them: a
  * transfer (D11 → D06), an ØH start (D01), a patient-postponed pathway (D07) and a breach (D08).
+ * Then `npr-report-2026-03.json`: the registry report of March 2026 for the example trust.
  *
  * Run it when the pathways change: `npx tsx tools/build-examples.ts`. All persons are synthetic
  * (fødselsnummer with month + 80); the organisation and practitioners are made up.
@@ -235,11 +236,20 @@ async function main(): Promise<void> {
 
   for (const f of readdirSync(EXAMPLES_DIR).filter((f) => f.startsWith('journey-'))) unlinkSync(join(EXAMPLES_DIR, f));
   for (const j of journeys) writeFileSync(join(EXAMPLES_DIR, j.file), `${JSON.stringify(await exportJourney(call, j), null, 2)}\n`);
+  // the registry report of the journeys' busiest month, as $registry-report makes it
+  const reported = await call('POST', '$registry-report', { resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-03' }, { name: 'unit', valueString: `Organization/${organization.id}` }] });
+  const reportBundle = reported.parameter.find((p: { name: string }) => p.name === 'report').resource;
+  let reportText = JSON.stringify(reportBundle, null, 2);
+  for (const [from, to] of exportedIds) reportText = reportText.split(from).join(to);
+  writeFileSync(join(EXAMPLES_DIR, 'npr-report-2026-03.json'), `${reportText}\n`);
   console.log(`wrote ${journeys.length} journeys to ${EXAMPLES_DIR}`);
   server.close();
   await storage.close();
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Server-assigned id → the readable id a journey's export gives it (the report example uses the same). */
+const exportedIds = new Map<string, string>();
 
 /**
  * A journey as a transaction Bundle: the shared organisation and practitioners as conditional creates
@@ -253,7 +263,7 @@ async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Jo
   const plans = await Promise.all(j.carePlans.map((c) => latest(c) as Promise<CarePlan>));
   const parts: Resource[][] = [await Promise.all(j.patients.map(latest)), await Promise.all(j.extra.map(latest))];
   const tasks: Task[] = [];
-  const names = new Map<string, string>();
+  const names = exportedIds;
   const slug = j.file.replace(/^journey-|\.json$/g, '').toLowerCase();
   for (const plan of plans) {
     const code = plan.category?.[0]?.coding?.[0]?.code?.toLowerCase() as string;

@@ -87,4 +87,18 @@ describe('the demo loader (server start with LOAD_EXAMPLES)', () => {
     const after = await t.services.store.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM history');
     expect(Number(after?.n)).toBe(Number(before?.n));
   });
+
+  it('the shipped registry report example is what $registry-report makes of the journeys, and meets its profile', async () => {
+    const shipped = JSON.parse(readFileSync(join(EXAMPLES_DIR, 'npr-report-2026-03.json'), 'utf8')) as Bundle;
+    const validated = await t.http().post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(shipped);
+    expect(validated.body.issue.filter((i: { severity: string }) => i.severity === 'error')).toEqual([]);
+    const org = (await t.http().get('/fhir/Organization').query({ identifier: 'urn:oid:2.16.578.1.12.4.1.4.102|4209999' })).body.entry[0].resource;
+    const res = await t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-03' }, { name: 'unit', valueString: `Organization/${org.id}` }] });
+    expect(res.status).toBe(200);
+    const made = res.body.parameter.find((p: { name: string }) => p.name === 'report').resource as Bundle;
+    const codes = (b: Bundle) => (b.entry ?? []).map((e) => e.resource as Resource & { code?: { coding: { code: string }[] }; performedDateTime?: string; subject?: { reference: string } })
+      .filter((r) => r.resourceType === 'Procedure').map((r) => `${r.subject?.reference} ${r.code?.coding[0].code} ${r.performedDateTime}`).sort();
+    expect(codes(made)).toEqual(codes(shipped));
+    expect(made.identifier).toEqual(shipped.identifier);
+  });
 });

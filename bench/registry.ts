@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../src/fhir/clock.js';
+import { buildApp } from '../src/http/app.js';
+import { silentLog } from '../src/http/log.js';
+import { loadPathways } from '../src/pathways/loader.js';
+import { parsePeriod } from '../src/registry/period.js';
+import { runRegistryReport } from '../src/registry/run.js';
+import { SqliteStorage } from '../src/storage/sqlite.js';
+import { loadTerminology } from '../src/terminology/loader.js';
+import { table } from './harness.js';
+import { copyPathways, seedPatients, timeApply, TODAY } from './pathways.js';
+
+/**
+ * Issue 7's figure: the registry report's build time at N episodes (embedded SQLite, in process): N
+ * pathways of one unit (1,000 through `$apply`, the rest copies, as in the pathway benchmark), the
+ * year's report built, validated, stored and written to the outbox; then the same run again (nothing
+ * changed). Memory: the process's peak resident size above what it was before the run. Reference:
+ * reading every pathway Task row once.
+ */
+export async function registryBench(sizes: number[], applyCount = 1000): Promise<string> {
+  const rows: (string | number)[][] = [];
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-registry-'));
+    const storage = new SqliteStorage(join(dir, 'bench.db'));
+    const clock = new ManualClock(new Date(`${TODAY}T08:00:00Z`));
+    const built = buildApp({ storage, baseUrl: 'http://127.0.0.1/fhir', clock, log: silentLog, registryOutbox: join(dir, 'outbox') });
+    await built.ready;
+    await loadTerminology(built.services);
+    await loadPathways(built.services);
+    const server = built.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    try {
+      await fetch(`${base}/Organization/bench-hf`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Organization', id: 'bench-hf', name: 'Bench HF', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.102', value: '4200001' }] }) });
+      const applied = Math.min(n, applyCount);
+      await seedPatients(base, applied);
+      await timeApply(base, applied, '&organization=Organization/bench-hf');
+      await copyPathways(built.services, n - applied);
+      const t0 = performance.now();
+      await storage.all(`SELECT content FROM resources WHERE type = 'Task'`);
+      const readSeconds = (performance.now() - t0) / 1000;
+      const rssBefore = process.memoryUsage().rss;
+      let peak = rssBefore;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+      const t1 = performance.now();
+      const first = await runRegistryReport(built.services, { period: parsePeriod('2026'), unit: 'bench-hf', outbox: join(dir, 'outbox') });
+      const firstSeconds = (performance.now() - t1) / 1000;
+      const t2 = performance.now();
+      const again = await runRegistryReport(built.services, { period: parsePeriod('2026'), unit: 'bench-hf' });
+      const againSeconds = (performance.now() - t2) / 1000;
+      clearInterval(sampler);
+      const size = statSync(join(dir, 'outbox', `${first.bundle.id}.json`)).size;
+      rows.push([n, first.counts.episodes, first.counts.codes, firstSeconds.toFixed(1), `${again.changed ? 'changed' : 'unchanged'}, ${againSeconds.toFixed(1)} s`, `${Math.round((peak - rssBefore) / 1e6)} MB`, `${(size / 1e6).toFixed(1)} MB`, readSeconds.toFixed(1)]);
+    } finally {
+      server.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return [
+    '### Registry report (embedded SQLite, in process; one unit, N episodes, the year 2026)',
+    '',
+    'Build, check, validate against the profile, store (one transaction) and write JSON + NDJSON; then the same run again. Memory: peak resident size above the start of the run.',
+    '',
+    table(['N', 'episodes', 'codes', 'run s', 'again', 'peak memory', 'JSON file', 'reference: read every Task row, s'], rows),
+  ].join('\n');
+}
