@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleEntry, CarePlan, Coding, EpisodeOfCare, Organization, OperationOutcome, OperationOutcomeIssue, Patient, Procedure, Task } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CarePlan, Coding, PlanDefinition, EpisodeOfCare, Organization, OperationOutcome, OperationOutcomeIssue, Patient, Procedure, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { parseSearch } from '../fhir/search/params.js';
 import { compileWhere } from '../fhir/search/sql.js';
@@ -96,6 +96,7 @@ export async function buildReport(svc: Services, db: SqlExecutor, period: Report
   const combined = await ctx.codeSystem(COMBINED);
   const rules = new DeadlineRules(svc.clock);
   const patients = new Map<string, Patient>();
+  const plans = new Map<string, PlanDefinition | undefined>();
   const procedures: { key: string; entry: BundleEntry }[] = [];
   const issues: OperationOutcomeIssue[] = [];
   let latest = '';
@@ -107,8 +108,11 @@ export async function buildReport(svc: Services, db: SqlExecutor, period: Report
     episodes++;
     const type = carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code as string;
     const patient = await read<Patient>(svc, db, carePlan.subject?.reference);
-    const plan = await planOf(svc, carePlan.instantiatesCanonical?.[0]);
-    const all = await matching<Task>(svc, db, 'Task', `based-on=${encodeURIComponent(`CarePlan/${carePlanId}`)}&status=completed`);
+    const canonical = carePlan.instantiatesCanonical?.[0] ?? '';
+    if (!plans.has(canonical)) plans.set(canonical, await planOf(svc, canonical));
+    const plan = plans.get(canonical);
+    // the pathway's Tasks by its reference alone (a status criterion would read every completed Task of the server each time)
+    const all = (await matching<Task>(svc, db, 'Task', `based-on=${encodeURIComponent(`CarePlan/${carePlanId}`)}`)).filter((t) => t.status === 'completed');
     const variables = Object.fromEntries((carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [e.url, e.valueCode ?? '']));
     for (const task of recorded.sort((a, b) => `${a.executionPeriod?.end}${a.id}`.localeCompare(`${b.executionPeriod?.end}${b.id}`))) {
       const event = task.code?.coding?.find((c) => c.system === EVENT_SYSTEM)?.code as string;

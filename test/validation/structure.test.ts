@@ -50,6 +50,13 @@ describe.each(BACKENDS)('validation against base R4, on $name', (backend) => {
     expectValid(await validate(t, { resourceType: 'Patient', birthDate: '1980-02' } as never));
   });
 
+  it('bdl-7 (run as code, it is quadratic in FHIRPath): a fullUrl twice is an error unless the versions differ or it is a history', async () => {
+    const entry = (id: string, versionId?: string) => ({ fullUrl: 'http://x.example/fhir/Patient/1', resource: { resourceType: 'Patient', id, ...(versionId ? { meta: { versionId } } : {}) } });
+    const issues = await validate(t, { resourceType: 'Bundle', type: 'collection', entry: [entry('1'), entry('1')] } as never);
+    expect(issues.filter((i) => i.severity === 'error').map((i) => i.diagnostics).join(' ')).toContain('bdl-7');
+    expectValid(await validate(t, { resourceType: 'Bundle', type: 'collection', entry: [entry('1', '1'), entry('1', '2')] } as never));
+  });
+
   it('cardinality: a missing required element names it', async () => {
     const e = onlyError(await validate(t, { resourceType: 'Observation', code: { text: 'x' } } as never), 'Observation.status');
     expect(e.diagnostics).toContain('minimum required = 1');
