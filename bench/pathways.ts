@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { ManualClock } from '../src/fhir/clock.js';
 import { newId } from '../src/fhir/ids.js';
 import type { Services } from '../src/fhir/services.js';
-import { buildApp } from '../src/http/app.js';
-import { silentLog } from '../src/http/log.js';
 import { addCalendarDays } from '../src/pathways/calendar.js';
 import { evaluateAll } from '../src/pathways/evaluate.js';
-import { loadPathways } from '../src/pathways/loader.js';
-import { SqliteStorage } from '../src/storage/sqlite.js';
-import { loadTerminology } from '../src/terminology/loader.js';
 import { fnrFor } from '../test/support/norwegian-ids.js';
 import { table } from './harness.js';
+import { startInProcess } from '../test/support/in-process.js';
 
 /**
  * Issue 6's figures, on the embedded backend, in one process:
@@ -37,16 +28,8 @@ const SPREAD_DAYS = 60;
 export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise<string> {
   const rows: (string | number)[][] = [];
   for (const n of sizes) {
-    const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-pathways-'));
-    const storage = new SqliteStorage(join(dir, 'bench.db'));
-    const clock = new ManualClock(new Date(`${TODAY}T08:00:00Z`));
-    const built = buildApp({ storage, baseUrl: 'http://127.0.0.1/fhir', clock, log: silentLog });
-    await built.ready;
-    await loadTerminology(built.services);
-    await loadPathways(built.services);
-    const server = built.app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    const running = await startInProcess(`${TODAY}T08:00:00Z`);
+    const { built, storage, clock, url: base } = running;
     try {
       const applied = Math.min(n, applyCount);
       await seedPatients(base, applied);
@@ -68,9 +51,7 @@ export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise
       const readSeconds = (performance.now() - t2) / 1000;
       rows.push([n, applied, apply.perSecond, apply.p50, apply.p99, seedSeconds.toFixed(0), ...runs, readSeconds.toFixed(2)]);
     } finally {
-      server.close();
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
+      await running.close();
     }
   }
   return [

@@ -1,17 +1,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../src/fhir/clock.js';
-import { buildApp } from '../src/http/app.js';
-import { silentLog } from '../src/http/log.js';
-import { loadPathways } from '../src/pathways/loader.js';
 import { parsePeriod } from '../src/registry/period.js';
 import { runRegistryReport } from '../src/registry/run.js';
-import { SqliteStorage } from '../src/storage/sqlite.js';
-import { loadTerminology } from '../src/terminology/loader.js';
 import { table } from './harness.js';
 import { copyPathways, seedPatients, timeApply, TODAY } from './pathways.js';
+import { startInProcess } from '../test/support/in-process.js';
 
 /**
  * Issue 7's figure: the registry report's build time at N episodes (embedded SQLite, in process): N
@@ -24,15 +18,8 @@ export async function registryBench(sizes: number[], applyCount = 1000): Promise
   const rows: (string | number)[][] = [];
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-registry-'));
-    const storage = new SqliteStorage(join(dir, 'bench.db'));
-    const clock = new ManualClock(new Date(`${TODAY}T08:00:00Z`));
-    const built = buildApp({ storage, baseUrl: 'http://127.0.0.1/fhir', clock, log: silentLog, registryOutbox: join(dir, 'outbox') });
-    await built.ready;
-    await loadTerminology(built.services);
-    await loadPathways(built.services);
-    const server = built.app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    const running = await startInProcess(`${TODAY}T08:00:00Z`);
+    const { built, storage, url: base } = running;
     try {
       await fetch(`${base}/Organization/bench-hf`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Organization', id: 'bench-hf', name: 'Bench HF', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.102', value: '4200001' }] }) });
       const applied = Math.min(n, applyCount);
@@ -56,8 +43,7 @@ export async function registryBench(sizes: number[], applyCount = 1000): Promise
       const size = statSync(join(dir, 'outbox', `${first.bundle.id}.json`)).size;
       rows.push([n, first.counts.episodes, first.counts.codes, firstSeconds.toFixed(1), `${again.changed ? 'changed' : 'unchanged'}, ${againSeconds.toFixed(1)} s`, `${Math.round((peak - rssBefore) / 1e6)} MB`, `${(size / 1e6).toFixed(1)} MB`, readSeconds.toFixed(1)]);
     } finally {
-      server.close();
-      await storage.close();
+      await running.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -10,19 +10,12 @@
  * Run it when the pathways change: `npx tsx tools/build-examples.ts`. All persons are synthetic
  * (fødselsnummer with month + 80); the organisation and practitioners are made up.
  */
-import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, BundleEntry, CarePlan, Resource, Task } from '@medplum/fhirtypes';
-import { ManualClock } from '../src/fhir/clock.js';
 import { EXAMPLES_DIR } from '../src/fhir/example-loader.js';
-import { buildApp } from '../src/http/app.js';
-import { silentLog } from '../src/http/log.js';
-import { loadPathways } from '../src/pathways/loader.js';
-import { SqliteStorage } from '../src/storage/sqlite.js';
-import { loadTerminology } from '../src/terminology/loader.js';
 import { personNumber } from '../test/support/norwegian-ids.js';
+import { startInProcess } from '../test/support/in-process.js';
 
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 const HPR = 'urn:oid:2.16.578.1.12.4.1.4.4';
@@ -62,16 +55,8 @@ interface Journey {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'forlop-examples-'));
-  const storage = new SqliteStorage(join(dir, 'examples.db'));
-  const clock = new ManualClock(new Date('2026-01-01T09:00:00Z'));
-  const built = buildApp({ storage, baseUrl: 'http://localhost:8080/fhir', clock, log: silentLog });
-  await built.ready;
-  await loadTerminology(built.services);
-  await loadPathways(built.services);
-  const server = built.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  const running = await startInProcess('2026-01-01T09:00:00Z', { baseUrl: 'http://localhost:8080/fhir' });
+  const { clock, url: base } = running;
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${base}/${path}`, { method, headers: { 'Content-Type': 'application/fhir+json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     const json = await res.json();
@@ -236,16 +221,25 @@ async function main(): Promise<void> {
 
   for (const f of readdirSync(EXAMPLES_DIR).filter((f) => f.startsWith('journey-'))) unlinkSync(join(EXAMPLES_DIR, f));
   for (const j of journeys) writeFileSync(join(EXAMPLES_DIR, j.file), `${JSON.stringify(await exportJourney(call, j), null, 2)}\n`);
-  // the registry report of the journeys' busiest month, as $registry-report makes it
-  const reported = await call('POST', '$registry-report', { resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-03' }, { name: 'unit', valueString: `Organization/${organization.id}` }] });
-  const reportBundle = reported.parameter.find((p: { name: string }) => p.name === 'report').resource;
-  let reportText = JSON.stringify(reportBundle, null, 2);
-  for (const [from, to] of exportedIds) reportText = reportText.split(from).join(to);
-  writeFileSync(join(EXAMPLES_DIR, 'npr-report-2026-03.json'), `${reportText}\n`);
+  // the registry report of the journeys' busiest month, made from the written journeys as a client
+  // loading them would have them (readable ids, so the report is the same every time this runs)
+  const fresh = await startInProcess('2026-11-01T09:00:00Z', { baseUrl: 'http://localhost:8080/fhir' });
+  try {
+    const post = (path: string, method: string, body: unknown) => fetch(`${fresh.url}/${path}`, { method, headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+    await post('Organization/eksempel-hf', 'PUT', { ...ORGANIZATION, id: 'eksempel-hf' });
+    for (const j of journeys) {
+      const res = await post('', 'POST', JSON.parse(readFileSync(join(EXAMPLES_DIR, j.file), 'utf8')));
+      if (res.status !== 200) throw new Error(`${j.file}: ${res.status} ${await res.text()}`);
+    }
+    const res = await post('$registry-report', 'POST', { resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-03' }, { name: 'unit', valueString: 'Organization/eksempel-hf' }] });
+    const reported = (await res.json()) as { parameter: { name: string; resource?: unknown }[] };
+    const report = reported.parameter.find((p) => p.name === 'report')?.resource;
+    writeFileSync(join(EXAMPLES_DIR, 'npr-report-2026-03.json'), `${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await fresh.close();
+  }
   console.log(`wrote ${journeys.length} journeys to ${EXAMPLES_DIR}`);
-  server.close();
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
+  await running.close();
 }
 
 /** Server-assigned id → the readable id a journey's export gives it (the report example uses the same). */

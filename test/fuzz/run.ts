@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { ManualClock } from '../../src/fhir/clock.js';
-import { buildApp } from '../../src/http/app.js';
-import { silentLog } from '../../src/http/log.js';
-import { loadPathways } from '../../src/pathways/loader.js';
 import type { Storage } from '../../src/storage/types.js';
-import { loadTerminology } from '../../src/terminology/loader.js';
 import { TokenVerifier } from '../../src/security/tokens.js';
 import { ISSUER, makeKeys, signToken } from '../security/support.js';
 import { fuzzRequests } from './requests.js';
+import { startInProcess } from '../support/in-process.js';
 
 export interface FuzzReport {
   requests: number;
@@ -41,20 +37,14 @@ export async function runFuzz(storage: Storage, seed: number, count: number, onP
   const keys = await makeKeys();
   const clock = new ManualClock(new Date('2026-10-01T08:00:00Z'));
   const base = 'http://127.0.0.1/fhir';
-  const built = buildApp({
+  const running = await startInProcess(clock.now().toISOString(), {
     storage,
-    baseUrl: base,
     clock,
-    log: silentLog,
+    baseUrl: base,
     audit: true,
     security: { tokens: new TokenVerifier({ issuer: ISSUER, audience: base, jwks: keys.jwksFile }, clock), smart: { issuer: ISSUER, tokenEndpoint: `${ISSUER}/token` } },
   });
-  await built.ready;
-  await loadTerminology(built.services);
-  await loadPathways(built.services);
-  const server = built.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  const { built, url } = running;
   const token = await signToken(keys, { scope: 'system/*.cruds' }, { now: clock.now(), expiresIn: 86_400, audience: base });
   const report: FuzzReport = { requests: 0, byStatus: {}, failures: [], dataUnchanged: false, seconds: 0 };
   const started = performance.now();
@@ -96,7 +86,7 @@ export async function runFuzz(storage: Storage, seed: number, count: number, onP
     await built.services.auditLog?.flush();
     report.dataUnchanged = (await fingerprint(storage)) === before;
   } finally {
-    server.close();
+    await running.close();
   }
   report.seconds = (performance.now() - started) / 1000;
   return report;
