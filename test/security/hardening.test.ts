@@ -67,6 +67,14 @@ describe.each(BACKENDS)('hardening, on $name', (backend) => {
     expect(write.body.issue[0].diagnostics).toContain('U+0000');
   });
 
+  it('numbers too large for the database (found by the fuzz on PostgreSQL): a version is 404, _offset and _snapshot 400, never 500', async () => {
+    expect((await t.http().get('/fhir/Patient/p1/_history/32772522666445780')).status).toBe(404);
+    expect((await t.http().get('/fhir/Patient/p1/_history/2147483648')).status).toBe(404);
+    expect((await t.http().get('/fhir/Patient').query({ _offset: '99999999999999999999' })).status).toBe(400);
+    expect((await t.http().get('/fhir/Patient').query({ _snapshot: '9999999999999999999999' })).status).toBe(400);
+    expect((await t.http().get('/fhir/Patient/p1/_history/1')).status).toBe(200);
+  });
+
   it.each(INJECTIONS)('injection in %s is a bound value: 200 or 400, never 500, and nothing changes', async (param, value) => {
     const [type, name] = param.split('?');
     const before = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM resources');

@@ -128,7 +128,7 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       return;
     }
     case '_offset': {
-      if (!/^\d+$/.test(value)) throw new FhirError('invalid', { message: `_offset must be a non-negative integer, not '${value}'`, expression: '_offset' });
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FhirError('invalid', { message: `_offset must be a non-negative integer, not '${value}'`, expression: '_offset' });
       req.offset = Number(value);
       return;
     }
@@ -156,7 +156,7 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       req.summary = value as SearchRequest['summary'];
       return;
     case '_snapshot':
-      if (!/^\d+$/.test(value)) throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
       req.snapshot = Number(value);
       return;
     case '_elements':
