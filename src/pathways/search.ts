@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { runSearch } from '../fhir/search/execute.js';
+import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
 import { parseSearch } from '../fhir/search/params.js';
 import { paramId } from '../fhir/search/param-id.js';
 import { compileWhere } from '../fhir/search/sql.js';
@@ -12,11 +12,16 @@ export function dateOf(v: string | undefined): string | undefined {
   return v === undefined ? undefined : v.length > 10 ? osloDate(new Date(v)) : v;
 }
 
-/** Every match of a search, read inside the transaction (a pathway has tens of Tasks, not thousands). */
+/**
+ * Every match of a search, read in `db` (the caller's transaction sees its own writes), in the order
+ * they were stored, without a page limit: a pathway has tens of Tasks, a registry period many thousands.
+ */
 export async function findAll<T extends Resource>(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<T[]> {
-  const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria), ['_count', '1000']], { defaultCount: 1000, maxCount: 1000 }, true);
-  req.total = 'none';
-  return (await runSearch(svc, req, db)).rows.map((r) => JSON.parse(r.content as string) as T);
+  const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria)], { defaultCount: 1, maxCount: 1 }, true);
+  await resolveTerminologyModifiers(svc, req);
+  const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
+  const rows = await db.all<{ content: string }>(`SELECT r.content FROM resources r WHERE ${where.sql} ORDER BY r.rid`, where.params);
+  return rows.map((r) => JSON.parse(r.content) as T);
 }
 
 /**

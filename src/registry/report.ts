@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, CarePlan, Coding, PlanDefinition, EpisodeOfCare, Organization, OperationOutcome, OperationOutcomeIssue, Patient, Procedure, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
-import { parseSearch } from '../fhir/search/params.js';
-import { compileWhere } from '../fhir/search/sql.js';
 import type { Services } from '../fhir/services.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { addCalendarDays } from '../pathways/calendar.js';
 import { EVENT_SYSTEM, nprRules, PATHWAY_ACTION, PATHWAY_SYSTEM } from '../pathways/plan.js';
 import { actionOf, planOf } from '../pathways/progress.js';
 import { DeadlineRules, enforceNprRules } from '../pathways/rules.js';
-import { dateOf } from '../pathways/search.js';
+import { dateOf, findAll } from '../pathways/search.js';
 import { TerminologyContext } from '../terminology/source.js';
+import { NO_SYSTEMS } from '../validation/norwegian.js';
 import type { ReportPeriod } from './period.js';
 
 const BASE = 'http://forlop.no/fhir';
@@ -23,8 +22,8 @@ export const NPR_UNIT = `${BASE}/NamingSystem/npr-reporting-unit`;
 const COMBINED = 'urn:oid:2.16.578.1.12.4.1.1.9327';
 const KODEVERK = 'urn:oid:2.16.578.1.12.4.1.1.8410';
 const FEEDBACK = 'urn:oid:2.16.578.1.12.4.1.1.9329';
-const ORG_IDS = ['urn:oid:2.16.578.1.12.4.1.4.101', 'urn:oid:2.16.578.1.12.4.1.4.102'];
-const PERSON_IDS = ['urn:oid:2.16.578.1.12.4.1.4.1', 'urn:oid:2.16.578.1.12.4.1.4.2', 'urn:oid:2.16.578.1.12.4.1.4.3'];
+const ORG_IDS: string[] = [NO_SYSTEMS.ENH, NO_SYSTEMS.RESH];
+const PERSON_IDS: string[] = [NO_SYSTEMS.FNR, NO_SYSTEMS.DNR, NO_SYSTEMS.FHN];
 
 export interface BuiltReport {
   bundle: Bundle;
@@ -37,14 +36,6 @@ export interface BuiltReport {
 function uuidOf(key: string): string {
   const h = createHash('sha1').update(key).digest('hex');
   return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Every match of a search, read in the caller's transaction, without a page limit (a period holds many). */
-async function matching<T>(svc: Services, db: SqlExecutor, type: string, criteria: string): Promise<T[]> {
-  const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria)], { defaultCount: 1, maxCount: 1 }, true);
-  const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-  const rows = await db.all<{ content: string }>(`SELECT r.content FROM resources r WHERE ${where.sql} ORDER BY r.id`, where.params);
-  return rows.map((r) => JSON.parse(r.content) as T);
 }
 
 async function read<T>(svc: Services, db: SqlExecutor, reference: string | undefined): Promise<T | undefined> {
@@ -81,7 +72,7 @@ export async function buildReport(svc: Services, db: SqlExecutor, period: Report
   const unitIdentifier = unit.identifier?.find((i) => ORG_IDS.includes(i.system ?? ''))?.value ?? unitId;
   // candidates overlap the period; the event's date (executionPeriod.end, in Oslo) decides
   const tasks = (
-    await matching<Task>(svc, db, 'Task', `status=completed&identifier=${encodeURIComponent(`${PATHWAY_ACTION}|`)}&period=ge${period.start}&period=le${period.end}`)
+    await findAll<Task>(svc, 'Task', `status=completed&identifier=${encodeURIComponent(`${PATHWAY_ACTION}|`)}&period=ge${period.start}&period=le${period.end}`, db)
   ).filter((t) => {
     const d = dateOf(t.executionPeriod?.end);
     return d === undefined ? dateOf(t.executionPeriod?.start) !== undefined : d >= period.start && d < period.end;
@@ -112,7 +103,7 @@ export async function buildReport(svc: Services, db: SqlExecutor, period: Report
     if (!plans.has(canonical)) plans.set(canonical, await planOf(svc, canonical));
     const plan = plans.get(canonical);
     // the pathway's Tasks by its reference alone (a status criterion would read every completed Task of the server each time)
-    const all = (await matching<Task>(svc, db, 'Task', `based-on=${encodeURIComponent(`CarePlan/${carePlanId}`)}`)).filter((t) => t.status === 'completed');
+    const all = (await findAll<Task>(svc, 'Task', `based-on=${encodeURIComponent(`CarePlan/${carePlanId}`)}`, db)).filter((t) => t.status === 'completed');
     const variables = Object.fromEntries((carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [e.url, e.valueCode ?? '']));
     for (const task of recorded.sort((a, b) => `${a.executionPeriod?.end}${a.id}`.localeCompare(`${b.executionPeriod?.end}${b.id}`))) {
       const event = task.code?.coding?.find((c) => c.system === EVENT_SYSTEM)?.code as string;
