@@ -1,9 +1,8 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../config.js';
 import { createServices } from '../fhir/create-services.js';
 import { loadPathways } from '../pathways/loader.js';
 import { parsePeriod } from '../registry/period.js';
-import { reportingUnits, runRegistryReport } from '../registry/run.js';
+import { reportingUnits, runRegistryReport, writeAtomically } from '../registry/run.js';
 import { openStorage } from '../storage/open.js';
 import { loadTerminology } from '../terminology/loader.js';
 
@@ -49,10 +48,7 @@ export async function registryReportCommand(args: string[]): Promise<number> {
     for (const unit of units) {
       try {
         const r = await runRegistryReport(svc, { period, unit, outbox: svc.registryOutbox });
-        if (out) {
-          writeFileSync(`${out}.tmp`, `${JSON.stringify(r.bundle, null, 2)}\n`);
-          renameSync(`${out}.tmp`, out);
-        }
+        if (out) writeAtomically(out, `${JSON.stringify(r.bundle, null, 2)}\n`);
         process.stdout.write(`${period.label} ${unit}: ${r.counts.codes} codes in ${r.counts.episodes} episodes, ${r.counts.problems} with problems${r.changed ? '' : ' (unchanged)'} → Bundle/${r.bundle.id}${[...r.files, ...(out ? [out] : [])].map((f) => `, ${f}`).join('')}\n`);
       } catch (err) {
         failed++;

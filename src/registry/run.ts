@@ -29,7 +29,7 @@ export interface RunResult extends BuiltReport {
 const essence = (b: Bundle | undefined) => JSON.stringify(b ? { identifier: b.identifier, tag: b.meta?.tag, timestamp: b.timestamp, entry: b.entry } : null);
 
 /** Writes a file whole or not at all: to a temporary name, then renamed over the old one. */
-function writeAtomically(path: string, text: string): void {
+export function writeAtomically(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
