@@ -28,7 +28,8 @@ async function authorizeRequest(svc: Services, route: Route, req: FhirRequest): 
   }
   const needs = needsOf(req);
   authorize(svc, needs);
-  if (route.level === 'instance' && req.path.length >= 2) await checkInstance(svc, req.path[0], req.path[1], needs[0].action);
+  // reads of one resource are kept to the patient here; writes are, under their lock, in write.ts
+  if (route.level === 'instance' && req.path.length >= 2 && needs[0].action === 'r') await checkInstance(svc, req.path[0], req.path[1], 'r');
 }
 
 /** Patient data is what the trail is for: requests on patients' resources, and every system-level one. */
