@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, BundleEntry, CarePlan, Resource, Task } from '@medplum/fhirtypes';
 import { EXAMPLES_DIR } from '../src/fhir/example-loader.js';
-import { personNumber } from '../test/support/norwegian-ids.js';
+import { organisationNumber, personNumber } from '../test/support/norwegian-ids.js';
 import { startInProcess } from '../test/support/in-process.js';
 
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
@@ -24,20 +24,12 @@ const RESH = 'urn:oid:2.16.578.1.12.4.1.4.102';
 const ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action';
 const OUTCOME = (list: string) => `urn:oid:2.16.578.1.12.4.1.1.${list}`;
 
-/** A made-up organisation number with a valid modulus-11 check digit. */
-function orgNumber(eight: string): string {
-  const w = [3, 2, 7, 6, 5, 4, 3, 2];
-  const k = (11 - ([...eight].reduce((s, d, i) => s + Number(d) * w[i], 0) % 11)) % 11;
-  if (k === 10) throw new Error(`no check digit for ${eight}`);
-  return `${eight}${k}`;
-}
-
 const ORGANIZATION = {
   resourceType: 'Organization',
   active: true,
   name: 'Eksempel HF, Klinikk psykisk helse og rus',
   identifier: [
-    { system: ENH, value: orgNumber('99887766') },
+    { system: ENH, value: organisationNumber('99887766') },
     { system: RESH, value: '4209999' },
   ],
 };

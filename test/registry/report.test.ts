@@ -10,16 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { BACKENDS } from '../support/backends.js';
 import { startChildServer } from '../support/child-server.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
+import { organisationNumber } from '../support/norwegian-ids.js';
 import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from '../pathways/support.js';
 
 const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
 
-/** A valid organisasjonsnummer (modulus 11) from eight digits. */
-function orgNumber(eight: string): string {
-  const w = [3, 2, 7, 6, 5, 4, 3, 2];
-  const k = (11 - ([...eight].reduce((s, d, i) => s + Number(d) * w[i], 0) % 11)) % 11;
-  return `${eight}${k}`;
-}
 
 describe('reporting periods', () => {
   it('months, cumulative tertials and years; the month before, in Oslo', () => {
@@ -38,7 +33,7 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
   const outbox = mkdtempSync(join(tmpdir(), 'forlop-outbox-'));
   const t = useServer(backend, { registryOutbox: outbox });
   usePathways(t);
-  const unit = (id: string, eight: string) => ({ resourceType: 'Organization', id, name: `Enhet ${id}`, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: orgNumber(eight) }] });
+  const unit = (id: string, eight: string) => ({ resourceType: 'Organization', id, name: `Enhet ${id}`, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: organisationNumber(eight) }] });
   const report = async (period: string, unitId: string) => {
     const res = await t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: period }, { name: 'unit', valueReference: { reference: `Organization/${unitId}` } }] });
     expect(res.status, JSON.stringify(res.body).slice(0, 1500)).toBe(200);
@@ -77,7 +72,7 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
   it('a month with codes for every pathway: the unit, each patient once, one Procedure per code recorded in the period — checked entry by entry', async () => {
     const { bundle, problems, changed } = await report('2026-10', 'psyk-hf');
     expect(changed).toBe(true);
-    expect(bundle).toMatchObject({ resourceType: 'Bundle', id: 'npr-psyk-hf-2026-10', type: 'collection', identifier: { system: 'http://forlop.no/fhir/NamingSystem/npr-report', value: `${orgNumber('97654321')}/2026-10` } });
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', id: 'npr-psyk-hf-2026-10', type: 'collection', identifier: { system: 'http://forlop.no/fhir/NamingSystem/npr-report', value: `${organisationNumber('97654321')}/2026-10` } });
     expect(bundle.entry?.[0].resource).toMatchObject({ resourceType: 'Organization', id: 'psyk-hf' });
     const expected = PATHWAYS.flatMap((code, i) => [
       [subjects[code], `${code}A`, `2026-10-0${2 + (i % 5)}`],
@@ -99,7 +94,7 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
     // stored, searchable by period and unit, and validated against its profile
     const found = await t.http().get('/fhir/Bundle').query({ _tag: 'http://forlop.no/fhir/CodeSystem/npr-report-period|2026-10' });
     expect(found.body.entry.map((e: { resource: Bundle }) => e.resource.id)).toContain('npr-psyk-hf-2026-10');
-    const byUnit = await t.http().get('/fhir/Bundle').query({ identifier: `http://forlop.no/fhir/NamingSystem/npr-report|${orgNumber('97654321')}/2026-10` });
+    const byUnit = await t.http().get('/fhir/Bundle').query({ identifier: `http://forlop.no/fhir/NamingSystem/npr-report|${organisationNumber('97654321')}/2026-10` });
     expect(byUnit.body.entry).toHaveLength(1);
     const validated = await t.http().post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(bundle);
     expect(validated.body.issue.filter((i: { severity: string }) => i.severity === 'error')).toEqual([]);

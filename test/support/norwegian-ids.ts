@@ -50,3 +50,11 @@ export function fnrFor(i: number): string {
   if (Number(n.slice(6, 9)) >= block * 10 + 10) throw new Error(`no valid number in block ${block} for ${ddmmyy}`);
   return n;
 }
+
+/** A valid organisasjonsnummer (modulus 11, weights 3 2 7 6 5 4 3 2) from its first eight digits. */
+export function organisationNumber(eight: string): string {
+  const w = [3, 2, 7, 6, 5, 4, 3, 2];
+  const k = (11 - ([...eight].reduce((s, d, i) => s + Number(d) * w[i], 0) % 11)) % 11;
+  if (k === 10) throw new Error(`no check digit for ${eight}: choose other digits`);
+  return `${eight}${k}`;
+}
