@@ -102,7 +102,7 @@ function timeLimit(from: string, days: number, status: 'verified' | 'national-po
     url: TIME_LIMIT,
     extension: [
       { url: 'from', valueId: from },
-      ...(condition ? [{ url: 'condition', valueExpression: { language: 'text/fhirpath', expression: condition } }] : []),
+      ...(condition ? [{ url: 'condition', valueExpression: { language: 'text/fhirpath' as const, expression: condition } }] : []),
       { url: 'rule', valueExpression: { language: 'text/fhirpath', expression: `%from.addCalendarDays(${days})` } },
       { url: 'status', valueCode: status },
       { url: 'source', valueUri: src },
