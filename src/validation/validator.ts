@@ -80,7 +80,9 @@ export class FhirValidator implements ResourceValidator {
     if (schema.some((i) => i.code === 'not-supported')) return;
     const profiles: Structure[] = [];
     const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({ url, asked: false }));
-    for (const { url, asked: explicit } of [...claimed, ...asked.map((url) => ({ url, asked: true }))]) {
+    // a profile both claimed in meta.profile and asked for is walked once
+    const wanted = [...asked.map((url) => ({ url, asked: true })), ...claimed].filter((p, i, all) => all.findIndex((q) => q.url === p.url) === i);
+    for (const { url, asked: explicit } of wanted) {
       const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
       if (p && p.type === resource.resourceType) profiles.push(p);
       else if (p) issues.push({ severity: 'error', code: 'invalid', diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`, expression: [path] });
