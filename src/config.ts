@@ -2,6 +2,7 @@ import type { Limits, TerminologyLimits } from './fhir/services.js';
 import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
 import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
+import { DEFAULT_PAGE_SIZE } from './registry/pages.js';
 import { DEFAULT_REGISTRY_CRON } from './registry/schedule.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
@@ -38,6 +39,8 @@ export interface Config {
   registryTimezone: string;
   /** Where the reports are written as files; empty: stored only. */
   registryOutbox: string;
+  /** The most codes on one stored page of a report (a larger report is stored as linked pages). */
+  registryPageSize: number;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -146,5 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
     registryTimezone: timezoneOf(env.REGISTRY_TIMEZONE ?? 'Europe/Oslo'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
+    registryPageSize: Math.max(1, int(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE)),
   };
 }

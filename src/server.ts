@@ -32,6 +32,7 @@ export async function startServer(config: Config): Promise<Running> {
     security,
     audit: config.audit,
     registryOutbox: config.registryOutbox || undefined,
+    registryPageSize: config.registryPageSize,
     readAudit: config.readAudit,
     http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,

@@ -2,7 +2,7 @@ import { loadConfig } from '../config.js';
 import { createServices } from '../fhir/create-services.js';
 import { loadPathways } from '../pathways/loader.js';
 import { parsePeriod } from '../registry/period.js';
-import { reportingUnits, runRegistryReport, writeAtomically } from '../registry/run.js';
+import { reportingUnits, runRegistryReport } from '../registry/run.js';
 import { openStorage } from '../storage/open.js';
 import { loadTerminology } from '../terminology/loader.js';
 
@@ -11,8 +11,8 @@ const USAGE = 'Usage: forlop registry-report --period 2026-10|2026-T1|2026 [--un
 /**
  * `forlop registry-report --period 2026-10 [--unit id] [--out file]`: the same run as the schedule and
  * `$registry-report`, on the database of DATABASE_URL (safe beside running servers: the database lock
- * keeps runs apart), for one unit or every unit with pathways; `--out` also writes the Bundle there
- * (with one unit), atomically. Exit 0, 1 when a run failed, 2 on usage.
+ * keeps runs apart), for one unit or every unit with pathways; `--out` also writes the whole report
+ * there as one Bundle (with one unit), streamed and renamed into place. Exit 0, 1 when a run failed, 2 on usage.
  */
 export async function registryReportCommand(args: string[]): Promise<number> {
   const arg = (name: string) => {
@@ -34,7 +34,7 @@ export async function registryReportCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const storage = await openStorage(config.databaseUrl);
   try {
-    const svc = createServices({ storage, baseUrl: config.baseUrl, registryOutbox: config.registryOutbox || undefined });
+    const svc = createServices({ storage, baseUrl: config.baseUrl, registryOutbox: config.registryOutbox || undefined, registryPageSize: config.registryPageSize });
     await svc.ready;
     await loadTerminology(svc);
     await loadPathways(svc);
@@ -47,9 +47,9 @@ export async function registryReportCommand(args: string[]): Promise<number> {
     let failed = 0;
     for (const unit of units) {
       try {
-        const r = await runRegistryReport(svc, { period, unit, outbox: svc.registryOutbox });
-        if (out) writeAtomically(out, `${JSON.stringify(r.bundle, null, 2)}\n`);
-        process.stdout.write(`${period.label} ${unit}: ${r.counts.codes} codes in ${r.counts.episodes} episodes, ${r.counts.problems} with problems${r.changed ? '' : ' (unchanged)'} → Bundle/${r.bundle.id}${[...r.files, ...(out ? [out] : [])].map((f) => `, ${f}`).join('')}\n`);
+        const r = await runRegistryReport(svc, { period, unit, outbox: svc.registryOutbox, out });
+        const pages = r.pages.length > 1 ? ` (${r.pages.length} pages)` : '';
+        process.stdout.write(`${period.label} ${unit}: ${r.counts.codes} codes in ${r.counts.episodes} episodes, ${r.counts.problems} with problems${r.changed ? '' : ' (unchanged)'} → Bundle/${r.firstPage.id}${pages}${r.files.map((f) => `, ${f}`).join('')}\n`);
       } catch (err) {
         failed++;
         process.stderr.write(`${period.label} ${unit}: failed: ${(err as Error).message}\n`);

@@ -26,6 +26,8 @@ export interface ServiceOptions {
   terminology?: Partial<TerminologyLimits>;
   /** Where registry reports are written as files (none: stored only). */
   registryOutbox?: string;
+  /** The most codes on one stored page of a registry report (default 5,000). */
+  registryPageSize?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     validationMode: options.validationMode ?? 'strict',
     reactions: options.reactions ?? [pathwayProgress],
     registryOutbox: options.registryOutbox,
+    registryPageSize: options.registryPageSize,
   };
   const ready = (async () => {
     const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);

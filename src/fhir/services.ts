@@ -37,6 +37,8 @@ export interface Services {
   principal?: Principal;
   /** Where registry reports are written as files (none: stored only). */
   registryOutbox?: string;
+  /** The most codes on one stored page of a registry report (default 5,000). */
+  registryPageSize?: number;
   /** The audit trail's buffer for reads and searches (when auditing is on); flushed at shutdown. */
   auditLog?: AuditLog;
 }

@@ -7,8 +7,9 @@ import { runRegistryReport } from './run.js';
 /**
  * `POST [base]/$registry-report` (`period`: 2026-10, 2026-T1 or 2026; `unit`: the reporting
  * Organization, as `Organization/[id]` or its id): runs the registry report now — the same run as the
- * schedule's (job Task, lock, validation, one transaction) — and answers with the report Bundle, the
- * OperationOutcome of the codes left out, the job and whether the stored report changed.
+ * schedule's (job Task, lock, validation, one transaction) — and answers with the report Bundle (its
+ * first page when it is stored as pages, with a reference to every page), the OperationOutcome of the
+ * codes left out, the job and whether the stored report changed.
  */
 export const registryReportOperation: Operation = {
   name: 'registry-report',
@@ -35,7 +36,8 @@ export const registryReportOperation: Operation = {
       resource: {
         resourceType: 'Parameters',
         parameter: [
-          { name: 'report', resource: result.bundle },
+          { name: 'report', resource: result.firstPage },
+          ...result.pages.map((id) => ({ name: 'page', valueReference: { reference: `Bundle/${id}` } })),
           { name: 'problems', resource: result.outcome },
           { name: 'job', valueReference: { reference: `Task/${result.job.id}` } },
           { name: 'changed', valueBoolean: result.changed },

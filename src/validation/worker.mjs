@@ -1,0 +1,7 @@
+// The validation worker thread's entry: loads the TypeScript worker through tsx (as bin/forlop.js
+// does for the command), so it runs from a clone without a build step, under the server, the
+// command and the tests alike.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./worker-thread.ts');
