@@ -88,6 +88,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return Number(v);
 }
 
+function atLeastOne(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = int(env, name, fallback);
+  if (n < 1) throw new Error(`${name} must be at least 1, not ${n}`);
+  return n;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
@@ -149,6 +155,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
     registryTimezone: timezoneOf(env.REGISTRY_TIMEZONE ?? 'Europe/Oslo'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
-    registryPageSize: Math.max(1, int(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE)),
+    registryPageSize: atLeastOne(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE),
   };
 }

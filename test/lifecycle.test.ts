@@ -21,8 +21,9 @@ describe('configuration', () => {
   });
 
   it('the registry schedule: cron, time zone and outbox from the environment, nonsense refused', () => {
-    expect(loadConfig({})).toMatchObject({ registryCron: '0 3 2 * *', registryTimezone: 'Europe/Oslo', registryOutbox: './data/outbox' });
-    expect(loadConfig({ REGISTRY_CRON: '', REGISTRY_TIMEZONE: 'UTC', REGISTRY_OUTBOX: '/srv/npr' })).toMatchObject({ registryCron: '', registryTimezone: 'UTC', registryOutbox: '/srv/npr' });
+    expect(loadConfig({})).toMatchObject({ registryCron: '0 3 2 * *', registryTimezone: 'Europe/Oslo', registryOutbox: './data/outbox', registryPageSize: 5000 });
+    expect(loadConfig({ REGISTRY_CRON: '', REGISTRY_TIMEZONE: 'UTC', REGISTRY_OUTBOX: '/srv/npr', REGISTRY_PAGE_SIZE: '250' })).toMatchObject({ registryCron: '', registryTimezone: 'UTC', registryOutbox: '/srv/npr', registryPageSize: 250 });
+    expect(() => loadConfig({ REGISTRY_PAGE_SIZE: '0' })).toThrow(/REGISTRY_PAGE_SIZE/);
     expect(() => loadConfig({ REGISTRY_CRON: 'monthly' })).toThrow(/REGISTRY_CRON/);
     expect(() => loadConfig({ REGISTRY_TIMEZONE: 'Mars/Olympus' })).toThrow(/REGISTRY_TIMEZONE/);
   });
