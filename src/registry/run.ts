@@ -4,11 +4,13 @@ import { create, update } from '../fhir/interactions/write.js';
 import { FhirError } from '../fhir/errors.js';
 import { paramId } from '../fhir/search/param-id.js';
 import type { Services } from '../fhir/services.js';
-import type { Tx } from '../storage/types.js';
+import { Lease } from '../storage/lease.js';
+import type { SqlExecutor } from '../storage/types.js';
 import { ReportFiles } from './files.js';
 import { DEFAULT_PAGE_SIZE, Pager, ReportHead } from './pages.js';
 import type { ReportPeriod } from './period.js';
 import { reportParts } from './report.js';
+import { PageSpool } from './spool.js';
 import { PageValidation } from './validation.js';
 
 const JOB = 'http://forlop.no/fhir/CodeSystem/job';
@@ -37,32 +39,28 @@ export interface RunResult {
   files: string[];
 }
 
-/**
- * A stored resource's JSON less what storing adds (its version and time): equal to the JSON of the
- * resource as it was given, when the content is the same (the store keeps the given order of elements).
- */
-function unstamped(content: string): string {
-  const r = JSON.parse(content) as { meta?: Record<string, unknown> };
-  if (r.meta) {
-    delete r.meta.versionId;
-    delete r.meta.lastUpdated;
-    if (!Object.keys(r.meta).length) delete r.meta;
-  }
-  return JSON.stringify(r);
+/** What the build found to store: the changed pages (spooled), the pages to delete, the problems if changed. */
+interface Built extends Omit<RunResult, 'job' | 'files' | 'changed'> {
+  spool: PageSpool;
+  surplus: string[];
+  problemsChanged: boolean;
 }
 
 /**
- * One run of the registry report for a unit and period: recorded as a job Task (in progress, then
- * completed with its counts, or failed with its error); the report built patient by patient, each
- * page validated against its profile and stored as it is made, all in ONE transaction under a
- * database lock for the unit and period — so two runs (also in two server processes on one
- * PostgreSQL) never build it at the same time, and a run that dies leaves the previous report as it
- * was. Memory holds one batch of pathways and one page, never the period. Pages are stored as
- * `Bundle/npr-[unit]-[period]` (page 1) and `…-p2`, `…-p3`: a page whose content did not change is
- * not written again (a re-run over the same data writes nothing; a late correction gives new
- * versions of the pages it changed), pages a shrunk report no longer has are deleted. The
- * OperationOutcome of left-out codes is stored beside them. The files are written while the pages are
- * made and renamed into place after the commit.
+ * One run of the registry report for a unit and period, in three steps:
+ *
+ * 1. A lease on the unit and period (storage/lease.ts), held in the database, so two runs — also in
+ *    several server processes on one database — never overlap; one that dies lets it go on expiry.
+ * 2. The report built over one snapshot of the data (no lock a writer waits for, however long it
+ *    takes): patient by patient, in pages; each page compared with the stored one and, if changed,
+ *    validated against the profile (in a worker thread once there is a second page) and spooled to
+ *    disk; the outbox files written as the pages are made.
+ * 3. ONE short transaction writing the changed pages, deleting the pages a shrunk report no longer
+ *    has, storing the problems — all or nothing: a run that dies leaves the earlier report as it
+ *    was, and the next run completes it. The files are renamed into place after the commit.
+ *
+ * The run is recorded as a job Task (in progress, then completed with its counts, or failed with its
+ * error). Memory holds a batch of pathways and a page or two, never the period.
  */
 export async function runRegistryReport(svc: Services, opts: RunOptions): Promise<RunResult> {
   const started = svc.clock.now().toISOString();
@@ -81,18 +79,42 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
   };
   const job = JSON.parse((await svc.store.transaction((tx) => create(svc, tx, 'Task', jobBody))).row?.content as string) as Task;
   const finish = (fields: Partial<Task>) => svc.store.transaction((tx) => update(svc, tx, 'Task', job.id as string, { ...job, ...fields, executionPeriod: { start: started, end: svc.clock.now().toISOString() } }));
+  let lease: Lease | undefined;
   let files: ReportFiles | undefined;
+  let built: Built | undefined;
   const checks = new PageValidation(svc);
   try {
-    const result = await svc.store.transaction(async (tx) => {
-      await tx.lock(`registry:${opts.unit}:${opts.period.label}`);
-      const unitRow = await svc.store.current('Organization', opts.unit, tx);
+    lease = await Lease.acquire(svc.store.storage, `registry:${opts.unit}:${opts.period.label}`);
+    built = await svc.store.storage.snapshot(async (db) => {
+      const unitRow = await svc.store.current('Organization', opts.unit, db);
       if (!unitRow?.content || unitRow.deleted) throw new FhirError('not-found', { message: `Organization/${opts.unit} (the reporting unit) is not known`, expression: 'unit' });
       const head = new ReportHead(svc.baseUrl, opts.unit, JSON.parse(unitRow.content) as Organization, opts.period);
       files = reportFiles(head, opts);
-      return storeReport(svc, tx, head, files, checks);
+      return buildReport(svc, db, head, files, checks);
+    });
+    const report = built;
+    const held = lease;
+    const changed = await svc.store.transaction(async (tx) => {
+      await held.hold(tx);
+      for (const [id, page] of report.spool.pages()) {
+        await svc.store.lockResource(tx, 'Bundle', id);
+        // validated against the profile when built; stored as the server's own record
+        await svc.store.write(tx, 'Bundle', id, await svc.store.current('Bundle', id, tx), page, 'PUT');
+      }
+      for (const id of report.surplus) {
+        await svc.store.lockResource(tx, 'Bundle', id);
+        const prev = await svc.store.current('Bundle', id, tx);
+        if (prev && !prev.deleted) await svc.store.write(tx, 'Bundle', id, prev, null, 'DELETE');
+      }
+      const oo = report.outcome.id as string;
+      if (report.problemsChanged) {
+        await svc.store.lockResource(tx, 'OperationOutcome', oo);
+        await svc.store.write(tx, 'OperationOutcome', oo, await svc.store.current('OperationOutcome', oo, tx), report.outcome, 'PUT');
+      }
+      return report.spool.size > 0 || report.surplus.length > 0 || report.problemsChanged;
     });
     files?.commit();
+    const { spool: _s, surplus: _d, problemsChanged: _p, ...result } = report;
     await finish({
       status: 'completed',
       output: [
@@ -103,17 +125,19 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
         { type: { text: 'codes' }, valueInteger: result.counts.codes },
         { type: { text: 'codes with problems' }, valueInteger: result.counts.problems },
         { type: { text: 'pages' }, valueInteger: result.pages.length },
-        { type: { text: 'changed' }, valueBoolean: result.changed },
+        { type: { text: 'changed' }, valueBoolean: changed },
       ],
     });
-    return { ...result, files: files?.paths ?? [], job };
+    return { ...result, changed, files: files?.paths ?? [], job };
   } catch (err) {
     files?.abort();
     const message = err instanceof Error ? err.message : String(err);
     await finish({ status: 'failed', statusReason: { text: message.slice(0, 1000) } });
     throw err;
   } finally {
+    built?.spool.remove();
     await checks.close();
+    await lease?.release();
   }
 }
 
@@ -125,66 +149,77 @@ function reportFiles(head: ReportHead, opts: RunOptions): ReportFiles | undefine
   return new ReportFiles({ json, ndjson: base && `${base}.ndjson`, problems: base && `${base}.problems.json` }, shell, head.unitEntry());
 }
 
-/** Builds, validates and stores the pages in the caller's transaction; the problems beside them. */
-async function storeReport(svc: Services, tx: Tx, head: ReportHead, files: ReportFiles | undefined, checks: PageValidation): Promise<Omit<RunResult, 'job' | 'files'>> {
+/**
+ * A stored resource's JSON less what storing adds (its version and time): equal to the JSON of the
+ * resource as it was given, when the content is the same (the store keeps the given order of elements).
+ */
+function unstamped(content: string): string {
+  const r = JSON.parse(content) as { meta?: Record<string, unknown> };
+  if (r.meta) {
+    delete r.meta.versionId;
+    delete r.meta.lastUpdated;
+    if (!Object.keys(r.meta).length) delete r.meta;
+  }
+  return JSON.stringify(r);
+}
+
+/** Whether `json` differs from the stored version of a resource (read in the snapshot). */
+async function differs(svc: Services, db: SqlExecutor, type: string, id: string, json: string): Promise<boolean> {
+  const prev = await svc.store.current(type, id, db);
+  return !prev || prev.deleted === 1 || unstamped(prev.content as string) !== json;
+}
+
+/** Step 2: the pages made, compared, validated, spooled and written to the files; what to delete; the problems. */
+async function buildReport(svc: Services, db: SqlExecutor, head: ReportHead, files: ReportFiles | undefined, checks: PageValidation): Promise<Built> {
   const pager = new Pager(head, svc.registryPageSize ?? DEFAULT_PAGE_SIZE);
+  const spool = new PageSpool();
   const counts = { episodes: 0, codes: 0, problems: 0 };
   const issues: OperationOutcomeIssue[] = [];
   const pages: string[] = [];
   let firstPage: Bundle | undefined;
-  let changed = false;
-  const store = async (page: Bundle) => {
+  const stage = async (page: Bundle) => {
     pages.push(page.id as string);
     firstPage ??= page;
     files?.addPage(page);
-    if (await storeIfChanged(svc, tx, page, checks)) changed = true;
+    const json = JSON.stringify(page);
+    // an unchanged page was validated when it was stored
+    if (!(await differs(svc, db, 'Bundle', page.id as string, json))) return;
+    await checks.check(page, json);
+    spool.add(page.id as string, json);
   };
-  for await (const part of reportParts(svc, tx, head.period, head.unitId)) {
-    counts.episodes += part.episodes;
-    counts.codes += part.procedures.length;
-    counts.problems += part.issues.length;
-    issues.push(...part.issues);
-    const closed = pager.add(part);
-    if (closed) {
-      checks.parallel();
-      await store(closed);
+  try {
+    for await (const part of reportParts(svc, db, head.period, head.unitId)) {
+      counts.episodes += part.episodes;
+      counts.codes += part.procedures.length;
+      counts.problems += part.issues.length;
+      issues.push(...part.issues);
+      const closed = pager.add(part);
+      if (closed) {
+        checks.parallel();
+        await stage(closed);
+      }
     }
+    await stage(pager.last());
+    await checks.done();
+  } catch (err) {
+    spool.remove();
+    throw err;
   }
-  await store(pager.last());
-  await checks.done();
   // the pages a shrunk report no longer has
+  const surplus: string[] = [];
   for (let n = pages.length + 1; ; n++) {
-    const id = head.pageId(n);
-    await svc.store.lockResource(tx, 'Bundle', id);
-    const prev = await svc.store.current('Bundle', id, tx);
+    const prev = await svc.store.current('Bundle', head.pageId(n), db);
     if (!prev || prev.deleted) break;
-    await svc.store.write(tx, 'Bundle', id, prev, null, 'DELETE');
-    changed = true;
+    surplus.push(head.pageId(n));
   }
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     id: head.problemsId(),
     issue: issues.length ? issues : [{ severity: 'information', code: 'informational', diagnostics: `No problems in the ${counts.codes} codes of ${head.period.label}` }],
   };
-  if (await storeIfChanged(svc, tx, outcome)) changed = true;
   files?.setProblems(outcome);
-  return { firstPage: firstPage as Bundle, pages, outcome, counts, changed };
-}
-
-/**
- * Stores a page (validated against the report profile: `checks`) or the problems, unless the stored
- * version has the same content: the stored one was validated when it was stored.
- */
-async function storeIfChanged(svc: Services, tx: Tx, resource: Bundle | OperationOutcome, checks?: PageValidation): Promise<boolean> {
-  const { resourceType: type, id } = resource as { resourceType: 'Bundle' | 'OperationOutcome'; id: string };
-  await svc.store.lockResource(tx, type, id);
-  const prev = await svc.store.current(type, id, tx);
-  const json = JSON.stringify(resource);
-  if (prev && !prev.deleted && unstamped(prev.content as string) === json) return false;
-  if (resource.resourceType === 'Bundle') await checks?.check(resource, json);
-  // validated against the profile (or, in a worker, failing the transaction if it is not); stored as the server's own record
-  await svc.store.write(tx, type, id, prev, resource, 'PUT');
-  return true;
+  const problemsChanged = await differs(svc, db, 'OperationOutcome', outcome.id as string, JSON.stringify(outcome));
+  return { firstPage: firstPage as Bundle, pages, outcome, counts, spool, surplus, problemsChanged };
 }
 
 /** The units that manage pathways (an EpisodeOfCare's managingOrganization): whom the scheduled job reports for. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { schemaSql } from './schema.js';
-import { lockId, type Row, type SqlValue, type Storage, type Tx } from './types.js';
+import { lockId, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
 
 // BIGINT columns hold epoch milliseconds and surrogate keys: all below 2^53, so numbers are exact.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -18,6 +18,35 @@ function toPg(sql: string): string {
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
+
+function executor(client: pg.PoolClient): SqlExecutor {
+  return {
+    all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows,
+    get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows[0] as R | undefined,
+    run: async (sql, p = []) => ({ changes: (await query(client, sql, p)).rowCount ?? 0 }),
+  };
+}
+
+/** Runs `fn` on a client of `pool` between `begin` and COMMIT (ROLLBACK on any throw); a client whose rollback failed is discarded. */
+async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
 
 async function query<T extends object>(q: Queryable, sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<T>> {
   return q.query<T>(toPg(sql), params as SqlValue[]);
@@ -70,31 +99,26 @@ export class PostgresStorage implements Storage {
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.writers.connect();
-    const tx: Tx = {
-      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows,
-      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, sql, p)).rows[0] as R | undefined,
-      run: async (sql, p = []) => ({ changes: (await query(client, sql, p)).rowCount ?? 0 }),
-      lock: async (key) => {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [lockId(key)]);
-      },
-    };
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(tx);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    return inTransaction(this.writers, 'BEGIN', (client) =>
+      fn({
+        ...executor(client),
+        lock: async (key) => {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [lockId(key)]);
+        },
+      }),
+    );
+  }
+
+  /** A REPEATABLE READ, READ ONLY transaction on a reading client: one snapshot for all of `fn`. */
+  snapshot<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
+    return inTransaction(this.readers, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
+      fn({
+        ...executor(client),
+        run: async () => {
+          throw new Error('a snapshot only reads');
+        },
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
  *   `param` is the parameter's integer id (search/param-id.ts), which also implies the resource type;
  *   the search indexes end in `rid`, so a lookup never reads the table row;
  *   `grp` ties together the component rows of one composite value (NULL otherwise).
+ * - `leases`: who holds a long job (a registry report run) and until when.
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
@@ -64,6 +65,8 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     `CREATE TABLE IF NOT EXISTS sp_uri (rid ${BIG} NOT NULL, param INTEGER NOT NULL, value TEXT${C} NOT NULL, grp INTEGER)`,
     idx('sp_uri', 'param, value, rid'),
     idx('sp_uri', 'rid, param'),
+    // named leases: one holder at a time across processes, until released or expired (storage/lease.ts)
+    `CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires ${BIG} NOT NULL)`,
   ];
 }
 

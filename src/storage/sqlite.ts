@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { schemaSql } from './schema.js';
-import type { SqlValue, Storage, Tx } from './types.js';
+import type { SqlExecutor, SqlValue, Storage, Tx } from './types.js';
 
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
@@ -29,7 +29,7 @@ export class SqliteStorage implements Storage {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.writer = open(file);
     for (const sql of schemaSql('sqlite')) this.writer.exec(sql);
@@ -116,6 +116,27 @@ export class SqliteStorage implements Storage {
       return;
     }
     for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
+  }
+
+  /** A read transaction on a connection of its own: in WAL mode it sees the data as of its first read, while writers go on. */
+  async snapshot<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
+    const db = new Database(this.file, { readonly: true });
+    db.pragma('cache_size = -65536');
+    const cache = new Map<string, Database.Statement>();
+    const exec: SqlExecutor = {
+      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).all(...p) as R[],
+      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).get(...p) as R | undefined,
+      run: async () => {
+        throw new Error('a snapshot only reads');
+      },
+    };
+    try {
+      db.exec('BEGIN');
+      return await fn(exec);
+    } finally {
+      if (db.inTransaction) db.exec('COMMIT');
+      db.close();
+    }
   }
 
   async close(): Promise<void> {

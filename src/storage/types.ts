@@ -25,6 +25,11 @@ export interface Storage extends SqlExecutor {
   readonly kind: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction: all of it commits, or (on any throw) none of it does. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` over one consistent picture of the committed data, read-only, on a connection of its
+   * own: a long reader (a registry report) sees no write half done and holds no lock a writer waits for.
+   */
+  snapshot<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -31,6 +31,7 @@ const storage: Storage = {
   get: (sql, params) => ask('get', sql, params),
   run: refuse,
   transaction: refuse,
+  snapshot: refuse,
   close: async () => undefined,
 };
 const services = createServices({ storage, baseUrl: setup.baseUrl });

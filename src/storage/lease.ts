@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Storage, Tx } from './types.js';
+
+export interface LeaseOptions {
+  /** How long a lease lasts unless renewed: a holder that dies lets it go after this. */
+  ttlMs?: number;
+  /** How long to wait for a lease another holder has before giving up. */
+  waitMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * A named lease in the database: one holder at a time, across every process on the database, for a
+ * job longer than a transaction should be (a registry report is built over a snapshot, and written in
+ * one short transaction at its end). Renewed while held; a holder that dies loses it when it expires,
+ * so the next run goes ahead. Expiry is wall-clock time, not the injected business clock: it measures
+ * how long a process has been silent, and processes with different clocks (tests) share the table.
+ */
+export class Lease {
+  private lost = false;
+  private readonly renewal: NodeJS.Timeout;
+
+  private constructor(
+    private readonly storage: Storage,
+    readonly name: string,
+    private readonly holder: string,
+    private readonly ttlMs: number,
+  ) {
+    this.renewal = setInterval(() => void this.renew(), Math.max(50, ttlMs / 3));
+    this.renewal.unref();
+  }
+
+  /** Waits (polling) until the lease is free or expired, then holds it; throws after `waitMs`. */
+  static async acquire(storage: Storage, name: string, options: LeaseOptions = {}): Promise<Lease> {
+    const ttlMs = options.ttlMs ?? 60_000;
+    const waitMs = options.waitMs ?? 15 * 60_000;
+    const holder = randomUUID();
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const now = Date.now();
+      const { changes } = await storage.transaction((tx) =>
+        tx.run(
+          `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < ?`,
+          [name, holder, now + ttlMs, now],
+        ),
+      );
+      if (changes === 1) return new Lease(storage, name, holder, ttlMs);
+      if (now >= until) throw new Error(`${name} is held by another run (waited ${Math.round(waitMs / 1000)} s)`);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
+    }
+  }
+
+  /** In the transaction that writes the job's result: still ours (renewed), or the transaction fails. */
+  async hold(tx: Tx): Promise<void> {
+    const { changes } = await tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder]);
+    if (changes !== 1 || this.lost) throw new Error(`${this.name}: the lease was lost (this run was silent longer than ${this.ttlMs} ms)`);
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.renewal);
+    await this.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ? AND holder = ?`, [this.name, this.holder]));
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const { changes } = await this.storage.transaction((tx) => tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder]));
+      if (changes !== 1) this.lost = true;
+    } catch {
+      // a failed renewal is retried at the next tick; hold() decides in the end
+    }
+  }
+}
