@@ -10,7 +10,7 @@ const USAGE = 'Usage: forlop registry-report --period 2026-10|2026-T1|2026 [--un
 
 /**
  * `forlop registry-report --period 2026-10 [--unit id] [--out file]`: the same run as the schedule and
- * `$registry-report`, on the database of DATABASE_URL (safe beside running servers: the database lock
+ * `$registry-report`, on the database of DATABASE_URL (safe beside running servers: the lease in the database
  * keeps runs apart), for one unit or every unit with pathways; `--out` also writes the whole report
  * there as one Bundle (with one unit), streamed and renamed into place. Exit 0, 1 when a run failed, 2 on usage.
  */

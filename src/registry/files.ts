@@ -24,7 +24,7 @@ class PendingFile {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    // a name of this run's own: two runs of one report (waiting for each other's lock) each write theirs
+    // a name of this run's own: two runs of one report (one waiting for the other's lease) each write theirs
     this.tmp = `${path}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`;
     this.fd = openSync(this.tmp, 'w');
   }

@@ -7,7 +7,7 @@ import { runRegistryReport } from './run.js';
 /**
  * `POST [base]/$registry-report` (`period`: 2026-10, 2026-T1 or 2026; `unit`: the reporting
  * Organization, as `Organization/[id]` or its id): runs the registry report now — the same run as the
- * schedule's (job Task, lock, validation, one transaction) — and answers with the report Bundle (its
+ * schedule's (job Task, lease, snapshot, validation, one transaction) — and answers with the report Bundle (its
  * first page when it is stored as pages, with a reference to every page), the OperationOutcome of the
  * codes left out, the job and whether the stored report changed.
  */

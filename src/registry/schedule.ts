@@ -28,7 +28,7 @@ export async function runScheduledReports(svc: Services, log: (entry: Record<str
 
 /**
  * The node-cron task (created stopped; the server starts it): the expression and time zone are
- * configuration, `noOverlap` keeps one run per process, and the database lock per unit and period
+ * configuration, `noOverlap` keeps one run per process, and the lease per unit and period (in the database)
  * keeps runs of several processes apart.
  */
 export function registryTask(svc: Services, cron: string, timezone: string, log: (entry: Record<string, unknown>) => void): ScheduledTask {
