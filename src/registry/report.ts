@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BundleEntry, Coding, OperationOutcomeIssue, Organization, Patient, PlanDefinition, Procedure, Task } from '@medplum/fhirtypes';
+import type { BundleEntry, Coding, OperationOutcomeIssue, Patient, PlanDefinition, Procedure, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
 import type { SqlExecutor } from '../storage/types.js';

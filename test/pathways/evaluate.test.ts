@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CarePlan, DetectedIssue, Task } from '@medplum/fhirtypes';
+import type { CarePlan, DetectedIssue } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import { milestone, newPatient, usePathways } from './support.js';
