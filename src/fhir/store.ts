@@ -93,9 +93,7 @@ export class ResourceStore {
     const lastUpdated = now.getTime();
     let content: string | null = null;
     if (resource) {
-      // resourceType, id and meta first, as FHIR's own JSON examples have them
-      const { resourceType, id: _ignored, meta, ...rest } = resource;
-      const stamped = { resourceType, id, meta: { ...meta, versionId: String(version), lastUpdated: now.toISOString() }, ...rest } as Resource;
+      const stamped = stamp(resource, id, version, now.toISOString());
       content = JSON.stringify(stamped);
       resource = stamped;
     }
@@ -160,6 +158,12 @@ export class ResourceStore {
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/.test(e?.message ?? '');
+}
+
+/** A resource as stored in a version: resourceType, id and meta (with the version and its time) first, as FHIR's own JSON examples have them. */
+export function stamp(resource: Resource, id: string, version: number, lastUpdated: string): Resource {
+  const { resourceType, id: _ignored, meta, ...rest } = resource;
+  return { resourceType, id, meta: { ...meta, versionId: String(version), lastUpdated }, ...rest } as Resource;
 }
 
 export function parseContent(row: VersionRow): Resource {

@@ -3,6 +3,7 @@ import type { Bundle, OperationOutcome, OperationOutcomeIssue, Organization, Tas
 import { create, update } from '../fhir/interactions/write.js';
 import { FhirError } from '../fhir/errors.js';
 import { paramId } from '../fhir/search/param-id.js';
+import { stamp } from '../fhir/store.js';
 import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
 import type { SqlExecutor } from '../storage/types.js';
@@ -150,23 +151,14 @@ function reportFiles(head: ReportHead, opts: RunOptions): ReportFiles | undefine
 }
 
 /**
- * A stored resource's JSON less what storing adds (its version and time): equal to the JSON of the
- * resource as it was given, when the content is the same (the store keeps the given order of elements).
+ * Whether a resource differs from its stored version (read in the snapshot): the stored JSON is
+ * compared with the resource as it would have been stored in that version — no parse of the stored text.
  */
-function unstamped(content: string): string {
-  const r = JSON.parse(content) as { meta?: Record<string, unknown> };
-  if (r.meta) {
-    delete r.meta.versionId;
-    delete r.meta.lastUpdated;
-    if (!Object.keys(r.meta).length) delete r.meta;
-  }
-  return JSON.stringify(r);
-}
-
-/** Whether `json` differs from the stored version of a resource (read in the snapshot). */
-async function differs(svc: Services, db: SqlExecutor, type: string, id: string, json: string): Promise<boolean> {
-  const prev = await svc.store.current(type, id, db);
-  return !prev || prev.deleted === 1 || unstamped(prev.content as string) !== json;
+async function differs(svc: Services, db: SqlExecutor, resource: Bundle | OperationOutcome): Promise<boolean> {
+  const id = resource.id as string;
+  const prev = await svc.store.current(resource.resourceType, id, db);
+  if (!prev || prev.deleted === 1) return true;
+  return JSON.stringify(stamp(resource, id, prev.version, new Date(prev.last_updated).toISOString())) !== prev.content;
 }
 
 /** Step 2: the pages made, compared, validated, spooled and written to the files; what to delete; the problems. */
@@ -181,9 +173,9 @@ async function buildReport(svc: Services, db: SqlExecutor, head: ReportHead, fil
     pages.push(page.id as string);
     firstPage ??= page;
     files?.addPage(page);
-    const json = JSON.stringify(page);
     // an unchanged page was validated when it was stored
-    if (!(await differs(svc, db, 'Bundle', page.id as string, json))) return;
+    if (!(await differs(svc, db, page))) return;
+    const json = JSON.stringify(page);
     await checks.check(page, json);
     spool.add(page.id as string, json);
   };
@@ -218,7 +210,7 @@ async function buildReport(svc: Services, db: SqlExecutor, head: ReportHead, fil
     issue: issues.length ? issues : [{ severity: 'information', code: 'informational', diagnostics: `No problems in the ${counts.codes} codes of ${head.period.label}` }],
   };
   files?.setProblems(outcome);
-  const problemsChanged = await differs(svc, db, 'OperationOutcome', outcome.id as string, JSON.stringify(outcome));
+  const problemsChanged = await differs(svc, db, outcome);
   return { firstPage: firstPage as Bundle, pages, outcome, counts, spool, surplus, problemsChanged };
 }
 

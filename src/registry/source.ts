@@ -70,17 +70,18 @@ export async function readEpisodes(svc: Services, db: SqlExecutor, carePlanIds: 
   const episodes = await byIds<EpisodeOfCare>(db, 'EpisodeOfCare', [...carePlans.values()].map(episodeOf).filter((id): id is string => Boolean(id)));
   const patients = await byIds<Patient>(db, 'Patient', [...carePlans.values()].map((c) => idOf(c.subject?.reference, 'Patient')).filter((id): id is string => Boolean(id)));
   const ids = [...carePlans.keys()];
-  // the pathway's Tasks by reference, narrowed by the status index row of each (the unary + keeps it a
-  // lookup by rid, never a scan of every completed Task)
+  // The pathway's completed Tasks: their rids from the index alone (the references, then the status
+  // row, from the covering (param, code, system, rid) index: a `code` has no system), and only then
+  // their rows. MATERIALIZED keeps the planner from reading every Task row before its status.
   const tasks = ids.length
     ? await db.all<{ care_plan: string; rid: number | string; content: string }>(
-        `SELECT b.target_id AS care_plan, r.rid AS rid, r.content AS content
-           FROM sp_reference b
-           JOIN sp_token t ON t.rid = b.rid AND +t.param = ? AND t.code = 'completed'
-           JOIN resources r ON r.rid = b.rid
-          WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)})
+        `WITH done AS MATERIALIZED (
+           SELECT b.target_id AS care_plan, b.rid AS rid FROM sp_reference b
+            WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)})
+              AND EXISTS (SELECT 1 FROM sp_token t WHERE t.param = ? AND t.code = 'completed' AND t.system IS NULL AND t.rid = b.rid))
+         SELECT done.care_plan AS care_plan, r.rid AS rid, r.content AS content FROM done JOIN resources r ON r.rid = done.rid
           ORDER BY r.rid`,
-        [paramId('Task', 'status'), paramId('Task', 'based-on'), ...ids],
+        [paramId('Task', 'based-on'), ...ids, paramId('Task', 'status')],
       )
     : [];
   const out = new Map<string, EpisodeData>();

@@ -1,6 +1,7 @@
 import { compile } from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { ElementDefinitionConstraint } from '@medplum/fhirtypes';
+import { NATIVE_INVARIANTS } from './native-invariants.js';
 
 type Compiled = (node: unknown, env?: Record<string, unknown>) => unknown[];
 
@@ -23,27 +24,6 @@ function KNOWN_WRONG_IN_R4(): string[] {
   return ['que-7'];
 }
 
-/**
- * Invariants whose FHIRPath is quadratic in fhirpath.js (`isDistinct()` compares every pair), run as
- * code with the same meaning: bdl-7 on a 20,000-entry Bundle took seconds, a Set takes milliseconds.
- * Keyed by the exact expression, so a profile's own variant still runs as FHIRPath.
- */
-const AS_CODE: Record<string, (node: unknown) => boolean> = {
-  // bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (except in history bundles)
-  "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()": (node) => {
-    const b = node as { type?: string; entry?: { fullUrl?: string; resource?: { meta?: { versionId?: string } } }[] };
-    if (b.type === 'history') return true;
-    const seen = new Set<string>();
-    for (const e of b.entry ?? []) {
-      if (e?.fullUrl === undefined) continue;
-      const key = `${e.fullUrl}\u0000${e.resource?.meta?.versionId ?? ''}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-    }
-    return true;
-  },
-};
-
 /** Invariants compiled once per (context path, expression) with fhirpath.js and the R4 model. */
 export class Invariants {
   private readonly compiled = new Map<string, Compiled | null>();
@@ -60,8 +40,8 @@ export class Invariants {
    * compile or run is skipped rather than reported against the user's data.
    */
   holds(c: ElementDefinitionConstraint, base: string, node: unknown, root: unknown): boolean {
-    const native = AS_CODE[c.expression as string];
-    if (native) return native(node);
+    const decided = NATIVE_INVARIANTS[c.expression as string]?.(node, root);
+    if (decided !== undefined) return decided;
     const key = `${base}\u0000${c.expression}`;
     let fn = this.compiled.get(key);
     if (fn === undefined) {
