@@ -93,29 +93,9 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
       files = reportFiles(head, opts);
       return buildReport(svc, db, head, files, checks);
     });
-    const report = built;
-    const held = lease;
-    const changed = await svc.store.transaction(async (tx) => {
-      await held.hold(tx);
-      for (const [id, page] of report.spool.pages()) {
-        await svc.store.lockResource(tx, 'Bundle', id);
-        // validated against the profile when built; stored as the server's own record
-        await svc.store.write(tx, 'Bundle', id, await svc.store.current('Bundle', id, tx), page, 'PUT');
-      }
-      for (const id of report.surplus) {
-        await svc.store.lockResource(tx, 'Bundle', id);
-        const prev = await svc.store.current('Bundle', id, tx);
-        if (prev && !prev.deleted) await svc.store.write(tx, 'Bundle', id, prev, null, 'DELETE');
-      }
-      const oo = report.outcome.id as string;
-      if (report.problemsChanged) {
-        await svc.store.lockResource(tx, 'OperationOutcome', oo);
-        await svc.store.write(tx, 'OperationOutcome', oo, await svc.store.current('OperationOutcome', oo, tx), report.outcome, 'PUT');
-      }
-      return report.spool.size > 0 || report.surplus.length > 0 || report.problemsChanged;
-    });
+    const changed = await storeBuilt(svc, lease, built);
     files?.commit();
-    const { spool: _s, surplus: _d, problemsChanged: _p, ...result } = report;
+    const { spool: _s, surplus: _d, problemsChanged: _p, ...result } = built;
     await finish({
       status: 'completed',
       output: [
@@ -140,6 +120,29 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
     await checks.close();
     await lease?.release();
   }
+}
+
+/** Step 3: the changed pages, the deletions and the problems in one transaction, still holding the lease. */
+function storeBuilt(svc: Services, lease: Lease, report: Built): Promise<boolean> {
+  return svc.store.transaction(async (tx) => {
+    await lease.hold(tx);
+    for (const [id, page] of report.spool.pages()) {
+      await svc.store.lockResource(tx, 'Bundle', id);
+      // validated against the profile when built; stored as the server's own record
+      await svc.store.write(tx, 'Bundle', id, await svc.store.current('Bundle', id, tx), page, 'PUT');
+    }
+    for (const id of report.surplus) {
+      await svc.store.lockResource(tx, 'Bundle', id);
+      const prev = await svc.store.current('Bundle', id, tx);
+      if (prev && !prev.deleted) await svc.store.write(tx, 'Bundle', id, prev, null, 'DELETE');
+    }
+    if (report.problemsChanged) {
+      const id = report.outcome.id as string;
+      await svc.store.lockResource(tx, 'OperationOutcome', id);
+      await svc.store.write(tx, 'OperationOutcome', id, await svc.store.current('OperationOutcome', id, tx), report.outcome, 'PUT');
+    }
+    return report.spool.size > 0 || report.surplus.length > 0 || report.problemsChanged;
+  });
 }
 
 function reportFiles(head: ReportHead, opts: RunOptions): ReportFiles | undefined {
