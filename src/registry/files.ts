@@ -10,9 +10,15 @@ export interface ReportPaths {
   problems?: string;
 }
 
+/**
+ * A temporary name of this run's own beside `path`: two runs of one report (one waiting for the
+ * other's lease) each write theirs, and the last rename wins with the same content.
+ */
+const tempName = (path: string) => `${path}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`;
+
 /** Writes a file whole or not at all: to a temporary name, then renamed over the old one. */
 function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`;
+  const tmp = tempName(path);
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
@@ -24,8 +30,7 @@ class PendingFile {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    // a name of this run's own: two runs of one report (one waiting for the other's lease) each write theirs
-    this.tmp = `${path}.${process.pid}-${randomUUID().slice(0, 8)}.tmp`;
+    this.tmp = tempName(path);
     this.fd = openSync(this.tmp, 'w');
   }
 

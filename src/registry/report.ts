@@ -3,7 +3,7 @@ import type { BundleEntry, Coding, OperationOutcomeIssue, Patient, PlanDefinitio
 import { FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
 import type { SqlExecutor } from '../storage/types.js';
-import { EVENT_SYSTEM, nprRules, PATHWAY_ACTION, PATHWAY_SYSTEM } from '../pathways/plan.js';
+import { EVENT_SYSTEM, nprRules, PATHWAY_ACTION, PATHWAY_SYSTEM, type NprRule } from '../pathways/plan.js';
 import { planOf } from '../pathways/progress.js';
 import { DeadlineRules, enforceNprRules } from '../pathways/rules.js';
 import { dateOf } from '../pathways/search.js';
@@ -65,7 +65,8 @@ interface ReportContext {
   period: ReportPeriod;
   combined: CodeSystemIndex | undefined;
   rules: DeadlineRules;
-  plans: Map<string, PlanDefinition | undefined>;
+  /** Each pathway's definition and its NPR rules on completion, looked up once by canonical. */
+  plans: Map<string, { plan: PlanDefinition; rules: NprRule[] } | undefined>;
 }
 
 /**
@@ -76,7 +77,7 @@ interface ReportContext {
  * must exist (201), the event must have a time (107), the patient a Norwegian person number (100),
  * and the pathway's own NPR rules, as stored in its PlanDefinition, must hold for the events before
  * it. Codes that fail are left out and returned as issues. The pathways are read a batch at a time,
- * so memory holds one batch, not the period; reads run in `db` (the report's transaction), one
+ * so memory holds one batch, not the period; reads run in `db` (the report's snapshot), one
  * consistent picture.
  */
 export async function* reportParts(svc: Services, db: SqlExecutor, period: ReportPeriod, unitId: string): AsyncGenerator<PatientPart> {
@@ -95,7 +96,7 @@ export async function* reportParts(svc: Services, db: SqlExecutor, period: Repor
     while (end < all.length && all[end].patient === all[end - 1].patient) end++;
     const batch = all.slice(i, end);
     i = end;
-    const episodes = await readEpisodes(svc, db, [...new Set(batch.map((c) => c.carePlan))]);
+    const episodes = await readEpisodes(db, [...new Set(batch.map((c) => c.carePlan))]);
     const rids = new Set(batch.map((c) => c.rid));
     for (const group of groupBy(batch, (c) => c.patient)) {
       const part: PatientPart = { procedures: [], issues: [], episodes: 0, latest: '' };
@@ -120,8 +121,8 @@ function* groupBy<T>(sorted: T[], key: (t: T) => string): Generator<T[]> {
 /** One pathway's codes of the period (the Tasks among `rids` dated in it) into the patient's part. */
 async function addEpisode(ctx: ReportContext, part: PatientPart, carePlanId: string, data: EpisodeData, rids: Set<number>): Promise<void> {
   const { carePlan, episode, patient } = data;
-  const completed = data.completed.map((c) => c.task);
   if (episode?.managingOrganization?.reference !== `Organization/${ctx.unitId}`) return;
+  const completed = data.completed.map((c) => c.task);
   // the index found Tasks whose period overlaps; the event's date (executionPeriod.end, in Oslo) decides
   const recorded = data.completed.filter(({ rid }) => rids.has(rid)).map((c) => c.task).filter((t) => {
     if (!t.code?.coding?.some((c) => c.system === EVENT_SYSTEM)) return false;
@@ -132,7 +133,10 @@ async function addEpisode(ctx: ReportContext, part: PatientPart, carePlanId: str
   part.episodes++;
   const type = carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code as string;
   const canonical = carePlan.instantiatesCanonical?.[0] ?? '';
-  if (!ctx.plans.has(canonical)) ctx.plans.set(canonical, await planOf(ctx.svc, canonical));
+  if (!ctx.plans.has(canonical)) {
+    const found = await planOf(ctx.svc, canonical);
+    ctx.plans.set(canonical, found && { plan: found, rules: nprRules(found, 'complete') });
+  }
   const plan = ctx.plans.get(canonical);
   const variables = Object.fromEntries((carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [e.url, e.valueCode ?? '']));
   const keyOf = (t: Task) => `${t.executionPeriod?.end}${t.id}`;
@@ -156,7 +160,7 @@ async function addEpisode(ctx: ReportContext, part: PatientPart, carePlanId: str
     }
     try {
       const done = completed.filter((t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) ?? '') <= (dateOf(when) as string));
-      if (plan) enforceNprRules(ctx.rules, nprRules(plan, 'complete'), {}, { ...variables, task, done }, 'Task.status');
+      if (plan) enforceNprRules(ctx.rules, plan.rules, {}, { ...variables, task, done }, 'Task.status');
     } catch (err) {
       const fe = err as FhirError;
       const c = fe.issues?.[0]?.details?.coding?.[0];

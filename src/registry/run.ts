@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { Bundle, OperationOutcome, OperationOutcomeIssue, Organization, Task } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, OperationOutcomeIssue, Organization, Resource, Task } from '@medplum/fhirtypes';
 import { create, update } from '../fhir/interactions/write.js';
 import { FhirError } from '../fhir/errors.js';
 import { paramId } from '../fhir/search/param-id.js';
 import { stamp } from '../fhir/store.js';
 import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
-import type { SqlExecutor } from '../storage/types.js';
+import type { SqlExecutor, Tx } from '../storage/types.js';
 import { ReportFiles } from './files.js';
 import { DEFAULT_PAGE_SIZE, Pager, ReportHead } from './pages.js';
 import type { ReportPeriod } from './period.js';
@@ -126,23 +126,20 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
 function storeBuilt(svc: Services, lease: Lease, report: Built): Promise<boolean> {
   return svc.store.transaction(async (tx) => {
     await lease.hold(tx);
-    for (const [id, page] of report.spool.pages()) {
-      await svc.store.lockResource(tx, 'Bundle', id);
-      // validated against the profile when built; stored as the server's own record
-      await svc.store.write(tx, 'Bundle', id, await svc.store.current('Bundle', id, tx), page, 'PUT');
-    }
-    for (const id of report.surplus) {
-      await svc.store.lockResource(tx, 'Bundle', id);
-      const prev = await svc.store.current('Bundle', id, tx);
-      if (prev && !prev.deleted) await svc.store.write(tx, 'Bundle', id, prev, null, 'DELETE');
-    }
-    if (report.problemsChanged) {
-      const id = report.outcome.id as string;
-      await svc.store.lockResource(tx, 'OperationOutcome', id);
-      await svc.store.write(tx, 'OperationOutcome', id, await svc.store.current('OperationOutcome', id, tx), report.outcome, 'PUT');
-    }
+    // validated against the profile when built; stored as the server's own record
+    for (const [id, page] of report.spool.pages()) await writeOwn(svc, tx, 'Bundle', id, page);
+    for (const id of report.surplus) await writeOwn(svc, tx, 'Bundle', id, null);
+    if (report.problemsChanged) await writeOwn(svc, tx, 'OperationOutcome', report.outcome.id as string, report.outcome);
     return report.spool.size > 0 || report.surplus.length > 0 || report.problemsChanged;
   });
+}
+
+/** A new version of one of the report's own resources (null: its deletion, if it is there), under its lock. */
+async function writeOwn(svc: Services, tx: Tx, type: string, id: string, resource: Resource | null): Promise<void> {
+  await svc.store.lockResource(tx, type, id);
+  const prev = await svc.store.current(type, id, tx);
+  if (resource) await svc.store.write(tx, type, id, prev, resource, 'PUT');
+  else if (prev && !prev.deleted) await svc.store.write(tx, type, id, prev, null, 'DELETE');
 }
 
 function reportFiles(head: ReportHead, opts: RunOptions): ReportFiles | undefined {

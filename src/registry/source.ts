@@ -62,9 +62,9 @@ const idOf = (reference: string | undefined, type: string) => (reference?.starts
 
 /**
  * A batch of pathways read at once (four queries, whatever the batch's size): their CarePlans,
- * EpisodeOfCares, patients and completed Tasks. Reads run in `db`, the report's transaction.
+ * EpisodeOfCares, patients and completed Tasks. Reads run in `db`, the report's snapshot.
  */
-export async function readEpisodes(svc: Services, db: SqlExecutor, carePlanIds: string[]): Promise<Map<string, EpisodeData>> {
+export async function readEpisodes(db: SqlExecutor, carePlanIds: string[]): Promise<Map<string, EpisodeData>> {
   const carePlans = await byIds<CarePlan>(db, 'CarePlan', carePlanIds);
   const episodeOf = (c: CarePlan) => (c.supportingInfo ?? []).map((s) => idOf(s.reference, 'EpisodeOfCare')).find(Boolean);
   const episodes = await byIds<EpisodeOfCare>(db, 'EpisodeOfCare', [...carePlans.values()].map(episodeOf).filter((id): id is string => Boolean(id)));

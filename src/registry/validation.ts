@@ -15,10 +15,10 @@ function refuseInvalid(issues: OperationOutcomeIssue[]): void {
 }
 
 /**
- * Validates a report's pages against the report profile before the report's transaction commits.
- * A report of one page is validated here; once a report has a second page, its pages go to a
- * validation worker thread, so validating one page overlaps building the next (the store writes a
- * page before its answer: any error fails `done()`, and the transaction with it, so nothing of the
+ * Validates a report's pages against the report profile before any of them is stored. A report of
+ * one page is validated here; once a report has a second page, its pages go to a validation worker
+ * thread, so validating one page overlaps building the next (a page is spooled before its answer:
+ * any refusal fails `done()`, and the run with it, before its one transaction, so nothing of the
  * report is kept). At most AHEAD pages wait for their answer.
  */
 export class PageValidation {

@@ -53,7 +53,7 @@ export class Lease {
 
   /** In the transaction that writes the job's result: still ours (renewed), or the transaction fails. */
   async hold(tx: Tx): Promise<void> {
-    const { changes } = await tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder]);
+    const changes = await this.extend(tx);
     if (changes !== 1 || this.lost) throw new Error(`${this.name}: the lease was lost (this run was silent longer than ${this.ttlMs} ms)`);
   }
 
@@ -62,10 +62,14 @@ export class Lease {
     await this.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ? AND holder = ?`, [this.name, this.holder]));
   }
 
+  /** Moves the expiry on, if the lease is still ours: the number of rows changed (1, or 0 when lost). */
+  private async extend(tx: Tx): Promise<number> {
+    return (await tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder])).changes;
+  }
+
   private async renew(): Promise<void> {
     try {
-      const { changes } = await this.storage.transaction((tx) => tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder]));
-      if (changes !== 1) this.lost = true;
+      if ((await this.storage.transaction((tx) => this.extend(tx))) !== 1) this.lost = true;
     } catch {
       // a failed renewal is retried at the next tick; hold() decides in the end
     }

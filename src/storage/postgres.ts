@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { schemaSql } from './schema.js';
-import { lockId, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
+import { lockId, snapshotRun, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
 
 // BIGINT columns hold epoch milliseconds and surrogate keys: all below 2^53, so numbers are exact.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -112,12 +112,7 @@ export class PostgresStorage implements Storage {
   /** A REPEATABLE READ, READ ONLY transaction on a reading client: one snapshot for all of `fn`. */
   snapshot<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
     return inTransaction(this.readers, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
-      fn({
-        ...executor(client),
-        run: async () => {
-          throw new Error('a snapshot only reads');
-        },
-      }),
+      fn({ ...executor(client), run: snapshotRun }),
     );
   }
 

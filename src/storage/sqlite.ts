@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { schemaSql } from './schema.js';
-import type { SqlExecutor, SqlValue, Storage, Tx } from './types.js';
+import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
 
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
@@ -128,9 +128,7 @@ export class SqliteStorage implements Storage {
     const exec: SqlExecutor = {
       all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).all(...p) as R[],
       get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).get(...p) as R | undefined,
-      run: async () => {
-        throw new Error('a snapshot only reads');
-      },
+      run: snapshotRun,
     };
     try {
       db.exec('BEGIN');

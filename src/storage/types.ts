@@ -33,6 +33,11 @@ export interface Storage extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/** The `run` of a snapshot's executor: a snapshot reads only. */
+export async function snapshotRun(): Promise<never> {
+  throw new Error('a snapshot only reads');
+}
+
 /** `?, ?, ?` for a list of bound values (an SQL IN list). */
 export function placeholders(values: readonly unknown[]): string {
   return values.map(() => '?').join(', ');
