@@ -8,6 +8,7 @@ import { IndexExtractor } from './search/extract.js';
 import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS, type Limits, type Services, type TerminologyLimits, type WriteReaction } from './services.js';
 import { TerminologyStore } from '../terminology/source.js';
 import { pathwayProgress } from '../pathways/progress.js';
+import { personIdentity } from '../pathways/person-identity.js';
 import { parseSearch } from './search/params.js';
 import { runSearch } from './search/execute.js';
 import { ResourceStore } from './store.js';
@@ -20,7 +21,7 @@ export interface ServiceOptions {
   limits?: Partial<Limits>;
   validator?: ResourceValidator;
   validationMode?: 'strict' | 'lenient';
-  /** What follows a write in its transaction (default: pathway progress). */
+  /** What follows a write in its transaction (default: pathway progress and one Patient per person). */
   reactions?: WriteReaction[];
   definitions?: Definitions;
   terminology?: Partial<TerminologyLimits>;
@@ -28,6 +29,8 @@ export interface ServiceOptions {
   registryOutbox?: string;
   /** The most codes on one stored page of a registry report (default 5,000). */
   registryPageSize?: number;
+  /** The unit (Organization/id) a pathway applied without `organization` is reported by. */
+  pathwayDefaultUnit?: string;
 }
 
 /**
@@ -59,9 +62,10 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     validationMode: options.validationMode ?? 'strict',
-    reactions: options.reactions ?? [pathwayProgress],
+    reactions: options.reactions ?? [pathwayProgress, personIdentity],
     registryOutbox: options.registryOutbox,
     registryPageSize: options.registryPageSize,
+    pathwayDefaultUnit: options.pathwayDefaultUnit,
   };
   const ready = (async () => {
     const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);

@@ -39,14 +39,35 @@ export interface Services {
   registryOutbox?: string;
   /** The most codes on one stored page of a registry report (default 5,000). */
   registryPageSize?: number;
+  /** The unit (Organization/id) a pathway applied without `organization` is reported by; none: refused. */
+  pathwayDefaultUnit?: string;
   /** The audit trail's buffer for reads and searches (when auditing is on); flushed at shutdown. */
   auditLog?: AuditLog;
 }
 
-/** Runs after a version of a resource of `type` is written, inside the writer's transaction: all of it commits, or none. */
+/** One write, as a reaction sees it: the resource before and after, and who made it. */
+export interface WriteEvent {
+  type: string;
+  id: string;
+  /** The version it replaces (absent: none, or a deleted one). */
+  before?: Resource;
+  /** The version written (absent: a deletion). */
+  after?: Resource;
+  /** A client's request, or a change a reaction made (reactions see those too, and usually pass them over). */
+  origin: 'request' | 'reaction';
+}
+
+/**
+ * What follows a write of `type`, inside the writer's transaction (all of it commits, or none). `check`
+ * runs before the version is stored and refuses it by throwing a FhirError; `react` runs after and
+ * returns the resources the server changes because of it — whole resources with their ids, created or
+ * updated when they differ from what is stored. One loop in the core applies them, and their own
+ * reactions, before the answer is built, so a client is answered with the version that is stored.
+ */
 export interface WriteReaction {
   type: string;
-  run(svc: Services, tx: Tx, resource: Resource): Promise<void>;
+  check?(svc: Services, tx: Tx, event: WriteEvent): Promise<void>;
+  react?(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]>;
 }
 
 export interface TerminologyLimits {

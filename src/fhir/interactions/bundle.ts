@@ -8,6 +8,7 @@ import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
 import { authorize, needsOf } from '../../security/authorize.js';
 import { writeOutcome } from './respond.js';
+import { reactive } from './reactions.js';
 import * as write from './write.js';
 
 /**
@@ -120,17 +121,18 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
     }
   }
   const responses: BundleEntry[] = new Array(entries.length);
+  const results = new Map<number, write.WriteResult>();
   const ordered = [...parsed].sort(byProcessingOrder);
   await svc.store.transaction(async (tx) => {
-    const run = async (p: Parsed, step: () => Promise<BundleEntry>) => {
+    const run = async (p: Parsed, step: () => Promise<write.WriteResult>) => {
       try {
-        responses[p.index] = await step();
+        results.set(p.index, await step());
       } catch (err) {
         throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
       }
     };
     // deletions first, so a conditional create below cannot match what this transaction deletes
-    for (const p of ordered) if (p.req.method === 'DELETE') await run(p, () => writeEntry(svc, tx, p, ret));
+    for (const p of ordered) if (p.req.method === 'DELETE') await run(p, () => writeResult(svc, tx, p));
     const ids = await resolveIds(svc, tx, ordered);
     for (const p of ordered) {
       if (p.req.method === 'GET' || p.req.method === 'DELETE') continue;
@@ -139,12 +141,14 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
         const rewrite = p.req.body && p.req.method !== 'PATCH' && (p.req.body as Resource).resourceType !== 'Bundle';
         if (rewrite) await rewriteReferences(svc, tx, p.req.body, ids);
         const matched = ids.matched.get(p.index);
-        if (matched) return resultEntry(svc, matched, ret);
+        if (matched) return matched;
         if (p.req.method === 'POST') p.req.headers.ifNoneExist = undefined; // resolved in resolveIds
-        return writeEntry(svc, tx, p, ret, ids.assigned.get(p.index));
+        return writeResult(svc, tx, p, ids.assigned.get(p.index));
       });
     }
+    if (parsed.some((p) => reactive(svc, p.req.path[0]))) await refresh(svc, tx, results);
   });
+  for (const [index, result] of results) responses[index] = resultEntry(svc, result, ret);
   for (const p of ordered) {
     if (p.req.method !== 'GET') continue;
     responses[p.index] = responseEntry(await dispatch(p.req));
@@ -246,7 +250,25 @@ async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<s
   return `${type}/${matches[0].id}`;
 }
 
-async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefined, assignedId?: string): Promise<BundleEntry> {
+/**
+ * A later entry's reactions may write an earlier entry's resource again (completing one milestone
+ * moves the due date of another the Bundle also wrote): each entry is answered with the version the
+ * transaction leaves stored.
+ */
+async function refresh(svc: Services, tx: Tx, results: Map<number, write.WriteResult>): Promise<void> {
+  for (const result of results.values()) {
+    const row = result.row;
+    if (!row || row.deleted) continue;
+    const now = await svc.store.current(row.type, row.id, tx);
+    if (now && now.version > row.version) result.row = now;
+  }
+}
+
+async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefined): Promise<BundleEntry> {
+  return resultEntry(svc, await writeResult(svc, tx, p), ret);
+}
+
+async function writeResult(svc: Services, tx: Tx, p: Parsed, assignedId?: string): Promise<write.WriteResult> {
   const { req } = p;
   const [type, id] = req.path;
   if (!svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', `Unknown resource type '${type}'`);
@@ -262,7 +284,7 @@ async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefi
   else if (req.method === 'DELETE' && req.path.length === 2) result = await write.remove(svc, tx, type, id, { ifMatch });
   else if (req.method === 'DELETE' && req.path.length === 1 && criteria) result = await write.conditionalDelete(svc, tx, type, criteria);
   else throw new FhirError('invalid', { message: `Unsupported ${req.method} url '${req.path.join('/')}' in a Bundle`, expression: 'request.url' });
-  return resultEntry(svc, result, ret);
+  return result;
 }
 
 function resultEntry(svc: Services, result: write.WriteResult, ret: string | undefined): BundleEntry {

@@ -6,7 +6,9 @@ import { checkId, newId } from '../ids.js';
 import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
 import type { VersionRow } from '../store.js';
+import { sameContent } from '../same-content.js';
 import { checkResource, requireResource } from './resource-checks.js';
+import { checkWrite, reactive, settle } from './reactions.js';
 import { checkReachable, checkWritten } from '../../security/authorize.js';
 
 /**
@@ -21,6 +23,8 @@ export interface WriteResult {
   issues?: OperationOutcomeIssue[];
   /** Conditional create that found a match: nothing was written. */
   existing?: boolean;
+  /** An update that said what is stored already: nothing was written (`row` is the current version). */
+  unchanged?: boolean;
 }
 
 export interface WriteOptions {
@@ -34,19 +38,33 @@ export function lockCriteria(tx: Tx, type: string, criteria: string): Promise<vo
   return tx.lock(`cond:${type}?${new URLSearchParams(canonical).toString()}`);
 }
 
+/** The stored resource of a version row (undefined for a deletion or no row). */
+function contentOf(row: VersionRow | null | undefined): Resource | undefined {
+  return row?.content && !row.deleted ? (JSON.parse(row.content) as Resource) : undefined;
+}
+
+/**
+ * Before a version is stored: the reactions' checks for its type (a second Patient for one person, a
+ * milestone dated in the future …) may refuse it. `before` is read only when some reaction listens.
+ */
+async function beforeWrite(svc: Services, tx: Tx, type: string, id: string, prev: VersionRow | undefined, after?: Resource): Promise<void> {
+  if (!reactive(svc, type)) return;
+  await checkWrite(svc, tx, { type, id, before: contentOf(prev), after, origin: 'request' });
+}
+
 /**
  * After a version is written, in its transaction: a patient-scoped token must have written a resource
- * of its own patient (else 403, and the transaction rolls back); then the server's reactions
- * (Services.reactions) run as the server itself — what a completed milestone changes in the pathway is
- * the server's doing, not the client's.
+ * of its own patient (else 403, and the transaction rolls back); then what the server's reactions
+ * change follows in the same transaction (`settle`). Returns the version now stored of what the client
+ * wrote — a reaction may have written it again (a completed milestone gets its standing), and the
+ * client is answered with that, so its next If-Match holds.
  */
-async function afterWrite(svc: Services, tx: Tx, row: VersionRow, action: 'c' | 'u'): Promise<void> {
-  await checkWritten(svc, tx, row, action);
-  const mine = svc.reactions.filter((r) => r.type === row.type);
-  if (!mine.length || !row.content) return;
-  const written = JSON.parse(row.content as string) as Resource;
-  const server = svc.principal ? { ...svc, principal: undefined } : svc;
-  for (const reaction of mine) await reaction.run(server, tx, written);
+async function afterWrite(svc: Services, tx: Tx, row: VersionRow, prev: VersionRow | undefined, action: 'c' | 'u' | 'd'): Promise<VersionRow> {
+  if (action !== 'd') await checkWritten(svc, tx, row, action);
+  if (!reactive(svc, row.type)) return row;
+  const event = { type: row.type, id: row.id, before: contentOf(prev), after: contentOf(row), origin: 'request' as const };
+  const latest = await settle(svc, tx, event);
+  return latest.get(`${row.type}/${row.id}`) ?? row;
 }
 
 /** The audit trail is written once: no client may change or delete an AuditEvent. */
@@ -68,9 +86,10 @@ export async function create(svc: Services, tx: Tx, type: string, body: unknown,
     if (matches.length === 1) return { status: 200, row: matches[0], existing: true };
   }
   const issues = await checkResource(svc, resource);
-  const row = await svc.store.write(tx, type, assignedId ?? newId(), undefined, resource, 'POST');
-  await afterWrite(svc, tx, row, 'c');
-  return { status: 201, row, issues };
+  const id = assignedId ?? newId();
+  await beforeWrite(svc, tx, type, id, undefined, resource);
+  const row = await svc.store.write(tx, type, id, undefined, resource, 'POST');
+  return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
 }
 
 export async function update(svc: Services, tx: Tx, type: string, id: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
@@ -90,14 +109,17 @@ async function put(svc: Services, tx: Tx, type: string, id: string, resource: Re
     prev = (await svc.store.current(type, id, tx)) ?? null;
   }
   checkVersion(type, id, prev ?? undefined, opts.ifMatch);
-  if (prev && !prev.deleted) {
+  const current = contentOf(prev);
+  if (prev && current) {
     immutable(type, id);
     await checkReachable(svc, tx, prev, 'u');
+    // an update that changes nothing stores no version: the current one is the answer
+    if (sameContent(current, resource)) return { status: 200, row: prev, unchanged: true };
   }
   const issues = await checkResource(svc, resource);
+  await beforeWrite(svc, tx, type, id, prev ?? undefined, resource);
   const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
-  await afterWrite(svc, tx, row, prev && !prev.deleted ? 'u' : 'c');
-  return { status: prev && !prev.deleted ? 200 : 201, row, issues };
+  return { status: current ? 200 : 201, row: await afterWrite(svc, tx, row, prev ?? undefined, current ? 'u' : 'c'), issues };
 }
 
 function checkVersion(type: string, id: string, prev: VersionRow | undefined, ifMatch: string | undefined): void {
@@ -127,9 +149,10 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
   // no match: create, with the client's id when it gave one (R4 §3.1.0.4.3)
   if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
   const issues = await checkResource(svc, resource);
-  const row = await svc.store.write(tx, type, newId(), undefined, resource, 'PUT');
-  await afterWrite(svc, tx, row, 'c');
-  return { status: 201, row, issues };
+  const id = newId();
+  await beforeWrite(svc, tx, type, id, undefined, resource);
+  const row = await svc.store.write(tx, type, id, undefined, resource, 'PUT');
+  return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
 }
 
 /** JSON Patch (RFC 6902) on the current version; the patched resource is validated like an update. */
@@ -176,7 +199,9 @@ export async function remove(svc: Services, tx: Tx, type: string, id: string, op
   if (!prev || prev.deleted) return { status: 204 };
   immutable(type, id);
   await checkReachable(svc, tx, prev, 'd');
+  await beforeWrite(svc, tx, type, id, prev);
   const row = await svc.store.write(tx, type, id, prev, null, 'DELETE');
+  await afterWrite(svc, tx, row, prev, 'd');
   return { status: 204, row };
 }
 
