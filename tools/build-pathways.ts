@@ -141,8 +141,10 @@ function plan(code: string): PlanDefinition {
       ...(ev ? { code: [{ coding: [{ system: EVENT_SYSTEM, code: ev.code }] }] } : {}),
       ...(extensions.has(id) ? { extension: extensions.get(id) } : {}),
       ...(ev?.outcomes ? { output: [{ type: 'Task', codeFilter: [{ path: 'output.value', valueSet: `${BASE}/ValueSet/pathway-${code}-${ev.code}-outcomes` }] }] } : {}),
-      // order: the main line (start, attendance, decision, evaluations) follows itself; other events may come any time after the start
-      ...(previous ? { relatedAction: [{ actionId: MAIN.has(id) ? previous : 'start', relationship: 'after' as const }] } : {}),
+      // order: the main line (start, attendance, decision, evaluations) follows itself; other events may come any
+      // time after the start — but for the onset of psychosis symptoms, which is dated when they began, often
+      // before the referral (an action with no `after` relation may be dated before the pathway's start)
+      ...(previous && !DATED_BEFORE_START.has(id) ? { relatedAction: [{ actionId: MAIN.has(id) ? previous : 'start', relationship: 'after' as const }] } : {}),
     };
     if (MAIN.has(id)) previous = id;
     else previous ??= id;
@@ -193,6 +195,8 @@ function nprRules(code: string): Extension[] {
   }));
 }
 
+/** Events dated when something began before the pathway did (9322 P: start of psychosis symptoms). */
+const DATED_BEFORE_START = new Set(['psychosis-symptoms']);
 const MAIN = new Set(['start', 'first-attendance', 'clinical-decision', 'first-evaluation', 'next-evaluation']);
 
 for (const f of readdirSync(profiles).filter((f) => f.startsWith('PlanDefinition-pathway-'))) rmSync(join(profiles, f));

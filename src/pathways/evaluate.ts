@@ -1,75 +1,65 @@
-import type { CarePlan, DetectedIssue, Task } from '@medplum/fhirtypes';
-import { create, update } from '../fhir/interactions/write.js';
-import { findMatches } from '../fhir/search/execute.js';
+import type { Task } from '@medplum/fhirtypes';
+import type { Clock } from '../fhir/clock.js';
+import { applyChanges } from '../fhir/interactions/reactions.js';
 import type { Services } from '../fhir/services.js';
-import type { Tx } from '../storage/types.js';
 import { addCalendarDays, osloDate } from './calendar.js';
 import { deadlineStatus, type DeadlineStatus } from './deadlines.js';
-import { findAll, referencedBy } from './search.js';
+import { DEADLINE_STATUS, recordBreach, STATUS_TEXT, withdrawBreach } from './breaches.js';
+import { PathwayState } from './state.js';
+import { referencedBy } from './search.js';
 
-export const DEADLINE_STATUS = 'http://forlop.no/fhir/CodeSystem/deadline-status';
-const BREACH = 'http://forlop.no/fhir/NamingSystem/deadline-breach';
-/** The displays of the shipped CodeSystem deadline-status (valuesets/; a test checks they agree). */
-const TEXT: Record<DeadlineStatus, string> = {
-  met: 'Innenfor forløpstid',
-  missed: 'Forløpstid overskredet',
-  overdue: 'Forfalt',
-  'due-soon': 'Forfaller snart',
-  'on-time': 'I rute',
-  'no-limit': 'Uten forløpstid',
-};
+export { DEADLINE_STATUS } from './breaches.js';
+
 /** A milestone's standing as its `businessStatus`. */
 export function standing(status: DeadlineStatus): { coding: { system: string; code: string; display: string }[]; text: string } {
-  return { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: TEXT[status] };
+  return { coding: [{ system: DEADLINE_STATUS, code: status, display: STATUS_TEXT[status] }], text: STATUS_TEXT[status] };
 }
 
 /** Whether a milestone's stored standing is not the one today gives it (milestones without a limit have none). */
 export function standingStale(task: Task, today: string): boolean {
   const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
-  return status !== 'no-limit' && task.status !== 'cancelled' && task.businessStatus?.coding?.[0]?.code !== status;
+  if (task.status === 'cancelled') return task.businessStatus !== undefined;
+  return status !== 'no-limit' && task.businessStatus?.coding?.[0]?.code !== status;
 }
 
 /** Days before a due date from which an open milestone is due soon. */
 export const DUE_SOON_DAYS = 7;
 
+/** Why a breach no longer stands, in the words the coordinator reads. */
+function withdrawal(task: Task, status: DeadlineStatus, due: string | undefined, actual: string | undefined): string {
+  if (task.status === 'cancelled') return `Milepælen er avlyst${task.statusReason?.text ? `: ${task.statusReason.text}` : ''}`;
+  if (status === 'met') return `Milepælen ble utført ${actual}, innen fristen ${due}`;
+  if (status === 'no-limit') return 'Milepælen har ikke lenger en frist';
+  return `Fristen er nå ${due}: milepælen er ikke forfalt`;
+}
+
 /**
- * Evaluates one pathway against today (the injected clock): each milestone's `businessStatus`
- * (met, missed, overdue, due-soon, on-time; none for milestones without a limit), written only when it
- * changed, and for each breach (overdue or missed) one DetectedIssue linked to the Task and the
- * CarePlan — found again by its identifier, so evaluating twice never duplicates it. Returns what it wrote.
+ * Evaluates one pathway against today (the injected clock), in memory: each milestone's
+ * `businessStatus` (met, missed, overdue, due-soon, on-time; none for milestones without a limit or
+ * cancelled ones); for each breach (overdue or missed) one DetectedIssue linked to the Task and the
+ * CarePlan, found again by its identifier so evaluating twice never duplicates it; a breach the facts
+ * no longer bear out withdrawn. Returns how many milestones changed standing and how many breaches are new.
  */
-export async function evaluateCarePlan(svc: Services, tx: Tx, carePlan: CarePlan): Promise<{ updated: number; breaches: number }> {
-  const today = osloDate(svc.clock.now());
-  const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${carePlan.id}`, tx);
+export function evaluatePathway(state: PathwayState, clock: Clock): { updated: number; breaches: number } {
+  const today = osloDate(clock.now());
+  const now = clock.now().toISOString();
+  const before = state.breaches.length;
   let updated = 0;
-  let breaches = 0;
-  for (const task of tasks) {
-    if (task.status === 'cancelled') continue;
-    const { status, due } = deadlineStatus(task, today, DUE_SOON_DAYS);
-    if (status === 'no-limit') continue;
-    if (task.businessStatus?.coding?.[0]?.code !== status) {
-      await update(svc, tx, 'Task', task.id as string, { ...task, businessStatus: standing(status) });
+  for (const task of state.tasks) {
+    const s = deadlineStatus(task, today, DUE_SOON_DAYS);
+    const wanted = task.status === 'cancelled' || s.status === 'no-limit' ? undefined : s.status;
+    if (task.businessStatus?.coding?.[0]?.code !== wanted) {
+      const { businessStatus: _old, ...rest } = task;
+      state.setTask(wanted ? { ...rest, businessStatus: standing(wanted) } : (rest as Task));
       updated++;
     }
-    if (status === 'overdue' || status === 'missed') {
-      const [found] = await findMatches(svc, 'DetectedIssue', `identifier=${encodeURIComponent(`${BREACH}|${task.id}`)}`, tx);
-      if (found) continue;
-      const issue: DetectedIssue = {
-        resourceType: 'DetectedIssue',
-        identifier: [{ system: BREACH, value: task.id }],
-        status: 'final',
-        code: { coding: [{ system: DEADLINE_STATUS, code: status, display: TEXT[status] }], text: 'Brudd på forløpstid' },
-        severity: 'moderate',
-        patient: carePlan.subject?.reference?.startsWith('Patient/') ? { reference: carePlan.subject.reference } : undefined,
-        identifiedDateTime: svc.clock.now().toISOString(),
-        implicated: [{ reference: `Task/${task.id}`, display: task.description }, { reference: `CarePlan/${carePlan.id}` }],
-        detail: `${task.description ?? 'Milestone'}: due ${due}, ${status === 'missed' ? `done ${osloDate(new Date(task.executionPeriod?.end as string))}` : `not done by ${today}`}`,
-      };
-      await create(svc, tx, 'DetectedIssue', issue);
-      breaches++;
+    if (task.status !== 'cancelled' && (s.status === 'overdue' || s.status === 'missed')) {
+      state.breaches = recordBreach(state.breaches, state.carePlan, task, s, today, now);
+    } else {
+      state.breaches = withdrawBreach(state.breaches, task, withdrawal(task, s.status, s.due, s.actual), now);
     }
   }
-  return { updated, breaches };
+  return { updated, breaches: state.breaches.length - before };
 }
 
 /**
@@ -103,10 +93,11 @@ export async function evaluateAll(svc: Services): Promise<{ carePlans: number; u
   for (const id of await staleCarePlans(svc)) {
     const r = await svc.store.transaction(async (tx) => {
       await tx.lock(`pathway-evaluate:${id}`);
-      const row = await svc.store.current('CarePlan', id, tx);
-      const carePlan = row?.content ? (JSON.parse(row.content as string) as CarePlan) : undefined;
-      if (!carePlan || carePlan.status !== 'active' || !carePlan.instantiatesCanonical?.length) return undefined;
-      return evaluateCarePlan(svc, tx, carePlan);
+      const state = await PathwayState.load(svc, tx, id);
+      if (!state || state.carePlan.status !== 'active') return undefined;
+      const r = evaluatePathway(state, svc.clock);
+      await applyChanges(svc, tx, state.changes());
+      return r;
     });
     if (!r) continue;
     total.carePlans++;

@@ -1,125 +1,102 @@
-import type { CarePlan, PlanDefinition, PlanDefinitionAction, Resource, Task } from '@medplum/fhirtypes';
-import { update } from '../fhir/interactions/write.js';
-import { findMatches } from '../fhir/search/execute.js';
-import type { Services, WriteReaction } from '../fhir/services.js';
+import type { PlanDefinition, PlanDefinitionAction, Resource, Task } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
 import type { Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
-import { FhirError } from '../fhir/errors.js';
-import { inValueSet } from '../terminology/membership.js';
-import { TerminologyContext } from '../terminology/source.js';
-import { eventCode, nprRules, outcomeValueSet, PATHWAY_ACTION, PATHWAY_CONTEXT, timeLimits, type TimeLimit } from './plan.js';
-import { evaluateCarePlan, standingStale } from './evaluate.js';
-import { endPathway, postponePathway } from './lifecycle.js';
+import { evaluatePathway, standingStale } from './evaluate.js';
+import { endPathway, isOpen, postponePathway } from './lifecycle.js';
+import { checkMilestone } from './milestone-checks.js';
+import { eventCode, nprRules, timeLimits, type TimeLimit } from './plan.js';
 import { DeadlineRules, enforceNprRules } from './rules.js';
-import { dateOf, findAll } from './search.js';
+import { dateOf } from './search.js';
+import { actionOf, PathwayState } from './state.js';
 
-/** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
-export function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
-  const value = task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value;
-  const slash = value?.lastIndexOf('/') ?? -1;
-  return value && slash > 0 ? { carePlanId: value.slice(0, slash), actionId: value.slice(slash + 1) } : undefined;
-}
-
-export async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
-  if (!canonical) return undefined;
-  const [url, version] = canonical.split('|');
-  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map((r) => JSON.parse(r) as PlanDefinition);
-  return all.find((p) => version === undefined || p.version === version);
-}
+export { actionOf, planOf } from './state.js';
 
 /** The limit of `dependent` that counts from the completed action (a repeating one, from its own event). */
 function limitFrom(dependent: PlanDefinitionAction, done: PlanDefinitionAction, variables: Record<string, unknown>, rules: DeadlineRules): TimeLimit | undefined {
+  const repeats = (l: TimeLimit) => l.from === dependent.id && eventCode(dependent) !== undefined && eventCode(dependent) === eventCode(done);
   return timeLimits(dependent).find(
-    (l) =>
-      (l.from === done.id || (l.from === dependent.id && eventCode(dependent) !== undefined && eventCode(dependent) === eventCode(done))) &&
-      (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
+    (l) => (l.from === done.id || repeats(l)) && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
   );
 }
 
-/**
- * A pathway milestone completed (its Task written with status `completed`), in the same transaction
- * as the write: NPR's order rules are checked; every open milestone whose time limit counts from it
- * gets its due date — from the completion date, by the rule in the PlanDefinition, under the
- * CarePlan's setting and severity (a repeating milestone, the next evaluation, counts from the latest
- * one with its event code); a postponement (L) moves the open due dates; the end (X) closes the pathway.
- */
-export const pathwayProgress: WriteReaction = { type: 'Task', run: progress };
+/** The fields of a milestone that its pathway follows: a change in any of them is reacted to. */
+const FOLLOWED = ['status', 'executionPeriod', 'restriction', 'output', 'code'] as const;
 
-async function progress(svc: Services, tx: Tx, resource: Resource): Promise<void> {
-  if (resource.resourceType !== 'Task') return;
-  const where = actionOf(resource);
-  if (!where) return;
-  if (resource.status !== 'completed') {
-    // an open milestone edited (a due date moved, reopened …): evaluated now if its standing changed
-    if (!standingStale(resource, osloDate(svc.clock.now()))) return;
-    const row = await svc.store.current('CarePlan', where.carePlanId, tx);
-    const carePlan = row?.content && !row.deleted ? (JSON.parse(row.content as string) as CarePlan) : undefined;
-    if (carePlan?.status === 'active') await evaluateOnce(svc, tx, carePlan);
-    return;
-  }
-  const plan = await planOf(svc, resource.instantiatesCanonical);
-  const action = plan?.action?.find((a) => a.id === where.actionId);
-  if (!plan || !action) return;
-  await checkOutcome(svc, action, resource);
-  const carePlanRow = await svc.store.current('CarePlan', where.carePlanId, tx);
-  if (!carePlanRow?.content || carePlanRow.deleted) return;
-  const carePlan = JSON.parse(carePlanRow.content as string) as CarePlan;
-  const context = carePlan.extension?.find((e) => e.url === PATHWAY_CONTEXT)?.extension ?? [];
-  const variables = Object.fromEntries(context.map((e) => [e.url, e.valueCode ?? '']));
-  const end = resource.executionPeriod?.end;
-  const from = dateOf(end) ?? osloDate(svc.clock.now());
+function followedChange(before: Task | undefined, after: Task, today: string): boolean {
+  if (standingStale(after, today)) return true;
+  if (!before) return after.status === 'completed';
+  return FOLLOWED.some((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+}
+
+/**
+ * A pathway milestone written (its Task), in the same transaction: a completion is checked against
+ * NPR's order rules over every completed milestone, sets the due date of each open milestone whose time
+ * limit counts from it (by the rule in the PlanDefinition, under the CarePlan's setting and severity; a
+ * repeating milestone, the next evaluation, counts from the latest with its event code); a
+ * postponement (L) moves the open due dates once; the end (X) closes the pathway. Then the pathway is
+ * evaluated (standings, breaches made or withdrawn). Returns what changed, for the write loop to store;
+ * the changes it makes itself (origin `reaction`) need nothing more.
+ */
+export const pathwayProgress: WriteReaction = { type: 'Task', check: checkMilestone, react: progress };
+
+async function progress(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]> {
+  const task = event.after as Task | undefined;
+  if (event.origin === 'reaction' || !task) return [];
+  const where = actionOf(task);
+  if (!where || !followedChange(event.before as Task | undefined, task, osloDate(svc.clock.now()))) return [];
+  const state = await PathwayState.load(svc, tx, where.carePlanId);
+  if (!state) return [];
+  const action = state.plan?.action?.find((a) => a.id === where.actionId);
+  if (task.status === 'completed' && state.plan && action) complete(svc, state, state.plan, action, task, event.before as Task | undefined);
+  evaluatePathway(state, svc.clock);
+  return state.changes();
+}
+
+function complete(svc: Services, state: PathwayState, plan: PlanDefinition, action: PlanDefinitionAction, task: Task, before: Task | undefined): void {
   const rules = new DeadlineRules(svc.clock);
-  // NPR's order rules, over the milestones completed on or before this one
-  const others = (await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx)).filter((t) => t.id !== resource.id);
-  const siblings = others.filter((t) => t.status === 'completed');
-  const done = siblings.filter((t) => dateOf(t.executionPeriod?.end) !== undefined && (dateOf(t.executionPeriod?.end) as string) <= from);
-  enforceNprRules(rules, nprRules(plan, 'complete'), {}, { ...variables, task: resource, done }, 'Task.status');
+  const from = dateOf(task.executionPeriod?.end) ?? osloDate(svc.clock.now());
+  const moved = before?.status !== 'completed' || ['executionPeriod', 'code'].some((k) => JSON.stringify(before[k as keyof Task]) !== JSON.stringify(task[k as keyof Task]));
+  if (moved) checkOrder(rules, state, plan, task);
+  const variables = state.variables;
   for (const dependent of plan.action ?? []) {
     const limit = limitFrom(dependent, action, variables, rules);
-    if (!limit) continue;
-    const [row] = await findMatches(svc, 'Task', `identifier=${encodeURIComponent(`${PATHWAY_ACTION}|${where.carePlanId}/${dependent.id}`)}`, tx);
-    if (!row?.content || row.deleted) continue;
-    const task = JSON.parse(row.content as string) as Task;
-    if (task.status === 'completed' || task.status === 'cancelled') continue;
+    const open = limit && state.tasks.find((t) => actionOf(t)?.actionId === dependent.id && isOpen(t));
+    if (!limit || !open) continue;
     const due = rules.date(limit.rule, {}, { ...variables, from });
-    if (task.restriction?.period?.end === due && task.restriction.period.start === from) continue;
-    await update(svc, tx, 'Task', task.id as string, { ...task, restriction: { ...task.restriction, period: { start: from, end: due } } });
+    if (open.restriction?.period?.end === due && open.restriction.period.start === from) continue;
+    state.setTask({ ...open, restriction: { ...open.restriction, period: { start: from, end: due } } });
   }
-  const event = eventCode(action);
-  if (event === 'L') await postponePathway(svc, tx, await findAll<Task>(svc, 'Task', `based-on=CarePlan/${where.carePlanId}`, tx), resource);
-  if (event === 'X' && carePlan.status === 'active') await endPathway(svc, tx, carePlan, others, from);
-  else await evaluateOnce(svc, tx, carePlan);
+  const code = eventCode(action);
+  if (code === 'L' && before?.status !== 'completed') postponePathway(state, task);
+  if (code === 'X' && state.carePlan.status === 'active') endPathway(state, from);
 }
 
 /**
- * A milestone's outcome (9323 for C, 9326 for X …) is its coded `Task.output.value`: each one must be
- * in the value set the action names (`output.codeFilter`), or the write is refused (422) at that output.
+ * NPR's order rules (the PlanDefinition's `npr-rule` extensions on completion) over every completed
+ * milestone, each against those dated on or before it: a completion dated so that another milestone now
+ * comes out of order (C dated before M, or an evaluation now before the clinical decision) is refused
+ * with the NPR feedback code — the written milestone's own rule first, at `Task.status` as before.
  */
-async function checkOutcome(svc: Services, action: PlanDefinitionAction, task: Task): Promise<void> {
-  const valueSet = outcomeValueSet(action);
-  for (const [i, output] of (task.output ?? []).entries()) {
-    const codings = output.valueCodeableConcept?.coding ?? (output.valueCoding ? [output.valueCoding] : undefined);
-    if (!codings) continue;
-    const element = `Task.output[${i}].${output.valueCoding ? 'valueCoding' : 'valueCodeableConcept'}`;
-    const shown = codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ');
-    if (!valueSet) throw new FhirError('unprocessable', { message: `The milestone '${action.title}' has no outcome, but the Task gives ${shown}`, code: 'business-rule', expression: element });
-    const ctx = new TerminologyContext(svc.terminology, await svc.terminology.generation());
-    if ((await inValueSet(ctx, valueSet, codings)) === false) {
-      throw new FhirError('unprocessable', { message: `${shown} is not an outcome of '${action.title}' (${valueSet})`, code: 'code-invalid', expression: element });
+function checkOrder(rules: DeadlineRules, state: PathwayState, plan: PlanDefinition, written: Task): void {
+  const list = nprRules(plan, 'complete');
+  const completed = state.tasks.filter((t) => t.status === 'completed' && dateOf(t.executionPeriod?.end));
+  const others = completed.filter((t) => t.id !== written.id);
+  for (const task of [written, ...others]) {
+    const date = dateOf(task.executionPeriod?.end) ?? osloDate(rules.now());
+    const done = completed.filter((t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) as string) <= date);
+    try {
+      enforceNprRules(rules, list, {}, { ...state.variables, task, done }, 'Task.status');
+    } catch (err) {
+      if (task === written || !(err instanceof FhirError)) throw err;
+      const [issue] = err.issues;
+      throw new FhirError('unprocessable', {
+        message: `${issue.diagnostics}: '${task.description}' (Task/${task.id}, ${date}) would come out of order`,
+        code: 'business-rule',
+        details: issue.details,
+        expression: 'Task.executionPeriod.end',
+      });
     }
-  }
-}
-
-/** Transactions already evaluating: the Tasks that evaluation writes do not start it again. */
-const evaluating = new WeakSet<Tx>();
-
-/** Deadline evaluation on every change (the schedule does the same for time passing). */
-export async function evaluateOnce(svc: Services, tx: Tx, carePlan: CarePlan): Promise<void> {
-  if (evaluating.has(tx)) return;
-  evaluating.add(tx);
-  try {
-    await evaluateCarePlan(svc, tx, carePlan);
-  } finally {
-    evaluating.delete(tx);
   }
 }

@@ -27,6 +27,8 @@ export interface PersonNumber {
   /** The 2032 format: the first check digit computed with a remainder of 1–3. */
   format2032?: boolean;
   reason?: string;
+  /** The date of birth the number carries (fødselsnummer, D-nummer, synthetic ones); an H-nummer's is not real. */
+  birthDate?: string;
 }
 
 const W1 = [3, 7, 6, 1, 8, 9, 4, 5, 2];
@@ -77,7 +79,8 @@ export function readPersonNumber(value: string): PersonNumber {
   if (month < 1 || month > 12 || date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) {
     return { valid: false, reason: `the date of birth ${String(day).padStart(2, '0')}.${String(month).padStart(2, '0')}.${year} does not exist` };
   }
-  return { valid: true, kind, synthetic, format2032 };
+  const birthDate = kind === 'hnr' ? undefined : date.toISOString().slice(0, 10);
+  return { valid: true, kind, synthetic, format2032, ...(birthDate ? { birthDate } : {}) };
 }
 
 /** Organisasjonsnummer (Enhetsregisteret): nine digits, modulus 11 with weights 3 2 7 6 5 4 3 2. */

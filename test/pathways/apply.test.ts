@@ -3,7 +3,7 @@ import type { CarePlan, PlanDefinition, Task } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { personNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from './support.js';
+import { applyPathway, completeMilestone, ensureUnit, milestone, newPatient, usePathways } from './support.js';
 
 const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
 const START = '2026-03-02';
@@ -95,6 +95,7 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
       resourceType: 'Parameters',
       parameter: [
         { name: 'subject', valueString: await newPatient(t) },
+        { name: 'organization', valueReference: { reference: await ensureUnit(t) } },
         { name: 'setting', valueCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }] } },
       ],
     });
@@ -118,7 +119,7 @@ describe.each(BACKENDS)('$apply of the pathways, on $name', (backend) => {
       expect(res.status, JSON.stringify(params)).toBe(status);
       expect(res.body.issue[0].expression).toEqual([expression]);
     }
-    expect((await t.http().get('/fhir/PlanDefinition/nothing/$apply').query({ subject: 'Patient/kari' })).status).toBe(404);
+    expect((await t.http().post('/fhir/PlanDefinition/nothing/$apply').query({ subject: 'Patient/kari' })).status).toBe(404);
     expect((await t.http().get('/fhir/CarePlan?_summary=count')).body.total).toBe(before);
   });
 });
@@ -139,7 +140,7 @@ describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
 
   it('due, actual, standing and elapsed calendar and working days, as the clock moves', async () => {
     // D06 started on Friday 27 March 2026: first consultation due 3 April (Good Friday), assessment 8 May (policy)
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D06', { subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
     t.clock.set(new Date('2026-03-30T10:00:00Z')); // Monday
     let res = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`);
     expect(res.status).toBe(200);
@@ -157,7 +158,7 @@ describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
     // recorded on 7 April that the first consultation took place on 2 April, before its due date: met, and its elapsed time stops there
     const task = (await t.http().get('/fhir/Task').query({ 'based-on': `CarePlan/${carePlan.id}`, code: 'urn:oid:2.16.578.1.12.4.1.1.9322|M' })).body.entry[0].resource as Task;
     const done = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'completed', executionPeriod: { start: '2026-04-02', end: '2026-04-02' } });
-    expect(done.status).toBe(200);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
     rows = milestones((await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`)).body);
     expect(m()).toMatchObject({ status: 'met', actual: '2026-04-02', elapsedCalendarDays: 6, elapsedWorkingDays: 3 });
     res = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`).query({ soon: '40' });
@@ -166,7 +167,7 @@ describe.each(BACKENDS)('$deadlines, on $name', (backend) => {
 
   it('an unknown CarePlan is 404; a bad soon is 400 naming it', async () => {
     expect((await t.http().get('/fhir/CarePlan/none/$deadlines')).status).toBe(404);
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D11', { subject: 'Patient/ola', start: '2026-03-27' })).body as CarePlan;
     const bad = await t.http().get(`/fhir/CarePlan/${carePlan.id}/$deadlines`).query({ soon: 'soonish' });
     expect(bad.status).toBe(400);
     expect(bad.body.issue[0].expression).toEqual(['soon']);
@@ -185,7 +186,7 @@ describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   const dueOf = async (carePlan: CarePlan, actionId: string) => (await taskOf(carePlan, actionId)).restriction?.period?.end;
 
   it('TSB outpatient: assessment 21 days after the first attendance, first evaluation 7 days after the decision, then every 56 days', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D01', { subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
     expect(await dueOf(carePlan, 'clinical-decision')).toBeUndefined();
     await complete(carePlan, 'first-attendance', '2026-03-05');
     expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-26');
@@ -196,7 +197,7 @@ describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   });
 
   it('TSB inpatient (setting IMP, recorded on the CarePlan): the same milestones with the inpatient limits', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D01/$apply').query({ subject: await newPatient(t), start: '2026-03-02', setting: 'IMP' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D01', { subject: await newPatient(t), start: '2026-03-02', setting: 'IMP' })).body as CarePlan;
     expect(carePlan.extension?.[0].extension).toEqual([{ url: 'setting', valueCode: 'IMP' }]);
     await complete(carePlan, 'first-attendance', '2026-03-05');
     expect(await dueOf(carePlan, 'clinical-decision')).toBe('2026-03-12');
@@ -207,7 +208,7 @@ describe.each(BACKENDS)('pathway progress, on $name', (backend) => {
   });
 
   it('a milestone with a limit from the start keeps it; completing a milestone nothing counts from changes nothing else', async () => {
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D06', { subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
     const before = await taskOf(carePlan, 'clinical-decision');
     await complete(carePlan, 'collaboration-meeting', '2026-03-04');
     const after = await taskOf(carePlan, 'clinical-decision');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CarePlan, DetectedIssue } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { milestone, newPatient, usePathways } from './support.js';
+import { applyPathway, milestone, newPatient, outcomeOf, usePathways } from './support.js';
 
 /** Deadline evaluation: on every change and on the schedule ($evaluate-deadlines runs it now). */
 describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
@@ -20,7 +20,7 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
 
   it('on $apply, then as time passes: due-soon, overdue with one DetectedIssue (never two), missed when done late', async () => {
     t.clock.set(new Date('2026-03-03T09:00:00Z'));
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D06', { subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
     expect(await standing(carePlan, 'first-attendance')).toBe('due-soon'); // due 9 March
     expect(await standing(carePlan, 'clinical-decision')).toBe('on-time'); // due 13 April
     expect(await standing(carePlan, 'collaboration-meeting')).toBeUndefined(); // no limit
@@ -37,7 +37,7 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
     expect(overdue.body.entry).toHaveLength(1);
     let issues = await breaches(carePlan);
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ status: 'final', code: { text: 'Brudd på forløpstid' }, detail: 'Første fremmøte: due 2026-03-09, not done by 2026-03-10' });
+    expect(issues[0]).toMatchObject({ status: 'final', code: { text: 'Brudd på forløpstid' }, detail: 'Første fremmøte: frist 2026-03-09, ikke utført per 2026-03-10' });
     await evaluate();
     expect(await breaches(carePlan)).toHaveLength(1);
 
@@ -55,7 +55,7 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
       ['2026-12-24', '2026-12-31', '2026-12-31T23:30:00Z'], // 00:30 CET on 1 January 2027
     ]) {
       t.clock.set(new Date(`${start}T12:00:00Z`));
-      const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start })).body as CarePlan;
+      const carePlan = (await applyPathway(t, 'D06', { subject: await newPatient(t), start })).body as CarePlan;
       expect((await taskOf(carePlan, 'first-attendance')).restriction?.period?.end).toBe(due);
       t.clock.set(new Date(new Date(instant).getTime() - 3_600_000 * 2)); // still the due day in Oslo
       await evaluate();
@@ -68,7 +68,7 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
 
   it('the scheduled run touches only the pathways that the date has changed: a second run at the same time finds none', async () => {
     t.clock.set(new Date('2026-06-01T09:00:00Z'));
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: await newPatient(t), start: '2026-06-01' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D11', { subject: await newPatient(t), start: '2026-06-01' })).body as CarePlan;
     expect(await standing(carePlan, 'clinical-decision')).toBe('on-time');
     t.clock.set(new Date('2026-08-01T09:00:00Z'));
     const first = await evaluate();
@@ -80,7 +80,7 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
 
   it('every change is evaluated at once: an open milestone whose due date a client moves into the past is overdue on that write', async () => {
     t.clock.set(new Date('2026-04-01T09:00:00Z'));
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D06/$apply').query({ subject: await newPatient(t), start: '2026-04-01' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D06', { subject: await newPatient(t), start: '2026-04-01' })).body as CarePlan;
     expect(await standing(carePlan, 'clinical-decision')).toBe('on-time');
     const task = await taskOf(carePlan, 'clinical-decision');
     const res = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, restriction: { period: { start: '2026-03-01', end: '2026-03-31' } } });
@@ -91,9 +91,11 @@ describe.each(BACKENDS)('deadline evaluation, on $name', (backend) => {
 
   it('ended pathways are not evaluated any more', async () => {
     t.clock.set(new Date('2026-05-01T09:00:00Z'));
-    const carePlan = (await t.http().get('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject: await newPatient(t), start: '2026-05-01' })).body as CarePlan;
+    const carePlan = (await applyPathway(t, 'D11', { subject: await newPatient(t), start: '2026-05-01' })).body as CarePlan;
     const end = await taskOf(carePlan, 'end');
-    await t.http().put(`/fhir/Task/${end.id}`).set('Content-Type', FHIR_JSON).send({ ...end, status: 'completed', executionPeriod: { start: '2026-05-02', end: '2026-05-02' } });
+    t.clock.set(new Date('2026-05-02T09:00:00Z'));
+    const ended = { ...end, status: 'completed', executionPeriod: { start: '2026-05-02', end: '2026-05-02' }, output: [outcomeOf('9326', 'P')] };
+    expect((await t.http().put(`/fhir/Task/${end.id}`).set('Content-Type', FHIR_JSON).send(ended)).status).toBe(200);
     t.clock.set(new Date('2026-09-01T09:00:00Z'));
     await evaluate();
     expect(await breaches(carePlan)).toEqual([]);

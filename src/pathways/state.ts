@@ -1,0 +1,79 @@
+import type { CarePlan, DetectedIssue, EpisodeOfCare, PlanDefinition, Resource, Task } from '@medplum/fhirtypes';
+import type { Services } from '../fhir/services.js';
+import { sameContent } from '../fhir/same-content.js';
+import type { Tx } from '../storage/types.js';
+import { PATHWAY_ACTION, PATHWAY_CONTEXT } from './plan.js';
+import { findAll } from './search.js';
+
+/** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
+export function actionOf(task: Task): { carePlanId: string; actionId: string } | undefined {
+  const value = task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value;
+  const slash = value?.lastIndexOf('/') ?? -1;
+  return value && slash > 0 ? { carePlanId: value.slice(0, slash), actionId: value.slice(slash + 1) } : undefined;
+}
+
+/** The PlanDefinition a canonical (`url|version`) names, among those stored. */
+export async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
+  if (!canonical) return undefined;
+  const [url, version] = canonical.split('|');
+  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map((r) => JSON.parse(r) as PlanDefinition);
+  return all.find((p) => version === undefined || p.version === version);
+}
+
+/** What the time limits' conditions read: the CarePlan's setting and severity (`%setting`, `%severity`). */
+export function contextOf(carePlan: CarePlan): Record<string, string> {
+  const context = carePlan.extension?.find((e) => e.url === PATHWAY_CONTEXT)?.extension ?? [];
+  return Object.fromEntries(context.map((e) => [e.url, e.valueCode ?? '']));
+}
+
+/**
+ * One pathway as it stands in a transaction — its CarePlan, PlanDefinition, milestones, EpisodeOfCare and
+ * breaches — changed in memory by progress, the lifecycle and evaluation; `changes()` gives what differs
+ * from what was read, as whole resources for the write loop to store.
+ */
+export class PathwayState {
+  private readonly read = new Map<string, Resource>();
+
+  private constructor(
+    public carePlan: CarePlan,
+    readonly plan: PlanDefinition | undefined,
+    public tasks: Task[],
+    public episode: EpisodeOfCare | undefined,
+    public breaches: DetectedIssue[],
+  ) {
+    for (const r of [carePlan, episode, ...tasks, ...breaches]) if (r) this.read.set(`${r.resourceType}/${r.id}`, structuredClone(r));
+  }
+
+  /** The pathway of a CarePlan, read in `tx` (which sees the write being reacted to); none if it is not one. */
+  static async load(svc: Services, tx: Tx, carePlanId: string): Promise<PathwayState | undefined> {
+    const row = await svc.store.current('CarePlan', carePlanId, tx);
+    if (!row?.content || row.deleted) return undefined;
+    const carePlan = JSON.parse(row.content) as CarePlan;
+    if (!carePlan.instantiatesCanonical?.length) return undefined;
+    const plan = await planOf(svc, carePlan.instantiatesCanonical[0]);
+    const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${carePlanId}`, tx);
+    const breaches = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${carePlanId}`, tx);
+    const episodeRef = carePlan.supportingInfo?.find((r) => r.reference?.startsWith('EpisodeOfCare/'))?.reference;
+    const episodeRow = episodeRef ? await svc.store.current('EpisodeOfCare', episodeRef.split('/')[1], tx) : undefined;
+    const episode = episodeRow?.content && !episodeRow.deleted ? (JSON.parse(episodeRow.content) as EpisodeOfCare) : undefined;
+    return new PathwayState(carePlan, plan, tasks, episode, breaches);
+  }
+
+  get variables(): Record<string, string> {
+    return contextOf(this.carePlan);
+  }
+
+  /** Replaces a milestone by its new version (in memory). */
+  setTask(task: Task): void {
+    this.tasks = this.tasks.map((t) => (t.id === task.id ? task : t));
+  }
+
+  /** The resources that differ from what was read, and the breaches made new. */
+  changes(): Resource[] {
+    const all: Resource[] = [this.carePlan, ...(this.episode ? [this.episode] : []), ...this.tasks, ...this.breaches];
+    return all.filter((r) => {
+      const before = this.read.get(`${r.resourceType}/${r.id}`);
+      return !before || !sameContent(before, r);
+    });
+  }
+}
