@@ -228,6 +228,8 @@ function splitUnion(expr: string): string[] {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const norm = (s: string | null): string | null => (s === null ? null : normalizeString(s));
+/** UTF-16 units of a string parameter's index key: at most 1,536 bytes of UTF-8. */
+const STRING_KEY_LENGTH = 512;
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length ? v : null);
 
 function toColumns(table: IndexTable, v: unknown): SqlValue[][] {
@@ -235,7 +237,9 @@ function toColumns(table: IndexTable, v: unknown): SqlValue[][] {
     case 'sp_token':
       return tokenColumns(v);
     case 'sp_string':
-      return stringValues(v).map((s) => [normalizeString(s), s]);
+      // the indexed key is a prefix: PostgreSQL refuses a B-tree row over ~2.7 kB, and R4 strings reach 1 MB
+      // (a search value longer than the prefix, or :contains past it, finds nothing; :exact reads `exact`)
+      return stringValues(v).map((s) => [normalizeString(s).slice(0, STRING_KEY_LENGTH), s]);
     case 'sp_reference':
       return referenceColumns(v);
     case 'sp_date':
