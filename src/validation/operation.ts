@@ -2,6 +2,7 @@ import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } fr
 import { FhirError } from '../fhir/errors.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { operationInput } from '../fhir/operations/parameters.js';
+import { isR4ResourceType, unknownTypeIssue } from './resource-types.js';
 
 const MODES = new Set(['create', 'update', 'delete', 'profile']);
 
@@ -34,6 +35,7 @@ export const validateOperation: Operation = {
     }
     const resource = direct ?? (input.get('resource')?.[0] as Resource | undefined) ?? (stored?.content ? (JSON.parse(stored.content) as Resource) : undefined);
     if (!resource || typeof resource !== 'object') throw new FhirError('invalid', { message: 'Give the resource to validate: in the body, or as the resource parameter', expression: 'resource' });
+    if (!isR4ResourceType(resource.resourceType)) return answer([unknownTypeIssue(resource.resourceType, 'resourceType')]);
     if (resource.resourceType !== type) {
       return answer([{ severity: 'error', code: 'invalid', diagnostics: `The resource is a ${String(resource.resourceType)}, not a ${type}`, expression: ['resourceType'] }]);
     }

