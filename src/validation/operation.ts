@@ -2,6 +2,7 @@ import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } fr
 import { FhirError } from '../fhir/errors.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { operationInput } from '../fhir/operations/parameters.js';
+import { validateWithDryRun } from './dry-run.js';
 import { isR4ResourceType, unknownTypeIssue } from './resource-types.js';
 
 const MODES = new Set(['create', 'update', 'delete', 'profile']);
@@ -10,6 +11,8 @@ const MODES = new Set(['create', 'update', 'delete', 'profile']);
  * `$validate` (R4 §2.38.0 Resource-validate) at type and instance level: the resource (posted
  * directly or as the `resource` parameter; at instance level with GET, the stored one), `mode`
  * and `profile`. The answer is always 200 with an OperationOutcome: errors are `severity=error`.
+ * A transaction or batch Bundle is also dry-run (dry-run.ts): what a POST of it would refuse, the
+ * pathway and NPR rules included, is reported at its entries; nothing is stored.
  */
 export const validateOperation: Operation = {
   name: 'validate',
@@ -44,7 +47,8 @@ export const validateOperation: Operation = {
       issues.push({ severity: 'error', code: 'invalid', diagnostics: `For an update the resource's id must be '${target.id}'`, expression: [`${type}.id`] });
     }
     if (mode === 'update' && !target.id && !resource.id) issues.push({ severity: 'error', code: 'required', diagnostics: 'For an update the resource needs an id', expression: [`${type}.id`] });
-    issues.push(...(await svc.validator.validate(resource, { profiles })));
+    // mode=profile asks about the profile alone; otherwise a transaction or batch is also dry-run
+    issues.push(...(mode === 'profile' ? await svc.validator.validate(resource, { profiles }) : await validateWithDryRun(svc, resource, { profiles })));
     return answer(issues);
   },
 };
