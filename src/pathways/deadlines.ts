@@ -1,8 +1,9 @@
-import type { CarePlan, Parameters, ParametersParameter, Task } from '@medplum/fhirtypes';
+import type { CarePlan, DetectedIssue, Parameters, ParametersParameter, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { operationInput } from '../fhir/operations/parameters.js';
 import { calendarDaysBetween, osloDate, workingDaysBetween } from './calendar.js';
+import { breachOf, isWithdrawn } from './breaches.js';
 import { dateOf, findAll } from './search.js';
 
 /** Where a milestone stands against its time limit. */
@@ -23,7 +24,8 @@ export function deadlineStatus(task: Task, today: string, soonDays: number): { s
  * `CarePlan/[id]/$deadlines`: the pathway times of one patient's pathway — for each milestone (Task)
  * its due date, its actual date, its standing (met, missed, overdue, due-soon, on-time, no-limit) and
  * the days elapsed since the pathway started, in calendar and in Norwegian working days, up to the
- * actual date or, for an open milestone, today in Oslo (the injected clock). `soon` (days, default 7)
+ * actual date or, for an open milestone, today in Oslo (the injected clock); and its breach, when one
+ * stands (a withdrawn DetectedIssue is not one). `soon` (days, default 7)
  * sets what counts as due soon.
  */
 export const deadlinesOperation: Operation = {
@@ -46,6 +48,9 @@ export const deadlinesOperation: Operation = {
     const start = carePlan.period?.start?.slice(0, 10);
     if (!start) throw new FhirError('unprocessable', { message: `CarePlan/${target.id} has no period.start: it is not a pathway`, expression: 'CarePlan.period.start' });
     const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${target.id}`, svc.store.storage);
+    // the breaches that stand (a withdrawn one is not counted)
+    const found = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${target.id}`, svc.store.storage);
+    const breaches = found.filter((b) => !isWithdrawn(b));
     // in the CarePlan's order (the pathway's), not the search's
     const order = new Map((carePlan.activity ?? []).map((a, i) => [a.reference?.reference, i]));
     tasks.sort((a, b) => (order.get(`Task/${a.id}`) ?? 1e9) - (order.get(`Task/${b.id}`) ?? 1e9));
@@ -53,6 +58,7 @@ export const deadlinesOperation: Operation = {
     const milestones: ParametersParameter[] = tasks.map((task) => {
       const s = deadlineStatus(task, today, soon);
       const until = s.actual ?? today;
+      const breach = breachOf(breaches, task);
       return {
         name: 'milestone',
         part: [
@@ -63,6 +69,7 @@ export const deadlinesOperation: Operation = {
           ...(s.actual ? [{ name: 'actual', valueDate: s.actual }] : []),
           { name: 'elapsedCalendarDays', valueInteger: calendarDaysBetween(start, until) },
           { name: 'elapsedWorkingDays', valueInteger: workingDaysBetween(start, until) },
+          ...(breach ? [{ name: 'breach', valueReference: { reference: `DetectedIssue/${breach.id}` } }] : []),
         ],
       };
     });
