@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { RETRY_AFTER_SECONDS, storageFault } from '../storage/faults.js';
 
 /**
  * The one error type of the server. Its category decides the HTTP status and the
@@ -11,6 +12,7 @@ export type ErrorCategory =
   | 'not-found' // 404
   | 'not-allowed' // 405: interaction not supported on this URL
   | 'not-acceptable' // 406: a response format we do not produce
+  | 'request-timeout' // 408: the client did not send its whole request in time
   | 'conflict' // 409: version conflict, id clash
   | 'gone' // 410: deleted
   | 'precondition' // 412: If-Match / conditional with several matches
@@ -18,7 +20,10 @@ export type ErrorCategory =
   | 'unsupported-media' // 415
   | 'unprocessable' // 422: a well-formed but invalid resource
   | 'too-many' // 429
-  | 'internal'; // 500: a bug on our side, never bad input
+  | 'header-too-large' // 431: request headers over the server's limit
+  | 'internal' // 500: a bug on our side, never bad input
+  | 'transient' // 503: the database cannot answer now (restarting, connection lost, locked); retry
+  | 'insufficient-storage'; // 507: the database is full (disk, or its quota)
 
 const STATUS: Record<ErrorCategory, number> = {
   invalid: 400,
@@ -27,6 +32,7 @@ const STATUS: Record<ErrorCategory, number> = {
   'not-found': 404,
   'not-allowed': 405,
   'not-acceptable': 406,
+  'request-timeout': 408,
   conflict: 409,
   gone: 410,
   precondition: 412,
@@ -34,7 +40,10 @@ const STATUS: Record<ErrorCategory, number> = {
   'unsupported-media': 415,
   unprocessable: 422,
   'too-many': 429,
+  'header-too-large': 431,
   internal: 500,
+  transient: 503,
+  'insufficient-storage': 507,
 };
 
 /** OperationOutcome.issue.code (http://hl7.org/fhir/issue-type) for each category. */
@@ -45,6 +54,7 @@ const ISSUE_CODE: Record<ErrorCategory, OperationOutcomeIssue['code']> = {
   'not-found': 'not-found',
   'not-allowed': 'not-supported',
   'not-acceptable': 'not-supported',
+  'request-timeout': 'timeout',
   conflict: 'conflict',
   gone: 'deleted',
   precondition: 'conflict',
@@ -52,7 +62,11 @@ const ISSUE_CODE: Record<ErrorCategory, OperationOutcomeIssue['code']> = {
   'unsupported-media': 'not-supported',
   unprocessable: 'processing',
   'too-many': 'throttled',
+  'header-too-large': 'too-long',
   internal: 'exception',
+  transient: 'transient',
+  // R4 issue-type: "the persistent store is unavailable"
+  'insufficient-storage': 'no-store',
 };
 
 export function statusOf(category: ErrorCategory): number {
@@ -75,9 +89,9 @@ export class FhirError extends Error {
   /** Extra response headers, e.g. WWW-Authenticate for 401. */
   readonly headers: Record<string, string>;
 
-  constructor(category: ErrorCategory, issues: IssueInput | IssueInput[] | string, headers: Record<string, string> = {}) {
+  constructor(category: ErrorCategory, issues: IssueInput | IssueInput[] | string, headers: Record<string, string> = {}, options?: ErrorOptions) {
     const list = typeof issues === 'string' ? [{ message: issues }] : Array.isArray(issues) ? issues : [issues];
-    super(list.map((i) => i.message).join('; '));
+    super(list.map((i) => i.message).join('; '), options);
     this.category = category;
     this.headers = headers;
     this.issues = list.map((i) => toIssue(category, i));
@@ -107,7 +121,12 @@ export class FhirError extends Error {
       details: i.details,
       expression: i.expression?.length ? i.expression.map((e) => inEntry(prefix, e)) : [prefix],
     }));
-    return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers);
+    return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers, { cause: this.cause });
+  }
+
+  /** The error (or, for one of ours that wraps it, the thrown value) whose stack tells what went wrong. */
+  get origin(): unknown {
+    return this.cause ?? this;
   }
 }
 
@@ -131,8 +150,20 @@ export function outcome(severity: OperationOutcomeIssue['severity'], code: Opera
   return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: message }] };
 }
 
-/** Any thrown value as a FhirError: ours pass through, anything else is an internal error whose detail is not shown. */
+/**
+ * Any thrown value as a FhirError: ours pass through; a storage fault (storage/faults.ts) is 503 with
+ * Retry-After, or 507 for a full database; anything else is an internal error whose detail is not
+ * shown. The thrown value is kept as `cause`, for the log.
+ */
 export function asFhirError(err: unknown): FhirError {
   if (err instanceof FhirError) return err;
-  return new FhirError('internal', 'Internal server error');
+  const fault = storageFault(err);
+  if (fault === 'transient') {
+    const message = 'The database is not available at the moment (restarting, or its connection was lost): try again after Retry-After';
+    return new FhirError('transient', message, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, { cause: err });
+  }
+  if (fault === 'full') {
+    return new FhirError('insufficient-storage', 'The database is full: this request was not carried out; an operator must free space', {}, { cause: err });
+  }
+  return new FhirError('internal', 'Internal server error', {}, { cause: err });
 }
