@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { storageFault } from './faults.js';
 import type { Storage, Tx } from './types.js';
 
 export interface LeaseOptions {
@@ -30,7 +31,10 @@ export class Lease {
     this.renewal.unref();
   }
 
-  /** Waits (polling) until the lease is free or expired, then holds it; throws after `waitMs`. */
+  /**
+   * Waits (polling) until the lease is free or expired, then holds it; throws after `waitMs`. A
+   * database that is away for a moment (restarting) is waited for like a lease held by another.
+   */
   static async acquire(storage: Storage, name: string, options: LeaseOptions = {}): Promise<Lease> {
     const ttlMs = options.ttlMs ?? 60_000;
     const waitMs = options.waitMs ?? 15 * 60_000;
@@ -38,17 +42,29 @@ export class Lease {
     const until = Date.now() + waitMs;
     for (;;) {
       const now = Date.now();
-      const { changes } = await storage.transaction((tx) =>
-        tx.run(
-          `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < ?`,
-          [name, holder, now + ttlMs, now],
-        ),
-      );
-      if (changes === 1) return new Lease(storage, name, holder, ttlMs);
+      let taken: boolean;
+      try {
+        taken = (await Lease.take(storage, name, holder, now, ttlMs)) === 1;
+      } catch (err) {
+        if (storageFault(err) !== 'transient' || now >= until) throw err;
+        taken = false;
+      }
+      if (taken) return new Lease(storage, name, holder, ttlMs);
       if (now >= until) throw new Error(`${name} is held by another run (waited ${Math.round(waitMs / 1000)} s)`);
       await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
     }
+  }
+
+  /** Takes the lease if it is free or expired: 1 when taken, 0 when another holds it. */
+  private static async take(storage: Storage, name: string, holder: string, now: number, ttlMs: number): Promise<number> {
+    const { changes } = await storage.transaction((tx) =>
+      tx.run(
+        `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < ?`,
+        [name, holder, now + ttlMs, now],
+      ),
+    );
+    return changes;
   }
 
   /** In the transaction that writes the job's result: still ours (renewed), or the transaction fails. */
@@ -57,9 +73,14 @@ export class Lease {
     if (changes !== 1 || this.lost) throw new Error(`${this.name}: the lease was lost (this run was silent longer than ${this.ttlMs} ms)`);
   }
 
+  /** Lets the lease go. If the database cannot be told (it restarts), the lease simply expires after its ttl. */
   async release(): Promise<void> {
     clearInterval(this.renewal);
-    await this.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ? AND holder = ?`, [this.name, this.holder]));
+    try {
+      await this.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ? AND holder = ?`, [this.name, this.holder]));
+    } catch (err) {
+      if (storageFault(err) !== 'transient') throw err;
+    }
   }
 
   /** Moves the expiry on, if the lease is still ours: the number of rows changed (1, or 0 when lost). */
@@ -71,7 +92,8 @@ export class Lease {
     try {
       if ((await this.storage.transaction((tx) => this.extend(tx))) !== 1) this.lost = true;
     } catch {
-      // a failed renewal is retried at the next tick; hold() decides in the end
+      // a failed renewal (the database restarting) is tried again at the next tick, ttl/3 later:
+      // an outage shorter than two thirds of the ttl keeps the lease; hold() decides in the end
     }
   }
 }

@@ -13,6 +13,19 @@ interface Pending {
 /** At most this many transactions share one commit, bounding a group's latency. */
 const MAX_GROUP = 64;
 
+export interface SqliteOptions {
+  /**
+   * How long a statement waits for a lock another process holds before it fails with SQLITE_BUSY
+   * (answered 503): another `forlop serve`, a backup, an `sqlite3` shell in a transaction.
+   */
+  busyTimeoutMs?: number;
+  /** A size quota in pages (PRAGMA max_page_count): past it a write fails as on a full disk (507). */
+  maxPages?: number;
+}
+
+/** The default busy timeout: longer than any one commit of ours, short enough to answer a client. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 /**
  * The embedded backend: SQLite through better-sqlite3, WAL mode, synchronous=FULL so a commit is on disk
  * before the response is sent. Two connections: one writer (transactions, serialised in this process by
@@ -29,11 +42,23 @@ export class SqliteStorage implements Storage {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
 
-  constructor(private readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.writer = open(file);
-    for (const sql of schemaSql('sqlite')) this.writer.exec(sql);
-    this.reader = open(file);
+  constructor(
+    private readonly file: string,
+    options: SqliteOptions = {},
+  ) {
+    const busyMs = options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
+    let writer: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writer = open(file, busyMs);
+      for (const sql of schemaSql('sqlite')) writer.exec(sql);
+      if (options.maxPages !== undefined) writer.pragma(`max_page_count = ${Math.floor(options.maxPages)}`);
+      this.reader = open(file, busyMs);
+    } catch (err) {
+      writer?.close();
+      throw openError(file, err, busyMs);
+    }
+    this.writer = writer;
     const stmt = (sql: string) => this.stmt(this.writer, this.cache, sql);
     this.tx = {
       all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as R[],
@@ -104,9 +129,7 @@ export class SqliteStorage implements Storage {
           db.exec('RELEASE forlop_tx');
         } catch (err) {
           outcomes.push({ item, ok: false, value: err });
-          // throws if SQLite already aborted the whole transaction: then nobody in the group succeeded
-          db.exec('ROLLBACK TO forlop_tx');
-          db.exec('RELEASE forlop_tx');
+          rollBackOne(db, err);
         }
       }
       db.exec('COMMIT');
@@ -146,12 +169,40 @@ export class SqliteStorage implements Storage {
   }
 }
 
-function open(file: string): Database.Database {
-  const db = new Database(file);
+/**
+ * Rolls one failed transaction of a group back to its savepoint. When SQLite has already aborted the
+ * whole transaction (SQLITE_FULL, SQLITE_BUSY and I/O errors may), there is no savepoint left: the
+ * group fails, and every caller in it gets the cause (a full disk: 507), not "no such savepoint".
+ */
+function rollBackOne(db: Database.Database, cause: unknown): void {
+  if (!db.inTransaction) throw cause;
+  try {
+    db.exec('ROLLBACK TO forlop_tx');
+    db.exec('RELEASE forlop_tx');
+  } catch {
+    throw cause;
+  }
+}
+
+/** The busy timeout comes first: even switching to WAL waits for a lock another process holds. */
+function open(file: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(file, { timeout: busyTimeoutMs });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -65536');
   return db;
+}
+
+/** A start-up failure that names the file and says what to do (the message `forlop serve` prints). */
+function openError(file: string, err: unknown, busyTimeoutMs: number): Error {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  const why = /^SQLITE_BUSY|^SQLITE_LOCKED/.test(code)
+    ? `it is locked by another process (still after ${busyTimeoutMs} ms): is another server or an sqlite3 shell using it?`
+    : code === 'SQLITE_FULL'
+      ? 'the disk (or the database quota) is full'
+      : code === 'SQLITE_NOTADB'
+        ? 'the file is not an SQLite database'
+        : (err as Error)?.message ?? String(err);
+  return new Error(`Cannot open the SQLite database ${file}: ${why}${code ? ` (${code})` : ''}`, { cause: err });
 }
