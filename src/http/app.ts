@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
@@ -14,6 +14,7 @@ import { smartConfiguration, type SmartEndpoints } from '../security/smart-confi
 import type { TokenVerifier } from '../security/tokens.js';
 import { checkAcceptable, send } from './format.js';
 import { jsonLog, silentLog, type LogFn } from './log.js';
+import { RETRY_AFTER_SECONDS } from '../storage/faults.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
@@ -26,6 +27,8 @@ export interface AppOptions extends ServiceOptions {
   audit?: boolean;
   /** Reads and searches: an AuditEvent each (default), or grouped per flush interval. */
   readAudit?: ReadAudit;
+  /** The most audit events kept while the database cannot take them (AUDIT_QUEUE_LIMIT). */
+  auditQueueLimit?: number;
 }
 
 export interface App {
@@ -48,7 +51,7 @@ export function buildApp(options: AppOptions): App {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
   // the server's own requests (loading examples) are not the audit trail's business; clients' are
-  const auditLog = options.audit ? new AuditLog(services.store, (err) => log({ level: 'error', msg: 'audit batch not written; kept for the next flush', error: String(err) }), options.readAudit) : undefined;
+  const auditLog = options.audit ? new AuditLog(services.store, log, options.readAudit, { maxQueued: options.auditQueueLimit }) : undefined;
   services.auditLog = auditLog;
   const dispatchAs = dispatcher(services, auditLog);
   const dispatch = dispatcher(services)(undefined);
@@ -60,6 +63,7 @@ export function buildApp(options: AppOptions): App {
 
   app.use((req, res, next) => {
     const requestId = randomUUID();
+    res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     if (log === silentLog) return next();
     const start = process.hrtime.bigint();
@@ -75,7 +79,7 @@ export function buildApp(options: AppOptions): App {
       await options.storage.get('SELECT 1 AS ok');
       res.json({ status: 'ok', storage: options.storage.kind });
     } catch {
-      res.status(503).json({ status: 'unavailable' });
+      res.status(503).setHeader('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable' });
     }
   });
 
@@ -122,9 +126,7 @@ export function buildApp(options: AppOptions): App {
       const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirReq);
       send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
-      const fe = asFhirError(err);
-      if (fe.category === 'internal') log({ level: 'error', path: req.originalUrl.split('?')[0], error: String((err as Error)?.stack ?? err) });
-      send(req, res, fe.status, fe.toOutcome(), fe.headers);
+      answerError(req, res, err, log);
     }
   };
   app.use(basePath || '/', fhir);
@@ -132,7 +134,29 @@ export function buildApp(options: AppOptions): App {
   app.use((_req: Request, res: Response) => {
     res.status(404).type('application/fhir+json').send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
   });
+  // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
   return { app, services, ready, dispatch };
+}
+
+/**
+ * An error as an OperationOutcome. A 5xx names the request id (also in X-Request-Id), so an operator
+ * finds the log line; a bug (500) is logged with its stack under that id, and its detail is not shown.
+ * A response already sent (a 408 answered by the listener while the body was awaited) is left alone.
+ */
+function answerError(req: Request, res: Response, err: unknown, log: LogFn): void {
+  if (res.headersSent) return;
+  const fe = asFhirError(err);
+  const requestId = res.locals.requestId as string | undefined;
+  if (fe.category === 'internal') {
+    const origin = fe.origin as Error | undefined;
+    log({ level: 'error', requestId, method: req.method, path: req.originalUrl.split('?')[0], error: String(origin?.stack ?? origin) });
+  }
+  const outcome = fe.toOutcome();
+  if (fe.status >= 500 && requestId) {
+    outcome.issue = outcome.issue.map((i) => ({ ...i, diagnostics: `${i.diagnostics ?? ''} (request id ${requestId})`.trim() }));
+  }
+  send(req, res, fe.status, outcome, fe.headers);
 }
 
 function header(req: Request, name: string): string | undefined {

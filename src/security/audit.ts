@@ -1,7 +1,9 @@
 import type { AuditEvent, AuditEventEntity, Provenance, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import type { FhirRequest } from '../fhir/request.js';
 import type { ResourceStore, VersionRow } from '../fhir/store.js';
+import { RETRY_AFTER_SECONDS, storageFault } from '../storage/faults.js';
 import type { Tx } from '../storage/types.js';
 import type { Principal } from './principal.js';
 
@@ -120,47 +122,135 @@ export function groupEvents(events: AuditEvent[]): AuditEvent[] {
 /** How reads, searches and refusals are kept: an AuditEvent each, or grouped per flush (see groupEvents). */
 export type ReadAudit = 'each' | 'grouped';
 
-/** AuditEvents for interactions without a transaction of their own, written in batches. */
+export interface AuditLogOptions {
+  /** How long an event waits to be written with others (ms). */
+  flushMs?: number;
+  /** The most events one transaction writes: a flush holds the single writer a few ms, not a hundred. */
+  maxBatch?: number;
+  /** The most events kept while the database cannot take them; past it, audited requests get 503. */
+  maxQueued?: number;
+  /** The first wait before writing again after a failed flush; doubled each time, up to 5 s. */
+  retryMs?: number;
+}
+
+/** The default of AUDIT_QUEUE_LIMIT: at ~1–2 KB an event, 10–20 MB held at most. */
+export const DEFAULT_AUDIT_QUEUE_LIMIT = 10_000;
+const MAX_RETRY_MS = 5_000;
+
+/**
+ * AuditEvents for interactions without a transaction of their own, written in batches. When the
+ * database cannot take a batch (it restarts), the events stay queued, in order, and are written
+ * again after a growing pause (250 ms … 5 s) until it can: nothing accepted is lost while the
+ * process lives. The queue is bounded: at `maxQueued` events `add` refuses (503), so a request on
+ * patient data is refused rather than answered without its audit event being kept.
+ */
 export class AuditLog {
   private queue: AuditEvent[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private failures = 0;
+  /** Events taken out of the queue by a flush still under way (counted against the limit). */
+  private inFlight = 0;
+  private readonly flushMs: number;
+  private readonly maxBatch: number;
+  private readonly maxQueued: number;
+  private readonly retryMs: number;
 
   constructor(
     private readonly store: ResourceStore,
-    /** Told when a batch could not be written (the events are kept for the next flush). */
-    private readonly onError: (err: unknown) => void,
+    /** The server's log: a batch not written (kept, written again later), an event that cannot be stored. */
+    private readonly log: (entry: Record<string, unknown>) => void,
     private readonly mode: ReadAudit = 'each',
-    private readonly flushMs = 50,
-    // small batches: a flush holds the single writer for a few milliseconds, not a hundred
-    private readonly maxBatch = 100,
-  ) {}
+    options: AuditLogOptions = {},
+  ) {
+    this.flushMs = options.flushMs ?? 50;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.maxQueued = options.maxQueued ?? DEFAULT_AUDIT_QUEUE_LIMIT;
+    this.retryMs = options.retryMs ?? 250;
+  }
+
+  /** Events waiting to be written. */
+  get queued(): number {
+    return this.queue.length + this.inFlight;
+  }
 
   add(event: AuditEvent): void {
+    if (this.queued >= this.maxQueued) {
+      throw new FhirError('transient', `The audit trail cannot be written at the moment (${this.queued} events wait for the database): try again after Retry-After`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    }
     this.queue.push(event);
+    if (this.failures) return; // the retry timer writes it
     if (this.queue.length >= this.maxBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
   }
 
-  /** Writes what is queued (also at shutdown, and before tests read the trail). */
+  /** Writes what is queued, a batch per transaction (also at shutdown, and before tests read the trail). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.flushing.then(async () => {
-      if (!batch.length) return;
-      try {
-        const events = this.mode === 'grouped' ? groupEvents(batch) : batch;
-        await this.store.transaction(async (tx) => {
-          for (const event of events) await writeAudit(this.store, tx, event);
-        });
-      } catch (err) {
-        this.queue.unshift(...batch);
-        this.onError(err);
-      }
-    });
+    this.flushing = this.flushing.then(() => this.writeQueued());
     return this.flushing;
+  }
+
+  /** The events still queued, taken out: at shutdown, what the database would not take goes to the log. */
+  drain(): AuditEvent[] {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.queue.splice(0);
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight = batch.length;
+      try {
+        await this.write(this.mode === 'grouped' ? groupEvents(batch) : batch);
+        this.failures = 0;
+      } catch (err) {
+        this.inFlight = 0;
+        if (storageFault(err)) {
+          this.queue.unshift(...batch);
+          this.retryLater(err);
+          return;
+        }
+        // not the database's state but one event it refuses: the others must not wait behind it forever
+        if (!(await this.writeOneByOne(batch))) return;
+      }
+      this.inFlight = 0;
+    }
+  }
+
+  private async write(events: AuditEvent[]): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      for (const event of events) await writeAudit(this.store, tx, event);
+    });
+  }
+
+  private retryLater(err: unknown): void {
+    this.failures++;
+    const wait = Math.min(MAX_RETRY_MS, this.retryMs * 2 ** (this.failures - 1));
+    this.log({ level: 'error', msg: 'audit batch not written; kept and written again later', queued: this.queued, retryMs: wait, error: String(err) });
+    this.timer = setTimeout(() => void this.flush(), wait).unref();
+  }
+
+  /**
+   * Each event in a transaction of its own; one the database refuses goes to the log whole, not lost.
+   * False when the database went away meanwhile (the rest is queued again for the retry).
+   */
+  private async writeOneByOne(batch: AuditEvent[]): Promise<boolean> {
+    for (const [i, event] of batch.entries()) {
+      try {
+        await this.write([event]);
+      } catch (err) {
+        if (storageFault(err)) {
+          this.queue.unshift(...batch.slice(i));
+          this.retryLater(err);
+          return false;
+        }
+        this.log({ level: 'error', msg: 'audit event the database refused; kept in this log instead', event, error: String(err) });
+      }
+    }
+    return true;
   }
 }
 
