@@ -4,6 +4,7 @@ import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
 import { DEFAULT_PAGE_SIZE } from './registry/pages.js';
 import { DEFAULT_REGISTRY_CRON } from './registry/schedule.js';
+import { DEFAULT_AUDIT_QUEUE_LIMIT } from './security/audit.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
 export interface Config {
@@ -28,8 +29,16 @@ export interface Config {
   rateLimitPerMinute: number;
   /** The most query-string parameters one request may have. */
   maxQueryParams: number;
-  /** A request still being received after this long is cut off (slow clients). */
+  /** A request still being received after this long is cut off (slow clients): 408. */
   requestTimeoutMs: number;
+  /** Headers still being received after this long: 408 (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** The most bytes of request line and headers: 431 past it. */
+  maxHeaderBytes: number;
+  /** The most audit events kept while the database cannot take them; past it audited requests get 503. */
+  auditQueueLimit: number;
   /** Keep the audit trail (AuditEvents); on unless turned off for a measurement. */
   audit: boolean;
   /** Reads and searches: an AuditEvent each, or grouped per client and flush interval (50 ms). */
@@ -59,7 +68,7 @@ export function isLoopback(host: string): boolean {
 }
 
 function authOf(env: NodeJS.ProcessEnv, host: string, baseUrl: string): AuthConfig | undefined {
-  const issuer = env.AUTH_ISSUER;
+  const issuer = str(env, 'AUTH_ISSUER');
   const configured = Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
   if (!configured) {
     if (!isLoopback(host)) {
@@ -72,18 +81,24 @@ function authOf(env: NodeJS.ProcessEnv, host: string, baseUrl: string): AuthConf
   if (env.AUTH_HS256_SECRET && !isLoopback(host)) throw new Error(`AUTH_HS256_SECRET (a shared secret) is for local development: not on ${host}; use AUTH_JWKS`);
   return {
     issuer,
-    audience: env.AUTH_AUDIENCE ?? baseUrl,
+    audience: str(env, 'AUTH_AUDIENCE') ?? baseUrl,
     jwks: env.AUTH_JWKS || undefined,
     hs256Secret: env.AUTH_HS256_SECRET || undefined,
     clockToleranceSeconds: int(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 5),
-    tokenEndpoint: env.AUTH_TOKEN_ENDPOINT ?? `${issuer.replace(/\/+$/, '')}/token`,
+    tokenEndpoint: str(env, 'AUTH_TOKEN_ENDPOINT') ?? `${issuer.replace(/\/+$/, '')}/token`,
     authorizationEndpoint: env.AUTH_AUTHORIZE_ENDPOINT || undefined,
   };
 }
 
+/** A variable's value; empty (or blank) is the same as unset, so `DATABASE_URL=` means the default. */
+function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
+  const v = str(env, name);
+  if (v === undefined) return fallback;
   if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, not '${v}'`);
   return Number(v);
 }
@@ -95,8 +110,8 @@ function atLeastOne(env: NodeJS.ProcessEnv, name: string, fallback: number): num
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
+  const v = str(env, name);
+  if (v === undefined) return fallback;
   if (v !== 'true' && v !== 'false') throw new Error(`${name} must be true or false, not '${v}'`);
   return v === 'true';
 }
@@ -115,19 +130,42 @@ function timezoneOf(v: string): string {
   }
 }
 
+/** DATABASE_URL: postgres:// or postgresql:// (a URL that parses), sqlite:<file>, or a bare file path. */
+function databaseUrlOf(v: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(v)?.[1]?.toLowerCase();
+  const what = `DATABASE_URL must be postgres://user@host:port/db or sqlite:<file>, not '${v.replace(/\/\/[^@/]*@/, '//***@')}'`;
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!URL.canParse(v) || !new URL(v).hostname) throw new Error(what);
+  } else if (scheme === 'sqlite') {
+    if (!v.slice('sqlite:'.length).replace(/^\/\//, '')) throw new Error(what);
+  } else if (scheme && scheme.length > 1) {
+    throw new Error(what); // mysql://, http://, …: not a path (a one-letter scheme is a Windows drive)
+  }
+  return v;
+}
+
+/** HEADERS_TIMEOUT_MS: Node refuses a headers timeout longer than the request timeout. */
+function headersTimeoutOf(env: NodeJS.ProcessEnv, requestTimeoutMs: number): number {
+  const ms = int(env, 'HEADERS_TIMEOUT_MS', requestTimeoutMs ? Math.min(10_000, requestTimeoutMs) : 10_000);
+  if (requestTimeoutMs && ms > requestTimeoutMs) throw new Error(`HEADERS_TIMEOUT_MS (${ms}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  return ms;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 8080);
-  const host = env.HOST ?? '127.0.0.1';
+  if (port > 65_535) throw new Error(`PORT must be a TCP port (0–65535), not ${port}`);
+  const host = str(env, 'HOST') ?? '127.0.0.1';
   const publicHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
-  const mode = env.VALIDATION_MODE ?? 'strict';
+  const mode = str(env, 'VALIDATION_MODE') ?? 'strict';
   if (mode !== 'strict' && mode !== 'lenient') throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
-  const baseUrl = (env.BASE_URL ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
+  const baseUrl = (str(env, 'BASE_URL') ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(baseUrl) || !URL.canParse(baseUrl)) throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000);
   return {
     host,
     port,
     baseUrl,
-    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/forlop.db',
+    databaseUrl: databaseUrlOf(str(env, 'DATABASE_URL') ?? 'sqlite:./data/forlop.db'),
     limits: {
       maxBodyBytes: int(env, 'MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),
       maxBundleEntries: int(env, 'MAX_BUNDLE_ENTRIES', DEFAULT_LIMITS.maxBundleEntries),
@@ -140,20 +178,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lenientDisplay: bool(env, 'TX_LENIENT_DISPLAY', DEFAULT_TERMINOLOGY_LIMITS.lenientDisplay),
     },
     validationMode: mode,
-    logRequests: env.LOG_REQUESTS !== 'false',
+    logRequests: bool(env, 'LOG_REQUESTS', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     deadlineCron: cronOf(env.DEADLINE_CRON ?? '*/15 * * * *'),
     // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
-    loadExamples: bool(env, 'LOAD_EXAMPLES', env.DATABASE_URL === undefined),
+    loadExamples: bool(env, 'LOAD_EXAMPLES', str(env, 'DATABASE_URL') === undefined),
     auth: authOf(env, host, baseUrl),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
-    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000),
+    requestTimeoutMs,
+    headersTimeoutMs: headersTimeoutOf(env, requestTimeoutMs),
+    // longer than a load balancer's idle timeout (60 s on common ones): the balancer closes first, so
+    // it never sends a request down a connection this server is closing
+    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000),
+    maxHeaderBytes: atLeastOne(env, 'MAX_HEADER_BYTES', 16_384),
+    auditQueueLimit: atLeastOne(env, 'AUDIT_QUEUE_LIMIT', DEFAULT_AUDIT_QUEUE_LIMIT),
     audit: bool(env, 'AUDIT', true),
-    readAudit: readAuditOf(env.AUDIT_READS ?? 'each'),
+    readAudit: readAuditOf(str(env, 'AUDIT_READS') ?? 'each'),
     registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
-    registryTimezone: timezoneOf(env.REGISTRY_TIMEZONE ?? 'Europe/Oslo'),
+    registryTimezone: timezoneOf(str(env, 'REGISTRY_TIMEZONE') ?? 'Europe/Oslo'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
     registryPageSize: atLeastOne(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE),
   };

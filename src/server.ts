@@ -1,17 +1,18 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { createHttpServer } from './http/listener.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
-import { schedule } from 'node-cron';
-import { evaluateAll } from './pathways/evaluate.js';
 import { loadPathways } from './pathways/loader.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
-import { registryTask } from './registry/schedule.js';
+import { startScheduledJobs, type ScheduledJobs } from './scheduled.js';
+import type { Services } from './fhir/services.js';
+import type { Storage } from './storage/types.js';
 
 export interface Running {
   server: Server;
@@ -21,7 +22,7 @@ export interface Running {
 
 /** Starts the server; `stop` (also on SIGTERM/SIGINT) finishes in-flight requests, then closes storage. */
 export async function startServer(config: Config): Promise<Running> {
-  const storage = await openStorage(config.databaseUrl);
+  const storage = await openStorage(config.databaseUrl, { log: jsonLog });
   const clock = systemClock;
   const security = config.auth ? { tokens: new TokenVerifier(config.auth, clock), smart: { issuer: config.auth.issuer, tokenEndpoint: config.auth.tokenEndpoint, authorizationEndpoint: config.auth.authorizationEndpoint, jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined } } : undefined;
   if (!security) {
@@ -34,6 +35,7 @@ export async function startServer(config: Config): Promise<Running> {
     registryOutbox: config.registryOutbox || undefined,
     registryPageSize: config.registryPageSize,
     readAudit: config.readAudit,
+    auditQueueLimit: config.auditQueueLimit,
     http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
     storage,
     baseUrl: config.baseUrl,
@@ -51,47 +53,35 @@ export async function startServer(config: Config): Promise<Running> {
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
   if (config.loadExamples) jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
-  // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
-  // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
-  const deadlines = config.deadlineCron
-    ? schedule(
-        config.deadlineCron,
-        async () => {
-          const r = await evaluateAll(services);
-          jsonLog({ level: 'info', msg: 'deadlines evaluated', ...r });
-        },
-        { name: 'deadlines', noOverlap: true, timezone: 'Europe/Oslo' },
-      )
-    : undefined;
-  // the month before's registry reports, for every unit with pathways (REGISTRY_CRON, in REGISTRY_TIMEZONE)
-  const registry = config.registryCron ? registryTask(services, config.registryCron, config.registryTimezone, jsonLog) : undefined;
-  await registry?.start();
-  const server = createServer(app);
-  server.keepAliveTimeout = 65_000;
-  // a client that trickles its request (headers or body) is cut off: no slow-loris hold on a connection
-  server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
-  server.requestTimeout = config.requestTimeoutMs;
+  const jobs = await startScheduledJobs(config, services, jsonLog);
+  const server = createHttpServer(
+    app,
+    { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxHeaderBytes: config.maxHeaderBytes },
+    config.logRequests ? jsonLog : silentLog,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // keep-alive connections go idle as their last response is sent: close them as they do
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-      await closed;
-      clearInterval(sweep);
-      clearTimeout(force);
-      await deadlines?.stop();
-      await registry?.stop();
-      await services.auditLog?.flush();
-      await storage.close();
-      jsonLog({ level: 'info', msg: 'stopped' });
-    })());
+  const stop = () => (stopping ??= shutDown(server, config.shutdownTimeoutMs, jobs, services, storage));
   return { server, baseUrl: config.baseUrl, stop };
+}
+
+/** Finishes in-flight requests (closing idle keep-alive connections as they go idle), then the jobs and storage. */
+async function shutDown(server: Server, graceMs: number, jobs: ScheduledJobs, services: Services, storage: Storage): Promise<void> {
+  jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(force);
+  await jobs.stop();
+  await services.auditLog?.flush();
+  // what the database would not take (it is away) goes to the log whole: the audit trail loses nothing
+  for (const event of services.auditLog?.drain() ?? []) jsonLog({ level: 'error', msg: 'audit event not stored (database unavailable at shutdown)', event });
+  await storage.close();
+  jsonLog({ level: 'info', msg: 'stopped' });
 }

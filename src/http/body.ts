@@ -11,15 +11,8 @@ const FORM = 'application/x-www-form-urlencoded';
 export async function readBody(req: Request, maxBytes: number, maxDepth: number): Promise<unknown> {
   const declared = req.headers['content-length'];
   if (declared && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk as Buffer);
-  }
-  if (!size) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await receive(req, maxBytes);
+  if (text === undefined) return undefined;
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === FORM) return text;
   if (type && !JSON_TYPES.has(type) && !type.endsWith('+json')) {
@@ -33,6 +26,25 @@ export async function readBody(req: Request, maxBytes: number, maxDepth: number)
   }
   if (depthOver(parsed, maxDepth)) throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
   return parsed;
+}
+
+/** The body as text (undefined when empty); 413 past the limit, 400 when the client stops sending midway. */
+async function receive(req: Request, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof FhirError) throw err;
+    // the connection closed (or was cut at the request timeout) before the body was complete: the
+    // client's doing, not a server error; the listener may have answered 408 already
+    throw new FhirError('invalid', 'The request body was not received completely');
+  }
+  return size ? Buffer.concat(chunks).toString('utf8') : undefined;
 }
 
 function tooLarge(max: number): FhirError {

@@ -1,0 +1,57 @@
+import { schedule } from 'node-cron';
+import type { Config } from './config.js';
+import type { Services } from './fhir/services.js';
+import type { LogFn } from './http/log.js';
+import { evaluateAll } from './pathways/evaluate.js';
+import { registryTask } from './registry/schedule.js';
+
+/** The server's scheduled jobs, running until `stop`. */
+export interface ScheduledJobs {
+  stop(): Promise<void>;
+}
+
+/**
+ * The scheduled jobs: the deadline evaluation (DEADLINE_CRON) and the registry reports
+ * (REGISTRY_CRON). A run that fails (the database restarting under it) is logged and the job runs
+ * again at its next time: never an unhandled rejection, never a stopped schedule. What a failed run
+ * had not done is done by the next one: the evaluation looks at every active pathway each time, and a
+ * registry run is idempotent (its job Task records the failure).
+ */
+export async function startScheduledJobs(config: Config, services: Services, log: LogFn): Promise<ScheduledJobs> {
+  // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
+  // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
+  const deadlines = config.deadlineCron
+    ? schedule(config.deadlineCron, guarded('deadlines', log, async () => log({ level: 'info', msg: 'deadlines evaluated', ...(await evaluateAll(services)) })), {
+        name: 'deadlines',
+        noOverlap: true,
+        timezone: 'Europe/Oslo',
+      })
+    : undefined;
+  // the month before's registry reports, for every unit with pathways (REGISTRY_CRON, in REGISTRY_TIMEZONE);
+  // a failure of one unit is logged by the run itself, a failure of the whole run here
+  const registry = config.registryCron ? registryTask(services, config.registryCron, config.registryTimezone, log) : undefined;
+  registry?.on('execution:failed', (context) => logFailure(log, 'registry-report', context.execution?.error));
+  await registry?.start();
+  return {
+    async stop() {
+      await deadlines?.stop();
+      await registry?.stop();
+    },
+  };
+}
+
+/** A job's run that logs its failure instead of throwing it. */
+function guarded(job: string, log: LogFn, run: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await run();
+    } catch (err) {
+      logFailure(log, job, err);
+    }
+  };
+}
+
+function logFailure(log: LogFn, job: string, err: unknown): void {
+  log({ level: 'error', msg: 'scheduled job failed; it runs again at its next time', job, error: String((err as Error)?.stack ?? err) });
+}
+
