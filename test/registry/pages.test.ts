@@ -8,7 +8,8 @@ import { runRegistryReport } from '../../src/registry/run.js';
 import { BACKENDS } from '../support/backends.js';
 import { organisationNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from '../pathways/support.js';
+import { completeMilestone, milestone, usePathways } from '../pathways/support.js';
+import { applyByPost, reportPatient } from './support.js';
 
 const PERIOD_TAG = 'http://forlop.no/fhir/CodeSystem/npr-report-period';
 const UNIT_TAG = 'http://forlop.no/fhir/NamingSystem/npr-reporting-unit';
@@ -35,11 +36,10 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
   /** Five patients of one unit with two codes each in October: 10 codes, pages of 2 patients. */
   const applyFor = async (unitId: string, count: number, into: CarePlan[], codesInto: string[]) => {
     for (let i = 0; i < count; i++) {
-      const subject = await newPatient(t);
-      const res = await applyPathway(t, 'D11', { subject, start: `2026-10-0${2 + i}`, organization: `Organization/${unitId}` });
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      into.push(res.body as CarePlan);
-      expect((await completeMilestone(t, res.body as CarePlan, 'first-attendance', `2026-10-1${i}`)).status).toBe(200);
+      const subject = await reportPatient(t);
+      const plan = await applyByPost(t, 'D11', { subject, start: `2026-10-0${2 + i}`, organization: `Organization/${unitId}` });
+      into.push(plan);
+      expect((await completeMilestone(t, plan, 'first-attendance', `2026-10-1${i}`)).status).toBe(200);
       codesInto.push(`${subject} D11A 2026-10-0${2 + i}`, `${subject} D11M 2026-10-1${i}`);
     }
   };
@@ -48,7 +48,8 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
     for (const org of [unit('side-hf', '96543218'), unit('feil-hf', '95432189')]) {
       expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(201);
     }
-    t.clock.set(new Date('2026-10-02T09:00:00Z'));
+    // after the last date recorded here (milestones are recorded once they have happened)
+    t.clock.set(new Date('2026-10-21T09:00:00Z'));
     await applyFor('side-hf', 5, plans, expected);
   });
 
