@@ -7,6 +7,11 @@
  * Every fact keeps its marker from the domain notes: titles of 9323–9329 and the event → outcome
  * list pairing are inferences ([I]); the post-2023 «nasjonale pasientforløp» texts are derived by
  * the published renaming rule ([I]); the 2023 ConceptMap maps only what is verified.
+ *
+ * 9327 also gets the patient-postponed codes DxxL, which the NHN list lacks, from
+ * `tools/data/volven-9327-postponed.csv` (the same columns, plus each code's verification status
+ * and source): D01L is verified on the Helsedirektoratet TSB page, the others are inferred from
+ * the pathways' own L event. They carry the concept properties `verification` and `source`.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,7 +33,16 @@ const volven = JSON.parse(readFileSync(join(source, 'volven-93xx-pakkeforlop-phr
   titles: Record<string, string>;
   codesystems: Record<string, { code: string; display: string }[]>;
 };
-const rows = parse(readFileSync(join(source, 'pakkeforlop-phr-9327-decomposed.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+const csv = (file: string) => parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+const byCode = (a: Record<string, string>, b: Record<string, string>) =>
+  a.combined_code_9327 < b.combined_code_9327 ? -1 : a.combined_code_9327 > b.combined_code_9327 ? 1 : 0;
+// the NHN list and our supplement (codes the list lacks, each with its verification status), in code order
+const rows = [
+  ...csv(join(source, 'pakkeforlop-phr-9327-decomposed.csv')),
+  ...csv(join(import.meta.dirname, 'data/volven-9327-postponed.csv')),
+].sort(byCode);
+/** A 9327 row whose code is verified: the NHN list, or a supplement row marked verified. */
+const verifiedRow = (r: Record<string, string>) => (r.verification ?? 'verified') === 'verified';
 const kommuner = JSON.parse(readFileSync(join(source, 'volven-3402-kommunenummer-2024.json'), 'utf8')) as { source: string; codes: { code: string; display: string }[] };
 
 /** The 2023 renaming (pakkeforløp → nasjonale pasientforløp), applied to a legacy text. [I] */
@@ -100,13 +114,21 @@ for (const [n, role] of [['9323', 'outcome of the clinical decision (C)'], ['932
 systems.push(codeSystem('9329', volven.titles['9329'], `NPR feedback and validation codes (1xx cancer, 2xx mental health and substance use).${inferred} ${PROVENANCE}`, plain('9329')));
 
 // 9327: the combined codes, each with its parts as properties, so value sets can filter on them
+const POSTPONED = [
+  'Not in the NHN list, and added here: the patient-postponed codes <type>L (event L «Pasientutsatt pakkeforløp»),',
+  'so that a recorded postponement is reported rather than refused by NPR as an unknown code (201).',
+  'D01L is verified on the Helsedirektoratet TSB page; D06L–D12L are inferred ([I]) from the L event each pathway has.',
+  'These concepts carry the properties verification (verified | inferred) and source; their displays follow the',
+  'pattern of the list (type label + event) and are ours ([I]).',
+  'Concepts without a verification property are verbatim from the NHN list.',
+].join(' ');
 const outcomeSystems = ['9323', '9324', '9325', '9326', '9328'];
 const eventName = (e: string) => ENGLISH['9322'][e];
 systems.push(
   codeSystem(
     '9327',
     'Kombinerte prosedyrekoder for pakkeforløp psykisk helse og rus',
-    `Combined procedure codes <type><event>[<outcome>] for systems without a pathway module (reported to NPR as procedure codes, 8410 «T»). Each concept has the properties type (9321), event (9322) and, where it has one, outcome (a Coding in 9323–9328).${inferred} ${PROVENANCE}`,
+    `Combined procedure codes <type><event>[<outcome>] for systems without a pathway module (reported to NPR as procedure codes, 8410 «T»). Each concept has the properties type (9321), event (9322) and, where it has one, outcome (a Coding in 9323–9328).${inferred} ${PROVENANCE} ${POSTPONED}`,
     rows.map((r) => {
       const outcome = r.utfall_code ? ENGLISH[r.utfall_codesystem]?.[r.utfall_code] : undefined;
       const en = `${TYPE_LABEL_EN[r.type_forlop_9321]}: ${eventName(r.hendelse_9322).toLowerCase()}${outcome ? ` – ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}` : ''}`;
@@ -118,6 +140,10 @@ systems.push(
           { code: 'type', valueCode: r.type_forlop_9321 },
           { code: 'event', valueCode: r.hendelse_9322 },
           ...(r.utfall_code ? [{ code: 'outcome', valueCoding: { system: csUrl(r.utfall_codesystem), code: r.utfall_code } }] : []),
+          // a code of our supplement: whether it is verified, and where from
+          ...(r.verification
+            ? [{ code: 'verification', valueCode: r.verification }, { code: 'source', valueString: r.source }]
+            : []),
         ],
       };
     }),
@@ -126,6 +152,18 @@ systems.push(
         { code: 'type', uri: `${csUrl('9327')}#type`, description: 'The pathway type (Volven 9321)', type: 'code' },
         { code: 'event', uri: `${csUrl('9327')}#event`, description: 'The event (Volven 9322)', type: 'code' },
         { code: 'outcome', uri: `${csUrl('9327')}#outcome`, description: 'The outcome, in the list that belongs to the event', type: 'Coding' },
+        {
+          code: 'verification',
+          uri: `${csUrl('9327')}#verification`,
+          description: 'For a code not in the NHN list: verified (read in the cited source) or inferred ([I])',
+          type: 'code',
+        },
+        {
+          code: 'source',
+          uri: `${csUrl('9327')}#source`,
+          description: 'For a code not in the NHN list: where it is read, or what it is inferred from',
+          type: 'string',
+        },
       ],
     },
   ),
@@ -270,8 +308,8 @@ for (const type of volven.codesystems['9321'].map((c) => c.code)) {
   valueSets.push(valueSet(`pathway-${type}-codes`, `${type} ${name}: combined codes`, `The combined codes (9327) pathway ${type} may use.`, {
     include: [{ system: csUrl('9327'), filter: [{ property: 'type', op: '=', value: type }] }],
   }));
-  const events = [...new Set(mine.map((r) => r.hendelse_9322))];
-  if (type === 'D01') events.push('L'); // verified on the TSB page only
+  // only events with a verified code: the inferred DxxL codes do not widen the pathways' event lists
+  const events = [...new Set(mine.filter(verifiedRow).map((r) => r.hendelse_9322))];
   valueSets.push(valueSet(`pathway-${type}-events`, `${type} ${name}: events`, `The events (9322) pathway ${type} may register.`, {
     include: [{ system: csUrl('9322'), concept: events.sort().map((code) => ({ code })) }],
   }));
