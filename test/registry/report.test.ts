@@ -11,7 +11,8 @@ import { BACKENDS } from '../support/backends.js';
 import { startChildServer } from '../support/child-server.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
 import { organisationNumber } from '../support/norwegian-ids.js';
-import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from '../pathways/support.js';
+import { completeMilestone, milestone, usePathways } from '../pathways/support.js';
+import { applyByPost, reportPatient } from './support.js';
 
 const PATHWAYS = ['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12'];
 
@@ -51,13 +52,14 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
     for (const org of [unit('psyk-hf', '97654321'), unit('annet-hf', '91234568')]) {
       expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(201);
     }
-    t.clock.set(new Date('2026-10-02T09:00:00Z'));
+    // after the last date recorded here (milestones are recorded once they have happened)
+    t.clock.set(new Date('2026-11-05T09:00:00Z'));
     for (const [i, code] of PATHWAYS.entries()) {
-      const subject = await newPatient(t, code === 'D12' || code === 'D08' || code === 'D10' ? '2012-06-01' : '1990-03-15');
+      const child = code === 'D12' || code === 'D08' || code === 'D10';
+      const subject = await reportPatient(t, child ? '2012-06-01' : '1990-03-15');
       subjects[code] = subject;
-      const res = await applyPathway(t, code, { subject, start: `2026-10-0${2 + (i % 5)}`, organization: 'Organization/psyk-hf', ...(code === 'D08' ? { severity: 'alvorlig' } : {}) });
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      carePlans[code] = res.body as CarePlan;
+      const severity: Record<string, string> = code === 'D08' ? { severity: 'alvorlig' } : {};
+      carePlans[code] = await applyByPost(t, code, { subject, start: `2026-10-0${2 + (i % 5)}`, organization: 'Organization/psyk-hf', ...severity });
       const done = await completeMilestone(t, carePlans[code], 'first-attendance', `2026-10-1${i % 10}`);
       expect(done.status, JSON.stringify(done.body)).toBe(200);
     }
@@ -65,7 +67,7 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
     expect((await completeMilestone(t, carePlans.D11, 'clinical-decision', '2026-10-28', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] } }] })).status).toBe(200);
     expect((await completeMilestone(t, carePlans.D11, 'first-evaluation', '2026-11-03')).status).toBe(200);
     // another unit's pathway is not in this unit's report
-    const other = (await applyPathway(t, 'D11', { subject: await newPatient(t), start: '2026-10-05', organization: 'Organization/annet-hf' })).body as CarePlan;
+    const other = await applyByPost(t, 'D11', { subject: await reportPatient(t), start: '2026-10-05', organization: 'Organization/annet-hf' });
     expect(other.id).toBeDefined();
   });
 
@@ -137,12 +139,20 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
   });
 
   it('codes with problems are left out and listed with their NPR feedback codes (100 no person number, 107 no time)', async () => {
-    t.clock.set(new Date('2026-12-01T09:00:00Z'));
+    t.clock.set(new Date('2026-12-04T09:00:00Z'));
     const anonymous = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Uten', given: ['Nummer'] }] });
-    const plan = (await applyPathway(t, 'D11', { subject: `Patient/${anonymous.body.id}`, start: '2026-12-01', organization: 'Organization/psyk-hf' })).body as CarePlan;
-    const named = (await applyPathway(t, 'D11', { subject: await newPatient(t), start: '2026-12-01', organization: 'Organization/psyk-hf' })).body as CarePlan;
+    const plan = await applyByPost(t, 'D11', { subject: `Patient/${anonymous.body.id}`, start: '2026-12-01', organization: 'Organization/psyk-hf' });
+    const named = await applyByPost(t, 'D11', { subject: await reportPatient(t), start: '2026-12-01', organization: 'Organization/psyk-hf' });
     const attendance = await milestone(t, named, 'first-attendance');
-    expect((await t.http().put(`/fhir/Task/${attendance.id}`).set('Content-Type', FHIR_JSON).send({ ...attendance, status: 'completed', executionPeriod: { start: '2026-12-03' } })).status).toBe(200);
+    const undated = { ...attendance, status: 'completed', executionPeriod: { start: '2026-12-03' } } as Task;
+    // the API now refuses a completion without its date; data stored before that rule (or imported) can still lack it
+    const refused = await t.http().put(`/fhir/Task/${attendance.id}`).set('Content-Type', FHIR_JSON).send(undated);
+    expect(refused.status).toBe(422);
+    expect(refused.body.issue[0].expression).toEqual(['Task.executionPeriod.end']);
+    await t.services.store.transaction(async (tx) => {
+      const prev = await t.services.store.current('Task', attendance.id as string, tx);
+      await t.services.store.write(tx, 'Task', attendance.id as string, prev, undated, 'PUT');
+    });
     const { bundle, problems } = await report('2026-12', 'psyk-hf');
     expect(codes(bundle).map((c) => c[1])).toEqual(['D11A']);
     const feedback = problems.issue.map((i) => [i.details?.coding?.[0].code, i.expression?.[0]]);
@@ -199,11 +209,18 @@ describe.each(BACKENDS)('NPR registry report, on $name', (backend) => {
     expect(run(['--period', 'last-month']).status).toBe(2);
   }, 180_000);
 
-  it('bad input: 400 naming the parameter; an unknown unit 404', async () => {
+  it('bad input: 400 naming the parameter; an unknown unit 404; no unit: every unit', async () => {
     const post = (parameter: object[]) => t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
     expect((await post([{ name: 'unit', valueString: 'Organization/psyk-hf' }])).body.issue[0].expression).toEqual(['period']);
     expect((await post([{ name: 'period', valueString: '2026-13' }, { name: 'unit', valueString: 'Organization/psyk-hf' }])).status).toBe(400);
-    expect((await post([{ name: 'period', valueString: '2026-10' }])).body.issue[0].expression).toEqual(['unit']);
+    // no unit is no longer an error: every unit with pathways is reported (aim.test.ts covers it)
+    const every = await post([{ name: 'period', valueString: '2026-10' }]);
+    expect(every.status).toBe(200);
+    type UnitReport = { part: { name: string; valueReference?: { reference: string } }[] };
+    const units = every.body.parameter.map((p: UnitReport) => p.part[0].valueReference?.reference);
+    expect(units).toEqual(['Organization/annet-hf', 'Organization/psyk-hf']);
+    const two = [{ name: 'unit', valueString: 'Organization/psyk-hf' }, { name: 'unit', valueString: 'annet-hf' }];
+    expect((await post([{ name: 'period', valueString: '2026-10' }, ...two])).body.issue[0].expression).toEqual(['unit']);
     expect((await post([{ name: 'period', valueString: '2026-10' }, { name: 'unit', valueString: 'Organization/ghost' }])).status).toBe(404);
   });
 
