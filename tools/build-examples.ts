@@ -8,11 +8,13 @@
  * Then `npr-report-2026-03.json`: the registry report of March 2026 for the example trust.
  *
  * Run it when the pathways change: `npx tsx tools/build-examples.ts`. All persons are synthetic
- * (fødselsnummer with month + 80); the organisation and practitioners are made up.
+ * (fødselsnummer with month + 80); the organisation and practitioners are made up, with ids of their
+ * own (`Organization/eksempel-hf`, `Practitioner/koordinator`, `Practitioner/behandler`: SHARED) so
+ * the README's examples can name them in the demo.
  */
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, BundleEntry, CarePlan, Resource, Task } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CarePlan, Parameters, Resource, Task } from '@medplum/fhirtypes';
 import { EXAMPLES_DIR } from '../src/fhir/example-loader.js';
 import { organisationNumber, personNumber } from '../test/support/norwegian-ids.js';
 import { startInProcess } from '../test/support/in-process.js';
@@ -37,6 +39,24 @@ const PRACTITIONERS = [
   { resourceType: 'Practitioner', active: true, name: [{ family: 'Koordinatorsen', given: ['Kari'] }], identifier: [{ system: HPR, value: '9900123' }] },
   { resourceType: 'Practitioner', active: true, name: [{ family: 'Behandlersen', given: ['Per'] }], identifier: [{ system: HPR, value: '9900456' }] },
 ];
+/** The organisation and practitioners every journey shares, with the ids they have in the demo. */
+const SHARED = [
+  { ...ORGANIZATION, id: 'eksempel-hf' },
+  { ...PRACTITIONERS[0], id: 'koordinator' },
+  { ...PRACTITIONERS[1], id: 'behandler' },
+] as (Resource & { id: string; identifier: { system: string; value: string }[] })[];
+
+/** `$apply`'s input as a Parameters body (the operation is POST-only), each value in its declared type. */
+function applyParameters(params: Record<string, string>): Parameters {
+  const valueOf = (name: string, value: string) => {
+    if (name === 'start') return { valueDate: value };
+    if (name === 'emergency') return { valueBoolean: value === 'true' };
+    if (name === 'setting' || name === 'severity') return { valueCode: value };
+    return { valueString: value };
+  };
+  const parameter = Object.entries(params).map(([name, value]) => ({ name, ...valueOf(name, value) }));
+  return { resourceType: 'Parameters', parameter };
+}
 
 interface Journey {
   file: string;
@@ -61,8 +81,7 @@ async function main(): Promise<void> {
     await call('POST', '$evaluate-deadlines', { resourceType: 'Parameters' });
   };
   const put = (r: Resource & { id: string }) => call('PUT', `${r.resourceType}/${r.id}`, r);
-  const organization = await put({ ...ORGANIZATION, id: 'eksempel-hf' } as never);
-  const [coordinator, therapist] = [await put({ ...PRACTITIONERS[0], id: 'koordinator' } as never), await put({ ...PRACTITIONERS[1], id: 'behandler' } as never)];
+  const [organization, coordinator, therapist] = [await put(SHARED[0]), await put(SHARED[1]), await put(SHARED[2])];
   const patient = async (id: string, given: string, birthDate: string, gender: string, individ: number) => {
     const [y, m, d] = birthDate.split('-');
     return put({ resourceType: 'Patient', id, name: [{ family: 'Eksempel', given: [given] }], gender, birthDate, identifier: [{ system: FNR, value: personNumber(`${d}${m}${y.slice(2)}`, individ, 'synthetic') }] } as never);
@@ -71,8 +90,9 @@ async function main(): Promise<void> {
     put({ resourceType: 'ServiceRequest', id, status: 'completed', intent: 'order', subject: { reference: subject }, authoredOn: date, requester: { display: 'Fastlege (eksempel)' }, performer: [{ reference: `Organization/${organization.id}` }], code: { text: 'Henvisning til psykisk helsevern / TSB' }, reasonCode: [{ text }] } as never);
   const apply = async (code: string, subject: string, start: string, more: Record<string, string> = {}) => {
     await on(start);
-    const q = new URLSearchParams({ subject, start, practitioner: `Practitioner/${coordinator.id}`, organization: `Organization/${organization.id}`, ...more });
-    return (await call('GET', `PlanDefinition/pathway-${code}/$apply?${q}`)) as CarePlan;
+    const practitioner = `Practitioner/${coordinator.id}`;
+    const params = { subject, start, practitioner, organization: `Organization/${organization.id}`, ...more };
+    return (await call('POST', `PlanDefinition/pathway-${code}/$apply`, applyParameters(params))) as CarePlan;
   };
   const taskOf = async (carePlan: CarePlan, action: string) => (await call('GET', `Task?identifier=${encodeURIComponent(`${ACTION}|${carePlan.id}/${action}`)}`)).entry[0].resource as Task;
   /** Completes a milestone on a date (an outcome from a Volven list; a postponement's period). */
@@ -167,7 +187,8 @@ async function main(): Promise<void> {
   {
     const p = await patient('d07-nora', 'Nora', '1996-07-30', 'female', 140);
     const cp = await apply('D07', `Patient/${p.id}`, '2026-02-16');
-    await on('2026-02-20');
+    // recorded once the two weeks are over: a milestone is dated when it has happened
+    await on('2026-03-06');
     const l = await taskOf(cp, 'patient-postponed');
     await call('PUT', `Task/${l.id}`, { ...l, status: 'completed', executionPeriod: { start: '2026-02-20', end: '2026-03-06' }, note: [{ text: 'Pasienten ønsket å utsette oppstart to uker.' }] });
     await done(cp, 'first-attendance', '2026-03-09');
@@ -218,7 +239,6 @@ async function main(): Promise<void> {
   const fresh = await startInProcess('2026-11-01T09:00:00Z', { baseUrl: 'http://localhost:8080/fhir' });
   try {
     const post = (path: string, method: string, body: unknown) => fetch(`${fresh.url}/${path}`, { method, headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
-    await post('Organization/eksempel-hf', 'PUT', { ...ORGANIZATION, id: 'eksempel-hf' });
     for (const j of journeys) {
       const res = await post('', 'POST', JSON.parse(readFileSync(join(EXAMPLES_DIR, j.file), 'utf8')));
       if (res.status !== 200) throw new Error(`${j.file}: ${res.status} ${await res.text()}`);
@@ -238,10 +258,22 @@ async function main(): Promise<void> {
 const exportedIds = new Map<string, string>();
 
 /**
- * A journey as a transaction Bundle: the shared organisation and practitioners as conditional creates
- * (by identifier), the rest as PUTs with readable ids — patients first (the loader's "already there"
- * test), then what the milestones refer to, the breaches (before their Tasks, so a reload finds them),
- * and the Tasks in the order they were done, the open and cancelled ones last.
+ * The entry of a shared resource: a conditional update by its identifier (R4 §3.1.0.4.3), carrying
+ * its own id — created with that id where nothing has the identifier yet, the same resource where a
+ * journey loaded before created it — so every journey stands alone and the demo's ids are known.
+ */
+function sharedEntry(r: (typeof SHARED)[number]): BundleEntry {
+  const { system, value } = r.identifier[0];
+  const criteria = `identifier=${encodeURIComponent(`${system}|${value}`)}`;
+  const request = { method: 'PUT' as const, url: `${r.resourceType}?${criteria}` };
+  return { fullUrl: `http://localhost:8080/fhir/${r.resourceType}/${r.id}`, resource: r, request };
+}
+
+/**
+ * A journey as a transaction Bundle, every resource with a readable id: patients first (the loader's
+ * "already there" test looks at the first PUT), then the shared organisation and practitioners
+ * (sharedEntry), then what the milestones refer to, the breaches (before their Tasks, so a reload
+ * finds them), and the Tasks in the order they were done, the open and cancelled ones last.
  */
 async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Journey): Promise<Bundle> {
   const all = (path: string) => call('GET', `${path}&_count=1000`).then((b: Bundle) => (b.entry ?? []).map((e) => e.resource as Resource));
@@ -266,21 +298,19 @@ async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Jo
   }
   const order = (t: Task) => (t.status === 'completed' ? `0${t.executionPeriod?.end}${t.meta?.lastUpdated}` : `1${t.meta?.lastUpdated}`);
   parts.push(tasks.sort((a, b) => order(a).localeCompare(order(b))));
-  const shared: [string, Resource][] = [
-    ['Organization/eksempel-hf', ORGANIZATION as Resource],
-    ['Practitioner/koordinator', PRACTITIONERS[0] as Resource],
-    ['Practitioner/behandler', PRACTITIONERS[1] as Resource],
-  ];
   let text = JSON.stringify(parts.flat().map(({ meta: _m, ...r }) => r));
   for (const [from, to] of names) text = text.split(from).join(to);
-  shared.forEach(([ref], i) => (text = text.split(`"${ref}"`).join(`"urn:uuid:00000000-0000-4000-8000-00000000000${i + 1}"`)));
   const resources = JSON.parse(text) as Resource[];
+  const put = (r: Resource): BundleEntry => ({
+    fullUrl: `http://localhost:8080/fhir/${r.resourceType}/${r.id}`,
+    resource: r,
+    request: { method: 'PUT', url: `${r.resourceType}/${r.id}` },
+  });
+  const patients = j.patients.length;
   const entry: BundleEntry[] = [
-    ...shared.map(([ref, r], i) => {
-      const id = r.resourceType === 'Organization' ? (r as typeof ORGANIZATION).identifier[0] : (r as (typeof PRACTITIONERS)[0]).identifier[0];
-      return { fullUrl: `urn:uuid:00000000-0000-4000-8000-00000000000${i + 1}`, resource: r, request: { method: 'POST' as const, url: ref.split('/')[0], ifNoneExist: `identifier=${id.system}|${id.value}` } };
-    }),
-    ...resources.map((r) => ({ fullUrl: `http://localhost:8080/fhir/${r.resourceType}/${r.id}`, resource: r, request: { method: 'PUT' as const, url: `${r.resourceType}/${r.id}` } })),
+    ...resources.slice(0, patients).map(put),
+    ...SHARED.map(sharedEntry),
+    ...resources.slice(patients).map(put),
   ];
   return { resourceType: 'Bundle', id: slug, meta: { tag: [{ system: 'http://forlop.no/fhir/CodeSystem/example', code: 'synthetic', display: j.title }] }, type: 'transaction', entry } as Bundle;
 }
