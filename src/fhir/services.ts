@@ -58,7 +58,9 @@ export interface WriteEvent {
 }
 
 /**
- * What follows a write of `type`, inside the writer's transaction (all of it commits, or none). `check`
+ * What follows a write of `type`, inside the writer's transaction (all of it commits, or none). `prepare`
+ * sets the fields the server owns on the resource about to be stored, before it is compared with the
+ * stored one (so a client re-sending a stale copy changes nothing) and validated; `check`
  * runs before the version is stored and refuses it by throwing a FhirError; `react` runs after and
  * returns the resources the server changes because of it — whole resources with their ids, created or
  * updated when they differ from what is stored. One loop in the core applies them, and their own
@@ -66,6 +68,8 @@ export interface WriteEvent {
  */
 export interface WriteReaction {
   type: string;
+  /** The fields the server keeps of a resource (a milestone's standing), set on what is about to be stored. */
+  prepare?(svc: Services, resource: Resource): Resource;
   check?(svc: Services, tx: Tx, event: WriteEvent): Promise<void>;
   react?(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]>;
 }

@@ -17,9 +17,7 @@ export function standing(status: DeadlineStatus): { coding: { system: string; co
 
 /** Whether a milestone's stored standing is not the one today gives it (milestones without a limit have none). */
 export function standingStale(task: Task, today: string): boolean {
-  const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
-  if (task.status === 'cancelled') return task.businessStatus !== undefined;
-  return status !== 'no-limit' && task.businessStatus?.coding?.[0]?.code !== status;
+  return withStanding(task, today) !== task;
 }
 
 /** Days before a due date from which an open milestone is due soon. */
@@ -47,10 +45,9 @@ export function evaluatePathway(state: PathwayState, clock: Clock): { updated: n
   let updated = 0;
   for (const task of state.tasks) {
     const s = deadlineStatus(task, today, DUE_SOON_DAYS);
-    const wanted = task.status === 'cancelled' || s.status === 'no-limit' ? undefined : s.status;
-    if (task.businessStatus?.coding?.[0]?.code !== wanted) {
-      const { businessStatus: _old, ...rest } = task;
-      state.setTask(wanted ? { ...rest, businessStatus: standing(wanted) } : (rest as Task));
+    const standing = withStanding(task, today);
+    if (standing !== task) {
+      state.setTask(standing);
       updated++;
     }
     if (task.status !== 'cancelled' && (s.status === 'overdue' || s.status === 'missed')) {
@@ -60,6 +57,25 @@ export function evaluatePathway(state: PathwayState, clock: Clock): { updated: n
     }
   }
   return { updated, breaches: state.breaches.length - before };
+}
+
+/**
+ * The milestone with the standing today gives it as its `businessStatus` (the same object when it has
+ * it already): the server keeps it, so a client's copy never overrides it. A cancelled milestone or
+ * one without a limit has none of ours (a business status a client gave it in another system stays).
+ */
+export function withStanding(task: Task, today: string): Task {
+  const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
+  const wanted = task.status === 'cancelled' || status === 'no-limit' ? undefined : status;
+  const current = task.businessStatus?.coding?.[0];
+  if (!wanted) {
+    if (!current || current.system !== DEADLINE_STATUS) return task;
+    const { businessStatus: _ours, ...rest } = task;
+    return rest as Task;
+  }
+  const desired = standing(wanted);
+  if (JSON.stringify(task.businessStatus) === JSON.stringify(desired)) return task;
+  return { ...task, businessStatus: desired };
 }
 
 /**

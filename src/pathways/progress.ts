@@ -3,7 +3,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
 import type { Tx } from '../storage/types.js';
 import { osloDate } from './calendar.js';
-import { evaluatePathway, standingStale } from './evaluate.js';
+import { evaluatePathway, standingStale, withStanding } from './evaluate.js';
 import { endPathway, isOpen, postponePathway } from './lifecycle.js';
 import { checkMilestone } from './milestone-checks.js';
 import { eventCode, nprRules, timeLimits, type TimeLimit } from './plan.js';
@@ -39,7 +39,13 @@ function followedChange(before: Task | undefined, after: Task, today: string): b
  * evaluated (standings, breaches made or withdrawn). Returns what changed, for the write loop to store;
  * the changes it makes itself (origin `reaction`) need nothing more.
  */
-export const pathwayProgress: WriteReaction = { type: 'Task', check: checkMilestone, react: progress };
+export const pathwayProgress: WriteReaction = { type: 'Task', prepare: keepStanding, check: checkMilestone, react: progress };
+
+/** A milestone is stored with its standing today, whatever standing the client's copy carried. */
+function keepStanding(svc: Services, resource: Resource): Resource {
+  const task = resource as Task;
+  return actionOf(task) ? withStanding(task, osloDate(svc.clock.now())) : resource;
+}
 
 async function progress(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]> {
   const task = event.after as Task | undefined;

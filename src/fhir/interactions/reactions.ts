@@ -16,6 +16,15 @@ export function reactive(svc: Services, type: string): boolean {
   return svc.reactions.some((r) => r.type === type);
 }
 
+/** The resource with the fields the server owns set by every reaction for its type (`prepare`). */
+export function prepare(svc: Services, resource: Resource): Resource {
+  let prepared = resource;
+  for (const reaction of svc.reactions) {
+    if (reaction.type === resource.resourceType && reaction.prepare) prepared = reaction.prepare(svc, prepared);
+  }
+  return prepared;
+}
+
 /** Runs the `check` of every reaction for the event's type: any may refuse the write. */
 export async function checkWrite(svc: Services, tx: Tx, event: WriteEvent): Promise<void> {
   for (const reaction of svc.reactions) {
@@ -54,7 +63,8 @@ export async function settle(svc: Services, tx: Tx, first: WriteEvent): Promise<
 }
 
 /** Stores one resource a reaction returned, unless it says what is stored already. */
-async function applyChange(svc: Services, tx: Tx, resource: Resource): Promise<{ row: VersionRow; event: WriteEvent } | undefined> {
+async function applyChange(svc: Services, tx: Tx, change: Resource): Promise<{ row: VersionRow; event: WriteEvent } | undefined> {
+  const resource = prepare(svc, change);
   const { resourceType: type, id } = resource;
   if (!id) throw new FhirError('internal', `A reaction returned a ${type} without an id`);
   await svc.store.lockResource(tx, type, id);

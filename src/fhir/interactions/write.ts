@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 import type { VersionRow } from '../store.js';
 import { sameContent } from '../same-content.js';
 import { checkResource, requireResource } from './resource-checks.js';
-import { checkWrite, reactive, settle } from './reactions.js';
+import { checkWrite, prepare, reactive, settle } from './reactions.js';
 import { checkReachable, checkWritten } from '../../security/authorize.js';
 
 /**
@@ -78,7 +78,7 @@ function tooMany(type: string, criteria: string): FhirError {
 
 /** create (R4 §3.1.0.3); a transaction passes the id it already gave the entry's fullUrl. */
 export async function create(svc: Services, tx: Tx, type: string, body: unknown, ifNoneExist?: string, assignedId?: string): Promise<WriteResult> {
-  const resource = requireResource(svc, body, type);
+  const resource = prepare(svc, requireResource(svc, body, type));
   if (ifNoneExist) {
     await lockCriteria(tx, type, ifNoneExist);
     const matches = await findMatches(svc, type, ifNoneExist, tx);
@@ -102,7 +102,8 @@ export async function update(svc: Services, tx: Tx, type: string, id: string, bo
   return put(svc, tx, type, id, resource, 'PUT', opts);
 }
 
-async function put(svc: Services, tx: Tx, type: string, id: string, resource: Resource, method: 'PUT' | 'PATCH', opts: WriteOptions, locked?: VersionRow | null): Promise<WriteResult> {
+async function put(svc: Services, tx: Tx, type: string, id: string, body: Resource, method: 'PUT' | 'PATCH', opts: WriteOptions, locked?: VersionRow | null): Promise<WriteResult> {
+  const resource = prepare(svc, body);
   let prev = locked;
   if (prev === undefined) {
     await svc.store.lockResource(tx, type, id);
@@ -148,10 +149,11 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
   }
   // no match: create, with the client's id when it gave one (R4 §3.1.0.4.3)
   if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
-  const issues = await checkResource(svc, resource);
+  const prepared = prepare(svc, resource);
+  const issues = await checkResource(svc, prepared);
   const id = newId();
-  await beforeWrite(svc, tx, type, id, undefined, resource);
-  const row = await svc.store.write(tx, type, id, undefined, resource, 'PUT');
+  await beforeWrite(svc, tx, type, id, undefined, prepared);
+  const row = await svc.store.write(tx, type, id, undefined, prepared, 'PUT');
   return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
 }
 
