@@ -35,11 +35,16 @@ describe.each(BACKENDS)('example journeys, on $name', (backend) => {
   it.each(FILES)('%s loads as a transaction (twice: nothing duplicated) and reads back as the journey it records', async (file) => {
     t.clock.set(new Date('2026-11-20T09:00:00Z'));
     const bundle = bundleOf(file);
+    const versions = async () => Number((await t.services.store.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM history'))?.n);
+    const counts: number[] = [];
     for (let round = 0; round < 2; round++) {
       const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
       expect(res.status, JSON.stringify(res.body).slice(0, 2000)).toBe(200);
+      counts.push(await versions());
     }
-    // the shared organisation and practitioners are conditional creates: one each, whatever loads them
+    // the second load says what is stored already: not one new version
+    expect(counts[1]).toBe(counts[0]);
+    // the shared organisation and practitioners are conditional updates by identifier: one each, whatever loads them
     expect((await t.http().get('/fhir/Organization').query({ identifier: 'urn:oid:2.16.578.1.12.4.1.4.102|4209999' })).body.entry).toHaveLength(1);
     for (const plan of resources(bundle, 'CarePlan') as CarePlan[]) {
       const deadlines = await t.http().get(`/fhir/CarePlan/${plan.id}/$deadlines`);
@@ -86,6 +91,30 @@ describe('the demo loader (server start with LOAD_EXAMPLES)', () => {
     expect(await loadExamples(t.services, t.dispatch)).toEqual({ loaded: [], present: FILES });
     const after = await t.services.store.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM history');
     expect(Number(after?.n)).toBe(Number(before?.n));
+  });
+
+  it('every month the journeys record has a report for each unit with no problem', async () => {
+    const months = new Set<string>();
+    for (const file of FILES) {
+      for (const task of resources(bundleOf(file), 'Task') as Task[]) {
+        if (task.status === 'completed' && task.executionPeriod?.end) months.add(task.executionPeriod.end.slice(0, 7));
+      }
+    }
+    expect(months.size).toBeGreaterThan(3);
+    for (const period of [...months].sort()) {
+      const res = await t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: period }] });
+      expect(res.status, JSON.stringify(res.body).slice(0, 1500)).toBe(200);
+      type Part = { name: string; valueInteger?: number; part?: Part[]; resource?: unknown };
+      const units = (res.body.parameter as Part[]).filter((p) => p.name === 'unit-report');
+      expect(units.length, period).toBeGreaterThan(0);
+      for (const unit of units) {
+        const value = (name: string) => unit.part?.find((p) => p.name === name);
+        expect(value('outcome'), `${period}: ${JSON.stringify(value('outcome'))}`).toBeUndefined();
+        expect(value('codes')?.valueInteger, period).toBeGreaterThan(0);
+        expect(value('codes-with-problems')?.valueInteger, period).toBe(0);
+      }
+    }
   });
 
   it('the shipped registry report example is what $registry-report makes of the journeys, and meets its profile', async () => {
