@@ -46,10 +46,9 @@ export async function registryBench(sizes: number[], applyCount = 1000, keepIn?:
     const { built, storage, url: base } = running;
     try {
       if (!seeded) {
-        await fetch(`${base}/Organization/bench-hf`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Organization', id: 'bench-hf', name: 'Bench HF', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.102', value: '4200001' }] }) });
         const applied = Math.min(n, applyCount);
         await seedPatients(base, applied);
-        await timeApply(base, applied, '&organization=Organization/bench-hf');
+        await timeApply(base, applied);
         await copyPathways(built.services, n - applied);
       }
       await deleteReports(built.services);
