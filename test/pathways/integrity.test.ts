@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Bundle, CarePlan, DetectedIssue, Task } from '@medplum/fhirtypes';
 import { readFileSync } from 'node:fs';
+import { loadConfig } from '../../src/config.js';
 import { BACKENDS } from '../support/backends.js';
 import { personNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
@@ -315,5 +316,24 @@ describe.each(BACKENDS)('pathway integrity, on $name', (backend) => {
       const lone = await newPatient(t);
       expect((await t.http().delete(`/fhir/${lone}`)).status).toBe(204);
     });
+  });
+});
+
+/** PATHWAY_DEFAULT_UNIT: a pathway applied without `organization` is reported by the configured unit. */
+describe.each(BACKENDS)('the default reporting unit, on $name', (backend) => {
+  const t = useServer(backend, { pathwayDefaultUnit: 'Organization/default-unit' });
+  usePathways(t);
+
+  it('an $apply without organization takes the default unit; the configuration refuses a malformed one', async () => {
+    const unit = { resourceType: 'Organization', id: 'default-unit', name: 'Standardenheten' };
+    expect((await t.http().put('/fhir/Organization/default-unit').set('Content-Type', FHIR_JSON).send(unit)).status).toBe(201);
+    const subject = await newPatient(t);
+    const res = await t.http().post('/fhir/PlanDefinition/pathway-D11/$apply').query({ subject, start: '2026-03-02' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const episode = await t.http().get(`/fhir/${res.body.supportingInfo[0].reference}`);
+    expect(episode.body.managingOrganization).toEqual({ reference: 'Organization/default-unit' });
+    expect(loadConfig({ PATHWAY_DEFAULT_UNIT: 'Organization/default-unit' }).pathwayDefaultUnit).toBe('Organization/default-unit');
+    expect(loadConfig({ PATHWAY_DEFAULT_UNIT: '' }).pathwayDefaultUnit).toBeUndefined();
+    expect(() => loadConfig({ PATHWAY_DEFAULT_UNIT: 'dps-nord' })).toThrow(/PATHWAY_DEFAULT_UNIT/);
   });
 });
