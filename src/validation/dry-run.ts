@@ -53,18 +53,25 @@ export function isDryRunnable(resource: Resource): resource is Bundle {
 export async function dryRun(svc: Services, bundle: Bundle): Promise<OperationOutcomeIssue[]> {
   const dry: Services = { ...svc, store: rollingBack(svc.store) };
   // the processing rewrites references in place: it works on a copy
-  const req: FhirRequest = { method: 'POST', path: [], query: [], headers: { prefer: 'return=OperationOutcome' }, body: structuredClone(bundle) };
+  const req: FhirRequest = {
+    method: 'POST',
+    path: [],
+    query: [],
+    headers: { prefer: 'return=OperationOutcome' },
+    body: structuredClone(bundle),
+  };
   try {
     const res = await processBundle(dry, req, notRun);
     return responseIssues((res.resource as Bundle).entry ?? []);
   } catch (err) {
-    // what the server refuses is reported; its own failure (a bug: 500, the database away: 503) is not a verdict on the Bundle
+    // what the server refuses is reported; its own failure (a bug: 500, the database away: 503)
+    // is not a verdict on the Bundle
     if (err instanceof FhirError && err.status < 500) return err.issues;
     throw err;
   }
 }
 
-/** The issues of a transaction-response or batch-response: failed entries' as they are, others' placed under the entry. */
+/** The issues of a transaction- or batch-response: failed entries' as they are, others' placed under the entry. */
 function responseIssues(entries: BundleEntry[]): OperationOutcomeIssue[] {
   return entries.flatMap((entry, i) => {
     const issues = (entry?.response?.outcome?.issue ?? []).filter((issue) => issue.severity !== 'information');
@@ -74,13 +81,22 @@ function responseIssues(entries: BundleEntry[]): OperationOutcomeIssue[] {
   });
 }
 
-const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = {
+  fatal: 0,
+  error: 1,
+  warning: 2,
+  information: 3,
+};
 
 /**
  * What `$validate` and `forlop validate` report: the validator's issues, and for a transaction or
  * batch Bundle those of its dry run (an issue both report is given once), errors first.
  */
-export async function validateWithDryRun(svc: Services, resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
+export async function validateWithDryRun(
+  svc: Services,
+  resource: Resource,
+  options: ValidateOptions = {},
+): Promise<OperationOutcomeIssue[]> {
   const issues = await svc.validator.validate(resource, options);
   if (!isDryRunnable(resource)) return issues;
   const seen = new Set(issues.map(key));

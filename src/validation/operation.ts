@@ -38,7 +38,8 @@ export const validateOperation: Operation = {
     }
     const resource = direct ?? (input.get('resource')?.[0] as Resource | undefined) ?? (stored?.content ? (JSON.parse(stored.content) as Resource) : undefined);
     if (!resource || typeof resource !== 'object') throw new FhirError('invalid', { message: 'Give the resource to validate: in the body, or as the resource parameter', expression: 'resource' });
-    if (!isR4ResourceType(resource.resourceType)) return answer([unknownTypeIssue(resource.resourceType, 'resourceType')]);
+    const rt = resource.resourceType;
+    if (!isR4ResourceType(rt)) return answer([unknownTypeIssue(rt, 'resourceType')]);
     if (resource.resourceType !== type) {
       return answer([{ severity: 'error', code: 'invalid', diagnostics: `The resource is a ${String(resource.resourceType)}, not a ${type}`, expression: ['resourceType'] }]);
     }
@@ -48,7 +49,8 @@ export const validateOperation: Operation = {
     }
     if (mode === 'update' && !target.id && !resource.id) issues.push({ severity: 'error', code: 'required', diagnostics: 'For an update the resource needs an id', expression: [`${type}.id`] });
     // mode=profile asks about the profile alone; otherwise a transaction or batch is also dry-run
-    issues.push(...(mode === 'profile' ? await svc.validator.validate(resource, { profiles }) : await validateWithDryRun(svc, resource, { profiles })));
+    if (mode === 'profile') issues.push(...(await svc.validator.validate(resource, { profiles })));
+    else issues.push(...(await validateWithDryRun(svc, resource, { profiles })));
     return answer(issues);
   },
 };

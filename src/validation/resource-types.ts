@@ -12,8 +12,8 @@ export function r4ResourceTypes(): ReadonlySet<string> {
   known ??= new Set(
     ((readJson('fhir/r4/profiles-resources.json') as Bundle).entry ?? [])
       .map((e) => e.resource as StructureDefinition)
-      .filter((sd) => sd?.resourceType === 'StructureDefinition' && sd.fhirVersion === '4.0.1' && sd.kind === 'resource')
-      .filter((sd) => !sd.abstract && sd.derivation !== 'constraint')
+      .filter((sd) => sd?.resourceType === 'StructureDefinition' && sd.fhirVersion === '4.0.1')
+      .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation !== 'constraint')
       .map((sd) => sd.type as string),
   );
   return known;
@@ -34,7 +34,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      const swapped = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1];
+      if (swapped) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];

@@ -31,7 +31,11 @@ function patchedSchema(): Record<string, unknown> {
   delete schema.$schema;
   schema.$id = SCHEMA_ID;
   schema.definitions.integer64 = { type: 'string', pattern: '^[0]|[-+]?[1-9][0-9]*$' };
-  schema.definitions.Resource = { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' } } };
+  schema.definitions.Resource = {
+    type: 'object',
+    required: ['resourceType'],
+    properties: { resourceType: { type: 'string' } },
+  };
   schema.definitions.ResourceList = { $ref: '#/definitions/Resource' };
   // the patterns follow XML Schema, where \s is only space, tab, CR and LF; in JavaScript it also
   // matches no-break and other Unicode spaces, which would refuse valid text (a name with U+00A0)
@@ -46,7 +50,7 @@ function patchedSchema(): Record<string, unknown> {
     canonical: `^${X_NONSPACE}*$`,
   };
   for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
-  for (const name of STRING_TYPES) (schema.definitions[name] as { maxUtf8Bytes?: number }).maxUtf8Bytes = MAX_STRING_BYTES;
+  for (const t of STRING_TYPES) Object.assign(schema.definitions[t] as object, { maxUtf8Bytes: MAX_STRING_BYTES });
   wholeNumbers(schema);
   // base64 (RFC 4648 §4) and XML Schema whitespace: one character class, linear on megabytes of data
   (schema.definitions.base64Binary as { pattern?: string }).pattern = '^[A-Za-z0-9+/= \\t\\n\\r]*$';
@@ -133,7 +137,11 @@ function primitiveOf(e: ErrorObject): string | undefined {
  * Validates one resource's own structure (not nested resources, see above) and translates ajv's
  * errors into OperationOutcome issues: one per element in error, the most telling one first.
  */
-export function schemaIssues(resource: { resourceType: string }, root: string, typeAt = `${root}.resourceType`): OperationOutcomeIssue[] {
+export function schemaIssues(
+  resource: { resourceType: string },
+  root: string,
+  typeAt = `${root}.resourceType`,
+): OperationOutcomeIssue[] {
   const validate = validatorFor(resource.resourceType);
   if (!validate) return [unknownTypeIssue(resource.resourceType, typeAt)];
   if (validate(resource)) return [];
@@ -141,12 +149,16 @@ export function schemaIssues(resource: { resourceType: string }, root: string, t
   for (const e of validate.errors ?? []) {
     const path = e.keyword === 'additionalProperties' ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`) : fhirPath(root, e.instancePath);
     if (byPath.has(path)) continue; // the first error at an element says enough (type before pattern)
-    byPath.set(path, { severity: 'error', code: ISSUE_CODES[e.keyword] ?? 'value', diagnostics: message(e, path), expression: [path] });
+    const code = ISSUE_CODES[e.keyword] ?? 'value';
+    byPath.set(path, { severity: 'error', code, diagnostics: message(e, path), expression: [path] });
   }
   return [...byPath.values()];
 }
 
-const ISSUE_CODES: Record<string, OperationOutcomeIssue['code']> = { additionalProperties: 'structure', maxUtf8Bytes: 'too-long' };
+const ISSUE_CODES: Record<string, OperationOutcomeIssue['code']> = {
+  additionalProperties: 'structure',
+  maxUtf8Bytes: 'too-long',
+};
 
 function message(e: ErrorObject, path: string): string {
   const name = path.slice(path.lastIndexOf('.') + 1);
@@ -171,7 +183,10 @@ function message(e: ErrorObject, path: string): string {
     case 'required':
       return `Missing element '${(e.params as { missingProperty: string }).missingProperty}'`;
     case 'maxUtf8Bytes':
-      return `Element '${name}' is ${Buffer.byteLength(String(e.data)).toLocaleString('en')} bytes long; R4 strings may be at most 1 MB (${MAX_STRING_BYTES.toLocaleString('en')} bytes, R4 §2.24.0.1)`;
+      return (
+        `Element '${name}' is ${Buffer.byteLength(String(e.data)).toLocaleString('en')} bytes long; ` +
+        `R4 strings may be at most 1 MB (${MAX_STRING_BYTES.toLocaleString('en')} bytes, R4 §2.24.0.1)`
+      );
     default:
       return `${name}: ${e.message ?? e.keyword}`;
   }

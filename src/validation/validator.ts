@@ -76,7 +76,8 @@ export class FhirValidator implements ResourceValidator {
       return;
     }
     // an unknown resourceType is named where it stands: `resourceType` of the resource validated, else nested
-    const schema = schemaIssues(resource as { resourceType: string }, path, depth === 0 ? 'resourceType' : `${path}.resourceType`);
+    const typeAt = depth === 0 ? 'resourceType' : `${path}.resourceType`;
+    const schema = schemaIssues(resource as { resourceType: string }, path, typeAt);
     issues.push(...schema);
     if (schema.some((i) => i.code === 'not-supported')) return;
     const profiles: Structure[] = [];
