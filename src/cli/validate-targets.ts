@@ -47,7 +47,7 @@ const FHIR_JSON = 'application/fhir+json';
 /** A Bundle of thousands of entries takes a while to validate; an answer slower than this is not coming. */
 const REQUEST_TIMEOUT_MS = 10 * 60_000;
 
-/** Asks `fn`; a server that cannot be reached is a ServerUnreachable naming it. */
+/** Fetches `url`; a server that cannot be reached (or does not answer in time) is a ServerUnreachable. */
 async function ask(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
