@@ -133,7 +133,8 @@ function timezoneOf(v: string): string {
 /** DATABASE_URL: postgres:// or postgresql:// (a URL that parses), sqlite:<file>, or a bare file path. */
 function databaseUrlOf(v: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(v)?.[1]?.toLowerCase();
-  const what = `DATABASE_URL must be postgres://user@host:port/db or sqlite:<file>, not '${v.replace(/\/\/[^@/]*@/, '//***@')}'`;
+  const shown = v.replace(/\/\/[^@/]*@/, '//***@');
+  const what = `DATABASE_URL must be postgres://user@host:port/db or sqlite:<file>, not '${shown}'`;
   if (scheme === 'postgres' || scheme === 'postgresql') {
     if (!URL.canParse(v) || !new URL(v).hostname) throw new Error(what);
   } else if (scheme === 'sqlite') {
@@ -159,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mode = str(env, 'VALIDATION_MODE') ?? 'strict';
   if (mode !== 'strict' && mode !== 'lenient') throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
   const baseUrl = (str(env, 'BASE_URL') ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(baseUrl) || !URL.canParse(baseUrl)) throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
+  if (!/^https?:\/\/[^/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
+    throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
+  }
   const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000);
   return {
     host,

@@ -21,15 +21,23 @@ export async function startScheduledJobs(config: Config, services: Services, log
   // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
   // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
   const deadlines = config.deadlineCron
-    ? schedule(config.deadlineCron, guarded('deadlines', log, async () => log({ level: 'info', msg: 'deadlines evaluated', ...(await evaluateAll(services)) })), {
-        name: 'deadlines',
-        noOverlap: true,
-        timezone: 'Europe/Oslo',
-      })
+    ? schedule(
+        config.deadlineCron,
+        guarded('deadlines', log, async () =>
+          log({ level: 'info', msg: 'deadlines evaluated', ...(await evaluateAll(services)) }),
+        ),
+        {
+          name: 'deadlines',
+          noOverlap: true,
+          timezone: 'Europe/Oslo',
+        },
+      )
     : undefined;
   // the month before's registry reports, for every unit with pathways (REGISTRY_CRON, in REGISTRY_TIMEZONE);
   // a failure of one unit is logged by the run itself, a failure of the whole run here
-  const registry = config.registryCron ? registryTask(services, config.registryCron, config.registryTimezone, log) : undefined;
+  const registry = config.registryCron
+    ? registryTask(services, config.registryCron, config.registryTimezone, log)
+    : undefined;
   registry?.on('execution:failed', (context) => logFailure(log, 'registry-report', context.execution?.error));
   await registry?.start();
   return {
@@ -52,6 +60,10 @@ function guarded(job: string, log: LogFn, run: () => Promise<void>): () => Promi
 }
 
 function logFailure(log: LogFn, job: string, err: unknown): void {
-  log({ level: 'error', msg: 'scheduled job failed; it runs again at its next time', job, error: String((err as Error)?.stack ?? err) });
+  log({
+    level: 'error',
+    msg: 'scheduled job failed; it runs again at its next time',
+    job,
+    error: String((err as Error)?.stack ?? err),
+  });
 }
-

@@ -56,7 +56,12 @@ export async function startServer(config: Config): Promise<Running> {
   const jobs = await startScheduledJobs(config, services, jsonLog);
   const server = createHttpServer(
     app,
-    { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxHeaderBytes: config.maxHeaderBytes },
+    {
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxHeaderBytes: config.maxHeaderBytes,
+    },
     config.logRequests ? jsonLog : silentLog,
   );
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +74,13 @@ export async function startServer(config: Config): Promise<Running> {
 }
 
 /** Finishes in-flight requests (closing idle keep-alive connections as they go idle), then the jobs and storage. */
-async function shutDown(server: Server, graceMs: number, jobs: ScheduledJobs, services: Services, storage: Storage): Promise<void> {
+async function shutDown(
+  server: Server,
+  graceMs: number,
+  jobs: ScheduledJobs,
+  services: Services,
+  storage: Storage,
+): Promise<void> {
   jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -81,7 +92,8 @@ async function shutDown(server: Server, graceMs: number, jobs: ScheduledJobs, se
   await jobs.stop();
   await services.auditLog?.flush();
   // what the database would not take (it is away) goes to the log whole: the audit trail loses nothing
-  for (const event of services.auditLog?.drain() ?? []) jsonLog({ level: 'error', msg: 'audit event not stored (database unavailable at shutdown)', event });
+  const unstored = 'audit event not stored (database unavailable at shutdown)';
+  for (const event of services.auditLog?.drain() ?? []) jsonLog({ level: 'error', msg: unstored, event });
   await storage.close();
   jsonLog({ level: 'info', msg: 'stopped' });
 }

@@ -89,7 +89,12 @@ export class FhirError extends Error {
   /** Extra response headers, e.g. WWW-Authenticate for 401. */
   readonly headers: Record<string, string>;
 
-  constructor(category: ErrorCategory, issues: IssueInput | IssueInput[] | string, headers: Record<string, string> = {}, options?: ErrorOptions) {
+  constructor(
+    category: ErrorCategory,
+    issues: IssueInput | IssueInput[] | string,
+    headers: Record<string, string> = {},
+    options?: ErrorOptions,
+  ) {
     const list = typeof issues === 'string' ? [{ message: issues }] : Array.isArray(issues) ? issues : [issues];
     super(list.map((i) => i.message).join('; '), options);
     this.category = category;
@@ -121,7 +126,8 @@ export class FhirError extends Error {
       details: i.details,
       expression: i.expression?.length ? i.expression.map((e) => inEntry(prefix, e)) : [prefix],
     }));
-    return new FhirError(this.category, moved.length ? moved : [{ message: this.message, expression: prefix }], this.headers, { cause: this.cause });
+    const issues = moved.length ? moved : [{ message: this.message, expression: prefix }];
+    return new FhirError(this.category, issues, this.headers, { cause: this.cause });
   }
 
   /** The error (or, for one of ours that wraps it, the thrown value) whose stack tells what went wrong. */
@@ -159,11 +165,14 @@ export function asFhirError(err: unknown): FhirError {
   if (err instanceof FhirError) return err;
   const fault = storageFault(err);
   if (fault === 'transient') {
-    const message = 'The database is not available at the moment (restarting, or its connection was lost): try again after Retry-After';
+    const message =
+      'The database is not available at the moment (restarting, or its connection was lost): ' +
+      'try again after Retry-After';
     return new FhirError('transient', message, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, { cause: err });
   }
   if (fault === 'full') {
-    return new FhirError('insufficient-storage', 'The database is full: this request was not carried out; an operator must free space', {}, { cause: err });
+    const message = 'The database is full: this request was not carried out; an operator must free space';
+    return new FhirError('insufficient-storage', message, {}, { cause: err });
   }
   return new FhirError('internal', 'Internal server error', {}, { cause: err });
 }

@@ -1,3 +1,4 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { terminologyCapabilities } from '../terminology/capabilities.js';
@@ -51,7 +52,8 @@ export function buildApp(options: AppOptions): App {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
   // the server's own requests (loading examples) are not the audit trail's business; clients' are
-  const auditLog = options.audit ? new AuditLog(services.store, log, options.readAudit, { maxQueued: options.auditQueueLimit }) : undefined;
+  const auditOptions = { maxQueued: options.auditQueueLimit };
+  const auditLog = options.audit ? new AuditLog(services.store, log, options.readAudit, auditOptions) : undefined;
   services.auditLog = auditLog;
   const dispatchAs = dispatcher(services, auditLog);
   const dispatch = dispatcher(services)(undefined);
@@ -150,11 +152,16 @@ function answerError(req: Request, res: Response, err: unknown, log: LogFn): voi
   const requestId = res.locals.requestId as string | undefined;
   if (fe.category === 'internal') {
     const origin = fe.origin as Error | undefined;
-    log({ level: 'error', requestId, method: req.method, path: req.originalUrl.split('?')[0], error: String(origin?.stack ?? origin) });
+    const path = req.originalUrl.split('?')[0];
+    log({ level: 'error', requestId, method: req.method, path, error: String(origin?.stack ?? origin) });
   }
   const outcome = fe.toOutcome();
   if (fe.status >= 500 && requestId) {
-    outcome.issue = outcome.issue.map((i) => ({ ...i, diagnostics: `${i.diagnostics ?? ''} (request id ${requestId})`.trim() }));
+    const named = (i: OperationOutcomeIssue) => ({
+      ...i,
+      diagnostics: `${i.diagnostics ?? ''} (request id ${requestId})`.trim(),
+    });
+    outcome.issue = outcome.issue.map(named);
   }
   send(req, res, fe.status, outcome, fe.headers);
 }

@@ -17,7 +17,12 @@ export interface HttpTimeouts {
   maxHeaderBytes: number;
 }
 
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, maxHeaderBytes: 16_384 };
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 65_000,
+  maxHeaderBytes: 16_384,
+};
 
 /**
  * Node checks request and header deadlines on a timer (30 s by default: a 30 s timeout then fired
@@ -48,14 +53,19 @@ export function createHttpServer(app: Express, timeouts: HttpTimeouts, log: LogF
 export function clientErrorOf(err: NodeJS.ErrnoException): FhirError | undefined {
   switch (err.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new FhirError('request-timeout', 'The request was not received in time: its headers and body must arrive within the server\'s request timeout');
+      return new FhirError(
+        'request-timeout',
+        "The request was not received in time: its headers and body must arrive within the server's request timeout",
+      );
     case 'HPE_HEADER_OVERFLOW':
-      return new FhirError('header-too-large', 'The request\'s headers are larger than this server accepts');
+      return new FhirError('header-too-large', "The request's headers are larger than this server accepts");
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return new FhirError('too-large', 'The request\'s chunk extensions are larger than this server accepts');
+      return new FhirError('too-large', "The request's chunk extensions are larger than this server accepts");
     default:
       // a malformed request line, header or chunk; anything else (ECONNRESET …) means the client is gone
-      return err.code?.startsWith('HPE_') ? new FhirError('invalid', { message: 'The request is not valid HTTP/1.1', code: 'structure' }) : undefined;
+      return err.code?.startsWith('HPE_')
+        ? new FhirError('invalid', { message: 'The request is not valid HTTP/1.1', code: 'structure' })
+        : undefined;
   }
 }
 
@@ -75,12 +85,22 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: LogF
   const body = JSON.stringify(fe.toOutcome());
   if (res) {
     res.shouldKeepAlive = false;
-    res.writeHead(fe.status, { 'Content-Type': 'application/fhir+json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.writeHead(fe.status, {
+      'Content-Type': 'application/fhir+json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    });
     res.end(body);
     return;
   }
   const requestId = randomUUID();
-  log({ level: 'info', requestId, status: fe.status, msg: 'request refused before it reached the app', error: err.code });
+  log({
+    level: 'info',
+    requestId,
+    status: fe.status,
+    msg: 'request refused before it reached the app',
+    error: err.code,
+  });
   const head = [
     `HTTP/1.1 ${fe.status} ${STATUS_CODES[fe.status]}`,
     'Content-Type: application/fhir+json; charset=utf-8',

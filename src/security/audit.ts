@@ -176,7 +176,10 @@ export class AuditLog {
 
   add(event: AuditEvent): void {
     if (this.queued >= this.maxQueued) {
-      throw new FhirError('transient', `The audit trail cannot be written at the moment (${this.queued} events wait for the database): try again after Retry-After`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+      const message =
+        `The audit trail cannot be written at the moment (${this.queued} events wait for the database): ` +
+        'try again after Retry-After';
+      throw new FhirError('transient', message, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
     }
     this.queue.push(event);
     if (this.failures) return; // the retry timer writes it
@@ -229,7 +232,8 @@ export class AuditLog {
   private retryLater(err: unknown): void {
     this.failures++;
     const wait = Math.min(MAX_RETRY_MS, this.retryMs * 2 ** (this.failures - 1));
-    this.log({ level: 'error', msg: 'audit batch not written; kept and written again later', queued: this.queued, retryMs: wait, error: String(err) });
+    const msg = 'audit batch not written; kept and written again later';
+    this.log({ level: 'error', msg, queued: this.queued, retryMs: wait, error: String(err) });
     this.timer = setTimeout(() => void this.flush(), wait).unref();
   }
 
@@ -247,7 +251,8 @@ export class AuditLog {
           this.retryLater(err);
           return false;
         }
-        this.log({ level: 'error', msg: 'audit event the database refused; kept in this log instead', event, error: String(err) });
+        const msg = 'audit event the database refused; kept in this log instead';
+        this.log({ level: 'error', msg, event, error: String(err) });
       }
     }
     return true;

@@ -18,7 +18,17 @@ const PG_TRANSIENT = /^(08...|57P0[1235]|53[0234]00|40001|40P01|58000|58030)$/;
 const PG_FULL = '53100';
 
 /** Node socket and DNS errors of a connection that was refused, cut or never made. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 
 /** What `pg` says (without a code) when a connection ends under it, or a pool cannot give one in time. */
 const PG_CONNECTION_MESSAGES = [

@@ -56,12 +56,13 @@ export class Lease {
   }
 
   /** Takes the lease if it is free or expired: 1 when taken, 0 when another holds it. */
-  private static async take(storage: Storage, name: string, holder: string, now: number, ttlMs: number): Promise<number> {
+  private static async take(storage: Storage, name: string, holder: string, now: number, ttl: number): Promise<number> {
     const { changes } = await storage.transaction((tx) =>
       tx.run(
         `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < ?`,
-        [name, holder, now + ttlMs, now],
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+         WHERE leases.expires < ?`,
+        [name, holder, now + ttl, now],
       ),
     );
     return changes;
@@ -77,7 +78,8 @@ export class Lease {
   async release(): Promise<void> {
     clearInterval(this.renewal);
     try {
-      await this.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ? AND holder = ?`, [this.name, this.holder]));
+      const sql = `DELETE FROM leases WHERE name = ? AND holder = ?`;
+      await this.storage.transaction((tx) => tx.run(sql, [this.name, this.holder]));
     } catch (err) {
       if (storageFault(err) !== 'transient') throw err;
     }

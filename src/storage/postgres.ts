@@ -22,8 +22,10 @@ type Queryable = pg.Pool | pg.PoolClient;
 
 function executor(client: pg.PoolClient, health: ConnectionHealth): SqlExecutor {
   return {
-    all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, health, sql, p)).rows,
-    get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => (await query<R>(client, health, sql, p)).rows[0] as R | undefined,
+    all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) =>
+      (await query<R>(client, health, sql, p)).rows,
+    get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) =>
+      (await query<R>(client, health, sql, p)).rows[0] as R | undefined,
     run: async (sql, p = []) => ({ changes: (await query(client, health, sql, p)).rowCount ?? 0 }),
   };
 }
@@ -35,7 +37,12 @@ function executor(client: pg.PoolClient, health: ConnectionHealth): SqlExecutor 
  * ends the process. The next statement then fails, the transaction is rolled back by the server
  * (it never committed), and the broken client is discarded, so the pool makes a new one.
  */
-async function inTransaction<T>(pool: pg.Pool, health: ConnectionHealth, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  pool: pg.Pool,
+  health: ConnectionHealth,
+  begin: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await health.watch(pool.connect());
   let broken: Error | undefined;
   const onError = (err: Error) => {
@@ -61,7 +68,12 @@ async function inTransaction<T>(pool: pg.Pool, health: ConnectionHealth, begin: 
   }
 }
 
-async function query<T extends object>(q: Queryable, health: ConnectionHealth, sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<T>> {
+async function query<T extends object>(
+  q: Queryable,
+  health: ConnectionHealth,
+  sql: string,
+  params: readonly SqlValue[],
+): Promise<pg.QueryResult<T>> {
   return health.watch(q.query<T>(toPg(sql), params as SqlValue[]));
 }
 
@@ -78,7 +90,8 @@ class ConnectionHealth {
   lost(err: unknown): void {
     if (this.lostAt !== undefined || storageFault(err) !== 'transient') return;
     this.lostAt = Date.now();
-    this.log({ level: 'warn', msg: 'database connection lost: requests are answered 503 until it is back', error: describe(err) });
+    const msg = 'database connection lost: requests are answered 503 until it is back';
+    this.log({ level: 'warn', msg, error: describe(err) });
   }
 
   async watch<T>(work: Promise<T>): Promise<T> {
@@ -156,7 +169,8 @@ export class PostgresStorage implements Storage {
     const size = options.poolSize ?? 10;
     const storage = new PostgresStorage(pool(size), pool(options.readPoolSize ?? size), health);
     try {
-      if (options.schema) await storage.writers.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+      const schema = options.schema?.replace(/"/g, '');
+      if (schema) await storage.writers.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await storage.transaction(async (tx) => {
         await tx.lock('forlop:migrate');
         for (const sql of schemaSql('postgres')) await tx.run(sql);

@@ -198,7 +198,8 @@ function open(file: string, busyTimeoutMs: number): Database.Database {
 function openError(file: string, err: unknown, busyTimeoutMs: number): Error {
   const code = String((err as { code?: unknown })?.code ?? '');
   const why = /^SQLITE_BUSY|^SQLITE_LOCKED/.test(code)
-    ? `it is locked by another process (still after ${busyTimeoutMs} ms): is another server or an sqlite3 shell using it?`
+    ? `it is locked by another process (still after ${busyTimeoutMs} ms): ` +
+      'is another server or an sqlite3 shell using it?'
     : code === 'SQLITE_FULL'
       ? 'the disk (or the database quota) is full'
       : code === 'SQLITE_NOTADB'

@@ -22,12 +22,20 @@ let built: App;
 let locker: SqliteLocker | undefined;
 const logs: Record<string, unknown>[] = [];
 
-const auditEvents = async () => Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE type = 'AuditEvent'`))?.n);
+const auditEvents = async () =>
+  Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE type = 'AuditEvent'`))?.n);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'forlop-audit-queue-'));
   storage = new SqliteStorage(join(dir, 'forlop.db'), { busyTimeoutMs: 100 });
-  built = buildApp({ storage, baseUrl: 'http://forlop.test/fhir', clock: new ManualClock(new Date('2026-10-01T08:00:00Z')), log: (e) => logs.push(e), audit: true, auditQueueLimit: LIMIT });
+  built = buildApp({
+    storage,
+    baseUrl: 'http://forlop.test/fhir',
+    clock: new ManualClock(new Date('2026-10-01T08:00:00Z')),
+    log: (e) => logs.push(e),
+    audit: true,
+    auditQueueLimit: LIMIT,
+  });
   await built.ready;
 });
 
@@ -38,9 +46,12 @@ afterAll(async () => {
 });
 
 describe('the audit queue while the database refuses writes', () => {
-  it('keeps the events, refuses audited requests at the limit with 503, and stores every kept event once writes work again', async () => {
+  it('keeps the events, refuses audited requests at the limit (503), stores every kept one afterwards', async () => {
     const http = () => request(built.app);
-    const created = await http().put('/fhir/Patient/kari').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'kari', name: [{ family: 'Nordmann' }] });
+    const created = await http()
+      .put('/fhir/Patient/kari')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'kari', name: [{ family: 'Nordmann' }] });
     expect(created.status).toBe(201);
     expect(await auditEvents()).toBe(1); // a write is audited in its own transaction
 
@@ -48,7 +59,9 @@ describe('the audit queue while the database refuses writes', () => {
     for (let i = 0; i < LIMIT; i++) expect((await http().get('/fhir/Patient/kari')).status).toBe(200);
     await built.services.auditLog?.flush();
     expect(built.services.auditLog?.queued).toBe(LIMIT);
-    expect(logs.some((l) => l.msg === 'audit batch not written; kept and written again later' && l.level === 'error')).toBe(true);
+    expect(
+      logs.some((l) => l.msg === 'audit batch not written; kept and written again later' && l.level === 'error'),
+    ).toBe(true);
 
     const refused = await http().get('/fhir/Patient/kari');
     expect(refused.status).toBe(503);
@@ -66,7 +79,11 @@ describe('the audit queue while the database refuses writes', () => {
     expect(built.services.auditLog?.queued).toBe(0);
     const reads = await http().get('/fhir/AuditEvent?subtype=read&outcome=0');
     expect(reads.status).toBe(200);
-    expect(reads.body.entry.filter((e: { resource: { entity?: { what?: { reference?: string } }[] } }) => e.resource.entity?.some((x) => x.what?.reference === 'Patient/kari'))).toHaveLength(LIMIT);
+    expect(
+      reads.body.entry.filter((e: { resource: { entity?: { what?: { reference?: string } }[] } }) =>
+        e.resource.entity?.some((x) => x.what?.reference === 'Patient/kari'),
+      ),
+    ).toHaveLength(LIMIT);
     expect((await http().get('/fhir/Patient/kari')).status).toBe(200);
   });
 });

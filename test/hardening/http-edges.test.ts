@@ -62,7 +62,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'forlop-http-edges-'));
   storage = new FaultyStorage(new SqliteStorage(join(dir, 'test.db')));
   const log = (entry: Record<string, unknown>) => logs.push(entry);
-  const built = buildApp({ storage, baseUrl: 'http://127.0.0.1/fhir', clock: new ManualClock(new Date('2026-10-01T08:00:00Z')), log, audit: false });
+  const built = buildApp({
+    storage,
+    baseUrl: 'http://127.0.0.1/fhir',
+    clock: new ManualClock(new Date('2026-10-01T08:00:00Z')),
+    log,
+    audit: false,
+  });
   await built.ready;
   server = createHttpServer(built.app, TIMEOUTS, log);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,7 +87,10 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-function outcomeOf(res: RawResponse): { resourceType: string; issue: { code: string; severity: string; diagnostics?: string }[] } {
+function outcomeOf(res: RawResponse): {
+  resourceType: string;
+  issue: { code: string; severity: string; diagnostics?: string }[];
+} {
   expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
   const body = JSON.parse(res.body);
   expect(body.resourceType).toBe('OperationOutcome');
@@ -89,10 +98,11 @@ function outcomeOf(res: RawResponse): { resourceType: string; issue: { code: str
   return body;
 }
 
-const patients = async () => Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE type = 'Patient'`))?.n);
+const patients = async () =>
+  Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE type = 'Patient'`))?.n);
 
 describe('slow clients', () => {
-  it('headers sent too slowly: 408 with an OperationOutcome at the request timeout, then the connection is closed', async () => {
+  it('headers sent too slowly: 408 with an OperationOutcome at the timeout, then the connection closes', async () => {
     const client = await RawClient.open(port);
     client.write('GET /fhir/metadata HTTP/1.1\r\nHost: forlop.test\r\n'); // and never the blank line
     const res = await client.response();
@@ -108,9 +118,12 @@ describe('slow clients', () => {
     expect(logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 
-  it('a body sent too slowly: 408 with an OperationOutcome and the request id, logged as 408 (no server error), nothing stored', async () => {
+  it('a body sent too slowly: 408 with an OperationOutcome, logged as 408 (not an error), nothing stored', async () => {
     const client = await RawClient.open(port);
-    client.write('POST /fhir/Patient HTTP/1.1\r\nHost: forlop.test\r\nContent-Type: application/fhir+json\r\nContent-Length: 200\r\n\r\n{"resourceType":"Pat');
+    client.write(
+      'POST /fhir/Patient HTTP/1.1\r\nHost: forlop.test\r\nContent-Type: application/fhir+json\r\n' +
+        'Content-Length: 200\r\n\r\n{"resourceType":"Pat',
+    );
     const res = await client.response();
     expect(res.status).toBe(408);
     expect(outcomeOf(res).issue[0].code).toBe('timeout');
@@ -118,7 +131,9 @@ describe('slow clients', () => {
     const requestId = res.headers['x-request-id'];
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
     await client.closed;
-    await expect.poll(() => logs.find((l) => l.requestId === requestId)).toMatchObject({ level: 'info', method: 'POST', status: 408 });
+    await expect
+      .poll(() => logs.find((l) => l.requestId === requestId))
+      .toMatchObject({ level: 'info', method: 'POST', status: 408 });
     await new Promise((r) => setTimeout(r, 100)); // the handler, still awaiting the body, has given up too
     expect(logs.filter((l) => l.level === 'error')).toEqual([]);
     expect(await patients()).toBe(0);
@@ -145,13 +160,19 @@ describe('keep-alive', () => {
 describe('malformed and oversized requests', () => {
   it('headers over the limit: 431 with an OperationOutcome (too-long)', async () => {
     const client = await RawClient.open(port);
-    client.write(`GET /fhir/metadata HTTP/1.1\r\nHost: forlop.test\r\nX-Padding: ${'a'.repeat(TIMEOUTS.maxHeaderBytes + 100)}\r\n\r\n`);
+    client.write(
+      `GET /fhir/metadata HTTP/1.1\r\nHost: forlop.test\r\n` +
+        `X-Padding: ${'a'.repeat(TIMEOUTS.maxHeaderBytes + 100)}\r\n\r\n`,
+    );
     const res = await client.response();
     expect(res.status).toBe(431);
     expect(outcomeOf(res).issue[0].code).toBe('too-long');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     await client.closed;
-    expect(logs.find((l) => l.requestId === res.headers['x-request-id'])).toMatchObject({ status: 431, error: 'HPE_HEADER_OVERFLOW' });
+    expect(logs.find((l) => l.requestId === res.headers['x-request-id'])).toMatchObject({
+      status: 431,
+      error: 'HPE_HEADER_OVERFLOW',
+    });
   });
 
   it('a header line that is not HTTP: 400 with an OperationOutcome', async () => {
@@ -165,12 +186,15 @@ describe('malformed and oversized requests', () => {
 });
 
 describe('server errors name their request id', () => {
-  it('a bug (a storage that throws a plain Error): 500, the OperationOutcome names the request id, the log has the stack under it', async () => {
+  it('a bug (storage throws a plain Error): 500 naming the request id; the stack is logged under it', async () => {
     storage.error = new Error('the disk controller said no');
     const res = await fetch(`http://127.0.0.1:${port}/fhir/Patient/p1`);
     expect(res.status).toBe(500);
     const requestId = res.headers.get('x-request-id') as string;
-    const outcome = (await res.json()) as { resourceType: string; issue: { severity: string; code: string; diagnostics: string }[] };
+    const outcome = (await res.json()) as {
+      resourceType: string;
+      issue: { severity: string; code: string; diagnostics: string }[];
+    };
     expect(outcome.resourceType).toBe('OperationOutcome');
     expect(outcome.issue[0]).toMatchObject({ severity: 'fatal', code: 'exception' });
     expect(outcome.issue[0].diagnostics).toContain(requestId);
@@ -180,9 +204,13 @@ describe('server errors name their request id', () => {
     expect(logs.find((l) => l.level === 'info' && l.requestId === requestId)).toMatchObject({ status: 500 });
   });
 
-  it('a lost database connection (57P01): 503 with Retry-After, a transient OperationOutcome with the request id, and no stack logged', async () => {
+  it('a lost database connection (57P01): 503, Retry-After, transient, the request id; no stack logged', async () => {
     storage.error = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    const res = await fetch(`http://127.0.0.1:${port}/fhir/Patient`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient' }) });
+    const res = await fetch(`http://127.0.0.1:${port}/fhir/Patient`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient' }),
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     const outcome = (await res.json()) as { issue: { code: string; diagnostics: string }[] };

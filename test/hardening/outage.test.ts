@@ -5,7 +5,14 @@ import { PostgresStorage } from '../../src/storage/postgres.js';
 import { startForlop, type ForlopProcess } from '../support/forlop-process.js';
 import { answersDuring, badAnswers, restartDatabase, type Restart } from '../support/outage.js';
 import { createPgCluster, type PgCluster } from '../support/pg-cluster.js';
-import { BUNDLE_SYSTEM, brokenBundles, lostWrites, patient, startWriteLoad, type LoadRecord } from '../support/write-load.js';
+import {
+  BUNDLE_SYSTEM,
+  brokenBundles,
+  lostWrites,
+  patient,
+  startWriteLoad,
+  type LoadRecord,
+} from '../support/write-load.js';
 
 /**
  * PostgreSQL restarts (issue 15): a cluster of this file's own is stopped and started under a
@@ -25,7 +32,12 @@ const restarts: Restart[] = [];
 beforeAll(async () => {
   cluster = await createPgCluster();
   // the deadline evaluation every second, so that runs fall into the outages
-  node = await startForlop({ DATABASE_URL: cluster.url, LOG_REQUESTS: 'false', DEADLINE_CRON: '* * * * * *', REGISTRY_CRON: '' });
+  node = await startForlop({
+    DATABASE_URL: cluster.url,
+    LOG_REQUESTS: 'false',
+    DEADLINE_CRON: '* * * * * *',
+    REGISTRY_CRON: '',
+  });
   base = `${node.url}/fhir`;
 });
 
@@ -64,9 +76,18 @@ describe('a PostgreSQL restart under a write load', () => {
 
   it('a transaction Bundle cut off by the restart is answered 503 and left wholly absent', async () => {
     const key = `cut-${randomUUID()}`;
-    const entry = Array.from({ length: 300 }, () => ({ fullUrl: `urn:uuid:${randomUUID()}`, resource: patient('cut', [{ system: BUNDLE_SYSTEM, value: key }]), request: { method: 'POST', url: 'Patient' } }));
-    const sent = fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
-    sent.catch(() => undefined); // awaited below; a dropped connection must fail the test there, not as an unhandled rejection
+    const entry = Array.from({ length: 300 }, () => ({
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: patient('cut', [{ system: BUNDLE_SYSTEM, value: key }]),
+      request: { method: 'POST', url: 'Patient' },
+    }));
+    const sent = fetch(base, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
+    // awaited below: a dropped connection must fail the test there, not as an unhandled rejection
+    sent.catch(() => undefined);
     await sleep(400); // the node is writing the 300 entries in one transaction
     await cluster.stop('fast');
     const res = await sent;
@@ -84,12 +105,19 @@ describe('a PostgreSQL restart under a write load', () => {
     const refusedCreates = record.answers.filter((a) => a.kind === 'create' && a.status === 503).length;
     expect(refusedCreates).toBeGreaterThan(0);
     // each refused create was audited as a failure (outcome 8) through the batched log; at least once
-    await expect.poll(() => count('AuditEvent?outcome=8&subtype=create'), { timeout: 20_000, interval: 500 }).toBeGreaterThanOrEqual(refusedCreates);
+    await expect
+      .poll(() => count('AuditEvent?outcome=8&subtype=create'), { timeout: 20_000, interval: 500 })
+      .toBeGreaterThanOrEqual(refusedCreates);
   });
 
   it('the scheduled deadline evaluation logs its failed runs and runs again after the outage', async () => {
     const lastBack = restarts[restarts.length - 1].backAt;
-    await expect.poll(() => node.logs().some((l) => l.msg === 'deadlines evaluated' && Date.parse(String(l.time)) > lastBack + 1000), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(
+        () => node.logs().some((l) => l.msg === 'deadlines evaluated' && Date.parse(String(l.time)) > lastBack + 1000),
+        { timeout: 5000 },
+      )
+      .toBe(true);
     const failed = node.logs().filter((l) => l.msg === 'scheduled job failed; it runs again at its next time');
     expect(failed.length).toBeGreaterThan(0);
     expect(failed[0]).toMatchObject({ level: 'error', job: 'deadlines' });
@@ -99,7 +127,7 @@ describe('a PostgreSQL restart under a write load', () => {
 });
 
 describe('the registry lease across a restart', () => {
-  it('is renewed again after the outage and still held; a lease asked for during it is given once the database is back', async () => {
+  it('is renewed after the outage and still held; one asked for during it is given once it is back', async () => {
     const storage = await PostgresStorage.connect(cluster.url, { schema: `lease_${randomUUID().slice(0, 8)}` });
     try {
       const lease = await Lease.acquire(storage, 'registry:outage-test', { ttlMs: 6000 });
@@ -109,7 +137,9 @@ describe('the registry lease across a restart', () => {
       await cluster.start();
       const other = await waiting;
       await sleep(2500); // and the next one succeeds
-      const row = await storage.get<{ expires: number }>('SELECT expires FROM leases WHERE name = ?', ['registry:outage-test']);
+      const row = await storage.get<{ expires: number }>('SELECT expires FROM leases WHERE name = ?', [
+        'registry:outage-test',
+      ]);
       expect(Number(row?.expires)).toBeGreaterThan(Date.now() + 2000);
       await storage.transaction((tx) => lease.hold(tx));
       await lease.release();

@@ -27,19 +27,30 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function serve(options: SqliteOptions) {
   const storage = new SqliteStorage(file, options);
-  const built = buildApp({ storage, baseUrl: 'http://forlop.test/fhir', clock: new ManualClock(new Date('2026-10-01T08:00:00Z')), log: silentLog, audit: false });
+  const built = buildApp({
+    storage,
+    baseUrl: 'http://forlop.test/fhir',
+    clock: new ManualClock(new Date('2026-10-01T08:00:00Z')),
+    log: silentLog,
+    audit: false,
+  });
   await built.ready;
   return { storage, http: () => request(built.app) };
 }
 
-const bigPatient = (i: number) => ({ resourceType: 'Patient', name: [{ family: `Full${i}`, text: 'x'.repeat(40_000) }] });
+const bigPatient = (i: number) => ({
+  resourceType: 'Patient',
+  name: [{ family: `Full${i}`, text: 'x'.repeat(40_000) }],
+});
 
 describe('a full database (SQLITE_FULL)', () => {
   it('is 507 with a no-store OperationOutcome, never 500; nothing half written; reads go on', async () => {
     // a quota of 1 page is raised by SQLite to the database's size now: no write may grow it
     const { storage, http } = await serve({ maxPages: 1 });
     try {
-      const answers = await Promise.all([1, 2, 3].map((i) => http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(bigPatient(i))));
+      const answers = await Promise.all(
+        [1, 2, 3].map((i) => http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(bigPatient(i))),
+      );
       for (const res of answers) {
         expect(res.status).toBe(507);
         expect(res.body.resourceType).toBe('OperationOutcome');
@@ -58,11 +69,14 @@ describe('a full database (SQLITE_FULL)', () => {
 });
 
 describe('a database file locked by another process (SQLITE_BUSY)', () => {
-  it('a write waits the busy timeout, then is 503 with Retry-After; reads go on; writes succeed once the lock is gone', async () => {
+  it('a write waits the busy timeout, then is 503; reads go on; writes succeed once the lock is gone', async () => {
     const { storage, http } = await serve({ busyTimeoutMs: 300 });
     const locker = await lockSqlite(file, 'write');
     try {
-      const refused = await http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Venter' }] });
+      const refused = await http()
+        .post('/fhir/Patient')
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Patient', name: [{ family: 'Venter' }] });
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.body.issue[0].code).toBe('transient');
@@ -72,7 +86,10 @@ describe('a database file locked by another process (SQLITE_BUSY)', () => {
       await locker.release();
     }
     try {
-      const accepted = await http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Venter' }] });
+      const accepted = await http()
+        .post('/fhir/Patient')
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Patient', name: [{ family: 'Venter' }] });
       expect(accepted.status).toBe(201);
       expect((await http().get('/fhir/Patient?family=Venter')).body.entry).toHaveLength(1);
     } finally {
@@ -81,11 +98,14 @@ describe('a database file locked by another process (SQLITE_BUSY)', () => {
   });
 
   it('at start-up: an error that names the file and says it is locked', async () => {
-    (await new SqliteStorage(file).close(), undefined); // an existing database, in WAL mode
+    await new SqliteStorage(file).close(); // an existing database, in WAL mode
     const locker = await lockSqlite(file, 'exclusive');
+    const escaped = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     try {
       await expect(openStorage(`sqlite:${file}`, { busyTimeoutMs: 300 })).rejects.toThrow(
-        new RegExp(`^Cannot open the SQLite database ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: it is locked by another process .*\\(SQLITE_BUSY\\)$`),
+        new RegExp(
+          `^Cannot open the SQLite database ${escaped}: it is locked by another process .*\\(SQLITE_BUSY\\)$`,
+        ),
       );
     } finally {
       await locker.release();

@@ -23,7 +23,10 @@ export interface ForlopProcess {
 /** The CLI, for a process that is expected to refuse to start. */
 export const FORLOP_BIN = join(import.meta.dirname, '../../bin/forlop.js');
 
-export async function startForlop(env: Record<string, string>, options: { startupMs?: number; cwd?: string } = {}): Promise<ForlopProcess> {
+export async function startForlop(
+  env: Record<string, string>,
+  options: { startupMs?: number; cwd?: string } = {},
+): Promise<ForlopProcess> {
   const startupMs = options.startupMs ?? 90_000;
   const port = await freePort();
   const child = spawn(process.execPath, [FORLOP_BIN, 'serve'], {
@@ -57,13 +60,17 @@ export async function startForlop(env: Record<string, string>, options: { startu
     pid: child.pid as number,
     exit: () => exit,
     output: () => output,
-    logs: () => output.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }),
+    logs: () =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        }),
     async stop() {
       if (!exit) child.kill('SIGTERM');
       return exited;
@@ -80,9 +87,17 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /** Runs the CLI to its end (a server expected to refuse to start): its exit code and everything it wrote. */
-export async function runForlop(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
+export async function runForlop(
+  args: string[],
+  env: Record<string, string>,
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
   // vitest sets BASE_URL=/ (Vite's): empty is unset, so the server's default applies
-  const child = spawn(process.execPath, [FORLOP_BIN, ...args], { env: { ...process.env, BASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+  const child = spawn(process.execPath, [FORLOP_BIN, ...args], {
+    env: { ...process.env, BASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

@@ -18,7 +18,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `downMs` while the load goes on, starts it again, and measures how long the node at `base` takes
  * to acknowledge a write after the database is back. Fails after `giveUpMs` without one.
  */
-export async function restartDatabase(cluster: PgCluster, base: string, record: LoadRecord, options: { mode: Restart['mode']; downMs: number; giveUpMs?: number }): Promise<Restart> {
+export async function restartDatabase(
+  cluster: PgCluster,
+  base: string,
+  record: LoadRecord,
+  options: { mode: Restart['mode']; downMs: number; giveUpMs?: number },
+): Promise<Restart> {
   const stoppedAt = Date.now();
   await cluster.stop(options.mode);
   await sleep(options.downMs);
@@ -27,7 +32,10 @@ export async function restartDatabase(cluster: PgCluster, base: string, record: 
   for (;;) {
     const probe = await createOne(base, record, 'probe');
     if (probe.status === 201) return { mode: options.mode, stoppedAt, backAt, recoveryMs: Date.now() - backAt };
-    if (Date.now() - backAt > (options.giveUpMs ?? 30_000)) throw new Error(`the node did not serve again within ${options.giveUpMs ?? 30_000} ms (last answer ${probe.status})`);
+    if (Date.now() - backAt > (options.giveUpMs ?? 30_000))
+      throw new Error(
+        `the node did not serve again within ${options.giveUpMs ?? 30_000} ms (last answer ${probe.status})`,
+      );
     await sleep(20);
   }
 }
@@ -37,7 +45,7 @@ export function answersDuring(record: LoadRecord, restarts: Restart[]): Answer[]
   return record.answers.filter((a) => restarts.some((r) => a.at >= r.stoppedAt && a.at <= r.backAt + r.recoveryMs));
 }
 
-/** Answers that break the promise: anything but success or a 503 with Retry-After and a `transient` OperationOutcome. */
+/** Answers that break the promise: anything but a success or a 503 + Retry-After + `transient` OperationOutcome. */
 export function badAnswers(answers: Answer[]): Answer[] {
   return answers.filter((a) => {
     if (a.status === 200 || a.status === 201) return false;

@@ -27,7 +27,9 @@ export interface PgCluster {
 /** The newest installed PostgreSQL's bin folder (Debian layout: /usr/lib/postgresql/<major>/bin). */
 export function pgBinDir(): string {
   const root = '/usr/lib/postgresql';
-  const majors = readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+  const majors = readdirSync(root)
+    .filter((d) => /^\d+$/.test(d))
+    .sort((a, b) => Number(b) - Number(a));
   if (!majors.length) throw new Error(`no PostgreSQL under ${root}`);
   return join(root, majors[0], 'bin');
 }
@@ -41,7 +43,9 @@ function asPostgres(bin: string, args: string[]): Promise<{ stdout: string; stde
 export async function createPgCluster(): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'forlop-pg-'));
   if (userInfo().uid === 0) {
-    const ids = await Promise.all(['-u', '-g'].map(async (flag) => Number((await run('id', [flag, 'postgres'])).stdout.trim())));
+    const ids = await Promise.all(
+      ['-u', '-g'].map(async (flag) => Number((await run('id', [flag, 'postgres'])).stdout.trim())),
+    );
     chownSync(dir, ids[0], ids[1]);
   }
   const data = join(dir, 'data');

@@ -53,7 +53,10 @@ export class RawClient {
     for (;;) {
       const parsed = this.take();
       if (parsed) return parsed;
-      if (this.socket.destroyed) throw new Error(`connection closed without a response (${this.buffer.length} bytes: ${this.buffer.toString().slice(0, 200)})`);
+      if (this.socket.destroyed)
+        throw new Error(
+          `connection closed without a response (${this.buffer.length} bytes: ${this.buffer.toString().slice(0, 200)})`,
+        );
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
   }
@@ -66,7 +69,9 @@ export class RawClient {
     const end = this.buffer.indexOf('\r\n\r\n');
     if (end < 0) return undefined;
     const [statusLine, ...lines] = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const length = Number(headers['content-length'] ?? 0);
     if (this.buffer.length < end + 4 + length) return undefined;
     const body = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8');

@@ -16,7 +16,8 @@ export async function lockSqlite(file: string, kind: 'write' | 'exclusive'): Pro
   const take =
     kind === 'write'
       ? `db.exec('BEGIN IMMEDIATE');`
-      : `db.pragma('locking_mode = EXCLUSIVE'); db.exec('BEGIN EXCLUSIVE'); db.exec('CREATE TABLE IF NOT EXISTS locker (x)'); db.exec('COMMIT'); db.exec('BEGIN EXCLUSIVE');`;
+      : `db.pragma('locking_mode = EXCLUSIVE'); db.exec('BEGIN EXCLUSIVE');
+         db.exec('CREATE TABLE IF NOT EXISTS locker (x)'); db.exec('COMMIT'); db.exec('BEGIN EXCLUSIVE');`;
   const script = `
     const Database = require('better-sqlite3');
     const db = new Database(${JSON.stringify(file)});
@@ -25,7 +26,10 @@ export async function lockSqlite(file: string, kind: 'write' | 'exclusive'): Pro
     process.stdout.write('locked\\n');
     process.stdin.on('data', () => { db.close(); process.exit(0); });
   `;
-  const child = spawn(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: join(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=commonjs', '-e', script], {
+    cwd: join(import.meta.dirname, '../..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`the locking process exited (${code})`)));

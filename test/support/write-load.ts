@@ -58,14 +58,28 @@ export function patient(tag: string, extra: { system: string; value: string }[] 
   };
 }
 
-async function send(kind: Answer['kind'], url: string, init: RequestInit): Promise<{ answer: Answer; body?: Record<string, unknown> }> {
+async function send(
+  kind: Answer['kind'],
+  url: string,
+  init: RequestInit,
+): Promise<{ answer: Answer; body?: Record<string, unknown> }> {
   const at = Date.now();
   try {
     const res = await fetch(url, init);
     const text = await res.text();
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-    const issue = body?.resourceType === 'OperationOutcome' ? (body.issue as { code?: string; diagnostics?: string }[])[0] : undefined;
-    const answer: Answer = { kind, at, status: res.status, retryAfter: res.headers.get('retry-after') ?? undefined, issueCode: issue?.code, diagnostics: issue?.diagnostics };
+    const issue =
+      body?.resourceType === 'OperationOutcome'
+        ? (body.issue as { code?: string; diagnostics?: string }[])[0]
+        : undefined;
+    const answer: Answer = {
+      kind,
+      at,
+      status: res.status,
+      retryAfter: res.headers.get('retry-after') ?? undefined,
+      issueCode: issue?.code,
+      diagnostics: issue?.diagnostics,
+    };
     return { answer, body };
   } catch (err) {
     return { answer: { kind, at, status: 0, error: String((err as Error)?.cause ?? err) } };
@@ -74,7 +88,11 @@ async function send(kind: Answer['kind'], url: string, init: RequestInit): Promi
 
 export async function createOne(base: string, record: LoadRecord, tag: string): Promise<Answer> {
   const sent = patient(tag);
-  const { answer, body } = await send('create', `${base}/Patient`, { method: 'POST', headers: { 'Content-Type': FHIR_JSON }, body: JSON.stringify(sent) });
+  const { answer, body } = await send('create', `${base}/Patient`, {
+    method: 'POST',
+    headers: { 'Content-Type': FHIR_JSON },
+    body: JSON.stringify(sent),
+  });
   record.answers.push(answer);
   if (answer.status === 201) record.acked.set(String(body?.id), sent);
   return answer;
@@ -88,7 +106,11 @@ async function transactionOne(base: string, record: LoadRecord, tag: string): Pr
     request: { method: 'POST', url: 'Patient' },
   }));
   record.bundles.set(key, false);
-  const init = { method: 'POST', headers: { 'Content-Type': FHIR_JSON, Prefer: 'return=minimal' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) };
+  const init = {
+    method: 'POST',
+    headers: { 'Content-Type': FHIR_JSON, Prefer: 'return=minimal' },
+    body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+  };
   const { answer } = await send('transaction', base, init);
   record.answers.push(answer);
   if (answer.status === 200) record.bundles.set(key, true);
@@ -102,7 +124,10 @@ async function readOne(base: string, record: LoadRecord): Promise<Answer> {
 }
 
 /** Starts `writers` create loops, `transactions` Bundle loops and one reader against `base` (…/fhir). */
-export function startWriteLoad(base: string, options: { writers?: number; transactions?: number; pauseMs?: number } = {}): WriteLoad {
+export function startWriteLoad(
+  base: string,
+  options: { writers?: number; transactions?: number; pauseMs?: number } = {},
+): WriteLoad {
   const record: LoadRecord = { answers: [], acked: new Map(), bundles: new Map() };
   let running = true;
   const pause = () => new Promise((r) => setTimeout(r, options.pauseMs ?? 5));
@@ -136,11 +161,19 @@ export async function lostWrites(base: string, record: LoadRecord): Promise<stri
     const chunk = ids.slice(i, i + 50);
     const res = await fetch(`${base}/Patient?_id=${chunk.join(',')}&_count=50`);
     if (res.status !== 200) throw new Error(`search for acknowledged writes answered ${res.status}`);
-    const found = new Map(((await res.json()) as { entry?: { resource: PatientSent & { id: string } }[] }).entry?.map((e) => [e.resource.id, e.resource]) ?? []);
+    const found = new Map(
+      ((await res.json()) as { entry?: { resource: PatientSent & { id: string } }[] }).entry?.map((e) => [
+        e.resource.id,
+        e.resource,
+      ]) ?? [],
+    );
     for (const id of chunk) {
       const stored = found.get(id);
       const sent = record.acked.get(id) as PatientSent;
-      const same = stored && JSON.stringify([stored.identifier, stored.name, stored.birthDate]) === JSON.stringify([sent.identifier, sent.name, sent.birthDate]);
+      const same =
+        stored &&
+        JSON.stringify([stored.identifier, stored.name, stored.birthDate]) ===
+          JSON.stringify([sent.identifier, sent.name, sent.birthDate]);
       if (!same) lost.push(id);
     }
   }
@@ -151,10 +184,13 @@ export async function lostWrites(base: string, record: LoadRecord): Promise<stri
 export async function brokenBundles(base: string, record: LoadRecord): Promise<string[]> {
   const broken: string[] = [];
   for (const [key, acked] of record.bundles) {
-    const res = await fetch(`${base}/Patient?identifier=${encodeURIComponent(`${BUNDLE_SYSTEM}|${key}`)}&_summary=count`);
+    const res = await fetch(
+      `${base}/Patient?identifier=${encodeURIComponent(`${BUNDLE_SYSTEM}|${key}`)}&_summary=count`,
+    );
     if (res.status !== 200) throw new Error(`count of bundle ${key} answered ${res.status}`);
     const total = ((await res.json()) as { total: number }).total;
-    if ((total !== 0 && total !== BUNDLE_SIZE) || (acked && total !== BUNDLE_SIZE)) broken.push(`${key}: ${total} of ${BUNDLE_SIZE} stored${acked ? ' (acknowledged)' : ''}`);
+    if ((total !== 0 && total !== BUNDLE_SIZE) || (acked && total !== BUNDLE_SIZE))
+      broken.push(`${key}: ${total} of ${BUNDLE_SIZE} stored${acked ? ' (acknowledged)' : ''}`);
   }
   return broken;
 }
