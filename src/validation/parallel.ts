@@ -21,6 +21,12 @@ export type ToMain =
  * storage (committed data; the caches keep such reads rare). It does not keep the process alive
  * while idle. One worker per job, closed at its end.
  */
+/**
+ * The worker's entry: from the sources (tsx), a small .mjs that loads the TypeScript through tsx; from the
+ * build output (`npm run build`, dist/), the compiled module itself.
+ */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker-thread.js', import.meta.url);
+
 export class ValidationWorker {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve: (issues: OperationOutcomeIssue[]) => void; reject: (err: Error) => void }>();
@@ -29,7 +35,7 @@ export class ValidationWorker {
 
   constructor(storage: Storage, baseUrl: string) {
     const setup: WorkerSetup = { kind: storage.kind, baseUrl };
-    this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: setup });
+    this.worker = new Worker(WORKER_ENTRY, { workerData: setup });
     this.worker.unref();
     this.worker.on('message', (m: ToMain) => {
       if (m.type === 'sql') {
