@@ -13,6 +13,7 @@ import { applyOperation } from '../../pathways/apply-operation.js';
 import { deadlinesOperation } from '../../pathways/deadlines.js';
 import { evaluateDeadlinesOperation } from '../../pathways/evaluate-operation.js';
 import { registryReportOperation } from '../../registry/operation.js';
+import { evaluateMeasureOperation } from '../../measures/operation.js';
 
 /** Every operation the server offers; the same name may serve several types with different modules. */
 export const OPERATIONS: Operation[] = [
@@ -28,6 +29,7 @@ export const OPERATIONS: Operation[] = [
   deadlinesOperation,
   evaluateDeadlinesOperation,
   registryReportOperation,
+  evaluateMeasureOperation,
 ];
 
 /** The operation a request names, and its target; 404/405 when there is none. */

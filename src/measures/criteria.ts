@@ -1,0 +1,99 @@
+import { FhirError } from '../fhir/errors.js';
+import { parseSearch } from '../fhir/search/params.js';
+import { compileWhere } from '../fhir/search/sql.js';
+import type { Services } from '../fhir/services.js';
+import { DeadlineRules } from '../pathways/rules.js';
+import type { SqlExecutor } from '../storage/types.js';
+import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
+import { fhirpathMessage, type Criterion, type MeasureDef } from './definition.js';
+import type { MeasurementPeriod } from './period.js';
+
+/** `{{%periodStart}}` and `{{%periodEnd}}`: the embedded FHIRPath an x-fhir-query may hold here. */
+const EMBEDDED = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+function unprocessable(message: string, expression: string): FhirError {
+  return new FhirError('unprocessable', { message, code: 'processing', expression });
+}
+
+/**
+ * Runs a Measure's criteria. FHIRPath goes through the deadline rules' evaluator (fhirpath.js with
+ * the R4 model and the Oslo calendar and working-day functions: `addCalendarDays`,
+ * `addWorkingDays`, `calendarDaysUntil`, `workingDaysUntil`, `isWorkingDay`), with the pathway's
+ * CarePlan as the focus and its resources as variables. A population given as a FHIR query
+ * (`application/x-fhir-query`, on CarePlan) is run once over the snapshot: its members are the
+ * CarePlans it matches. An expression that fails on a pathway is the Measure's error (422, naming
+ * the element and the CarePlan), never a 500.
+ */
+export class CriteriaRunner {
+  private readonly rules: DeadlineRules;
+  private readonly queries = new Map<string, Set<string>>();
+
+  constructor(svc: Services) {
+    this.rules = new DeadlineRules(svc.clock);
+  }
+
+  /** Runs the Measure's FHIR-query populations over the snapshot, once per evaluation. */
+  async prepare(svc: Services, db: SqlExecutor, def: MeasureDef, period: MeasurementPeriod): Promise<void> {
+    for (const group of def.groups) {
+      for (const c of group.populations.values()) {
+        if (c.language === 'application/x-fhir-query' && !this.queries.has(c.path)) this.queries.set(c.path, await runQuery(svc, db, c, period));
+      }
+    }
+  }
+
+  /** A FHIRPath criterion's result on one pathway, as plain values. */
+  values(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): unknown[] {
+    try {
+      return this.rules.evaluate(c.expression, carePlan, variables);
+    } catch (err) {
+      throw unprocessable(`${c.path}.expression failed on CarePlan/${carePlan.id}: ${fhirpathMessage(err)}`, `${c.path}.expression`);
+    }
+  }
+
+  /** Whether a pathway belongs to a population: its criterion is true (empty and false are not). */
+  member(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): boolean {
+    if (c.language === 'application/x-fhir-query') return this.queries.get(c.path)?.has(carePlan.id as string) ?? false;
+    const out = this.values(c, carePlan, variables);
+    if (out.length === 0 || (out.length === 1 && out[0] === false)) return false;
+    if (out.length === 1 && out[0] === true) return true;
+    throw unprocessable(`${c.path}.expression gave ${JSON.stringify(out).slice(0, 200)} on CarePlan/${carePlan.id}, not a boolean`, `${c.path}.expression`);
+  }
+
+  /** At most one value (a stratum's value, an observation), or the Measure's error. */
+  single(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): unknown {
+    const out = this.values(c, carePlan, variables);
+    if (out.length > 1) throw unprocessable(`${c.path}.expression gave ${out.length} values on CarePlan/${carePlan.id}, not one`, `${c.path}.expression`);
+    return out[0];
+  }
+
+  /** An observation that is not a number: the Measure's error. */
+  notNumber(c: Criterion, carePlan: { id?: string }, value: unknown): FhirError {
+    const what = JSON.stringify(value).slice(0, 200);
+    return unprocessable(`${c.path}.expression gave ${what} on CarePlan/${carePlan.id}, not a number`, `${c.path}.expression`);
+  }
+}
+
+/** The ids of the CarePlans a FHIR query matches (`CarePlan?…` or just its parameters). */
+async function runQuery(svc: Services, db: SqlExecutor, c: Criterion, period: MeasurementPeriod): Promise<Set<string>> {
+  const at = `${c.path}.expression`;
+  const text = c.expression.trim();
+  const q = text.indexOf('?');
+  const type = q < 0 ? (text.includes('=') ? 'CarePlan' : text) : text.slice(0, q) || 'CarePlan';
+  if (type !== 'CarePlan') throw unprocessable(`${at}: a FHIR query here selects CarePlans (the population basis), not ${type}`, at);
+  const filled = (q < 0 ? (text.includes('=') ? text : '') : text.slice(q + 1)).replace(EMBEDDED, (_m, inner: string) => {
+    if (inner === '%periodStart') return period.start;
+    if (inner === '%periodEnd') return period.end;
+    throw unprocessable(`${at}: only {{%periodStart}} and {{%periodEnd}} may be embedded, not {{${inner}}}`, at);
+  });
+  try {
+    const req = parseSearch(svc.defs, 'CarePlan', [...new URLSearchParams(filled)], { defaultCount: 1, maxCount: 1 }, true);
+    if (req.includes.length) throw new FhirError('invalid', '_include has no place in a population');
+    await resolveTerminologyModifiers(svc, req);
+    const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
+    const rows = await db.all<{ id: string }>(`SELECT r.id AS id FROM resources r WHERE ${where.sql}`, where.params);
+    return new Set(rows.map((r) => r.id));
+  } catch (err) {
+    if (err instanceof FhirError && err.category === 'invalid') throw unprocessable(`${at}: ${err.message}`, at);
+    throw err;
+  }
+}
