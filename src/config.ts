@@ -19,7 +19,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** When the scheduled deadline evaluation runs (cron syntax, Europe/Oslo); empty turns it off. */
   deadlineCron: string;
-  /** Load the example journeys of `examples/` at start (the demo): on by default only for the embedded default database. */
+  /** Load the example journeys of `examples/` at start (the demo): by default only with the default database. */
   loadExamples: boolean;
   /** Bearer-token authentication; undefined only on loopback (the laptop default), with a warning at start. */
   auth?: AuthConfig;

@@ -36,7 +36,11 @@ export async function startServer(config: Config): Promise<Running> {
     registryPageSize: config.registryPageSize,
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,
-    http: { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxQueryParams: config.maxQueryParams },
+    http: {
+      corsOrigins: config.corsOrigins,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      maxQueryParams: config.maxQueryParams,
+    },
     storage,
     baseUrl: config.baseUrl,
     limits: config.limits,

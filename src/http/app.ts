@@ -1,6 +1,5 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { randomUUID } from 'node:crypto';
 import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { asFhirError, FhirError } from '../fhir/errors.js';
@@ -14,8 +13,8 @@ import { dispatcher } from '../security/guard.js';
 import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import { checkAcceptable, send } from './format.js';
-import { jsonLog, silentLog, type LogFn } from './log.js';
-import { RETRY_AFTER_SECONDS } from '../storage/faults.js';
+import { health } from './health.js';
+import { jsonLog, requestLog, type LogFn } from './log.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
@@ -63,27 +62,8 @@ export function buildApp(options: AppOptions): App {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use((req, res, next) => {
-    const requestId = randomUUID();
-    res.locals.requestId = requestId;
-    res.setHeader('X-Request-Id', requestId);
-    if (log === silentLog) return next();
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      log({ level: 'info', requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 100) / 100 });
-    });
-    next();
-  });
-
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await options.storage.get('SELECT 1 AS ok');
-      res.json({ status: 'ok', storage: options.storage.kind });
-    } catch {
-      res.status(503).setHeader('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable' });
-    }
-  });
+  app.use(requestLog(log));
+  app.get('/healthz', health(options.storage));
 
   harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
   if (options.security) {
@@ -109,23 +89,7 @@ export function buildApp(options: AppOptions): App {
       const principal = principalOfResponse(res);
       if (!METHODS.has(req.method)) throw new FhirError('not-allowed', `Method ${req.method} is not supported`);
       const body = req.method === 'GET' ? undefined : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
-      const fhirReq: FhirRequest = {
-        method: req.method as FhirRequest['method'],
-        path,
-        query: [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')],
-        headers: {
-          ifMatch: header(req, 'if-match'),
-          ifNoneExist: header(req, 'if-none-exist'),
-          ifNoneMatch: header(req, 'if-none-match'),
-          ifModifiedSince: header(req, 'if-modified-since'),
-          prefer: header(req, 'prefer'),
-          contentType: header(req, 'content-type'),
-          acceptLanguage: header(req, 'accept-language'),
-          provenance: provenanceHeader(header(req, 'x-provenance')),
-        },
-        body,
-      };
-      const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirReq);
+      const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirRequestOf(req, path, body));
       send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
       answerError(req, res, err, log);
@@ -164,6 +128,26 @@ function answerError(req: Request, res: Response, err: unknown, log: LogFn): voi
     outcome.issue = outcome.issue.map(named);
   }
   send(req, res, fe.status, outcome, fe.headers);
+}
+
+/** The plain FhirRequest the handlers see: method, path segments, query pairs, the headers FHIR uses, the body. */
+function fhirRequestOf(req: Request, path: string[], body: unknown): FhirRequest {
+  return {
+    method: req.method as FhirRequest['method'],
+    path,
+    query: [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')],
+    headers: {
+      ifMatch: header(req, 'if-match'),
+      ifNoneExist: header(req, 'if-none-exist'),
+      ifNoneMatch: header(req, 'if-none-match'),
+      ifModifiedSince: header(req, 'if-modified-since'),
+      prefer: header(req, 'prefer'),
+      contentType: header(req, 'content-type'),
+      acceptLanguage: header(req, 'accept-language'),
+      provenance: provenanceHeader(header(req, 'x-provenance')),
+    },
+    body,
+  };
 }
 
 function header(req: Request, name: string): string | undefined {

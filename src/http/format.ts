@@ -21,7 +21,13 @@ export function checkAcceptable(req: Request): void {
   }
 }
 
-export function send(req: Request, res: Response, status: number, body: Resource | string | undefined, headers: Record<string, string> = {}): void {
+export function send(
+  req: Request,
+  res: Response,
+  status: number,
+  body: Resource | string | undefined,
+  headers: Record<string, string> = {},
+): void {
   res.status(status);
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (body === undefined || status === 204 || status === 304) {

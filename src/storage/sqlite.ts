@@ -141,7 +141,7 @@ export class SqliteStorage implements Storage {
     for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
   }
 
-  /** A read transaction on a connection of its own: in WAL mode it sees the data as of its first read, while writers go on. */
+  /** A read transaction on a connection of its own: in WAL mode it sees the data as of its first read. */
   async snapshot<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
     const db = new Database(this.file, { readonly: true });
     // a long reader walks much of the database: memory-mapped reads spare a system call per page
@@ -149,8 +149,10 @@ export class SqliteStorage implements Storage {
     db.pragma('cache_size = -65536');
     const cache = new Map<string, Database.Statement>();
     const exec: SqlExecutor = {
-      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).all(...p) as R[],
-      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => this.stmt(db, cache, sql).get(...p) as R | undefined,
+      all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) =>
+        this.stmt(db, cache, sql).all(...p) as R[],
+      get: async <R extends object>(sql: string, p: readonly SqlValue[] = []) =>
+        this.stmt(db, cache, sql).get(...p) as R | undefined,
       run: snapshotRun,
     };
     try {

@@ -103,9 +103,7 @@ describe('a database file locked by another process (SQLITE_BUSY)', () => {
     const escaped = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     try {
       await expect(openStorage(`sqlite:${file}`, { busyTimeoutMs: 300 })).rejects.toThrow(
-        new RegExp(
-          `^Cannot open the SQLite database ${escaped}: it is locked by another process .*\\(SQLITE_BUSY\\)$`,
-        ),
+        new RegExp(`^Cannot open the SQLite database ${escaped}: it is locked by another process .*\\(SQLITE_BUSY\\)$`),
       );
     } finally {
       await locker.release();
