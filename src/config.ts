@@ -50,11 +50,22 @@ export interface Config {
   registryOutbox: string;
   /** The most codes on one stored page of a report (a larger report is stored as linked pages). */
   registryPageSize: number;
+  /** The unit (Organization/id) reporting a pathway applied without `organization`; none: such an $apply is refused. */
+  pathwayDefaultUnit?: string;
 }
 
 export interface AuthConfig extends TokenConfig {
   tokenEndpoint: string;
   authorizationEndpoint?: string;
+}
+
+/** PATHWAY_DEFAULT_UNIT: an Organization reference (`Organization/id`), or unset (empty is unset). */
+function unitOf(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  if (!/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(v)) {
+    throw new Error(`PATHWAY_DEFAULT_UNIT must be Organization/[id], not '${v}'`);
+  }
+  return v;
 }
 
 function readAuditOf(v: string): 'each' | 'grouped' {
@@ -203,5 +214,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryTimezone: timezoneOf(str(env, 'REGISTRY_TIMEZONE') ?? 'Europe/Oslo'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
     registryPageSize: atLeastOne(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE),
+    pathwayDefaultUnit: unitOf(env.PATHWAY_DEFAULT_UNIT),
   };
 }

@@ -34,6 +34,7 @@ export async function startServer(config: Config): Promise<Running> {
     audit: config.audit,
     registryOutbox: config.registryOutbox || undefined,
     registryPageSize: config.registryPageSize,
+    pathwayDefaultUnit: config.pathwayDefaultUnit,
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,
     http: {
