@@ -302,7 +302,9 @@ function referenceColumns(v: unknown): SqlValue[][] {
   if (!ref || ref.startsWith('#')) return [];
   const parsed = parseReference(ref);
   const absolute = /^[a-z][a-z0-9+.-]*:/i.test(ref);
-  return [[parsed?.type ?? null, parsed?.id ?? null, absolute ? ref.replace(/\/_history\/.*$/, '') : null]];
+  // a canonical's |version is left out, as the matcher leaves it out of the search value (R4 search: canonical)
+  const url = absolute ? ref.replace(/\/_history\/.*$/, '').replace(/\|.*$/, '') : null;
+  return [[parsed?.type ?? null, parsed?.id ?? null, url]];
 }
 
 function dateColumns(v: unknown): SqlValue[][] {
