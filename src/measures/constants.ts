@@ -22,4 +22,14 @@ export const DATA_ABSENT = 'http://terminology.hl7.org/CodeSystem/data-absent-re
 export const EVALUATE_MEASURE = `${FORLOP}/OperationDefinition/Measure-evaluate-measure`;
 
 /** The FHIRPath variables every criterion sees, besides those a Measure defines itself. */
-export const CONTEXT_VARIABLES = ['tasks', 'plan', 'episode', 'careTeam', 'referral', 'periodStart', 'periodEnd', 'setting', 'severity'] as const;
+export const CONTEXT_VARIABLES = [
+  'tasks',
+  'plan',
+  'episode',
+  'careTeam',
+  'referral',
+  'periodStart',
+  'periodEnd',
+  'setting',
+  'severity',
+] as const;

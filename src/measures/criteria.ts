@@ -36,7 +36,8 @@ export class CriteriaRunner {
   async prepare(svc: Services, db: SqlExecutor, def: MeasureDef, period: MeasurementPeriod): Promise<void> {
     for (const group of def.groups) {
       for (const c of group.populations.values()) {
-        if (c.language === 'application/x-fhir-query' && !this.queries.has(c.path)) this.queries.set(c.path, await runQuery(svc, db, c, period));
+        if (c.language === 'application/x-fhir-query' && !this.queries.has(c.path))
+          this.queries.set(c.path, await runQuery(svc, db, c, period));
       }
     }
   }
@@ -46,7 +47,10 @@ export class CriteriaRunner {
     try {
       return this.rules.evaluate(c.expression, carePlan, variables);
     } catch (err) {
-      throw unprocessable(`${c.path}.expression failed on CarePlan/${carePlan.id}: ${fhirpathMessage(err)}`, `${c.path}.expression`);
+      throw unprocessable(
+        `${c.path}.expression failed on CarePlan/${carePlan.id}: ${fhirpathMessage(err)}`,
+        `${c.path}.expression`,
+      );
     }
   }
 
@@ -56,20 +60,30 @@ export class CriteriaRunner {
     const out = this.values(c, carePlan, variables);
     if (out.length === 0 || (out.length === 1 && out[0] === false)) return false;
     if (out.length === 1 && out[0] === true) return true;
-    throw unprocessable(`${c.path}.expression gave ${JSON.stringify(out).slice(0, 200)} on CarePlan/${carePlan.id}, not a boolean`, `${c.path}.expression`);
+    throw unprocessable(
+      `${c.path}.expression gave ${JSON.stringify(out).slice(0, 200)} on CarePlan/${carePlan.id}, not a boolean`,
+      `${c.path}.expression`,
+    );
   }
 
   /** At most one value (a stratum's value, an observation), or the Measure's error. */
   single(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): unknown {
     const out = this.values(c, carePlan, variables);
-    if (out.length > 1) throw unprocessable(`${c.path}.expression gave ${out.length} values on CarePlan/${carePlan.id}, not one`, `${c.path}.expression`);
+    if (out.length > 1)
+      throw unprocessable(
+        `${c.path}.expression gave ${out.length} values on CarePlan/${carePlan.id}, not one`,
+        `${c.path}.expression`,
+      );
     return out[0];
   }
 
   /** An observation that is not a number: the Measure's error. */
   notNumber(c: Criterion, carePlan: { id?: string }, value: unknown): FhirError {
     const what = JSON.stringify(value).slice(0, 200);
-    return unprocessable(`${c.path}.expression gave ${what} on CarePlan/${carePlan.id}, not a number`, `${c.path}.expression`);
+    return unprocessable(
+      `${c.path}.expression gave ${what} on CarePlan/${carePlan.id}, not a number`,
+      `${c.path}.expression`,
+    );
   }
 }
 
@@ -79,14 +93,24 @@ async function runQuery(svc: Services, db: SqlExecutor, c: Criterion, period: Me
   const text = c.expression.trim();
   const q = text.indexOf('?');
   const type = q < 0 ? (text.includes('=') ? 'CarePlan' : text) : text.slice(0, q) || 'CarePlan';
-  if (type !== 'CarePlan') throw unprocessable(`${at}: a FHIR query here selects CarePlans (the population basis), not ${type}`, at);
-  const filled = (q < 0 ? (text.includes('=') ? text : '') : text.slice(q + 1)).replace(EMBEDDED, (_m, inner: string) => {
-    if (inner === '%periodStart') return period.start;
-    if (inner === '%periodEnd') return period.end;
-    throw unprocessable(`${at}: only {{%periodStart}} and {{%periodEnd}} may be embedded, not {{${inner}}}`, at);
-  });
+  if (type !== 'CarePlan')
+    throw unprocessable(`${at}: a FHIR query here selects CarePlans (the population basis), not ${type}`, at);
+  const filled = (q < 0 ? (text.includes('=') ? text : '') : text.slice(q + 1)).replace(
+    EMBEDDED,
+    (_m, inner: string) => {
+      if (inner === '%periodStart') return period.start;
+      if (inner === '%periodEnd') return period.end;
+      throw unprocessable(`${at}: only {{%periodStart}} and {{%periodEnd}} may be embedded, not {{${inner}}}`, at);
+    },
+  );
   try {
-    const req = parseSearch(svc.defs, 'CarePlan', [...new URLSearchParams(filled)], { defaultCount: 1, maxCount: 1 }, true);
+    const req = parseSearch(
+      svc.defs,
+      'CarePlan',
+      [...new URLSearchParams(filled)],
+      { defaultCount: 1, maxCount: 1 },
+      true,
+    );
     if (req.includes.length) throw new FhirError('invalid', '_include has no place in a population');
     await resolveTerminologyModifiers(svc, req);
     const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());

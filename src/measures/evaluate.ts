@@ -36,7 +36,10 @@ export interface Evaluated {
 function expressionsOf(def: MeasureDef): string {
   const criteria = [
     ...def.variables.map((v) => v.criterion),
-    ...def.groups.flatMap((g) => [...g.populations.values(), ...g.stratifiers.flatMap((s) => s.parts.map((p) => p.criterion))]),
+    ...def.groups.flatMap((g) => [
+      ...g.populations.values(),
+      ...g.stratifiers.flatMap((s) => s.parts.map((p) => p.criterion)),
+    ]),
   ];
   return criteria.map((c) => c.expression).join('\n');
 }
@@ -45,12 +48,19 @@ function expressionsOf(def: MeasureDef): string {
 function needsOf(def: MeasureDef, scope: Scope): Needs & { plan: boolean } {
   const text = expressionsOf(def);
   const uses = (name: string) => new RegExp(`%${name}\\b`).test(text);
-  return { episode: uses('episode') || !!scope.unit, careTeam: uses('careTeam') || !!scope.practitioner, referral: uses('referral'), plan: uses('plan') };
+  return {
+    episode: uses('episode') || !!scope.unit,
+    careTeam: uses('careTeam') || !!scope.practitioner,
+    referral: uses('referral'),
+    plan: uses('plan'),
+  };
 }
 
 const isCoordinator = (team: CareTeam | undefined, practitioner: string) =>
   (team?.participant ?? []).some(
-    (p) => p.member?.reference === `Practitioner/${practitioner}` && p.role?.some((r) => r.coding?.some((c) => c.system === CARE_TEAM_ROLE && c.code === 'coordinator-specialist')),
+    (p) =>
+      p.member?.reference === `Practitioner/${practitioner}` &&
+      p.role?.some((r) => r.coding?.some((c) => c.system === CARE_TEAM_ROLE && c.code === 'coordinator-specialist')),
   );
 
 /** The pathway's period (Oslo dates) overlaps the measurement period: a pathway of the period. */
@@ -67,7 +77,10 @@ function inScope(data: PathwayData, scope: Scope): boolean {
 }
 
 /** The PlanDefinitions pathways instantiate, read once each in the snapshot. */
-function planLookup(svc: Services, db: SqlExecutor): (canonical: string | undefined) => Promise<PlanDefinition | undefined> {
+function planLookup(
+  svc: Services,
+  db: SqlExecutor,
+): (canonical: string | undefined) => Promise<PlanDefinition | undefined> {
   const cache = new Map<string, Promise<PlanDefinition | undefined>>();
   return (canonical) => {
     if (!canonical) return Promise.resolve(undefined);
@@ -92,7 +105,10 @@ function changedSince(r: { meta?: { lastUpdated?: string } }, since: string | un
 }
 
 function evaluatedOf(data: PathwayData, since: string | undefined): Reference[] {
-  const resources: { resourceType: string; id?: string; meta?: { lastUpdated?: string } }[] = [data.carePlan, ...data.tasks];
+  const resources: { resourceType: string; id?: string; meta?: { lastUpdated?: string } }[] = [
+    data.carePlan,
+    ...data.tasks,
+  ];
   return resources.filter((r) => changedSince(r, since)).map((r) => ({ reference: `${r.resourceType}/${r.id}` }));
 }
 
@@ -100,7 +116,12 @@ function evaluatedOf(data: PathwayData, since: string | undefined): Reference[] 
  * Evaluates a Measure over the pathways in scope, read in `db` (one snapshot: the report sees no write
  * half done) a batch at a time: each pathway through the criteria, into each group's tally.
  */
-export async function evaluateMeasure(svc: Services, db: SqlExecutor, def: MeasureDef, scope: Scope): Promise<Evaluated> {
+export async function evaluateMeasure(
+  svc: Services,
+  db: SqlExecutor,
+  def: MeasureDef,
+  scope: Scope,
+): Promise<Evaluated> {
   const runner = new CriteriaRunner(svc);
   await runner.prepare(svc, db, def, scope.period);
   const ctx: PathwayContext = { runner, def, period: scope.period };

@@ -30,7 +30,10 @@ export const evaluateMeasureOperation: Operation = {
   levels: ['type', 'instance'],
   resourceTypes: ['Measure'],
   methods: ['GET', 'POST'],
-  access: () => [{ type: 'Measure', action: 'r' }, ...READS.map((type) => ({ type, action: 's' as const, whole: true }))],
+  access: () => [
+    { type: 'Measure', action: 'r' },
+    ...READS.map((type) => ({ type, action: 's' as const, whole: true })),
+  ],
   async handler(svc, req, target) {
     const input = readInput(req, target.id ? 'instance' : 'type');
     const prefer = parsePrefer(req.headers.prefer);

@@ -33,7 +33,11 @@ export interface PathwayContext {
  * severity (as the time limits read them), then the Measure's own variables in their order, each
  * seeing those before it. A resource not there is the empty collection.
  */
-export function variablesOf(ctx: PathwayContext, data: PathwayData, plan: PlanDefinition | undefined): Record<string, unknown> {
+export function variablesOf(
+  ctx: PathwayContext,
+  data: PathwayData,
+  plan: PlanDefinition | undefined,
+): Record<string, unknown> {
   const context = contextOf(data.carePlan);
   const vars: Record<string, unknown> = {
     tasks: data.tasks,
@@ -58,7 +62,12 @@ export function variablesOf(ctx: PathwayContext, data: PathwayData, plan: PlanDe
  * numerator and denominator are each within the initial population. Continuous variable: the
  * observation of each measure-population member not excluded.
  */
-function membersOf(ctx: PathwayContext, group: GroupDef, data: PathwayData, vars: Record<string, unknown>): GroupResult {
+function membersOf(
+  ctx: PathwayContext,
+  group: GroupDef,
+  data: PathwayData,
+  vars: Record<string, unknown>,
+): GroupResult {
   const members = new Set<PopulationCode>();
   const criterion = (code: PopulationCode) => group.populations.get(code);
   const test = (code: PopulationCode) => {
@@ -84,7 +93,12 @@ function membersOf(ctx: PathwayContext, group: GroupDef, data: PathwayData, vars
   return { members, observation, strata: group.stratifiers.map((s) => placeOf(ctx, s, data, vars)) };
 }
 
-function observationOf(ctx: PathwayContext, c: Criterion, data: PathwayData, vars: Record<string, unknown>): number | undefined {
+function observationOf(
+  ctx: PathwayContext,
+  c: Criterion,
+  data: PathwayData,
+  vars: Record<string, unknown>,
+): number | undefined {
   const v = ctx.runner.single(c, data.carePlan, vars);
   if (v === undefined) return undefined;
   const n = typeof v === 'number' ? v : Number.NaN;
@@ -95,25 +109,47 @@ function observationOf(ctx: PathwayContext, c: Criterion, data: PathwayData, var
 /** A stratifier's result as a stratum value: text for plain values, the coding for a Coding. */
 export function stratumValue(v: unknown): { key: string; value: CodeableConcept } {
   if (v === undefined || v === null || v === '') {
-    return { key: '~unknown', value: { coding: [{ system: DATA_ABSENT, code: 'unknown', display: 'Unknown' }], text: 'unknown' } };
+    return {
+      key: '~unknown',
+      value: { coding: [{ system: DATA_ABSENT, code: 'unknown', display: 'Unknown' }], text: 'unknown' },
+    };
   }
   if (typeof v !== 'object') return { key: String(v), value: { text: String(v) } };
-  const o = v as { coding?: { system?: string; code?: string }[]; system?: string; code?: string; reference?: string; text?: string };
-  if (o.coding?.length) return { key: o.coding.map((c) => `${c.system}|${c.code}`).join(','), value: v as CodeableConcept };
+  const o = v as {
+    coding?: { system?: string; code?: string }[];
+    system?: string;
+    code?: string;
+    reference?: string;
+    text?: string;
+  };
+  if (o.coding?.length)
+    return { key: o.coding.map((c) => `${c.system}|${c.code}`).join(','), value: v as CodeableConcept };
   if (o.code !== undefined) return { key: `${o.system}|${o.code}`, value: { coding: [v as never] } };
   const text = o.reference ?? o.text ?? JSON.stringify(v);
   return { key: text, value: { text } };
 }
 
-function placeOf(ctx: PathwayContext, s: StratifierDef, data: PathwayData, vars: Record<string, unknown>): StratumPlace {
+function placeOf(
+  ctx: PathwayContext,
+  s: StratifierDef,
+  data: PathwayData,
+  vars: Record<string, unknown>,
+): StratumPlace {
   const values = s.parts.map((p) => stratumValue(ctx.runner.single(p.criterion, data.carePlan, vars)));
   if (!s.components) return values[0];
-  const components = values.map((v, k) => ({ code: s.parts[k].code ?? { text: `component ${k + 1}` }, value: v.value }));
+  const components = values.map((v, k) => ({
+    code: s.parts[k].code ?? { text: `component ${k + 1}` },
+    value: v.value,
+  }));
   return { key: JSON.stringify(values.map((v) => v.key)), components };
 }
 
 /** One pathway through every group of the Measure. */
-export function evaluatePathway(ctx: PathwayContext, data: PathwayData, plan: PlanDefinition | undefined): GroupResult[] {
+export function evaluatePathway(
+  ctx: PathwayContext,
+  data: PathwayData,
+  plan: PlanDefinition | undefined,
+): GroupResult[] {
   const vars = variablesOf(ctx, data, plan);
   return ctx.def.groups.map((group) => membersOf(ctx, group, data, vars));
 }

@@ -31,15 +31,22 @@ export function periodBound(value: unknown, name: 'periodStart' | 'periodEnd'): 
   let m = /^(\d{4})$/.exec(text);
   if (m) return start ? `${m[1]}-01-01` : `${m[1]}-12-31`;
   m = /^(\d{4})-(\d{2})$/.exec(text);
-  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12) return start ? `${text}-01` : lastOfMonth(Number(m[1]), Number(m[2]));
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12)
+    return start ? `${text}-01` : lastOfMonth(Number(m[1]), Number(m[2]));
   if (/^\d{4}-\d{2}-\d{2}$/.test(text) && isRealDate(text)) return text;
-  throw new FhirError('invalid', { message: `${name} is a date (YYYY-MM-DD), a month (YYYY-MM) or a year (YYYY), not '${text}'`, expression: name });
+  throw new FhirError('invalid', {
+    message: `${name} is a date (YYYY-MM-DD), a month (YYYY-MM) or a year (YYYY), not '${text}'`,
+    expression: name,
+  });
 }
 
 export function measurementPeriod(start: unknown, end: unknown): MeasurementPeriod {
   const period = { start: periodBound(start, 'periodStart'), end: periodBound(end, 'periodEnd') };
   if (period.start > period.end) {
-    throw new FhirError('invalid', { message: `periodStart ${period.start} is after periodEnd ${period.end}`, expression: 'periodStart' });
+    throw new FhirError('invalid', {
+      message: `periodStart ${period.start} is after periodEnd ${period.end}`,
+      expression: 'periodStart',
+    });
   }
   return period;
 }

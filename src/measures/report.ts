@@ -1,5 +1,11 @@
 import type {
-  List, MeasureReport, MeasureReportGroup, MeasureReportGroupPopulation, MeasureReportGroupStratifierStratum, Reference,
+  List,
+  MeasureReport,
+  MeasureReportGroup,
+  MeasureReportGroupPopulation,
+  MeasureReportGroupStratifier,
+  MeasureReportGroupStratifierStratum,
+  Reference,
 } from '@medplum/fhirtypes';
 import { MEASURE_POPULATION } from './constants.js';
 import type { MeasureDef } from './definition.js';
@@ -46,19 +52,25 @@ function scored(score: number | undefined): Pick<MeasureReportGroup, 'measureSco
   return score === undefined ? {} : { measureScore: { value: score } };
 }
 
+/** One stratifier of the report: its code (R4 mea-1: a stratifier of components is named by theirs) and strata. */
+function stratifierOf(t: GroupTally, g: number, k: number, lists: Lists): MeasureReportGroupStratifier {
+  const s = t.group.stratifiers[k];
+  const codes = [...t.group.populations.keys()];
+  const code = s.code ? [s.code] : s.parts.flatMap((c) => (c.code ? [c.code] : []));
+  const stratum = t.sortedStrata(k).map(({ place, tally }, n): MeasureReportGroupStratifierStratum => ({
+    // R4 mrp-2: a stratum has a value or components, never both
+    ...(place.components ? { component: place.components } : { value: place.value }),
+    population: populations(tally, codes, lists, `g${g}-s${k}-${n}`),
+    ...scored(scoreOf(t.group.scoring, t.group.aggregate, tally)),
+  }));
+  // no empty arrays in FHIR JSON: a stratifier no pathway reached has no strata
+  return { ...(code.length ? { code } : {}), ...(stratum.length ? { stratum } : {}) };
+}
+
 function groupOf(t: GroupTally, g: number, lists: Lists): MeasureReportGroup {
   const { group } = t;
   const codes = [...group.populations.keys()];
-  const stratifier = group.stratifiers.map((s, k) => ({
-    // a stratifier of components has no code of its own (R4 mea-1): it is named by its components' codes
-    ...(s.code ? { code: [s.code] } : s.components ? { code: s.parts.flatMap((c) => (c.code ? [c.code] : [])) } : {}),
-    stratum: t.sortedStrata(k).map(({ place, tally }, n): MeasureReportGroupStratifierStratum => ({
-      // R4 mrp-2: a stratum has a value or components, never both
-      ...(place.components ? { component: place.components } : { value: place.value }),
-      population: populations(tally, codes, lists, `g${g}-s${k}-${n}`),
-      ...scored(scoreOf(group.scoring, group.aggregate, tally)),
-    })),
-  }));
+  const stratifier = group.stratifiers.map((_s, k) => stratifierOf(t, g, k, lists));
   return {
     ...(group.extension ? { extension: group.extension } : {}),
     ...(group.code ? { code: group.code } : {}),

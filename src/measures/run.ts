@@ -17,13 +17,19 @@ async function mustExist(svc: Services, db: SqlExecutor, type: string, id: strin
 function headOf(svc: Services, input: EvaluateInput, evaluated: Reference[]): ReportHead {
   const { subject, practitioner } = input;
   const about: ReportHead['subject'] =
-    subject?.type === 'Patient' ? { reference: `Patient/${subject.id}` } : practitioner ? { reference: `Practitioner/${practitioner}` } : undefined;
+    subject?.type === 'Patient'
+      ? { reference: `Patient/${subject.id}` }
+      : practitioner
+        ? { reference: `Practitioner/${practitioner}` }
+        : undefined;
   return {
     type: REPORT_TYPES[input.reportType],
     period: input.period,
     date: svc.clock.now().toISOString(),
     ...(about ? { subject: about } : {}),
-    ...(subject?.type === 'Organization' ? { reporter: { reference: `Organization/${subject.id}` } as ReportHead['reporter'] } : {}),
+    ...(subject?.type === 'Organization'
+      ? { reporter: { reference: `Organization/${subject.id}` } as ReportHead['reporter'] }
+      : {}),
     ...(input.reportType === 'subject' ? { evaluatedResource: evaluated } : {}),
   };
 }
@@ -34,7 +40,11 @@ function headOf(svc: Services, input: EvaluateInput, evaluated: Reference[]): Re
  * exist (404 at the parameter), the pathways in scope evaluated, the MeasureReport made. The same
  * data give the same groups.
  */
-export function runEvaluation(svc: Services, measureId: string | undefined, input: EvaluateInput): Promise<MeasureReport> {
+export function runEvaluation(
+  svc: Services,
+  measureId: string | undefined,
+  input: EvaluateInput,
+): Promise<MeasureReport> {
   return svc.store.storage.snapshot(async (db) => {
     const def = readMeasure(await resolveMeasure(svc, db, measureId, input.measure));
     if (input.subject) await mustExist(svc, db, input.subject.type, input.subject.id, 'subject');

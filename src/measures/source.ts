@@ -33,7 +33,12 @@ export interface Needs {
  * ends it and cancels what is open). A day is added at each end: the index keeps instants, the
  * period is Oslo dates.
  */
-export async function candidateIds(svc: Services, db: SqlExecutor, period: MeasurementPeriod, patient?: string): Promise<string[]> {
+export async function candidateIds(
+  svc: Services,
+  db: SqlExecutor,
+  period: MeasurementPeriod,
+  patient?: string,
+): Promise<string[]> {
   const query: [string, string][] = [
     ['category', `${PATHWAY_SYSTEM}|`],
     ['date', `ge${addCalendarDays(period.start, -1)}`],
@@ -42,7 +47,10 @@ export async function candidateIds(svc: Services, db: SqlExecutor, period: Measu
   ];
   const req = parseSearch(svc.defs, 'CarePlan', query, { defaultCount: 1, maxCount: 1 }, true);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-  const rows = await db.all<{ id: string }>(`SELECT r.id AS id FROM resources r WHERE ${where.sql} ORDER BY r.id`, where.params);
+  const rows = await db.all<{ id: string }>(
+    `SELECT r.id AS id FROM resources r WHERE ${where.sql} ORDER BY r.id`,
+    where.params,
+  );
   return rows.map((r) => r.id);
 }
 
@@ -52,19 +60,24 @@ async function byIds<T>(db: SqlExecutor, type: string, ids: (string | undefined)
   const out = new Map<string, T>();
   if (!unique.length) return out;
   const sql = `SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`;
-  for (const r of await db.all<{ id: string; content: string }>(sql, [type, ...unique])) out.set(r.id, JSON.parse(r.content) as T);
+  for (const r of await db.all<{ id: string; content: string }>(sql, [type, ...unique]))
+    out.set(r.id, JSON.parse(r.content) as T);
   return out;
 }
 
 const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
-  refs?.map((r) => r.reference).find((r) => r?.startsWith(`${type}/`))?.slice(type.length + 1);
+  refs
+    ?.map((r) => r.reference)
+    .find((r) => r?.startsWith(`${type}/`))
+    ?.slice(type.length + 1);
 
 /** Every Task of these CarePlans (via the `based-on` index), by CarePlan, in stored order. */
 async function tasksOf(db: SqlExecutor, ids: string[]): Promise<Map<string, Task[]>> {
   const out = new Map<string, Task[]>(ids.map((id) => [id, []]));
   if (!ids.length) return out;
   const rows = await db.all<{ care_plan: string; content: string }>(
-    `SELECT b.target_id AS care_plan, r.content AS content FROM sp_reference b JOIN resources r ON r.rid = b.rid AND r.deleted = 0
+    `SELECT b.target_id AS care_plan, r.content AS content
+       FROM sp_reference b JOIN resources r ON r.rid = b.rid AND r.deleted = 0
       WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)}) ORDER BY r.rid`,
     [paramId('Task', 'based-on'), ...ids],
   );
@@ -82,18 +95,38 @@ export async function readPathways(db: SqlExecutor, ids: string[], needs: Needs)
   const plans = [...carePlans.values()];
   const tasks = await tasksOf(db, [...carePlans.keys()]);
   const none = new Map<string, never>();
-  const episodes = needs.episode ? await byIds<EpisodeOfCare>(db, 'EpisodeOfCare', plans.map((c) => idIn(c.supportingInfo, 'EpisodeOfCare'))) : none;
-  const teams = needs.careTeam ? await byIds<CareTeam>(db, 'CareTeam', plans.map((c) => idIn(c.careTeam, 'CareTeam'))) : none;
-  const referrals = needs.referral ? await byIds<ServiceRequest>(db, 'ServiceRequest', plans.map((c) => idIn(c.basedOn, 'ServiceRequest'))) : none;
+  const episodes = needs.episode
+    ? await byIds<EpisodeOfCare>(
+        db,
+        'EpisodeOfCare',
+        plans.map((c) => idIn(c.supportingInfo, 'EpisodeOfCare')),
+      )
+    : none;
+  const teams = needs.careTeam
+    ? await byIds<CareTeam>(
+        db,
+        'CareTeam',
+        plans.map((c) => idIn(c.careTeam, 'CareTeam')),
+      )
+    : none;
+  const referrals = needs.referral
+    ? await byIds<ServiceRequest>(
+        db,
+        'ServiceRequest',
+        plans.map((c) => idIn(c.basedOn, 'ServiceRequest')),
+      )
+    : none;
   return ids.flatMap((id) => {
     const carePlan = carePlans.get(id);
     if (!carePlan) return [];
-    return [{
-      carePlan,
-      tasks: tasks.get(id) ?? [],
-      episode: episodes.get(idIn(carePlan.supportingInfo, 'EpisodeOfCare') ?? ''),
-      careTeam: teams.get(idIn(carePlan.careTeam, 'CareTeam') ?? ''),
-      referral: referrals.get(idIn(carePlan.basedOn, 'ServiceRequest') ?? ''),
-    }];
+    return [
+      {
+        carePlan,
+        tasks: tasks.get(id) ?? [],
+        episode: episodes.get(idIn(carePlan.supportingInfo, 'EpisodeOfCare') ?? ''),
+        careTeam: teams.get(idIn(carePlan.careTeam, 'CareTeam') ?? ''),
+        referral: referrals.get(idIn(carePlan.basedOn, 'ServiceRequest') ?? ''),
+      },
+    ];
   });
 }

@@ -1,5 +1,11 @@
 import { beforeAll, expect } from 'vitest';
-import type { CarePlan, List, MeasureReport, MeasureReportGroup, MeasureReportGroupPopulation } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  List,
+  MeasureReport,
+  MeasureReportGroup,
+  MeasureReportGroupPopulation,
+} from '@medplum/fhirtypes';
 import { loadMeasures } from '../../src/measures/loader.js';
 import { applyPathway, completeMilestone, newPatient, outcomeOf, usePathways } from '../pathways/support.js';
 import { unitOrganization } from '../registry/support.js';
@@ -34,7 +40,11 @@ export async function putUnits(t: TestServer, units: string[], practitioners: st
     expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
   }
   for (const id of practitioners) {
-    const res = await t.http().put(`/fhir/Practitioner/${id}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Practitioner', id, name: [{ family: id }] });
+    const res = await t
+      .http()
+      .put(`/fhir/Practitioner/${id}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Practitioner', id, name: [{ family: id }] });
     expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
   }
 }
@@ -54,9 +64,19 @@ export interface JourneyInput {
 }
 
 /** A pathway applied with `$apply` and its milestones completed over HTTP (PUT Task), each checked to be stored. */
-export async function journey(t: TestServer, code: string, input: JourneyInput, steps: Step[] = []): Promise<CarePlan & { patient: string }> {
+export async function journey(
+  t: TestServer,
+  code: string,
+  input: JourneyInput,
+  steps: Step[] = [],
+): Promise<CarePlan & { patient: string }> {
   const patient = input.patient ?? (await newPatient(t));
-  const params: Record<string, string> = { subject: patient, start: input.start, organization: `Organization/${input.unit}`, setting: input.setting ?? 'AMB' };
+  const params: Record<string, string> = {
+    subject: patient,
+    start: input.start,
+    organization: `Organization/${input.unit}`,
+    setting: input.setting ?? 'AMB',
+  };
   if (input.severity) params.severity = input.severity;
   if (input.practitioner) params.practitioner = `Practitioner/${input.practitioner}`;
   if (input.referral) params.referral = input.referral;
@@ -73,7 +93,14 @@ export async function journey(t: TestServer, code: string, input: JourneyInput, 
 
 /** A referral (ServiceRequest) of the patient, written on `date` (read as the date it was received). */
 export async function referral(t: TestServer, patient: string, date: string): Promise<string> {
-  const body = { resourceType: 'ServiceRequest', status: 'completed', intent: 'order', subject: { reference: patient }, authoredOn: date, code: { text: 'Henvisning' } };
+  const body = {
+    resourceType: 'ServiceRequest',
+    status: 'completed',
+    intent: 'order',
+    subject: { reference: patient },
+    authoredOn: date,
+    code: { text: 'Henvisning' },
+  };
   const res = await t.http().post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return `ServiceRequest/${res.body.id}`;
@@ -103,7 +130,10 @@ export function strata(group: MeasureReportGroup, stratifier: string) {
   const s = group.stratifier?.find((x) => (x.code ?? []).map((c) => c.text).join('-') === stratifier);
   expect(s, `stratifier ${stratifier}`).toBeDefined();
   return Object.fromEntries(
-    (s?.stratum ?? []).map((st) => [st.value ? (st.value.text as string) : (st.component ?? []).map((c) => c.value.text).join(' × '), figures(st)]),
+    (s?.stratum ?? []).map((st) => [
+      st.value ? (st.value.text as string) : (st.component ?? []).map((c) => c.value.text).join(' × '),
+      figures(st),
+    ]),
   );
 }
 
@@ -126,9 +156,17 @@ export const refs = (...carePlans: { id?: string }[]) => carePlans.map((c) => `C
 
 /** A unit's copy of a pathway without one of its NPR rules (PUT PlanDefinition: the rules are data). */
 export async function dropNprRule(t: TestServer, pathway: string, code: string): Promise<void> {
-  const plan = (await t.http().get(`/fhir/PlanDefinition/pathway-${pathway}`)).body as { extension?: { url: string; extension?: { url: string; valueCoding?: { code?: string } }[] }[] };
-  const kept = plan.extension?.filter((e) => !e.extension?.some((x) => x.url === 'code' && x.valueCoding?.code === code));
+  const plan = (await t.http().get(`/fhir/PlanDefinition/pathway-${pathway}`)).body as {
+    extension?: { url: string; extension?: { url: string; valueCoding?: { code?: string } }[] }[];
+  };
+  const kept = plan.extension?.filter(
+    (e) => !e.extension?.some((x) => x.url === 'code' && x.valueCoding?.code === code),
+  );
   expect(kept?.length).toBe((plan.extension?.length ?? 0) - 1);
-  const res = await t.http().put(`/fhir/PlanDefinition/pathway-${pathway}`).set('Content-Type', FHIR_JSON).send({ ...plan, extension: kept });
+  const res = await t
+    .http()
+    .put(`/fhir/PlanDefinition/pathway-${pathway}`)
+    .set('Content-Type', FHIR_JSON)
+    .send({ ...plan, extension: kept });
   expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
 }
