@@ -19,5 +19,5 @@ export function parseInclude(defs: Definitions, name: string, value: string): In
     codes = [code];
   }
   if (targetType && !defs.resourceTypes.has(targetType)) throw new FhirError('invalid', { message: `Unknown target type '${targetType}'`, expression: name });
-  return { reverse, iterate, sourceType, params: codes, targetType, raw: value };
+  return { reverse, iterate, sourceType, params: codes, targetType, raw: value, name };
 }

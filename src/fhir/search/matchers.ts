@@ -15,6 +15,22 @@ export interface CompiledWhere {
   params: SqlValue[];
   /** For a positive index lookup `alias.rid IN (sub)`: the subquery alone (for counting). */
   sub?: CompiledWhere;
+  /** For a value that is one column equal to one value (after `fixed`): OR-ed ones go in one IN list. */
+  eq?: Equality;
+}
+
+/** `[fixed AND] column = value`: the shape of a value `or-values.ts` gathers into `column IN (…)`. */
+export interface Equality {
+  column: string;
+  value: SqlValue;
+  /** Conditions on the other columns, the same for every value of one IN list (`system = ?`). */
+  fixed?: CompiledWhere;
+}
+
+/** `column = ?`, after the fixed conditions when there are any. */
+function eq(column: string, value: SqlValue, fixed?: CompiledWhere): CompiledWhere {
+  const sql = fixed ? `${fixed.sql} AND ${column} = ?` : `${column} = ?`;
+  return { sql, params: [...(fixed?.params ?? []), value], eq: { column, value, fixed } };
 }
 
 export interface Ctx {
@@ -39,14 +55,14 @@ export const MATCHERS: Record<string, Matcher> = {
   token(value, c) {
     if (c.modifier === 'text') return { sql: `text LIKE ? ESCAPE '\\'`, params: [`${likeEscape(normalizeString(unescape(value)))}%`] };
     const [system, code] = splitPipe(value);
-    if (system === undefined) return { sql: 'code = ?', params: [code] };
-    if (system === '') return { sql: 'system IS NULL AND code = ?', params: [code] };
-    if (code === '') return { sql: 'system = ?', params: [system] };
-    return { sql: 'system = ? AND code = ?', params: [system, code] };
+    if (system === undefined) return eq('code', code);
+    if (system === '') return eq('code', code, { sql: 'system IS NULL', params: [] });
+    if (code === '') return eq('system', system);
+    return eq('code', code, { sql: 'system = ?', params: [system] });
   },
   string(value, c) {
     const v = unescape(value);
-    if (c.modifier === 'exact') return { sql: 'exact = ?', params: [v] };
+    if (c.modifier === 'exact') return eq('exact', v);
     const n = normalizeString(v);
     if (c.modifier === 'contains') return { sql: `norm LIKE ? ESCAPE '\\'`, params: [`%${likeEscape(n)}%`] };
     // prefix as a range, so both backends use the (type, param, norm) index
@@ -59,11 +75,11 @@ export const MATCHERS: Record<string, Matcher> = {
     const ref = parseReference(local);
     if (ref && !/^[a-z][a-z0-9+.-]*:/i.test(local)) {
       if (typed && typed !== ref.type) throw bad(c, `Reference '${v}' does not match the modifier :${typed}`);
-      return { sql: 'target_type = ? AND target_id = ?', params: [ref.type, ref.id] };
+      return eq('target_id', ref.id, { sql: 'target_type = ?', params: [ref.type] });
     }
-    if (/^[a-z][a-z0-9+.-]*:/i.test(v)) return { sql: 'url = ?', params: [v.replace(/\|.*$/, '')] };
+    if (/^[a-z][a-z0-9+.-]*:/i.test(v)) return eq('url', v.replace(/\|.*$/, ''));
     if (!/^[A-Za-z0-9\-.]{1,64}$/.test(v)) throw bad(c, `Invalid reference value '${v}'`);
-    return typed ? { sql: 'target_type = ? AND target_id = ?', params: [typed, v] } : { sql: 'target_id = ?', params: [v] };
+    return typed ? eq('target_id', v, { sql: 'target_type = ?', params: [typed] }) : eq('target_id', v);
   },
   date(value, c, ctx) {
     const [prefix, rest] = splitPrefix(value);
@@ -91,7 +107,7 @@ export const MATCHERS: Record<string, Matcher> = {
     const v = unescape(value);
     if (c.modifier === 'below') return { sql: `value LIKE ? ESCAPE '\\'`, params: [`${likeEscape(v)}%`] };
     if (c.modifier === 'above') return { sql: `? LIKE (value || '%')`, params: [v] };
-    return { sql: 'value = ?', params: [v] };
+    return eq('value', v);
   },
 };
 

@@ -4,6 +4,7 @@ import { CONTROL } from '../text.js';
 import type { Definitions } from '../definitions.js';
 import { parseCriterion } from './criterion.js';
 import { parseInclude } from './include.js';
+import { MAX_SORT_KEYS, tooCostly } from './limits.js';
 
 /**
  * A search request parsed and checked against the type's SearchParameters (R4 §3.1.1).
@@ -46,6 +47,8 @@ export interface Include {
   params: string[];
   targetType?: string;
   raw: string;
+  /** The parameter's name as the query had it (`_include:iterate`), for errors. */
+  name?: string;
 }
 
 export interface SortKey {
@@ -133,6 +136,9 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       return;
     }
     case '_sort':
+      if (value.split(',').filter(Boolean).length > MAX_SORT_KEYS) {
+        throw tooCostly(`_sort may have at most ${MAX_SORT_KEYS} keys`, '_sort');
+      }
       req.sort = value.split(',').filter(Boolean).map((key) => {
         const descending = key.startsWith('-');
         const code = descending ? key.slice(1) : key;

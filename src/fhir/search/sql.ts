@@ -6,6 +6,9 @@ import { paramId } from './param-id.js';
 import { DATE_CLASSES, dateParamIds, indexIds } from './date-classes.js';
 import { splitPrefix, unescape, type Criterion, type SearchRequest } from './params.js';
 import { bad, MATCHERS, rangeSql, type CompiledWhere, type Ctx } from './matchers.js';
+import { orValues } from './or-values.js';
+import { allOf, anyOf, inList } from './sql-lists.js';
+import { MAX_BOUND_VALUES, tooCostly } from './limits.js';
 
 export type { CompiledWhere } from './matchers.js';
 
@@ -13,7 +16,8 @@ export type { CompiledWhere } from './matchers.js';
  * Compiles a parsed search into one SQL WHERE clause over `resources r`. Each criterion selects rids
  * from its index table (`r.rid IN (SELECT rid FROM sp_x WHERE …)`), so every lookup is an index range
  * scan; AND is repeated criteria, OR is the values inside one; chains and _has nest the same form over
- * another `resources` alias. All values are bound parameters.
+ * another `resources` alias. All values are bound parameters. Long lists of conditions are balanced
+ * trees and equal values IN lists (sql-lists.ts), so no search is deeper than SQLite allows.
  */
 
 /** `alias.rid IN (sub)`, keeping the subquery for `compileCount`. */
@@ -39,11 +43,11 @@ function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
   // Deleted resources have no index rows, so neither is `deleted = 0` needed then.
   const parts = criteria.some(drivesByIndex) ? [] : [`${a}.type = ?`, `${a}.deleted = 0`];
   const params: SqlValue[] = criteria.some(drivesByIndex) ? [] : [ctx.type];
-  for (const w of planCriteria(criteria, ctx)) {
+  for (const { where: w } of planCriteria(criteria, ctx)) {
     parts.push(w.sql);
     params.push(...w.params);
   }
-  return { sql: parts.join(' AND ') || '1 = 1', params };
+  return { sql: parts.length ? allOf(parts) : '1 = 1', params };
 }
 
 /**
@@ -52,7 +56,7 @@ function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
  */
 export function compileCount(req: SearchRequest, baseUrl: string, now: number): CompiledWhere {
   const ctx: Ctx = { type: req.resourceType, baseUrl, now, alias: 'r', depth: 0 };
-  const parts = planCriteria(req.criteria, ctx);
+  const parts = planCriteria(req.criteria, ctx).map((p) => p.where);
   const snapshot = req.snapshot !== undefined ? { sql: ' WHERE x.rid <= ?', params: [req.snapshot] as SqlValue[] } : { sql: '', params: [] as SqlValue[] };
   if (parts.length && parts.every((p) => p.sub)) {
     const subs = parts.map((p) => p.sub!);
@@ -64,11 +68,26 @@ export function compileCount(req: SearchRequest, baseUrl: string, now: number): 
   return { sql: `SELECT COUNT(*) AS n FROM resources r WHERE ${w.sql}`, params: w.params };
 }
 
-/** Each criterion's SQL, with the two bounds of a date range compiled as one lookup. */
-function planCriteria(criteria: Criterion[], ctx: Ctx): CompiledWhere[] {
+/**
+ * Each criterion's SQL, with the two bounds of a date range compiled as one lookup. A search binding
+ * more than MAX_BOUND_VALUES values is refused, naming the parameter that went over.
+ */
+function planCriteria(criteria: Criterion[], ctx: Ctx): { criterion: Criterion; where: CompiledWhere }[] {
   const ranges = dateRanges(criteria, ctx);
   const merged = new Set(ranges.flatMap((r) => r.criteria));
-  return [...ranges.map((r) => r.where), ...criteria.filter((c) => !merged.has(c)).map((c) => criterionSql(c, ctx))];
+  const planned = [
+    ...ranges.map((r) => ({ criterion: r.criteria[0], where: r.where })),
+    ...criteria.filter((c) => !merged.has(c)).map((c) => ({ criterion: c, where: criterionSql(c, ctx) })),
+  ];
+  let bound = 0;
+  for (const { criterion: c, where } of planned) {
+    bound += where.params.length;
+    if (ctx.depth === 0 && bound > MAX_BOUND_VALUES) {
+      const name = c.raw ?? c.code;
+      throw tooCostly(`The search binds more than ${MAX_BOUND_VALUES} values by '${name}': ask for fewer values`, name);
+    }
+  }
+  return planned;
 }
 
 /**
@@ -141,16 +160,11 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
     const ids = indexIds(ctx.type, code, c.type);
     return { sql: `${a}.rid ${not}IN (SELECT rid FROM ${t} WHERE param IN (${placeholders(ids)}))`, params: ids };
   }
-  const ors: string[] = [];
   const ids = indexIds(ctx.type, c.code, c.type);
-  const params: SqlValue[] = [...ids];
-  for (const raw of c.values) {
-    const w = MATCHERS[c.type](raw, c, ctx);
-    ors.push(w.sql);
-    params.push(...w.params);
-  }
+  const ors = orValues(c.values.map((raw) => MATCHERS[c.type](raw, c, ctx)));
+  const params: SqlValue[] = [...ids, ...ors.params];
   // :not is the set complement (R4 §3.1.1.4.9: resources without a matching value, or without a value)
-  const lookup = `SELECT rid FROM ${table} WHERE param IN (${placeholders(ids)}) AND (${ors.join(' OR ')})`;
+  const lookup = `SELECT rid FROM ${table} WHERE param IN (${placeholders(ids)}) AND ${ors.sql}`;
   return c.modifier === 'not' ? { sql: `${a}.rid NOT IN (${lookup})`, params } : ridIn(a, lookup, params);
 }
 
@@ -178,7 +192,7 @@ function compositeSql(c: Criterion, ctx: Ctx): CompiledWhere {
     ors.push(`${ctx.alias}.rid IN (${sql})`);
     params.push(...ps);
   }
-  return { sql: `(${ors.join(' OR ')})`, params };
+  return { sql: `(${anyOf(ors)})`, params };
 }
 
 function splitDollar(value: string): string[] {
@@ -202,21 +216,17 @@ function splitDollar(value: string): string[] {
  * token rows the extractor keeps under `code:of-type` and `code:identifier`.
  */
 function modifierTokenSql(c: Criterion, ctx: Ctx): CompiledWhere {
-  const ors: string[] = [];
-  const params: SqlValue[] = [paramId(ctx.type, `${c.code}:${c.modifier}`)];
-  for (const raw of c.values) {
-    if (c.modifier === 'of-type') {
+  const ors = orValues(
+    c.values.map((raw) => {
+      if (c.modifier !== 'of-type') return MATCHERS.token(raw, { ...c, modifier: undefined }, ctx);
       const parts = raw.split('|');
       if (parts.length !== 3 || !parts[1] || !parts[2]) throw bad(c, `:of-type takes system|code|value, not '${raw}'`);
-      ors.push(`(${parts[0] ? 'system = ?' : 'system IS NULL'} AND code = ? AND text = ?)`);
-      params.push(...(parts[0] ? [parts[0]] : []), parts[1], unescape(parts[2]));
-    } else {
-      const w = MATCHERS.token(raw, { ...c, modifier: undefined }, ctx);
-      ors.push(`(${w.sql})`);
-      params.push(...w.params);
-    }
-  }
-  return ridIn(ctx.alias, `SELECT rid FROM sp_token WHERE param = ? AND (${ors.join(' OR ')})`, params);
+      const sql = `${parts[0] ? 'system = ?' : 'system IS NULL'} AND code = ? AND text = ?`;
+      return { sql, params: [...(parts[0] ? [parts[0]] : []), parts[1], unescape(parts[2])] };
+    }),
+  );
+  const id = paramId(ctx.type, `${c.code}:${c.modifier}`);
+  return ridIn(ctx.alias, `SELECT rid FROM sp_token WHERE param = ? AND ${ors.sql}`, [id, ...ors.params]);
 }
 
 /** subject.name=x: the reference points at a resource of a target type that meets the next criterion. */
@@ -229,24 +239,32 @@ function chainSql(c: Criterion, ctx: Ctx): CompiledWhere {
     ors.push(`(target_type = ? AND target_id IN (SELECT ${inner.alias}.id FROM resources ${inner.alias} WHERE ${w.sql}))`);
     params.push(targetType, ...w.params);
   }
-  return ridIn(ctx.alias, `SELECT rid FROM sp_reference WHERE param = ? AND (${ors.join(' OR ')})`, params);
+  return ridIn(ctx.alias, `SELECT rid FROM sp_reference WHERE param = ? AND (${anyOf(ors)})`, params);
 }
 
-/** _has:Observation:patient:code=x: some Observation meeting the criterion refers to this resource. */
+/**
+ * _has:Observation:patient:code=x: some Observation meeting the criterion refers to this resource.
+ * The sources are a MATERIALIZED common table expression (SQLite ≥ 3.35, PostgreSQL ≥ 12), computed
+ * once: PostgreSQL would otherwise join nested `_has` levels as nested loops whenever its statistics
+ * are thin (a new table), each level re-running the ones below it — a search that grew tenfold with
+ * every level. SQLite computes an IN subquery once anyway.
+ */
 function hasSql(c: Criterion, ctx: Ctx): CompiledWhere {
   const { sourceType, refParam, next } = c.has!;
   const inner = nested(ctx, sourceType);
   const w = criteriaSql([next], inner);
+  const s = `s${inner.depth}`;
+  const sources = `WITH ${s} AS MATERIALIZED (SELECT ${inner.alias}.rid FROM resources ${inner.alias} WHERE ${w.sql})`;
   return {
-    sql: `${ctx.alias}.id IN (SELECT target_id FROM sp_reference WHERE param = ? AND target_type = ? AND rid IN (SELECT ${inner.alias}.rid FROM resources ${inner.alias} WHERE ${w.sql}))`,
-    params: [paramId(sourceType, refParam), ctx.type, ...w.params],
+    sql: `${ctx.alias}.id IN (${sources} SELECT target_id FROM sp_reference
+      WHERE param = ? AND target_type = ? AND rid IN (SELECT rid FROM ${s}))`,
+    params: [...w.params, paramId(sourceType, refParam), ctx.type],
   };
 }
 
 function builtinId(c: Criterion, a: string): CompiledWhere {
-  const ids = c.values.map(unescape);
-  const sql = `${a}.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${placeholders(ids)})`;
-  return { sql, params: ids };
+  const list = inList([...new Set(c.values.map(unescape))]);
+  return { sql: `${a}.id ${c.modifier === 'not' ? 'NOT ' : ''}IN (${list.sql})`, params: list.params };
 }
 
 function builtinLastUpdated(c: Criterion, now: number, a: string): CompiledWhere {
@@ -260,7 +278,7 @@ function builtinLastUpdated(c: Criterion, now: number, a: string): CompiledWhere
     ors.push(`(${w.sql})`);
     params.push(...w.params);
   }
-  return { sql: `(${ors.join(' OR ')})`, params };
+  return { sql: `(${anyOf(ors)})`, params };
 }
 
 /** ORDER BY for _sort keys, with rid as the final tiebreak so pages never overlap. */
