@@ -12,6 +12,7 @@ import { personIdentity } from '../pathways/person-identity.js';
 import { parseSearch } from './search/params.js';
 import { runSearch } from './search/execute.js';
 import { ResourceStore } from './store.js';
+import { SearchParameterSync } from './search/parameter-sync.js';
 
 export interface ServiceOptions {
   storage: Storage;
@@ -67,9 +68,19 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     registryPageSize: options.registryPageSize,
     pathwayDefaultUnit: options.pathwayDefaultUnit,
   };
-  const ready = (async () => {
-    const rows = await options.storage.all<{ content: string }>(`SELECT content FROM resources WHERE type = 'SearchParameter' AND deleted = 0`);
-    for (const { content } of rows) register(JSON.parse(content) as SearchParameter);
-  })();
+  // the stored SearchParameters now, and at each request those another server process wrote since
+  const sync = new SearchParameterSync(options.storage, register);
+  syncs.set(defs, sync);
+  const ready = sync.check();
   return { ...services, ready };
+}
+
+const syncs = new WeakMap<Definitions, SearchParameterSync>();
+
+/**
+ * Brings the app's search parameters up to date with the SearchParameters in the database, written
+ * by any server process: one count, once per request (security/guard.ts; docs/scale-out.md).
+ */
+export function syncSearchParameters(svc: Services): Promise<void> {
+  return syncs.get(svc.defs)?.check() ?? Promise.resolve();
 }

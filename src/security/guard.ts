@@ -3,6 +3,7 @@ import { asFhirError } from '../fhir/errors.js';
 import { findOperation, runOperation } from '../fhir/operations/index.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { findRoute, type Route } from '../fhir/routes.js';
+import { syncSearchParameters } from '../fhir/create-services.js';
 import type { Services } from '../fhir/services.js';
 import type { VersionRow } from '../fhir/store.js';
 import { auditEvent, provenanceOf, writeAudit, type AuditLog, type AuditedRequest } from './audit.js';
@@ -62,10 +63,14 @@ const written = (rows: VersionRow[]) => rows.map((r) => ({ reference: `${r.type}
 export function dispatcher(services: Services, audit?: AuditLog): (principal?: Principal, address?: string) => Dispatch {
   return (principal, address) => {
     const base: Services = principal ? { ...services, principal } : services;
+    // SearchParameters another API node wrote: checked once per request, not per Bundle entry
+    let synced: Promise<void> | undefined;
+    const sync = () => (synced ??= syncSearchParameters(services));
     const dispatch: Dispatch = async (req) => {
       const route = findRoute(req);
       const audited = audit !== undefined && touchesPatientData(base, req);
       if (!audited) {
+        await sync();
         if (base.principal) await authorizeRequest(base, route, req);
         return route.handler(base, req, dispatch);
       }
@@ -81,6 +86,7 @@ export function dispatcher(services: Services, audit?: AuditLog): (principal?: P
         }),
       };
       try {
+        await sync();
         if (svc.principal) await authorizeRequest(svc, route, req);
         const out = await route.handler(svc, req, dispatch);
         if (!committed) audit.add(auditEvent(context, base.clock.now(), out.status, shown(out)));

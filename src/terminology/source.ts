@@ -33,8 +33,8 @@ class Lru<V> {
  * Where the terminology operations find CodeSystems, ValueSets and ConceptMaps: the resource store,
  * overlaid by resources sent with the request (`tx-resource`, as the HL7 terminology tests do).
  *
- * Caching is keyed by the store's terminology *generation* (the last history sequence number of the
- * three types), read once per operation; a write on any server process changes it, so caches on
+ * Caching is keyed by the store's terminology *generation* (how many versions of these types the
+ * history holds), read once per operation; a write on any server process changes it, so caches on
  * every stateless API node invalidate themselves without messages between nodes.
  */
 export class TerminologyStore {
@@ -51,8 +51,10 @@ export class TerminologyStore {
 
   async generation(): Promise<number> {
     const row = await this.db.get<{ g: number | null }>(
-      // StructureDefinitions too: the validator reads stored profiles through the same caches
-      `SELECT MAX(seq) AS g FROM history WHERE type IN ('CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition')`,
+      // StructureDefinitions too: the validator reads stored profiles through the same caches. The
+      // count of versions, not the last sequence number: on PostgreSQL a write that took its number
+      // first may commit last, leaving MAX(seq) as it was; history only grows, so every commit counts
+      `SELECT COUNT(*) AS g FROM history WHERE type IN ('CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition')`,
     );
     return Number(row?.g ?? 0);
   }
