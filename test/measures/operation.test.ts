@@ -143,7 +143,7 @@ describe.each(BACKENDS)('evaluate-measure as an operation, on $name', (backend) 
     expect(unknown.body.resourceType).toBe('OperationOutcome');
   });
 
-  it('CQL is a 422 naming its language; FHIRPath that does not parse, or is not boolean, names its expression', async () => {
+  it('CQL is a 422 at its language; FHIRPath that does not parse or is not boolean, at its expression', async () => {
     const base = await shipped();
     const withCriterion = (id: string, language: string, expression: string): Measure => ({
       ...base,
@@ -202,7 +202,7 @@ describe.each(BACKENDS)('evaluate-measure as an operation, on $name', (backend) 
     expect(figures(stored.body.group[0])).toMatchObject({ 'initial-population': 2, numerator: 1, score: 0.5 });
   });
 
-  it('reports are valid R4 (mrp-1, mrp-2 checked by $validate); a stratum with value and components is not', async () => {
+  it('reports are valid R4 (mrp-1, mrp-2 by $validate); a stratum with value and components is not', async () => {
     for (const reportType of ['population', 'subject-list']) {
       const report = await reportOf(t, MEASURE, { ...T1, reportType });
       const res = await t.http().post('/fhir/MeasureReport/$validate').set('Content-Type', FHIR_JSON).send(report);

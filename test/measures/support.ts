@@ -11,7 +11,7 @@ import { applyPathway, completeMilestone, newPatient, outcomeOf, usePathways } f
 import { unitOrganization } from '../registry/support.js';
 import { FHIR_JSON, type TestServer } from '../support/server.js';
 
-export { outcomeOf };
+export { newPatient, outcomeOf };
 
 /** The shipped terminology, pathways and Measures loaded into the test server, as `startServer` loads them. */
 export function useMeasures(t: TestServer): void {
