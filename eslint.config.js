@@ -20,7 +20,7 @@ function forbid(areas, why) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '**/*.d.ts', 'src/validation/worker.mjs'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '**/*.d.ts', 'src/app/validation-worker.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServices } from '../src/fhir/create-services.js';
+import { createServices } from '../src/app/services.js';
 import { SqliteStorage } from '../src/storage/sqlite.js';
 import { load, startServer, table, type BenchServer, type LoadResult } from './harness.js';
 import { fnrFor } from '../test/support/norwegian-ids.js';

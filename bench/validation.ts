@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { createServices } from '../src/fhir/create-services.js';
+import { createServices } from '../src/app/services.js';
 import { SqliteStorage } from '../src/storage/sqlite.js';
 import { loadTerminology } from '../src/terminology/loader.js';
 import { precompileSchemas } from '../src/validation/schema.js';

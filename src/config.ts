@@ -1,5 +1,7 @@
-import type { Limits, TerminologyLimits } from './fhir/services.js';
-import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS } from './fhir/services.js';
+import type { Limits } from './fhir/services.js';
+import type { TerminologyLimits } from './terminology/services.js';
+import { DEFAULT_LIMITS } from './fhir/services.js';
+import { DEFAULT_TERMINOLOGY_LIMITS } from './terminology/services.js';
 import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
 import { DEFAULT_PAGE_SIZE } from './registry/pages.js';

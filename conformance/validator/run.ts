@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { createServices } from '../../src/fhir/create-services.js';
+import { createServices } from '../../src/app/services.js';
 import { PROFILES_DIR } from '../../src/fhir/definitions.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { loadTerminology } from '../../src/terminology/loader.js';

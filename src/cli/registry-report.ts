@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { FhirError } from '../fhir/errors.js';
-import { createServices } from '../fhir/create-services.js';
+import { createServices } from '../app/services.js';
 import { loadPathways } from '../pathways/loader.js';
 import { parsePeriod } from '../registry/period.js';
 import { reportingUnits, runRegistryReport, type RunResult } from '../registry/run.js';

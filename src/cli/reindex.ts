@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.js';
-import { createServices } from '../fhir/create-services.js';
+import { createServices } from '../app/services.js';
 import { reindex } from '../fhir/search/reindex.js';
 import { openStorage } from '../storage/open.js';
 

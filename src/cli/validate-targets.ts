@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
-import { createServices } from '../fhir/create-services.js';
+import { createServices } from '../app/services.js';
 import { loadPathways } from '../pathways/loader.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { loadTerminology } from '../terminology/loader.js';

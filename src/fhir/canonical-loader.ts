@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from './errors.js';
 import { create, update } from './interactions/write.js';
+import { searchAll } from './search/find-all.js';
 import type { Services } from './services.js';
 
 export interface LoadReport {
@@ -61,6 +62,6 @@ export async function loadCanonical(svc: Services, dir: string, types: readonly 
 }
 
 async function findByCanonical(svc: Services, r: Canonical): Promise<Canonical | undefined> {
-  const found = await svc.terminology.searchAll(r.resourceType, [['url', r.url as string]]);
+  const found = await searchAll(svc, r.resourceType, [['url', r.url as string]]);
   return found.map((c) => JSON.parse(c) as Canonical).find((c) => c.version === r.version);
 }

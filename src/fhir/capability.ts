@@ -1,6 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
 import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
-import { OPERATIONS } from './operations/index.js';
 import type { Services } from './services.js';
 
 const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri', 'composite']);
@@ -34,7 +33,7 @@ export function capabilityStatement(svc: Services, version: string, security?: S
     conditionalDelete: 'single',
     referencePolicy: ['literal'],
     searchParam: searchParams(svc, type),
-    operation: OPERATIONS.filter((o) => o.levels.some((l) => l !== 'system') && (!o.resourceTypes || o.resourceTypes.includes(type))).map((o) => ({ name: o.name, definition: o.definition })),
+    operation: svc.operations.filter((o) => o.levels.some((l) => l !== 'system') && (!o.resourceTypes || o.resourceTypes.includes(type))).map((o) => ({ name: o.name, definition: o.definition })),
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -71,7 +70,7 @@ export function capabilityStatement(svc: Services, version: string, security?: S
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         compartment: [...svc.defs.compartments.values()].map((c) => c.url),
-        operation: OPERATIONS.filter((o) => o.levels.includes('system')).map((o) => ({ name: o.name, definition: o.definition })),
+        operation: svc.operations.filter((o) => o.levels.includes('system')).map((o) => ({ name: o.name, definition: o.definition })),
         searchParam: [
           { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
           { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },

@@ -9,7 +9,7 @@ import { requireType } from './interactions/resource-checks.js';
 import { searchCompartment, searchType } from './interactions/search.js';
 import * as write from './interactions/write.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from './request.js';
-import { runOperation } from './operations/index.js';
+import { runOperation } from './operations/run.js';
 import type { Services } from './services.js';
 
 /**

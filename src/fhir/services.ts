@@ -1,12 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Principal } from '../security/principal.js';
-import type { AuditLog } from '../security/audit.js';
 import type { Tx } from '../storage/types.js';
 import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
+import type { Operation } from './operations/types.js';
+import type { AccessPolicy, ResourceValidator, SearchHook } from './ports.js';
 import type { ResourceStore } from './store.js';
-import type { ResourceValidator } from '../validation/types.js';
-import type { TerminologyStore } from '../terminology/source.js';
 
 /** Limits that protect the server from oversized input; all configurable. */
 export interface Limits {
@@ -17,7 +15,13 @@ export interface Limits {
   maxCount: number;
 }
 
-/** Everything a handler may use, passed in once through buildApp: no hidden globals. */
+/**
+ * Everything a handler may use, passed in once through buildApp by the composition root (src/app): no
+ * hidden globals. The core's own needs are here, the areas' through the ports (src/fhir/ports.ts); an area
+ * that carries state of its own in the services adds its fields to this interface from its own folder
+ * (TypeScript module augmentation: src/terminology/services.ts, src/security/services.ts …), so the core
+ * never imports it.
+ */
 export interface Services {
   store: ResourceStore;
   defs: Definitions;
@@ -26,23 +30,18 @@ export interface Services {
   /** The public base URL, e.g. http://localhost:8080/fhir (no trailing slash). */
   baseUrl: string;
   limits: Limits;
-  /** CodeSystems, ValueSets and ConceptMaps for the terminology operations, cached per generation. */
-  terminology: TerminologyStore;
-  terminologyLimits: TerminologyLimits;
   /** Refuse resources with validation errors (422) or store them with warnings. */
   validationMode: 'strict' | 'lenient';
   /** What follows a write, in the same transaction (a completed pathway milestone sets the next due dates). */
   reactions: WriteReaction[];
-  /** Who is asking, in the services of one request (none: authentication is off, or the server's own work). */
-  principal?: Principal;
-  /** Where registry reports are written as files (none: stored only). */
-  registryOutbox?: string;
-  /** The most codes on one stored page of a registry report (default 5,000). */
-  registryPageSize?: number;
-  /** The unit (Organization/id) a pathway applied without `organization` is reported by; none: refused. */
-  pathwayDefaultUnit?: string;
-  /** The audit trail's buffer for reads and searches (when auditing is on); flushed at shutdown. */
-  auditLog?: AuditLog;
+  /** Every operation the server offers: routing and the CapabilityStatement are both read from it. */
+  operations: Operation[];
+  /** Who may do what (SMART scopes when security is plugged in; open otherwise). */
+  access: AccessPolicy;
+  /** What rewrites a parsed search before it runs (terminology's `:in`, `:below` …). */
+  searchHooks: SearchHook[];
+  /** Brings the definitions up to date with what another server process wrote (SearchParameters): once per request. */
+  refreshDefinitions(): Promise<void>;
 }
 
 /** One write, as a reaction sees it: the resource before and after, and who made it. */
@@ -73,15 +72,6 @@ export interface WriteReaction {
   check?(svc: Services, tx: Tx, event: WriteEvent): Promise<void>;
   react?(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]>;
 }
-
-export interface TerminologyLimits {
-  /** The most codes an expansion may hold (larger ones need paging or a filter): 422 too-costly. */
-  maxExpansionSize: number;
-  /** Whether a wrong display is a warning (true) or makes $validate-code fail (false), unless the request says. */
-  lenientDisplay: boolean;
-}
-
-export const DEFAULT_TERMINOLOGY_LIMITS: TerminologyLimits = { maxExpansionSize: 10_000, lenientDisplay: true };
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 20 * 1024 * 1024,

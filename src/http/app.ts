@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { asFhirError, FhirError } from '../fhir/errors.js';
-import { createServices, type ServiceOptions } from '../fhir/create-services.js';
+import { createServices, type ServiceOptions } from '../app/services.js';
 import type { Services } from '../fhir/services.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { readBody } from './body.js';

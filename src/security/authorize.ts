@@ -6,14 +6,9 @@ import type { VersionRow } from '../fhir/store.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { compartmentCriterion, compartmentParams, inCompartment } from './compartment.js';
 import { reach } from './principal.js';
-import type { Action } from './scopes.js';
+import type { AccessPolicy, Action, Need } from '../fhir/ports.js';
 
-/** One permission a request needs: an action on a type (`*`: every type); `whole`: not limited to one patient. */
-export interface Need {
-  type: string;
-  action: Action;
-  whole?: boolean;
-}
+export type { Need };
 
 const WORDS: Record<Action, string> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
@@ -140,3 +135,15 @@ export async function visibleIncludes(svc: Services, rows: VersionRow[]): Promis
   }
   return out;
 }
+
+/** The SMART policy the composition root hands the core (its AccessPolicy port, src/fhir/ports.ts). */
+export const smartAccess: AccessPolicy = {
+  needsOf,
+  authorize,
+  limitSearch,
+  visibleIncludes,
+  checkReachable,
+  checkWritten,
+  // what the server does in reaction to a write is its own doing, not the client's
+  asServer: (svc) => (svc.principal ? { ...svc, principal: undefined } : svc),
+};

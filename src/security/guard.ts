@@ -1,9 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { asFhirError } from '../fhir/errors.js';
-import { findOperation, runOperation } from '../fhir/operations/index.js';
+import { findOperation, runOperation } from '../fhir/operations/run.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { findRoute, type Route } from '../fhir/routes.js';
-import { syncSearchParameters } from '../fhir/create-services.js';
 import type { Services } from '../fhir/services.js';
 import type { VersionRow } from '../fhir/store.js';
 import { auditEvent, provenanceOf, writeAudit, type AuditLog, type AuditedRequest } from './audit.js';
@@ -65,7 +64,7 @@ export function dispatcher(services: Services, audit?: AuditLog): (principal?: P
     const base: Services = principal ? { ...services, principal } : services;
     // SearchParameters another API node wrote: checked once per request, not per Bundle entry
     let synced: Promise<void> | undefined;
-    const sync = () => (synced ??= syncSearchParameters(services));
+    const sync = () => (synced ??= services.refreshDefinitions());
     const dispatch: Dispatch = async (req) => {
       const route = findRoute(req);
       const audited = audit !== undefined && touchesPatientData(base, req);

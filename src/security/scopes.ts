@@ -4,7 +4,9 @@
  * SMART v2 granular scopes) narrows access in ways this server does not evaluate, so it grants nothing
  * — refusing is the safe reading. Non-resource scopes (openid, fhirUser, launch/patient …) grant nothing.
  */
-export type Action = 'c' | 'r' | 'u' | 'd' | 's';
+import type { Action } from '../fhir/ports.js';
+
+export type { Action };
 export type ScopeContext = 'patient' | 'user' | 'system';
 
 export interface Grant {

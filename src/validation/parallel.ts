@@ -14,6 +14,16 @@ export type ToMain =
   | { type: 'sql'; id: number; method: 'all' | 'get'; sql: string; params: SqlValue[] };
 
 /**
+ * The worker's entry, a composition root of its own (src/app/validation-worker.ts): from the sources
+ * (tsx), a small .mjs that loads the TypeScript through tsx; from the build output (dist/), the compiled
+ * module itself. Named by URL, not imported: the area does not depend on the root.
+ */
+const WORKER_ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? '../app/validation-worker.mjs' : '../app/validation-worker.js',
+  import.meta.url,
+);
+
+/**
  * The validator in a worker thread, so that a long job (a registry report of many pages) validates
  * one page while this thread builds the next: the machine's second core does the validation. The
  * worker builds the same validator as the server (definitions, our profiles, the JSON schemas) —
@@ -21,12 +31,6 @@ export type ToMain =
  * storage (committed data; the caches keep such reads rare). It does not keep the process alive
  * while idle. One worker per job, closed at its end.
  */
-/**
- * The worker's entry: from the sources (tsx), a small .mjs that loads the TypeScript through tsx; from the
- * build output (`npm run build`, dist/), the compiled module itself.
- */
-const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker-thread.js', import.meta.url);
-
 export class ValidationWorker {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve: (issues: OperationOutcomeIssue[]) => void; reject: (err: Error) => void }>();

@@ -6,7 +6,6 @@ import { etag, newId, parseIfMatch } from '../ids.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from '../request.js';
 import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
-import { authorize, needsOf } from '../../security/authorize.js';
 import { writeOutcome } from './respond.js';
 import { reactive } from './reactions.js';
 import * as write from './write.js';
@@ -115,7 +114,7 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
   // every entry's permissions before anything runs: a refused entry fails the whole transaction
   for (const p of parsed) {
     try {
-      authorize(svc, needsOf(p.req));
+      svc.access.authorize(svc, svc.access.needsOf(p.req));
     } catch (err) {
       throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
     }
@@ -239,7 +238,7 @@ async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids)
 async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<string> {
   const [type, criteria] = ref.split('?', 2);
   if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: 'resource' });
-  authorize(svc, [{ type, action: 's' }]);
+  svc.access.authorize(svc, [{ type, action: 's' }]);
   const matches = await findMatches(svc, type, criteria, tx);
   if (matches.length !== 1) {
     throw new FhirError(matches.length ? 'precondition' : 'not-found', {
@@ -272,7 +271,7 @@ async function writeResult(svc: Services, tx: Tx, p: Parsed, assignedId?: string
   const { req } = p;
   const [type, id] = req.path;
   if (!svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', `Unknown resource type '${type}'`);
-  authorize(svc, needsOf(req));
+  svc.access.authorize(svc, svc.access.needsOf(req));
   const ifMatch = parseIfMatch(req.headers.ifMatch);
   const criteria = new URLSearchParams(req.query).toString();
   let result: write.WriteResult;

@@ -18,8 +18,14 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
   const id = req.path.length === 3 ? checkId(req.path[1]) : undefined;
   const where: string[] = [];
   const params: SqlValue[] = [];
-  if (type) (where.push('type = ?'), params.push(type));
-  if (id) (where.push('id = ?'), params.push(id));
+  if (type) {
+    where.push('type = ?');
+    params.push(type);
+  }
+  if (id) {
+    where.push('id = ?');
+    params.push(id);
+  }
   const used: [string, string][] = [];
   let count = svc.limits.defaultCount;
   let cursor: number | undefined;

@@ -40,7 +40,7 @@ export async function checkWrite(svc: Services, tx: Tx, event: WriteEvent): Prom
  * with what is stored.
  */
 export async function settle(svc: Services, tx: Tx, first: WriteEvent): Promise<Map<string, VersionRow>> {
-  const server = svc.principal ? { ...svc, principal: undefined } : svc;
+  const server = svc.access.asServer(svc);
   const latest = new Map<string, VersionRow>();
   const queue: WriteEvent[] = [first];
   let writes = 0;

@@ -8,7 +8,6 @@ import { checkId } from '../ids.js';
 import type { Services } from '../services.js';
 import { applySummary } from '../summary.js';
 import { requireType } from './resource-checks.js';
-import { limitSearch, visibleIncludes } from '../../security/authorize.js';
 
 /** search-type (R4 §3.1.1) by GET or by POST [type]/_search with a form body. */
 export async function searchType(svc: Services, req: FhirRequest): Promise<FhirResponse> {
@@ -36,7 +35,7 @@ async function search(svc: Services, req: FhirRequest, type: string, query: [str
   const strict = parsePrefer(req.headers.prefer).handling === 'strict';
   const sreq = parseSearch(svc.defs, type, query, svc.limits, strict);
   if (extra) sreq.criteria.unshift(extra);
-  limitSearch(svc, type, sreq.criteria);
+  svc.access.limitSearch(svc, type, sreq.criteria);
   // pages of one search share a snapshot: resources created after the first page never shift them
   sreq.snapshot ??= Number((await svc.store.storage.get<{ m: number | null }>('SELECT MAX(rid) AS m FROM resources'))?.m ?? 0);
   const result = await runSearch(svc, sreq);
@@ -46,7 +45,7 @@ async function search(svc: Services, req: FhirRequest, type: string, query: [str
     if (sreq.summary || sreq.elements) resource = applySummary(svc.defs, resource, sreq.summary, sreq.elements);
     return { fullUrl: fullUrl(svc.baseUrl, row.type, row.id), resource, search: { mode: 'match' } };
   });
-  for (const row of await visibleIncludes(svc, result.included)) {
+  for (const row of await svc.access.visibleIncludes(svc, result.included)) {
     entries.push({ fullUrl: fullUrl(svc.baseUrl, row.type, row.id), resource: JSON.parse(row.content as string) as Resource, search: { mode: 'include' } });
   }
   if (sreq.unknown.length) {

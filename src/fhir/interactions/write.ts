@@ -9,7 +9,6 @@ import type { VersionRow } from '../store.js';
 import { sameContent } from '../same-content.js';
 import { checkResource, requireResource } from './resource-checks.js';
 import { checkWrite, prepare, reactive, settle } from './reactions.js';
-import { checkReachable, checkWritten } from '../../security/authorize.js';
 
 /**
  * The write interactions (R4 §3.1.0.3–3.1.0.7), each inside the caller's transaction so a Bundle
@@ -60,7 +59,7 @@ async function beforeWrite(svc: Services, tx: Tx, type: string, id: string, prev
  * client is answered with that, so its next If-Match holds.
  */
 async function afterWrite(svc: Services, tx: Tx, row: VersionRow, prev: VersionRow | undefined, action: 'c' | 'u' | 'd'): Promise<VersionRow> {
-  if (action !== 'd') await checkWritten(svc, tx, row, action);
+  if (action !== 'd') await svc.access.checkWritten(svc, tx, row, action);
   if (!reactive(svc, row.type)) return row;
   const event = { type: row.type, id: row.id, before: contentOf(prev), after: contentOf(row), origin: 'request' as const };
   const latest = await settle(svc, tx, event);
@@ -113,7 +112,7 @@ async function put(svc: Services, tx: Tx, type: string, id: string, body: Resour
   const current = contentOf(prev);
   if (prev && current) {
     immutable(type, id);
-    await checkReachable(svc, tx, prev, 'u');
+    await svc.access.checkReachable(svc, tx, prev, 'u');
     // an update that changes nothing stores no version: the current one is the answer
     if (sameContent(current, resource)) return { status: 200, row: prev, unchanged: true };
   }
@@ -200,7 +199,7 @@ export async function remove(svc: Services, tx: Tx, type: string, id: string, op
   checkVersion(type, id, prev, opts.ifMatch);
   if (!prev || prev.deleted) return { status: 204 };
   immutable(type, id);
-  await checkReachable(svc, tx, prev, 'd');
+  await svc.access.checkReachable(svc, tx, prev, 'd');
   await beforeWrite(svc, tx, type, id, prev);
   const row = await svc.store.write(tx, type, id, prev, null, 'DELETE');
   await afterWrite(svc, tx, row, prev, 'd');

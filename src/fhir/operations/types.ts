@@ -1,4 +1,4 @@
-import type { Need } from '../../security/authorize.js';
+import type { Need } from '../ports.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import type { Services } from '../services.js';
 

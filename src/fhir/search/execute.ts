@@ -5,8 +5,6 @@ import type { VersionRow } from '../store.js';
 import { parseSearch, type SearchRequest } from './params.js';
 import { compileCount, compileOrder, compileWhere } from './sql.js';
 import { resolveIncludes } from './includes.js';
-import { resolveTerminologyModifiers } from '../../terminology/search-modifiers.js';
-import { limitSearch } from '../../security/authorize.js';
 
 export interface SearchResult {
   rows: VersionRow[];
@@ -18,7 +16,7 @@ export interface SearchResult {
 }
 
 export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecutor = svc.store.storage): Promise<SearchResult> {
-  await resolveTerminologyModifiers(svc, req);
+  for (const hook of svc.searchHooks) await hook(svc, req);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
   let total: number | undefined;
   if (req.total !== 'none' || req.summary === 'count') {
@@ -50,7 +48,7 @@ export async function findMatches(svc: Services, type: string, criteria: string,
   const req = parseSearch(svc.defs, type, query, { defaultCount: 2, maxCount: 2 }, true);
   req.total = 'none';
   req.includes = []; // nobody reads them here
-  limitSearch(svc, type, req.criteria); // a patient-scoped token's conditions match only its patient's resources
+  svc.access.limitSearch(svc, type, req.criteria); // a patient-scoped token's conditions match only its patient's resources
   // two are enough to tell none, one and several apart; also overrides a `_count=0` in the criteria,
   // which would otherwise look like "no match" and let a conditional create duplicate
   req.count = 2;

@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Resource } from '@medplum/fhirtypes';
-import { createServices } from '../fhir/create-services.js';
+import { createServices } from './services.js';
 import type { SqlValue, Storage } from '../storage/types.js';
-import type { ToMain, ToWorker, WorkerSetup } from './parallel.js';
+import type { ToMain, ToWorker, WorkerSetup } from '../validation/parallel.js';
 
 /**
  * A validator in a thread of its own (see parallel.ts): the same FhirValidator the server builds,

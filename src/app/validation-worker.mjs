@@ -4,4 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./worker-thread.ts');
+await import('./validation-worker.ts');

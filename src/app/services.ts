@@ -1,18 +1,25 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
-import type { Storage } from '../storage/types.js';
-import { FhirValidator, loadProfiles } from '../validation/validator.js';
-import type { ResourceValidator } from '../validation/types.js';
-import { systemClock, type Clock } from './clock.js';
-import { definitionsForApp, loadDefinitions, PROFILES_DIR, registerSearchParameter, type Definitions } from './definitions.js';
-import { IndexExtractor } from './search/extract.js';
-import { DEFAULT_LIMITS, DEFAULT_TERMINOLOGY_LIMITS, type Limits, type Services, type TerminologyLimits, type WriteReaction } from './services.js';
-import { TerminologyStore } from '../terminology/source.js';
-import { pathwayProgress } from '../pathways/progress.js';
+import { systemClock, type Clock } from '../fhir/clock.js';
+import { definitionsForApp, loadDefinitions, PROFILES_DIR, registerSearchParameter, type Definitions } from '../fhir/definitions.js';
+import type { Operation } from '../fhir/operations/types.js';
+import type { ResourceValidator } from '../fhir/ports.js';
+import { IndexExtractor } from '../fhir/search/extract.js';
+import { searchAll } from '../fhir/search/find-all.js';
+import { SearchParameterSync } from '../fhir/search/parameter-sync.js';
+import { DEFAULT_LIMITS, type Limits, type Services, type WriteReaction } from '../fhir/services.js';
+import { ResourceStore } from '../fhir/store.js';
 import { personIdentity } from '../pathways/person-identity.js';
-import { parseSearch } from './search/params.js';
-import { runSearch } from './search/execute.js';
-import { ResourceStore } from './store.js';
-import { SearchParameterSync } from './search/parameter-sync.js';
+import { pathwayProgress } from '../pathways/progress.js';
+import '../pathways/services.js';
+import '../registry/services.js';
+import { smartAccess } from '../security/authorize.js';
+import '../security/services.js';
+import type { Storage } from '../storage/types.js';
+import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
+import { DEFAULT_TERMINOLOGY_LIMITS, type TerminologyLimits } from '../terminology/services.js';
+import { TerminologyStore } from '../terminology/source.js';
+import { FhirValidator, loadProfiles } from '../validation/validator.js';
+import { OPERATIONS } from './operations.js';
 
 export interface ServiceOptions {
   storage: Storage;
@@ -24,6 +31,8 @@ export interface ServiceOptions {
   validationMode?: 'strict' | 'lenient';
   /** What follows a write in its transaction (default: pathway progress and one Patient per person). */
   reactions?: WriteReaction[];
+  /** The operations offered (default: every area's, src/app/operations.ts). */
+  operations?: Operation[];
   definitions?: Definitions;
   terminology?: Partial<TerminologyLimits>;
   /** Where registry reports are written as files (none: stored only). */
@@ -35,8 +44,10 @@ export interface ServiceOptions {
 }
 
 /**
- * Everything a handler needs, built once per app (or CLI command) from explicit inputs. `ready`
- * resolves when the SearchParameter resources stored in the database are registered too.
+ * The composition root: everything a handler needs, built once per app (or CLI command, or worker
+ * thread) from explicit inputs — the core's store and definitions, and each area plugged into its port:
+ * the validator, terminology's search hook, the pathway reactions, SMART access, the operation table.
+ * `ready` resolves when the SearchParameter resources stored in the database are registered too.
  */
 export function createServices(options: ServiceOptions): Services & { ready: Promise<void> } {
   const defs = definitionsForApp(options.definitions ?? loadDefinitions());
@@ -47,12 +58,9 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
   };
   // terminology lookups are ordinary searches (url, identifier, source-system), every match
-  const searchAll = async (type: string, query: [string, string][]) => {
-    const req = parseSearch(defs, type, query, { defaultCount: 10_000, maxCount: 10_000 }, true);
-    req.total = 'none';
-    return (await runSearch(services, req)).rows.map((r) => r.content as string);
-  };
-  const terminology = new TerminologyStore(options.storage, searchAll);
+  const terminology = new TerminologyStore(options.storage, (type, query) => searchAll(services, type, query));
+  // the stored SearchParameters now, and at each request those another server process wrote since
+  const sync = new SearchParameterSync(options.storage, register);
   const services: Services = {
     store: new ResourceStore(options.storage, extractor, clock, register),
     terminology,
@@ -64,23 +72,13 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     validationMode: options.validationMode ?? 'strict',
     reactions: options.reactions ?? [pathwayProgress, personIdentity],
+    operations: options.operations ?? OPERATIONS,
+    access: smartAccess,
+    searchHooks: [resolveTerminologyModifiers],
+    refreshDefinitions: () => sync.check(),
     registryOutbox: options.registryOutbox,
     registryPageSize: options.registryPageSize,
     pathwayDefaultUnit: options.pathwayDefaultUnit,
   };
-  // the stored SearchParameters now, and at each request those another server process wrote since
-  const sync = new SearchParameterSync(options.storage, register);
-  syncs.set(defs, sync);
-  const ready = sync.check();
-  return { ...services, ready };
-}
-
-const syncs = new WeakMap<Definitions, SearchParameterSync>();
-
-/**
- * Brings the app's search parameters up to date with the SearchParameters in the database, written
- * by any server process: one count, once per request (security/guard.ts; docs/scale-out.md).
- */
-export function syncSearchParameters(svc: Services): Promise<void> {
-  return syncs.get(svc.defs)?.check() ?? Promise.resolve();
+  return { ...services, ready: sync.check() };
 }

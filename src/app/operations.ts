@@ -1,0 +1,33 @@
+import { reindexOperation } from '../fhir/operations/reindex.js';
+import type { Operation } from '../fhir/operations/types.js';
+import { expandOperation } from '../terminology/operations/expand.js';
+import { lookupOperation, subsumesOperation } from '../terminology/operations/lookup.js';
+import { translateOperation } from '../terminology/operations/translate.js';
+import { codeSystemValidateCode, valueSetValidateCode } from '../terminology/operations/validate-code.js';
+import { validateOperation } from '../validation/operation.js';
+import { applyOperation } from '../pathways/apply-operation.js';
+import { deadlinesOperation } from '../pathways/deadlines.js';
+import { evaluateDeadlinesOperation } from '../pathways/evaluate-operation.js';
+import { registryReportOperation } from '../registry/operation.js';
+import { evaluateMeasureOperation } from '../measures/operation.js';
+
+/**
+ * Every operation the server offers, from every area: the one table the core routes by and lists in the
+ * CapabilityStatement (Services.operations). The same name may serve several types with different modules.
+ */
+export const OPERATIONS: Operation[] = [
+  reindexOperation,
+  expandOperation,
+  valueSetValidateCode,
+  codeSystemValidateCode,
+  lookupOperation,
+  subsumesOperation,
+  translateOperation,
+  validateOperation,
+  applyOperation,
+  deadlinesOperation,
+  evaluateDeadlinesOperation,
+  registryReportOperation,
+  evaluateMeasureOperation,
+];
+
