@@ -5,6 +5,8 @@ import { createHttpServer } from './http/listener.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
 import { loadPathways } from './pathways/loader.js';
+import { loadMeasures } from './measures/loader.js';
+import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
@@ -57,8 +59,9 @@ export async function startServer(config: Config): Promise<Running> {
   const loaded = await loadTerminology(services);
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
+  jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
   if (config.loadExamples) jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
-  const jobs = await startScheduledJobs(config, services, jsonLog);
+  const jobs = await withMeasureJobs(await startScheduledJobs(config, services, jsonLog), services, jsonLog);
   const server = createHttpServer(
     app,
     {

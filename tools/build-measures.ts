@@ -12,7 +12,13 @@
  */
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Extension, Measure, MeasureGroupPopulation, MeasureGroupStratifier, RelatedArtifact } from '@medplum/fhirtypes';
+import type {
+  Extension,
+  Measure,
+  MeasureGroupPopulation,
+  MeasureGroupStratifier,
+  RelatedArtifact,
+} from '@medplum/fhirtypes';
 
 const BASE = 'http://forlop.no/fhir';
 const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
@@ -25,11 +31,22 @@ const EVIDENCE = `${BASE}/StructureDefinition/definition-evidence`;
 const TARGET = `${BASE}/StructureDefinition/measure-target`;
 
 const here = import.meta.dirname;
-const source = resolve(process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : join(here, '../../shared/domain/data'));
+const source = resolve(
+  process.argv.includes('--source')
+    ? process.argv[process.argv.indexOf('--source') + 1]
+    : join(here, '../../shared/domain/data'),
+);
 const out = resolve(join(here, '../measures'));
 
 type Status = 'verified' | 'inferred' | 'unverified';
-interface PopulationEntry { expression: string; description: string; status: Status; note?: string; language?: string; aggregate?: string }
+interface PopulationEntry {
+  expression: string;
+  description: string;
+  status: Status;
+  note?: string;
+  language?: string;
+  aggregate?: string;
+}
 interface Entry {
   id: string;
   title: string;
@@ -45,13 +62,29 @@ interface Entry {
   target?: { value: number; status: Status; fact: string; source?: string };
   populations: Record<string, PopulationEntry> | 'milestone-within-time';
 }
-interface Limit { pathway: string; to: string; source: string }
+interface Limit {
+  pathway: string;
+  to: string;
+  source: string;
+}
 
-const data = JSON.parse(readFileSync(join(here, 'data/measures.json'), 'utf8')) as { version: string; measures: Entry[] };
-const limits = (JSON.parse(readFileSync(join(source, 'forlopstider-verified.json'), 'utf8')) as { forlopstider: Limit[] }).forlopstider;
+const data = JSON.parse(readFileSync(join(here, 'data/measures.json'), 'utf8')) as {
+  version: string;
+  measures: Entry[];
+};
+const limits = (
+  JSON.parse(readFileSync(join(source, 'forlopstider-verified.json'), 'utf8')) as { forlopstider: Limit[] }
+).forlopstider;
 
-const fhirpath = (expression: string, name?: string) => ({ language: 'text/fhirpath' as const, expression, ...(name ? { name } : {}) });
-const variable = (name: string, expression: string): Extension => ({ url: VARIABLE, valueExpression: fhirpath(expression, name) });
+const fhirpath = (expression: string, name?: string) => ({
+  language: 'text/fhirpath' as const,
+  expression,
+  ...(name ? { name } : {}),
+});
+const variable = (name: string, expression: string): Extension => ({
+  url: VARIABLE,
+  valueExpression: fhirpath(expression, name),
+});
 
 /** The milestone Task an entry is about: by its 9322 event code, or by its action id (first-evaluation …). */
 function eventExpression(e: Entry['event']): string {
@@ -69,7 +102,11 @@ function variables(entry: Entry): Extension[] {
     variable('event', eventExpression(entry.event)),
     variable('eventDate', '%event.executionPeriod.end.addCalendarDays(0)'),
     variable('due', '%event.restriction.period.end.addCalendarDays(0)'),
-    variable('inPeriod', '%eventDate.where(%periodStart.calendarDaysUntil($this) >= 0 and $this.calendarDaysUntil(%periodEnd) >= 0).exists()'),
+    variable(
+      'inPeriod',
+      '%eventDate.where(%periodStart.calendarDaysUntil($this) >= 0 and ' +
+        '$this.calendarDaysUntil(%periodEnd) >= 0).exists()',
+    ),
     ...(entry.variables ?? []).map((v) => variable(v.name, v.expression)),
   ];
 }
@@ -90,10 +127,22 @@ function evidence(status: Status, fact: string | undefined, note?: string, sourc
 function withinTime(entry: Entry): Record<string, PopulationEntry> {
   const which = (entry.pathways ?? []).map((p) => `%pathway = '${p}'`).join(' or ');
   return {
-    'initial-population': { expression: `%inPeriod and (${which})`, description: `${entry.pathways?.join(', ')} pathways with the milestone dated in the period.`, status: 'verified' },
+    'initial-population': {
+      expression: `%inPeriod and (${which})`,
+      description: `${entry.pathways?.join(', ')} pathways with the milestone dated in the period.`,
+      status: 'verified',
+    },
     denominator: { expression: 'true', description: 'The initial population.', status: 'verified' },
-    numerator: { expression: '%due.where(%eventDate.calendarDaysUntil($this) >= 0).exists()', description: 'Done on or before its due date.', status: 'verified' },
-    'denominator-exception': { expression: '%due.empty()', description: 'No pathway time known for the milestone (no due date).', status: 'inferred' },
+    numerator: {
+      expression: '%due.where(%eventDate.calendarDaysUntil($this) >= 0).exists()',
+      description: 'Done on or before its due date.',
+      status: 'verified',
+    },
+    'denominator-exception': {
+      expression: '%due.empty()',
+      description: 'No pathway time known for the milestone (no due date).',
+      status: 'inferred',
+    },
   };
 }
 
@@ -109,7 +158,9 @@ function population(code: string, p: PopulationEntry): MeasureGroupPopulation {
   };
 }
 
-const TERTIAL = "%eventDate.substring(0, 4) + '-T' + iif(%eventDate.substring(5, 2).toInteger() <= 4, '1', iif(%eventDate.substring(5, 2).toInteger() <= 8, '2', '3'))";
+const TERTIAL =
+  "%eventDate.substring(0, 4) + '-T' + " +
+  "iif(%eventDate.substring(5, 2).toInteger() <= 4, '1', iif(%eventDate.substring(5, 2).toInteger() <= 8, '2', '3'))";
 const STRATA: Record<string, { code: string; display: string; expression: string }> = {
   unit: { code: 'unit', display: 'Enhet (EpisodeOfCare.managingOrganization)', expression: '%unit' },
   pathway: { code: 'pathway', display: 'Forløp (Volven 9321)', expression: '%pathway' },
@@ -121,13 +172,27 @@ const STRATA: Record<string, { code: string; display: string; expression: string
 
 function stratifiers(entry: Entry): MeasureGroupStratifier[] {
   const noDates = entry.strata?.includes('no-dates');
-  const names = ['unit', 'pathway', 'setting', ...(noDates ? [] : ['month', 'tertial']), ...(entry.strata ?? []).filter((s) => s in STRATA)];
-  const one = (name: string) => ({ code: { text: STRATA[name].code }, description: STRATA[name].display, criteria: fhirpath(STRATA[name].expression) });
+  const names = [
+    'unit',
+    'pathway',
+    'setting',
+    ...(noDates ? [] : ['month', 'tertial']),
+    ...(entry.strata ?? []).filter((s) => s in STRATA),
+  ];
+  const one = (name: string) => ({
+    code: { text: STRATA[name].code },
+    description: STRATA[name].display,
+    criteria: fhirpath(STRATA[name].expression),
+  });
   return [
     ...names.map(one),
     // R4 mea-1: a stratifier of components has no code or description of its own (its components have)
     {
-      component: ['unit', 'pathway'].map((n) => ({ code: { text: STRATA[n].code }, description: STRATA[n].display, criteria: fhirpath(STRATA[n].expression) })),
+      component: ['unit', 'pathway'].map((n) => ({
+        code: { text: STRATA[n].code },
+        description: STRATA[n].display,
+        criteria: fhirpath(STRATA[n].expression),
+      })),
     },
   ];
 }
@@ -136,8 +201,16 @@ function stratifiers(entry: Entry): MeasureGroupStratifier[] {
 function limitArtifacts(entry: Entry): RelatedArtifact[] {
   return (entry.limits ?? []).flatMap((cited) => {
     const found = limits.filter((l) => l.pathway === cited.pathway && l.to.includes(cited.to));
-    if (!found.length) throw new Error(`${entry.id}: no verified pathway time ${cited.pathway} → '${cited.to}' in forlopstider-verified.json`);
-    return [...new Set(found.map((l) => l.source.split(/\s*;\s*/)[0]))].map((url) => ({ type: 'citation' as const, label: `forløpstid ${cited.pathway}`, display: `${cited.pathway} → ${found[0].to} (forlopstider-verified.json)`, url }));
+    if (!found.length)
+      throw new Error(
+        `${entry.id}: no verified pathway time ${cited.pathway} → '${cited.to}' in forlopstider-verified.json`,
+      );
+    return [...new Set(found.map((l) => l.source.split(/\s*;\s*/)[0]))].map((url) => ({
+      type: 'citation' as const,
+      label: `forløpstid ${cited.pathway}`,
+      display: `${cited.pathway} → ${found[0].to} (forlopstider-verified.json)`,
+      url,
+    }));
   });
 }
 
@@ -145,34 +218,75 @@ function measure(entry: Entry): Measure {
   const populations = entry.populations === 'milestone-within-time' ? withinTime(entry) : entry.populations;
   const sources = [...(entry.evidence.source ?? []), ...(entry.target?.source ? [entry.target.source] : [])];
   const target: Extension[] = entry.target
-    ? [{ url: TARGET, extension: [{ url: 'value', valueDecimal: entry.target.value }, { url: 'status', valueCode: entry.target.status }, { url: 'fact', valueString: entry.target.fact }, ...(entry.target.source ? [{ url: 'source', valueUri: entry.target.source }] : [])] }]
+    ? [
+        {
+          url: TARGET,
+          extension: [
+            { url: 'value', valueDecimal: entry.target.value },
+            { url: 'status', valueCode: entry.target.status },
+            { url: 'fact', valueString: entry.target.fact },
+            ...(entry.target.source ? [{ url: 'source', valueUri: entry.target.source }] : []),
+          ],
+        },
+      ]
     : [];
-  const artifacts: RelatedArtifact[] = [...[...new Set(sources)].map((url) => ({ type: 'documentation' as const, url })), ...limitArtifacts(entry)];
+  const artifacts: RelatedArtifact[] = [
+    ...[...new Set(sources)].map((url) => ({ type: 'documentation' as const, url })),
+    ...limitArtifacts(entry),
+  ];
   return {
     resourceType: 'Measure',
     id: entry.id,
-    extension: [{ url: BASIS, valueCode: 'CarePlan' }, evidence(entry.evidence.status, entry.evidence.fact, undefined, entry.evidence.source), ...variables(entry)],
+    extension: [
+      { url: BASIS, valueCode: 'CarePlan' },
+      evidence(entry.evidence.status, entry.evidence.fact, undefined, entry.evidence.source),
+      ...variables(entry),
+    ],
     url: `${BASE}/Measure/${entry.id}`,
     version: data.version,
-    name: entry.id.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('').replace(/^(\d)/, 'M$1'),
+    name: entry.id
+      .split('-')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join('')
+      .replace(/^(\d)/, 'M$1'),
     title: entry.title,
     status: 'active',
     experimental: entry.evidence.status === 'unverified',
-    publisher: 'Forløp (from Helsedirektoratet\'s and NPR\'s published indicators)',
+    publisher: "Forløp (from Helsedirektoratet's and NPR's published indicators)",
     description: entry.description,
     ...(artifacts.length ? { relatedArtifact: artifacts } : {}),
     scoring: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-scoring', code: entry.scoring }] },
-    type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-type', code: entry.scoring === 'cohort' ? 'structure' : 'process' }] }],
-    ...(entry.improvement ? { improvementNotation: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-improvement-notation', code: entry.improvement }] } } : {}),
-    group: [{
-      ...(target.length ? { extension: target } : {}),
-      code: { text: entry.title },
-      population: Object.entries(populations).map(([code, p]) => population(code, p)),
-      stratifier: stratifiers(entry),
-    }],
+    type: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/measure-type',
+            code: entry.scoring === 'cohort' ? 'structure' : 'process',
+          },
+        ],
+      },
+    ],
+    ...(entry.improvement
+      ? {
+          improvementNotation: {
+            coding: [
+              { system: 'http://terminology.hl7.org/CodeSystem/measure-improvement-notation', code: entry.improvement },
+            ],
+          },
+        }
+      : {}),
+    group: [
+      {
+        ...(target.length ? { extension: target } : {}),
+        code: { text: entry.title },
+        population: Object.entries(populations).map(([code, p]) => population(code, p)),
+        stratifier: stratifiers(entry),
+      },
+    ],
   };
 }
 
 for (const f of readdirSync(out).filter((f) => f.startsWith('Measure-'))) rmSync(join(out, f));
-for (const entry of data.measures) writeFileSync(join(out, `Measure-${entry.id}.json`), `${JSON.stringify(measure(entry), null, 2)}\n`);
+for (const entry of data.measures)
+  writeFileSync(join(out, `Measure-${entry.id}.json`), `${JSON.stringify(measure(entry), null, 2)}\n`);
 process.stdout.write(`Wrote ${data.measures.length} Measures to ${out}\n`);

@@ -6,6 +6,7 @@ import { parsePrefer } from '../fhir/request.js';
 import type { Services } from '../fhir/services.js';
 import { authorize } from '../security/authorize.js';
 import { EVALUATE_MEASURE } from './constants.js';
+import { startAsync } from './async.js';
 import { readInput } from './input.js';
 import { runEvaluation } from './run.js';
 
@@ -23,6 +24,7 @@ export async function storeReport(svc: Services, report: MeasureReport, prefer: 
  * OperationDefinition says where we differ): evaluates an episode-based Measure whose criteria are
  * FHIRPath over the pathways of the period, for a patient, a reporting unit or a coordinator. GET
  * answers the MeasureReport; POST also stores it (201 + Location), so a figure can be cited later.
+ * `Prefer: respond-async` answers 202 at once and stores the report when done (async.ts).
  */
 export const evaluateMeasureOperation: Operation = {
   name: 'evaluate-measure',
@@ -37,6 +39,13 @@ export const evaluateMeasureOperation: Operation = {
   async handler(svc, req, target) {
     const input = readInput(req, target.id ? 'instance' : 'type');
     const prefer = parsePrefer(req.headers.prefer);
+    if (prefer.respondAsync) {
+      authorize(svc, [
+        { type: 'MeasureReport', action: 'c' },
+        { type: 'Task', action: 'c' },
+      ]);
+      return startAsync(svc, target.id, input);
+    }
     if (req.method === 'POST') authorize(svc, [{ type: 'MeasureReport', action: 'c' }]);
     const report = await runEvaluation(svc, target.id, input);
     if (req.method === 'GET') return { status: 200, resource: report };
