@@ -26,8 +26,26 @@ const VERSION_COLS = 'type, id, version, last_updated, deleted, content';
 /** Runs inside a transaction, after its work and before its commit, with every version it wrote. */
 export type CommitHook = (tx: Tx, written: VersionRow[]) => Promise<void>;
 
-/** The versions each open transaction has written (for its commit hook). */
-const writtenIn = new WeakMap<Tx, VersionRow[]>();
+/**
+ * A transaction of a store with a commit hook: the storage's transaction, and the versions written in
+ * it, handed to the hook before the commit (a context object instead of module state keyed by Tx).
+ */
+class HookedTx implements Tx {
+  readonly written: VersionRow[] = [];
+  constructor(private readonly tx: Tx) {}
+  all<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.tx.all<T>(sql, params);
+  }
+  get<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.tx.get<T>(sql, params);
+  }
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+    return this.tx.run(sql, params);
+  }
+  lock(key: string): Promise<void> {
+    return this.tx.lock(key);
+  }
+}
 
 /**
  * The resource store: versions, history and search index rows, kept consistent in one transaction.
@@ -57,12 +75,11 @@ export class ResourceStore {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const hook = this.hook;
     if (!hook) return this.storage.transaction(fn);
-    return this.storage.transaction(async (tx) => {
-      writtenIn.set(tx, []);
+    return this.storage.transaction(async (raw) => {
+      const tx = new HookedTx(raw);
       const result = await fn(tx);
-      const written = writtenIn.get(tx) ?? [];
-      writtenIn.delete(tx);
-      if (written.length) await hook(tx, written);
+      // the hook's own writes (the AuditEvent) go to the storage's transaction: they are not what it audits
+      if (tx.written.length) await hook(raw, tx.written);
       return result;
     });
   }
@@ -118,7 +135,7 @@ export class ResourceStore {
     // a new resource has no index rows yet; a deletion keeps none
     if (prev || resource) await this.replaceIndex(tx, rid, resource, Boolean(prev));
     const row = { type, id, version, last_updated: lastUpdated, deleted, content, rid };
-    writtenIn.get(tx)?.push(row);
+    if (tx instanceof HookedTx) tx.written.push(row);
     return row;
   }
 
