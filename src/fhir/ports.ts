@@ -1,6 +1,7 @@
 import type { CodeSystem, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
 import type { SqlExecutor } from '../storage/types.js';
 import type { FhirRequest } from './request.js';
+import type { Route } from './routes.js';
 import type { Criterion, SearchRequest } from './search/params.js';
 import type { Services } from './services.js';
 import type { VersionRow } from './store.js';
@@ -27,8 +28,8 @@ export interface Need {
  * server's own work) every answer is yes.
  */
 export interface AccessPolicy {
-  /** What a REST request needs (R4 interactions → SMART actions). */
-  needsOf(req: FhirRequest): Need[];
+  /** What a REST request needs (its route's R4 interaction → SMART actions). */
+  needsOf(route: Route, req: FhirRequest): Need[];
   /** Refuses (403) what the caller's token does not grant. */
   authorize(svc: Services, needs: Need[]): void;
   /** Narrows a search's criteria to what the caller reaches (the patient's compartment). */

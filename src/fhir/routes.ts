@@ -11,6 +11,7 @@ import * as write from './interactions/write.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from './request.js';
 import { runOperation } from './operations/run.js';
 import type { Services } from './services.js';
+import type { Tx } from '../storage/types.js';
 
 /**
  * The one table of what the server does. Routing and the CapabilityStatement are both generated from
@@ -28,14 +29,23 @@ export interface Route {
   /** Matches only with (or only without) a query string: conditional update/patch/delete. */
   conditional?: boolean;
   handler: Handler;
+  /**
+   * For a write interaction, the write itself inside a caller's transaction: the handler runs it in a
+   * transaction of its own, and a batch or transaction Bundle runs each entry's through the same route.
+   */
+  write?: Write;
 }
 
-/** Runs a write in its own transaction and answers per Prefer. */
-function writing(fn: (svc: Services, req: FhirRequest, tx: Parameters<Parameters<Services['store']['transaction']>[0]>[0]) => Promise<write.WriteResult>): Handler {
-  return async (svc, req) => {
+/** A write interaction in the caller's transaction; a transaction Bundle gives a create the id it assigned. */
+export type Write = (svc: Services, req: FhirRequest, tx: Tx, assignedId?: string) => Promise<write.WriteResult>;
+
+/** A write route: its handler runs the write in its own transaction and answers per Prefer. */
+function writing(route: Omit<Route, 'handler' | 'write'>, fn: Write): Route {
+  const handler: Handler = async (svc, req) => {
     const result = await svc.store.transaction((tx) => fn(svc, req, tx));
     return writeResponse(svc, result, parsePrefer(req.headers.prefer));
   };
+  return { ...route, handler, write: fn };
 }
 
 const criteriaOf = (req: FhirRequest) => new URLSearchParams(req.query.filter(([k]) => k !== '_format' && k !== '_pretty')).toString();
@@ -44,42 +54,34 @@ const ifMatch = (req: FhirRequest) => parseIfMatch(req.headers.ifMatch);
 export const ROUTES: Route[] = [
   { method: 'GET', shape: ':type/:id', interaction: 'read', level: 'instance', handler: read },
   { method: 'GET', shape: ':type/:id/_history/:vid', interaction: 'vread', level: 'instance', handler: vread },
-  {
-    method: 'PUT', shape: ':type/:id', interaction: 'update', level: 'instance',
-    handler: writing((svc, req, tx) => write.update(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) })),
-  },
-  {
-    method: 'PUT', shape: ':type', interaction: 'update', level: 'type', conditional: true,
-    handler: writing((svc, req, tx) => write.conditionalUpdate(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) })),
-  },
-  {
-    method: 'PATCH', shape: ':type/:id', interaction: 'patch', level: 'instance',
-    handler: writing((svc, req, tx) => write.patch(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) })),
-  },
-  {
-    method: 'PATCH', shape: ':type', interaction: 'patch', level: 'type', conditional: true,
-    handler: writing((svc, req, tx) => write.conditionalPatch(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) })),
-  },
-  {
-    method: 'DELETE', shape: ':type/:id', interaction: 'delete', level: 'instance',
-    handler: writing((svc, req, tx) => write.remove(svc, tx, requireType(svc, req.path[0]), req.path[1], { ifMatch: ifMatch(req) })),
-  },
-  {
-    method: 'DELETE', shape: ':type', interaction: 'delete', level: 'type', conditional: true,
-    handler: writing((svc, req, tx) => write.conditionalDelete(svc, tx, requireType(svc, req.path[0]), criteriaOf(req))),
-  },
+  writing({ method: 'PUT', shape: ':type/:id', interaction: 'update', level: 'instance' }, (svc, req, tx) =>
+    write.update(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) }),
+  ),
+  writing({ method: 'PUT', shape: ':type', interaction: 'update', level: 'type', conditional: true }, (svc, req, tx) =>
+    write.conditionalUpdate(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) }),
+  ),
+  writing({ method: 'PATCH', shape: ':type/:id', interaction: 'patch', level: 'instance' }, (svc, req, tx) =>
+    write.patch(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) }),
+  ),
+  writing({ method: 'PATCH', shape: ':type', interaction: 'patch', level: 'type', conditional: true }, (svc, req, tx) =>
+    write.conditionalPatch(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) }),
+  ),
+  writing({ method: 'DELETE', shape: ':type/:id', interaction: 'delete', level: 'instance' }, (svc, req, tx) =>
+    write.remove(svc, tx, requireType(svc, req.path[0]), req.path[1], { ifMatch: ifMatch(req) }),
+  ),
+  writing({ method: 'DELETE', shape: ':type', interaction: 'delete', level: 'type', conditional: true }, (svc, req, tx) =>
+    write.conditionalDelete(svc, tx, requireType(svc, req.path[0]), criteriaOf(req)),
+  ),
   { method: 'GET', shape: ':type/:id/_history', interaction: 'history-instance', level: 'instance', handler: history },
   { method: 'GET', shape: ':type/_history', interaction: 'history-type', level: 'type', handler: history },
-  {
-    method: 'POST', shape: ':type', interaction: 'create', level: 'type',
-    handler: writing((svc, req, tx) => {
-      // R4 §3.1.0.3 create takes no parameters but _format: criteria here would be silently ignored
-      if (criteriaOf(req)) {
-        throw new FhirError('invalid', { message: `POST ${req.path[0]} creates and takes no search parameters: use If-None-Exist for a conditional create, or POST ${req.path[0]}/_search to search`, expression: 'url' });
-      }
-      return write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist);
-    }),
-  },
+  writing({ method: 'POST', shape: ':type', interaction: 'create', level: 'type' }, (svc, req, tx, assignedId) => {
+    // R4 §3.1.0.3 create takes no parameters but _format: criteria here would be silently ignored
+    if (criteriaOf(req)) {
+      const message = `POST ${req.path[0]} creates and takes no search parameters: use If-None-Exist for a conditional create, or POST ${req.path[0]}/_search to search`;
+      throw new FhirError('invalid', { message, expression: 'url' });
+    }
+    return write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist, assignedId);
+  }),
   { method: 'GET', shape: ':type', interaction: 'search-type', level: 'type', handler: searchType },
   { method: 'GET', shape: ':type/:id/:type', interaction: 'search-type', level: 'instance', handler: searchCompartment },
   { method: 'POST', shape: ':type/_search', interaction: 'search-type', level: 'type', handler: searchType },
@@ -88,7 +90,8 @@ export const ROUTES: Route[] = [
   ...(['GET', 'POST'] as const).flatMap((method) =>
     (['$op', ':type/$op', ':type/:id/$op'] as const).map((shape, i): Route => ({ method, shape, level: (['system', 'type', 'instance'] as const)[i], handler: runOperation })),
   ),
-  { method: 'POST', shape: '', interaction: 'transaction', level: 'system', handler: (svc, req, dispatch) => processBundle(svc, req, dispatch) },
+  // a Bundle's entries are routed by this same table (findRoute), so routing is decided in one place
+  { method: 'POST', shape: '', interaction: 'transaction', level: 'system', handler: (svc, req, dispatch) => processBundle(svc, req, dispatch, findRoute) },
 ];
 
 /** batch is served by the same handler as transaction; the CapabilityStatement lists both. */

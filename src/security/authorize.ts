@@ -1,5 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
 import type { FhirRequest } from '../fhir/request.js';
+import type { Route } from '../fhir/routes.js';
 import type { Services } from '../fhir/services.js';
 import type { Criterion } from '../fhir/search/params.js';
 import type { VersionRow } from '../fhir/store.js';
@@ -30,28 +31,36 @@ export function authorize(svc: Services, needs: Need[]): void {
 }
 
 /**
- * What a REST request needs (R4 §3.1.0 interactions → SMART actions): read, vread and instance
- * history `r`; search and type history `s`; create `c`; update and patch `u`; delete `d`;
- * conditional interactions also `s` (their criteria search); system history `s` on every type.
- * Transactions and batches need nothing themselves: each entry is checked as it runs.
+ * What a REST request needs, from the interaction its route says it is (R4 §3.1.0 → SMART actions):
+ * read, vread and instance history `r`; search and type history `s` (a compartment search: `r` on the
+ * compartment's owner and `s` on the type); create `c`; update and patch `u`; delete `d`; conditional
+ * interactions also `s` (their criteria search); system history `s` on every type. Transactions, batches
+ * and metadata need nothing themselves (each entry is checked as it runs); operations declare theirs.
  */
-export function needsOf(req: FhirRequest): Need[] {
-  const [a, b, c] = req.path;
-  const n = req.path.length;
-  const conditional = req.query.some(([k]) => k !== '_format' && k !== '_pretty');
-  if (n === 0 || (n === 1 && a === 'metadata')) return [];
-  if (n === 1 && a === '_history') return [{ type: '*', action: 's', whole: true }];
-  if (n === 1) {
-    if (req.method === 'GET') return [{ type: a, action: 's' }];
-    if (req.method === 'POST') return [{ type: a, action: 'c' }, ...(req.headers.ifNoneExist ? [{ type: a, action: 's' as const }] : [])];
-    return [{ type: a, action: req.method === 'DELETE' ? 'd' : 'u' }, ...(conditional ? [{ type: a, action: 's' as const }] : [])];
+export function needsOf(route: Route, req: FhirRequest): Need[] {
+  const [a, , c] = req.path;
+  const search: Need[] = route.conditional ? [{ type: a, action: 's' }] : [];
+  switch (route.interaction) {
+    case 'read':
+    case 'vread':
+    case 'history-instance':
+      return [{ type: a, action: 'r' }];
+    case 'history-type':
+      return [{ type: a, action: 's', whole: true }];
+    case 'history-system':
+      return [{ type: '*', action: 's', whole: true }];
+    case 'search-type':
+      return route.level === 'instance' ? [{ type: a, action: 'r' }, { type: c, action: 's' }] : [{ type: a, action: 's' }];
+    case 'create':
+      return [{ type: a, action: 'c' }, ...(req.headers.ifNoneExist ? [{ type: a, action: 's' as const }] : [])];
+    case 'update':
+    case 'patch':
+      return [{ type: a, action: 'u' }, ...search];
+    case 'delete':
+      return [{ type: a, action: 'd' }, ...search];
+    default:
+      return [];
   }
-  if (n === 2 && b === '_search') return [{ type: a, action: 's' }];
-  if (n === 2 && b === '_history') return [{ type: a, action: 's', whole: true }];
-  if (n === 2) return [{ type: a, action: req.method === 'GET' ? 'r' : req.method === 'DELETE' ? 'd' : 'u' }];
-  if (c === '_history') return [{ type: a, action: 'r' }];
-  if (n === 3) return [{ type: a, action: 'r' }, { type: c, action: 's' }]; // compartment search
-  return [{ type: a, action: 'r' }];
 }
 
 /**

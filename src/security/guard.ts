@@ -26,7 +26,7 @@ async function authorizeRequest(svc: Services, route: Route, req: FhirRequest): 
     if (target.type && target.id) await checkInstance(svc, target.type, target.id, 'r');
     return;
   }
-  const needs = needsOf(req);
+  const needs = needsOf(route, req);
   authorize(svc, needs);
   // reads of one resource are kept to the patient here; writes are, under their lock, in write.ts
   if (route.level === 'instance' && req.path.length >= 2 && needs[0].action === 'r') await checkInstance(svc, req.path[0], req.path[1], 'r');

@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { processBundle } from '../fhir/interactions/bundle.js';
+import { findRoute } from '../fhir/routes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { Services } from '../fhir/services.js';
 import type { ResourceStore } from '../fhir/store.js';
@@ -61,7 +62,7 @@ export async function dryRun(svc: Services, bundle: Bundle): Promise<OperationOu
     body: structuredClone(bundle),
   };
   try {
-    const res = await processBundle(dry, req, notRun);
+    const res = await processBundle(dry, req, notRun, findRoute);
     return responseIssues((res.resource as Bundle).entry ?? []);
   } catch (err) {
     // what the server refuses is reported; its own failure (a bug: 500, the database away: 503)

@@ -2,12 +2,13 @@ import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 
 import type { Tx } from '../../storage/types.js';
 import { fullUrl } from '../bundles.js';
 import { asFhirError, FhirError } from '../errors.js';
-import { etag, newId, parseIfMatch } from '../ids.js';
+import { etag, newId } from '../ids.js';
 import { parsePrefer, type FhirRequest, type FhirResponse } from '../request.js';
 import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
 import { writeOutcome } from './respond.js';
 import { reactive } from './reactions.js';
+import type { Route } from '../routes.js';
 import * as write from './write.js';
 
 /**
@@ -24,9 +25,14 @@ interface Parsed {
   index: number;
   entry: BundleEntry;
   req: FhirRequest;
+  /** The server's route table, which decides what an entry's method and url mean, as for any request. */
+  routeOf: RouteOf;
 }
 
-export async function processBundle(svc: Services, req: FhirRequest, dispatch: Dispatch): Promise<FhirResponse> {
+/** Finds the route of a request (routes.ts `findRoute`), handed in so this module does not import the table. */
+export type RouteOf = (req: FhirRequest) => Route;
+
+export async function processBundle(svc: Services, req: FhirRequest, dispatch: Dispatch, routeOf: RouteOf): Promise<FhirResponse> {
   const bundle = req.body as Bundle;
   if (bundle?.resourceType !== 'Bundle') throw new FhirError('invalid', { message: 'POST to the base URL takes a Bundle', expression: 'resourceType' });
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
@@ -38,11 +44,11 @@ export async function processBundle(svc: Services, req: FhirRequest, dispatch: D
     throw new FhirError('too-large', { message: `The Bundle has ${entries.length} entries; the limit is ${svc.limits.maxBundleEntries}`, expression: 'Bundle.entry' });
   }
   const prefer = parsePrefer(req.headers.prefer);
-  if (bundle.type === 'batch') return batch(svc, entries, dispatch, prefer.return);
-  return transaction(svc, entries, dispatch, prefer.return);
+  if (bundle.type === 'batch') return batch(svc, entries, dispatch, prefer.return, routeOf);
+  return transaction(svc, entries, dispatch, prefer.return, routeOf);
 }
 
-function parseEntry(svc: Services, entry: BundleEntry, index: number): Parsed {
+function parseEntry(svc: Services, entry: BundleEntry, index: number, routeOf: RouteOf): Parsed {
   const where = `Bundle.entry[${index}]`;
   const method = entry?.request?.method;
   const url = entry?.request?.url;
@@ -55,6 +61,7 @@ function parseEntry(svc: Services, entry: BundleEntry, index: number): Parsed {
   return {
     index,
     entry,
+    routeOf,
     req: {
       method: method === 'HEAD' ? 'GET' : (method as FhirRequest['method']),
       path: path.split('/').filter(Boolean),
@@ -87,12 +94,12 @@ function byProcessingOrder(a: Parsed, b: Parsed): number {
   return ORDER[a.req.method] - ORDER[b.req.method] || a.index - b.index;
 }
 
-async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined): Promise<FhirResponse> {
+async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined, routeOf: RouteOf): Promise<FhirResponse> {
   const responses: BundleEntry[] = new Array(entries.length);
   const parsed: Parsed[] = [];
   entries.forEach((entry, index) => {
     try {
-      parsed.push(parseEntry(svc, entry, index));
+      parsed.push(parseEntry(svc, entry, index, routeOf));
     } catch (err) {
       responses[index] = errorEntry(asFhirError(err));
     }
@@ -108,13 +115,13 @@ async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, 
   return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'batch-response', entry: responses } };
 }
 
-async function transaction(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined): Promise<FhirResponse> {
-  const parsed = entries.map((e, i) => parseEntry(svc, e, i));
+async function transaction(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined, routeOf: RouteOf): Promise<FhirResponse> {
+  const parsed = entries.map((e, i) => parseEntry(svc, e, i, routeOf));
   checkDuplicates(parsed);
   // every entry's permissions before anything runs: a refused entry fails the whole transaction
   for (const p of parsed) {
     try {
-      svc.access.authorize(svc, svc.access.needsOf(p.req));
+      svc.access.authorize(svc, svc.access.needsOf(p.routeOf(p.req), p.req));
     } catch (err) {
       throw asFhirError(err).within(`Bundle.entry[${p.index}]`);
     }
@@ -267,23 +274,15 @@ async function writeEntry(svc: Services, tx: Tx, p: Parsed, ret: string | undefi
   return resultEntry(svc, await writeResult(svc, tx, p), ret);
 }
 
+/** An entry's write, through the route the server's table gives its method and url (R4 §3.1.0.11.2). */
 async function writeResult(svc: Services, tx: Tx, p: Parsed, assignedId?: string): Promise<write.WriteResult> {
-  const { req } = p;
-  const [type, id] = req.path;
-  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', `Unknown resource type '${type}'`);
-  svc.access.authorize(svc, svc.access.needsOf(req));
-  const ifMatch = parseIfMatch(req.headers.ifMatch);
-  const criteria = new URLSearchParams(req.query).toString();
-  let result: write.WriteResult;
-  if (req.method === 'POST' && req.path.length === 1) result = await write.create(svc, tx, type, req.body, req.headers.ifNoneExist, assignedId);
-  else if (req.method === 'PUT' && req.path.length === 2) result = await write.update(svc, tx, type, id, req.body, { ifMatch });
-  else if (req.method === 'PUT' && req.path.length === 1 && criteria) result = await write.conditionalUpdate(svc, tx, type, criteria, req.body, { ifMatch });
-  else if (req.method === 'PATCH' && req.path.length === 2) result = await write.patch(svc, tx, type, id, req.body, { ifMatch });
-  else if (req.method === 'PATCH' && req.path.length === 1 && criteria) result = await write.conditionalPatch(svc, tx, type, criteria, req.body, { ifMatch });
-  else if (req.method === 'DELETE' && req.path.length === 2) result = await write.remove(svc, tx, type, id, { ifMatch });
-  else if (req.method === 'DELETE' && req.path.length === 1 && criteria) result = await write.conditionalDelete(svc, tx, type, criteria);
-  else throw new FhirError('invalid', { message: `Unsupported ${req.method} url '${req.path.join('/')}' in a Bundle`, expression: 'request.url' });
-  return result;
+  const route = p.routeOf(p.req);
+  if (!route.write) {
+    const message = `${p.req.method} ${p.req.path.join('/')} is not a write a Bundle entry can make`;
+    throw new FhirError('invalid', { message, expression: 'request.url' });
+  }
+  svc.access.authorize(svc, svc.access.needsOf(route, p.req));
+  return route.write(svc, p.req, tx, assignedId);
 }
 
 function resultEntry(svc: Services, result: write.WriteResult, ret: string | undefined): BundleEntry {
