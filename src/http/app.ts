@@ -9,7 +9,7 @@ import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { readBody } from './body.js';
 import { AuditLog, type ReadAudit } from '../security/audit.js';
 import { DEFAULT_HTTP_LIMITS, harden, principalOfResponse, type HttpLimits } from './hardening.js';
-import { dispatcher } from '../security/guard.js';
+import { dispatcher } from '../app/pipeline.js';
 import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import { checkAcceptable, send } from './format.js';

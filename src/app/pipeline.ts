@@ -1,0 +1,60 @@
+import { asFhirError } from '../fhir/errors.js';
+import { runOperation } from '../fhir/operations/run.js';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import { findRoute } from '../fhir/routes.js';
+import type { Services } from '../fhir/services.js';
+import { auditEvent, provenanceOf, writeAudit, type AuditLog, type AuditedRequest } from '../security/audit.js';
+import type { Principal } from '../security/principal.js';
+import { authorizeRequest, shown, touchesPatientData, written } from '../security/request-access.js';
+
+export type Dispatch = (req: FhirRequest) => Promise<FhirResponse>;
+
+/**
+ * Every request — from HTTP, or an entry of a batch or transaction run through the same dispatch —
+ * passes here: the route is found, the token's scopes checked against what it needs, a
+ * patient-scoped token kept to its patient's resources, and only then is the handler run, with
+ * services that carry the principal (so search limits, include filtering and write checks see it).
+ * With an audit log, each request on patient data leaves an AuditEvent: a write's in its own
+ * transaction (with the client's `X-Provenance` as a Provenance), anything else's through the log.
+ * Without a principal (authentication off, or the server's own work) everything is allowed.
+ */
+export function dispatcher(services: Services, audit?: AuditLog): (principal?: Principal, address?: string) => Dispatch {
+  return (principal, address) => {
+    const base: Services = principal ? { ...services, principal } : services;
+    // SearchParameters another API node wrote: checked once per request, not per Bundle entry
+    let synced: Promise<void> | undefined;
+    const sync = () => (synced ??= services.refreshDefinitions());
+    const dispatch: Dispatch = async (req) => {
+      const route = findRoute(req);
+      const audited = audit !== undefined && touchesPatientData(base, req);
+      if (!audited) {
+        await sync();
+        if (base.principal) await authorizeRequest(base, route, req);
+        return route.handler(base, req, dispatch);
+      }
+      const context: AuditedRequest = { req, interaction: route.interaction ?? (route.handler === runOperation ? 'operation' : 'read'), principal, address };
+      let committed = false;
+      const svc: Services = {
+        ...base,
+        store: base.store.withCommitHook(async (tx, rows) => {
+          committed = true;
+          const now = base.clock.now();
+          await writeAudit(base.store, tx, auditEvent(context, now, 200, written(rows)));
+          if (req.headers.provenance) await writeAudit(base.store, tx, provenanceOf(req.headers.provenance, rows, now));
+        }),
+      };
+      try {
+        await sync();
+        if (svc.principal) await authorizeRequest(svc, route, req);
+        const out = await route.handler(svc, req, dispatch);
+        if (!committed) audit.add(auditEvent(context, base.clock.now(), out.status, shown(out)));
+        return out;
+      } catch (err) {
+        const fe = asFhirError(err);
+        audit.add(auditEvent(context, base.clock.now(), fe.status, [], fe.message.slice(0, 500)));
+        throw err;
+      }
+    };
+    return dispatch;
+  };
+}
