@@ -32,6 +32,11 @@ if (suites.includes('validation')) results.push(['validation', await validationB
 if (suites.includes('pathways')) results.push(['pathways', await pathwaysBench(pathwaySizes, Number(arg('apply-count', '1000')))]);
 if (suites.includes('security')) results.push(['security', await securityBench(Number(arg('security-size', '10000')), seconds)]);
 if (suites.includes('registry')) results.push(['registry', await registryBench(arg('registry-sizes', '10000,100000').split(',').map(Number), Number(arg('apply-count', '1000')), arg('registry-db', '') || undefined)]);
+if (suites.includes('measures')) {
+  const { measuresBench } = await import('./measures.js');
+  const measureSizes = arg('measure-sizes', '10000').split(',').map(Number);
+  results.push(['measures', await measuresBench(measureSizes, Number(arg('apply-count', '1000')))]);
+}
 if (suites.includes('search')) results.push(['search', await searchBench(searchSizes, Math.max(3, Math.round(seconds / 2)), Number(arg('peer-max', '100000')))]);
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });

@@ -239,7 +239,13 @@ describe.each(BACKENDS)('the shipped indicators on golden cohorts, on $name', (b
       ],
       scoring: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-scoring', code: 'ratio' }] },
       group: [
-        { population: [pop('initial-population', 'true'), pop('numerator', done('E')), pop('denominator', done('C'))] },
+        {
+          population: [pop('initial-population', 'true'), pop('numerator', done('E')), pop('denominator', done('C'))],
+          // the PlanDefinition a pathway instantiates is there to read
+          stratifier: [
+            { code: { text: 'plan' }, criteria: { language: 'text/fhirpath', expression: '%plan.version' } },
+          ],
+        },
       ],
     };
     expect(
@@ -258,6 +264,7 @@ describe.each(BACKENDS)('the shipped indicators on golden cohorts, on $name', (b
       denominator: 5,
       score: 0.6,
     });
+    expect(strata(feb.group?.[0] ?? {}, 'plan')).toEqual({ '2019.1': figures(feb.group?.[0] ?? {}) });
     // March: 2 evaluations, no decision: no score
     const mar = await reportOf(
       t,

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES_DIR } from '../../src/fhir/definitions.js';
 import type { Measure, MeasureReport, OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
@@ -38,6 +41,32 @@ describe.each(BACKENDS)('evaluate-measure as an operation, on $name', (backend) 
       ['first-attendance', '2026-01-20'],
       ['clinical-decision', '2026-03-01'],
     ]);
+  });
+
+  it('the CapabilityStatement lists the operation on Measure, with our OperationDefinition', async () => {
+    const metadata = await t.http().get('/fhir/metadata');
+    const measure = metadata.body.rest[0].resource.find((r: { type: string }) => r.type === 'Measure');
+    expect(measure.operation).toContainEqual({
+      name: 'evaluate-measure',
+      definition: 'http://forlop.no/fhir/OperationDefinition/Measure-evaluate-measure',
+    });
+  });
+
+  it('our OperationDefinition and extension definitions are valid R4', async () => {
+    for (const file of [
+      'OperationDefinition-Measure-evaluate-measure',
+      'StructureDefinition-measure-target',
+      'StructureDefinition-definition-evidence',
+    ]) {
+      const resource = JSON.parse(readFileSync(join(PROFILES_DIR, `${file}.json`), 'utf8'));
+      const res = await t
+        .http()
+        .post(`/fhir/${resource.resourceType}/$validate`)
+        .set('Content-Type', FHIR_JSON)
+        .send(resource);
+      expect(res.status).toBe(200);
+      expectValid(res.body.issue);
+    }
   });
 
   it('periodStart and periodEnd are required; a bad date or a start after the end is a 400', async () => {

@@ -1,0 +1,151 @@
+import type { Bundle, CarePlan, MeasureReport, Task } from '@medplum/fhirtypes';
+import { loadMeasures } from '../src/measures/loader.js';
+import { addCalendarDays } from '../src/pathways/calendar.js';
+import { startInProcess } from '../test/support/in-process.js';
+import { table } from './harness.js';
+import { copyPathways, seedPatients, timeApply, TODAY } from './pathways.js';
+
+/**
+ * Issue 17's figure: `$evaluate-measure` over N pathways (embedded SQLite, in one process, over HTTP):
+ * N pathways of one unit — 1,000 through `$apply`, those started three weeks or more before "today"
+ * given a first attendance and a clinical decision through PUT Task, the rest copies (as in the
+ * pathway benchmark) — and the assessment indicator evaluated for the year: as a summary, as a
+ * subject-list (a contained List per population and stratum), and for the unit. Figures are pathways
+ * evaluated per second. The reference in the same run: reading the same rows (every CarePlan and Task)
+ * from the database into JavaScript, without parsing them.
+ */
+const MEASURE = 'assessment-within-pathway-time';
+const ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action';
+const JSON_TYPE = 'application/fhir+json';
+
+async function json<T>(res: Response, what: string): Promise<T> {
+  if (res.status >= 300) throw new Error(`${what}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** One milestone of an applied pathway completed on a date (PUT Task), with an outcome when it has one. */
+async function complete(base: string, carePlan: string, action: string, date: string, outcome?: [string, string]) {
+  const found = await json<Bundle>(
+    await fetch(`${base}/Task?identifier=${encodeURIComponent(`${ACTION}|${carePlan}/${action}`)}`),
+    'Task search',
+  );
+  const task = found.entry?.[0]?.resource as Task;
+  const output = outcome
+    ? [
+        {
+          type: { text: 'Utfall' },
+          valueCodeableConcept: { coding: [{ system: `urn:oid:2.16.578.1.12.4.1.1.${outcome[0]}`, code: outcome[1] }] },
+        },
+      ]
+    : undefined;
+  const body = {
+    ...task,
+    status: 'completed',
+    executionPeriod: { start: date, end: date },
+    ...(output ? { output } : {}),
+  };
+  await json(
+    await fetch(`${base}/Task/${task.id}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': JSON_TYPE },
+      body: JSON.stringify(body),
+    }),
+    'PUT Task',
+  );
+}
+
+/** M three days after the start, C twenty days after, for the applied pathways old enough; 8 in flight. */
+async function decide(base: string): Promise<number> {
+  const all = await json<Bundle>(await fetch(`${base}/CarePlan?_count=1000&_elements=period`), 'CarePlan search');
+  const old = (all.entry ?? [])
+    .map((e) => e.resource as CarePlan)
+    .filter((c) => (c.period?.start as string) <= addCalendarDays(TODAY, -21));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < old.length; i = next++) {
+        const start = old[i].period?.start as string;
+        await complete(base, old[i].id as string, 'first-attendance', addCalendarDays(start, 3));
+        await complete(base, old[i].id as string, 'clinical-decision', addCalendarDays(start, 20), ['9323', 'P']);
+      }
+    }),
+  );
+  return old.length;
+}
+
+/** One evaluation over HTTP: seconds, and the report's initial population. */
+async function timeEvaluation(base: string, query: string): Promise<{ seconds: number; ip: number; bytes: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/Measure/${MEASURE}/$evaluate-measure?periodStart=2026&periodEnd=2026${query}`);
+  const text = await res.text();
+  const seconds = (performance.now() - t0) / 1000;
+  if (res.status !== 200) throw new Error(`$evaluate-measure: ${res.status} ${text.slice(0, 500)}`);
+  const report = JSON.parse(text) as MeasureReport;
+  const ip = report.group?.[0]?.population?.find((p) => p.code?.coding?.[0]?.code === 'initial-population')?.count ?? 0;
+  return { seconds, ip, bytes: text.length };
+}
+
+export async function measuresBench(sizes: number[], applyCount = 1000): Promise<string> {
+  const rows: (string | number)[][] = [];
+  for (const n of sizes) {
+    const running = await startInProcess(`${TODAY}T08:00:00Z`);
+    const { built, storage, url: base } = running;
+    try {
+      await loadMeasures(built.services);
+      const applied = Math.min(n, applyCount);
+      await seedPatients(base, applied);
+      await timeApply(base, applied);
+      const decided = await decide(base);
+      await copyPathways(built.services, n - applied);
+      const pathways =
+        (
+          await storage.get<{ n: number }>(
+            `SELECT COUNT(*) AS n FROM resources WHERE type = 'CarePlan' AND deleted = 0`,
+          )
+        )?.n ?? 0;
+      const perSecond = (s: number) => Math.round(pathways / s).toLocaleString('en');
+      const cells: string[] = [];
+      let ip = 0;
+      for (const query of ['', '&reportType=subject-list', '&subject=Organization/bench-hf']) {
+        const r = await timeEvaluation(base, query);
+        ip = r.ip;
+        cells.push(`${r.seconds.toFixed(2)} s, ${perSecond(r.seconds)}/s (${(r.bytes / 1e6).toFixed(1)} MB)`);
+      }
+      const t0 = performance.now();
+      const read = await storage.all<{ content: string }>(
+        `SELECT content FROM resources WHERE type IN ('CarePlan', 'Task') AND deleted = 0`,
+      );
+      const readSeconds = (performance.now() - t0) / 1000;
+      rows.push([
+        pathways,
+        `${decided} × copies: ${ip}`,
+        ...cells,
+        `${readSeconds.toFixed(2)} s, ${perSecond(readSeconds)}/s (${read.length} rows)`,
+      ]);
+    } finally {
+      await running.close();
+    }
+  }
+  return [
+    '### Quality indicators (embedded SQLite, in one process, over HTTP; one unit, N pathways, the year 2026)',
+    '',
+    `\`GET Measure/${MEASURE}/$evaluate-measure\` over every pathway of the year (all N overlap it): ` +
+      "each pathway's CarePlan and Tasks read in batches over one snapshot, the Measure's FHIRPath variables, " +
+      'populations and six stratifiers run on it. Pathways per second = N / seconds. "initial population": the ' +
+      'pathways with a clinical decision in the year (those decided through the API, and their copies). The ' +
+      'reference reads the same rows (every CarePlan and Task) from the database into JavaScript, without ' +
+      'parsing them.',
+    '',
+    table(
+      [
+        'N pathways',
+        'decided: initial population',
+        'summary',
+        'subject-list',
+        'subject = the unit',
+        'reference: read the rows',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
