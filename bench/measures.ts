@@ -1,4 +1,5 @@
 import type { Bundle, CarePlan, MeasureReport, Task } from '@medplum/fhirtypes';
+import { paramId } from '../src/fhir/search/param-id.js';
 import { loadMeasures } from '../src/measures/loader.js';
 import { addCalendarDays } from '../src/pathways/calendar.js';
 import { startInProcess } from '../test/support/in-process.js';
@@ -11,8 +12,8 @@ import { copyPathways, seedPatients, timeApply, TODAY } from './pathways.js';
  * given a first attendance and a clinical decision through PUT Task, the rest copies (as in the
  * pathway benchmark) — and the assessment indicator evaluated for the year: as a summary, as a
  * subject-list (a contained List per population and stratum), and for the unit. Figures are pathways
- * evaluated per second. The reference in the same run: reading the same rows (every CarePlan and Task)
- * from the database into JavaScript, without parsing them.
+ * evaluated per second. The reference in the same run: reading the same rows (every CarePlan and its
+ * completed Tasks) from the database into JavaScript, without parsing them.
  */
 const MEASURE = 'assessment-within-pathway-time';
 const ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action';
@@ -73,8 +74,24 @@ async function decide(base: string): Promise<number> {
   return old.length;
 }
 
+/**
+ * A request that opens the connection the timed one uses: after a long pause (the seeding) the server
+ * has closed the idle keep-alive socket, and the first request on it may meet ECONNRESET.
+ */
+async function warmUp(base: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await (await fetch(`${base}/metadata`)).arrayBuffer();
+      return;
+    } catch (err) {
+      if (attempt > 0 || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    }
+  }
+}
+
 /** One evaluation over HTTP: seconds, and the report's initial population. */
 async function timeEvaluation(base: string, query: string): Promise<{ seconds: number; ip: number; bytes: number }> {
+  await warmUp(base);
   const t0 = performance.now();
   const res = await fetch(`${base}/Measure/${MEASURE}/$evaluate-measure?periodStart=2026&periodEnd=2026${query}`);
   const text = await res.text();
@@ -112,8 +129,13 @@ export async function measuresBench(sizes: number[], applyCount = 1000): Promise
         cells.push(`${r.seconds.toFixed(2)} s, ${perSecond(r.seconds)}/s (${(r.bytes / 1e6).toFixed(1)} MB)`);
       }
       const t0 = performance.now();
+      // what the evaluation reads: every CarePlan, and the completed Tasks (the criteria read only %done)
       const read = await storage.all<{ content: string }>(
-        `SELECT content FROM resources WHERE type IN ('CarePlan', 'Task') AND deleted = 0`,
+        `SELECT content FROM resources WHERE type = 'CarePlan' AND deleted = 0
+         UNION ALL
+         SELECT r.content FROM resources r JOIN sp_token t ON t.rid = r.rid AND t.param = ? AND t.code = 'completed'
+          WHERE r.type = 'Task' AND r.deleted = 0`,
+        [paramId('Task', 'status')],
       );
       const readSeconds = (performance.now() - t0) / 1000;
       rows.push([
@@ -133,8 +155,8 @@ export async function measuresBench(sizes: number[], applyCount = 1000): Promise
       "each pathway's CarePlan and Tasks read in batches over one snapshot, the Measure's FHIRPath variables, " +
       'populations and six stratifiers run on it. Pathways per second = N / seconds. "initial population": the ' +
       'pathways with a clinical decision in the year (those decided through the API, and their copies). The ' +
-      'reference reads the same rows (every CarePlan and Task) from the database into JavaScript, without ' +
-      'parsing them.',
+      'reference reads the same rows (every CarePlan and its completed Tasks: the criteria read only %done) ' +
+      'from the database into JavaScript, without parsing them.',
     '',
     table(
       [

@@ -24,6 +24,7 @@ export const EVALUATE_MEASURE = `${FORLOP}/OperationDefinition/Measure-evaluate-
 /** The FHIRPath variables every criterion sees, besides those a Measure defines itself. */
 export const CONTEXT_VARIABLES = [
   'tasks',
+  'done',
   'plan',
   'episode',
   'careTeam',

@@ -49,6 +49,8 @@ function needsOf(def: MeasureDef, scope: Scope): Needs & { plan: boolean } {
   const text = expressionsOf(def);
   const uses = (name: string) => new RegExp(`%${name}\\b`).test(text);
   return {
+    // the evaluated resources of an individual report are every Task of the pathway
+    allTasks: uses('tasks') || !!scope.patient,
     episode: uses('episode') || !!scope.unit,
     careTeam: uses('careTeam') || !!scope.practitioner,
     referral: uses('referral'),

@@ -28,7 +28,7 @@ export interface PathwayContext {
 }
 
 /**
- * The variables a pathway's criteria read (docs/measures.md): its Tasks, PlanDefinition,
+ * The variables a pathway's criteria read (docs/measures.md): its Tasks (and the completed ones), PlanDefinition,
  * EpisodeOfCare, CareTeam and referral, the measurement period (Oslo dates), the care setting and
  * severity (as the time limits read them), then the Measure's own variables in their order, each
  * seeing those before it. A resource not there is the empty collection.
@@ -40,7 +40,10 @@ export function variablesOf(
 ): Record<string, unknown> {
   const context = contextOf(data.carePlan);
   const vars: Record<string, unknown> = {
+    // every milestone when a criterion reads %tasks (else only the completed ones were read)
     tasks: data.tasks,
+    // the completed milestones: most criteria look only at these, and a short list is read faster
+    done: data.tasks.filter((t) => t.status === 'completed'),
     plan: plan ?? [],
     episode: data.episode ?? [],
     careTeam: data.careTeam ?? [],

@@ -11,7 +11,7 @@ import type { MeasurementPeriod } from './period.js';
 /** One pathway with what its criteria may read. */
 export interface PathwayData {
   carePlan: CarePlan;
-  /** Every Task based on the CarePlan (its milestones), in the order they were stored. */
+  /** The Tasks based on the CarePlan (its milestones), in the order they were stored: every one, or the completed. */
   tasks: Task[];
   episode?: EpisodeOfCare;
   careTeam?: CareTeam;
@@ -21,6 +21,8 @@ export interface PathwayData {
 
 /** Which related resources a batch reads: only those a criterion or a filter uses. */
 export interface Needs {
+  /** Every Task (`%tasks`), or only the completed ones (`%done`). */
+  allTasks: boolean;
   episode: boolean;
   careTeam: boolean;
   referral: boolean;
@@ -71,15 +73,23 @@ const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
     .find((r) => r?.startsWith(`${type}/`))
     ?.slice(type.length + 1);
 
-/** Every Task of these CarePlans (via the `based-on` index), by CarePlan, in stored order. */
-async function tasksOf(db: SqlExecutor, ids: string[]): Promise<Map<string, Task[]>> {
+/**
+ * The Tasks of these CarePlans (via the `based-on` index), by CarePlan, in stored order: every one, or
+ * only the completed ones — found from the index alone, the status row by the covering (param, code,
+ * system, rid) index, so the others' rows are never read.
+ */
+async function tasksOf(db: SqlExecutor, ids: string[], all: boolean): Promise<Map<string, Task[]>> {
   const out = new Map<string, Task[]>(ids.map((id) => [id, []]));
   if (!ids.length) return out;
+  const completed = `AND EXISTS (SELECT 1 FROM sp_token t
+                     WHERE t.param = ? AND t.code = 'completed' AND t.system IS NULL AND t.rid = b.rid)`;
   const rows = await db.all<{ care_plan: string; content: string }>(
     `SELECT b.target_id AS care_plan, r.content AS content
        FROM sp_reference b JOIN resources r ON r.rid = b.rid AND r.deleted = 0
-      WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)}) ORDER BY r.rid`,
-    [paramId('Task', 'based-on'), ...ids],
+      WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)})
+            ${all ? '' : completed}
+      ORDER BY r.rid`,
+    [paramId('Task', 'based-on'), ...ids, ...(all ? [] : [paramId('Task', 'status')])],
   );
   for (const r of rows) out.get(r.care_plan)?.push(JSON.parse(r.content) as Task);
   return out;
@@ -93,7 +103,7 @@ async function tasksOf(db: SqlExecutor, ids: string[]): Promise<Map<string, Task
 export async function readPathways(db: SqlExecutor, ids: string[], needs: Needs): Promise<PathwayData[]> {
   const carePlans = await byIds<CarePlan>(db, 'CarePlan', ids);
   const plans = [...carePlans.values()];
-  const tasks = await tasksOf(db, [...carePlans.keys()]);
+  const tasks = await tasksOf(db, [...carePlans.keys()], needs.allTasks);
   const none = new Map<string, never>();
   const episodes = needs.episode
     ? await byIds<EpisodeOfCare>(
