@@ -18,7 +18,11 @@ export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Starts a server; `databaseUrl` reuses an existing (seeded) database instead of a fresh one. */
-export async function startServer(kind: ServerKind, databaseUrl?: string, env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startServer(
+  kind: ServerKind,
+  databaseUrl?: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const port = await freePort();
   let dbUrl = '';
   let cleanup = async () => undefined as void;
@@ -34,10 +38,14 @@ export async function startServer(kind: ServerKind, databaseUrl?: string, env: R
     cleanup = async () => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   }
   const processKind = kind.startsWith('forlop') ? 'forlop' : kind === 'medplum-memory' ? 'medplum' : 'express';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), processKind, String(port), dbUrl], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), processKind, String(port), dbUrl],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       if (d.toString().includes('READY')) resolve();
@@ -123,7 +131,8 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
 
 /** A markdown table: the same form in the terminal and in the README. */
 export function table(headers: string[], rows: (string | number)[][]): string {
-  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1)) : v);
+  const fmt = (v: string | number) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1)) : v;
   const lines = [headers, headers.map(() => '---'), ...rows.map((r) => r.map(fmt))].map((r) => `| ${r.join(' | ')} |`);
   return lines.join('\n');
 }

@@ -47,9 +47,19 @@ export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise
       }
       const t2 = performance.now();
       const ids = await storage.all<{ id: string }>(`SELECT id FROM resources WHERE type = 'CarePlan' AND deleted = 0`);
-      for (const { id } of ids) await storage.get(`SELECT content FROM resources WHERE type = 'CarePlan' AND id = ?`, [id]);
+      for (const { id } of ids)
+        await storage.get(`SELECT content FROM resources WHERE type = 'CarePlan' AND id = ?`, [id]);
       const readSeconds = (performance.now() - t2) / 1000;
-      rows.push([n, applied, apply.perSecond, apply.p50, apply.p99, seedSeconds.toFixed(0), ...runs, readSeconds.toFixed(2)]);
+      rows.push([
+        n,
+        applied,
+        apply.perSecond,
+        apply.p50,
+        apply.p99,
+        seedSeconds.toFixed(0),
+        ...runs,
+        readSeconds.toFixed(2),
+      ]);
     } finally {
       await running.close();
     }
@@ -59,7 +69,21 @@ export async function pathwaysBench(sizes: number[], applyCount = 1000): Promise
     '',
     `\`$apply\` over HTTP with 8 in flight (a new patient each, start dates spread over ${SPREAD_DAYS} days). The other CarePlans are copies written straight to the store (seeding only). The evaluation runs are the scheduled run (\`evaluateAll\`): the CarePlans it evaluated, the Tasks whose businessStatus changed and the DetectedIssues it created. The reference is reading each CarePlan row once.`,
     '',
-    table(['N', '$apply n', '$apply/s', 'p50 ms', 'p99 ms', 'seeding s', 'run, same time', 'run, a day later', 'run, a week later', 'reference: read each CarePlan, s'], rows),
+    table(
+      [
+        'N',
+        '$apply n',
+        '$apply/s',
+        'p50 ms',
+        'p99 ms',
+        'seeding s',
+        'run, same time',
+        'run, a day later',
+        'run, a week later',
+        'reference: read each CarePlan, s',
+      ],
+      rows,
+    ),
   ].join('\n');
 }
 
@@ -70,18 +94,40 @@ export async function seedPatients(base: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 500) {
     const entry = Array.from({ length: Math.min(500, n - i) }, (_, k) => {
       const id = patientId(i + k);
-      return { resource: { resourceType: 'Patient', id, name: [{ family: 'Bench' }], birthDate: '2010-01-01', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: fnrFor(i + k) }] }, request: { method: 'PUT', url: `Patient/${id}` } };
+      return {
+        resource: {
+          resourceType: 'Patient',
+          id,
+          name: [{ family: 'Bench' }],
+          birthDate: '2010-01-01',
+          identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: fnrFor(i + k) }],
+        },
+        request: { method: 'PUT', url: `Patient/${id}` },
+      };
     });
-    const res = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
+    const res = await fetch(base, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
     if (res.status !== 200) throw new Error(`seeding patients: ${res.status} ${await res.text()}`);
   }
 }
 
 /** The unit the benchmark's pathways report to ($apply needs one). */
-const BENCH_UNIT = { resourceType: 'Organization', id: 'bench-hf', name: 'Bench HF', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.102', value: '4200001' }] };
+const BENCH_UNIT = {
+  resourceType: 'Organization',
+  id: 'bench-hf',
+  name: 'Bench HF',
+  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.102', value: '4200001' }],
+};
 
 export async function timeApply(base: string, n: number): Promise<{ perSecond: number; p50: string; p99: string }> {
-  const unit = await fetch(`${base}/Organization/bench-hf`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(BENCH_UNIT) });
+  const unit = await fetch(`${base}/Organization/bench-hf`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/fhir+json' },
+    body: JSON.stringify(BENCH_UNIT),
+  });
   if (unit.status >= 300) throw new Error(`the bench unit: ${unit.status} ${await unit.text()}`);
   let next = 0;
   const latencies: number[] = [];
@@ -92,7 +138,9 @@ export async function timeApply(base: string, n: number): Promise<{ perSecond: n
         const start = addCalendarDays(TODAY, -(i % SPREAD_DAYS));
         const t0 = performance.now();
         const query = `subject=Patient/${patientId(i)}&start=${start}&organization=Organization/bench-hf`;
-        const res = await fetch(`${base}/PlanDefinition/pathway-${PATHWAYS[i % PATHWAYS.length]}/$apply?${query}`, { method: 'POST' });
+        const res = await fetch(`${base}/PlanDefinition/pathway-${PATHWAYS[i % PATHWAYS.length]}/$apply?${query}`, {
+          method: 'POST',
+        });
         if (res.status !== 200) throw new Error(`$apply: ${res.status} ${await res.text()}`);
         await res.arrayBuffer();
         latencies.push(performance.now() - t0);
@@ -101,7 +149,11 @@ export async function timeApply(base: string, n: number): Promise<{ perSecond: n
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { perSecond: Math.round(n / seconds), p50: latencies[Math.floor(n / 2)].toFixed(1), p99: latencies[Math.floor(n * 0.99)].toFixed(1) };
+  return {
+    perSecond: Math.round(n / seconds),
+    p50: latencies[Math.floor(n / 2)].toFixed(1),
+    p99: latencies[Math.floor(n * 0.99)].toFixed(1),
+  };
 }
 
 /**
@@ -110,10 +162,15 @@ export async function timeApply(base: string, n: number): Promise<{ perSecond: n
  */
 export async function copyPathways(svc: Services, count: number): Promise<void> {
   if (count <= 0) return;
-  const plans = await svc.store.storage.all<{ id: string; content: string }>(`SELECT id, content FROM resources WHERE type = 'CarePlan' AND deleted = 0`);
+  const plans = await svc.store.storage.all<{ id: string; content: string }>(
+    `SELECT id, content FROM resources WHERE type = 'CarePlan' AND deleted = 0`,
+  );
   const sets: Resource[][] = [];
   for (const plan of plans) {
-    const carePlan = JSON.parse(plan.content) as Resource & { subject: { reference: string }; supportingInfo?: { reference?: string }[] };
+    const carePlan = JSON.parse(plan.content) as Resource & {
+      subject: { reference: string };
+      supportingInfo?: { reference?: string }[];
+    };
     const patientId = carePlan.subject.reference.split('/')[1];
     const episodeId = carePlan.supportingInfo?.[0]?.reference?.split('/')[1] ?? '';
     const related = await svc.store.storage.all<{ content: string }>(

@@ -18,11 +18,17 @@ import { startInProcess } from '../test/support/in-process.js';
  * (the snapshot reads the database memory-mapped, which RSS would count), and the main thread's heap.
  * Reference: reading every pathway Task row once.
  */
-/** The reports of earlier runs on a kept database, deleted (as a client would), so the timed run is a first run: every page new. */
+/**
+ * The reports of earlier runs on a kept database, deleted (as a client would), so the timed run is a first run: every
+ * page new.
+ */
 async function deleteReports(svc: Services): Promise<void> {
-  const ids = await svc.store.storage.all<{ type: string; id: string }>(`SELECT type, id FROM resources WHERE type IN ('Bundle', 'OperationOutcome') AND deleted = 0 AND id LIKE 'npr-%'`);
+  const ids = await svc.store.storage.all<{ type: string; id: string }>(
+    `SELECT type, id FROM resources WHERE type IN ('Bundle', 'OperationOutcome') AND deleted = 0 AND id LIKE 'npr-%'`,
+  );
   await svc.store.transaction(async (tx) => {
-    for (const { type, id } of ids) await svc.store.write(tx, type, id, await svc.store.current(type, id, tx), null, 'DELETE');
+    for (const { type, id } of ids)
+      await svc.store.write(tx, type, id, await svc.store.current(type, id, tx), null, 'DELETE');
   });
 }
 
@@ -60,7 +66,11 @@ export async function registryBench(sizes: number[], applyCount = 1000, keepIn?:
         heap = Math.max(heap, process.memoryUsage().heapUsed);
       }, 50);
       const t1 = performance.now();
-      const first = await runRegistryReport(built.services, { period: parsePeriod('2026'), unit: 'bench-hf', outbox: join(dir, 'outbox') });
+      const first = await runRegistryReport(built.services, {
+        period: parsePeriod('2026'),
+        unit: 'bench-hf',
+        outbox: join(dir, 'outbox'),
+      });
       const firstSeconds = (performance.now() - t1) / 1000;
       const t2 = performance.now();
       const again = await runRegistryReport(built.services, { period: parsePeriod('2026'), unit: 'bench-hf' });
@@ -72,7 +82,18 @@ export async function registryBench(sizes: number[], applyCount = 1000, keepIn?:
       await storage.get(`SELECT SUM(LENGTH(content)) AS n FROM resources WHERE type = 'Task'`);
       const readSeconds = (performance.now() - t0) / 1000;
       const size = statSync(join(dir, 'outbox', `${first.firstPage.id}.json`)).size;
-      rows.push([n, first.counts.episodes, first.counts.codes, first.pages.length, firstSeconds.toFixed(1), `${again.changed ? 'changed' : 'unchanged'}, ${againSeconds.toFixed(1)} s`, `${Math.round((peak - anonBefore) / 1e6)} MB`, `${Math.round(heap / 1e6)} MB`, `${(size / 1e6).toFixed(1)} MB`, readSeconds.toFixed(1)]);
+      rows.push([
+        n,
+        first.counts.episodes,
+        first.counts.codes,
+        first.pages.length,
+        firstSeconds.toFixed(1),
+        `${again.changed ? 'changed' : 'unchanged'}, ${againSeconds.toFixed(1)} s`,
+        `${Math.round((peak - anonBefore) / 1e6)} MB`,
+        `${Math.round(heap / 1e6)} MB`,
+        `${(size / 1e6).toFixed(1)} MB`,
+        readSeconds.toFixed(1),
+      ]);
     } finally {
       await running.close();
       if (kept) await storage.close();
@@ -84,6 +105,20 @@ export async function registryBench(sizes: number[], applyCount = 1000, keepIn?:
     '',
     `Build (over a snapshot), check, validate against the profile (pages in a worker thread), store (one transaction) and write JSON + NDJSON; then the same run again. Memory: the process's peak anonymous resident memory (RssAnon: both threads' heaps, SQLite caches, buffers; not the memory-mapped database file) above the start of the run, and the main thread's peak V8 heap; V8 heap limit per thread ${Math.round(getHeapStatistics().heap_size_limit / 1e6)} MB.`,
     '',
-    table(['N', 'episodes', 'codes', 'pages', 'run s', 'again', 'peak memory above start', 'main heap peak', 'JSON file', 'reference: SQLite reads every Task row, s'], rows),
+    table(
+      [
+        'N',
+        'episodes',
+        'codes',
+        'pages',
+        'run s',
+        'again',
+        'peak memory above start',
+        'main heap peak',
+        'JSON file',
+        'reference: SQLite reads every Task row, s',
+      ],
+      rows,
+    ),
   ].join('\n');
 }

@@ -42,9 +42,18 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
     const bundleBody = JSON.stringify({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: Array.from({ length: 100 }, (_, i) => ({ resource: patient(i), request: { method: 'POST', url: 'Patient' } })),
+      entry: Array.from({ length: 100 }, (_, i) => ({
+        resource: patient(i),
+        request: { method: 'POST', url: 'Patient' },
+      })),
     });
-    const bundle = await load({ url: `${server.url}/fhir`, method: 'POST', amount: Math.max(1, n / 100), body: bundleBody, connections: 4 });
+    const bundle = await load({
+      url: `${server.url}/fhir`,
+      method: 'POST',
+      amount: Math.max(1, n / 100),
+      body: bundleBody,
+      connections: 4,
+    });
     // versions for history: update the first 100 resources a few times
     for (let v = 0; v < 4; v++) {
       await load({
@@ -58,7 +67,11 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
       });
     }
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
-    const read = await load({ url: `${server.url}/fhir/Patient/x`, duration: seconds, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }) });
+    const read = await load({
+      url: `${server.url}/fhir/Patient/x`,
+      duration: seconds,
+      setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }),
+    });
     const history = await load({
       url: `${server.url}/fhir/Patient/x/_history`,
       duration: seconds,
@@ -94,7 +107,19 @@ export async function restBench(sizes: number[], seconds: number): Promise<strin
     `Ceiling: bare Express GET route: ${ceiling.rps.toFixed(0)} req/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms.`,
     '',
     table(
-      ['server', 'N', 'create/s', 'create p50/p99 ms', 'bundle resources/s', 'read/s', 'read p50/p99 ms', 'read % of ceiling', 'history/s', 'history p50/p99 ms', 'errors'],
+      [
+        'server',
+        'N',
+        'create/s',
+        'create p50/p99 ms',
+        'bundle resources/s',
+        'read/s',
+        'read p50/p99 ms',
+        'read % of ceiling',
+        'history/s',
+        'history p50/p99 ms',
+        'errors',
+      ],
       rows.map((r) => [
         r.server,
         r.n,

@@ -9,7 +9,9 @@ import { securityBench } from './security.js';
 import { registryBench } from './registry.js';
 
 /**
- * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000 --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000 --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10]`: prints the tables (markdown) and writes
+ * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000 --search-sizes 100000,1000000
+ * --terminology-sizes 10000,100000 --pathway-sizes 10000,100000 --apply-count 1000 --security-size 10000
+ * --registry-sizes 10000,100000 [--registry-db dir] --seconds 10]`: prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
@@ -27,17 +29,33 @@ const started = new Date();
 const header = `## Benchmarks (${started.toISOString().slice(0, 10)}, ${process.version}, 2 cores)`;
 const results: [suite: string, text: string][] = [];
 if (suites.includes('rest')) results.push(['rest', await restBench(sizes, seconds)]);
-if (suites.includes('terminology')) results.push(['terminology', await terminologyBench(terminologySizes, Math.max(3, Math.round(seconds / 2)))]);
-if (suites.includes('validation')) results.push(['validation', await validationBench(Math.max(2, Math.round(seconds / 2)))]);
-if (suites.includes('pathways')) results.push(['pathways', await pathwaysBench(pathwaySizes, Number(arg('apply-count', '1000')))]);
-if (suites.includes('security')) results.push(['security', await securityBench(Number(arg('security-size', '10000')), seconds)]);
-if (suites.includes('registry')) results.push(['registry', await registryBench(arg('registry-sizes', '10000,100000').split(',').map(Number), Number(arg('apply-count', '1000')), arg('registry-db', '') || undefined)]);
+if (suites.includes('terminology'))
+  results.push(['terminology', await terminologyBench(terminologySizes, Math.max(3, Math.round(seconds / 2)))]);
+if (suites.includes('validation'))
+  results.push(['validation', await validationBench(Math.max(2, Math.round(seconds / 2)))]);
+if (suites.includes('pathways'))
+  results.push(['pathways', await pathwaysBench(pathwaySizes, Number(arg('apply-count', '1000')))]);
+if (suites.includes('security'))
+  results.push(['security', await securityBench(Number(arg('security-size', '10000')), seconds)]);
+if (suites.includes('registry'))
+  results.push([
+    'registry',
+    await registryBench(
+      arg('registry-sizes', '10000,100000').split(',').map(Number),
+      Number(arg('apply-count', '1000')),
+      arg('registry-db', '') || undefined,
+    ),
+  ]);
 if (suites.includes('measures')) {
   const { measuresBench } = await import('./measures.js');
   const measureSizes = arg('measure-sizes', '10000').split(',').map(Number);
   results.push(['measures', await measuresBench(measureSizes, Number(arg('apply-count', '1000')))]);
 }
-if (suites.includes('search')) results.push(['search', await searchBench(searchSizes, Math.max(3, Math.round(seconds / 2)), Number(arg('peer-max', '100000')))]);
+if (suites.includes('search'))
+  results.push([
+    'search',
+    await searchBench(searchSizes, Math.max(3, Math.round(seconds / 2)), Number(arg('peer-max', '100000'))),
+  ]);
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 for (const [suite, text] of results) {

@@ -12,7 +12,23 @@ import { fnrFor } from '../test/support/norwegian-ids.js';
  * Patients, CarePlans and Tasks) for token, date range, string prefix, chained and _include searches,
  * on the embedded backend and beside the @medplum/fhir-router MemoryRepository peer.
  */
-const SURNAMES = ['Hansen', 'Johansen', 'Olsen', 'Larsen', 'Andersen', 'Pedersen', 'Nilsen', 'Kristiansen', 'Jensen', 'Karlsen', 'Haugen', 'Berg', 'Sørensen', 'Ødegård', 'Åsheim'];
+const SURNAMES = [
+  'Hansen',
+  'Johansen',
+  'Olsen',
+  'Larsen',
+  'Andersen',
+  'Pedersen',
+  'Nilsen',
+  'Kristiansen',
+  'Jensen',
+  'Karlsen',
+  'Haugen',
+  'Berg',
+  'Sørensen',
+  'Ødegård',
+  'Åsheim',
+];
 const fnr = fnrFor;
 
 function journey(i: number): Resource[] {
@@ -27,7 +43,14 @@ function journey(i: number): Resource[] {
       gender: i % 2 ? 'female' : 'male',
       birthDate: `19${String(40 + (i % 60)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
     },
-    { resourceType: 'CarePlan', id: `cp-${i}`, status: 'active', intent: 'plan', subject: { reference: `Patient/p-${i}` }, instantiatesCanonical: ['http://forlop.no/fhir/PlanDefinition/d11'] },
+    {
+      resourceType: 'CarePlan',
+      id: `cp-${i}`,
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: `Patient/p-${i}` },
+      instantiatesCanonical: ['http://forlop.no/fhir/PlanDefinition/d11'],
+    },
     {
       resourceType: 'Task',
       id: `t-${i}`,
@@ -35,7 +58,11 @@ function journey(i: number): Resource[] {
       intent: 'order',
       for: { reference: `Patient/p-${i}` },
       basedOn: [{ reference: `CarePlan/cp-${i}` }],
-      businessStatus: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: i % 10 === 0 ? 'overdue' : 'on-time' }] },
+      businessStatus: {
+        coding: [
+          { system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: i % 10 === 0 ? 'overdue' : 'on-time' },
+        ],
+      },
       restriction: { period: { end: due } },
     },
   ] as Resource[];
@@ -61,8 +88,14 @@ export async function seedSqlite(file: string, journeys: number): Promise<number
 async function seedOverHttp(server: BenchServer, journeys: number): Promise<void> {
   for (let i = 0; i < journeys; i += 500) {
     const entry = [];
-    for (let j = i; j < Math.min(journeys, i + 500); j++) for (const r of journey(j)) entry.push({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } });
-    const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
+    for (let j = i; j < Math.min(journeys, i + 500); j++)
+      for (const r of journey(j))
+        entry.push({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } });
+    const res = await fetch(`${server.url}/fhir`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
     if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
   }
 }
@@ -74,20 +107,46 @@ interface Query {
 
 const rnd = (n: number) => Math.floor(Math.random() * n);
 const QUERIES: Query[] = [
-  { name: 'token (identifier, 1 match)', path: (n) => `/fhir/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|${fnr(rnd(n))}` },
+  {
+    name: 'token (identifier, 1 match)',
+    path: (n) => `/fhir/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|${fnr(rnd(n))}`,
+  },
   { name: 'token (business-status, 10 %, page of 20)', path: () => `/fhir/Task?business-status=overdue&_count=20` },
-  { name: 'date range (one day of due dates)', path: () => `/fhir/Task?due=ge2026-03-${String(1 + rnd(28)).padStart(2, '0')}&due=lt2026-03-${String(2 + rnd(27)).padStart(2, '0')}&_count=20` },
-  { name: 'string prefix (family)', path: () => `/fhir/Patient?family=${encodeURIComponent(SURNAMES[rnd(SURNAMES.length)].slice(0, 5))}${rnd(1000)}&_count=20` },
-  { name: 'chained (CarePlan by patient identifier)', path: (n) => `/fhir/CarePlan?subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|${fnr(rnd(n))}` },
-  { name: '_include (CarePlan + its Patient)', path: (n) => `/fhir/CarePlan?subject=Patient/p-${rnd(n)}&_include=CarePlan:subject` },
+  {
+    name: 'date range (one day of due dates)',
+    path: () =>
+      `/fhir/Task?due=ge2026-03-${String(1 + rnd(28)).padStart(2, '0')}&due=lt2026-03-${String(2 + rnd(27)).padStart(2, '0')}&_count=20`,
+  },
+  {
+    name: 'string prefix (family)',
+    path: () =>
+      `/fhir/Patient?family=${encodeURIComponent(SURNAMES[rnd(SURNAMES.length)].slice(0, 5))}${rnd(1000)}&_count=20`,
+  },
+  {
+    name: 'chained (CarePlan by patient identifier)',
+    path: (n) => `/fhir/CarePlan?subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|${fnr(rnd(n))}`,
+  },
+  {
+    name: '_include (CarePlan + its Patient)',
+    path: (n) => `/fhir/CarePlan?subject=Patient/p-${rnd(n)}&_include=CarePlan:subject`,
+  },
 ];
 
 /** Per query: latency with one connection (no queueing), throughput with 16. */
-async function measure(server: BenchServer, journeys: number, seconds: number): Promise<{ latency: LoadResult; throughput: LoadResult }[]> {
+async function measure(
+  server: BenchServer,
+  journeys: number,
+  seconds: number,
+): Promise<{ latency: LoadResult; throughput: LoadResult }[]> {
   const out: { latency: LoadResult; throughput: LoadResult }[] = [];
   for (const q of QUERIES) {
     const setupRequest = (req: { path: string }) => ({ ...req, path: q.path(journeys) });
-    const latency = await load({ url: `${server.url}/fhir/Patient`, duration: Math.max(2, Math.round(seconds / 2)), connections: 1, setupRequest });
+    const latency = await load({
+      url: `${server.url}/fhir/Patient`,
+      duration: Math.max(2, Math.round(seconds / 2)),
+      connections: 1,
+      setupRequest,
+    });
     const throughput = await load({ url: `${server.url}/fhir/Patient`, duration: seconds, setupRequest });
     out.push({ latency, throughput });
   }
@@ -102,7 +161,9 @@ export async function searchBench(sizes: number[], seconds: number, peerMax: num
     try {
       process.stderr.write(`search: seeding ${n.toLocaleString('en-US')} resources into SQLite\n`);
       const seedSeconds = await seedSqlite(join(dir, 'bench.db'), journeys);
-      process.stderr.write(`search: seeded in ${seedSeconds.toFixed(0)} s (${Math.round((journeys * 3) / seedSeconds)} resources/s)\n`);
+      process.stderr.write(
+        `search: seeded in ${seedSeconds.toFixed(0)} s (${Math.round((journeys * 3) / seedSeconds)} resources/s)\n`,
+      );
       const forlop = await startServer('forlop-sqlite', `sqlite:${join(dir, 'bench.db')}`);
       let ours: { latency: LoadResult; throughput: LoadResult }[];
       try {
@@ -124,7 +185,8 @@ export async function searchBench(sizes: number[], seconds: number, peerMax: num
       QUERIES.forEach((q, i) => {
         const o = ours[i];
         const p = peer?.[i];
-        const peerOk = p && p.throughput.errors < p.throughput.requests / 2 && p.latency.errors < p.latency.requests / 2;
+        const peerOk =
+          p && p.throughput.errors < p.throughput.requests / 2 && p.latency.errors < p.latency.requests / 2;
         rows.push([
           n,
           q.name,
@@ -146,6 +208,19 @@ export async function searchBench(sizes: number[], seconds: number, peerMax: num
     '',
     'Latency: one connection, p50/p99 in ms. Throughput: 16 connections (its p50/p99 include queueing).',
     '',
-    table(['N', 'query', 'latency p50/p99', 'req/s (16 conn.)', 'p50/p99 at 16', 'errors', 'peer latency p50/p99', 'peer req/s', 'ours / peer'], rows),
+    table(
+      [
+        'N',
+        'query',
+        'latency p50/p99',
+        'req/s (16 conn.)',
+        'p50/p99 at 16',
+        'errors',
+        'peer latency p50/p99',
+        'peer req/s',
+        'ours / peer',
+      ],
+      rows,
+    ),
   ].join('\n');
 }

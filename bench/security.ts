@@ -23,13 +23,20 @@ export async function securityBench(n: number, seconds: number): Promise<string>
     ['no auth, no audit', {}],
     ['auth only (RS256 JWT, scopes)', { BENCH_JWKS: keys.jwksFile, BENCH_ISSUER: ISSUER, BENCH_AUDIT: 'false' }],
     ['auth + audit (an AuditEvent per read)', { BENCH_JWKS: keys.jwksFile, BENCH_ISSUER: ISSUER }],
-    ['auth + audit (reads grouped per 50 ms)', { BENCH_JWKS: keys.jwksFile, BENCH_ISSUER: ISSUER, BENCH_READ_AUDIT: 'grouped' }],
+    [
+      'auth + audit (reads grouped per 50 ms)',
+      { BENCH_JWKS: keys.jwksFile, BENCH_ISSUER: ISSUER, BENCH_READ_AUDIT: 'grouped' },
+    ],
   ];
   for (const [name, env] of CONFIGS) {
     const secure = Boolean(env.BENCH_JWKS);
     const server = await startServer('forlop-sqlite', undefined, env);
     try {
-      const token = await signToken(keys, { scope: 'system/*.cruds', client_id: 'bench' }, { audience: `${server.url}/fhir`, expiresIn: 3600 });
+      const token = await signToken(
+        keys,
+        { scope: 'system/*.cruds', client_id: 'bench' },
+        { audience: `${server.url}/fhir`, expiresIn: 3600 },
+      );
       const headers: Record<string, string> = secure ? { authorization: `Bearer ${token}` } : {};
       const ids: string[] = [];
       const create = await load({
@@ -48,7 +55,8 @@ export async function securityBench(n: number, seconds: number): Promise<string>
         headers,
         setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * ids.length)]}` }),
       });
-      if (create.errors || read.errors) throw new Error(`errors under load: ${create.errors} creates, ${read.errors} reads`);
+      if (create.errors || read.errors)
+        throw new Error(`errors under load: ${create.errors} creates, ${read.errors} reads`);
       results[name] = { create, read };
     } finally {
       await server.stop();
@@ -57,7 +65,16 @@ export async function securityBench(n: number, seconds: number): Promise<string>
   const overhead = (off: number, on: number) => (on === off ? '–' : `${Math.round((1 - on / off) * 100)} %`);
   const base = results[CONFIGS[0][0]];
   for (const [name, r] of Object.entries(results)) {
-    rows.push([name, n, Math.round(r.create.rps), `${r.create.p50}/${r.create.p99}`, overhead(base.create.rps, r.create.rps), Math.round(r.read.rps), `${r.read.p50}/${r.read.p99}`, overhead(base.read.rps, r.read.rps)]);
+    rows.push([
+      name,
+      n,
+      Math.round(r.create.rps),
+      `${r.create.p50}/${r.create.p99}`,
+      overhead(base.create.rps, r.create.rps),
+      Math.round(r.read.rps),
+      `${r.read.p50}/${r.read.p99}`,
+      overhead(base.read.rps, r.read.rps),
+    ]);
   }
   return [
     '### Security: the cost of authentication and audit (embedded SQLite, 16 connections)',

@@ -19,8 +19,20 @@ async function forlop(): Promise<express.Express> {
   const jwks = process.env.BENCH_JWKS;
   const { TokenVerifier } = await import('../src/security/tokens.js');
   const { systemClock } = await import('../src/fhir/clock.js');
-  const security = jwks ? { tokens: new TokenVerifier({ issuer: process.env.BENCH_ISSUER as string, audience: baseUrl, jwks }, systemClock), smart: { issuer: process.env.BENCH_ISSUER as string, tokenEndpoint: 'https://auth.example/token' } } : undefined;
-  const built = buildApp({ storage, baseUrl, log: silentLog, security, audit: Boolean(jwks) && process.env.BENCH_AUDIT !== 'false', readAudit: process.env.BENCH_READ_AUDIT === 'grouped' ? 'grouped' : 'each' });
+  const security = jwks
+    ? {
+        tokens: new TokenVerifier({ issuer: process.env.BENCH_ISSUER as string, audience: baseUrl, jwks }, systemClock),
+        smart: { issuer: process.env.BENCH_ISSUER as string, tokenEndpoint: 'https://auth.example/token' },
+      }
+    : undefined;
+  const built = buildApp({
+    storage,
+    baseUrl,
+    log: silentLog,
+    security,
+    audit: Boolean(jwks) && process.env.BENCH_AUDIT !== 'false',
+    readAudit: process.env.BENCH_READ_AUDIT === 'grouped' ? 'grouped' : 'each',
+  });
   await built.ready;
   return built.app;
 }
@@ -41,17 +53,32 @@ async function medplum(): Promise<express.Express> {
   app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '50mb' }));
   app.use('/fhir', async (req, res) => {
     const result = await router.handleRequest(
-      { method: req.method as 'GET', url: req.url, pathname: '', body: req.body, params: {}, query: req.query as Record<string, string>, headers: req.headers },
+      {
+        method: req.method as 'GET',
+        url: req.url,
+        pathname: '',
+        body: req.body,
+        params: {},
+        query: req.query as Record<string, string>,
+        headers: req.headers,
+      },
       repo,
     );
-    res.status(core.getStatus(result[0])).type('application/fhir+json').send(JSON.stringify(result[1] ?? result[0]));
+    res
+      .status(core.getStatus(result[0]))
+      .type('application/fhir+json')
+      .send(JSON.stringify(result[1] ?? result[0]));
   });
   return app;
 }
 
 async function bare(): Promise<express.Express> {
   const app = express();
-  const body = JSON.stringify({ resourceType: 'Patient', id: 'hello', name: [{ family: 'Nordmann', given: ['Kari'] }] });
+  const body = JSON.stringify({
+    resourceType: 'Patient',
+    id: 'hello',
+    name: [{ family: 'Nordmann', given: ['Kari'] }],
+  });
   app.get('/fhir/Patient/:id', (_req, res) => {
     res.type('application/fhir+json').send(body);
   });

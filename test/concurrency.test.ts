@@ -24,11 +24,19 @@ describe.each(BACKENDS)('concurrency on $name', (backend) => {
   const target = (i: number) => (i % 2 === 0 ? request(t.app) : request(child.baseUrl));
 
   it('parallel updates with the same If-Match: exactly one wins, the others get 412', async () => {
-    const created = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient' });
+    const created = await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient' });
     const id = created.body.id;
     const results = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        target(i).put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ resourceType: 'Patient', id, name: [{ text: `writer ${i}` }] }),
+        target(i)
+          .put(`/fhir/Patient/${id}`)
+          .set('Content-Type', FHIR_JSON)
+          .set('If-Match', 'W/"1"')
+          .send({ resourceType: 'Patient', id, name: [{ text: `writer ${i}` }] }),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
@@ -41,17 +49,28 @@ describe.each(BACKENDS)('concurrency on $name', (backend) => {
   });
 
   it('parallel updates without If-Match: every write becomes its own version, none lost', async () => {
-    const created = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient' });
+    const created = await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient' });
     const id = created.body.id;
     const results = await Promise.all(
-      Array.from({ length: N }, (_, i) => target(i).put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id, name: [{ text: `writer ${i}` }] })),
+      Array.from({ length: N }, (_, i) =>
+        target(i)
+          .put(`/fhir/Patient/${id}`)
+          .set('Content-Type', FHIR_JSON)
+          .send({ resourceType: 'Patient', id, name: [{ text: `writer ${i}` }] }),
+      ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     const versions = results.map((r) => Number(r.body.meta.versionId)).sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: N }, (_, i) => i + 2));
     const history = await t.http().get(`/fhir/Patient/${id}/_history?_count=100`);
     expect(history.body.total).toBe(N + 1);
-    const texts = history.body.entry.filter((e: { resource: { name?: unknown } }) => e.resource.name).map((e: { resource: { name: { text: string }[] } }) => e.resource.name[0].text);
+    const texts = history.body.entry
+      .filter((e: { resource: { name?: unknown } }) => e.resource.name)
+      .map((e: { resource: { name: { text: string }[] } }) => e.resource.name[0].text);
     expect(new Set(texts).size).toBe(N);
   });
 
@@ -76,11 +95,14 @@ describe.each(BACKENDS)('concurrency on $name', (backend) => {
   it('parallel conditional updates with the same criteria create one resource and version it', async () => {
     const results = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        target(i).put('/fhir/Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|983974899').set('Content-Type', FHIR_JSON).send({
-          resourceType: 'Organization',
-          identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983974899' }],
-          name: `Helse Bergen ${i}`,
-        }),
+        target(i)
+          .put('/fhir/Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|983974899')
+          .set('Content-Type', FHIR_JSON)
+          .send({
+            resourceType: 'Organization',
+            identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983974899' }],
+            name: `Helse Bergen ${i}`,
+          }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);

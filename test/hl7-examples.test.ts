@@ -23,9 +23,17 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
     const bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: EXAMPLES.map(({ resource }) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } })),
+      entry: EXAMPLES.map(({ resource }) => ({
+        resource,
+        request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
+      })),
     };
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).set('Prefer', 'return=minimal').send(bundle);
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .set('Prefer', 'return=minimal')
+      .send(bundle);
     expect(res.status).toBe(200);
     expect(res.body.entry).toHaveLength(EXAMPLES.length);
     for (const e of res.body.entry) expect(e.response.status).toBe('201 Created');
@@ -38,9 +46,19 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
 
   it('a transaction of all examples with one bad entry changes nothing', async () => {
     const before = (await t.http().get('/fhir/_history?_count=0')).body.total;
-    const entry = EXAMPLES.map(({ resource }) => ({ resource: { ...resource, id: `${resource.id}-2`.slice(0, 64) }, request: { method: 'PUT', url: `${resource.resourceType}/${`${resource.id}-2`.slice(0, 64)}` } }));
-    entry.push({ resource: { resourceType: 'Patient', id: 'broken', birthDate: ['1970-01-01'] } as never, request: { method: 'PUT', url: 'Patient/broken' } });
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+    const entry = EXAMPLES.map(({ resource }) => ({
+      resource: { ...resource, id: `${resource.id}-2`.slice(0, 64) },
+      request: { method: 'PUT', url: `${resource.resourceType}/${`${resource.id}-2`.slice(0, 64)}` },
+    }));
+    entry.push({
+      resource: { resourceType: 'Patient', id: 'broken', birthDate: ['1970-01-01'] } as never,
+      request: { method: 'PUT', url: 'Patient/broken' },
+    });
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Bundle', type: 'transaction', entry });
     expect(res.status).toBe(422);
     expect(res.body.issue[0].expression[0]).toBe(`Bundle.entry[${EXAMPLES.length}].resource.birthDate`);
     expect((await t.http().get('/fhir/_history?_count=0')).body.total).toBe(before);
@@ -57,7 +75,11 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
 
   it('every valid example can be created with POST and read back equal apart from id and meta', async () => {
     for (const { file, resource } of EXAMPLES) {
-      const created = await t.http().post(`/fhir/${resource.resourceType}`).set('Content-Type', FHIR_JSON).send(resource);
+      const created = await t
+        .http()
+        .post(`/fhir/${resource.resourceType}`)
+        .set('Content-Type', FHIR_JSON)
+        .send(resource);
       expect(created.status, file).toBe(201);
       const read = await t.http().get(`/fhir/${resource.resourceType}/${created.body.id}`);
       expect(comparable(read.body, true), file).toEqual(comparable(resource, true));

@@ -8,7 +8,13 @@ import { FHIR_JSON, useServer } from './support/server.js';
 describe('configuration', () => {
   it('has defaults that serve the embedded database on loopback', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, baseUrl: 'http://localhost:8080/fhir', databaseUrl: 'sqlite:./data/forlop.db', validationMode: 'strict' });
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      baseUrl: 'http://localhost:8080/fhir',
+      databaseUrl: 'sqlite:./data/forlop.db',
+      validationMode: 'strict',
+    });
     expect(c.limits.maxBodyBytes).toBe(20 * 1024 * 1024);
   });
 
@@ -21,15 +27,32 @@ describe('configuration', () => {
   });
 
   it('the registry schedule: cron, time zone and outbox from the environment, nonsense refused', () => {
-    expect(loadConfig({})).toMatchObject({ registryCron: '0 3 2 * *', registryTimezone: 'Europe/Oslo', registryOutbox: './data/outbox', registryPageSize: 5000 });
-    expect(loadConfig({ REGISTRY_CRON: '', REGISTRY_TIMEZONE: 'UTC', REGISTRY_OUTBOX: '/srv/npr', REGISTRY_PAGE_SIZE: '250' })).toMatchObject({ registryCron: '', registryTimezone: 'UTC', registryOutbox: '/srv/npr', registryPageSize: 250 });
+    expect(loadConfig({})).toMatchObject({
+      registryCron: '0 3 2 * *',
+      registryTimezone: 'Europe/Oslo',
+      registryOutbox: './data/outbox',
+      registryPageSize: 5000,
+    });
+    expect(
+      loadConfig({
+        REGISTRY_CRON: '',
+        REGISTRY_TIMEZONE: 'UTC',
+        REGISTRY_OUTBOX: '/srv/npr',
+        REGISTRY_PAGE_SIZE: '250',
+      }),
+    ).toMatchObject({ registryCron: '', registryTimezone: 'UTC', registryOutbox: '/srv/npr', registryPageSize: 250 });
     expect(() => loadConfig({ REGISTRY_PAGE_SIZE: '0' })).toThrow(/REGISTRY_PAGE_SIZE/);
     expect(() => loadConfig({ REGISTRY_CRON: 'monthly' })).toThrow(/REGISTRY_CRON/);
     expect(() => loadConfig({ REGISTRY_TIMEZONE: 'Mars/Olympus' })).toThrow(/REGISTRY_TIMEZONE/);
   });
 
   it('reads every setting from the environment and refuses nonsense', () => {
-    const c = loadConfig({ PORT: '9000', BASE_URL: 'https://fhir.example.no/r4/', MAX_BUNDLE_ENTRIES: '50', VALIDATION_MODE: 'lenient' });
+    const c = loadConfig({
+      PORT: '9000',
+      BASE_URL: 'https://fhir.example.no/r4/',
+      MAX_BUNDLE_ENTRIES: '50',
+      VALIDATION_MODE: 'lenient',
+    });
     expect(c.port).toBe(9000);
     expect(c.baseUrl).toBe('https://fhir.example.no/r4');
     expect(c.limits.maxBundleEntries).toBe(50);
@@ -50,10 +73,20 @@ describe.each(BACKENDS)('health and shutdown on $name', (backend) => {
   });
 
   it('a 409 answers a version written behind our back, and nothing is half-written', async () => {
-    await t.http().put('/fhir/Patient/raced').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'raced' });
+    await t
+      .http()
+      .put('/fhir/Patient/raced')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'raced' });
     // another writer (not through this server's locks) has already written version 2 to history
-    await t.storage.run(`INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES ('Patient', 'raced', 2, 0, 0, 'PUT', '{}')`);
-    const res = await t.http().put('/fhir/Patient/raced').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'raced', active: true });
+    await t.storage.run(
+      `INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES ('Patient', 'raced', 2, 0, 0, 'PUT', '{}')`,
+    );
+    const res = await t
+      .http()
+      .put('/fhir/Patient/raced')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'raced', active: true });
     expect(res.status).toBe(409);
     expect(res.body.issue[0].code).toBe('conflict');
     const current = await t.http().get('/fhir/Patient/raced');

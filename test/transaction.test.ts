@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './support/backends.js';
 import { FHIR_JSON, useServer } from './support/server.js';
 
-type Entry = { fullUrl?: string; resource?: Record<string, unknown>; request: { method: string; url: string; ifNoneExist?: string; ifMatch?: string } };
+type Entry = {
+  fullUrl?: string;
+  resource?: Record<string, unknown>;
+  request: { method: string; url: string; ifNoneExist?: string; ifMatch?: string };
+};
 const bundle = (type: 'transaction' | 'batch', entry: Entry[]) => ({ resourceType: 'Bundle', type, entry });
 
 describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
@@ -17,15 +21,25 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   it('creates with urn:uuid references rewritten, in one transaction', async () => {
     const res = await post(
       bundle('transaction', [
-        { fullUrl: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a', resource: { resourceType: 'Patient', name: [{ family: 'Ås' }] }, request: { method: 'POST', url: 'Patient' } },
+        {
+          fullUrl: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a',
+          resource: { resourceType: 'Patient', name: [{ family: 'Ås' }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
         {
           fullUrl: 'urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059',
-          resource: { resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a' } },
+          resource: {
+            resourceType: 'EpisodeOfCare',
+            status: 'active',
+            patient: { reference: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a' },
+          },
           request: { method: 'POST', url: 'EpisodeOfCare' },
         },
         {
           resource: {
-            resourceType: 'CarePlan', status: 'active', intent: 'plan',
+            resourceType: 'CarePlan',
+            status: 'active',
+            intent: 'plan',
             subject: { reference: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a' },
             supportingInfo: [{ reference: 'urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059' }],
           },
@@ -49,20 +63,46 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   });
 
   it('resolves conditional references and conditional creates inside the transaction', async () => {
-    await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '15076500565' }] });
+    await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Patient',
+        identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '15076500565' }],
+      });
     const res = await post(
       bundle('transaction', [
         {
-          resource: { resourceType: 'Encounter', status: 'planned', class: { code: 'AMB' }, subject: { reference: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|15076500565' } },
+          resource: {
+            resourceType: 'Encounter',
+            status: 'planned',
+            class: { code: 'AMB' },
+            subject: { reference: 'Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|15076500565' },
+          },
           request: { method: 'POST', url: 'Encounter' },
         },
         {
           fullUrl: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0001',
-          resource: { resourceType: 'Organization', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '974589095' }], name: 'Helse Vest' },
-          request: { method: 'POST', url: 'Organization', ifNoneExist: 'identifier=urn:oid:2.16.578.1.12.4.1.4.101|974589095' },
+          resource: {
+            resourceType: 'Organization',
+            identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '974589095' }],
+            name: 'Helse Vest',
+          },
+          request: {
+            method: 'POST',
+            url: 'Organization',
+            ifNoneExist: 'identifier=urn:oid:2.16.578.1.12.4.1.4.101|974589095',
+          },
         },
         {
-          resource: { resourceType: 'Practitioner', name: [{ family: 'Koordinator' }], qualification: [{ code: { text: 'x' }, issuer: { reference: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0001' } }] },
+          resource: {
+            resourceType: 'Practitioner',
+            name: [{ family: 'Koordinator' }],
+            qualification: [
+              { code: { text: 'x' }, issuer: { reference: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0001' } },
+            ],
+          },
           request: { method: 'POST', url: 'Practitioner' },
         },
       ]),
@@ -78,10 +118,19 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
         {
           fullUrl: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0002',
           resource: { resourceType: 'Organization', name: 'Helse Vest' },
-          request: { method: 'POST', url: 'Organization', ifNoneExist: 'identifier=urn:oid:2.16.578.1.12.4.1.4.101|974589095' },
+          request: {
+            method: 'POST',
+            url: 'Organization',
+            ifNoneExist: 'identifier=urn:oid:2.16.578.1.12.4.1.4.101|974589095',
+          },
         },
         {
-          resource: { resourceType: 'Practitioner', qualification: [{ code: { text: 'x' }, issuer: { reference: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0002' } }] },
+          resource: {
+            resourceType: 'Practitioner',
+            qualification: [
+              { code: { text: 'x' }, issuer: { reference: 'urn:uuid:0b8a1fa8-5a0f-4c0a-a8f7-8f2d2f2f0002' } },
+            ],
+          },
           request: { method: 'POST', url: 'Practitioner' },
         },
       ]),
@@ -93,12 +142,22 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
 
   it('is all or nothing: a failing entry leaves no change and names the entry', async () => {
     const before = await count('Patient');
-    await t.http().put('/fhir/Patient/keep-me').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'keep-me', active: true });
+    await t
+      .http()
+      .put('/fhir/Patient/keep-me')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'keep-me', active: true });
     const res = await post(
       bundle('transaction', [
-        { resource: { resourceType: 'Patient', name: [{ family: 'Ghost' }] }, request: { method: 'POST', url: 'Patient' } },
+        {
+          resource: { resourceType: 'Patient', name: [{ family: 'Ghost' }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
         { request: { method: 'DELETE', url: 'Patient/keep-me' } },
-        { resource: { resourceType: 'Patient', id: 'never-made', active: false }, request: { method: 'PUT', url: 'Patient/never-made' } },
+        {
+          resource: { resourceType: 'Patient', id: 'never-made', active: false },
+          request: { method: 'PUT', url: 'Patient/never-made' },
+        },
         { resource: { resourceType: 'Patient', colour: 'red' }, request: { method: 'POST', url: 'Patient' } },
       ]),
     );
@@ -112,33 +171,83 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
     expect((await t.http().get('/fhir/Patient?family=Ghost')).body.total).toBe(0);
     expect((await t.http().get('/fhir/Patient/never-made')).status).toBe(404);
     // a stale If-Match in an entry is a 412 for the whole transaction
-    const stale = await post(bundle('transaction', [{ resource: { resourceType: 'Patient', id: 'keep-me' }, request: { method: 'PUT', url: 'Patient/keep-me', ifMatch: 'W/"9"' } }]));
+    const stale = await post(
+      bundle('transaction', [
+        {
+          resource: { resourceType: 'Patient', id: 'keep-me' },
+          request: { method: 'PUT', url: 'Patient/keep-me', ifMatch: 'W/"9"' },
+        },
+      ]),
+    );
     expect(stale.status).toBe(412);
     // a reference to no entry of the transaction is refused
-    const dangling = await post(bundle('transaction', [{ resource: { resourceType: 'Observation', status: 'final', code: {}, subject: { reference: 'urn:uuid:d8a5c3f6-0000-4000-8000-000000000000' } }, request: { method: 'POST', url: 'Observation' } }]));
+    const dangling = await post(
+      bundle('transaction', [
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: {},
+            subject: { reference: 'urn:uuid:d8a5c3f6-0000-4000-8000-000000000000' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ]),
+    );
     expect(dangling.status).toBe(400);
     // a conditional reference matching nothing
-    const nothing = await post(bundle('transaction', [{ resource: { resourceType: 'Observation', status: 'final', code: {}, subject: { reference: 'Patient?identifier=none|none' } }, request: { method: 'POST', url: 'Observation' } }]));
+    const nothing = await post(
+      bundle('transaction', [
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: {},
+            subject: { reference: 'Patient?identifier=none|none' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ]),
+    );
     expect(nothing.status).toBe(404);
     expect(nothing.body.issue[0].expression[0]).toBe('Bundle.entry[0].resource');
   });
 
   it('processes DELETE, POST, PUT, GET in that order, answering in entry order', async () => {
     const mrn = { system: 'urn:test:mrn', value: 'order-1' };
-    await t.http().put('/fhir/Patient/order-old').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'order-old', identifier: [mrn] });
-    await t.http().put('/fhir/Patient/order-put').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'order-put', gender: 'male' });
+    await t
+      .http()
+      .put('/fhir/Patient/order-old')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'order-old', identifier: [mrn] });
+    await t
+      .http()
+      .put('/fhir/Patient/order-put')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'order-put', gender: 'male' });
     const res = await post(
       bundle('transaction', [
         { request: { method: 'GET', url: 'Patient/order-put' } },
-        { resource: { resourceType: 'Patient', id: 'order-put', gender: 'female' }, request: { method: 'PUT', url: 'Patient/order-put' } },
-        { resource: { resourceType: 'Patient', identifier: [mrn] }, request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:test:mrn|order-1' } },
+        {
+          resource: { resourceType: 'Patient', id: 'order-put', gender: 'female' },
+          request: { method: 'PUT', url: 'Patient/order-put' },
+        },
+        {
+          resource: { resourceType: 'Patient', identifier: [mrn] },
+          request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:test:mrn|order-1' },
+        },
         { request: { method: 'DELETE', url: 'Patient/order-old' } },
       ]),
     );
     expect(res.status).toBe(200);
     // the DELETE ran before the conditional create, which so found no match and created;
     // the GET ran last and saw the PUT
-    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['200 OK', '200 OK', '201 Created', '204 No Content']);
+    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+      '200 OK',
+      '200 OK',
+      '201 Created',
+      '204 No Content',
+    ]);
     expect(res.body.entry[0].resource.gender).toBe('female');
     expect(res.body.entry[1].resource.meta.versionId).toBe('2');
     expect((await t.http().get('/fhir/Patient/order-old')).status).toBe(410);
@@ -157,9 +266,21 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   });
 
   it('supports PATCH entries (JSON Patch in a Binary) and Prefer: return=minimal', async () => {
-    await t.http().put('/fhir/Patient/patch-me').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'patch-me' });
+    await t
+      .http()
+      .put('/fhir/Patient/patch-me')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'patch-me' });
     const ops = Buffer.from(JSON.stringify([{ op: 'add', path: '/active', value: true }])).toString('base64');
-    const res = await post(bundle('transaction', [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: ops }, request: { method: 'PATCH', url: 'Patient/patch-me' } }]), 'return=minimal');
+    const res = await post(
+      bundle('transaction', [
+        {
+          resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: ops },
+          request: { method: 'PATCH', url: 'Patient/patch-me' },
+        },
+      ]),
+      'return=minimal',
+    );
     expect(res.status).toBe(200);
     expect(res.body.entry[0].resource).toBeUndefined();
     expect(res.body.entry[0].response.etag).toBe('W/"2"');
@@ -169,13 +290,25 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
   it('refuses a Bundle of the wrong type, entries without request, and duplicate fullUrls', async () => {
     expect((await post({ resourceType: 'Bundle', type: 'collection', entry: [] })).status).toBe(400);
     expect((await post({ resourceType: 'Patient' })).status).toBe(400);
-    const noRequest = await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient' } }] });
+    const noRequest = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { resourceType: 'Patient' } }],
+    });
     expect(noRequest.status).toBe(400);
     expect(noRequest.body.issue[0].expression).toEqual(['Bundle.entry[0].request']);
     const dup = await post(
       bundle('transaction', [
-        { fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
-        { fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+        {
+          fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
       ]),
     );
     expect(dup.status).toBe(400);
@@ -185,7 +318,10 @@ describe.each(BACKENDS)('transaction and batch on $name', (backend) => {
     const before = await count('Patient');
     const res = await post(
       bundle('batch', [
-        { resource: { resourceType: 'Patient', name: [{ family: 'Batch' }] }, request: { method: 'POST', url: 'Patient' } },
+        {
+          resource: { resourceType: 'Patient', name: [{ family: 'Batch' }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
         { resource: { resourceType: 'Patient', colour: 'red' }, request: { method: 'POST', url: 'Patient' } },
         { request: { method: 'GET', url: 'Patient/not-there' } },
         { request: { method: 'GET', url: 'Patient?family=Batch' } },

@@ -36,8 +36,18 @@ const ORGANIZATION = {
   ],
 };
 const PRACTITIONERS = [
-  { resourceType: 'Practitioner', active: true, name: [{ family: 'Koordinatorsen', given: ['Kari'] }], identifier: [{ system: HPR, value: '9900123' }] },
-  { resourceType: 'Practitioner', active: true, name: [{ family: 'Behandlersen', given: ['Per'] }], identifier: [{ system: HPR, value: '9900456' }] },
+  {
+    resourceType: 'Practitioner',
+    active: true,
+    name: [{ family: 'Koordinatorsen', given: ['Kari'] }],
+    identifier: [{ system: HPR, value: '9900123' }],
+  },
+  {
+    resourceType: 'Practitioner',
+    active: true,
+    name: [{ family: 'Behandlersen', given: ['Per'] }],
+    identifier: [{ system: HPR, value: '9900456' }],
+  },
 ];
 /** The organisation and practitioners every journey shares, with the ids they have in the demo. */
 const SHARED = [
@@ -70,7 +80,11 @@ async function main(): Promise<void> {
   const running = await startInProcess('2026-01-01T09:00:00Z', { baseUrl: 'http://localhost:8080/fhir' });
   const { clock, url: base } = running;
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${base}/${path}`, { method, headers: { 'Content-Type': 'application/fhir+json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${base}/${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const json = await res.json();
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
@@ -84,25 +98,71 @@ async function main(): Promise<void> {
   const [organization, coordinator, therapist] = [await put(SHARED[0]), await put(SHARED[1]), await put(SHARED[2])];
   const patient = async (id: string, given: string, birthDate: string, gender: string, individ: number) => {
     const [y, m, d] = birthDate.split('-');
-    return put({ resourceType: 'Patient', id, name: [{ family: 'Eksempel', given: [given] }], gender, birthDate, identifier: [{ system: FNR, value: personNumber(`${d}${m}${y.slice(2)}`, individ, 'synthetic') }] } as never);
+    return put({
+      resourceType: 'Patient',
+      id,
+      name: [{ family: 'Eksempel', given: [given] }],
+      gender,
+      birthDate,
+      identifier: [{ system: FNR, value: personNumber(`${d}${m}${y.slice(2)}`, individ, 'synthetic') }],
+    } as never);
   };
   const referral = (id: string, subject: string, date: string, text: string) =>
-    put({ resourceType: 'ServiceRequest', id, status: 'completed', intent: 'order', subject: { reference: subject }, authoredOn: date, requester: { display: 'Fastlege (eksempel)' }, performer: [{ reference: `Organization/${organization.id}` }], code: { text: 'Henvisning til psykisk helsevern / TSB' }, reasonCode: [{ text }] } as never);
+    put({
+      resourceType: 'ServiceRequest',
+      id,
+      status: 'completed',
+      intent: 'order',
+      subject: { reference: subject },
+      authoredOn: date,
+      requester: { display: 'Fastlege (eksempel)' },
+      performer: [{ reference: `Organization/${organization.id}` }],
+      code: { text: 'Henvisning til psykisk helsevern / TSB' },
+      reasonCode: [{ text }],
+    } as never);
   const apply = async (code: string, subject: string, start: string, more: Record<string, string> = {}) => {
     await on(start);
     const practitioner = `Practitioner/${coordinator.id}`;
     const params = { subject, start, practitioner, organization: `Organization/${organization.id}`, ...more };
     return (await call('POST', `PlanDefinition/pathway-${code}/$apply`, applyParameters(params))) as CarePlan;
   };
-  const taskOf = async (carePlan: CarePlan, action: string) => (await call('GET', `Task?identifier=${encodeURIComponent(`${ACTION}|${carePlan.id}/${action}`)}`)).entry[0].resource as Task;
+  const taskOf = async (carePlan: CarePlan, action: string) =>
+    (await call('GET', `Task?identifier=${encodeURIComponent(`${ACTION}|${carePlan.id}/${action}`)}`)).entry[0]
+      .resource as Task;
   /** Completes a milestone on a date (an outcome from a Volven list; a postponement's period). */
-  const done = async (carePlan: CarePlan, action: string, date: string, outcome?: [list: string, code: string], more: Partial<Task> = {}) => {
+  const done = async (
+    carePlan: CarePlan,
+    action: string,
+    date: string,
+    outcome?: [list: string, code: string],
+    more: Partial<Task> = {},
+  ) => {
     await on(date);
     const task = await taskOf(carePlan, action);
-    const output = outcome ? [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: OUTCOME(outcome[0]), code: outcome[1] }] } }] : undefined;
-    await call('PUT', `Task/${task.id}`, { ...task, status: 'completed', executionPeriod: { start: date, end: date }, owner: { reference: `Practitioner/${therapist.id}` }, ...(output ? { output } : {}), ...more });
+    const output = outcome
+      ? [
+          {
+            type: { text: 'Utfall' },
+            valueCodeableConcept: { coding: [{ system: OUTCOME(outcome[0]), code: outcome[1] }] },
+          },
+        ]
+      : undefined;
+    await call('PUT', `Task/${task.id}`, {
+      ...task,
+      status: 'completed',
+      executionPeriod: { start: date, end: date },
+      owner: { reference: `Practitioner/${therapist.id}` },
+      ...(output ? { output } : {}),
+      ...more,
+    });
   };
-  const ownDescription = async (carePlan: CarePlan, subject: string, id: string, date: string, answers: [string, string][]) => {
+  const ownDescription = async (
+    carePlan: CarePlan,
+    subject: string,
+    id: string,
+    date: string,
+    answers: [string, string][],
+  ) => {
     const response = await put({
       resourceType: 'QuestionnaireResponse',
       id,
@@ -114,14 +174,27 @@ async function main(): Promise<void> {
       source: { reference: subject },
       item: answers.map(([linkId, text]) => ({ linkId, answer: [{ valueString: text }] })),
     } as never);
-    await done(carePlan, 'own-description', date, undefined, { output: [{ type: { text: 'Pasientens egen beskrivelse' }, valueReference: { reference: `QuestionnaireResponse/${response.id}` } }] });
+    await done(carePlan, 'own-description', date, undefined, {
+      output: [
+        {
+          type: { text: 'Pasientens egen beskrivelse' },
+          valueReference: { reference: `QuestionnaireResponse/${response.id}` },
+        },
+      ],
+    });
     return response as Resource;
   };
   const careActions = async (carePlan: CarePlan, date: string) => {
     await done(carePlan, 'coordinator', date);
-    await done(carePlan, 'children-next-of-kin', date, undefined, { note: [{ text: 'Spurt om barn og mindreårige søsken som pårørende.' }] });
-    await done(carePlan, 'violence-screening', date, undefined, { note: [{ text: 'Kartlagt vold, overgrep og traumer.' }] });
-    await done(carePlan, 'somatic-health', date, undefined, { note: [{ text: 'Somatisk helse og levevaner kartlagt.' }] });
+    await done(carePlan, 'children-next-of-kin', date, undefined, {
+      note: [{ text: 'Spurt om barn og mindreårige søsken som pårørende.' }],
+    });
+    await done(carePlan, 'violence-screening', date, undefined, {
+      note: [{ text: 'Kartlagt vold, overgrep og traumer.' }],
+    });
+    await done(carePlan, 'somatic-health', date, undefined, {
+      note: [{ text: 'Somatisk helse og levevaner kartlagt.' }],
+    });
   };
 
   const journeys: Journey[] = [];
@@ -142,7 +215,13 @@ async function main(): Promise<void> {
     await done(cp, 'collaboration-meeting', '2026-02-24', ['9324', 'M']);
     await done(cp, 'first-evaluation', '2026-04-14');
     await done(cp, 'end', '2026-06-30', ['9326', 'G']);
-    journeys.push({ file: 'journey-D11-adults.json', title: 'D11 psykisk helsevern voksne: a whole pathway on time, from referral to end', patients: [p], carePlans: [cp], extra: [ref, qr] });
+    journeys.push({
+      file: 'journey-D11-adults.json',
+      title: 'D11 psykisk helsevern voksne: a whole pathway on time, from referral to end',
+      patients: [p],
+      carePlans: [cp],
+      extra: [ref, qr],
+    });
   }
   // D12 children and youth: extended assessment (C with outcome U)
   {
@@ -153,7 +232,13 @@ async function main(): Promise<void> {
     await done(cp, 'clinical-decision', '2026-03-16', ['9323', 'U']);
     await done(cp, 'first-evaluation', '2026-05-04');
     await done(cp, 'end', '2026-08-31', ['9326', 'G']);
-    journeys.push({ file: 'journey-D12-children-youth.json', title: 'D12 psykisk helsevern barn og unge: an extended assessment', patients: [p], carePlans: [cp], extra: [] });
+    journeys.push({
+      file: 'journey-D12-children-youth.json',
+      title: 'D12 psykisk helsevern barn og unge: an extended assessment',
+      patients: [p],
+      carePlans: [cp],
+      extra: [],
+    });
   }
   // D01 TSB: ØH start (emergency), inpatient, detox
   {
@@ -167,7 +252,13 @@ async function main(): Promise<void> {
     await done(cp, 'first-evaluation', '2026-03-19');
     await done(cp, 'next-evaluation', '2026-04-28');
     await done(cp, 'end', '2026-06-05', ['9326', 'G']);
-    journeys.push({ file: 'journey-D01-tsb-emergency.json', title: 'D01 TSB: an emergency (ØH) start, inpatient, with detoxification', patients: [p], carePlans: [cp], extra: [] });
+    journeys.push({
+      file: 'journey-D01-tsb-emergency.json',
+      title: 'D01 TSB: an emergency (ØH) start, inpatient, with detoxification',
+      patients: [p],
+      carePlans: [cp],
+      extra: [],
+    });
   }
   // D11 → D06: a transfer to the psychosis pathway (X with N), which then starts
   {
@@ -181,7 +272,13 @@ async function main(): Promise<void> {
     await done(cp, 'clinical-decision', '2026-05-20', ['9323', 'P']);
     await done(cp, 'first-evaluation', '2026-07-01');
     await done(cp, 'end', '2026-10-01', ['9326', 'G']);
-    journeys.push({ file: 'journey-D06-psychosis-transfer.json', title: 'D06 psykoselidelser: transferred from D11 (X with N), then the psychosis pathway', patients: [p], carePlans: [first, cp], extra: [] });
+    journeys.push({
+      file: 'journey-D06-psychosis-transfer.json',
+      title: 'D06 psykoselidelser: transferred from D11 (X with N), then the psychosis pathway',
+      patients: [p],
+      carePlans: [first, cp],
+      extra: [],
+    });
   }
   // D07 OCD: the patient postpones (L) for two weeks; the open due dates move
   {
@@ -190,14 +287,25 @@ async function main(): Promise<void> {
     // recorded once the two weeks are over: a milestone is dated when it has happened
     await on('2026-03-06');
     const l = await taskOf(cp, 'patient-postponed');
-    await call('PUT', `Task/${l.id}`, { ...l, status: 'completed', executionPeriod: { start: '2026-02-20', end: '2026-03-06' }, note: [{ text: 'Pasienten ønsket å utsette oppstart to uker.' }] });
+    await call('PUT', `Task/${l.id}`, {
+      ...l,
+      status: 'completed',
+      executionPeriod: { start: '2026-02-20', end: '2026-03-06' },
+      note: [{ text: 'Pasienten ønsket å utsette oppstart to uker.' }],
+    });
     await done(cp, 'first-attendance', '2026-03-09');
     await careActions(cp, '2026-03-09');
     await done(cp, 'clinical-decision', '2026-04-13', ['9323', 'P']);
     await done(cp, 'first-evaluation', '2026-06-01');
     await done(cp, 'ocd-treatment-finished', '2026-08-24');
     await done(cp, 'end', '2026-09-01', ['9326', 'G']);
-    journeys.push({ file: 'journey-D07-ocd-postponed.json', title: 'D07 tvangslidelse: the patient postpones the start by two weeks (L)', patients: [p], carePlans: [cp], extra: [] });
+    journeys.push({
+      file: 'journey-D07-ocd-postponed.json',
+      title: 'D07 tvangslidelse: the patient postpones the start by two weeks (L)',
+      patients: [p],
+      carePlans: [cp],
+      extra: [],
+    });
   }
   // D08 eating disorders, severe: the first attendance is a day late — a breach (DetectedIssue)
   {
@@ -210,7 +318,13 @@ async function main(): Promise<void> {
     await done(cp, 'first-evaluation', '2026-07-06');
     await done(cp, 'next-evaluation', '2026-08-12');
     await done(cp, 'end', '2026-09-15', ['9326', 'G']);
-    journeys.push({ file: 'journey-D08-eating-disorders-breach.json', title: 'D08 spiseforstyrrelser (severe): the first attendance a day late, recorded as a breach', patients: [p], carePlans: [cp], extra: [] });
+    journeys.push({
+      file: 'journey-D08-eating-disorders-breach.json',
+      title: 'D08 spiseforstyrrelser (severe): the first attendance a day late, recorded as a breach',
+      patients: [p],
+      carePlans: [cp],
+      extra: [],
+    });
   }
   // D09 and D10: a pregnant woman in TSB, and her newborn's pathway
   {
@@ -229,21 +343,39 @@ async function main(): Promise<void> {
     await done(cp2, 'first-evaluation', '2026-07-02');
     await done(cp2, 'next-evaluation', '2026-08-12');
     await done(cp2, 'end', '2026-09-30', ['9326', 'G']);
-    journeys.push({ file: 'journey-D09-D10-pregnancy.json', title: 'D09 and D10 gravide og rus: the woman\'s pathway, then her newborn\'s', patients: [mother, child], carePlans: [cp, cp2], extra: [] });
+    journeys.push({
+      file: 'journey-D09-D10-pregnancy.json',
+      title: "D09 and D10 gravide og rus: the woman's pathway, then her newborn's",
+      patients: [mother, child],
+      carePlans: [cp, cp2],
+      extra: [],
+    });
   }
 
   for (const f of readdirSync(EXAMPLES_DIR).filter((f) => f.startsWith('journey-'))) unlinkSync(join(EXAMPLES_DIR, f));
-  for (const j of journeys) writeFileSync(join(EXAMPLES_DIR, j.file), `${JSON.stringify(await exportJourney(call, j), null, 2)}\n`);
+  for (const j of journeys)
+    writeFileSync(join(EXAMPLES_DIR, j.file), `${JSON.stringify(await exportJourney(call, j), null, 2)}\n`);
   // the registry report of the journeys' busiest month, made from the written journeys as a client
   // loading them would have them (readable ids, so the report is the same every time this runs)
   const fresh = await startInProcess('2026-11-01T09:00:00Z', { baseUrl: 'http://localhost:8080/fhir' });
   try {
-    const post = (path: string, method: string, body: unknown) => fetch(`${fresh.url}/${path}`, { method, headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+    const post = (path: string, method: string, body: unknown) =>
+      fetch(`${fresh.url}/${path}`, {
+        method,
+        headers: { 'Content-Type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      });
     for (const j of journeys) {
       const res = await post('', 'POST', JSON.parse(readFileSync(join(EXAMPLES_DIR, j.file), 'utf8')));
       if (res.status !== 200) throw new Error(`${j.file}: ${res.status} ${await res.text()}`);
     }
-    const res = await post('$registry-report', 'POST', { resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-03' }, { name: 'unit', valueString: 'Organization/eksempel-hf' }] });
+    const res = await post('$registry-report', 'POST', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'period', valueString: '2026-03' },
+        { name: 'unit', valueString: 'Organization/eksempel-hf' },
+      ],
+    });
     const reported = (await res.json()) as { parameter: { name: string; resource?: unknown }[] };
     const report = reported.parameter.find((p) => p.name === 'report')?.resource;
     writeFileSync(join(EXAMPLES_DIR, 'npr-report-2026-03.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -276,7 +408,8 @@ function sharedEntry(r: (typeof SHARED)[number]): BundleEntry {
  * finds them), and the Tasks in the order they were done, the open and cancelled ones last.
  */
 async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Journey): Promise<Bundle> {
-  const all = (path: string) => call('GET', `${path}&_count=1000`).then((b: Bundle) => (b.entry ?? []).map((e) => e.resource as Resource));
+  const all = (path: string) =>
+    call('GET', `${path}&_count=1000`).then((b: Bundle) => (b.entry ?? []).map((e) => e.resource as Resource));
   const latest = async (r: Resource) => (await call('GET', `${r.resourceType}/${r.id}`)) as Resource;
   const plans = await Promise.all(j.carePlans.map((c) => latest(c) as Promise<CarePlan>));
   const parts: Resource[][] = [await Promise.all(j.patients.map(latest)), await Promise.all(j.extra.map(latest))];
@@ -288,7 +421,8 @@ async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Jo
     names.set(plan.id as string, `${slug}-${code}-careplan`);
     const related = [plan.supportingInfo?.[0]?.reference, plan.careTeam?.[0]?.reference].filter(Boolean) as string[];
     const linked = await Promise.all(related.map((ref) => call('GET', ref) as Promise<Resource>));
-    for (const r of linked) names.set(r.id as string, `${slug}-${code}-${r.resourceType === 'CareTeam' ? 'careteam' : 'episode'}`);
+    for (const r of linked)
+      names.set(r.id as string, `${slug}-${code}-${r.resourceType === 'CareTeam' ? 'careteam' : 'episode'}`);
     const mine = (await all(`Task?based-on=CarePlan/${plan.id}`)) as Task[];
     for (const t of mine) names.set(t.id as string, `${slug}-${code}-${t.identifier?.[0]?.value?.split('/')[1]}`);
     const issues = await all(`DetectedIssue?implicated=CarePlan/${plan.id}`);
@@ -296,7 +430,8 @@ async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Jo
     parts.push(linked, [plan], issues);
     tasks.push(...mine);
   }
-  const order = (t: Task) => (t.status === 'completed' ? `0${t.executionPeriod?.end}${t.meta?.lastUpdated}` : `1${t.meta?.lastUpdated}`);
+  const order = (t: Task) =>
+    t.status === 'completed' ? `0${t.executionPeriod?.end}${t.meta?.lastUpdated}` : `1${t.meta?.lastUpdated}`;
   parts.push(tasks.sort((a, b) => order(a).localeCompare(order(b))));
   let text = JSON.stringify(parts.flat().map(({ meta: _m, ...r }) => r));
   for (const [from, to] of names) text = text.split(from).join(to);
@@ -312,7 +447,13 @@ async function exportJourney(call: (m: string, p: string) => Promise<any>, j: Jo
     ...SHARED.map(sharedEntry),
     ...resources.slice(patients).map(put),
   ];
-  return { resourceType: 'Bundle', id: slug, meta: { tag: [{ system: 'http://forlop.no/fhir/CodeSystem/example', code: 'synthetic', display: j.title }] }, type: 'transaction', entry } as Bundle;
+  return {
+    resourceType: 'Bundle',
+    id: slug,
+    meta: { tag: [{ system: 'http://forlop.no/fhir/CodeSystem/example', code: 'synthetic', display: j.title }] },
+    type: 'transaction',
+    entry,
+  } as Bundle;
 }
 
 await main();

@@ -21,7 +21,11 @@ export const TIME_LIMIT = `${BASE}/StructureDefinition/pathway-time-limit`;
 const NPR_RULE = `${BASE}/StructureDefinition/npr-rule`;
 const POLICY_SOURCE = 'https://www.regjeringen.no/no/aktuelt/pakkeforlop-for-psykisk-helse-og-rus/id2623404/';
 
-const source = resolve(process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : join(import.meta.dirname, '../../shared/domain/data'));
+const source = resolve(
+  process.argv.includes('--source')
+    ? process.argv[process.argv.indexOf('--source') + 1]
+    : join(import.meta.dirname, '../../shared/domain/data'),
+);
 const profiles = resolve(join(import.meta.dirname, '../profiles'));
 const valuesets = resolve(join(import.meta.dirname, '../valuesets'));
 
@@ -35,7 +39,9 @@ interface Limit {
   sourceLastUpdated?: string;
   note?: string;
 }
-const limits = (JSON.parse(readFileSync(join(source, 'forlopstider-verified.json'), 'utf8')) as { forlopstider: Limit[] }).forlopstider;
+const limits = (
+  JSON.parse(readFileSync(join(source, 'forlopstider-verified.json'), 'utf8')) as { forlopstider: Limit[] }
+).forlopstider;
 
 const PATHWAYS: Record<string, string> = {
   D01: 'Tverrfaglig spesialisert rusbehandling (TSB)',
@@ -68,11 +74,32 @@ const EVENTS: { id: string; code: string; title: string; outcomes?: boolean }[] 
 
 /** What every pathway asks for beyond codes (seeds; domain notes §1). */
 const CARE_ACTIONS: { id: string; title: string; description: string }[] = [
-  { id: 'coordinator', title: 'Forløpskoordinator', description: 'A coordinator in specialist care, and one in the municipality, in the CarePlan\'s care team.' },
-  { id: 'own-description', title: 'Pasientens egen beskrivelse', description: 'The patient\'s own description of their situation, and their part in the treatment plan (a QuestionnaireResponse).' },
-  { id: 'children-next-of-kin', title: 'Barn og mindreårige søsken som pårørende', description: 'Ask whether the patient has children, or minor siblings, as next of kin.' },
-  { id: 'violence-screening', title: 'Kartlegging av vold, overgrep og traumer', description: 'Screening for violence, abuse and trauma.' },
-  { id: 'somatic-health', title: 'Somatisk helse og levevaner', description: 'Somatic health and lifestyle, built into every pathway (no 9321 code of its own).' },
+  {
+    id: 'coordinator',
+    title: 'Forløpskoordinator',
+    description: "A coordinator in specialist care, and one in the municipality, in the CarePlan's care team.",
+  },
+  {
+    id: 'own-description',
+    title: 'Pasientens egen beskrivelse',
+    description:
+      "The patient's own description of their situation, and their part in the treatment plan (a QuestionnaireResponse).",
+  },
+  {
+    id: 'children-next-of-kin',
+    title: 'Barn og mindreårige søsken som pårørende',
+    description: 'Ask whether the patient has children, or minor siblings, as next of kin.',
+  },
+  {
+    id: 'violence-screening',
+    title: 'Kartlegging av vold, overgrep og traumer',
+    description: 'Screening for violence, abuse and trauma.',
+  },
+  {
+    id: 'somatic-health',
+    title: 'Somatisk helse og levevaner',
+    description: 'Somatic health and lifestyle, built into every pathway (no 9321 code of its own).',
+  },
 ];
 
 /** Which action a source text names: its event letter, or the untyped treatment after detox. */
@@ -97,12 +124,21 @@ function conditionOf(setting: string): string | undefined {
   throw new Error(`Unknown setting '${setting}'`);
 }
 
-function timeLimit(from: string, days: number, status: 'verified' | 'national-policy', src: string, condition?: string, note?: string): Extension {
+function timeLimit(
+  from: string,
+  days: number,
+  status: 'verified' | 'national-policy',
+  src: string,
+  condition?: string,
+  note?: string,
+): Extension {
   return {
     url: TIME_LIMIT,
     extension: [
       { url: 'from', valueId: from },
-      ...(condition ? [{ url: 'condition', valueExpression: { language: 'text/fhirpath' as const, expression: condition } }] : []),
+      ...(condition
+        ? [{ url: 'condition', valueExpression: { language: 'text/fhirpath' as const, expression: condition } }]
+        : []),
       { url: 'rule', valueExpression: { language: 'text/fhirpath', expression: `%from.addCalendarDays(${days})` } },
       { url: 'status', valueCode: status },
       { url: 'source', valueUri: src },
@@ -113,7 +149,10 @@ function timeLimit(from: string, days: number, status: 'verified' | 'national-po
 
 function plan(code: string): PlanDefinition {
   const events = new Set(
-    ((JSON.parse(readFileSync(join(valuesets, `ValueSet-pathway-${code}-events.json`), 'utf8')) as ValueSet).compose?.include ?? []).flatMap((i) => (i.concept ?? []).map((c) => c.code)),
+    (
+      (JSON.parse(readFileSync(join(valuesets, `ValueSet-pathway-${code}-events.json`), 'utf8')) as ValueSet).compose
+        ?.include ?? []
+    ).flatMap((i) => (i.concept ?? []).map((c) => c.code)),
   );
   events.add('A').add('X');
   // `L` (patient-postponed) is verified on the TSB page only, yet the kodeveileder applies it to every pathway [V §2.2]
@@ -125,12 +164,29 @@ function plan(code: string): PlanDefinition {
   for (const l of mine) {
     const to = actionOf(l.to, true);
     // a source may list several pages ("a ; b"): the first is the figure's page
-    const ext = timeLimit(actionOf(l.from, false), l.maxCalendarDays, 'verified', l.source.split(/\s*;\s*/)[0], conditionOf(l.setting), l.note);
+    const ext = timeLimit(
+      actionOf(l.from, false),
+      l.maxCalendarDays,
+      'verified',
+      l.source.split(/\s*;\s*/)[0],
+      conditionOf(l.setting),
+      l.note,
+    );
     extensions.set(to, [...(extensions.get(to) ?? []), ext]);
   }
   if (!mine.some((l) => actionOf(l.to, true) === 'clinical-decision')) {
-    // no verified figure (D06, D11, D12): the national policy «utredning skal gjennomføres innen seks uker» [V seed 001; figure per pathway U]
-    extensions.set('clinical-decision', [timeLimit('start', 42, 'national-policy', POLICY_SOURCE, undefined, 'No verified pathway time for this pathway: the national policy «utredning innen seks uker» is used (domain notes §3, §7). Correct it here when the figure is found.')]);
+    // no verified figure (D06, D11, D12): the national policy «utredning skal gjennomføres innen seks uker» [V seed
+    // 001; figure per pathway U]
+    extensions.set('clinical-decision', [
+      timeLimit(
+        'start',
+        42,
+        'national-policy',
+        POLICY_SOURCE,
+        undefined,
+        'No verified pathway time for this pathway: the national policy «utredning innen seks uker» is used (domain notes §3, §7). Correct it here when the figure is found.',
+      ),
+    ]);
   }
   let previous: string | undefined;
   const actions: PlanDefinitionAction[] = ids.map((id) => {
@@ -140,17 +196,36 @@ function plan(code: string): PlanDefinition {
       title: ev?.title ?? 'Annen behandling starter etter avrusning',
       ...(ev ? { code: [{ coding: [{ system: EVENT_SYSTEM, code: ev.code }] }] } : {}),
       ...(extensions.has(id) ? { extension: extensions.get(id) } : {}),
-      ...(ev?.outcomes ? { output: [{ type: 'Task', codeFilter: [{ path: 'output.value', valueSet: `${BASE}/ValueSet/pathway-${code}-${ev.code}-outcomes` }] }] } : {}),
+      ...(ev?.outcomes
+        ? {
+            output: [
+              {
+                type: 'Task',
+                codeFilter: [
+                  { path: 'output.value', valueSet: `${BASE}/ValueSet/pathway-${code}-${ev.code}-outcomes` },
+                ],
+              },
+            ],
+          }
+        : {}),
       // order: the main line (start, attendance, decision, evaluations) follows itself; other events may come any
       // time after the start — but for the onset of psychosis symptoms, which is dated when they began, often
       // before the referral (an action with no `after` relation may be dated before the pathway's start)
-      ...(previous && !DATED_BEFORE_START.has(id) ? { relatedAction: [{ actionId: MAIN.has(id) ? previous : 'start', relationship: 'after' as const }] } : {}),
+      ...(previous && !DATED_BEFORE_START.has(id)
+        ? { relatedAction: [{ actionId: MAIN.has(id) ? previous : 'start', relationship: 'after' as const }] }
+        : {}),
     };
     if (MAIN.has(id)) previous = id;
     else previous ??= id;
     return action;
   });
-  for (const c of CARE_ACTIONS) actions.push({ id: c.id, title: c.title, description: c.description, relatedAction: [{ actionId: 'start', relationship: 'after' }] });
+  for (const c of CARE_ACTIONS)
+    actions.push({
+      id: c.id,
+      title: c.title,
+      description: c.description,
+      relatedAction: [{ actionId: 'start', relationship: 'after' }],
+    });
   return {
     resourceType: 'PlanDefinition',
     id: `pathway-${code}`,
@@ -159,10 +234,12 @@ function plan(code: string): PlanDefinition {
     version: '2019.1',
     name: `Pathway${code}`,
     title: `Nasjonalt pasientforløp: ${PATHWAYS[code]}`,
-    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/plan-definition-type', code: 'clinical-protocol' }] },
+    type: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/plan-definition-type', code: 'clinical-protocol' }],
+    },
     status: 'active',
     date: '2024-12-06',
-    publisher: 'Forløp (from Helsedirektoratet\'s pathway descriptions)',
+    publisher: "Forløp (from Helsedirektoratet's pathway descriptions)",
     description: `The ${code} pathway with its milestones (Volven 9322 events), their order and their time limits as FHIRPath rules. Time limits are calendar days and guidance, not patient rights; figures marked national-policy were not found for this pathway and follow the national policy.`,
     topic: [{ coding: [{ system: TYPE_SYSTEM, code }] }],
     action: actions,
@@ -172,16 +249,65 @@ function plan(code: string): PlanDefinition {
  * NPR's registration rules (Volven 9329 feedback codes, domain notes §2.5) as FHIRPath that must hold:
  * the order of events when a milestone is completed, age and parallel pathways when one is applied.
  */
-const NPR_RULES: { code: string; display: string; when: 'apply' | 'complete'; expression: string; pathways?: (code: string) => boolean }[] = [
-  { code: '208', display: 'Kode C (klinisk beslutning) mangler forutgående kode M (første frammøte)', when: 'complete', expression: "%task.code.coding.code = 'C' implies %done.where(code.coding.code = 'M').exists()" },
-  { code: '211', display: 'Kode M (første frammøte) har forutgående prosedyrekode C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'M' implies %done.where(code.coding.code = 'C').empty()" },
-  { code: '221', display: 'Kode E (evalueringspunkt) mangler forutgående hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'E' implies %done.where(code.coding.code = 'C').exists()" },
-  { code: '222', display: 'Kode F (tilbakemelding til henviser sendt) mangler forutgående hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'F' implies %done.where(code.coding.code = 'C').exists()" },
-  { code: '223', display: 'Hendelse P (start symptomer psykose) kommer etter hendelse C (klinisk beslutning)', when: 'complete', expression: "%task.code.coding.code = 'P' implies %done.where(code.coding.code = 'C').empty()", pathways: (c) => c === 'D06' },
-  { code: '225', display: 'Forutgående hendelse X (avslutning av pakkeforløp) har avsluttet dette pakkeforløpet', when: 'complete', expression: "%done.where(code.coding.code = 'X').empty()" },
-  { code: '216', display: 'Pasienten var over 18 år ved registrering i pakkeforløp D12', when: 'apply', expression: '%age < 18', pathways: (c) => c === 'D12' },
+const NPR_RULES: {
+  code: string;
+  display: string;
+  when: 'apply' | 'complete';
+  expression: string;
+  pathways?: (code: string) => boolean;
+}[] = [
+  {
+    code: '208',
+    display: 'Kode C (klinisk beslutning) mangler forutgående kode M (første frammøte)',
+    when: 'complete',
+    expression: "%task.code.coding.code = 'C' implies %done.where(code.coding.code = 'M').exists()",
+  },
+  {
+    code: '211',
+    display: 'Kode M (første frammøte) har forutgående prosedyrekode C (klinisk beslutning)',
+    when: 'complete',
+    expression: "%task.code.coding.code = 'M' implies %done.where(code.coding.code = 'C').empty()",
+  },
+  {
+    code: '221',
+    display: 'Kode E (evalueringspunkt) mangler forutgående hendelse C (klinisk beslutning)',
+    when: 'complete',
+    expression: "%task.code.coding.code = 'E' implies %done.where(code.coding.code = 'C').exists()",
+  },
+  {
+    code: '222',
+    display: 'Kode F (tilbakemelding til henviser sendt) mangler forutgående hendelse C (klinisk beslutning)',
+    when: 'complete',
+    expression: "%task.code.coding.code = 'F' implies %done.where(code.coding.code = 'C').exists()",
+  },
+  {
+    code: '223',
+    display: 'Hendelse P (start symptomer psykose) kommer etter hendelse C (klinisk beslutning)',
+    when: 'complete',
+    expression: "%task.code.coding.code = 'P' implies %done.where(code.coding.code = 'C').empty()",
+    pathways: (c) => c === 'D06',
+  },
+  {
+    code: '225',
+    display: 'Forutgående hendelse X (avslutning av pakkeforløp) har avsluttet dette pakkeforløpet',
+    when: 'complete',
+    expression: "%done.where(code.coding.code = 'X').empty()",
+  },
+  {
+    code: '216',
+    display: 'Pasienten var over 18 år ved registrering i pakkeforløp D12',
+    when: 'apply',
+    expression: '%age < 18',
+    pathways: (c) => c === 'D12',
+  },
   // a patient may be in the psychosis pathway beside another one («eks. ved psykose», domain notes §1)
-  { code: '224', display: 'Pasienten er også registrert i et annet pakkeforløp', when: 'apply', expression: "%open.where(category.coding.code != 'D06').empty()", pathways: (c) => c !== 'D06' },
+  {
+    code: '224',
+    display: 'Pasienten er også registrert i et annet pakkeforløp',
+    when: 'apply',
+    expression: "%open.where(category.coding.code != 'D06').empty()",
+    pathways: (c) => c !== 'D06',
+  },
 ];
 
 function nprRules(code: string): Extension[] {

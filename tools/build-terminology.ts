@@ -16,7 +16,13 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { CodeSystem, CodeSystemConcept, CodeSystemConceptDesignation, ConceptMap, ValueSet } from '@medplum/fhirtypes';
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  CodeSystemConceptDesignation,
+  ConceptMap,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { ENGLISH, TYPE_LABEL_EN } from './terminology-english.js';
 
 const BASE = 'http://forlop.no/fhir';
@@ -27,7 +33,11 @@ const USE = `${BASE}/CodeSystem/designation-use`;
 const csUrl = (n: string) => `${BASE}/CodeSystem/volven-${n}`;
 const vsUrl = (name: string) => `${BASE}/ValueSet/${name}`;
 
-const source = resolve(process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : join(import.meta.dirname, '../../shared/domain/data'));
+const source = resolve(
+  process.argv.includes('--source')
+    ? process.argv[process.argv.indexOf('--source') + 1]
+    : join(import.meta.dirname, '../../shared/domain/data'),
+);
 const out = resolve(join(import.meta.dirname, '../valuesets'));
 const volven = JSON.parse(readFileSync(join(source, 'volven-93xx-pakkeforlop-phr.json'), 'utf8')) as {
   titles: Record<string, string>;
@@ -43,7 +53,10 @@ const rows = [
 ].sort(byCode);
 /** A 9327 row whose code is verified: the NHN list, or a supplement row marked verified. */
 const verifiedRow = (r: Record<string, string>) => (r.verification ?? 'verified') === 'verified';
-const kommuner = JSON.parse(readFileSync(join(source, 'volven-3402-kommunenummer-2024.json'), 'utf8')) as { source: string; codes: { code: string; display: string }[] };
+const kommuner = JSON.parse(readFileSync(join(source, 'volven-3402-kommunenummer-2024.json'), 'utf8')) as {
+  source: string;
+  codes: { code: string; display: string }[];
+};
 
 /** The 2023 renaming (pakkeforløp → nasjonale pasientforløp), applied to a legacy text. [I] */
 function currentText(legacy: string): string {
@@ -57,7 +70,12 @@ function currentText(legacy: string): string {
 function designations(list: string, code: string, nb: string, english?: string): CodeSystemConceptDesignation[] {
   const out: CodeSystemConceptDesignation[] = [];
   const en = english ?? ENGLISH[list]?.[code];
-  if (en) out.push({ language: 'en', use: { system: 'http://terminology.hl7.org/CodeSystem/designation-usage', code: 'display' }, value: en });
+  if (en)
+    out.push({
+      language: 'en',
+      use: { system: 'http://terminology.hl7.org/CodeSystem/designation-usage', code: 'display' },
+      value: en,
+    });
   if (/pakkeforløp/i.test(nb)) {
     out.push({ language: 'nb', use: { system: USE, code: 'legacy-name' }, value: nb });
     out.push({ language: 'nb', use: { system: USE, code: 'current-name' }, value: currentText(nb) });
@@ -65,7 +83,13 @@ function designations(list: string, code: string, nb: string, english?: string):
   return out;
 }
 
-function codeSystem(n: string, title: string, description: string, concepts: CodeSystemConcept[], extra: Partial<CodeSystem> = {}): CodeSystem {
+function codeSystem(
+  n: string,
+  title: string,
+  description: string,
+  concepts: CodeSystemConcept[],
+  extra: Partial<CodeSystem> = {},
+): CodeSystem {
   return {
     resourceType: 'CodeSystem',
     id: `volven-${n}`,
@@ -88,30 +112,68 @@ function codeSystem(n: string, title: string, description: string, concepts: Cod
   };
 }
 
-const PROVENANCE = 'Codes and Norwegian display texts verbatim from Volven (NHN kith-visningsfiler kodeverk.xsl, refreshed 2024-12-06). English designations are our translations. Texts with «pakkeforløp» carry a legacy-name designation and a current-name designation with the 2023 renaming to «nasjonale pasientforløp» applied (derived, [I]).';
+const PROVENANCE =
+  'Codes and Norwegian display texts verbatim from Volven (NHN kith-visningsfiler kodeverk.xsl, refreshed 2024-12-06). English designations are our translations. Texts with «pakkeforløp» carry a legacy-name designation and a current-name designation with the 2023 renaming to «nasjonale pasientforløp» applied (derived, [I]).';
 
 // --- code systems -------------------------------------------------------------------------------
 const systems: CodeSystem[] = [];
 const plain = (n: string, extraConcepts: CodeSystemConcept[] = []): CodeSystemConcept[] => [
-  ...volven.codesystems[n].map((c) => ({ code: c.code, display: c.display, designation: designations(n, c.code, c.display) })),
+  ...volven.codesystems[n].map((c) => ({
+    code: c.code,
+    display: c.display,
+    designation: designations(n, c.code, c.display),
+  })),
   ...extraConcepts,
 ];
 const inferred = ' Title inferred from usage ([I]).';
-systems.push(codeSystem('9321', 'Type forløp (pakkeforløp / nasjonale pasientforløp psykisk helse og rus)', `The pathway type. Label «Forløp» verified on the Helsedirektoratet kodeveileder. ${PROVENANCE}`, plain('9321')));
 systems.push(
-  codeSystem('9322', 'Hendelse', `Pathway events. Label «Hendelse» verified on the Helsedirektoratet kodeveileder. ${PROVENANCE} Code L is verified on the Helsedirektoratet TSB page but absent from the NHN list.`, plain('9322', [
-    {
-      code: 'L',
-      display: 'Pasientutsatt pakkeforløp',
-      definition: 'Source: Helsedirektoratet, TSB «Pasientutsatt pakkeforløp» (postponement by more than 7 working days, registered before C or an evaluation). Not in the NHN code list.',
-      designation: designations('9322', 'L', 'Pasientutsatt pakkeforløp'),
-    },
-  ])),
+  codeSystem(
+    '9321',
+    'Type forløp (pakkeforløp / nasjonale pasientforløp psykisk helse og rus)',
+    `The pathway type. Label «Forløp» verified on the Helsedirektoratet kodeveileder. ${PROVENANCE}`,
+    plain('9321'),
+  ),
 );
-for (const [n, role] of [['9323', 'outcome of the clinical decision (C)'], ['9324', 'outcome of the collaboration meeting (S)'], ['9325', 'activity performed (U)'], ['9326', 'reason for ending the pathway (X)'], ['9328', 'need for help at the end of the pathway (H)']]) {
-  systems.push(codeSystem(n, volven.titles[n], `The ${role}; the pairing with its event is inferred ([I]).${inferred} ${PROVENANCE}`, plain(n)));
+systems.push(
+  codeSystem(
+    '9322',
+    'Hendelse',
+    `Pathway events. Label «Hendelse» verified on the Helsedirektoratet kodeveileder. ${PROVENANCE} Code L is verified on the Helsedirektoratet TSB page but absent from the NHN list.`,
+    plain('9322', [
+      {
+        code: 'L',
+        display: 'Pasientutsatt pakkeforløp',
+        definition:
+          'Source: Helsedirektoratet, TSB «Pasientutsatt pakkeforløp» (postponement by more than 7 working days, registered before C or an evaluation). Not in the NHN code list.',
+        designation: designations('9322', 'L', 'Pasientutsatt pakkeforløp'),
+      },
+    ]),
+  ),
+);
+for (const [n, role] of [
+  ['9323', 'outcome of the clinical decision (C)'],
+  ['9324', 'outcome of the collaboration meeting (S)'],
+  ['9325', 'activity performed (U)'],
+  ['9326', 'reason for ending the pathway (X)'],
+  ['9328', 'need for help at the end of the pathway (H)'],
+]) {
+  systems.push(
+    codeSystem(
+      n,
+      volven.titles[n],
+      `The ${role}; the pairing with its event is inferred ([I]).${inferred} ${PROVENANCE}`,
+      plain(n),
+    ),
+  );
 }
-systems.push(codeSystem('9329', volven.titles['9329'], `NPR feedback and validation codes (1xx cancer, 2xx mental health and substance use).${inferred} ${PROVENANCE}`, plain('9329')));
+systems.push(
+  codeSystem(
+    '9329',
+    volven.titles['9329'],
+    `NPR feedback and validation codes (1xx cancer, 2xx mental health and substance use).${inferred} ${PROVENANCE}`,
+    plain('9329'),
+  ),
+);
 
 // 9327: the combined codes, each with its parts as properties, so value sets can filter on them
 const POSTPONED = [
@@ -122,7 +184,6 @@ const POSTPONED = [
   'pattern of the list (type label + event) and are ours ([I]).',
   'Concepts without a verification property are verbatim from the NHN list.',
 ].join(' ');
-const outcomeSystems = ['9323', '9324', '9325', '9326', '9328'];
 const eventName = (e: string) => ENGLISH['9322'][e];
 systems.push(
   codeSystem(
@@ -139,10 +200,15 @@ systems.push(
         property: [
           { code: 'type', valueCode: r.type_forlop_9321 },
           { code: 'event', valueCode: r.hendelse_9322 },
-          ...(r.utfall_code ? [{ code: 'outcome', valueCoding: { system: csUrl(r.utfall_codesystem), code: r.utfall_code } }] : []),
+          ...(r.utfall_code
+            ? [{ code: 'outcome', valueCoding: { system: csUrl(r.utfall_codesystem), code: r.utfall_code } }]
+            : []),
           // a code of our supplement: whether it is verified, and where from
           ...(r.verification
-            ? [{ code: 'verification', valueCode: r.verification }, { code: 'source', valueString: r.source }]
+            ? [
+                { code: 'verification', valueCode: r.verification },
+                { code: 'source', valueString: r.source },
+              ]
             : []),
         ],
       };
@@ -151,7 +217,12 @@ systems.push(
       property: [
         { code: 'type', uri: `${csUrl('9327')}#type`, description: 'The pathway type (Volven 9321)', type: 'code' },
         { code: 'event', uri: `${csUrl('9327')}#event`, description: 'The event (Volven 9322)', type: 'code' },
-        { code: 'outcome', uri: `${csUrl('9327')}#outcome`, description: 'The outcome, in the list that belongs to the event', type: 'Coding' },
+        {
+          code: 'outcome',
+          uri: `${csUrl('9327')}#outcome`,
+          description: 'The outcome, in the list that belongs to the event',
+          type: 'Coding',
+        },
         {
           code: 'verification',
           uri: `${csUrl('9327')}#verification`,
@@ -169,16 +240,27 @@ systems.push(
   ),
 );
 systems.push(
-  codeSystem('3402', 'Kommunenummer', `Norwegian municipality numbers, 2024 structure (390 codes). Source: ${kommuner.source}. A snapshot: refresh from SSB Klass / Kartverket for production. Municipality names are proper names: they have no English designations.`, kommuner.codes.map((c) => ({ code: c.code, display: c.display })), {
-    publisher: 'Forløp (code list from Volven / Norsk helsenett)',
-  }),
+  codeSystem(
+    '3402',
+    'Kommunenummer',
+    `Norwegian municipality numbers, 2024 structure (390 codes). Source: ${kommuner.source}. A snapshot: refresh from SSB Klass / Kartverket for production. Municipality names are proper names: they have no English designations.`,
+    kommuner.codes.map((c) => ({ code: c.code, display: c.display })),
+    {
+      publisher: 'Forløp (code list from Volven / Norsk helsenett)',
+    },
+  ),
 );
 systems.push(
-  codeSystem('8327', 'Identifikatortype', `Types of Norwegian person identifiers (no-basis, HL7 Norway). Codes verified in no-basis; title inferred ([I]).`, ['DNR', 'FHN', 'FNR', 'HNR'].map((code) => ({
-    code,
-    display: { DNR: 'D-nummer', FHN: 'Felles hjelpenummer', FNR: 'Fødselsnummer', HNR: 'H-nummer' }[code] as string,
-    designation: designations('8327', code, ''),
-  }))),
+  codeSystem(
+    '8327',
+    'Identifikatortype',
+    `Types of Norwegian person identifiers (no-basis, HL7 Norway). Codes verified in no-basis; title inferred ([I]).`,
+    ['DNR', 'FHN', 'FNR', 'HNR'].map((code) => ({
+      code,
+      display: { DNR: 'D-nummer', FHN: 'Felles hjelpenummer', FNR: 'Fødselsnummer', HNR: 'H-nummer' }[code] as string,
+      designation: designations('8327', code, ''),
+    })),
+  ),
 );
 systems.push({
   resourceType: 'CodeSystem',
@@ -213,7 +295,8 @@ systems.push({
   experimental: false,
   date: DATE,
   publisher: 'Forløp (from Volven, Direktoratet for e-helse)',
-  description: 'Which code system a Kode in an NPR message belongs to. A fragment: the values listed in the domain notes; `T` marks the pathway procedure codes (Volven 9327) of the registry reports.',
+  description:
+    'Which code system a Kode in an NPR message belongs to. A fragment: the values listed in the domain notes; `T` marks the pathway procedure codes (Volven 9327) of the registry reports.',
   caseSensitive: true,
   content: 'fragment',
   concept: [
@@ -245,7 +328,8 @@ systems.push({
   experimental: false,
   date: DATE,
   publisher: 'Forløp',
-  description: 'Where a pathway milestone (Task.businessStatus) stands against its time limit, as the deadline evaluation sets it each day in Oslo.',
+  description:
+    'Where a pathway milestone (Task.businessStatus) stands against its time limit, as the deadline evaluation sets it each day in Oslo.',
   caseSensitive: true,
   valueSet: `${BASE}/ValueSet/deadline-status`,
   content: 'complete',
@@ -253,9 +337,17 @@ systems.push({
     { code: 'met', display: 'Innenfor forløpstid', definition: 'Done on or before the due date.' },
     { code: 'missed', display: 'Forløpstid overskredet', definition: 'Done after the due date.' },
     { code: 'overdue', display: 'Forfalt', definition: 'Not done, and the due date has passed.' },
-    { code: 'due-soon', display: 'Forfaller snart', definition: 'Not done, due within the next days (seven unless asked otherwise).' },
+    {
+      code: 'due-soon',
+      display: 'Forfaller snart',
+      definition: 'Not done, due within the next days (seven unless asked otherwise).',
+    },
     { code: 'on-time', display: 'I rute', definition: 'Not done, and the due date is further away.' },
-    { code: 'no-limit', display: 'Uten forløpstid', definition: 'The milestone has no time limit (never stored; $deadlines reports it).' },
+    {
+      code: 'no-limit',
+      display: 'Uten forløpstid',
+      definition: 'The milestone has no time limit (never stored; $deadlines reports it).',
+    },
   ],
 });
 
@@ -270,13 +362,26 @@ systems.push({
   experimental: false,
   date: DATE,
   publisher: 'Forløp',
-  description: 'Who takes part in a patient pathway: the patient and the pathway coordinators («forløpskoordinator») in specialist care and in the municipality.',
+  description:
+    'Who takes part in a patient pathway: the patient and the pathway coordinators («forløpskoordinator») in specialist care and in the municipality.',
   caseSensitive: true,
   content: 'complete',
   concept: [
-    { code: 'patient', display: 'Pasient', definition: 'The patient, who takes part in planning and evaluating their own treatment.' },
-    { code: 'coordinator-specialist', display: 'Forløpskoordinator i spesialisthelsetjenesten', definition: 'The pathway coordinator in the specialist health service.' },
-    { code: 'coordinator-municipality', display: 'Forløpskoordinator i kommunen', definition: 'The pathway coordinator in the municipal health and care service.' },
+    {
+      code: 'patient',
+      display: 'Pasient',
+      definition: 'The patient, who takes part in planning and evaluating their own treatment.',
+    },
+    {
+      code: 'coordinator-specialist',
+      display: 'Forløpskoordinator i spesialisthelsetjenesten',
+      definition: 'The pathway coordinator in the specialist health service.',
+    },
+    {
+      code: 'coordinator-municipality',
+      display: 'Forløpskoordinator i kommunen',
+      definition: 'The pathway coordinator in the municipal health and care service.',
+    },
   ],
 });
 
@@ -297,32 +402,73 @@ const valueSet = (id: string, title: string, description: string, compose: Value
 });
 const valueSets: ValueSet[] = [];
 const EVENT_OUTCOMES: Record<string, string> = { C: '9323', S: '9324', U: '9325', X: '9326', H: '9328' };
-valueSets.push(valueSet('pathway-types', 'Pathway types', 'Every pathway type (Volven 9321).', { include: [{ system: csUrl('9321') }] }));
-valueSets.push(valueSet('pathway-codes', 'Combined pathway codes', 'Every combined pathway code (Volven 9327).', { include: [{ system: csUrl('9327') }] }));
+valueSets.push(
+  valueSet('pathway-types', 'Pathway types', 'Every pathway type (Volven 9321).', {
+    include: [{ system: csUrl('9321') }],
+  }),
+);
+valueSets.push(
+  valueSet('pathway-codes', 'Combined pathway codes', 'Every combined pathway code (Volven 9327).', {
+    include: [{ system: csUrl('9327') }],
+  }),
+);
 for (const [event, list] of Object.entries(EVENT_OUTCOMES)) {
-  valueSets.push(valueSet(`event-${event}-outcomes`, `Outcomes of event ${event} (${volven.codesystems['9322'].find((c) => c.code === event)?.display})`, `The outcome codes for event ${event}: Volven ${list} (pairing inferred, [I]).`, { include: [{ system: csUrl(list) }] }));
+  valueSets.push(
+    valueSet(
+      `event-${event}-outcomes`,
+      `Outcomes of event ${event} (${volven.codesystems['9322'].find((c) => c.code === event)?.display})`,
+      `The outcome codes for event ${event}: Volven ${list} (pairing inferred, [I]).`,
+      { include: [{ system: csUrl(list) }] },
+    ),
+  );
 }
 for (const type of volven.codesystems['9321'].map((c) => c.code)) {
   const mine = rows.filter((r) => r.type_forlop_9321 === type);
   const name = volven.codesystems['9321'].find((c) => c.code === type)?.display;
-  valueSets.push(valueSet(`pathway-${type}-codes`, `${type} ${name}: combined codes`, `The combined codes (9327) pathway ${type} may use.`, {
-    include: [{ system: csUrl('9327'), filter: [{ property: 'type', op: '=', value: type }] }],
-  }));
+  valueSets.push(
+    valueSet(
+      `pathway-${type}-codes`,
+      `${type} ${name}: combined codes`,
+      `The combined codes (9327) pathway ${type} may use.`,
+      {
+        include: [{ system: csUrl('9327'), filter: [{ property: 'type', op: '=', value: type }] }],
+      },
+    ),
+  );
   // only events with a verified code: the inferred DxxL codes do not widen the pathways' event lists
   const events = [...new Set(mine.filter(verifiedRow).map((r) => r.hendelse_9322))];
-  valueSets.push(valueSet(`pathway-${type}-events`, `${type} ${name}: events`, `The events (9322) pathway ${type} may register.`, {
-    include: [{ system: csUrl('9322'), concept: events.sort().map((code) => ({ code })) }],
-  }));
+  valueSets.push(
+    valueSet(`pathway-${type}-events`, `${type} ${name}: events`, `The events (9322) pathway ${type} may register.`, {
+      include: [{ system: csUrl('9322'), concept: events.sort().map((code) => ({ code })) }],
+    }),
+  );
   for (const [event, list] of Object.entries(EVENT_OUTCOMES)) {
-    const codes = [...new Set(mine.filter((r) => r.hendelse_9322 === event && r.utfall_code).map((r) => r.utfall_code))].sort();
+    const codes = [
+      ...new Set(mine.filter((r) => r.hendelse_9322 === event && r.utfall_code).map((r) => r.utfall_code)),
+    ].sort();
     if (!codes.length) continue;
-    valueSets.push(valueSet(`pathway-${type}-${event}-outcomes`, `${type} ${name}: outcomes of event ${event}`, `The outcomes (${list}) pathway ${type} may register with event ${event}.`, {
-      include: [{ system: csUrl(list), concept: codes.map((code) => ({ code })) }],
-    }));
+    valueSets.push(
+      valueSet(
+        `pathway-${type}-${event}-outcomes`,
+        `${type} ${name}: outcomes of event ${event}`,
+        `The outcomes (${list}) pathway ${type} may register with event ${event}.`,
+        {
+          include: [{ system: csUrl(list), concept: codes.map((code) => ({ code })) }],
+        },
+      ),
+    );
   }
 }
-valueSets.push(valueSet('kommunenummer', 'Kommunenummer', 'Norwegian municipality numbers (Volven 3402, 2024 structure).', { include: [{ system: csUrl('3402') }] }));
-valueSets.push(valueSet('deadline-status', 'Deadline status', 'Every standing of a pathway milestone against its time limit.', { include: [{ system: `${BASE}/CodeSystem/deadline-status` }] }));
+valueSets.push(
+  valueSet('kommunenummer', 'Kommunenummer', 'Norwegian municipality numbers (Volven 3402, 2024 structure).', {
+    include: [{ system: csUrl('3402') }],
+  }),
+);
+valueSets.push(
+  valueSet('deadline-status', 'Deadline status', 'Every standing of a pathway milestone against its time limit.', {
+    include: [{ system: `${BASE}/CodeSystem/deadline-status` }],
+  }),
+);
 
 // --- concept maps -------------------------------------------------------------------------------
 const decomposition: ConceptMap = {
@@ -336,7 +482,8 @@ const decomposition: ConceptMap = {
   experimental: false,
   date: DATE,
   publisher: 'Forløp',
-  description: 'Splits each combined code into its pathway type (the target), and its event and outcome (products). From the decomposed 9327 list.',
+  description:
+    'Splits each combined code into its pathway type (the target), and its event and outcome (products). From the decomposed 9327 list.',
   sourceUri: vsUrl('pathway-codes'),
   targetUri: vsUrl('pathway-types'),
   group: [
@@ -352,8 +499,22 @@ const decomposition: ConceptMap = {
             display: r.type_display,
             equivalence: 'wider',
             product: [
-              { property: `${csUrl('9327')}#event`, system: csUrl('9322'), value: r.hendelse_9322, display: r.hendelse_display },
-              ...(r.utfall_code ? [{ property: `${csUrl('9327')}#outcome`, system: csUrl(r.utfall_codesystem), value: r.utfall_code, display: r.utfall_display }] : []),
+              {
+                property: `${csUrl('9327')}#event`,
+                system: csUrl('9322'),
+                value: r.hendelse_9322,
+                display: r.hendelse_display,
+              },
+              ...(r.utfall_code
+                ? [
+                    {
+                      property: `${csUrl('9327')}#outcome`,
+                      system: csUrl(r.utfall_codesystem),
+                      value: r.utfall_code,
+                      display: r.utfall_display,
+                    },
+                  ]
+                : []),
             ],
           },
         ],
@@ -374,27 +535,62 @@ const revision: ConceptMap = {
   experimental: false,
   date: DATE,
   publisher: 'Forløp',
-  description: 'Maps only what is verified: the pathway types are kept. The start event changes meaning (received → assessed), and the codes for a pathway that never starts have no target; everything else is unverified and listed as unmatched with a comment, so it can be corrected here when the revised kodeveileder is read.',
+  description:
+    'Maps only what is verified: the pathway types are kept. The start event changes meaning (received → assessed), and the codes for a pathway that never starts have no target; everything else is unverified and listed as unmatched with a comment, so it can be corrected here when the revised kodeveileder is read.',
   group: [
     {
       source: csUrl('9321'),
       target: csUrl('9321'),
-      element: ['D01', 'D11', 'D12'].map((code) => ({ code, target: [{ code, equivalence: 'equivalent', comment: 'The type codes are kept in the new kodeveileder ([V]).' }] })),
+      element: ['D01', 'D11', 'D12'].map((code) => ({
+        code,
+        target: [
+          { code, equivalence: 'equivalent', comment: 'The type codes are kept in the new kodeveileder ([V]).' },
+        ],
+      })),
     },
     {
       source: csUrl('9322'),
       target: csUrl('9322'),
       element: [
-        { code: 'A', target: [{ code: 'A', equivalence: 'inexact', comment: 'Start now dates from the assessed referral with rights granted, not from the received referral ([V] rule, mapping [I]).' }] },
-        ...['C', 'D', 'E', 'F', 'H', 'L', 'M', 'P', 'S', 'T', 'U', 'X'].map((code) => ({ code, target: [{ equivalence: 'unmatched' as const, comment: U }] })),
+        {
+          code: 'A',
+          target: [
+            {
+              code: 'A',
+              equivalence: 'inexact',
+              comment:
+                'Start now dates from the assessed referral with rights granted, not from the received referral ([V] rule, mapping [I]).',
+            },
+          ],
+        },
+        ...['C', 'D', 'E', 'F', 'H', 'L', 'M', 'P', 'S', 'T', 'U', 'X'].map((code) => ({
+          code,
+          target: [{ equivalence: 'unmatched' as const, comment: U }],
+        })),
       ],
     },
     {
       source: csUrl('9326'),
       target: csUrl('9326'),
       element: [
-        { code: 'R', target: [{ equivalence: 'unmatched' as const, comment: 'Rights not granted: a pathway now starts only once rights are granted, so no target ([I]).' }] },
-        { code: 'L', target: [{ equivalence: 'unmatched' as const, comment: 'Not to be in a pathway: no target once the start requires an assessed referral ([I]).' }] },
+        {
+          code: 'R',
+          target: [
+            {
+              equivalence: 'unmatched' as const,
+              comment: 'Rights not granted: a pathway now starts only once rights are granted, so no target ([I]).',
+            },
+          ],
+        },
+        {
+          code: 'L',
+          target: [
+            {
+              equivalence: 'unmatched' as const,
+              comment: 'Not to be in a pathway: no target once the start requires an assessed referral ([I]).',
+            },
+          ],
+        },
       ],
     },
   ],
@@ -403,5 +599,6 @@ const revision: ConceptMap = {
 // --- write --------------------------------------------------------------------------------------
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-for (const r of [...systems, ...valueSets, decomposition, revision]) writeFileSync(join(out, `${r.resourceType}-${r.id}.json`), `${JSON.stringify(r, null, 2)}\n`);
+for (const r of [...systems, ...valueSets, decomposition, revision])
+  writeFileSync(join(out, `${r.resourceType}-${r.id}.json`), `${JSON.stringify(r, null, 2)}\n`);
 console.log(`wrote ${readdirSync(out).length} resources to ${out}`);

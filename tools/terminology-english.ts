@@ -97,10 +97,22 @@ export const ENGLISH: Record<string, Record<string, string>> = {
     '224': 'The patient is also registered in another pathway',
     '225': 'A preceding event X (end of pathway) has ended this pathway',
   },
-  '8327': { DNR: 'D number', FHN: 'Common auxiliary number (FHN)', FNR: 'National identity number (fødselsnummer)', HNR: 'Auxiliary number (H number)' },
+  '8327': {
+    DNR: 'D number',
+    FHN: 'Common auxiliary number (FHN)',
+    FNR: 'National identity number (fødselsnummer)',
+    HNR: 'Auxiliary number (H number)',
+  },
 };
 
 /** Short English words for the 9327 combined-code texts: type label, event and outcome. */
 export const TYPE_LABEL_EN: Record<string, string> = {
-  D01: 'TSB', D06: 'Psychosis', D07: 'OCD', D08: 'Eating disorders', D09: 'Substance use, pregnant', D10: 'Substance use, newborn', D11: 'MHC adults', D12: 'MHC children and adolescents',
+  D01: 'TSB',
+  D06: 'Psychosis',
+  D07: 'OCD',
+  D08: 'Eating disorders',
+  D09: 'Substance use, pregnant',
+  D10: 'Substance use, newborn',
+  D11: 'MHC adults',
+  D12: 'MHC children and adolescents',
 };

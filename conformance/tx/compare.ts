@@ -33,7 +33,10 @@ function fragmentsMatch(actual: string, list: string): boolean {
 }
 
 function stringMatches(expected: string, actual: string, o: CompareOptions): boolean {
-  const exp = expected.includes('$version$') && expected !== '$version$' ? expected.replaceAll('$version$', o.fhirVersion) : expected;
+  const exp =
+    expected.includes('$version$') && expected !== '$version$'
+      ? expected.replaceAll('$version$', o.fhirVersion)
+      : expected;
   if (!(exp.startsWith('$') && exp.endsWith('$') && exp.length > 1)) return exp === actual;
   if (exp === '$$') return true;
   if (exp === '$version$') return actual === o.fhirVersion;
@@ -66,7 +69,9 @@ function isObject(v: Json): v is { [k: string]: Json } {
 export function compare(expected: Json, actual: Json, o: CompareOptions, path = ''): string | null {
   if (typeof expected === 'string') {
     if (typeof actual !== 'string') return `${path}: expected a string, got ${JSON.stringify(actual)}`;
-    return stringMatches(expected, actual, o) ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+    return stringMatches(expected, actual, o)
+      ? null
+      : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return `${path}: expected an array`;
@@ -79,7 +84,8 @@ export function compare(expected: Json, actual: Json, o: CompareOptions, path = 
     if (!o.subset) {
       for (const k of Object.keys(actual)) {
         // a property the template lists as optional but does not show may be present with any value
-        if (!(k in expected) && !optional.has(k) && !optional.has('*')) return `${path}: unexpected property ${k} (${JSON.stringify(actual[k]).slice(0, 200)})`;
+        if (!(k in expected) && !optional.has(k) && !optional.has('*'))
+          return `${path}: unexpected property ${k} (${JSON.stringify(actual[k]).slice(0, 200)})`;
       }
     }
     for (const [k, v] of Object.entries(expected)) {
@@ -87,12 +93,22 @@ export function compare(expected: Json, actual: Json, o: CompareOptions, path = 
       if (!(k in actual)) {
         if (optional.has(k) || optional.has('*')) continue;
         // an array whose every item may be left out may be left out altogether
-        if (Array.isArray(v) && v.every((item) => isObject(item) && (('$optional$' in item && filterHolds(item.$optional$, o)) || ('$only$' in item && !filterHolds(item.$only$, o))))) continue;
+        if (
+          Array.isArray(v) &&
+          v.every(
+            (item) =>
+              isObject(item) &&
+              (('$optional$' in item && filterHolds(item.$optional$, o)) ||
+                ('$only$' in item && !filterHolds(item.$only$, o))),
+          )
+        )
+          continue;
         return `${path}: missing property ${k}`;
       }
       if (countOnly.has(k)) {
         const a = actual[k];
-        if (!Array.isArray(v) || !Array.isArray(a) || a.length !== v.length) return `${path}.${k}: expected ${Array.isArray(v) ? v.length : '?'} items`;
+        if (!Array.isArray(v) || !Array.isArray(a) || a.length !== v.length)
+          return `${path}.${k}: expected ${Array.isArray(v) ? v.length : '?'} items`;
         continue;
       }
       const diff = compare(v, actual[k], o, `${path}.${k}`);
@@ -122,7 +138,10 @@ function compareArrays(expected: Json[], actual: Json[], o: CompareOptions, path
       return d === null;
     });
     if (j >= 0) used.add(j);
-    else if (!optional) return actual.length === 1 || firstDiff === null ? (firstDiff ?? `${path}: missing item ${JSON.stringify(value).slice(0, 300)}`) : `${path}: no item matches ${JSON.stringify(value).slice(0, 300)} (first difference: ${firstDiff})`;
+    else if (!optional)
+      return actual.length === 1 || firstDiff === null
+        ? (firstDiff ?? `${path}: missing item ${JSON.stringify(value).slice(0, 300)}`)
+        : `${path}: no item matches ${JSON.stringify(value).slice(0, 300)} (first difference: ${firstDiff})`;
   }
   if (!o.subset && used.size < actual.length) {
     const extra = actual.findIndex((_, k) => !used.has(k));

@@ -64,7 +64,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'forlop-tx-'));
   const storage = await openStorage(`sqlite:${join(dir, 'tx.db')}`);
   // the HL7 tests follow tx.fhir.org: a wrong display fails validation unless the request is lenient
-  const { app, ready } = buildApp({ storage, baseUrl: 'http://localhost/fhir', log: silentLog, terminology: { lenientDisplay: false, maxExpansionSize: 1000 } });
+  const { app, ready } = buildApp({
+    storage,
+    baseUrl: 'http://localhost/fhir',
+    log: silentLog,
+    terminology: { lenientDisplay: false, maxExpansionSize: 1000 },
+  });
   await ready;
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -75,19 +80,28 @@ async function main(): Promise<void> {
     if (arg('suite') && suite.name !== arg('suite')) continue;
     const suiteMode = suite.mode ?? 'general';
     if (!modes.has(suiteMode)) {
-      rows.push({ suite: `${suite.name} (mode ${suiteMode}: not run)`, passed: 0, failed: 0, skipped: suite.tests.length, failures: [] });
+      rows.push({
+        suite: `${suite.name} (mode ${suiteMode}: not run)`,
+        passed: 0,
+        failed: 0,
+        skipped: suite.tests.length,
+        failures: [],
+      });
       continue;
     }
     const setup = (suite.setup ?? []).map(read);
     const row = { suite: suite.name, passed: 0, failed: 0, skipped: 0, failures: [] as string[] };
     for (const test of suite.tests) {
       if (arg('filter') && !test.name.includes(arg('filter') as string)) continue;
-      const skip = (test.mode && !modes.has(test.mode)) || (test.version && !versionApplies(test.version, options.fhirVersion));
+      const skip =
+        (test.mode && !modes.has(test.mode)) || (test.version && !versionApplies(test.version, options.fhirVersion));
       if (skip) {
         row.skipped++;
         continue;
       }
-      const failure = await runTest(base, source, test, setup, read, options).catch((e: Error) => `exception: ${e.message}`);
+      const failure = await runTest(base, source, test, setup, read, options).catch(
+        (e: Error) => `exception: ${e.message}`,
+      );
       if (failure) {
         row.failed++;
         row.failures.push(`${test.name}: ${failure}`);
@@ -102,10 +116,15 @@ async function main(): Promise<void> {
 
   const width = Math.max(...rows.map((r) => r.suite.length));
   console.log(`\n${'suite'.padEnd(width)}  passed  failed  skipped`);
-  for (const r of rows) console.log(`${r.suite.padEnd(width)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
+  for (const r of rows)
+    console.log(
+      `${r.suite.padEnd(width)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`,
+    );
   const passed = rows.reduce((n, r) => n + r.passed, 0);
   const failed = rows.reduce((n, r) => n + r.failed, 0);
-  console.log(`\nTotal (modes ${[...modes].join('+')}): ${passed} passed, ${failed} failed of ${passed + failed} run (${((100 * passed) / Math.max(1, passed + failed)).toFixed(1)} %)`);
+  console.log(
+    `\nTotal (modes ${[...modes].join('+')}): ${passed} passed, ${failed} failed of ${passed + failed} run (${((100 * passed) / Math.max(1, passed + failed)).toFixed(1)} %)`,
+  );
   const out = arg('write');
   if (out) writeFileSync(out, `${JSON.stringify({ passed, failed, suites: rows }, null, 1)}\n`);
 }
@@ -114,12 +133,20 @@ function versionApplies(spec: string, fhirVersion: string): boolean {
   return spec.startsWith('!') ? !fhirVersion.startsWith(spec.slice(1)) : fhirVersion.startsWith(spec);
 }
 
-async function runTest(base: string, _source: string, test: Test, setup: unknown[], read: (f: string) => any, options: CompareOptions): Promise<string | null> {
+async function runTest(
+  base: string,
+  _source: string,
+  test: Test,
+  setup: unknown[],
+  read: (f: string) => any,
+  options: CompareOptions,
+): Promise<string | null> {
   const flatResponse = options.modes.has('flat') && test['response:flat'];
   const expected = read((flatResponse as string) || test.response);
   const headers: Record<string, string> = { Accept: 'application/fhir+json' };
   if (test['Accept-Language']) headers['Accept-Language'] = test['Accept-Language'];
-  if (test.header && (!test.header.mode || options.modes.has(test.header.mode))) headers[test.header.name] = test.header.value;
+  if (test.header && (!test.header.mode || options.modes.has(test.header.mode)))
+    headers[test.header.name] = test.header.value;
   let res: Response;
   if (test.operation === 'metadata' || test.operation === 'term-caps') {
     res = await fetch(`${base}/metadata${test.operation === 'term-caps' ? '?mode=terminology' : ''}`, { headers });
@@ -131,7 +158,8 @@ async function runTest(base: string, _source: string, test: Test, setup: unknown
   const params = read(test.request as string) as { parameter?: unknown[] };
   const parameter = [...(params.parameter ?? [])];
   if (test.profile) parameter.push(...((read(test.profile) as { parameter?: unknown[] }).parameter ?? []));
-  if (test['lenient-display'] !== undefined) parameter.push({ name: 'lenient-display-validation', valueBoolean: test['lenient-display'] });
+  if (test['lenient-display'] !== undefined)
+    parameter.push({ name: 'lenient-display-validation', valueBoolean: test['lenient-display'] });
   for (const r of setup) parameter.push({ name: 'tx-resource', resource: r });
   res = await fetch(`${base}/${endpoint}`, {
     method: 'POST',

@@ -56,7 +56,8 @@ const arg = (name: string) => {
 };
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
-const describeIssue = (i: OperationOutcomeIssue) => `${i.expression?.[0] ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`.slice(0, 160);
+const describeIssue = (i: OperationOutcomeIssue) =>
+  `${i.expression?.[0] ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`.slice(0, 160);
 
 /** Why a case is not run, or undefined when it is. */
 function skipReason(c: Case, source: string): string | undefined {
@@ -69,14 +70,16 @@ function skipReason(c: Case, source: string): string | undefined {
   if (!existsSync(join(source, c.file))) return 'case file not in the copy';
   if (c.matchetype) return 'matchetype mode (a template comparison, not validation)';
   const support = [...(c.supporting ?? []), ...(c.profiles ?? [])];
-  if (support.some((f) => !f.endsWith('.json') || !existsSync(join(source, f)))) return 'needs XML or missing support files';
+  if (support.some((f) => !f.endsWith('.json') || !existsSync(join(source, f))))
+    return 'needs XML or missing support files';
   return undefined;
 }
 
 /** The Java validator's errors: an outcome file, an inline outcome, or (older cases) an `errorCount`. */
 function javaErrors(source: string, java: Step['java']): string[] | undefined {
   if (!java) return undefined;
-  if (typeof java === 'object' && typeof java.outcome === 'object') return (java.outcome.issue ?? []).filter(isError).map(describeIssue);
+  if (typeof java === 'object' && typeof java.outcome === 'object')
+    return (java.outcome.issue ?? []).filter(isError).map(describeIssue);
   if (typeof java === 'object' && typeof java.errorCount === 'number') {
     return Array.from({ length: java.errorCount + (java.fatalCount ?? 0) }, () => '(counted in the manifest)');
   }
@@ -84,11 +87,15 @@ function javaErrors(source: string, java: Step['java']): string[] | undefined {
   if (typeof file !== 'string') return undefined;
   const path = join(source, 'outcomes', file);
   if (!existsSync(path)) return undefined;
-  return ((JSON.parse(readFileSync(path, 'utf8')) as { issue?: OperationOutcomeIssue[] }).issue ?? []).filter(isError).map(describeIssue);
+  return ((JSON.parse(readFileSync(path, 'utf8')) as { issue?: OperationOutcomeIssue[] }).issue ?? [])
+    .filter(isError)
+    .map(describeIssue);
 }
 
 async function main(): Promise<void> {
-  const source = resolve(arg('source') ?? join(import.meta.dirname, '../../../shared/conformance/fhir-test-cases-validator'));
+  const source = resolve(
+    arg('source') ?? join(import.meta.dirname, '../../../shared/conformance/fhir-test-cases-validator'),
+  );
   const manifest = JSON.parse(readFileSync(join(source, 'manifest.json'), 'utf8')) as { 'test-cases': Case[] };
   const read = (f: string) => JSON.parse(readFileSync(join(source, f), 'utf8').replace(/^\uFEFF/, '')) as Resource;
 
@@ -109,19 +116,31 @@ async function main(): Promise<void> {
       skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
       continue;
     }
-    const support = (step: Step) => (step.supporting ?? []).filter((f) => f.endsWith('.json') && existsSync(join(source, f))).map(read);
+    const support = (step: Step) =>
+      (step.supporting ?? []).filter((f) => f.endsWith('.json') && existsSync(join(source, f))).map(read);
     const supporting = [...support(c), ...(c.profiles ?? []).map(read)];
-    const run = async (step: 'base' | 'profile', extra: Resource[], profiles: string[], theirs: string[] | undefined) => {
+    const run = async (
+      step: 'base' | 'profile',
+      extra: Resource[],
+      profiles: string[],
+      theirs: string[] | undefined,
+    ) => {
       if (!theirs) return;
       const all = [...supporting, ...extra];
-      const sds = all.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition' && r.derivation === 'constraint');
-      const terminology = all.filter((r): r is CodeSystem | ValueSet => r.resourceType === 'CodeSystem' || r.resourceType === 'ValueSet');
+      const sds = all.filter(
+        (r): r is StructureDefinition => r.resourceType === 'StructureDefinition' && r.derivation === 'constraint',
+      );
+      const terminology = all.filter(
+        (r): r is CodeSystem | ValueSet => r.resourceType === 'CodeSystem' || r.resourceType === 'ValueSet',
+      );
       const validator = new FhirValidator(svc.defs, svc.terminology, [...ours, ...sds]);
       let issues: OperationOutcomeIssue[];
       try {
         issues = await validator.validate(read(c.file), { profiles, terminology });
       } catch (err) {
-        issues = [{ severity: 'fatal', code: 'exception', diagnostics: `validator crashed: ${(err as Error).message}` }];
+        issues = [
+          { severity: 'fatal', code: 'exception', diagnostics: `validator crashed: ${(err as Error).message}` },
+        ];
       }
       const mine = issues.filter(isError);
       comparisons.push({
@@ -147,7 +166,10 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   report(comparisons, skipped);
-  writeFileSync(resolve(arg('write') ?? join(import.meta.dirname, '../results/validator.json')), `${JSON.stringify({ comparisons, skipped: Object.fromEntries(skipped) }, null, 2)}\n`);
+  writeFileSync(
+    resolve(arg('write') ?? join(import.meta.dirname, '../results/validator.json')),
+    `${JSON.stringify({ comparisons, skipped: Object.fromEntries(skipped) }, null, 2)}\n`,
+  );
 }
 
 function report(comparisons: Comparison[], skipped: Map<string, number>): void {
@@ -157,7 +179,12 @@ function report(comparisons: Comparison[], skipped: Map<string, number>): void {
     const list = comparisons.filter((c) => c.module === m);
     return [m, list.length, list.filter((c) => c.agree).length, list.filter((c) => c.sameCount).length] as const;
   });
-  const total = ['total', comparisons.length, comparisons.filter((c) => c.agree).length, comparisons.filter((c) => c.sameCount).length] as const;
+  const total = [
+    'total',
+    comparisons.length,
+    comparisons.filter((c) => c.agree).length,
+    comparisons.filter((c) => c.sameCount).length,
+  ] as const;
   const line = (r: readonly [string, number, number, number]) =>
     `${r[0].padEnd(20)} ${String(r[1]).padStart(6)} ${`${r[2]} (${pct(r[2], r[1])})`.padStart(16)} ${`${r[3]} (${pct(r[3], r[1])})`.padStart(16)}`;
   if (flag('verbose')) {
@@ -168,7 +195,9 @@ function report(comparisons: Comparison[], skipped: Map<string, number>): void {
     }
     process.stdout.write('\n');
   }
-  process.stdout.write(`${'module'.padEnd(20)} ${'cases'.padStart(6)} ${'valid? agrees'.padStart(16)} ${'same count'.padStart(16)}\n`);
+  process.stdout.write(
+    `${'module'.padEnd(20)} ${'cases'.padStart(6)} ${'valid? agrees'.padStart(16)} ${'same count'.padStart(16)}\n`,
+  );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(`${line(total)}\n`);
   process.stdout.write(`\nnot run: ${[...skipped].map(([k, v]) => `${v} ${k}`).join(', ')}\n`);

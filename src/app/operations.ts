@@ -30,4 +30,3 @@ export const OPERATIONS: Operation[] = [
   registryReportOperation,
   evaluateMeasureOperation,
 ];
-

@@ -18,7 +18,10 @@ export type Dispatch = (req: FhirRequest) => Promise<FhirResponse>;
  * transaction (with the client's `X-Provenance` as a Provenance), anything else's through the log.
  * Without a principal (authentication off, or the server's own work) everything is allowed.
  */
-export function dispatcher(services: Services, audit?: AuditLog): (principal?: Principal, address?: string) => Dispatch {
+export function dispatcher(
+  services: Services,
+  audit?: AuditLog,
+): (principal?: Principal, address?: string) => Dispatch {
   return (principal, address) => {
     const base: Services = principal ? { ...services, principal } : services;
     // SearchParameters another API node wrote: checked once per request, not per Bundle entry
@@ -32,7 +35,12 @@ export function dispatcher(services: Services, audit?: AuditLog): (principal?: P
         if (base.principal) await authorizeRequest(base, route, req);
         return route.handler(base, req, dispatch);
       }
-      const context: AuditedRequest = { req, interaction: route.interaction ?? (route.handler === runOperation ? 'operation' : 'read'), principal, address };
+      const context: AuditedRequest = {
+        req,
+        interaction: route.interaction ?? (route.handler === runOperation ? 'operation' : 'read'),
+        principal,
+        address,
+      };
       let committed = false;
       const svc: Services = {
         ...base,

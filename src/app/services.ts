@@ -1,6 +1,12 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { systemClock, type Clock } from '../fhir/clock.js';
-import { definitionsForApp, loadDefinitions, PROFILES_DIR, registerSearchParameter, type Definitions } from '../fhir/definitions.js';
+import {
+  definitionsForApp,
+  loadDefinitions,
+  PROFILES_DIR,
+  registerSearchParameter,
+  type Definitions,
+} from '../fhir/definitions.js';
 import type { Operation } from '../fhir/operations/types.js';
 import type { ResourceValidator } from '../fhir/ports.js';
 import { IndexExtractor } from '../fhir/search/extract.js';

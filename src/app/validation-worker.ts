@@ -49,7 +49,11 @@ port.on('message', (m: ToWorker) => {
     try {
       await ready;
       const resource = JSON.parse(m.json) as Resource;
-      send({ type: 'validated', id: m.id, issues: await services.validator.validate(resource, { profiles: m.profiles }) });
+      send({
+        type: 'validated',
+        id: m.id,
+        issues: await services.validator.validate(resource, { profiles: m.profiles }),
+      });
     } catch (err) {
       send({ type: 'validated', id: m.id, error: err instanceof Error ? err.message : String(err) });
     }

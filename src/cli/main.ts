@@ -12,8 +12,15 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const config = loadConfig();
       const running = await startServer(config);
-      jsonLog({ level: 'info', msg: `Forløp FHIR R4 server listening`, baseUrl: running.baseUrl, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
-      process.stdout.write(`\nForløp is running: ${running.baseUrl}  (CapabilityStatement: ${running.baseUrl}/metadata)\n\n`);
+      jsonLog({
+        level: 'info',
+        msg: `Forløp FHIR R4 server listening`,
+        baseUrl: running.baseUrl,
+        database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'),
+      });
+      process.stdout.write(
+        `\nForløp is running: ${running.baseUrl}  (CapabilityStatement: ${running.baseUrl}/metadata)\n\n`,
+      );
       const shutdown = () => void running.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
@@ -26,7 +33,9 @@ async function main(argv: string[]): Promise<number> {
     case 'registry-report':
       return registryReportCommand(argv.slice(1));
     default:
-      process.stderr.write(`Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json], registry-report --period P [--unit id] [--out file]\n`);
+      process.stderr.write(
+        `Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json], registry-report --period P [--unit id] [--out file]\n`,
+      );
       return 2;
   }
 }

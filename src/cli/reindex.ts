@@ -23,7 +23,13 @@ export async function reindexCommand(args: string[]): Promise<number> {
       }
     }
     const bar = new cliProgress.SingleBar(
-      { format: 'reindex [{bar}] {percentage}% | {value}/{total} resources | {eta_formatted} left', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+      {
+        format: 'reindex [{bar}] {percentage}% | {value}/{total} resources | {eta_formatted} left',
+        stream: process.stderr,
+        hideCursor: true,
+        noTTYOutput: true,
+        notTTYSchedule: 2000,
+      },
       cliProgress.Presets.shades_classic,
     );
     const started = Date.now();

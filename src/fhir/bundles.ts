@@ -23,7 +23,10 @@ export function historyEntry(baseUrl: string, row: VersionRow): BundleEntry {
   const method = (row.method ?? (row.deleted ? 'DELETE' : 'PUT')) as 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   const entry: BundleEntry = {
     fullUrl: fullUrl(baseUrl, row.type, row.id),
-    request: { method: method === 'PATCH' ? 'PATCH' : method, url: method === 'POST' ? row.type : `${row.type}/${row.id}` },
+    request: {
+      method: method === 'PATCH' ? 'PATCH' : method,
+      url: method === 'POST' ? row.type : `${row.type}/${row.id}`,
+    },
     response: {
       status: row.deleted ? '204' : method === 'POST' ? '201' : '200',
       etag: etag(row.version),
@@ -34,7 +37,13 @@ export function historyEntry(baseUrl: string, row: VersionRow): BundleEntry {
   return entry;
 }
 
-export function bundle(type: Bundle['type'], entries: BundleEntry[], links: BundleLink[], total: number | undefined, now: Date): Bundle {
+export function bundle(
+  type: Bundle['type'],
+  entries: BundleEntry[],
+  links: BundleLink[],
+  total: number | undefined,
+  now: Date,
+): Bundle {
   return {
     resourceType: 'Bundle',
     id: crypto.randomUUID(),

@@ -27,9 +27,16 @@ function comparable(r: Canonical): string {
  * version is stored beside the old. One transaction under one lock, so several server processes
  * starting together load it once. Each is validated like any write.
  */
-export async function loadCanonical(svc: Services, dir: string, types: readonly string[], options: { strict?: boolean } = {}): Promise<LoadReport> {
+export async function loadCanonical(
+  svc: Services,
+  dir: string,
+  types: readonly string[],
+  options: { strict?: boolean } = {},
+): Promise<LoadReport> {
   const resources: Canonical[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Canonical;
     if (types.includes(r.resourceType) && r.url) resources.push(r);
     else if (options.strict) throw new Error(`${f}: not a ${types.join(', ')} with a url`);
@@ -41,7 +48,8 @@ export async function loadCanonical(svc: Services, dir: string, types: readonly 
     for (const r of resources) {
       const row = await svc.store.current(r.resourceType, r.id as string, tx);
       const sameId = row && !row.deleted && row.content ? (JSON.parse(row.content) as Canonical) : undefined;
-      const stored = sameId && sameId.url === r.url && sameId.version === r.version ? sameId : await findByCanonical(svc, r);
+      const stored =
+        sameId && sameId.url === r.url && sameId.version === r.version ? sameId : await findByCanonical(svc, r);
       if (stored) {
         if (comparable(stored) === comparable(r)) report.unchanged++;
         else {
@@ -52,9 +60,10 @@ export async function loadCanonical(svc: Services, dir: string, types: readonly 
       }
       // the file's id when it is free, else one the server assigns (another version holds the id)
       if (sameId) await create(svc, tx, r.resourceType, { ...r, id: undefined });
-      else await update(svc, tx, r.resourceType, r.id as string, r).catch((err: unknown) => {
-        throw err instanceof FhirError ? new Error(`${dir}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
-      });
+      else
+        await update(svc, tx, r.resourceType, r.id as string, r).catch((err: unknown) => {
+          throw err instanceof FhirError ? new Error(`${dir}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
+        });
       report.created++;
     }
   });

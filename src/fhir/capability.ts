@@ -1,4 +1,8 @@
-import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
 import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
 import type { Services } from './services.js';
 
@@ -21,9 +25,13 @@ export function capabilityStatement(svc: Services, version: string, security?: S
   const resources: CapabilityStatementRestResource[] = [...svc.defs.resourceTypes].sort().map((type) => ({
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-    ...(svc.validator.supportedProfiles(type).length ? { supportedProfile: svc.validator.supportedProfiles(type) } : {}),
+    ...(svc.validator.supportedProfiles(type).length
+      ? { supportedProfile: svc.validator.supportedProfiles(type) }
+      : {}),
     // the audit trail is written once (R4 AuditEvent is a record, never edited)
-    interaction: interactions.filter((code) => type !== 'AuditEvent' || !['update', 'patch', 'delete'].includes(code)).map((code) => ({ code: code as never })),
+    interaction: interactions
+      .filter((code) => type !== 'AuditEvent' || !['update', 'patch', 'delete'].includes(code))
+      .map((code) => ({ code: code as never })),
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
@@ -33,7 +41,9 @@ export function capabilityStatement(svc: Services, version: string, security?: S
     conditionalDelete: 'single',
     referencePolicy: ['literal'],
     searchParam: searchParams(svc, type),
-    operation: svc.operations.filter((o) => o.levels.some((l) => l !== 'system') && (!o.resourceTypes || o.resourceTypes.includes(type))).map((o) => ({ name: o.name, definition: o.definition })),
+    operation: svc.operations
+      .filter((o) => o.levels.some((l) => l !== 'system') && (!o.resourceTypes || o.resourceTypes.includes(type)))
+      .map((o) => ({ name: o.name, definition: o.definition })),
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -42,7 +52,10 @@ export function capabilityStatement(svc: Services, version: string, security?: S
     publisher: 'Forløp',
     kind: 'instance',
     software: { name: 'Forløp', version },
-    implementation: { description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use', url: svc.baseUrl },
+    implementation: {
+      description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use',
+      url: svc.baseUrl,
+    },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
@@ -56,12 +69,27 @@ export function capabilityStatement(svc: Services, version: string, security?: S
           ? {
               security: {
                 cors: security.cors,
-                service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-                description: 'OAuth 2.0 bearer tokens (JWT, RS256/ES256) with SMART v1/v2 scopes; patient/ scopes are limited to the Patient compartment. Discovery: .well-known/smart-configuration.',
+                service: [
+                  {
+                    coding: [
+                      {
+                        system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                        code: 'SMART-on-FHIR',
+                      },
+                    ],
+                  },
+                ],
+                description:
+                  'OAuth 2.0 bearer tokens (JWT, RS256/ES256) with SMART v1/v2 scopes; patient/ scopes are limited to the Patient compartment. Discovery: .well-known/smart-configuration.',
                 extension: [
                   {
                     url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-                    extension: [{ url: 'token', valueUri: security.tokenEndpoint }, ...(security.authorizationEndpoint ? [{ url: 'authorize', valueUri: security.authorizationEndpoint }] : [])],
+                    extension: [
+                      { url: 'token', valueUri: security.tokenEndpoint },
+                      ...(security.authorizationEndpoint
+                        ? [{ url: 'authorize', valueUri: security.authorizationEndpoint }]
+                        : []),
+                    ],
                   },
                 ],
               },
@@ -70,10 +98,16 @@ export function capabilityStatement(svc: Services, version: string, security?: S
         resource: resources,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         compartment: [...svc.defs.compartments.values()].map((c) => c.url),
-        operation: svc.operations.filter((o) => o.levels.includes('system')).map((o) => ({ name: o.name, definition: o.definition })),
+        operation: svc.operations
+          .filter((o) => o.levels.includes('system'))
+          .map((o) => ({ name: o.name, definition: o.definition })),
         searchParam: [
           { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
-          { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },
+          {
+            name: '_lastUpdated',
+            type: 'date',
+            definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+          },
         ],
       },
     ],

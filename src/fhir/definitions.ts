@@ -64,7 +64,9 @@ export function loadDefinitions(profilesDir: string = PROFILES_DIR): Definitions
   }
   checkParamIds(searchParams);
   const patient = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
-  const members = new Map((patient.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code as string, r.param as string[]]));
+  const members = new Map(
+    (patient.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code as string, r.param as string[]]),
+  );
   const compartments = new Map([[patient.code as string, { url: patient.url as string, members }]]);
   const defs: Definitions = { resourceTypes, searchParams, structures, compartments };
   cache.set(profilesDir, defs);
@@ -86,16 +88,21 @@ export function definitionsForApp(base: Definitions): Definitions {
  * and index-id collisions.
  */
 export function registerSearchParameter(defs: Definitions, sp: SearchParameter): string[] {
-  const refuse = (message: string, expression: string) => new FhirError('unprocessable', { message, expression: `SearchParameter.${expression}` });
-  if (!sp.code || !sp.type || !sp.expression) throw refuse('An active SearchParameter needs code, type and expression to be indexed', 'code');
-  const types = ((sp.base ?? []) as string[]).flatMap((b) => (b === 'Resource' || b === 'DomainResource' ? [...defs.resourceTypes] : [b]));
+  const refuse = (message: string, expression: string) =>
+    new FhirError('unprocessable', { message, expression: `SearchParameter.${expression}` });
+  if (!sp.code || !sp.type || !sp.expression)
+    throw refuse('An active SearchParameter needs code, type and expression to be indexed', 'code');
+  const types = ((sp.base ?? []) as string[]).flatMap((b) =>
+    b === 'Resource' || b === 'DomainResource' ? [...defs.resourceTypes] : [b],
+  );
   const params = defs.searchParams as Map<string, Map<string, SearchParameter>>;
   for (const type of types) {
     const map = params.get(type);
     if (!map) throw refuse(`Unknown base '${type}'`, 'base');
     const id = paramId(type, sp.code);
     for (const [code] of map) {
-      if (code !== sp.code && paramId(type, code) === id) throw refuse(`${type}.${sp.code} would share index id ${id} with ${type}.${code}`, 'code');
+      if (code !== sp.code && paramId(type, code) === id)
+        throw refuse(`${type}.${sp.code} would share index id ${id} with ${type}.${code}`, 'code');
     }
   }
   for (const type of types) params.get(type)!.set(sp.code, sp);
@@ -108,7 +115,12 @@ function checkParamIds(searchParams: Map<string, Map<string, SearchParameter>>):
   for (const [type, params] of searchParams) {
     for (const [code, sp] of params) {
       // the ids the index uses: the parameter's own, and those of its modifier and component rows
-      const keys = [code, `${code}:of-type`, `${code}:identifier`, ...(sp.component ?? []).map((_, j) => `${code}$${j}`)];
+      const keys = [
+        code,
+        `${code}:of-type`,
+        `${code}:identifier`,
+        ...(sp.component ?? []).map((_, j) => `${code}$${j}`),
+      ];
       if (sp.type === 'date') keys.push(...DATE_CLASSES.slice(1).map((c) => code + c.suffix));
       for (const key of keys) {
         const id = paramId(type, key);

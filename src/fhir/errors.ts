@@ -104,7 +104,10 @@ export class FhirError extends Error {
 
   /** An error whose issues are already built (e.g. terminology issues with coded details). */
   static withIssues(category: ErrorCategory, issues: OperationOutcomeIssue[]): FhirError {
-    const err = new FhirError(category, issues.map((i) => ({ message: i.details?.text ?? i.diagnostics ?? '' })));
+    const err = new FhirError(
+      category,
+      issues.map((i) => ({ message: i.details?.text ?? i.diagnostics ?? '' })),
+    );
     (err as { issues: OperationOutcomeIssue[] }).issues = issues;
     return err;
   }
@@ -152,7 +155,11 @@ function toIssue(category: ErrorCategory, i: IssueInput): OperationOutcomeIssue 
   };
 }
 
-export function outcome(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], message: string): OperationOutcome {
+export function outcome(
+  severity: OperationOutcomeIssue['severity'],
+  code: OperationOutcomeIssue['code'],
+  message: string,
+): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: message }] };
 }
 

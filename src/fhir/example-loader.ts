@@ -18,9 +18,15 @@ export interface ExamplesReport {
  * is already stored is taken as loaded before and left alone, so a restart writes nothing and data
  * edited since is not overwritten. Other Bundles (collections, reports) are examples to read only.
  */
-export async function loadExamples(svc: Services, dispatch: (req: FhirRequest) => Promise<FhirResponse>, dir = EXAMPLES_DIR): Promise<ExamplesReport> {
+export async function loadExamples(
+  svc: Services,
+  dispatch: (req: FhirRequest) => Promise<FhirResponse>,
+  dir = EXAMPLES_DIR,
+): Promise<ExamplesReport> {
   const report: ExamplesReport = { loaded: [], present: [] };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const bundle = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Bundle;
     if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') continue;
     const first = bundle.entry?.find((e) => e.request?.method === 'PUT')?.resource;
@@ -29,8 +35,15 @@ export async function loadExamples(svc: Services, dispatch: (req: FhirRequest) =
       report.present.push(file);
       continue;
     }
-    const res = await dispatch({ method: 'POST', path: [], query: [], headers: { contentType: 'application/fhir+json', prefer: 'return=minimal' }, body: bundle });
-    if (res.status !== 200) throw new Error(`examples/${file} was refused (${res.status}): ${res.raw ?? JSON.stringify(res.resource)}`);
+    const res = await dispatch({
+      method: 'POST',
+      path: [],
+      query: [],
+      headers: { contentType: 'application/fhir+json', prefer: 'return=minimal' },
+      body: bundle,
+    });
+    if (res.status !== 200)
+      throw new Error(`examples/${file} was refused (${res.status}): ${res.raw ?? JSON.stringify(res.resource)}`);
     report.loaded.push(file);
   }
   return report;

@@ -6,7 +6,10 @@ export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function checkId(id: string, what = 'id'): string {
   if (!ID_PATTERN.test(id)) {
-    throw new FhirError('invalid', { message: `Invalid ${what} '${id.slice(0, 80)}': must match [A-Za-z0-9-.]{1,64}`, expression: what });
+    throw new FhirError('invalid', {
+      message: `Invalid ${what} '${id.slice(0, 80)}': must match [A-Za-z0-9-.]{1,64}`,
+      expression: what,
+    });
   }
   return id;
 }
@@ -24,6 +27,7 @@ export function etag(versionId: number | string): string {
 export function parseIfMatch(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const m = /^\s*(?:W\/)?"?([^"]*)"?\s*$/.exec(header);
-  if (!m || !m[1]) throw new FhirError('invalid', { message: `Malformed If-Match header '${header}'`, expression: 'If-Match' });
+  if (!m || !m[1])
+    throw new FhirError('invalid', { message: `Malformed If-Match header '${header}'`, expression: 'If-Match' });
   return m[1];
 }

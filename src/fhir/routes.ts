@@ -1,4 +1,7 @@
-import type { CapabilityStatementRestResourceInteraction, CapabilityStatementRestInteraction } from '@medplum/fhirtypes';
+import type {
+  CapabilityStatementRestResourceInteraction,
+  CapabilityStatementRestInteraction,
+} from '@medplum/fhirtypes';
 import { FhirError } from './errors.js';
 import { parseIfMatch } from './ids.js';
 import { processBundle } from './interactions/bundle.js';
@@ -17,7 +20,11 @@ import type { Tx } from '../storage/types.js';
  * The one table of what the server does. Routing and the CapabilityStatement are both generated from
  * it, so /metadata cannot claim an interaction that has no handler (nor hide one that has).
  */
-export type Handler = (svc: Services, req: FhirRequest, dispatch: (req: FhirRequest) => Promise<FhirResponse>) => Promise<FhirResponse>;
+export type Handler = (
+  svc: Services,
+  req: FhirRequest,
+  dispatch: (req: FhirRequest) => Promise<FhirResponse>,
+) => Promise<FhirResponse>;
 
 export interface Route {
   method: FhirRequest['method'];
@@ -48,7 +55,8 @@ function writing(route: Omit<Route, 'handler' | 'write'>, fn: Write): Route {
   return { ...route, handler, write: fn };
 }
 
-const criteriaOf = (req: FhirRequest) => new URLSearchParams(req.query.filter(([k]) => k !== '_format' && k !== '_pretty')).toString();
+const criteriaOf = (req: FhirRequest) =>
+  new URLSearchParams(req.query.filter(([k]) => k !== '_format' && k !== '_pretty')).toString();
 const ifMatch = (req: FhirRequest) => parseIfMatch(req.headers.ifMatch);
 
 export const ROUTES: Route[] = [
@@ -58,19 +66,24 @@ export const ROUTES: Route[] = [
     write.update(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) }),
   ),
   writing({ method: 'PUT', shape: ':type', interaction: 'update', level: 'type', conditional: true }, (svc, req, tx) =>
-    write.conditionalUpdate(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) }),
+    write.conditionalUpdate(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, {
+      ifMatch: ifMatch(req),
+    }),
   ),
   writing({ method: 'PATCH', shape: ':type/:id', interaction: 'patch', level: 'instance' }, (svc, req, tx) =>
     write.patch(svc, tx, requireType(svc, req.path[0]), req.path[1], req.body, { ifMatch: ifMatch(req) }),
   ),
   writing({ method: 'PATCH', shape: ':type', interaction: 'patch', level: 'type', conditional: true }, (svc, req, tx) =>
-    write.conditionalPatch(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, { ifMatch: ifMatch(req) }),
+    write.conditionalPatch(svc, tx, requireType(svc, req.path[0]), criteriaOf(req), req.body, {
+      ifMatch: ifMatch(req),
+    }),
   ),
   writing({ method: 'DELETE', shape: ':type/:id', interaction: 'delete', level: 'instance' }, (svc, req, tx) =>
     write.remove(svc, tx, requireType(svc, req.path[0]), req.path[1], { ifMatch: ifMatch(req) }),
   ),
-  writing({ method: 'DELETE', shape: ':type', interaction: 'delete', level: 'type', conditional: true }, (svc, req, tx) =>
-    write.conditionalDelete(svc, tx, requireType(svc, req.path[0]), criteriaOf(req)),
+  writing(
+    { method: 'DELETE', shape: ':type', interaction: 'delete', level: 'type', conditional: true },
+    (svc, req, tx) => write.conditionalDelete(svc, tx, requireType(svc, req.path[0]), criteriaOf(req)),
   ),
   { method: 'GET', shape: ':type/:id/_history', interaction: 'history-instance', level: 'instance', handler: history },
   { method: 'GET', shape: ':type/_history', interaction: 'history-type', level: 'type', handler: history },
@@ -83,19 +96,40 @@ export const ROUTES: Route[] = [
     return write.create(svc, tx, requireType(svc, req.path[0]), req.body, req.headers.ifNoneExist, assignedId);
   }),
   { method: 'GET', shape: ':type', interaction: 'search-type', level: 'type', handler: searchType },
-  { method: 'GET', shape: ':type/:id/:type', interaction: 'search-type', level: 'instance', handler: searchCompartment },
+  {
+    method: 'GET',
+    shape: ':type/:id/:type',
+    interaction: 'search-type',
+    level: 'instance',
+    handler: searchCompartment,
+  },
   { method: 'POST', shape: ':type/_search', interaction: 'search-type', level: 'type', handler: searchType },
   { method: 'GET', shape: '_history', interaction: 'history-system', level: 'system', handler: history },
   // operations: one route per level and method; the OPERATIONS table says which exist where
   ...(['GET', 'POST'] as const).flatMap((method) =>
-    (['$op', ':type/$op', ':type/:id/$op'] as const).map((shape, i): Route => ({ method, shape, level: (['system', 'type', 'instance'] as const)[i], handler: runOperation })),
+    (['$op', ':type/$op', ':type/:id/$op'] as const).map((shape, i): Route => ({
+      method,
+      shape,
+      level: (['system', 'type', 'instance'] as const)[i],
+      handler: runOperation,
+    })),
   ),
   // a Bundle's entries are routed by this same table (findRoute), so routing is decided in one place
-  { method: 'POST', shape: '', interaction: 'transaction', level: 'system', handler: (svc, req, dispatch) => processBundle(svc, req, dispatch, findRoute) },
+  {
+    method: 'POST',
+    shape: '',
+    interaction: 'transaction',
+    level: 'system',
+    handler: (svc, req, dispatch) => processBundle(svc, req, dispatch, findRoute),
+  },
 ];
 
 /** batch is served by the same handler as transaction; the CapabilityStatement lists both. */
-export const SYSTEM_INTERACTIONS: CapabilityStatementRestInteraction['code'][] = ['transaction', 'batch', 'history-system'];
+export const SYSTEM_INTERACTIONS: CapabilityStatementRestInteraction['code'][] = [
+  'transaction',
+  'batch',
+  'history-system',
+];
 
 function matches(route: Route, req: FhirRequest): boolean {
   const shape = route.shape ? route.shape.split('/') : [];

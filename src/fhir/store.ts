@@ -89,10 +89,11 @@ export class ResourceStore {
   }
 
   version(type: string, id: string, version: number, db: SqlExecutor = this.storage): Promise<VersionRow | undefined> {
-    return db.get<VersionRow>(
-      `SELECT ${VERSION_COLS}, method FROM history WHERE type = ? AND id = ? AND version = ?`,
-      [type, id, version],
-    );
+    return db.get<VersionRow>(`SELECT ${VERSION_COLS}, method FROM history WHERE type = ? AND id = ? AND version = ?`, [
+      type,
+      id,
+      version,
+    ]);
   }
 
   /** Serialises writers of one resource (and of a not-yet-existing id) until the transaction ends. */
@@ -104,7 +105,14 @@ export class ResourceStore {
    * Writes a new version (or a deletion when `resource` is null) after `prev`, the current version the
    * caller read under the resource lock. Sets id and meta, appends history, replaces index rows.
    */
-  async write(tx: Tx, type: string, id: string, prev: VersionRow | undefined, resource: Resource | null, method: WriteMethod): Promise<VersionRow> {
+  async write(
+    tx: Tx,
+    type: string,
+    id: string,
+    prev: VersionRow | undefined,
+    resource: Resource | null,
+    method: WriteMethod,
+  ): Promise<VersionRow> {
     const version = (prev?.version ?? 0) + 1;
     const now = this.clock.now();
     const lastUpdated = now.getTime();
@@ -116,11 +124,13 @@ export class ResourceStore {
     }
     const deleted = resource ? 0 : 1;
     try {
-      await tx.run(`INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-        type, id, version, lastUpdated, deleted, method, content,
-      ]);
+      await tx.run(
+        `INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [type, id, version, lastUpdated, deleted, method, content],
+      );
     } catch (err) {
-      if (isUniqueViolation(err)) throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
+      if (isUniqueViolation(err))
+        throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
       throw err;
     }
     const inserted = await tx.get<{ rid: number }>(
@@ -159,14 +169,24 @@ export class ResourceStore {
     }
     for (const [table, list] of byTable) {
       const cols = INDEX_COLUMNS[table];
-      const tuple = `(${Array(cols.length + 2).fill('?').join(', ')})`;
+      const tuple = `(${Array(cols.length + 2)
+        .fill('?')
+        .join(', ')})`;
       // chunks keep statement text (and so the prepared-statement caches) to a few shapes
       for (let i = 0; i < list.length; i += 50) {
         const chunk = list.slice(i, i + 50);
         const params: SqlValue[] = [];
         // a resource stored leniently may hold U+0000, which PostgreSQL text cannot: the index drops it
-        for (const r of chunk) params.push(rid, paramId(type, r.param), ...r.values.map((v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)));
-        await tx.run(`INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`, params);
+        for (const r of chunk)
+          params.push(
+            rid,
+            paramId(type, r.param),
+            ...r.values.map((v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)),
+          );
+        await tx.run(
+          `INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`,
+          params,
+        );
       }
     }
   }
@@ -177,7 +197,10 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/.test(e?.message ?? '');
 }
 
-/** A resource as stored in a version: resourceType, id and meta (with the version and its time) first, as FHIR's own JSON examples have them. */
+/**
+ * A resource as stored in a version: resourceType, id and meta (with the version and its time) first, as FHIR's own
+ * JSON examples have them.
+ */
 export function stamp(resource: Resource, id: string, version: number, lastUpdated: string): Resource {
   const { resourceType, id: _ignored, meta, ...rest } = resource;
   return { resourceType, id, meta: { ...meta, versionId: String(version), lastUpdated }, ...rest } as Resource;

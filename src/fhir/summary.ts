@@ -34,7 +34,12 @@ function pick(resource: Resource, keep: (key: string) => boolean): Resource {
   return out as unknown as Resource;
 }
 
-export function applySummary(defs: Definitions, resource: Resource, summary: string | undefined, elements: string[] | undefined): Resource {
+export function applySummary(
+  defs: Definitions,
+  resource: Resource,
+  summary: string | undefined,
+  elements: string[] | undefined,
+): Resource {
   if (elements?.length) {
     const wanted = new Set(['id', 'meta', ...elements.map((e) => e.replace(/^[A-Z][A-Za-z]*\./, ''))]);
     return pick(resource, (k) => wanted.has(k));
@@ -45,7 +50,12 @@ export function applySummary(defs: Definitions, resource: Resource, summary: str
       return pick(resource, (k) => set.has(k));
     }
     case 'text': {
-      const set = new Set(['id', 'meta', 'text', ...[...summaryElements(defs, resource.resourceType)].filter((k) => isMandatory(defs, resource.resourceType, k))]);
+      const set = new Set([
+        'id',
+        'meta',
+        'text',
+        ...[...summaryElements(defs, resource.resourceType)].filter((k) => isMandatory(defs, resource.resourceType, k)),
+      ]);
       return pick(resource, (k) => set.has(k));
     }
     case 'data':
@@ -56,6 +66,8 @@ export function applySummary(defs: Definitions, resource: Resource, summary: str
 }
 
 function isMandatory(defs: Definitions, type: string, key: string): boolean {
-  const el = defs.structures.get(type)?.snapshot?.element?.find((e) => e.path === `${type}.${key}` || e.path === `${type}.${key}[x]`);
+  const el = defs.structures
+    .get(type)
+    ?.snapshot?.element?.find((e) => e.path === `${type}.${key}` || e.path === `${type}.${key}[x]`);
   return (el?.min ?? 0) > 0;
 }

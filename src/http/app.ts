@@ -83,12 +83,32 @@ export function buildApp(options: AppOptions): App {
         if (mode !== undefined && mode !== 'full' && mode !== 'normative' && mode !== 'terminology') {
           throw new FhirError('invalid', { message: `Unknown metadata mode '${String(mode)}'`, expression: 'mode' });
         }
-        send(req, res, 200, mode === 'terminology' ? terminologyCapabilities(services, version) : capabilityStatement(services, version, options.security ? { tokenEndpoint: options.security.smart.tokenEndpoint, authorizationEndpoint: options.security.smart.authorizationEndpoint, cors: (options.http?.corsOrigins.length ?? 0) > 0 } : undefined));
+        send(
+          req,
+          res,
+          200,
+          mode === 'terminology'
+            ? terminologyCapabilities(services, version)
+            : capabilityStatement(
+                services,
+                version,
+                options.security
+                  ? {
+                      tokenEndpoint: options.security.smart.tokenEndpoint,
+                      authorizationEndpoint: options.security.smart.authorizationEndpoint,
+                      cors: (options.http?.corsOrigins.length ?? 0) > 0,
+                    }
+                  : undefined,
+              ),
+        );
         return;
       }
       const principal = principalOfResponse(res);
       if (!METHODS.has(req.method)) throw new FhirError('not-allowed', `Method ${req.method} is not supported`);
-      const body = req.method === 'GET' ? undefined : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
+      const body =
+        req.method === 'GET'
+          ? undefined
+          : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
       const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirRequestOf(req, path, body));
       send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
@@ -98,7 +118,10 @@ export function buildApp(options: AppOptions): App {
   app.use(basePath || '/', fhir);
 
   app.use((_req: Request, res: Response) => {
-    res.status(404).type('application/fhir+json').send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
+    res
+      .status(404)
+      .type('application/fhir+json')
+      .send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
   });
   // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
@@ -172,10 +195,16 @@ function provenanceHeader(raw: string | undefined): string | undefined {
   try {
     parsed = JSON.parse(value) as typeof parsed;
   } catch {
-    throw new FhirError('invalid', { message: 'X-Provenance must be a Provenance resource as JSON', expression: 'X-Provenance' });
+    throw new FhirError('invalid', {
+      message: 'X-Provenance must be a Provenance resource as JSON',
+      expression: 'X-Provenance',
+    });
   }
   if (parsed?.resourceType !== 'Provenance' || !Array.isArray(parsed.agent) || !parsed.agent.length) {
-    throw new FhirError('invalid', { message: 'X-Provenance must be a Provenance with at least one agent', expression: 'X-Provenance' });
+    throw new FhirError('invalid', {
+      message: 'X-Provenance must be a Provenance with at least one agent',
+      expression: 'X-Provenance',
+    });
   }
   return value;
 }

@@ -22,9 +22,13 @@ export async function readBody(req: Request, maxBytes: number, maxDepth: number)
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new FhirError('invalid', { message: `The body is not valid JSON: ${(err as Error).message}`, code: 'structure' });
+    throw new FhirError('invalid', {
+      message: `The body is not valid JSON: ${(err as Error).message}`,
+      code: 'structure',
+    });
   }
-  if (depthOver(parsed, maxDepth)) throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
+  if (depthOver(parsed, maxDepth))
+    throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
   return parsed;
 }
 
@@ -58,7 +62,8 @@ function depthOver(root: unknown, max: number): boolean {
     const [node, depth] = stack.pop()!;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > max) return true;
-    for (const v of Array.isArray(node) ? node : Object.values(node)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+    for (const v of Array.isArray(node) ? node : Object.values(node))
+      if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
   }
   return false;
 }

@@ -13,7 +13,10 @@ export function checkAcceptable(req: Request): void {
   // an unencoded '+' (application/fhir+json) arrives as a space; clients rarely encode it
   const format = typeof req.query._format === 'string' ? req.query._format.toLowerCase().replace(/ /g, '+') : undefined;
   if (format !== undefined && !JSON_FORMATS.has(format.split(';')[0].trim())) {
-    throw new FhirError('not-acceptable', { message: `_format '${format}' is not supported: this server speaks JSON`, expression: '_format' });
+    throw new FhirError('not-acceptable', {
+      message: `_format '${format}' is not supported: this server speaks JSON`,
+      expression: '_format',
+    });
   }
   const accept = (req.headers.accept ?? '').toLowerCase();
   if (format === undefined && accept && OTHER_FHIR.test(accept) && !/json|\*\/\*/.test(accept)) {

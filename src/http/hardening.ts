@@ -46,7 +46,17 @@ export function harden(app: Express, basePath: string, limits: HttpLimits, token
       cors({
         origin: limits.corsOrigins,
         methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'If-Match', 'If-None-Exist', 'If-None-Match', 'If-Modified-Since', 'Prefer', 'X-Provenance'],
+        allowedHeaders: [
+          'Authorization',
+          'Content-Type',
+          'Accept',
+          'If-Match',
+          'If-None-Exist',
+          'If-None-Match',
+          'If-Modified-Since',
+          'Prefer',
+          'X-Provenance',
+        ],
         exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'X-Request-Id'],
         maxAge: 600,
       }),
@@ -56,13 +66,21 @@ export function harden(app: Express, basePath: string, limits: HttpLimits, token
     const query = req.originalUrl.split('?')[1];
     const count = query ? query.split('&').filter(Boolean).length : 0;
     if (count > limits.maxQueryParams) {
-      return fail(req, res, new FhirError('invalid', { message: `The request has ${count} query parameters; the limit is ${limits.maxQueryParams}`, code: 'too-costly' }));
+      return fail(
+        req,
+        res,
+        new FhirError('invalid', {
+          message: `The request has ${count} query parameters; the limit is ${limits.maxQueryParams}`,
+          code: 'too-costly',
+        }),
+      );
     }
     next();
   });
   if (tokens) {
     app.use(basePath || '/', (req: Request, res: Response, next: NextFunction) => {
-      const open = req.method === 'GET' && (req.path === '/metadata' || req.path === '/.well-known/smart-configuration');
+      const open =
+        req.method === 'GET' && (req.path === '/metadata' || req.path === '/.well-known/smart-configuration');
       if (open) return next();
       authenticate(req, tokens).then(
         (principal) => {
@@ -85,7 +103,15 @@ export function harden(app: Express, basePath: string, limits: HttpLimits, token
           const p = principalOfResponse(res);
           return p ? `client:${p.clientId ?? p.subject}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
         },
-        handler: (req, res) => fail(req, res, new FhirError('too-many', 'Too many requests from this client: slow down and retry after the Retry-After interval')),
+        handler: (req, res) =>
+          fail(
+            req,
+            res,
+            new FhirError(
+              'too-many',
+              'Too many requests from this client: slow down and retry after the Retry-After interval',
+            ),
+          ),
       }),
     );
   }

@@ -13,12 +13,16 @@ function yearsBetween(birthDate: string, on: string): number {
  * H-nummer carries no real date: then the age is unknown, and `unknownWhy` says why.
  */
 export function ageOf(patient: Patient, on: string): { age?: number; unknownWhy?: string } {
-  if (patient.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(patient.birthDate)) return { age: yearsBetween(patient.birthDate, on) };
+  if (patient.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(patient.birthDate))
+    return { age: yearsBetween(patient.birthDate, on) };
   const systems: string[] = [NO_SYSTEMS.FNR, NO_SYSTEMS.DNR];
   for (const id of patient.identifier ?? []) {
     if (!systems.includes(id.system ?? '') || !id.value) continue;
     const read = readPersonNumber(id.value);
     if (read.valid && read.birthDate) return { age: yearsBetween(read.birthDate, on) };
   }
-  return { unknownWhy: 'Pasienten har verken fødselsdato eller et fødselsnummer/D-nummer å lese alderen fra (et H-nummer har ingen)' };
+  return {
+    unknownWhy:
+      'Pasienten har verken fødselsdato eller et fødselsnummer/D-nummer å lese alderen fra (et H-nummer har ingen)',
+  };
 }

@@ -28,7 +28,10 @@ function reference(input: Map<string, unknown[]>, name: string, types: string[])
   if (v === undefined) return undefined;
   const ref = typeof v === 'string' ? v : (v as { reference?: string }).reference;
   if (!ref || !new RegExp(`^(${types.join('|')})/[A-Za-z0-9\\-.]{1,64}$`).test(ref)) {
-    throw new FhirError('invalid', { message: `${name} must be a reference to a ${types.join(' or ')} (Type/id)`, expression: name });
+    throw new FhirError('invalid', {
+      message: `${name} must be a reference to a ${types.join(' or ')} (Type/id)`,
+      expression: name,
+    });
   }
   return ref;
 }
@@ -37,7 +40,8 @@ function reference(input: Map<string, unknown[]>, name: string, types: string[])
 function settingOf(v: unknown): 'AMB' | 'IMP' {
   if (v === undefined) return 'AMB';
   const code = typeof v === 'string' ? v : (v as { coding?: { code?: string }[] }).coding?.[0]?.code;
-  if (!code || !SETTINGS.has(code)) throw new FhirError('invalid', { message: 'setting is AMB (poliklinikk) or IMP (døgn)', expression: 'setting' });
+  if (!code || !SETTINGS.has(code))
+    throw new FhirError('invalid', { message: 'setting is AMB (poliklinikk) or IMP (døgn)', expression: 'setting' });
   return code as 'AMB' | 'IMP';
 }
 
@@ -45,7 +49,8 @@ async function mustExist(svc: Services, ref: string | undefined, name: string): 
   if (!ref) return;
   const [type, id] = ref.split('/');
   const row = await svc.store.current(type, id);
-  if (!row || row.deleted) throw new FhirError('unprocessable', { message: `${ref} is not known here`, expression: name });
+  if (!row || row.deleted)
+    throw new FhirError('unprocessable', { message: `${ref} is not known here`, expression: name });
 }
 
 /** The unit that reports the pathway to NPR: the one asked for, or the server's default; never none. */
@@ -53,7 +58,8 @@ function unitOf(svc: Services, input: Map<string, unknown[]>): string {
   const unit = reference(input, 'organization', ['Organization']) ?? svc.pathwayDefaultUnit;
   if (unit) return unit;
   throw new FhirError('invalid', {
-    message: 'organization (the unit that reports the pathway to NPR, Organization/id) is required: no default unit is configured',
+    message:
+      'organization (the unit that reports the pathway to NPR, Organization/id) is required: no default unit is configured',
     code: 'required',
     expression: 'organization',
   });
@@ -61,19 +67,29 @@ function unitOf(svc: Services, input: Map<string, unknown[]>): string {
 
 function readInput(svc: Services, plan: PlanDefinition, input: Map<string, unknown[]>): ApplyInput {
   const subject = reference(input, 'subject', ['Patient']);
-  if (!subject) throw new FhirError('invalid', { message: 'subject (the patient, Patient/id) is required', expression: 'subject' });
+  if (!subject)
+    throw new FhirError('invalid', { message: 'subject (the patient, Patient/id) is required', expression: 'subject' });
   const today = osloDate(svc.clock.now());
   const start = (one(input, 'start') as string | undefined) ?? today;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start))) {
-    throw new FhirError('invalid', { message: `start must be a date (YYYY-MM-DD), not '${start}'`, expression: 'start' });
+    throw new FhirError('invalid', {
+      message: `start must be a date (YYYY-MM-DD), not '${start}'`,
+      expression: 'start',
+    });
   }
   if (start > today) {
-    throw new FhirError('invalid', { message: `start ${start} is after today (${today}, Europe/Oslo): a pathway starts when the referral is received`, expression: 'start' });
+    throw new FhirError('invalid', {
+      message: `start ${start} is after today (${today}, Europe/Oslo): a pathway starts when the referral is received`,
+      expression: 'start',
+    });
   }
   const severity = one(input, 'severity') as string | undefined;
   const needsSeverity = (plan.action ?? []).some((a) => timeLimits(a).some((l) => l.condition?.includes('%severity')));
   if (needsSeverity && !severity) {
-    throw new FhirError('invalid', { message: "This pathway's time limits depend on severity: alvorlig or mindre-alvorlig", expression: 'severity' });
+    throw new FhirError('invalid', {
+      message: "This pathway's time limits depend on severity: alvorlig or mindre-alvorlig",
+      expression: 'severity',
+    });
   }
   return {
     subject,
@@ -92,11 +108,19 @@ function readInput(svc: Services, plan: PlanDefinition, input: Map<string, unkno
  * NPR's rules on registration (age for D12, one open pathway: 224), and no second open pathway of the
  * same type (409: a retried `$apply` must not start the pathway twice; D06 may run beside another type).
  */
-async function checkRegistration(svc: Services, tx: Tx, plan: PlanDefinition, patient: Patient, input: ApplyInput): Promise<string | undefined> {
+async function checkRegistration(
+  svc: Services,
+  tx: Tx,
+  plan: PlanDefinition,
+  patient: Patient,
+  input: ApplyInput,
+): Promise<string | undefined> {
   const pathways = await findAll<CarePlan>(svc, 'CarePlan', `subject=${input.subject}&status=active`, tx);
   const open = pathways.filter((c) => c.category?.some((cc) => cc.coding?.some((k) => k.system === PATHWAY_SYSTEM)));
   const type = pathwayCode(plan);
-  const same = open.find((c) => c.category?.some((cc) => cc.coding?.some((k) => k.system === PATHWAY_SYSTEM && k.code === type)));
+  const same = open.find((c) =>
+    c.category?.some((cc) => cc.coding?.some((k) => k.system === PATHWAY_SYSTEM && k.code === type)),
+  );
   if (same) {
     throw new FhirError('conflict', {
       message: `Pasienten har allerede et aktivt forløp av denne typen (${type}: CarePlan/${same.id})`,
@@ -108,7 +132,9 @@ async function checkRegistration(svc: Services, tx: Tx, plan: PlanDefinition, pa
   const rules = nprRules(plan, 'apply');
   enforceNprRules(new DeadlineRules(svc.clock), rules, {}, { patient, open, age: age ?? [] }, 'subject');
   // a rule about age that could not be checked is said on the CarePlan, for the coordinator to see
-  return age === undefined && rules.some((r) => r.expression.includes('%age')) ? `NPR ${rules.find((r) => r.expression.includes('%age'))?.code.code} ikke kontrollert: ${unknownWhy}` : undefined;
+  return age === undefined && rules.some((r) => r.expression.includes('%age'))
+    ? `NPR ${rules.find((r) => r.expression.includes('%age'))?.code.code} ikke kontrollert: ${unknownWhy}`
+    : undefined;
 }
 
 /** Writes the pathway: the CarePlan last, so its milestones' reactions find nothing to react to until all are there. */
@@ -152,8 +178,11 @@ export const applyOperation: Operation = {
     if (!row || row.deleted) throw new FhirError('not-found', `PlanDefinition/${target.id} is not known`);
     const plan = JSON.parse(row.content as string) as PlanDefinition;
     const input = readInput(svc, plan, operationInput(req));
-    for (const name of ['subject', 'practitioner', 'organization', 'encounter', 'referral'] as const) await mustExist(svc, input[name], name);
-    const patient = JSON.parse((await svc.store.current('Patient', input.subject.split('/')[1]))?.content as string) as Patient;
+    for (const name of ['subject', 'practitioner', 'organization', 'encounter', 'referral'] as const)
+      await mustExist(svc, input[name], name);
+    const patient = JSON.parse(
+      (await svc.store.current('Patient', input.subject.split('/')[1]))?.content as string,
+    ) as Patient;
     const carePlan = await svc.store.transaction(async (tx) => {
       // under a lock per patient, so two concurrent $apply for one patient cannot both see "no other pathway"
       await tx.lock(`pathway:${input.subject}`);

@@ -2,7 +2,16 @@ import type { CarePlan, CareTeam, EpisodeOfCare, Patient, PlanDefinition, Refere
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
-import { CARE_TEAM_ROLE, EVENT_SYSTEM, eventCode, PATHWAY_ACTION, PATHWAY_CONTEXT, PATHWAY_SYSTEM, pathwayCode, timeLimits } from './plan.js';
+import {
+  CARE_TEAM_ROLE,
+  EVENT_SYSTEM,
+  eventCode,
+  PATHWAY_ACTION,
+  PATHWAY_CONTEXT,
+  PATHWAY_SYSTEM,
+  pathwayCode,
+  timeLimits,
+} from './plan.js';
 import { DeadlineRules } from './rules.js';
 import { deadlineStatus } from './deadlines.js';
 import { DUE_SOON_DAYS, standing } from './evaluate.js';
@@ -39,7 +48,11 @@ export interface Applied {
  */
 export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: DeadlineRules): Applied {
   const code = pathwayCode(plan);
-  if (!code) throw new FhirError('unprocessable', { message: `PlanDefinition/${plan.id} names no pathway (a topic from Volven 9321)`, expression: 'PlanDefinition.topic' });
+  if (!code)
+    throw new FhirError('unprocessable', {
+      message: `PlanDefinition/${plan.id} names no pathway (a topic from Volven 9321)`,
+      expression: 'PlanDefinition.topic',
+    });
   const subject: Reference<Patient> = { reference: input.subject };
   const carePlanId = newId();
   const episodeId = newId();
@@ -48,7 +61,9 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
   const tasks: Task[] = (plan.action ?? []).map((action) => {
     const started = action.id === 'start';
     const event = eventCode(action);
-    const limit = timeLimits(action).find((l) => l.from === 'start' && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true));
+    const limit = timeLimits(action).find(
+      (l) => l.from === 'start' && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
+    );
     const due = limit ? rules.date(limit.rule, {}, { ...variables, from: input.start }) : undefined;
     return {
       resourceType: 'Task',
@@ -58,16 +73,24 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
       basedOn: [{ reference: `CarePlan/${carePlanId}` }],
       status: started ? 'completed' : 'requested',
       intent: 'plan',
-      ...(event ? { code: { coding: [{ system: EVENT_SYSTEM, code: event }], text: action.title } } : { code: { text: action.title } }),
+      ...(event
+        ? { code: { coding: [{ system: EVENT_SYSTEM, code: event }], text: action.title } }
+        : { code: { text: action.title } }),
       description: action.title,
       for: subject,
       ...(input.referral ? { focus: { reference: input.referral } } : {}),
       ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
       authoredOn: `${input.start}`,
       ...(started ? { executionPeriod: { start: input.start, end: input.start } } : {}),
-      ...(input.practitioner ? { owner: { reference: input.practitioner } } : input.organization ? { owner: { reference: input.organization } } : {}),
+      ...(input.practitioner
+        ? { owner: { reference: input.practitioner } }
+        : input.organization
+          ? { owner: { reference: input.organization } }
+          : {}),
       ...(due ? { restriction: { period: { start: input.start, end: due } } } : {}),
-      ...(started && input.emergency ? { note: [{ text: 'ØH: the pathway starts on the date of the decision after the emergency assessment' }] } : {}),
+      ...(started && input.emergency
+        ? { note: [{ text: 'ØH: the pathway starts on the date of the decision after the emergency assessment' }] }
+        : {}),
     } as Task;
   });
   // each milestone is written with its standing today, so writing it needs no evaluation
@@ -99,7 +122,15 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     period: { start: input.start },
     participant: [
       { role: role('patient', 'Pasient'), member: subject },
-      ...(input.practitioner ? [{ role: role('coordinator-specialist', 'Forløpskoordinator i spesialisthelsetjenesten'), member: { reference: input.practitioner }, ...(input.organization ? { onBehalfOf: { reference: input.organization } } : {}) }] : []),
+      ...(input.practitioner
+        ? [
+            {
+              role: role('coordinator-specialist', 'Forløpskoordinator i spesialisthelsetjenesten'),
+              member: { reference: input.practitioner },
+              ...(input.organization ? { onBehalfOf: { reference: input.organization } } : {}),
+            },
+          ]
+        : []),
     ],
     ...(input.organization ? { managingOrganization: [{ reference: input.organization }] } : {}),
   };
@@ -110,7 +141,10 @@ export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: Deadli
     extension: [
       {
         url: PATHWAY_CONTEXT,
-        extension: [{ url: 'setting', valueCode: input.setting }, ...(input.severity ? [{ url: 'severity', valueCode: input.severity }] : [])],
+        extension: [
+          { url: 'setting', valueCode: input.setting },
+          ...(input.severity ? [{ url: 'severity', valueCode: input.severity }] : []),
+        ],
       },
     ],
     instantiatesCanonical: [`${plan.url}|${plan.version}`],

@@ -27,7 +27,13 @@ export function breachOf(breaches: DetectedIssue[], task: Task): DetectedIssue |
 }
 
 /** What the breach says: the milestone, its due date, and when it was done or that it is not. */
-function detailOf(task: Task, status: DeadlineStatus, due: string | undefined, actual: string | undefined, today: string): string {
+function detailOf(
+  task: Task,
+  status: DeadlineStatus,
+  due: string | undefined,
+  actual: string | undefined,
+  today: string,
+): string {
   const what = task.description ?? 'Milepæl';
   return `${what}: frist ${due}, ${status === 'missed' ? `utført ${actual}` : `ikke utført per ${today}`}`;
 }
@@ -44,13 +50,23 @@ export function recordBreach(
   today: string,
   now: string,
 ): DetectedIssue[] {
-  const code = { coding: [{ system: DEADLINE_STATUS, code: standing.status, display: STATUS_TEXT[standing.status] }], text: 'Brudd på forløpstid' };
+  const code = {
+    coding: [{ system: DEADLINE_STATUS, code: standing.status, display: STATUS_TEXT[standing.status] }],
+    text: 'Brudd på forløpstid',
+  };
   const detail = detailOf(task, standing.status, standing.due, standing.actual, today);
   const found = breachOf(breaches, task);
-  if (found && !isWithdrawn(found) && found.code?.coding?.[0]?.code === standing.status && found.detail === detail) return breaches;
+  if (found && !isWithdrawn(found) && found.code?.coding?.[0]?.code === standing.status && found.detail === detail)
+    return breaches;
   if (found) {
     const { mitigation: _withdrawn, ...rest } = found;
-    const renewed: DetectedIssue = { ...rest, status: 'final', code, detail, ...(isWithdrawn(found) ? { identifiedDateTime: now } : {}) };
+    const renewed: DetectedIssue = {
+      ...rest,
+      status: 'final',
+      code,
+      detail,
+      ...(isWithdrawn(found) ? { identifiedDateTime: now } : {}),
+    };
     return breaches.map((b) => (b === found ? renewed : b));
   }
   const subject = carePlan.subject?.reference;

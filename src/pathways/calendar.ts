@@ -10,7 +10,12 @@
 export const ZONE = 'Europe/Oslo';
 
 const DAY_MS = 86_400_000;
-const osloParts = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+const osloParts = new Intl.DateTimeFormat('en-CA', {
+  timeZone: ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
 const osloOffset = new Intl.DateTimeFormat('en-US', { timeZone: ZONE, timeZoneName: 'longOffset' });
 
 /** The Oslo calendar date of an instant. */
@@ -79,7 +84,7 @@ export function isWorkingDay(date: string): boolean {
 export function addWorkingDays(date: string, days: number): string {
   const step = days < 0 ? -1 : 1;
   let d = date;
-  for (let left = Math.abs(days); left > 0; ) {
+  for (let left = Math.abs(days); left > 0;) {
     d = addCalendarDays(d, step);
     if (isWorkingDay(d)) left--;
   }
@@ -100,7 +105,8 @@ export function endOfOsloDay(date: string): Date {
   // the offset in force at the next local midnight: try the two Oslo offsets, keep the one that is that midnight
   for (const hours of [1, 2]) {
     const candidate = new Date(next - hours * 3_600_000);
-    if (osloDate(candidate) === addCalendarDays(date, 1) && osloDate(new Date(candidate.getTime() - 1)) === date) return new Date(candidate.getTime() - 1);
+    if (osloDate(candidate) === addCalendarDays(date, 1) && osloDate(new Date(candidate.getTime() - 1)) === date)
+      return new Date(candidate.getTime() - 1);
   }
   throw new RangeError(`No end of day for ${date} in ${ZONE}`);
 }

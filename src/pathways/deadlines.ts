@@ -10,7 +10,11 @@ import { dateOf, findAll } from './search.js';
 export type DeadlineStatus = 'met' | 'missed' | 'overdue' | 'due-soon' | 'on-time' | 'no-limit';
 
 /** A milestone's standing: done or not, by when, against today (Oslo dates). */
-export function deadlineStatus(task: Task, today: string, soonDays: number): { status: DeadlineStatus; due?: string; actual?: string } {
+export function deadlineStatus(
+  task: Task,
+  today: string,
+  soonDays: number,
+): { status: DeadlineStatus; due?: string; actual?: string } {
   const due = task.restriction?.period?.end?.slice(0, 10);
   const end = task.executionPeriod?.end;
   const actual = task.status === 'completed' ? dateOf(end) : undefined;
@@ -44,12 +48,22 @@ export const deadlinesOperation: Operation = {
     const carePlan = JSON.parse(row.content as string) as CarePlan;
     const soonInput = operationInput(req).get('soon')?.[0];
     const soon = soonInput === undefined ? 7 : Number(soonInput);
-    if (!Number.isInteger(soon) || soon < 0) throw new FhirError('invalid', { message: 'soon is a whole number of days', expression: 'soon' });
+    if (!Number.isInteger(soon) || soon < 0)
+      throw new FhirError('invalid', { message: 'soon is a whole number of days', expression: 'soon' });
     const start = carePlan.period?.start?.slice(0, 10);
-    if (!start) throw new FhirError('unprocessable', { message: `CarePlan/${target.id} has no period.start: it is not a pathway`, expression: 'CarePlan.period.start' });
+    if (!start)
+      throw new FhirError('unprocessable', {
+        message: `CarePlan/${target.id} has no period.start: it is not a pathway`,
+        expression: 'CarePlan.period.start',
+      });
     const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${target.id}`, svc.store.storage);
     // the breaches that stand (a withdrawn one is not counted)
-    const found = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${target.id}`, svc.store.storage);
+    const found = await findAll<DetectedIssue>(
+      svc,
+      'DetectedIssue',
+      `implicated=CarePlan/${target.id}`,
+      svc.store.storage,
+    );
     const breaches = found.filter((b) => !isWithdrawn(b));
     // in the CarePlan's order (the pathway's), not the search's
     const order = new Map((carePlan.activity ?? []).map((a, i) => [a.reference?.reference, i]));
@@ -75,7 +89,12 @@ export const deadlinesOperation: Operation = {
     });
     const resource: Parameters = {
       resourceType: 'Parameters',
-      parameter: [{ name: 'carePlan', valueReference: { reference: `CarePlan/${target.id}` } }, { name: 'start', valueDate: start }, { name: 'today', valueDate: today }, ...milestones],
+      parameter: [
+        { name: 'carePlan', valueReference: { reference: `CarePlan/${target.id}` } },
+        { name: 'start', valueDate: start },
+        { name: 'today', valueDate: today },
+        ...milestones,
+      ],
     };
     return { status: 200, resource };
   },

@@ -11,8 +11,14 @@ import { referencedBy } from './search.js';
 export { DEADLINE_STATUS } from './breaches.js';
 
 /** A milestone's standing as its `businessStatus`. */
-export function standing(status: DeadlineStatus): { coding: { system: string; code: string; display: string }[]; text: string } {
-  return { coding: [{ system: DEADLINE_STATUS, code: status, display: STATUS_TEXT[status] }], text: STATUS_TEXT[status] };
+export function standing(status: DeadlineStatus): {
+  coding: { system: string; code: string; display: string }[];
+  text: string;
+} {
+  return {
+    coding: [{ system: DEADLINE_STATUS, code: status, display: STATUS_TEXT[status] }],
+    text: STATUS_TEXT[status],
+  };
 }
 
 /** Whether a milestone's stored standing is not the one today gives it (milestones without a limit have none). */
@@ -25,7 +31,8 @@ export const DUE_SOON_DAYS = 7;
 
 /** Why a breach no longer stands, in the words the coordinator reads. */
 function withdrawal(task: Task, status: DeadlineStatus, due: string | undefined, actual: string | undefined): string {
-  if (task.status === 'cancelled') return `Milepælen er avlyst${task.statusReason?.text ? `: ${task.statusReason.text}` : ''}`;
+  if (task.status === 'cancelled')
+    return `Milepælen er avlyst${task.statusReason?.text ? `: ${task.statusReason.text}` : ''}`;
   if (status === 'met') return `Milepælen ble utført ${actual}, innen fristen ${due}`;
   if (status === 'no-limit') return 'Milepælen har ikke lenger en frist';
   return `Fristen er nå ${due}: milepælen er ikke forfalt`;
@@ -92,8 +99,13 @@ export async function staleCarePlans(svc: Services): Promise<string[]> {
   const open = 'status:not=completed&status:not=cancelled';
   const not = (code: DeadlineStatus) => `business-status:not=${encodeURIComponent(`${DEADLINE_STATUS}|${code}`)}`;
   const ids = new Set<string>();
-  for (const criteria of [`due=lt${today}&${not('overdue')}`, `due=ge${today}&due=le${soon}&${not('due-soon')}`, `due=gt${soon}&${not('on-time')}`]) {
-    for (const id of await referencedBy(svc, 'Task', `${criteria}&${open}`, 'based-on', 'CarePlan', svc.store.storage)) ids.add(id);
+  for (const criteria of [
+    `due=lt${today}&${not('overdue')}`,
+    `due=ge${today}&due=le${soon}&${not('due-soon')}`,
+    `due=gt${soon}&${not('on-time')}`,
+  ]) {
+    for (const id of await referencedBy(svc, 'Task', `${criteria}&${open}`, 'based-on', 'CarePlan', svc.store.storage))
+      ids.add(id);
   }
   return [...ids].sort();
 }

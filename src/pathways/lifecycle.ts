@@ -19,7 +19,8 @@ export function endPathway(state: PathwayState, date: string): void {
     state.setTask({ ...task, status: 'cancelled', statusReason: { text: `Forløpet ble avsluttet ${date} (X)` } });
   }
   state.carePlan = { ...state.carePlan, status: 'completed', period: { ...state.carePlan.period, end: date } };
-  if (state.episode) state.episode = { ...state.episode, status: 'finished', period: { ...state.episode.period, end: date } };
+  if (state.episode)
+    state.episode = { ...state.episode, status: 'finished', period: { ...state.episode.period, end: date } };
 }
 
 /**

@@ -61,7 +61,8 @@ function checkDate(svc: Services, task: Task): string {
   const date = dateOf(task.executionPeriod?.end);
   if (!date) {
     throw new FhirError('unprocessable', {
-      message: 'A completed milestone needs the date of the clinical event (executionPeriod.end): without it no NPR report can include it',
+      message:
+        'A completed milestone needs the date of the clinical event (executionPeriod.end): without it no NPR report can include it',
       code: 'required',
       details: npr('107', 'Prosedyrekoden mangler tidspunkt'),
       expression: 'Task.executionPeriod.end',

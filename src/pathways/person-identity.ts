@@ -23,7 +23,9 @@ async function checkUnique(svc: Services, tx: Tx, event: WriteEvent): Promise<vo
     const key = `${id.system}|${id.value}`;
     if (!what || !id.value || known.has(key)) continue;
     await tx.lock(`person:${key}`);
-    const other = (await findMatches(svc, 'Patient', `identifier=${encodeURIComponent(key)}`, tx)).find((r) => r.id !== event.id);
+    const other = (await findMatches(svc, 'Patient', `identifier=${encodeURIComponent(key)}`, tx)).find(
+      (r) => r.id !== event.id,
+    );
     if (!other) continue;
     throw new FhirError('conflict', {
       message: `Patient/${other.id} already has this ${what}: one person is one Patient (update it, or create with If-None-Exist: identifier=${key})`,
@@ -35,7 +37,10 @@ async function checkUnique(svc: Services, tx: Tx, event: WriteEvent): Promise<vo
 
 /** A Patient that pathways refer to is not deleted (409), as HAPI FHIR refuses deleting what is referenced. */
 async function checkUnreferenced(svc: Services, tx: Tx, event: WriteEvent): Promise<void> {
-  for (const [type, param] of [['EpisodeOfCare', 'patient'], ['CarePlan', 'subject']] as const) {
+  for (const [type, param] of [
+    ['EpisodeOfCare', 'patient'],
+    ['CarePlan', 'subject'],
+  ] as const) {
     const [ref] = await findMatches(svc, type, `${param}=Patient/${event.id}`, tx);
     if (!ref) continue;
     throw new FhirError('conflict', {

@@ -63,6 +63,10 @@ export interface NprRule {
 export function nprRules(plan: PlanDefinition, when: NprRule['when']): NprRule[] {
   return (plan.extension ?? [])
     .filter((e) => e.url === NPR_RULE)
-    .map((e) => ({ code: sub(e, 'code')?.valueCoding as Coding, when: sub(e, 'when')?.valueCode as NprRule['when'], expression: sub(e, 'expression')?.valueExpression?.expression as string }))
+    .map((e) => ({
+      code: sub(e, 'code')?.valueCoding as Coding,
+      when: sub(e, 'when')?.valueCode as NprRule['when'],
+      expression: sub(e, 'expression')?.valueExpression?.expression as string,
+    }))
     .filter((r) => r.when === when);
 }

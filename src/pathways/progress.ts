@@ -14,10 +14,17 @@ import { actionOf, PathwayState } from './state.js';
 export { actionOf, planOf } from './state.js';
 
 /** The limit of `dependent` that counts from the completed action (a repeating one, from its own event). */
-function limitFrom(dependent: PlanDefinitionAction, done: PlanDefinitionAction, variables: Record<string, unknown>, rules: DeadlineRules): TimeLimit | undefined {
-  const repeats = (l: TimeLimit) => l.from === dependent.id && eventCode(dependent) !== undefined && eventCode(dependent) === eventCode(done);
+function limitFrom(
+  dependent: PlanDefinitionAction,
+  done: PlanDefinitionAction,
+  variables: Record<string, unknown>,
+  rules: DeadlineRules,
+): TimeLimit | undefined {
+  const repeats = (l: TimeLimit) =>
+    l.from === dependent.id && eventCode(dependent) !== undefined && eventCode(dependent) === eventCode(done);
   return timeLimits(dependent).find(
-    (l) => (l.from === done.id || repeats(l)) && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
+    (l) =>
+      (l.from === done.id || repeats(l)) && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
   );
 }
 
@@ -39,7 +46,12 @@ function followedChange(before: Task | undefined, after: Task, today: string): b
  * evaluated (standings, breaches made or withdrawn). Returns what changed, for the write loop to store;
  * the changes it makes itself (origin `reaction`) need nothing more.
  */
-export const pathwayProgress: WriteReaction = { type: 'Task', prepare: keepStanding, check: checkMilestone, react: progress };
+export const pathwayProgress: WriteReaction = {
+  type: 'Task',
+  prepare: keepStanding,
+  check: checkMilestone,
+  react: progress,
+};
 
 /** A milestone is stored with its standing today, whatever standing the client's copy carried. */
 function keepStanding(svc: Services, resource: Resource): Resource {
@@ -55,15 +67,27 @@ async function progress(svc: Services, tx: Tx, event: WriteEvent): Promise<Resou
   const state = await PathwayState.load(svc, tx, where.carePlanId);
   if (!state) return [];
   const action = state.plan?.action?.find((a) => a.id === where.actionId);
-  if (task.status === 'completed' && state.plan && action) complete(svc, state, state.plan, action, task, event.before as Task | undefined);
+  if (task.status === 'completed' && state.plan && action)
+    complete(svc, state, state.plan, action, task, event.before as Task | undefined);
   evaluatePathway(state, svc.clock);
   return state.changes();
 }
 
-function complete(svc: Services, state: PathwayState, plan: PlanDefinition, action: PlanDefinitionAction, task: Task, before: Task | undefined): void {
+function complete(
+  svc: Services,
+  state: PathwayState,
+  plan: PlanDefinition,
+  action: PlanDefinitionAction,
+  task: Task,
+  before: Task | undefined,
+): void {
   const rules = new DeadlineRules(svc.clock);
   const from = dateOf(task.executionPeriod?.end) ?? osloDate(svc.clock.now());
-  const moved = before?.status !== 'completed' || ['executionPeriod', 'code'].some((k) => JSON.stringify(before[k as keyof Task]) !== JSON.stringify(task[k as keyof Task]));
+  const moved =
+    before?.status !== 'completed' ||
+    ['executionPeriod', 'code'].some(
+      (k) => JSON.stringify(before[k as keyof Task]) !== JSON.stringify(task[k as keyof Task]),
+    );
   if (moved) checkOrder(rules, state, plan, task);
   const variables = state.variables;
   for (const dependent of plan.action ?? []) {

@@ -3,7 +3,14 @@ import r4Model from 'fhirpath/fhir-context/r4';
 import type { Clock } from '../fhir/clock.js';
 import { FhirError } from '../fhir/errors.js';
 import type { NprRule } from './plan.js';
-import { addCalendarDays, addWorkingDays, calendarDaysBetween, isWorkingDay, osloDate, workingDaysBetween } from './calendar.js';
+import {
+  addCalendarDays,
+  addWorkingDays,
+  calendarDaysBetween,
+  isWorkingDay,
+  osloDate,
+  workingDaysBetween,
+} from './calendar.js';
 
 /**
  * Pathway time limits are FHIRPath expressions stored in the PlanDefinitions (never in code), run
@@ -27,13 +34,22 @@ function asDate(value: unknown): string {
   return osloDate(new Date(t));
 }
 
-const onDates = (f: (date: string, ...args: never[]) => unknown): Fn => (inputs, ...args) => inputs.map((i) => f(asDate(i), ...(args as never[])));
+const onDates =
+  (f: (date: string, ...args: never[]) => unknown): Fn =>
+  (inputs, ...args) =>
+    inputs.map((i) => f(asDate(i), ...(args as never[])));
 
 const FUNCTIONS: Record<string, { fn: Fn; arity: Record<number, string[]> }> = {
   addCalendarDays: { fn: onDates((d, n: number) => addCalendarDays(d, n)), arity: { 1: ['Integer'] } },
   addWorkingDays: { fn: onDates((d, n: number) => addWorkingDays(d, n)), arity: { 1: ['Integer'] } },
-  calendarDaysUntil: { fn: onDates((d, to: unknown) => calendarDaysBetween(d, asDate(single(to)))), arity: { 1: ['Any'] } },
-  workingDaysUntil: { fn: onDates((d, to: unknown) => workingDaysBetween(d, asDate(single(to)))), arity: { 1: ['Any'] } },
+  calendarDaysUntil: {
+    fn: onDates((d, to: unknown) => calendarDaysBetween(d, asDate(single(to)))),
+    arity: { 1: ['Any'] },
+  },
+  workingDaysUntil: {
+    fn: onDates((d, to: unknown) => workingDaysBetween(d, asDate(single(to)))),
+    arity: { 1: ['Any'] },
+  },
   isWorkingDay: { fn: onDates((d) => isWorkingDay(d)), arity: { 0: [] } },
 };
 
@@ -77,7 +93,13 @@ export class DeadlineRules {
  * Checks a pathway's NPR rules: the first that does not hold refuses the write (422) with its NPR
  * feedback code (Volven 9329) in the issue's details, at `expression`.
  */
-export function enforceNprRules(rules: DeadlineRules, list: NprRule[], resource: unknown, variables: Record<string, unknown>, expression: string): void {
+export function enforceNprRules(
+  rules: DeadlineRules,
+  list: NprRule[],
+  resource: unknown,
+  variables: Record<string, unknown>,
+  expression: string,
+): void {
   for (const rule of list) {
     if (rules.evaluate(rule.expression, resource, variables)[0] !== false) continue;
     throw new FhirError('unprocessable', {

@@ -16,7 +16,9 @@ export function actionOf(task: Task): { carePlanId: string; actionId: string } |
 export async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
   if (!canonical) return undefined;
   const [url, version] = canonical.split('|');
-  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map((r) => JSON.parse(r) as PlanDefinition);
+  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map(
+    (r) => JSON.parse(r) as PlanDefinition,
+  );
   return all.find((p) => version === undefined || p.version === version);
 }
 
@@ -41,7 +43,8 @@ export class PathwayState {
     public episode: EpisodeOfCare | undefined,
     public breaches: DetectedIssue[],
   ) {
-    for (const r of [carePlan, episode, ...tasks, ...breaches]) if (r) this.read.set(`${r.resourceType}/${r.id}`, structuredClone(r));
+    for (const r of [carePlan, episode, ...tasks, ...breaches])
+      if (r) this.read.set(`${r.resourceType}/${r.id}`, structuredClone(r));
   }
 
   /** The pathway of a CarePlan, read in `tx` (which sees the write being reacted to); none if it is not one. */
@@ -55,7 +58,8 @@ export class PathwayState {
     const breaches = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${carePlanId}`, tx);
     const episodeRef = carePlan.supportingInfo?.find((r) => r.reference?.startsWith('EpisodeOfCare/'))?.reference;
     const episodeRow = episodeRef ? await svc.store.current('EpisodeOfCare', episodeRef.split('/')[1], tx) : undefined;
-    const episode = episodeRow?.content && !episodeRow.deleted ? (JSON.parse(episodeRow.content) as EpisodeOfCare) : undefined;
+    const episode =
+      episodeRow?.content && !episodeRow.deleted ? (JSON.parse(episodeRow.content) as EpisodeOfCare) : undefined;
     return new PathwayState(carePlan, plan, tasks, episode, breaches);
   }
 

@@ -71,7 +71,11 @@ export class ReportFiles {
   }
 
   get paths(): string[] {
-    return [...this.to.json, ...(this.to.ndjson ? [this.to.ndjson] : []), ...(this.to.problems ? [this.to.problems] : [])];
+    return [
+      ...this.to.json,
+      ...(this.to.ndjson ? [this.to.ndjson] : []),
+      ...(this.to.problems ? [this.to.problems] : []),
+    ];
   }
 
   /** The problems, written (atomically) on commit. */
@@ -89,7 +93,9 @@ export class ReportFiles {
     if (!entries.length) return;
     // each resource serialised once, for both files
     const resources = entries.map((e) => JSON.stringify(e.resource));
-    const text = (this.entries ? ',\n' : '') + entries.map((e, i) => `{"fullUrl":${JSON.stringify(e.fullUrl)},"resource":${resources[i]}}`).join(',\n');
+    const text =
+      (this.entries ? ',\n' : '') +
+      entries.map((e, i) => `{"fullUrl":${JSON.stringify(e.fullUrl)},"resource":${resources[i]}}`).join(',\n');
     for (const f of this.json) f.write(text);
     this.ndjson?.write(`${resources.join('\n')}\n`);
     this.entries += entries.length;

@@ -18,11 +18,13 @@ function resultParts(result: RunResult, whole: boolean): ParametersParameter[] {
     { name: 'problems', ...(whole ? { resource: result.outcome } : ref('OperationOutcome', problemsId)) },
     { name: 'job', ...ref('Task', result.job.id as string) },
     { name: 'changed', valueBoolean: result.changed },
-    ...(whole ? [] : [
-      { name: 'episodes', valueInteger: result.counts.episodes },
-      { name: 'codes', valueInteger: result.counts.codes },
-      { name: 'codes-with-problems', valueInteger: result.counts.problems },
-    ]),
+    ...(whole
+      ? []
+      : [
+          { name: 'episodes', valueInteger: result.counts.episodes },
+          { name: 'codes', valueInteger: result.counts.codes },
+          { name: 'codes-with-problems', valueInteger: result.counts.problems },
+        ]),
   ];
 }
 

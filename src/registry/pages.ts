@@ -11,7 +11,10 @@ export const NPR_REPORT_ID = `${BASE}/NamingSystem/npr-report`;
 export const NPR_PERIOD = `${BASE}/CodeSystem/npr-report-period`;
 export const NPR_UNIT = `${BASE}/NamingSystem/npr-reporting-unit`;
 const ORG_IDS: string[] = [NO_SYSTEMS.ENH, NO_SYSTEMS.RESH];
-/** Codes per stored page unless configured (REGISTRY_PAGE_SIZE): a page of 5,000 is ~6 MB, under the request body limit. */
+/**
+ * Codes per stored page unless configured (REGISTRY_PAGE_SIZE): a page of 5,000 is ~6 MB, under the request body
+ * limit.
+ */
 export const DEFAULT_PAGE_SIZE = 5000;
 
 /** What every page of one report shares: its unit and period. */
@@ -46,7 +49,11 @@ export class ReportHead {
       meta: {
         profile: [NPR_REPORT],
         tag: [
-          { system: NPR_PERIOD, code: this.period.label, display: `${this.period.start} – ${addCalendarDays(this.period.end, -1)}` },
+          {
+            system: NPR_PERIOD,
+            code: this.period.label,
+            display: `${this.period.start} – ${addCalendarDays(this.period.end, -1)}`,
+          },
           { system: NPR_UNIT, code: this.unitIdentifier, display: this.unit.name },
         ],
       },
@@ -63,14 +70,23 @@ export class ReportHead {
   /** Page n: the unit, its patients (by id), their codes; linked to the pages before and after it. */
   page(n: number, parts: PatientPart[], hasNext: boolean): Bundle {
     const sorted = [...parts].sort((a, b) => compare(a.patient?.id, b.patient?.id));
-    const patients = sorted.filter((p) => p.patient).map((p) => ({ fullUrl: `${this.baseUrl}/Patient/${p.patient?.id}`, resource: withoutMeta(p.patient as Patient) }));
+    const patients = sorted
+      .filter((p) => p.patient)
+      .map((p) => ({
+        fullUrl: `${this.baseUrl}/Patient/${p.patient?.id}`,
+        resource: withoutMeta(p.patient as Patient),
+      }));
     const latest = parts.reduce((max, p) => (p.latest > max ? p.latest : max), '');
     const link: BundleLink[] = [
       ...(n > 1 ? [{ relation: 'previous', url: `${this.baseUrl}/Bundle/${this.pageId(n - 1)}` }] : []),
       ...(hasNext ? [{ relation: 'next', url: `${this.baseUrl}/Bundle/${this.pageId(n + 1)}` }] : []),
     ];
     return {
-      ...this.shell(this.pageId(n), n === 1 ? `${this.unitIdentifier}/${this.period.label}` : `${this.unitIdentifier}/${this.period.label}/${n}`, latest || `${this.period.start}T00:00:00Z`),
+      ...this.shell(
+        this.pageId(n),
+        n === 1 ? `${this.unitIdentifier}/${this.period.label}` : `${this.unitIdentifier}/${this.period.label}/${n}`,
+        latest || `${this.period.start}T00:00:00Z`,
+      ),
       ...(link.length ? { link } : {}),
       entry: [this.unitEntry(), ...patients, ...sorted.flatMap((p) => p.procedures)],
     };

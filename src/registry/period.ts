@@ -23,11 +23,18 @@ export function parsePeriod(label: string): ReportPeriod {
   m = /^(\d{4})-T([123])$/.exec(label);
   if (m) {
     const y = Number(m[1]);
-    return { label, start: `${y}-01-01`, end: { '1': `${y}-05-01`, '2': `${y}-09-01`, '3': `${y + 1}-01-01` }[m[2]] as string };
+    return {
+      label,
+      start: `${y}-01-01`,
+      end: { '1': `${y}-05-01`, '2': `${y}-09-01`, '3': `${y + 1}-01-01` }[m[2]] as string,
+    };
   }
   m = /^(\d{4})$/.exec(label);
   if (m) return { label, start: `${m[1]}-01-01`, end: `${Number(m[1]) + 1}-01-01` };
-  throw new FhirError('invalid', { message: `A period is a month (2026-10), a tertial (2026-T1) or a year (2026), not '${label}'`, expression: 'period' });
+  throw new FhirError('invalid', {
+    message: `A period is a month (2026-10), a tertial (2026-T1) or a year (2026), not '${label}'`,
+    expression: 'period',
+  });
 }
 
 /** The month before the one `now` falls in, in Oslo: what the monthly job reports. */

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { BundleEntry, Coding, OperationOutcomeIssue, Patient, PlanDefinition, Procedure, Task } from '@medplum/fhirtypes';
+import type {
+  BundleEntry,
+  Coding,
+  OperationOutcomeIssue,
+  Patient,
+  PlanDefinition,
+  Procedure,
+  Task,
+} from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
 import type { SqlExecutor } from '../storage/types.js';
@@ -80,7 +88,12 @@ interface ReportContext {
  * so memory holds one batch, not the period; reads run in `db` (the report's snapshot), one
  * consistent picture.
  */
-export async function* reportParts(svc: Services, db: SqlExecutor, period: ReportPeriod, unitId: string): AsyncGenerator<PatientPart> {
+export async function* reportParts(
+  svc: Services,
+  db: SqlExecutor,
+  period: ReportPeriod,
+  unitId: string,
+): AsyncGenerator<PatientPart> {
   const ctx: ReportContext = {
     svc,
     unitId,
@@ -90,7 +103,7 @@ export async function* reportParts(svc: Services, db: SqlExecutor, period: Repor
     plans: new Map(),
   };
   const all = await candidates(svc, db, period);
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     // a batch ends at a patient's last pathway, so each patient's part is made whole from one batch
     let end = Math.min(i + BATCH, all.length);
     while (end < all.length && all[end].patient === all[end - 1].patient) end++;
@@ -110,7 +123,7 @@ export async function* reportParts(svc: Services, db: SqlExecutor, period: Repor
 }
 
 function* groupBy<T>(sorted: T[], key: (t: T) => string): Generator<T[]> {
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i + 1;
     while (j < sorted.length && key(sorted[j]) === key(sorted[i])) j++;
     yield sorted.slice(i, j);
@@ -119,47 +132,79 @@ function* groupBy<T>(sorted: T[], key: (t: T) => string): Generator<T[]> {
 }
 
 /** One pathway's codes of the period (the Tasks among `rids` dated in it) into the patient's part. */
-async function addEpisode(ctx: ReportContext, part: PatientPart, carePlanId: string, data: EpisodeData, rids: Set<number>): Promise<void> {
+async function addEpisode(
+  ctx: ReportContext,
+  part: PatientPart,
+  carePlanId: string,
+  data: EpisodeData,
+  rids: Set<number>,
+): Promise<void> {
   const { carePlan, episode, patient } = data;
   if (episode?.managingOrganization?.reference !== `Organization/${ctx.unitId}`) return;
   const completed = data.completed.map((c) => c.task);
   // the index found Tasks whose period overlaps; the event's date (executionPeriod.end, in Oslo) decides
-  const recorded = data.completed.filter(({ rid }) => rids.has(rid)).map((c) => c.task).filter((t) => {
-    if (!t.code?.coding?.some((c) => c.system === EVENT_SYSTEM)) return false;
-    const d = dateOf(t.executionPeriod?.end);
-    return d === undefined ? dateOf(t.executionPeriod?.start) !== undefined : d >= ctx.period.start && d < ctx.period.end;
-  });
+  const recorded = data.completed
+    .filter(({ rid }) => rids.has(rid))
+    .map((c) => c.task)
+    .filter((t) => {
+      if (!t.code?.coding?.some((c) => c.system === EVENT_SYSTEM)) return false;
+      const d = dateOf(t.executionPeriod?.end);
+      return d === undefined
+        ? dateOf(t.executionPeriod?.start) !== undefined
+        : d >= ctx.period.start && d < ctx.period.end;
+    });
   if (!recorded.length) return;
   part.episodes++;
-  const type = carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code as string;
+  const type = carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)
+    ?.code as string;
   const canonical = carePlan.instantiatesCanonical?.[0] ?? '';
   if (!ctx.plans.has(canonical)) {
     const found = await planOf(ctx.svc, canonical);
     ctx.plans.set(canonical, found && { plan: found, rules: nprRules(found, 'complete') });
   }
   const plan = ctx.plans.get(canonical);
-  const variables = Object.fromEntries((carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [e.url, e.valueCode ?? '']));
+  const variables = Object.fromEntries(
+    (carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [
+      e.url,
+      e.valueCode ?? '',
+    ]),
+  );
   const keyOf = (t: Task) => `${t.executionPeriod?.end}${t.id}`;
   for (const task of recorded.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))) {
     const event = task.code?.coding?.find((c) => c.system === EVENT_SYSTEM)?.code as string;
-    const outcome = task.output?.flatMap((o) => o.valueCodeableConcept?.coding ?? (o.valueCoding ? [o.valueCoding] : [])).find((c) => c.system?.startsWith('urn:oid:2.16.578.1.12.4.1.1.932'));
+    const outcome = task.output
+      ?.flatMap((o) => o.valueCodeableConcept?.coding ?? (o.valueCoding ? [o.valueCoding] : []))
+      .find((c) => c.system?.startsWith('urn:oid:2.16.578.1.12.4.1.1.932'));
     const code = `${type}${event}${outcome?.code ?? ''}`;
     const when = task.executionPeriod?.end;
     if (!patient?.identifier?.some((i) => PERSON_IDS.includes(i.system ?? ''))) {
-      part.issues.push(problem('100', 'Ident-melding ikke mottatt', task, `${carePlan.subject?.reference ?? 'The patient'} has no Norwegian person number`));
+      part.issues.push(
+        problem(
+          '100',
+          'Ident-melding ikke mottatt',
+          task,
+          `${carePlan.subject?.reference ?? 'The patient'} has no Norwegian person number`,
+        ),
+      );
       continue;
     }
     if (!when) {
-      part.issues.push(problem('107', 'Prosedyrekoden mangler tidspunkt', task, `${code} has no time (executionPeriod.end)`));
+      part.issues.push(
+        problem('107', 'Prosedyrekoden mangler tidspunkt', task, `${code} has no time (executionPeriod.end)`),
+      );
       continue;
     }
     const concept = ctx.combined?.get(code);
     if (!concept) {
-      part.issues.push(problem('201', 'Ugyldig kode for PK psykisk helse og rus', task, `${code} is not a code of Volven 9327`));
+      part.issues.push(
+        problem('201', 'Ugyldig kode for PK psykisk helse og rus', task, `${code} is not a code of Volven 9327`),
+      );
       continue;
     }
     try {
-      const done = completed.filter((t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) ?? '') <= (dateOf(when) as string));
+      const done = completed.filter(
+        (t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) ?? '') <= (dateOf(when) as string),
+      );
       if (plan) enforceNprRules(ctx.rules, plan.rules, {}, { ...variables, task, done }, 'Task.status');
     } catch (err) {
       const fe = err as FhirError;
@@ -178,7 +223,9 @@ async function addEpisode(ctx: ReportContext, part: PatientPart, carePlanId: str
       resourceType: 'Procedure',
       meta: { profile: [NPR_PROCEDURE] },
       status: 'completed',
-      category: { coding: [{ system: KODEVERK, code: 'T', display: 'Pakkeforløp psykisk helse og rus prosedyrekoder' }] },
+      category: {
+        coding: [{ system: KODEVERK, code: 'T', display: 'Pakkeforløp psykisk helse og rus prosedyrekoder' }],
+      },
       code: { coding: [{ system: COMBINED, code, display: concept.display }, ...parts], text: concept.display },
       subject: { reference: `Patient/${patient.id}` },
       basedOn: [{ reference: `CarePlan/${carePlanId}` }],

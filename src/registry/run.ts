@@ -78,8 +78,17 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
       { type: { text: 'unit' }, valueReference: { reference: `Organization/${opts.unit}` } },
     ],
   };
-  const job = JSON.parse((await svc.store.transaction((tx) => create(svc, tx, 'Task', jobBody))).row?.content as string) as Task;
-  const finish = (fields: Partial<Task>) => svc.store.transaction((tx) => update(svc, tx, 'Task', job.id as string, { ...job, ...fields, executionPeriod: { start: started, end: svc.clock.now().toISOString() } }));
+  const job = JSON.parse(
+    (await svc.store.transaction((tx) => create(svc, tx, 'Task', jobBody))).row?.content as string,
+  ) as Task;
+  const finish = (fields: Partial<Task>) =>
+    svc.store.transaction((tx) =>
+      update(svc, tx, 'Task', job.id as string, {
+        ...job,
+        ...fields,
+        executionPeriod: { start: started, end: svc.clock.now().toISOString() },
+      }),
+    );
   let lease: Lease | undefined;
   let files: ReportFiles | undefined;
   let built: Built | undefined;
@@ -88,7 +97,11 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
     lease = await Lease.acquire(svc.store.storage, `registry:${opts.unit}:${opts.period.label}`);
     built = await svc.store.storage.snapshot(async (db) => {
       const unitRow = await svc.store.current('Organization', opts.unit, db);
-      if (!unitRow?.content || unitRow.deleted) throw new FhirError('not-found', { message: `Organization/${opts.unit} (the reporting unit) is not known`, expression: 'unit' });
+      if (!unitRow?.content || unitRow.deleted)
+        throw new FhirError('not-found', {
+          message: `Organization/${opts.unit} (the reporting unit) is not known`,
+          expression: 'unit',
+        });
       const head = new ReportHead(svc.baseUrl, opts.unit, JSON.parse(unitRow.content) as Organization, opts.period);
       files = reportFiles(head, opts);
       return buildReport(svc, db, head, files, checks);
@@ -100,7 +113,9 @@ export async function runRegistryReport(svc: Services, opts: RunOptions): Promis
       status: 'completed',
       output: [
         { type: { text: 'report' }, valueReference: { reference: `Bundle/${result.firstPage.id}` } },
-        ...result.pages.slice(1).map((id) => ({ type: { text: 'page' }, valueReference: { reference: `Bundle/${id}` } })),
+        ...result.pages
+          .slice(1)
+          .map((id) => ({ type: { text: 'page' }, valueReference: { reference: `Bundle/${id}` } })),
         { type: { text: 'problems' }, valueReference: { reference: `OperationOutcome/${result.outcome.id}` } },
         { type: { text: 'episodes' }, valueInteger: result.counts.episodes },
         { type: { text: 'codes' }, valueInteger: result.counts.codes },
@@ -129,7 +144,8 @@ function storeBuilt(svc: Services, lease: Lease, report: Built): Promise<boolean
     // validated against the profile when built; stored as the server's own record
     for (const [id, page] of report.spool.pages()) await writeOwn(svc, tx, 'Bundle', id, page);
     for (const id of report.surplus) await writeOwn(svc, tx, 'Bundle', id, null);
-    if (report.problemsChanged) await writeOwn(svc, tx, 'OperationOutcome', report.outcome.id as string, report.outcome);
+    if (report.problemsChanged)
+      await writeOwn(svc, tx, 'OperationOutcome', report.outcome.id as string, report.outcome);
     return report.spool.size > 0 || report.surplus.length > 0 || report.problemsChanged;
   });
 }
@@ -147,7 +163,11 @@ function reportFiles(head: ReportHead, opts: RunOptions): ReportFiles | undefine
   const json = [...(base ? [`${base}.json`] : []), ...(opts.out ? [opts.out] : [])];
   if (!json.length) return undefined;
   const shell = head.shell(head.pageId(1), `${head.unitIdentifier}/${head.period.label}`, undefined);
-  return new ReportFiles({ json, ndjson: base && `${base}.ndjson`, problems: base && `${base}.problems.json` }, shell, head.unitEntry());
+  return new ReportFiles(
+    { json, ndjson: base && `${base}.ndjson`, problems: base && `${base}.problems.json` },
+    shell,
+    head.unitEntry(),
+  );
 }
 
 /**
@@ -162,7 +182,13 @@ async function differs(svc: Services, db: SqlExecutor, resource: Bundle | Operat
 }
 
 /** Step 2: the pages made, compared, validated, spooled and written to the files; what to delete; the problems. */
-async function buildReport(svc: Services, db: SqlExecutor, head: ReportHead, files: ReportFiles | undefined, checks: PageValidation): Promise<Built> {
+async function buildReport(
+  svc: Services,
+  db: SqlExecutor,
+  head: ReportHead,
+  files: ReportFiles | undefined,
+  checks: PageValidation,
+): Promise<Built> {
   const pager = new Pager(head, svc.registryPageSize ?? DEFAULT_PAGE_SIZE);
   const spool = new PageSpool();
   const counts = { episodes: 0, codes: 0, problems: 0 };
@@ -207,7 +233,15 @@ async function buildReport(svc: Services, db: SqlExecutor, head: ReportHead, fil
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     id: head.problemsId(),
-    issue: issues.length ? issues : [{ severity: 'information', code: 'informational', diagnostics: `No problems in the ${counts.codes} codes of ${head.period.label}` }],
+    issue: issues.length
+      ? issues
+      : [
+          {
+            severity: 'information',
+            code: 'informational',
+            diagnostics: `No problems in the ${counts.codes} codes of ${head.period.label}`,
+          },
+        ],
   };
   files?.setProblems(outcome);
   const problemsChanged = await differs(svc, db, outcome);

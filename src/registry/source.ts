@@ -53,12 +53,16 @@ async function byIds<T>(db: SqlExecutor, type: string, ids: string[]): Promise<M
   const unique = [...new Set(ids)];
   const out = new Map<string, T>();
   if (!unique.length) return out;
-  const rows = await db.all<{ id: string; content: string }>(`SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`, [type, ...unique]);
+  const rows = await db.all<{ id: string; content: string }>(
+    `SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`,
+    [type, ...unique],
+  );
   for (const r of rows) out.set(r.id, JSON.parse(r.content) as T);
   return out;
 }
 
-const idOf = (reference: string | undefined, type: string) => (reference?.startsWith(`${type}/`) ? reference.slice(type.length + 1) : undefined);
+const idOf = (reference: string | undefined, type: string) =>
+  reference?.startsWith(`${type}/`) ? reference.slice(type.length + 1) : undefined;
 
 /**
  * A batch of pathways read at once (four queries, whatever the batch's size): their CarePlans,
@@ -66,9 +70,18 @@ const idOf = (reference: string | undefined, type: string) => (reference?.starts
  */
 export async function readEpisodes(db: SqlExecutor, carePlanIds: string[]): Promise<Map<string, EpisodeData>> {
   const carePlans = await byIds<CarePlan>(db, 'CarePlan', carePlanIds);
-  const episodeOf = (c: CarePlan) => (c.supportingInfo ?? []).map((s) => idOf(s.reference, 'EpisodeOfCare')).find(Boolean);
-  const episodes = await byIds<EpisodeOfCare>(db, 'EpisodeOfCare', [...carePlans.values()].map(episodeOf).filter((id): id is string => Boolean(id)));
-  const patients = await byIds<Patient>(db, 'Patient', [...carePlans.values()].map((c) => idOf(c.subject?.reference, 'Patient')).filter((id): id is string => Boolean(id)));
+  const episodeOf = (c: CarePlan) =>
+    (c.supportingInfo ?? []).map((s) => idOf(s.reference, 'EpisodeOfCare')).find(Boolean);
+  const episodes = await byIds<EpisodeOfCare>(
+    db,
+    'EpisodeOfCare',
+    [...carePlans.values()].map(episodeOf).filter((id): id is string => Boolean(id)),
+  );
+  const patients = await byIds<Patient>(
+    db,
+    'Patient',
+    [...carePlans.values()].map((c) => idOf(c.subject?.reference, 'Patient')).filter((id): id is string => Boolean(id)),
+  );
   const ids = [...carePlans.keys()];
   // The pathway's completed Tasks: their rids from the index alone (the references, then the status
   // row, from the covering (param, code, system, rid) index: a `code` has no system), and only then
@@ -87,8 +100,14 @@ export async function readEpisodes(db: SqlExecutor, carePlanIds: string[]): Prom
   const out = new Map<string, EpisodeData>();
   for (const [id, carePlan] of carePlans) {
     const episodeId = episodeOf(carePlan);
-    out.set(id, { carePlan, episode: episodeId ? episodes.get(episodeId) : undefined, patient: patients.get(idOf(carePlan.subject?.reference, 'Patient') ?? ''), completed: [] });
+    out.set(id, {
+      carePlan,
+      episode: episodeId ? episodes.get(episodeId) : undefined,
+      patient: patients.get(idOf(carePlan.subject?.reference, 'Patient') ?? ''),
+      completed: [],
+    });
   }
-  for (const t of tasks) out.get(t.care_plan)?.completed.push({ rid: Number(t.rid), task: JSON.parse(t.content) as Task });
+  for (const t of tasks)
+    out.get(t.care_plan)?.completed.push({ rid: Number(t.rid), task: JSON.parse(t.content) as Task });
   return out;
 }

@@ -23,7 +23,8 @@ export class PageSpool {
 
   /** The pages in the order they were added, read back one at a time. */
   *pages(): Generator<[id: string, page: Bundle]> {
-    for (const [i, id] of this.ids.entries()) yield [id, JSON.parse(readFileSync(join(this.dir as string, `${i}.json`), 'utf8')) as Bundle];
+    for (const [i, id] of this.ids.entries())
+      yield [id, JSON.parse(readFileSync(join(this.dir as string, `${i}.json`), 'utf8')) as Bundle];
   }
 
   remove(): void {

@@ -10,7 +10,12 @@ const AHEAD = 2;
 function refuseInvalid(issues: OperationOutcomeIssue[]): void {
   const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
   if (errors.length) {
-    throw new FhirError('unprocessable', errors.slice(0, 20).map((i) => ({ message: `The report does not meet its profile: ${i.diagnostics}`, expression: i.expression })));
+    throw new FhirError(
+      'unprocessable',
+      errors
+        .slice(0, 20)
+        .map((i) => ({ message: `The report does not meet its profile: ${i.diagnostics}`, expression: i.expression })),
+    );
   }
 }
 

@@ -35,7 +35,10 @@ function actionOf(interaction: string): AuditEvent['action'] {
   return 'R';
 }
 
-/** The patients a resource belongs to: itself, or the Patient references it holds near its root (subject, patient, for …). */
+/**
+ * The patients a resource belongs to: itself, or the Patient references it holds near its root (subject, patient, for
+ * …).
+ */
 export function patientsOf(resource: Resource | undefined, into = new Set<string>()): Set<string> {
   if (!resource) return into;
   if (resource.resourceType === 'Patient' && resource.id) into.add(`Patient/${resource.id}`);
@@ -51,20 +54,48 @@ export function patientsOf(resource: Resource | undefined, into = new Set<string
   return into;
 }
 
-export function auditEvent(a: AuditedRequest, now: Date, status: number, resources: { reference: string; resource?: Resource }[], detail?: string): AuditEvent {
+export function auditEvent(
+  a: AuditedRequest,
+  now: Date,
+  status: number,
+  resources: { reference: string; resource?: Resource }[],
+  detail?: string,
+): AuditEvent {
   const p = a.principal;
   const patients = new Set<string>();
   for (const r of resources) patientsOf(r.resource, patients);
   const query = a.req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
   const entity: AuditEventEntity[] = [
-    ...[...patients].map((reference) => ({ what: { reference }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } })),
-    // a search result's every match would make the event as large as the result: its patients and its query say what was seen
-    ...(a.interaction.startsWith('search') ? [] : resources.filter((r) => !patients.has(r.reference)).slice(0, 100)).map((r) => ({ what: { reference: r.reference }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' } })),
-    ...(query.length && a.interaction.startsWith('search') ? [{ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, query: Buffer.from(new URLSearchParams(query).toString()).toString('base64') }] : []),
+    ...[...patients].map((reference) => ({
+      what: { reference },
+      type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
+      role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
+    })),
+    // a search result's every match would make the event as large as the result: its patients and its query say what
+    // was seen
+    ...(a.interaction.startsWith('search')
+      ? []
+      : resources.filter((r) => !patients.has(r.reference)).slice(0, 100)
+    ).map((r) => ({
+      what: { reference: r.reference },
+      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+    })),
+    ...(query.length && a.interaction.startsWith('search')
+      ? [
+          {
+            type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+            query: Buffer.from(new URLSearchParams(query).toString()).toString('base64'),
+          },
+        ]
+      : []),
   ];
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    type: {
+      system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+      code: 'rest',
+      display: 'RESTful Operation',
+    },
     subtype: [{ system: INTERACTION, code: a.interaction }],
     action: actionOf(a.interaction),
     recorded: now.toISOString(),
@@ -72,15 +103,44 @@ export function auditEvent(a: AuditedRequest, now: Date, status: number, resourc
     ...(status >= 400 || detail ? { outcomeDesc: detail ?? `HTTP ${status}` } : {}),
     agent: [
       {
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
-        who: p?.fhirUser ? { reference: p.fhirUser, identifier: { value: p.subject } } : { identifier: { value: p?.subject ?? 'anonymous' }, display: p ? undefined : 'Authentication off (loopback)' },
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+              code: 'IRCP',
+              display: 'information recipient',
+            },
+          ],
+        },
+        who: p?.fhirUser
+          ? { reference: p.fhirUser, identifier: { value: p.subject } }
+          : {
+              identifier: { value: p?.subject ?? 'anonymous' },
+              display: p ? undefined : 'Authentication off (loopback)',
+            },
         ...(p?.clientId ? { altId: p.clientId } : {}),
         requestor: true,
         ...(a.address ? { network: { address: a.address, type: '2' as const } } : {}),
-        ...(p?.scope ? { policy: p.scope.split(/\s+/).filter(Boolean).map((s) => `urn:smart-scope:${s}`) } : {}),
+        ...(p?.scope
+          ? {
+              policy: p.scope
+                .split(/\s+/)
+                .filter(Boolean)
+                .map((s) => `urn:smart-scope:${s}`),
+            }
+          : {}),
       },
     ],
-    source: { observer: { display: 'Forløp FHIR server' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      observer: { display: 'Forløp FHIR server' },
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
+    },
     entity: entity.length ? entity : undefined,
   };
 }

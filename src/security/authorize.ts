@@ -25,7 +25,10 @@ export function authorize(svc: Services, needs: Need[]): void {
     if (r === 'all' || (r === 'compartment' && !n.whole)) continue;
     const what = n.type === '*' ? 'every resource type' : n.type;
     throw new FhirError('forbidden', {
-      message: r === 'compartment' ? `A patient-scoped token cannot ${WORDS[n.action]} ${what} beyond its patient` : `The access token's scopes do not allow ${WORDS[n.action]} on ${what}`,
+      message:
+        r === 'compartment'
+          ? `A patient-scoped token cannot ${WORDS[n.action]} ${what} beyond its patient`
+          : `The access token's scopes do not allow ${WORDS[n.action]} on ${what}`,
     });
   }
 }
@@ -50,7 +53,12 @@ export function needsOf(route: Route, req: FhirRequest): Need[] {
     case 'history-system':
       return [{ type: '*', action: 's', whole: true }];
     case 'search-type':
-      return route.level === 'instance' ? [{ type: a, action: 'r' }, { type: c, action: 's' }] : [{ type: a, action: 's' }];
+      return route.level === 'instance'
+        ? [
+            { type: a, action: 'r' },
+            { type: c, action: 's' },
+          ]
+        : [{ type: a, action: 's' }];
     case 'create':
       return [{ type: a, action: 'c' }, ...(req.headers.ifNoneExist ? [{ type: a, action: 's' as const }] : [])];
     case 'update':
@@ -74,7 +82,10 @@ export async function checkReachable(svc: Services, db: SqlExecutor, row: Versio
   if (!p || reach(p, row.type, action) !== 'compartment') return;
   if (row.type !== 'Patient' && !compartmentParams(svc, row.type)) {
     if (action === 'r' || action === 's') return;
-    throw new FhirError('forbidden', `A patient-scoped token cannot change ${row.type}: it is not in the patient's compartment`);
+    throw new FhirError(
+      'forbidden',
+      `A patient-scoped token cannot change ${row.type}: it is not in the patient's compartment`,
+    );
   }
   if (row.rid !== undefined && (await inCompartment(svc, db, row.type, row.id, row.rid, p.patient as string))) return;
   throw new FhirError('not-found', `${row.type}/${row.id} is not known`);
@@ -87,12 +98,22 @@ export async function checkInstance(svc: Services, type: string, id: string, act
   if (row && !row.deleted) await checkReachable(svc, svc.store.storage, row, action);
 }
 
-/** A version a patient-scoped token just wrote (in the transaction) must be its patient's: else 403, and nothing is kept. */
+/**
+ * A version a patient-scoped token just wrote (in the transaction) must be its patient's: else 403, and nothing is
+ * kept.
+ */
 export async function checkWritten(svc: Services, tx: SqlExecutor, row: VersionRow, action: 'c' | 'u'): Promise<void> {
   const p = svc.principal;
   if (!p || row.deleted || reach(p, row.type, action) !== 'compartment') return;
-  const own = row.type === 'Patient' || compartmentParams(svc, row.type) ? row.rid !== undefined && (await inCompartment(svc, tx, row.type, row.id, row.rid, p.patient as string)) : false;
-  if (!own) throw new FhirError('forbidden', `A patient-scoped token can only write resources of its own patient (the Patient compartment): ${row.type} is not`);
+  const own =
+    row.type === 'Patient' || compartmentParams(svc, row.type)
+      ? row.rid !== undefined && (await inCompartment(svc, tx, row.type, row.id, row.rid, p.patient as string))
+      : false;
+  if (!own)
+    throw new FhirError(
+      'forbidden',
+      `A patient-scoped token can only write resources of its own patient (the Patient compartment): ${row.type} is not`,
+    );
 }
 
 /**
@@ -105,7 +126,11 @@ function limitReach(svc: Services, criteria: Criterion[]): void {
   for (const c of criteria) {
     if (c.chain) {
       c.chain = c.chain.filter((link) => reach(p, link.targetType, 's') !== 'none');
-      if (!c.chain.length) throw new FhirError('forbidden', `The access token's scopes allow search on none of the types the chain '${c.raw ?? c.code}' follows`);
+      if (!c.chain.length)
+        throw new FhirError(
+          'forbidden',
+          `The access token's scopes allow search on none of the types the chain '${c.raw ?? c.code}' follows`,
+        );
       for (const link of c.chain) limitReach(svc, [link.next]);
     }
     if (c.has) {
@@ -139,7 +164,12 @@ export async function visibleIncludes(svc: Services, rows: VersionRow[]): Promis
     if (r === 'all') out.push(row);
     else if (r === 'compartment') {
       const shared = row.type !== 'Patient' && !compartmentParams(svc, row.type);
-      if (shared || (row.rid !== undefined && (await inCompartment(svc, svc.store.storage, row.type, row.id, row.rid, p.patient as string)))) out.push(row);
+      if (
+        shared ||
+        (row.rid !== undefined &&
+          (await inCompartment(svc, svc.store.storage, row.type, row.id, row.rid, p.patient as string)))
+      )
+        out.push(row);
     }
   }
   return out;

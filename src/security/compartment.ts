@@ -17,18 +17,32 @@ export function compartmentParams(svc: Services, type: string): string[] | undef
 export function compartmentCriterion(svc: Services, type: string, patient: string): Criterion | undefined {
   if (type === 'Patient') return { code: '_id', type: 'token', values: [patient], implicit: true };
   const params = compartmentParams(svc, type);
-  return params ? { code: '_compartment', type: 'special', values: [], compartment: { params, targetType: 'Patient', id: patient }, implicit: true } : undefined;
+  return params
+    ? {
+        code: '_compartment',
+        type: 'special',
+        values: [],
+        compartment: { params, targetType: 'Patient', id: patient },
+        implicit: true,
+      }
+    : undefined;
 }
 
 /** Whether the stored resource `rid` (of `type`, with `id`) is in the patient's compartment. */
-export async function inCompartment(svc: Services, db: SqlExecutor, type: string, id: string, rid: number, patient: string): Promise<boolean> {
+export async function inCompartment(
+  svc: Services,
+  db: SqlExecutor,
+  type: string,
+  id: string,
+  rid: number,
+  patient: string,
+): Promise<boolean> {
   if (type === 'Patient' && id === patient) return true;
   const params = compartmentParams(svc, type);
   if (!params) return false;
-  const row = await db.get(`SELECT 1 AS ok FROM sp_reference WHERE rid = ? AND param IN (${placeholders(params)}) AND target_type = 'Patient' AND target_id = ?`, [
-    rid,
-    ...params.map((p) => paramId(type, p)),
-    patient,
-  ]);
+  const row = await db.get(
+    `SELECT 1 AS ok FROM sp_reference WHERE rid = ? AND param IN (${placeholders(params)}) AND target_type = 'Patient' AND target_id = ?`,
+    [rid, ...params.map((p) => paramId(type, p)), patient],
+  );
   return row !== undefined;
 }

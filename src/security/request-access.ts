@@ -12,7 +12,9 @@ import { compartmentParams } from './compartment.js';
 /** What an operation request needs: the operation's own declaration, or reading its target. */
 function operationNeeds(svc: Services, req: FhirRequest): { needs: Need[]; target: { type?: string; id?: string } } {
   const { op, target } = findOperation(svc, req);
-  const needs = op.access?.(target) ?? [target.type ? { type: target.type, action: 'r' as const } : { type: '*', action: 'r' as const, whole: true }];
+  const needs = op.access?.(target) ?? [
+    target.type ? { type: target.type, action: 'r' as const } : { type: '*', action: 'r' as const, whole: true },
+  ];
   return { needs, target };
 }
 
@@ -27,14 +29,16 @@ export async function authorizeRequest(svc: Services, route: Route, req: FhirReq
   const needs = needsOf(route, req);
   authorize(svc, needs);
   // reads of one resource are kept to the patient here; writes are, under their lock, in write.ts
-  if (route.level === 'instance' && req.path.length >= 2 && needs[0].action === 'r') await checkInstance(svc, req.path[0], req.path[1], 'r');
+  if (route.level === 'instance' && req.path.length >= 2 && needs[0].action === 'r')
+    await checkInstance(svc, req.path[0], req.path[1], 'r');
 }
 
 /** Patient data is what the trail is for: requests on patients' resources, and every system-level one. */
 export function touchesPatientData(svc: Services, req: FhirRequest): boolean {
   const type = req.path[0];
   if (!type || type.startsWith('$') || type === '_history') return type !== 'metadata';
-  const target = req.path.length === 3 && !req.path[2].startsWith('$') && req.path[2] !== '_history' ? req.path[2] : type;
+  const target =
+    req.path.length === 3 && !req.path[2].startsWith('$') && req.path[2] !== '_history' ? req.path[2] : type;
   return target === 'Patient' || compartmentParams(svc, target) !== undefined;
 }
 
@@ -42,8 +46,17 @@ export function touchesPatientData(svc: Services, req: FhirRequest): boolean {
 export function shown(out: FhirResponse): { reference: string; resource?: Resource }[] {
   const resource = out.resource ?? (out.raw ? (JSON.parse(out.raw) as Resource) : undefined);
   if (!resource) return [];
-  const list = resource.resourceType === 'Bundle' ? (resource.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined) : [resource];
-  return list.filter((r) => r.id && r.resourceType !== 'OperationOutcome').map((r) => ({ reference: `${r.resourceType}/${r.id}`, resource: r }));
+  const list =
+    resource.resourceType === 'Bundle'
+      ? (resource.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined)
+      : [resource];
+  return list
+    .filter((r) => r.id && r.resourceType !== 'OperationOutcome')
+    .map((r) => ({ reference: `${r.resourceType}/${r.id}`, resource: r }));
 }
 
-export const written = (rows: VersionRow[]) => rows.map((r) => ({ reference: `${r.type}/${r.id}/_history/${r.version}`, resource: r.content ? (JSON.parse(r.content) as Resource) : undefined }));
+export const written = (rows: VersionRow[]) =>
+  rows.map((r) => ({
+    reference: `${r.type}/${r.id}/_history/${r.version}`,
+    resource: r.content ? (JSON.parse(r.content) as Resource) : undefined,
+  }));

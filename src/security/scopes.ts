@@ -32,5 +32,9 @@ export function parseScope(scope: string): Grant | undefined {
 }
 
 export function parseScopes(scope: string | undefined): Grant[] {
-  return (scope ?? '').split(/\s+/).filter(Boolean).map(parseScope).filter((g): g is Grant => g !== undefined);
+  return (scope ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(parseScope)
+    .filter((g): g is Grant => g !== undefined);
 }

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Clock } from '../fhir/clock.js';
 
 /** Where signing keys come from and what a token must say (SMART backend services / OAuth 2.0 bearer). */
@@ -46,7 +53,8 @@ export class TokenVerifier {
         : createLocalJWKSet(JSON.parse(readFileSync(config.jwks, 'utf8')));
     }
     if (config.hs256Secret) this.secret = new TextEncoder().encode(config.hs256Secret);
-    if (!this.keys && !this.secret) throw new Error('Token verification needs AUTH_JWKS (a JWKS URL or file) or, for development, AUTH_HS256_SECRET');
+    if (!this.keys && !this.secret)
+      throw new Error('Token verification needs AUTH_JWKS (a JWKS URL or file) or, for development, AUTH_HS256_SECRET');
   }
 
   /**
@@ -58,7 +66,12 @@ export class TokenVerifier {
     if (known) {
       const now = this.clock.now().getTime() / 1000;
       const skew = this.config.clockToleranceSeconds ?? 5;
-      if (typeof known.exp === 'number' && now - skew < known.exp && (typeof known.nbf !== 'number' || now + skew >= known.nbf)) return known;
+      if (
+        typeof known.exp === 'number' &&
+        now - skew < known.exp &&
+        (typeof known.nbf !== 'number' || now + skew >= known.nbf)
+      )
+        return known;
       this.verified.delete(token);
     }
     const claims = await this.check(token);
@@ -93,7 +106,8 @@ export class TokenVerifier {
 /** What was wrong with a token, in words that help the client and reveal nothing of the keys. */
 function describe(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'The access token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `The access token's ${err.claim} claim is not valid here (${err.reason})`;
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `The access token's ${err.claim} claim is not valid here (${err.reason})`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'The access token signature does not verify';
   if (err instanceof errors.JWKSNoMatchingKey) return 'The access token was signed by an unknown key';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'The access token uses an algorithm not accepted here';

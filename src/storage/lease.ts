@@ -71,7 +71,8 @@ export class Lease {
   /** In the transaction that writes the job's result: still ours (renewed), or the transaction fails. */
   async hold(tx: Tx): Promise<void> {
     const changes = await this.extend(tx);
-    if (changes !== 1 || this.lost) throw new Error(`${this.name}: the lease was lost (this run was silent longer than ${this.ttlMs} ms)`);
+    if (changes !== 1 || this.lost)
+      throw new Error(`${this.name}: the lease was lost (this run was silent longer than ${this.ttlMs} ms)`);
   }
 
   /** Lets the lease go. If the database cannot be told (it restarts), the lease simply expires after its ttl. */
@@ -87,7 +88,13 @@ export class Lease {
 
   /** Moves the expiry on, if the lease is still ours: the number of rows changed (1, or 0 when lost). */
   private async extend(tx: Tx): Promise<number> {
-    return (await tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [Date.now() + this.ttlMs, this.name, this.holder])).changes;
+    return (
+      await tx.run(`UPDATE leases SET expires = ? WHERE name = ? AND holder = ?`, [
+        Date.now() + this.ttlMs,
+        this.name,
+        this.holder,
+      ])
+    ).changes;
   }
 
   private async renew(): Promise<void> {

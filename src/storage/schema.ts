@@ -16,7 +16,8 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   // PostgreSQL: byte order for normalised strings, so prefix ranges (norm >= 'ab' AND norm < 'ab\uffff') are exact
   const C = dialect === 'postgres' ? ' COLLATE "C"' : '';
   const REAL = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
-  const idx = (table: string, cols: string) => `CREATE INDEX IF NOT EXISTS ${table}_${cols.replace(/[^a-z]+/g, '_')} ON ${table} (${cols})`;
+  const idx = (table: string, cols: string) =>
+    `CREATE INDEX IF NOT EXISTS ${table}_${cols.replace(/[^a-z]+/g, '_')} ON ${table} (${cols})`;
   return [
     `CREATE TABLE IF NOT EXISTS resources (
       rid ${ID},
@@ -70,4 +71,12 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
-export const INDEX_TABLES = ['sp_token', 'sp_string', 'sp_reference', 'sp_date', 'sp_number', 'sp_quantity', 'sp_uri'] as const;
+export const INDEX_TABLES = [
+  'sp_token',
+  'sp_string',
+  'sp_reference',
+  'sp_date',
+  'sp_number',
+  'sp_quantity',
+  'sp_uri',
+] as const;

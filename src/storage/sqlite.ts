@@ -206,6 +206,6 @@ function openError(file: string, err: unknown, busyTimeoutMs: number): Error {
       ? 'the disk (or the database quota) is full'
       : code === 'SQLITE_NOTADB'
         ? 'the file is not an SQLite database'
-        : (err as Error)?.message ?? String(err);
+        : ((err as Error)?.message ?? String(err));
   return new Error(`Cannot open the SQLite database ${file}: ${why}${code ? ` (${code})` : ''}`, { cause: err });
 }

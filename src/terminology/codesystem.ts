@@ -1,4 +1,9 @@
-import type { CodeSystem, CodeSystemConcept, CodeSystemConceptDesignation, CodeSystemConceptProperty } from '@medplum/fhirtypes';
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  CodeSystemConceptDesignation,
+  CodeSystemConceptProperty,
+} from '@medplum/fhirtypes';
 
 /** One concept of a code system, with its place in the hierarchy worked out. */
 export interface Concept {
@@ -141,7 +146,8 @@ export class CodeSystemIndex {
     if (property === 'parent') return concept.parents;
     if (property === 'child') return concept.children;
     if (property === 'inactive') return [String(concept.inactive)];
-    if (property === 'notSelectable' && !concept.properties.some((p) => p.code === 'notSelectable')) return [String(concept.notSelectable)];
+    if (property === 'notSelectable' && !concept.properties.some((p) => p.code === 'notSelectable'))
+      return [String(concept.notSelectable)];
     return concept.properties.filter((p) => p.code === property || this.role(p.code) === property).map(propertyText);
   }
 }

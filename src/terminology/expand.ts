@@ -53,30 +53,71 @@ export interface Expanded {
 }
 
 /** Codes are told apart by system, version and code: a value set may include two versions of one system. */
-const key = (e: { system: string; version?: string; code: string }) => `${e.system}\u0000${e.version ?? ''}\u0000${e.code}`;
+const key = (e: { system: string; version?: string; code: string }) =>
+  `${e.system}\u0000${e.version ?? ''}\u0000${e.code}`;
 
 /**
  * Computes the codes of a value set (R4 §4.9.9 "Value Set Expansion"): includes are unioned, and
  * within one include the system part (concept list, or filters that all apply, or the whole
  * system) is intersected with every imported value set; excludes are then removed.
  */
-export async function expandValueSet(ctx: TerminologyContext, vs: ValueSet, settings: ExpandSettings, stack: string[] = []): Promise<Expanded> {
+export async function expandValueSet(
+  ctx: TerminologyContext,
+  vs: ValueSet,
+  settings: ExpandSettings,
+  stack: string[] = [],
+): Promise<Expanded> {
   const identity = `${vs.url ?? '#'}|${vs.version ?? ''}`;
   // stored value sets by their version id, FHIR's built-in ones (which never change) by identity
   const stamp = vs.meta?.versionId ?? (vs.url && builtinTerminology(vs.url).includes(vs) ? 'builtin' : undefined);
-  const cacheKey = vs.url && stamp && ctx.cacheable ? `${ctx.generation}|${identity}|${stamp}|${settingsKey(settings)}` : undefined;
+  const cacheKey =
+    vs.url && stamp && ctx.cacheable ? `${ctx.generation}|${identity}|${stamp}|${settingsKey(settings)}` : undefined;
   if (cacheKey) {
     const hit = ctx.store.expansions.get(cacheKey) as Expanded | undefined;
     if (hit) return hit;
   }
   if (stack.includes(identity)) {
-    throw txError('unprocessable', txIssue('error', 'processing', 'vs-invalid', `The value set ${vs.url} includes itself (${[...stack, identity].join(' → ')})`));
+    throw txError(
+      'unprocessable',
+      txIssue(
+        'error',
+        'processing',
+        'vs-invalid',
+        `The value set ${vs.url} includes itself (${[...stack, identity].join(' → ')})`,
+      ),
+    );
   }
-  const out: Expanded = { entries: [], usedCodeSystems: new Set(), usedValueSets: new Set(), wholeSystems: true, systems: new Map(), missing: [], missingValueSets: [] };
+  const out: Expanded = {
+    entries: [],
+    usedCodeSystems: new Set(),
+    usedValueSets: new Set(),
+    wholeSystems: true,
+    systems: new Map(),
+    missing: [],
+    missingValueSets: [],
+  };
   if (!vs.compose) {
-    if (!vs.expansion) throw txError('unprocessable', txIssue('error', 'invalid', 'vs-invalid', `The value set ${vs.url ?? ''} has neither a compose nor an expansion`, 'ValueSet'));
+    if (!vs.expansion)
+      throw txError(
+        'unprocessable',
+        txIssue(
+          'error',
+          'invalid',
+          'vs-invalid',
+          `The value set ${vs.url ?? ''} has neither a compose nor an expansion`,
+          'ValueSet',
+        ),
+      );
     for (const c of flatten(vs.expansion.contains ?? [])) {
-      if (c.code && c.system) out.entries.push({ system: c.system, version: c.version, code: c.code, display: c.display, inactive: c.inactive === true, abstract: c.abstract === true });
+      if (c.code && c.system)
+        out.entries.push({
+          system: c.system,
+          version: c.version,
+          code: c.code,
+          display: c.display,
+          inactive: c.inactive === true,
+          abstract: c.abstract === true,
+        });
     }
     out.wholeSystems = false;
     return out;
@@ -91,7 +132,8 @@ export async function expandValueSet(ctx: TerminologyContext, vs: ValueSet, sett
     if (inc.concept || inc.filter || inc.valueSet || !inc.system) out.wholeSystems = false;
   }
   for (const [i, exc] of (vs.compose.exclude ?? []).entries()) {
-    for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`)) included.delete(key(e));
+    for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`))
+      included.delete(key(e));
   }
   out.entries = [...included.values()].filter((e) => !activeOnly || !e.inactive);
   if (cacheKey) ctx.store.expansions.set(cacheKey, out);
@@ -115,7 +157,8 @@ async function includeEntries(
       cs = await resolveSystem(ctx, inc.system, inc.version, settings, where);
     } catch (err) {
       if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
-      const version = settings.forceSystemVersions.get(inc.system) ?? inc.version ?? settings.systemVersions.get(inc.system);
+      const version =
+        settings.forceSystemVersions.get(inc.system) ?? inc.version ?? settings.systemVersions.get(inc.system);
       out.missing.push({ system: inc.system, version });
       out.systems.set(inc.system, { version, pinned, pattern: version });
       return [];
@@ -125,9 +168,19 @@ async function includeEntries(
     const check = settings.checkSystemVersions.get(inc.system);
     const failedCheck = check !== undefined && !versionMatches(check, cs.version) ? check : undefined;
     if (failedCheck && !settings.tolerateMissing) {
-      throw txError('unprocessable', txIssue('error', 'exception', 'version-error', `The version '${cs.version ?? ''}' is not allowed for system '${inc.system}': required to be '${check}' by a version-check parameter`, `${where}.system`));
+      throw txError(
+        'unprocessable',
+        txIssue(
+          'error',
+          'exception',
+          'version-error',
+          `The version '${cs.version ?? ''}' is not allowed for system '${inc.system}': required to be '${check}' by a version-check parameter`,
+          `${where}.system`,
+        ),
+      );
     }
-    if (!out.systems.has(inc.system)) out.systems.set(inc.system, { version: cs.version, pinned, pattern, failedCheck });
+    if (!out.systems.has(inc.system))
+      out.systems.set(inc.system, { version: cs.version, pinned, pattern, failedCheck });
     result = systemEntries(cs, inc, where);
   }
   for (const canonical of inc.valueSet ?? []) {
@@ -138,7 +191,16 @@ async function includeEntries(
       continue;
     }
     if (!sub) {
-      throw txError('not-found', txIssue('error', 'not-found', 'not-found', `A definition for the value set '${canonical}' could not be found`, `${where}.valueSet`));
+      throw txError(
+        'not-found',
+        txIssue(
+          'error',
+          'not-found',
+          'not-found',
+          `A definition for the value set '${canonical}' could not be found`,
+          `${where}.valueSet`,
+        ),
+      );
     }
     out.usedValueSets.add(`${sub.url}|${sub.version ?? ''}`.replace(/\|$/, ''));
     const expanded = await expandValueSet(ctx, sub, settings, stack);
@@ -157,16 +219,27 @@ async function includeEntries(
 }
 
 /** A value set an include imports: one contained in the importing value set (`#id`), or a canonical. */
-async function findValueSet(ctx: TerminologyContext, owner: ValueSet, canonical: string): Promise<ValueSet | undefined> {
+async function findValueSet(
+  ctx: TerminologyContext,
+  owner: ValueSet,
+  canonical: string,
+): Promise<ValueSet | undefined> {
   const contained = (owner.contained ?? []).filter((r): r is ValueSet => r.resourceType === 'ValueSet');
   if (canonical.startsWith('#')) return contained.find((r) => r.id === canonical.slice(1));
   const [url, version] = splitCanonical(canonical);
-  return contained.find((r) => r.url === url && (!version || r.version === version)) ?? (await ctx.find<ValueSet>('ValueSet', url, version));
+  return (
+    contained.find((r) => r.url === url && (!version || r.version === version)) ??
+    (await ctx.find<ValueSet>('ValueSet', url, version))
+  );
 }
 
 /** The codes an include takes from its system: listed concepts, filtered concepts, or all. */
 function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: string): ExpansionEntry[] {
-  const entry = (c: Concept, display?: string, designations?: ValueSetComposeIncludeConceptDesignation[]): ExpansionEntry => ({
+  const entry = (
+    c: Concept,
+    display?: string,
+    designations?: ValueSetComposeIncludeConceptDesignation[],
+  ): ExpansionEntry => ({
     system: cs.url,
     version: cs.version,
     code: c.code,
@@ -189,7 +262,16 @@ function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: 
   const tests: ConceptTest[] = (inc.filter ?? []).map((f, j) => {
     const at = `${where}.filter[${j}]`;
     if (f.value === undefined || f.value === '') {
-      throw txError('invalid', txIssue('error', 'invalid', 'vs-invalid', `The system ${cs.url} filter with property = ${f.property}, op = ${f.op} has no value`, at));
+      throw txError(
+        'invalid',
+        txIssue(
+          'error',
+          'invalid',
+          'vs-invalid',
+          `The system ${cs.url} filter with property = ${f.property}, op = ${f.op} has no value`,
+          at,
+        ),
+      );
     }
     return compileFilter(cs, f, at);
   });
@@ -208,13 +290,23 @@ export async function resolveSystem(
   const cs = await ctx.codeSystem(system, wanted);
   if (!cs) {
     const known = (await ctx.all('CodeSystem', system)).map((r) => r.version ?? '').filter(Boolean);
-    const text = known.length && wanted
-      ? `A definition for CodeSystem '${system}' version '${wanted}' could not be found, so the value set cannot be expanded. Valid versions: ${known.join(' or ')}`
-      : `A definition for CodeSystem '${system}' could not be found, so the value set cannot be expanded`;
+    const text =
+      known.length && wanted
+        ? `A definition for CodeSystem '${system}' version '${wanted}' could not be found, so the value set cannot be expanded. Valid versions: ${known.join(' or ')}`
+        : `A definition for CodeSystem '${system}' could not be found, so the value set cannot be expanded`;
     throw txError('not-found', txIssue('error', 'not-found', 'not-found', text, `${where}.system`));
   }
   if (cs.resource.content === 'supplement') {
-    throw txError('unprocessable', txIssue('error', 'invalid', 'vs-invalid', `The code system ${system} is a supplement and cannot be used as a source of codes`, `${where}.system`));
+    throw txError(
+      'unprocessable',
+      txIssue(
+        'error',
+        'invalid',
+        'vs-invalid',
+        `The code system ${system} is a supplement and cannot be used as a source of codes`,
+        `${where}.system`,
+      ),
+    );
   }
   return cs;
 }

@@ -64,7 +64,8 @@ export function filterEntries(expanded: Expanded, filter: string): ExpansionEntr
       else hi = mid;
     }
     const hits = new Set<number>();
-    for (let i = lo; i < index.words.length && index.words[i].startsWith(w); i++) if (!result || result.has(index.entries[i])) hits.add(index.entries[i]);
+    for (let i = lo; i < index.words.length && index.words[i].startsWith(w); i++)
+      if (!result || result.has(index.entries[i])) hits.add(index.entries[i]);
     result = hits;
     if (!result.size) break;
   }
@@ -78,7 +79,15 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
   const paged = o.count !== undefined || (o.offset ?? 0) > 0;
   if (paged) entries = entries.slice(o.offset ?? 0, o.count === undefined ? undefined : (o.offset ?? 0) + o.count);
   if (entries.length > o.maxSize) {
-    throw txError('unprocessable', txIssue('error', 'too-costly', 'too-costly', `The value set ${vs.url ?? ''} expands to ${entries.length} codes, more than the ${o.maxSize} one answer may hold; page with count and offset, or narrow it with filter`));
+    throw txError(
+      'unprocessable',
+      txIssue(
+        'error',
+        'too-costly',
+        'too-costly',
+        `The value set ${vs.url ?? ''} expands to ${entries.length} codes, more than the ${o.maxSize} one answer may hold; page with count and offset, or narrow it with filter`,
+      ),
+    );
   }
   const nest = o.excludeNested === false && expanded.wholeSystems && !paged && !o.filter;
   // a code's version is shown only where the expansion holds more than one version of its system
@@ -105,7 +114,12 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
 }
 
 function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): ValueSetExpansionContains {
-  const display = e.concept && e.cs && o.languages.length ? (e.designations?.length ? e.display : displayIn(e.cs, e.concept, o.languages)) : e.display;
+  const display =
+    e.concept && e.cs && o.languages.length
+      ? e.designations?.length
+        ? e.display
+        : displayIn(e.cs, e.concept, o.languages)
+      : e.display;
   const out: ValueSetExpansionContains = { system: e.system };
   if (o.versioned.has(e.system) && e.version) out.version = e.version;
   if (e.abstract) out.abstract = true;
@@ -113,14 +127,17 @@ function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): V
   out.code = e.code;
   if (display !== undefined) out.display = display;
   if (o.includeDesignations) {
-    const designation = [...(e.designations ?? []), ...(e.concept?.designations ?? [])].map(({ language, use, value }) => ({
-      ...(language ? { language } : {}),
-      ...(use ? { use } : {}),
-      value,
-    }));
+    const designation = [...(e.designations ?? []), ...(e.concept?.designations ?? [])].map(
+      ({ language, use, value }) => ({
+        ...(language ? { language } : {}),
+        ...(use ? { use } : {}),
+        value,
+      }),
+    );
     if (designation.length) out.designation = designation;
   }
-  if (o.includeDefinition && e.concept?.definition) out.extension = [{ url: DEFINITION_EXT, valueString: e.concept.definition }];
+  if (o.includeDefinition && e.concept?.definition)
+    out.extension = [{ url: DEFINITION_EXT, valueString: e.concept.definition }];
   return out;
 }
 

@@ -34,7 +34,11 @@ export function compileFilter(cs: CodeSystemIndex, f: ValueSetComposeIncludeFilt
       case 'generalizes':
         return (c) => cs.subsumes(c.code, root);
       case '=':
-        return property === 'parent' ? (c) => c.parents.includes(root) : property === 'child' ? (c) => c.children.includes(root) : (c) => c.code === root;
+        return property === 'parent'
+          ? (c) => c.parents.includes(root)
+          : property === 'child'
+            ? (c) => c.children.includes(root)
+            : (c) => c.code === root;
       case 'in':
         return inList(value, (c) => [c.code]);
       case 'not-in': {
@@ -62,7 +66,10 @@ export function compileFilter(cs: CodeSystemIndex, f: ValueSetComposeIncludeFilt
       try {
         re = RE2JS.compile(value);
       } catch {
-        throw new FhirError('invalid', { message: `The regular expression '${value}' in filter ${where} is not valid`, expression: where });
+        throw new FhirError('invalid', {
+          message: `The regular expression '${value}' in filter ${where} is not valid`,
+          expression: where,
+        });
       }
       // the whole value must match, as XML Schema patterns do (which FHIR's regex follows)
       return (c) => values(c).some((v) => re.matches(v));

@@ -43,5 +43,8 @@ export function txIssue(
 
 /** A terminology failure answered with an OperationOutcome of its own: `expression` only there. */
 export function txError(category: ErrorCategory, ...issues: OperationOutcomeIssue[]): FhirError {
-  return FhirError.withIssues(category, issues.map(({ location: _location, ...issue }) => issue));
+  return FhirError.withIssues(
+    category,
+    issues.map(({ location: _location, ...issue }) => issue),
+  );
 }

@@ -6,7 +6,12 @@ import { displayIn } from './language.js';
  * `CodeSystem/$lookup` (R4 §4.8.15.1): name, version, display, definition, designations and
  * properties of one concept. `properties` limits the properties returned (`*` or none: all).
  */
-export function lookupConcept(cs: CodeSystemIndex, concept: Concept, properties: string[], languages: string[]): Parameters {
+export function lookupConcept(
+  cs: CodeSystemIndex,
+  concept: Concept,
+  properties: string[],
+  languages: string[],
+): Parameters {
   const all = properties.length === 0 || properties.includes('*');
   const want = (p: string) => all || properties.includes(p);
   const out: ParametersParameter[] = [];
@@ -15,7 +20,8 @@ export function lookupConcept(cs: CodeSystemIndex, concept: Concept, properties:
   out.push({ name: 'code', valueCode: concept.code }, { name: 'system', valueUri: cs.url });
   const display = displayIn(cs, concept, languages);
   if (display !== undefined) out.push({ name: 'display', valueString: display });
-  if (concept.definition !== undefined && want('definition')) out.push({ name: 'definition', valueString: concept.definition });
+  if (concept.definition !== undefined && want('definition'))
+    out.push({ name: 'definition', valueString: concept.definition });
   out.push({ name: 'abstract', valueBoolean: concept.notSelectable });
   if (want('designation')) {
     for (const d of concept.designations) {
@@ -30,7 +36,14 @@ export function lookupConcept(cs: CodeSystemIndex, concept: Concept, properties:
     }
   }
   const prop = (code: string, value: Omit<ParametersParameter, 'name'>, description?: string) =>
-    out.push({ name: 'property', part: [{ name: 'code', valueCode: code }, { name: 'value', ...value }, ...(description ? [{ name: 'description', valueString: description }] : [])] });
+    out.push({
+      name: 'property',
+      part: [
+        { name: 'code', valueCode: code },
+        { name: 'value', ...value },
+        ...(description ? [{ name: 'description', valueString: description }] : []),
+      ],
+    });
   if (want('parent')) for (const p of concept.parents) prop('parent', { valueCode: p }, cs.get(p)?.display);
   if (want('child')) for (const c of concept.children) prop('child', { valueCode: c }, cs.get(c)?.display);
   if (want('inactive')) prop('inactive', { valueBoolean: concept.inactive });
@@ -43,7 +56,11 @@ export function lookupConcept(cs: CodeSystemIndex, concept: Concept, properties:
 }
 
 /** `CodeSystem/$subsumes` (R4 §4.8.15.3): how concept A relates to concept B in the hierarchy. */
-export function subsumption(cs: CodeSystemIndex, a: Concept, b: Concept): 'equivalent' | 'subsumes' | 'subsumed-by' | 'not-subsumed' {
+export function subsumption(
+  cs: CodeSystemIndex,
+  a: Concept,
+  b: Concept,
+): 'equivalent' | 'subsumes' | 'subsumed-by' | 'not-subsumed' {
   if (a.code === b.code) return 'equivalent';
   if (cs.subsumes(a.code, b.code)) return 'subsumes';
   if (cs.subsumes(b.code, a.code)) return 'subsumed-by';

@@ -4,7 +4,12 @@ import type { TerminologyContext } from './source.js';
 import { splitCanonical } from './versions.js';
 
 /** Expansion settings for membership checks: every code, inactive ones too, at the versions the value set names. */
-export const MEMBERSHIP_SETTINGS: ExpandSettings = { activeOnly: false, systemVersions: new Map(), forceSystemVersions: new Map(), checkSystemVersions: new Map() };
+export const MEMBERSHIP_SETTINGS: ExpandSettings = {
+  activeOnly: false,
+  systemVersions: new Map(),
+  forceSystemVersions: new Map(),
+  checkSystemVersions: new Map(),
+};
 
 /** The Volven OID a code system is also known by (Norwegian data uses either as the system). */
 export function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): string | undefined {
@@ -13,7 +18,10 @@ export function oidOf(e: { cs?: { resource: { identifier?: unknown } } }): strin
   return list.find((i) => i.value?.startsWith('urn:oid:'))?.value;
 }
 
-/** Whether an expansion entry is the coding: same code, and the same system by url or OID (any, when the coding has none). */
+/**
+ * Whether an expansion entry is the coding: same code, and the same system by url or OID (any, when the coding has
+ * none).
+ */
 export function entryMatches(e: ExpansionEntry, coding: { system?: string }): boolean {
   return !coding.system || e.system === coding.system || oidOf(e) === coding.system;
 }
@@ -22,7 +30,11 @@ export function entryMatches(e: ExpansionEntry, coding: { system?: string }): bo
  * Whether any of the codings is in the value set (canonical, optionally `|version`): true or false,
  * or undefined when the value set, or part of it, is not known here — membership cannot be decided.
  */
-export async function inValueSet(ctx: TerminologyContext, canonical: string, codings: Coding[]): Promise<boolean | undefined> {
+export async function inValueSet(
+  ctx: TerminologyContext,
+  canonical: string,
+  codings: Coding[],
+): Promise<boolean | undefined> {
   const [url, version] = splitCanonical(canonical);
   const vs = await ctx.find<ValueSet>('ValueSet', url, version);
   if (!vs) return undefined;

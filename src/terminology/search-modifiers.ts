@@ -28,7 +28,12 @@ export async function resolveTerminologyModifiers(svc: Services, req: SearchRequ
 }
 
 function needsTerminology(list: Criterion[]): boolean {
-  return list.some((c) => (c.type === 'token' && c.modifier && TERMINOLOGY_MODIFIERS.has(c.modifier)) || (c.chain && needsTerminology(c.chain.map((x) => x.next))) || (c.has && needsTerminology([c.has.next])));
+  return list.some(
+    (c) =>
+      (c.type === 'token' && c.modifier && TERMINOLOGY_MODIFIERS.has(c.modifier)) ||
+      (c.chain && needsTerminology(c.chain.map((x) => x.next))) ||
+      (c.has && needsTerminology([c.has.next])),
+  );
 }
 
 async function rewrite(ctx: TerminologyContext, c: Criterion): Promise<void> {
@@ -45,26 +50,44 @@ async function rewrite(ctx: TerminologyContext, c: Criterion): Promise<void> {
       codes.push(...(await expandValueSet(ctx, vs, MEMBERSHIP_SETTINGS)).entries);
     } else {
       const [system, code] = splitPipe(value);
-      if (!system) throw new FhirError('invalid', { message: `':${c.modifier}' takes system|code, not '${value}'`, expression: where });
+      if (!system)
+        throw new FhirError('invalid', {
+          message: `':${c.modifier}' takes system|code, not '${value}'`,
+          expression: where,
+        });
       const cs = await ctx.codeSystem(system);
-      if (!cs) throw new FhirError('invalid', { message: `The code system '${system}' is not known`, expression: where });
+      if (!cs)
+        throw new FhirError('invalid', { message: `The code system '${system}' is not known`, expression: where });
       const concept = cs.get(code);
-      if (!concept) throw new FhirError('invalid', { message: `Unknown code '${code}' in the code system '${system}'`, expression: where });
+      if (!concept)
+        throw new FhirError('invalid', {
+          message: `Unknown code '${code}' in the code system '${system}'`,
+          expression: where,
+        });
       for (const other of cs.concepts.values()) {
-        if (c.modifier === 'below' ? cs.subsumes(concept.code, other.code) : cs.subsumes(other.code, concept.code)) codes.push({ system: cs.url, code: other.code });
+        if (c.modifier === 'below' ? cs.subsumes(concept.code, other.code) : cs.subsumes(other.code, concept.code))
+          codes.push({ system: cs.url, code: other.code });
       }
     }
   }
   // Norwegian data carries the Volven OID as the system as often as the canonical url: match both
   for (const system of new Set(codes.map((x) => x.system))) {
     const cs = await ctx.codeSystem(system);
-    const ids = Array.isArray(cs?.resource.identifier) ? cs.resource.identifier : cs?.resource.identifier ? [cs.resource.identifier] : [];
+    const ids = Array.isArray(cs?.resource.identifier)
+      ? cs.resource.identifier
+      : cs?.resource.identifier
+        ? [cs.resource.identifier]
+        : [];
     for (const oid of ids.map((i) => i.value).filter((v): v is string => !!v?.startsWith('urn:oid:'))) {
       codes.push(...codes.filter((x) => x.system === system).map((x) => ({ system: oid, code: x.code })));
     }
   }
   if (codes.length > MAX_MODIFIER_CODES) {
-    throw new FhirError('invalid', { message: `':${c.modifier}' stands for ${codes.length} codes here, more than the ${MAX_MODIFIER_CODES} a search may use`, expression: where, code: 'too-costly' });
+    throw new FhirError('invalid', {
+      message: `':${c.modifier}' stands for ${codes.length} codes here, more than the ${MAX_MODIFIER_CODES} a search may use`,
+      expression: where,
+      code: 'too-costly',
+    });
   }
   c.modifier = c.modifier === 'not-in' ? 'not' : undefined;
   // no codes: a value nothing carries, so `:in` matches nothing and `:not-in` everything

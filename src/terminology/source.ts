@@ -66,7 +66,8 @@ export class TerminologyStore {
     if (hit) return hit;
     // through the search index: `url` (uri, exact), and for an OID the `identifier` it is listed under
     let rows = await this.search(type, [['url', url]]);
-    if (!rows.length && url.startsWith('urn:oid:')) rows = await this.search(type, [['identifier', `${OID_IDENTIFIER}|${url}`]]);
+    if (!rows.length && url.startsWith('urn:oid:'))
+      rows = await this.search(type, [['identifier', `${OID_IDENTIFIER}|${url}`]]);
     let found = rows.map((r) => JSON.parse(r) as TerminologyResource);
     // FHIR's own code systems and value sets, when the store has no copy
     if (!found.length) found = builtinTerminology(url).filter((r) => r.resourceType === type);
@@ -79,7 +80,9 @@ export class TerminologyStore {
     const key = `${gen}|StructureDefinition|${url}`;
     const hit = this.byUrl.get(key) as StructureDefinition[] | undefined;
     if (hit) return hit;
-    const found = (await this.search('StructureDefinition', [['url', url]])).map((r) => JSON.parse(r) as StructureDefinition);
+    const found = (await this.search('StructureDefinition', [['url', url]])).map(
+      (r) => JSON.parse(r) as StructureDefinition,
+    );
     this.byUrl.set(key, found as never);
     return found;
   }
@@ -92,7 +95,12 @@ export class TerminologyStore {
   /** A cached index of a stored CodeSystem version. */
   index(cs: CodeSystem): CodeSystemIndex {
     // stored versions by id|versionId; FHIR's built-in ones (no versionId) by url|version
-    const key = cs.meta?.versionId && cs.id ? `${cs.id}|${cs.meta.versionId}` : builtinTerminology(cs.url ?? '').includes(cs) ? `builtin|${cs.url}|${cs.version}` : undefined;
+    const key =
+      cs.meta?.versionId && cs.id
+        ? `${cs.id}|${cs.meta.versionId}`
+        : builtinTerminology(cs.url ?? '').includes(cs)
+          ? `builtin|${cs.url}|${cs.version}`
+          : undefined;
     if (!key) return new CodeSystemIndex(cs);
     let idx = this.indexes.get(key);
     if (!idx) {
@@ -136,7 +144,11 @@ export class TerminologyContext {
   }
 
   /** The resource with this url and version (wildcards allowed), or the latest version. */
-  async find<T extends TerminologyResource>(type: TerminologyType, url: string, version?: string): Promise<T | undefined> {
+  async find<T extends TerminologyResource>(
+    type: TerminologyType,
+    url: string,
+    version?: string,
+  ): Promise<T | undefined> {
     const all = await this.all<T>(type, url);
     if (version !== undefined) return latest(all.filter((r) => versionMatches(version, r.version)));
     return latest(all);
@@ -148,7 +160,10 @@ export class TerminologyContext {
   }
 
   /** Resources found by a search, plus the request's own of that type (e.g. $translate without a map url). */
-  async searchWithOverlay<T extends TerminologyResource>(type: TerminologyType, query: [string, string][]): Promise<T[]> {
+  async searchWithOverlay<T extends TerminologyResource>(
+    type: TerminologyType,
+    query: [string, string][],
+  ): Promise<T[]> {
     const rows = await this.store.searchAll(type, query);
     return [...(this.overlay.filter((r) => r.resourceType === type) as T[]), ...rows.map((r) => JSON.parse(r) as T)];
   }

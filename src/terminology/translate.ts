@@ -18,7 +18,12 @@ const NO_MATCH = new Set(['unmatched', 'disjoint']);
  * group.target, or with `reverse` from target back to source. Groups' `unmapped` rules
  * (`provided`, `fixed`) apply when no element has the code.
  */
-export function translateCoding(maps: ConceptMap[], coding: Coding, targetSystem: string | undefined, reverse: boolean): Match[] {
+export function translateCoding(
+  maps: ConceptMap[],
+  coding: Coding,
+  targetSystem: string | undefined,
+  reverse: boolean,
+): Match[] {
   const matches: Match[] = [];
   for (const map of maps) {
     const source = `${map.url ?? ''}${map.version ? `|${map.version}` : ''}`;
@@ -41,8 +46,22 @@ function forwardMatches(group: ConceptMapGroup, code: string | undefined, source
     .flatMap((e) =>
       (e.target?.length ? e.target : [{ equivalence: 'unmatched' as const }]).map((t) => ({
         equivalence: t.equivalence ?? 'equivalent',
-        concept: 'code' in t && t.code ? { system: group.target, ...(group.targetVersion ? { version: group.targetVersion } : {}), code: t.code, ...(t.display ? { display: t.display } : {}) } : undefined,
-        products: 'product' in t ? (t.product ?? []).map((p) => ({ property: p.property as string, concept: { system: p.system, code: p.value, ...(p.display ? { display: p.display } : {}) } })) : [],
+        concept:
+          'code' in t && t.code
+            ? {
+                system: group.target,
+                ...(group.targetVersion ? { version: group.targetVersion } : {}),
+                code: t.code,
+                ...(t.display ? { display: t.display } : {}),
+              }
+            : undefined,
+        products:
+          'product' in t
+            ? (t.product ?? []).map((p) => ({
+                property: p.property as string,
+                concept: { system: p.system, code: p.value, ...(p.display ? { display: p.display } : {}) },
+              }))
+            : [],
         comment: 'comment' in t ? t.comment : undefined,
         source,
       })),
@@ -54,7 +73,13 @@ function reverseMatches(group: ConceptMapGroup, code: string | undefined, source
   for (const e of group.element ?? []) {
     for (const t of e.target ?? []) {
       if (t.code !== code) continue;
-      out.push({ equivalence: reverseEquivalence(t.equivalence ?? 'equivalent'), concept: { system: group.source, code: e.code, ...(e.display ? { display: e.display } : {}) }, products: [], comment: t.comment, source });
+      out.push({
+        equivalence: reverseEquivalence(t.equivalence ?? 'equivalent'),
+        concept: { system: group.source, code: e.code, ...(e.display ? { display: e.display } : {}) },
+        products: [],
+        comment: t.comment,
+        source,
+      });
     }
   }
   return out;
@@ -62,27 +87,53 @@ function reverseMatches(group: ConceptMapGroup, code: string | undefined, source
 
 /** Read backwards, a wider target is a narrower source, and so on. */
 function reverseEquivalence(eq: string): string {
-  return ({ wider: 'narrower', narrower: 'wider', subsumes: 'specializes', specializes: 'subsumes' } as Record<string, string>)[eq] ?? eq;
+  return (
+    (
+      { wider: 'narrower', narrower: 'wider', subsumes: 'specializes', specializes: 'subsumes' } as Record<
+        string,
+        string
+      >
+    )[eq] ?? eq
+  );
 }
 
 function unmapped(group: ConceptMapGroup, coding: Coding, source: string): Match[] {
   const u = group.unmapped;
-  if (u?.mode === 'provided') return [{ equivalence: 'equal', concept: { system: group.target, code: coding.code }, products: [], source }];
-  if (u?.mode === 'fixed' && u.code) return [{ equivalence: 'equivalent', concept: { system: group.target, code: u.code, ...(u.display ? { display: u.display } : {}) }, products: [], source }];
+  if (u?.mode === 'provided')
+    return [{ equivalence: 'equal', concept: { system: group.target, code: coding.code }, products: [], source }];
+  if (u?.mode === 'fixed' && u.code)
+    return [
+      {
+        equivalence: 'equivalent',
+        concept: { system: group.target, code: u.code, ...(u.display ? { display: u.display } : {}) },
+        products: [],
+        source,
+      },
+    ];
   return [];
 }
 
 export function translationParameters(matches: Match[], coding: Coding): Parameters {
   const good = matches.filter((m) => !NO_MATCH.has(m.equivalence));
   const out: ParametersParameter[] = [{ name: 'result', valueBoolean: good.length > 0 }];
-  if (!good.length) out.push({ name: 'message', valueString: `No translations found for ${coding.system ?? ''}#${coding.code ?? ''}${matches.length ? ' (only unmatched entries)' : ''}` });
+  if (!good.length)
+    out.push({
+      name: 'message',
+      valueString: `No translations found for ${coding.system ?? ''}#${coding.code ?? ''}${matches.length ? ' (only unmatched entries)' : ''}`,
+    });
   for (const m of matches) {
     out.push({
       name: 'match',
       part: [
         { name: 'equivalence', valueCode: m.equivalence },
         ...(m.concept ? [{ name: 'concept', valueCoding: m.concept }] : []),
-        ...m.products.map((p) => ({ name: 'product', part: [{ name: 'element', valueUri: p.property }, { name: 'concept', valueCoding: p.concept }] })),
+        ...m.products.map((p) => ({
+          name: 'product',
+          part: [
+            { name: 'element', valueUri: p.property },
+            { name: 'concept', valueCoding: p.concept },
+          ],
+        })),
         { name: 'source', valueUri: m.source },
       ],
     });

@@ -1,4 +1,11 @@
-import type { CodeableConcept, Coding, OperationOutcomeIssue, Parameters, ParametersParameter, ValueSet } from '@medplum/fhirtypes';
+import type {
+  CodeableConcept,
+  Coding,
+  OperationOutcomeIssue,
+  Parameters,
+  ParametersParameter,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
 import { entriesWithCode, type Expanded, type ExpandSettings } from './expand.js';
 import { txIssue } from './issues.js';
@@ -42,20 +49,26 @@ const notInValueSet = (vs: ValueSet, c: Coding) =>
 /** Answers `$validate-code` as a Parameters resource: result, message, issues and the code's details. */
 export async function validateCode(ctx: TerminologyContext, input: ValidateInput): Promise<Parameters> {
   const results: CodingResult[] = [];
-  for (const [i, coding] of input.codings.entries()) results.push(await checkCoding(ctx, input, coding, pathFor(input.form, i)));
+  for (const [i, coding] of input.codings.entries())
+    results.push(await checkCoding(ctx, input, coding, pathFor(input.form, i)));
   const vs = input.valueSet?.resource;
   // when part of the value set could not be found, membership cannot be decided: say that instead
   const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
-  if (unknownParts.length) for (const r of results) r.issues = r.issues.filter((i) => i.details?.coding?.[0].code !== 'not-in-vs');
+  if (unknownParts.length)
+    for (const r of results) r.issues = r.issues.filter((i) => i.details?.coding?.[0].code !== 'not-in-vs');
   const issues = [
-    ...unknownParts.map((canonical) => txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${canonical}' could not be found`)),
+    ...unknownParts.map((canonical) =>
+      txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${canonical}' could not be found`),
+    ),
     ...results.flatMap((r) => r.issues),
   ];
   let best: CodingResult | undefined;
   if (input.form === 'codeableConcept') {
     best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
     if (vs && !unknownParts.length && !results.some((r) => r.member)) {
-      issues.unshift(txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`));
+      issues.unshift(
+        txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
+      );
     }
     // when another coding carries the concept, a coding outside the value set is only information
     for (const r of results) {
@@ -75,23 +88,30 @@ export async function validateCode(ctx: TerminologyContext, input: ValidateInput
   // for a CodeableConcept, the code and system reported are those of a coding found in the value set
   const report = input.form !== 'codeableConcept' || (best?.known === true && best.member);
   if (report && coding?.code !== undefined) out.push({ name: 'code', valueCode: best?.concept?.code ?? coding.code });
-  if (input.form === 'codeableConcept' && input.codeableConcept) out.push({ name: 'codeableConcept', valueCodeableConcept: input.codeableConcept });
+  if (input.form === 'codeableConcept' && input.codeableConcept)
+    out.push({ name: 'codeableConcept', valueCodeableConcept: input.codeableConcept });
   if (best?.concept && best.cs) {
     const display = displayIn(best.cs, best.concept, input.languages);
     if (display !== undefined) out.push({ name: 'display', valueString: display });
     if (best.concept.inactive) out.push({ name: 'inactive', valueBoolean: true });
   }
   // the message sums up what was found about the code itself: not the other codings of a
-  // CodeableConcept that are outside the value set, nor a warning that the value set's version of the system differs (that is about the value set)
-  const aboutValueSet = (i: OperationOutcomeIssue) => i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
-  const messages = issues.filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i)).map((i) => i.details?.text ?? '').sort();
+  // CodeableConcept that are outside the value set, nor a warning that the value set's version of the system differs
+  // (that is about the value set)
+  const aboutValueSet = (i: OperationOutcomeIssue) =>
+    i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
+  const messages = issues
+    .filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i))
+    .map((i) => i.details?.text ?? '')
+    .sort();
   if (issues.length) out.push({ name: 'issues', resource: { resourceType: 'OperationOutcome', issue: issues } });
   if (messages.length) out.push({ name: 'message', valueString: messages.join('; ') });
   out.push({ name: 'result', valueBoolean: result });
   const system = best?.cs?.url ?? coding?.system;
   if (report && system) out.push({ name: 'system', valueUri: system });
   if (report && best?.cs?.version) out.push({ name: 'version', valueString: best.cs.version });
-  for (const r of results) if (r.unknownSystem) out.push({ name: 'x-caused-by-unknown-system', valueCanonical: r.unknownSystem });
+  for (const r of results)
+    if (r.unknownSystem) out.push({ name: 'x-caused-by-unknown-system', valueCanonical: r.unknownSystem });
   return { resourceType: 'Parameters', parameter: out };
 }
 
@@ -101,7 +121,12 @@ function pathFor(form: ValidateInput['form'], i: number): (element?: string) => 
   return (e) => `CodeableConcept.coding[${i}]${e ? `.${e}` : ''}`;
 }
 
-async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given: Coding, at: (e?: string) => string): Promise<CodingResult> {
+async function checkCoding(
+  ctx: TerminologyContext,
+  input: ValidateInput,
+  given: Coding,
+  at: (e?: string) => string,
+): Promise<CodingResult> {
   const coding = { ...given };
   const issues: OperationOutcomeIssue[] = [];
   const res: CodingResult = { issues, known: false, member: false, ok: false, coding };
@@ -113,7 +138,13 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
     const systems = new Set(vs ? entriesWithCode(vs.expanded, code).map((e) => e.system) : []);
     if (systems.size !== 1 || !vs) {
       issues.push(
-        txIssue('error', 'not-found', 'cannot-infer', `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`, at('code')),
+        txIssue(
+          'error',
+          'not-found',
+          'cannot-infer',
+          `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`,
+          at('code'),
+        ),
         ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
       );
       return res;
@@ -125,10 +156,21 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
   // checked against it (tx ecosystem semantics: a pinned include makes a difference an error)
   let vsSystem = vs?.expanded.systems.get(system);
   // a wildcard include (`1.x`) takes the coding's version when it fits the pattern
-  if (vsSystem?.pattern && coding.version && /(^|\.)[x*](\.|$)/.test(vsSystem.pattern) && versionMatches(vsSystem.pattern, coding.version)) {
+  if (
+    vsSystem?.pattern &&
+    coding.version &&
+    /(^|\.)[x*](\.|$)/.test(vsSystem.pattern) &&
+    versionMatches(vsSystem.pattern, coding.version)
+  ) {
     vsSystem = { ...vsSystem, version: coding.version };
   }
-  if (vsSystem && coding.version && vsSystem.version !== undefined && !versionMatches(coding.version, vsSystem.version) && !versionMatches(vsSystem.version, coding.version)) {
+  if (
+    vsSystem &&
+    coding.version &&
+    vsSystem.version !== undefined &&
+    !versionMatches(coding.version, vsSystem.version) &&
+    !versionMatches(vsSystem.version, coding.version)
+  ) {
     issues.push(
       txIssue(
         vsSystem.pinned ? 'error' : 'warning',
@@ -140,13 +182,25 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
     );
   }
   if (vsSystem?.failedCheck) {
-    issues.push(txIssue('error', 'exception', 'version-error', `The version '${vsSystem.version ?? ''}' is not allowed for system '${system}': required to be '${vsSystem.failedCheck}' by a version-check parameter`, at('version')));
+    issues.push(
+      txIssue(
+        'error',
+        'exception',
+        'version-error',
+        `The version '${vsSystem.version ?? ''}' is not allowed for system '${system}': required to be '${vsSystem.failedCheck}' by a version-check parameter`,
+        at('version'),
+      ),
+    );
   }
   const notFound = async (version: string | undefined) => {
-    const known = (await ctx.all('CodeSystem', system)).map((r) => r.version).filter((v): v is string => !!v).sort(compareVersions);
-    const text = version && known.length
-      ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
-      : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
+    const known = (await ctx.all('CodeSystem', system))
+      .map((r) => r.version)
+      .filter((v): v is string => !!v)
+      .sort(compareVersions);
+    const text =
+      version && known.length
+        ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
+        : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
     issues.push(txIssue('error', 'not-found', 'not-found', text, at('system')));
     res.unknownSystem ??= version ? `${system}|${version}` : system;
   };
@@ -157,7 +211,10 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
   if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version))) await notFound(coding.version);
   const version = vsSystem
     ? vsSystem.version
-    : (input.settings.forceSystemVersions.get(system) ?? coding.version ?? input.codeSystem?.version ?? input.settings.systemVersions.get(system));
+    : (input.settings.forceSystemVersions.get(system) ??
+      coding.version ??
+      input.codeSystem?.version ??
+      input.settings.systemVersions.get(system));
   const cs = await ctx.codeSystem(system, version);
   if (!cs) {
     await notFound(version);
@@ -168,7 +225,15 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
   if (!concept) {
     if (vs) issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
     const severity = cs.resource.content === 'fragment' || cs.resource.content === 'example' ? 'warning' : 'error';
-    issues.push(txIssue(severity, 'code-invalid', 'invalid-code', `Unknown code '${code}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`, at('code')));
+    issues.push(
+      txIssue(
+        severity,
+        'code-invalid',
+        'invalid-code',
+        `Unknown code '${code}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`,
+        at('code'),
+      ),
+    );
     res.ok = severity !== 'error';
     return res;
   }
@@ -176,11 +241,29 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
   res.concept = concept;
   res.member = !vs || entriesWithCode(vs.expanded, concept.code).some((e) => e.system === cs.url);
   if (concept.inactive) {
-    issues.push(txIssue('warning', 'business-rule', 'code-comment', `The concept '${concept.code}' has a status of ${concept.status ?? 'inactive'} and its use should be reviewed`, at()));
+    issues.push(
+      txIssue(
+        'warning',
+        'business-rule',
+        'code-comment',
+        `The concept '${concept.code}' has a status of ${concept.status ?? 'inactive'} and its use should be reviewed`,
+        at(),
+      ),
+    );
   }
   if (vs && !res.member) {
-    const excludedAsInactive = concept.inactive && (input.settings.activeOnly || vs.resource.compose?.inactive === false);
-    if (excludedAsInactive) issues.push(txIssue('error', 'business-rule', 'code-rule', `The concept '${concept.code}' is valid but is not active`, at('code')));
+    const excludedAsInactive =
+      concept.inactive && (input.settings.activeOnly || vs.resource.compose?.inactive === false);
+    if (excludedAsInactive)
+      issues.push(
+        txIssue(
+          'error',
+          'business-rule',
+          'code-rule',
+          `The concept '${concept.code}' is valid but is not active`,
+          at('code'),
+        ),
+      );
     issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
   }
   if (coding.display !== undefined) issues.push(...checkDisplay(cs, concept, coding.display, input, at));
@@ -193,15 +276,31 @@ async function checkCoding(ctx: TerminologyContext, input: ValidateInput, given:
  * (any language when none is asked for). When the concept has no text at all in the requested
  * languages, its default display is accepted, with a note saying so.
  */
-function checkDisplay(cs: CodeSystemIndex, concept: Concept, display: string, input: ValidateInput, at: (e?: string) => string): OperationOutcomeIssue[] {
+function checkDisplay(
+  cs: CodeSystemIndex,
+  concept: Concept,
+  display: string,
+  input: ValidateInput,
+  at: (e?: string) => string,
+): OperationOutcomeIssue[] {
   const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
   const all = validDisplays(cs, concept, []);
   const langs = input.languages;
-  const inLanguages = langs.length ? all.filter((d) => langs.some((l) => languageMatches(d.language ?? cs.resource.language, l))) : all;
+  const inLanguages = langs.length
+    ? all.filter((d) => langs.some((l) => languageMatches(d.language ?? cs.resource.language, l)))
+    : all;
   const given = `${cs.url}#${concept.code}`;
   if (inLanguages.some((d) => norm(d.value) === norm(display))) return [];
   if (langs.length && !inLanguages.length && all.some((d) => norm(d.value) === norm(display))) {
-    return [txIssue('information', 'invalid', 'invalid-display', `There are no valid display names found for the code ${given} for language(s) '${langs.join(', ')}'. The display is '${display}' which is a valid display for the default language`, at('display'))];
+    return [
+      txIssue(
+        'information',
+        'invalid',
+        'invalid-display',
+        `There are no valid display names found for the code ${given} for language(s) '${langs.join(', ')}'. The display is '${display}' which is a valid display for the default language`,
+        at('display'),
+      ),
+    ];
   }
   const preferred = displayIn(cs, concept, langs) ?? '';
   return [

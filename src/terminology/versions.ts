@@ -40,5 +40,8 @@ export function splitCanonical(canonical: string): [string, string | undefined] 
 
 /** The highest of some versions. */
 export function latest<T extends { version?: string }>(items: T[]): T | undefined {
-  return items.reduce<T | undefined>((best, it) => (best === undefined || compareVersions(it.version, best.version) > 0 ? it : best), undefined);
+  return items.reduce<T | undefined>(
+    (best, it) => (best === undefined || compareVersions(it.version, best.version) > 0 ? it : best),
+    undefined,
+  );
 }

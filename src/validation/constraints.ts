@@ -47,7 +47,9 @@ export class Invariants {
     if (fn === undefined) {
       try {
         // some R4 invariants (dom-3) call trace(): keep it off the console
-        fn = compile({ base, expression: c.expression as string }, r4Model, { traceFn: () => undefined }) as unknown as Compiled;
+        fn = compile({ base, expression: c.expression as string }, r4Model, {
+          traceFn: () => undefined,
+        }) as unknown as Compiled;
       } catch {
         fn = null;
       }

@@ -9,9 +9,17 @@ import { CONTROL } from '../fhir/text.js';
 export function datatypeIssues(type: string, value: unknown, path: string): OperationOutcomeIssue[] {
   if (typeof value === 'string' && CONTROL.test(value)) {
     // XML cannot carry them and FHIR strings are meant as text; PostgreSQL cannot store U+0000 at all
-    return [{ severity: 'error', code: 'value', diagnostics: `${path} holds a control character (U+${value.match(CONTROL)![0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`, expression: [path] }];
+    return [
+      {
+        severity: 'error',
+        code: 'value',
+        diagnostics: `${path} holds a control character (U+${value.match(CONTROL)![0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`,
+        expression: [path],
+      },
+    ];
   }
-  if (typeof value === 'string' && (type === 'date' || type === 'dateTime' || type === 'instant')) return calendarIssues(value, path);
+  if (typeof value === 'string' && (type === 'date' || type === 'dateTime' || type === 'instant'))
+    return calendarIssues(value, path);
   if (!value || typeof value !== 'object') return [];
   if (type === 'Identifier') return norwegianIdentifierIssues(value as never, path);
   if (type === 'Attachment') return attachmentIssues(value as { data?: unknown; size?: unknown }, path);
@@ -28,14 +36,28 @@ function calendarIssues(value: string, path: string): OperationOutcomeIssue[] {
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
   if (mo >= 1 && mo <= 12 && d <= days) return [];
-  return [{ severity: 'error', code: 'value', diagnostics: `'${value}' is not a date: ${m[1]}-${m[2]} has ${days} days`, expression: [path] }];
+  return [
+    {
+      severity: 'error',
+      code: 'value',
+      diagnostics: `'${value}' is not a date: ${m[1]}-${m[2]} has ${days} days`,
+      expression: [path],
+    },
+  ];
 }
 
 function attachmentIssues(a: { data?: unknown; size?: unknown }, path: string): OperationOutcomeIssue[] {
   if (typeof a.data !== 'string' || typeof a.size !== 'number') return [];
   const bytes = Buffer.from(a.data, 'base64').length;
   if (bytes === a.size) return [];
-  return [{ severity: 'error', code: 'value', diagnostics: `The size ${a.size} does not match the data, which is ${bytes} bytes`, expression: [`${path}.size`] }];
+  return [
+    {
+      severity: 'error',
+      code: 'value',
+      diagnostics: `The size ${a.size} does not match the data, which is ${bytes} bytes`,
+      expression: [`${path}.size`],
+    },
+  ];
 }
 
 const ONCE = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
@@ -45,15 +67,30 @@ const ONCE = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
  * paging link (self, first, previous, next, last) is one link; the resources of search results have
  * ids (they were found on a server), except an OperationOutcome about the search.
  */
-export function bundleIssues(bundle: { type?: unknown; entry?: { fullUrl?: unknown; resource?: { id?: unknown; resourceType?: unknown }; search?: { mode?: unknown } }[]; link?: { relation?: unknown }[] }, path: string): OperationOutcomeIssue[] {
+export function bundleIssues(
+  bundle: {
+    type?: unknown;
+    entry?: { fullUrl?: unknown; resource?: { id?: unknown; resourceType?: unknown }; search?: { mode?: unknown } }[];
+    link?: { relation?: unknown }[];
+  },
+  path: string,
+): OperationOutcomeIssue[] {
   const out: OperationOutcomeIssue[] = [];
-  const error = (diagnostics: string, expression: string) => out.push({ severity: 'error', code: 'value', diagnostics, expression: [expression] });
+  const error = (diagnostics: string, expression: string) =>
+    out.push({ severity: 'error', code: 'value', diagnostics, expression: [expression] });
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
   entries.forEach((e, i) => {
-    if (typeof e?.fullUrl === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(e.fullUrl)) error(`fullUrl '${e.fullUrl}' must be an absolute URL (or urn:uuid:/urn:oid:)`, `${path}.entry[${i}].fullUrl`);
+    if (typeof e?.fullUrl === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(e.fullUrl))
+      error(`fullUrl '${e.fullUrl}' must be an absolute URL (or urn:uuid:/urn:oid:)`, `${path}.entry[${i}].fullUrl`);
     // an OperationOutcome about the search (search.mode = outcome) is made for the answer and has no id
     const outcome = e?.resource?.resourceType === 'OperationOutcome' || e?.search?.mode === 'outcome';
-    if (bundle.type === 'searchset' && e?.resource && typeof e.resource === 'object' && e.resource.id === undefined && !outcome) {
+    if (
+      bundle.type === 'searchset' &&
+      e?.resource &&
+      typeof e.resource === 'object' &&
+      e.resource.id === undefined &&
+      !outcome
+    ) {
       error('A resource in search results has an id', `${path}.entry[${i}].resource`);
     }
   });

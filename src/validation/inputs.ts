@@ -39,7 +39,12 @@ export function inputFiles(paths: string[]): { files: string[]; missing: string[
 }
 
 function asResource(value: unknown): { resource?: InputItem['resource']; unreadable?: string } {
-  if (!value || typeof value !== 'object' || Array.isArray(value) || typeof (value as { resourceType?: unknown }).resourceType !== 'string') {
+  if (
+    !value ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    typeof (value as { resourceType?: unknown }).resourceType !== 'string'
+  ) {
     return { unreadable: 'not a FHIR resource: a JSON object with a resourceType is expected' };
   }
   return { resource: value as InputItem['resource'] };

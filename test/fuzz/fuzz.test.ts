@@ -15,7 +15,9 @@ describe.each(BACKENDS)('fuzz, on $name', (backend) => {
       expect(report.failures).toEqual([]);
       expect(report.requests).toBe(2000);
       expect(report.dataUnchanged).toBe(true);
-      const clientErrors = Object.entries(report.byStatus).filter(([s]) => Number(s) >= 400).reduce((n, [, c]) => n + c, 0);
+      const clientErrors = Object.entries(report.byStatus)
+        .filter(([s]) => Number(s) >= 400)
+        .reduce((n, [, c]) => n + c, 0);
       expect(clientErrors).toBeGreaterThan(1500); // the generator makes bad requests, not good ones
     } finally {
       await cleanup();

@@ -17,7 +17,13 @@ export interface FuzzReport {
 
 const FIXTURES = [
   { resourceType: 'Patient', id: 'p1', name: [{ family: 'Nordmann', given: ['Kari'] }], birthDate: '1980-01-01' },
-  { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'Puls' }, subject: { reference: 'Patient/p1' } },
+  {
+    resourceType: 'Observation',
+    id: 'o1',
+    status: 'final',
+    code: { text: 'Puls' },
+    subject: { reference: 'Patient/p1' },
+  },
 ];
 
 /** The stored data that matters (everything but the audit trail the fuzz itself leaves), as one hash. */
@@ -33,7 +39,12 @@ async function fingerprint(storage: Storage): Promise<string> {
  * at a time, and checks each answer: never a 5xx, every 4xx an OperationOutcome, no stack traces
  * or internal paths; afterwards the stored data must be what it was.
  */
-export async function runFuzz(storage: Storage, seed: number, count: number, onProgress?: (done: number) => void): Promise<FuzzReport> {
+export async function runFuzz(
+  storage: Storage,
+  seed: number,
+  count: number,
+  onProgress?: (done: number) => void,
+): Promise<FuzzReport> {
   const keys = await makeKeys();
   const clock = new ManualClock(new Date('2026-10-01T08:00:00Z'));
   const base = 'http://127.0.0.1/fhir';
@@ -42,15 +53,26 @@ export async function runFuzz(storage: Storage, seed: number, count: number, onP
     clock,
     baseUrl: base,
     audit: true,
-    security: { tokens: new TokenVerifier({ issuer: ISSUER, audience: base, jwks: keys.jwksFile }, clock), smart: { issuer: ISSUER, tokenEndpoint: `${ISSUER}/token` } },
+    security: {
+      tokens: new TokenVerifier({ issuer: ISSUER, audience: base, jwks: keys.jwksFile }, clock),
+      smart: { issuer: ISSUER, tokenEndpoint: `${ISSUER}/token` },
+    },
   });
   const { built, url } = running;
-  const token = await signToken(keys, { scope: 'system/*.cruds' }, { now: clock.now(), expiresIn: 86_400, audience: base });
+  const token = await signToken(
+    keys,
+    { scope: 'system/*.cruds' },
+    { now: clock.now(), expiresIn: 86_400, audience: base },
+  );
   const report: FuzzReport = { requests: 0, byStatus: {}, failures: [], dataUnchanged: false, seconds: 0 };
   const started = performance.now();
   try {
     for (const r of FIXTURES) {
-      const res = await fetch(`${url}/${r.resourceType}/${r.id}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json', Authorization: `Bearer ${token}` }, body: JSON.stringify(r) });
+      const res = await fetch(`${url}/${r.resourceType}/${r.id}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/fhir+json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify(r),
+      });
       if (res.status !== 201) throw new Error(`fixture ${r.id}: ${res.status}`);
     }
     await built.services.auditLog?.flush();
@@ -64,17 +86,28 @@ export async function runFuzz(storage: Storage, seed: number, count: number, onP
           const shown = `${r.method} /${r.path.slice(0, 200)}`;
           let status = 0;
           try {
-            const res = await fetch(`${url}/${r.path}`, { method: r.method, headers: r.headers, body: typeof r.body === 'string' || r.body === undefined ? r.body : new Uint8Array(r.body) });
+            const res = await fetch(`${url}/${r.path}`, {
+              method: r.method,
+              headers: r.headers,
+              body: typeof r.body === 'string' || r.body === undefined ? r.body : new Uint8Array(r.body),
+            });
             status = res.status;
             const text = await res.text();
             report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
             if (status >= 500) report.failures.push({ request: shown, status, why: text.slice(0, 300) });
-            else if (status === 201) report.failures.push({ request: shown, status, why: `a malformed write was stored: ${String(r.body).slice(0, 300)}` });
+            else if (status === 201)
+              report.failures.push({
+                request: shown,
+                status,
+                why: `a malformed write was stored: ${String(r.body).slice(0, 300)}`,
+              });
             else if (status >= 400) {
               const body = JSON.parse(text) as { resourceType?: string; issue?: unknown[] };
-              if (body.resourceType !== 'OperationOutcome' || !body.issue?.length) report.failures.push({ request: shown, status, why: 'a 4xx without an OperationOutcome' });
+              if (body.resourceType !== 'OperationOutcome' || !body.issue?.length)
+                report.failures.push({ request: shown, status, why: 'a 4xx without an OperationOutcome' });
             }
-            if (/\bat [\w.<>]+ \(|node_modules|\/src\/[\w/]+\.ts|\/work\//.test(text)) report.failures.push({ request: shown, status, why: 'stack trace or internal path in the answer' });
+            if (/\bat [\w.<>]+ \(|node_modules|\/src\/[\w/]+\.ts|\/work\//.test(text))
+              report.failures.push({ request: shown, status, why: 'stack trace or internal path in the answer' });
           } catch (err) {
             report.failures.push({ request: shown, status, why: `no answer: ${String(err)}` });
           }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/fhir/clock.js';
-import { addCalendarDays, addWorkingDays, easterSunday, endOfOsloDay, isWorkingDay, osloDate, publicHolidays, workingDaysBetween } from '../../src/pathways/calendar.js';
+import {
+  addCalendarDays,
+  addWorkingDays,
+  easterSunday,
+  endOfOsloDay,
+  isWorkingDay,
+  osloDate,
+  publicHolidays,
+  workingDaysBetween,
+} from '../../src/pathways/calendar.js';
 import { DeadlineRules } from '../../src/pathways/rules.js';
 
 /**
@@ -21,8 +30,18 @@ describe('Norwegian pathway calendar (Europe/Oslo)', () => {
 
   it('has the twelve public holidays of 2026, the Easter-based ones moving with Easter', () => {
     expect([...publicHolidays(2026)].sort()).toEqual([
-      '2026-01-01', '2026-04-02', '2026-04-03', '2026-04-05', '2026-04-06', '2026-05-01',
-      '2026-05-14', '2026-05-17', '2026-05-24', '2026-05-25', '2026-12-25', '2026-12-26',
+      '2026-01-01',
+      '2026-04-02',
+      '2026-04-03',
+      '2026-04-05',
+      '2026-04-06',
+      '2026-05-01',
+      '2026-05-14',
+      '2026-05-17',
+      '2026-05-24',
+      '2026-05-25',
+      '2026-12-25',
+      '2026-12-26',
     ]);
     expect(publicHolidays(2027).has('2027-03-25')).toBe(true); // Maundy Thursday 2027
   });
@@ -61,7 +80,12 @@ describe('FHIRPath deadline functions', () => {
     expect(rules.evaluate('%from.workingDaysUntil(%now)', {}, { from: '2026-03-27' })).toEqual([3]);
     expect(rules.evaluate('%from.calendarDaysUntil(%now) > 3', {}, { from: '2026-03-27' })).toEqual([true]);
     // a dateTime counts as its Oslo date: 23:30Z on 28 March is 29 March in Oslo
-    expect(rules.evaluate('executionPeriod.start.addCalendarDays(7)', { resourceType: 'Task', executionPeriod: { start: '2026-03-28T23:30:00Z' } })).toEqual(['2026-04-05']);
+    expect(
+      rules.evaluate('executionPeriod.start.addCalendarDays(7)', {
+        resourceType: 'Task',
+        executionPeriod: { start: '2026-03-28T23:30:00Z' },
+      }),
+    ).toEqual(['2026-04-05']);
   });
 
   it('a rule that does not give one date says so', () => {

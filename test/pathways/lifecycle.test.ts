@@ -12,11 +12,18 @@ describe.each(BACKENDS)('ending, transfer and postponement, on $name', (backend)
   usePathways(t);
   const apply = (code: string, params: Record<string, string>) => applyPathway(t, code, params);
   const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
-  const complete = async (carePlan: CarePlan, actionId: string, period: { start: string; end: string }, more: object = {}) => {
+  const complete = async (
+    carePlan: CarePlan,
+    actionId: string,
+    period: { start: string; end: string },
+    more: object = {},
+  ) => {
     const res = await completeMilestone(t, carePlan, actionId, period, more);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   };
-  const reason = (code: string) => ({ output: [{ type: { text: 'Årsak til avslutning' }, valueCodeableConcept: { coding: [{ system: REASON, code }] } }] });
+  const reason = (code: string) => ({
+    output: [{ type: { text: 'Årsak til avslutning' }, valueCodeableConcept: { coding: [{ system: REASON, code }] } }],
+  });
 
   it('X closes the pathway: CarePlan completed, EpisodeOfCare finished, open milestones cancelled', async () => {
     const carePlan = (await apply('D11', { subject: await newPatient(t), start: '2026-03-02' })).body as CarePlan;
@@ -25,7 +32,10 @@ describe.each(BACKENDS)('ending, transfer and postponement, on $name', (backend)
     expect(closed).toMatchObject({ status: 'completed', period: { start: '2026-03-02', end: '2026-03-20' } });
     const episode = (await t.http().get(`/fhir/${closed.supportingInfo?.[0].reference}`)).body;
     expect(episode).toMatchObject({ status: 'finished', period: { end: '2026-03-20' } });
-    const open = await t.http().get('/fhir/Task').query({ 'based-on': `CarePlan/${carePlan.id}`, status: 'requested' });
+    const open = await t
+      .http()
+      .get('/fhir/Task')
+      .query({ 'based-on': `CarePlan/${carePlan.id}`, status: 'requested' });
     expect(open.body.entry ?? []).toEqual([]);
     expect((await taskOf(carePlan, 'clinical-decision')).status).toBe('cancelled');
   });

@@ -11,10 +11,21 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
   const t = useServer(backend);
   usePathways(t);
   const apply = (code: string, params: Record<string, string>) => applyPathway(t, code, params);
-  const started = async (code: string, birthDate?: string) => (await apply(code, { subject: await newPatient(t, birthDate), start: '2026-03-02' })).body as CarePlan;
+  const started = async (code: string, birthDate?: string) =>
+    (await apply(code, { subject: await newPatient(t, birthDate), start: '2026-03-02' })).body as CarePlan;
   const taskOf = (carePlan: CarePlan, actionId: string) => milestone(t, carePlan, actionId);
-  const complete = (carePlan: CarePlan, actionId: string, date: string) => completeMilestone(t, carePlan, actionId, date);
-  const refusedWith = (res: { status: number; body: { issue: { code: string; details?: { coding?: { system: string; code: string }[] }; expression?: string[] }[] } }, code: string, expression = 'Task.status') => {
+  const complete = (carePlan: CarePlan, actionId: string, date: string) =>
+    completeMilestone(t, carePlan, actionId, date);
+  const refusedWith = (
+    res: {
+      status: number;
+      body: {
+        issue: { code: string; details?: { coding?: { system: string; code: string }[] }; expression?: string[] }[];
+      };
+    },
+    code: string,
+    expression = 'Task.status',
+  ) => {
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body.issue[0]).toMatchObject({ code: 'business-rule', expression: [expression] });
     expect(res.body.issue[0].details?.coding?.[0]).toMatchObject({ system: NPR, code });
@@ -29,8 +40,18 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
   });
 
   it("outcomes: a clinical decision's outcome comes from that pathway's 9323 list (U, extended assessment, exists in D11, not in D06)", async () => {
-    const outcome = (code: string) => ({ output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code }] } }] });
-    for (const [pathway, allowed] of [['D11', true], ['D06', false]] as const) {
+    const outcome = (code: string) => ({
+      output: [
+        {
+          type: { text: 'Utfall' },
+          valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code }] },
+        },
+      ],
+    });
+    for (const [pathway, allowed] of [
+      ['D11', true],
+      ['D06', false],
+    ] as const) {
       const carePlan = await started(pathway);
       await complete(carePlan, 'first-attendance', '2026-03-05');
       const res = await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', outcome('U'));
@@ -40,20 +61,44 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
         continue;
       }
       expect(res.status).toBe(422);
-      expect(res.body.issue[0]).toMatchObject({ code: 'code-invalid', expression: ['Task.output[0].valueCodeableConcept'] });
+      expect(res.body.issue[0]).toMatchObject({
+        code: 'code-invalid',
+        expression: ['Task.output[0].valueCodeableConcept'],
+      });
       expect(res.body.issue[0].diagnostics).toContain(`pathway-${pathway}-C-outcomes`);
       expect((await taskOf(carePlan, 'clinical-decision')).status).toBe('requested');
       // an outcome from another list (9326, reasons for ending) is refused as well; one of the list is taken
-      expect((await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9326', code: 'G' }] } }] })).status).toBe(422);
+      expect(
+        (
+          await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', {
+            output: [
+              {
+                type: { text: 'Utfall' },
+                valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9326', code: 'G' }] },
+              },
+            ],
+          })
+        ).status,
+      ).toBe(422);
       expect((await completeMilestone(t, carePlan, 'clinical-decision', '2026-03-10', outcome('P'))).status).toBe(200);
     }
   });
 
   it('a milestone without outcomes (first attendance) refuses a coded outcome', async () => {
     const carePlan = await started('D11');
-    const res = await completeMilestone(t, carePlan, 'first-attendance', '2026-03-05', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] } }] });
+    const res = await completeMilestone(t, carePlan, 'first-attendance', '2026-03-05', {
+      output: [
+        {
+          type: { text: 'Utfall' },
+          valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] },
+        },
+      ],
+    });
     expect(res.status).toBe(422);
-    expect(res.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Task.output[0].valueCodeableConcept'] });
+    expect(res.body.issue[0]).toMatchObject({
+      code: 'business-rule',
+      expression: ['Task.output[0].valueCodeableConcept'],
+    });
   });
 
   it('211: a first attendance dated after the clinical decision', async () => {
@@ -85,7 +130,11 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
   });
 
   it('216: D12 is for patients under 18 at the start', async () => {
-    refusedWith(await apply('D12', { subject: await newPatient(t, '2008-03-01'), start: '2026-03-02' }), '216', 'subject');
+    refusedWith(
+      await apply('D12', { subject: await newPatient(t, '2008-03-01'), start: '2026-03-02' }),
+      '216',
+      'subject',
+    );
     expect((await apply('D12', { subject: await newPatient(t, '2008-03-03'), start: '2026-03-02' })).status).toBe(200); // 17 the day before the birthday
   });
 
@@ -94,7 +143,11 @@ describe.each(BACKENDS)('NPR rules, on $name', (backend) => {
     const first = (await apply('D11', { subject, start: '2026-03-02' })).body as CarePlan;
     refusedWith(await apply('D01', { subject, start: '2026-03-09' }), '224', 'subject');
     expect((await apply('D06', { subject, start: '2026-03-09' })).status).toBe(200);
-    const ended = await t.http().put(`/fhir/CarePlan/${first.id}`).set('Content-Type', FHIR_JSON).send({ ...first, status: 'completed' });
+    const ended = await t
+      .http()
+      .put(`/fhir/CarePlan/${first.id}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ ...first, status: 'completed' });
     expect(ended.status).toBe(200);
     expect((await apply('D01', { subject, start: '2026-04-01' })).status).toBe(200);
   });

@@ -24,7 +24,9 @@ export async function newPatient(t: TestServer, birthDate = '1990-03-15'): Promi
     id,
     name: [{ family: 'Testesen', given: [`Pasient ${count}`] }],
     birthDate,
-    identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber(`${d}${m}${y.slice(2)}`, individ, 'synthetic') }],
+    identifier: [
+      { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: personNumber(`${d}${m}${y.slice(2)}`, individ, 'synthetic') },
+    ],
   };
   const res = await t.http().put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send(patient);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -65,20 +67,38 @@ export async function applyPathway(t: TestServer, code: string, params: Record<s
 
 /** The Task of one action of a pathway, found by its `[CarePlan id]/[action id]` identifier. */
 export async function milestone(t: TestServer, carePlan: CarePlan, actionId: string): Promise<Task> {
-  const res = await t.http().get('/fhir/Task').query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` });
+  const res = await t
+    .http()
+    .get('/fhir/Task')
+    .query({ identifier: `http://forlop.no/fhir/NamingSystem/pathway-action|${carePlan.id}/${actionId}` });
   return res.body.entry[0].resource as Task;
 }
 
 /** A coded outcome of a milestone (Task.output), from one of the outcome code systems (Volven 9323–9328). */
 export function outcomeOf(system: string, code: string) {
-  return { type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: `urn:oid:2.16.578.1.12.4.1.1.${system}`, code }] } };
+  return {
+    type: { text: 'Utfall' },
+    valueCodeableConcept: { coding: [{ system: `urn:oid:2.16.578.1.12.4.1.1.${system}`, code }] },
+  };
 }
 
 /** An outcome every pathway has, for the events whose NPR code needs one (C, S, U, H, X). */
-const TYPICAL_OUTCOME: Record<string, [string, string]> = { C: ['9323', 'P'], S: ['9324', 'M'], U: ['9325', 'U'], H: ['9328', 'P'], X: ['9326', 'G'] };
+const TYPICAL_OUTCOME: Record<string, [string, string]> = {
+  C: ['9323', 'P'],
+  S: ['9324', 'M'],
+  U: ['9325', 'U'],
+  H: ['9328', 'P'],
+  X: ['9326', 'G'],
+};
 
 /** PUTs a milestone's Task as completed over `period` (a date, or a period); returns the response. */
-export async function completeMilestone(t: TestServer, carePlan: CarePlan, actionId: string, period: string | { start: string; end: string }, more: object = {}) {
+export async function completeMilestone(
+  t: TestServer,
+  carePlan: CarePlan,
+  actionId: string,
+  period: string | { start: string; end: string },
+  more: object = {},
+) {
   const task = await milestone(t, carePlan, actionId);
   const executionPeriod = typeof period === 'string' ? { start: period, end: period } : period;
   const event = task.code?.coding?.[0]?.code ?? '';

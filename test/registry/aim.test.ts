@@ -84,7 +84,10 @@ describe.each(BACKENDS)('aiming the registry report, on $name', (backend) => {
       const { bundle, changed } = unitAnswer(res.body);
       expect(bundle.id, form).toBe('npr-sikte-a-2026-10');
       expect(bundle.entry?.[0].resource, form).toMatchObject({ resourceType: 'Organization', id: 'sikte-a' });
-      expect(reportedCodes(bundle).map((c) => c.code), form).toEqual(['D11A']);
+      expect(
+        reportedCodes(bundle).map((c) => c.code),
+        form,
+      ).toEqual(['D11A']);
       expect(changed, form).toBe(i === 0);
     }
     // eight runs, one stored version: the same unit each time

@@ -22,13 +22,34 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
   const outbox = mkdtempSync(join(tmpdir(), 'forlop-pages-'));
   const t = useServer(backend, { registryOutbox: outbox, registryPageSize: 4 });
   usePathways(t);
-  const unit = (id: string, eight: string) => ({ resourceType: 'Organization', id, name: `Enhet ${id}`, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: organisationNumber(eight) }] });
+  const unit = (id: string, eight: string) => ({
+    resourceType: 'Organization',
+    id,
+    name: `Enhet ${id}`,
+    identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: organisationNumber(eight) }],
+  });
   const run = (unitId: string) =>
-    t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-10' }, { name: 'unit', valueReference: { reference: `Organization/${unitId}` } }] });
-  const param = (body: { parameter: { name: string; valueBoolean?: boolean; valueReference?: { reference: string } }[] }, name: string) => body.parameter.filter((p) => p.name === name);
+    t
+      .http()
+      .post('/fhir/$registry-report')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'period', valueString: '2026-10' },
+          { name: 'unit', valueReference: { reference: `Organization/${unitId}` } },
+        ],
+      });
+  const param = (
+    body: { parameter: { name: string; valueBoolean?: boolean; valueReference?: { reference: string } }[] },
+    name: string,
+  ) => body.parameter.filter((p) => p.name === name);
   const read = async (reference: string) => (await t.http().get(`/fhir/${reference}`)).body as Bundle;
   const codes = (b: Bundle) =>
-    (b.entry ?? []).map((e) => e.resource as Resource).filter((r): r is Procedure => r.resourceType === 'Procedure').map((p) => `${p.subject?.reference} ${p.code?.coding?.[0].code} ${p.performedDateTime}`);
+    (b.entry ?? [])
+      .map((e) => e.resource as Resource)
+      .filter((r): r is Procedure => r.resourceType === 'Procedure')
+      .map((p) => `${p.subject?.reference} ${p.code?.coding?.[0].code} ${p.performedDateTime}`);
   const versions = async (id: string) => (await t.http().get(`/fhir/Bundle/${id}/_history`)).body.total as number;
   const plans: CarePlan[] = [];
   const expected: string[] = [];
@@ -37,7 +58,11 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
   const applyFor = async (unitId: string, count: number, into: CarePlan[], codesInto: string[]) => {
     for (let i = 0; i < count; i++) {
       const subject = await reportPatient(t);
-      const plan = await applyByPost(t, 'D11', { subject, start: `2026-10-0${2 + i}`, organization: `Organization/${unitId}` });
+      const plan = await applyByPost(t, 'D11', {
+        subject,
+        start: `2026-10-0${2 + i}`,
+        organization: `Organization/${unitId}`,
+      });
       into.push(plan);
       expect((await completeMilestone(t, plan, 'first-attendance', `2026-10-1${i}`)).status).toBe(200);
       codesInto.push(`${subject} D11A 2026-10-0${2 + i}`, `${subject} D11M 2026-10-1${i}`);
@@ -46,7 +71,9 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
 
   beforeAll(async () => {
     for (const org of [unit('side-hf', '96543218'), unit('feil-hf', '95432189')]) {
-      expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(201);
+      expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(
+        201,
+      );
     }
     // after the last date recorded here (milestones are recorded once they have happened)
     t.clock.set(new Date('2026-10-21T09:00:00Z'));
@@ -57,13 +84,21 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
     const res = await run('side-hf');
     expect(res.status, JSON.stringify(res.body).slice(0, 1500)).toBe(200);
     const pages = param(res.body, 'page').map((p) => p.valueReference?.reference as string);
-    expect(pages).toEqual(['Bundle/npr-side-hf-2026-10', 'Bundle/npr-side-hf-2026-10-p2', 'Bundle/npr-side-hf-2026-10-p3']);
+    expect(pages).toEqual([
+      'Bundle/npr-side-hf-2026-10',
+      'Bundle/npr-side-hf-2026-10-p2',
+      'Bundle/npr-side-hf-2026-10-p3',
+    ]);
     expect(param(res.body, 'report')[0]).toMatchObject({ resource: { id: 'npr-side-hf-2026-10' } });
     const stored = await Promise.all(pages.map(read));
     // page by page: the unit first, the page's patients, their codes; every page meets the profile
     for (const [n, page] of stored.entries()) {
       expect(page.entry?.[0].resource).toMatchObject({ resourceType: 'Organization', id: 'side-hf' });
-      const patients = new Set((page.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient').map((e) => `Patient/${e.resource?.id}`));
+      const patients = new Set(
+        (page.entry ?? [])
+          .filter((e) => e.resource?.resourceType === 'Patient')
+          .map((e) => `Patient/${e.resource?.id}`),
+      );
       expect(codes(page).every((c) => patients.has(c.split(' ')[0]))).toBe(true);
       expect(codes(page).length).toBeLessThanOrEqual(4);
       expect(page.identifier?.value).toBe(`${organisationNumber('96543218')}/2026-10${n === 0 ? '' : `/${n + 1}`}`);
@@ -78,23 +113,49 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
     ]);
     expect(stored.flatMap(codes).sort()).toEqual([...expected].sort());
     // found by period and unit
-    const found = await t.http().get('/fhir/Bundle').query({ _tag: [`${PERIOD_TAG}|2026-10`, `${UNIT_TAG}|${organisationNumber('96543218')}`] });
-    expect(found.body.entry.map((e: { resource: Bundle }) => e.resource.id).sort()).toEqual(pages.map((p) => p.split('/')[1]).sort());
+    const found = await t
+      .http()
+      .get('/fhir/Bundle')
+      .query({ _tag: [`${PERIOD_TAG}|2026-10`, `${UNIT_TAG}|${organisationNumber('96543218')}`] });
+    expect(found.body.entry.map((e: { resource: Bundle }) => e.resource.id).sort()).toEqual(
+      pages.map((p) => p.split('/')[1]).sort(),
+    );
     // the files: the whole report as one Bundle, and a resource a line
     const whole = JSON.parse(readFileSync(join(outbox, 'npr-side-hf-2026-10.json'), 'utf8')) as Bundle;
-    expect(whole).toMatchObject({ resourceType: 'Bundle', id: 'npr-side-hf-2026-10', type: 'collection', identifier: { value: `${organisationNumber('96543218')}/2026-10` } });
+    expect(whole).toMatchObject({
+      resourceType: 'Bundle',
+      id: 'npr-side-hf-2026-10',
+      type: 'collection',
+      identifier: { value: `${organisationNumber('96543218')}/2026-10` },
+    });
     expect(whole.entry?.filter((e) => e.resource?.resourceType === 'Organization')).toHaveLength(1);
     expect(codes(whole).sort()).toEqual([...expected].sort());
-    expect(whole.timestamp).toBe(stored.map((p) => p.timestamp as string).sort().pop());
+    expect(whole.timestamp).toBe(
+      stored
+        .map((p) => p.timestamp as string)
+        .sort()
+        .pop(),
+    );
     const wholeValid = await t.http().post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(whole);
     expect(wholeValid.body.issue.filter((i: OperationOutcomeIssue) => i.severity === 'error')).toEqual([]);
-    const lines = readFileSync(join(outbox, 'npr-side-hf-2026-10.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Resource);
+    const lines = readFileSync(join(outbox, 'npr-side-hf-2026-10.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Resource);
     expect(lines.map((r) => r.resourceType)).toEqual(whole.entry?.map((e) => e.resource?.resourceType));
     expect(readdirSync(outbox).some((f) => f.endsWith('.tmp'))).toBe(false);
     // the job records the pages
     const job = (await t.http().get(`/fhir/${param(res.body, 'job')[0].valueReference?.reference}`)).body as Task;
-    const out = Object.fromEntries((job.output ?? []).map((o) => [o.type.text, o.valueInteger ?? o.valueBoolean ?? o.valueReference?.reference]));
-    expect(out).toMatchObject({ pages: 3, codes: 10, episodes: 5, changed: true, report: 'Bundle/npr-side-hf-2026-10' });
+    const out = Object.fromEntries(
+      (job.output ?? []).map((o) => [o.type.text, o.valueInteger ?? o.valueBoolean ?? o.valueReference?.reference]),
+    );
+    expect(out).toMatchObject({
+      pages: 3,
+      codes: 10,
+      episodes: 5,
+      changed: true,
+      report: 'Bundle/npr-side-hf-2026-10',
+    });
   });
 
   it('a re-run changes nothing; a correction writes only its page; a shrunk report deletes the pages it no longer has', async () => {
@@ -105,7 +166,15 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
     // the last patient's first attendance was on the 20th, not the date first recorded
     const last = plans[4];
     const attendance = await milestone(t, last, 'first-attendance');
-    expect((await t.http().put(`/fhir/Task/${attendance.id}`).set('Content-Type', FHIR_JSON).send({ ...attendance, executionPeriod: { start: '2026-10-20', end: '2026-10-20' } })).status).toBe(200);
+    expect(
+      (
+        await t
+          .http()
+          .put(`/fhir/Task/${attendance.id}`)
+          .set('Content-Type', FHIR_JSON)
+          .send({ ...attendance, executionPeriod: { start: '2026-10-20', end: '2026-10-20' } })
+      ).status,
+    ).toBe(200);
     const corrected = await run('side-hf');
     expect(param(corrected.body, 'changed')[0].valueBoolean).toBe(true);
     // patients are paged in the order of their ids: only the page holding this one's codes is new
@@ -116,7 +185,10 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
     // the last patient's pathway is gone: two pages are left, the third is deleted
     expect((await t.http().delete(`/fhir/CarePlan/${last.id}`)).status).toBe(204);
     const shrunk = await run('side-hf');
-    expect(param(shrunk.body, 'page').map((p) => p.valueReference?.reference)).toEqual(['Bundle/npr-side-hf-2026-10', 'Bundle/npr-side-hf-2026-10-p2']);
+    expect(param(shrunk.body, 'page').map((p) => p.valueReference?.reference)).toEqual([
+      'Bundle/npr-side-hf-2026-10',
+      'Bundle/npr-side-hf-2026-10-p2',
+    ]);
     expect((await t.http().get(`/fhir/Bundle/${ids[2]}`)).status).toBe(410);
     expect((await read(`Bundle/${ids[1]}`)).link?.map((l) => l.relation)).toEqual(['previous']);
   });
@@ -124,10 +196,21 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
   it('pages are validated in a worker thread: a page that does not meet the profile fails the run whole, nothing of it kept', async () => {
     const others: CarePlan[] = [];
     await applyFor('feil-hf', 3, others, []);
-    // the unit's organisasjonsnummer is made wrong behind the server's back (as lenient storage or an old version could leave it)
+    // the unit's organisasjonsnummer is made wrong behind the server's back (as lenient storage or an old version
+    // could leave it)
     await t.services.store.transaction(async (tx) => {
       const prev = await t.services.store.current('Organization', 'feil-hf', tx);
-      await t.services.store.write(tx, 'Organization', 'feil-hf', prev, { ...unit('feil-hf', '95432189'), identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '123456789' }] } as Resource, 'PUT');
+      await t.services.store.write(
+        tx,
+        'Organization',
+        'feil-hf',
+        prev,
+        {
+          ...unit('feil-hf', '95432189'),
+          identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '123456789' }],
+        } as Resource,
+        'PUT',
+      );
     });
     // the validator of this thread is not asked: the pages went to the worker
     let asked = 0;
@@ -139,14 +222,22 @@ describe.each(BACKENDS)('NPR registry report in pages, on $name', (backend) => {
       },
       supportedProfiles: (type) => inThread.supportedProfiles(type),
     };
-    const failing = runRegistryReport({ ...t.services, validator }, { period: parsePeriod('2026-10'), unit: 'feil-hf', outbox });
+    const failing = runRegistryReport(
+      { ...t.services, validator },
+      { period: parsePeriod('2026-10'), unit: 'feil-hf', outbox },
+    );
     await expect(failing).rejects.toThrow(/does not meet its profile/);
     expect(asked).toBe(0);
     expect((await t.http().get('/fhir/Bundle/npr-feil-hf-2026-10')).status).toBe(404);
     expect((await t.http().get('/fhir/Bundle/npr-feil-hf-2026-10-p2')).status).toBe(404);
     expect(readdirSync(outbox).filter((f) => f.startsWith('npr-feil-hf'))).toEqual([]);
-    const failed = await t.http().get('/fhir/Task').query({ code: 'http://forlop.no/fhir/CodeSystem/job|npr-report', status: 'failed' });
-    expect(failed.body.entry.map((e: { resource: Task }) => e.resource.statusReason?.text).join()).toMatch(/organisasjonsnummer|does not meet its profile/);
+    const failed = await t
+      .http()
+      .get('/fhir/Task')
+      .query({ code: 'http://forlop.no/fhir/CodeSystem/job|npr-report', status: 'failed' });
+    expect(failed.body.entry.map((e: { resource: Task }) => e.resource.statusReason?.text).join()).toMatch(
+      /organisasjonsnummer|does not meet its profile/,
+    );
     // over HTTP the same run is refused with 422 and the reason
     const res = await run('feil-hf');
     expect(res.status).toBe(422);

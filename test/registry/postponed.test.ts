@@ -68,7 +68,11 @@ describe.each(BACKENDS)('a patient-postponed pathway in the registry report, on 
     // stored as reported, and valid against the report profile
     const stored = await t.http().get('/fhir/Bundle/npr-utsatt-hf-2026-10');
     expect(stored.status).toBe(200);
-    expect(reportedCodes(stored.body as Bundle).map((c) => c.code).sort()).toEqual(['D01A', 'D01L', 'D07A', 'D07L']);
+    expect(
+      reportedCodes(stored.body as Bundle)
+        .map((c) => c.code)
+        .sort(),
+    ).toEqual(['D01A', 'D01L', 'D07A', 'D07L']);
     const storedProblems = await t.http().get('/fhir/OperationOutcome/npr-utsatt-hf-2026-10-problems');
     expect(storedProblems.body.issue.map((i: { severity: string }) => i.severity)).toEqual(['information']);
     const validated = await t.http().post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(stored.body);

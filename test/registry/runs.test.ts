@@ -18,15 +18,30 @@ describe.each(BACKENDS)('registry report runs beside the server, on $name', (bac
   const t = useServer(backend);
   usePathways(t);
   const plans: CarePlan[] = [];
-  const codes = (b: Bundle) => (b.entry ?? []).filter((e) => e.resource?.resourceType === 'Procedure').map((e) => (e.resource as Procedure).code?.coding?.[0].code).sort();
+  const codes = (b: Bundle) =>
+    (b.entry ?? [])
+      .filter((e) => e.resource?.resourceType === 'Procedure')
+      .map((e) => (e.resource as Procedure).code?.coding?.[0].code)
+      .sort();
 
   beforeAll(async () => {
-    const org = { resourceType: 'Organization', id: 'lopende-hf', name: 'Løpende HF', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: organisationNumber('93456781') }] };
-    expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(201);
+    const org = {
+      resourceType: 'Organization',
+      id: 'lopende-hf',
+      name: 'Løpende HF',
+      identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: organisationNumber('93456781') }],
+    };
+    expect((await t.http().put(`/fhir/Organization/${org.id}`).set('Content-Type', FHIR_JSON).send(org)).status).toBe(
+      201,
+    );
     // after the last date recorded here (milestones are recorded once they have happened)
     t.clock.set(new Date('2026-10-21T09:00:00Z'));
     for (const start of ['2026-10-02', '2026-10-05']) {
-      const plan = await applyByPost(t, 'D11', { subject: await reportPatient(t), start, organization: 'Organization/lopende-hf' });
+      const plan = await applyByPost(t, 'D11', {
+        subject: await reportPatient(t),
+        start,
+        organization: 'Organization/lopende-hf',
+      });
       plans.push(plan);
       expect((await completeMilestone(t, plan, 'first-attendance', '2026-10-12')).status).toBe(200);
     }
@@ -49,10 +64,20 @@ describe.each(BACKENDS)('registry report runs beside the server, on $name', (bac
       },
       supportedProfiles: (type) => inThread.supportedProfiles(type),
     };
-    const running = runRegistryReport({ ...t.services, validator }, { period: parsePeriod('2026-10'), unit: 'lopende-hf' });
+    const running = runRegistryReport(
+      { ...t.services, validator },
+      { period: parsePeriod('2026-10'), unit: 'lopende-hf' },
+    );
     await paused;
     // a clinician records a decision meanwhile: answered while the run is still open
-    const decision = await completeMilestone(t, plans[0], 'clinical-decision', '2026-10-20', { output: [{ type: { text: 'Utfall' }, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] } }] });
+    const decision = await completeMilestone(t, plans[0], 'clinical-decision', '2026-10-20', {
+      output: [
+        {
+          type: { text: 'Utfall' },
+          valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9323', code: 'P' }] },
+        },
+      ],
+    });
     expect(decision.status, JSON.stringify(decision.body)).toBe(200);
     release();
     const first = await running;
@@ -69,13 +94,33 @@ describe.each(BACKENDS)('registry report runs beside the server, on $name', (bac
     const again = await Lease.acquire(t.storage, 'test:lease', { waitMs: 0 });
     await again.release();
     // a run that died an hour ago holds nothing: its lease has expired
-    await t.storage.transaction((tx) => tx.run(`INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)`, ['registry:lopende-hf:2026-T3', 'a-dead-process', Date.now() - 3_600_000]));
-    const run = await t.http().post('/fhir/$registry-report').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: '2026-T3' }, { name: 'unit', valueString: 'Organization/lopende-hf' }] });
+    await t.storage.transaction((tx) =>
+      tx.run(`INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)`, [
+        'registry:lopende-hf:2026-T3',
+        'a-dead-process',
+        Date.now() - 3_600_000,
+      ]),
+    );
+    const run = await t
+      .http()
+      .post('/fhir/$registry-report')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'period', valueString: '2026-T3' },
+          { name: 'unit', valueString: 'Organization/lopende-hf' },
+        ],
+      });
     expect(run.status).toBe(200);
-    expect(await t.storage.all(`SELECT holder FROM leases WHERE name = ?`, ['registry:lopende-hf:2026-T3'])).toEqual([]);
+    expect(await t.storage.all(`SELECT holder FROM leases WHERE name = ?`, ['registry:lopende-hf:2026-T3'])).toEqual(
+      [],
+    );
     // a holder whose lease was taken over after it expired can no longer write under it
     const slow = await Lease.acquire(t.storage, 'test:lost', { ttlMs: 60_000 });
-    await t.storage.transaction((tx) => tx.run(`UPDATE leases SET holder = 'someone-else' WHERE name = ?`, ['test:lost']));
+    await t.storage.transaction((tx) =>
+      tx.run(`UPDATE leases SET holder = 'someone-else' WHERE name = ?`, ['test:lost']),
+    );
     await expect(t.storage.transaction((tx) => slow.hold(tx))).rejects.toThrow(/lease was lost/);
     await slow.release();
     await t.storage.transaction((tx) => tx.run(`DELETE FROM leases WHERE name = ?`, ['test:lost']));

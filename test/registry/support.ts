@@ -52,7 +52,10 @@ export async function applyByPost(t: TestServer, code: string, params: Record<st
   const parameter = Object.entries(params).map(([name, value]) =>
     name === 'start' ? { name, valueDate: value } : { name, valueString: value },
   );
-  const res = await t.http().post(`/fhir/PlanDefinition/pathway-${code}/$apply`).set('Content-Type', FHIR_JSON)
+  const res = await t
+    .http()
+    .post(`/fhir/PlanDefinition/pathway-${code}/$apply`)
+    .set('Content-Type', FHIR_JSON)
     .send({ resourceType: 'Parameters', parameter });
   expect(res.status, JSON.stringify(res.body).slice(0, 1500)).toBe(200);
   return res.body as CarePlan;
@@ -60,7 +63,11 @@ export async function applyByPost(t: TestServer, code: string, params: Record<st
 
 /** `POST [base]/$registry-report` with these parameters; the raw response. */
 export function postReport(t: TestServer, parameter: ParametersParameter[], query: Record<string, string> = {}) {
-  return t.http().post('/fhir/$registry-report').query(query).set('Content-Type', FHIR_JSON)
+  return t
+    .http()
+    .post('/fhir/$registry-report')
+    .query(query)
+    .set('Content-Type', FHIR_JSON)
     .send({ resourceType: 'Parameters', parameter });
 }
 

@@ -44,7 +44,11 @@ describe.each(BACKENDS)('search errors on $name', (backend) => {
     expect(res.body.issue[0].expression).toEqual([expression]);
   });
   it('the same via POST _search', async () => {
-    const res = await t.http().post('/fhir/Patient/_search').set('Content-Type', 'application/x-www-form-urlencoded').send('birthdate=notadate');
+    const res = await t
+      .http()
+      .post('/fhir/Patient/_search')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('birthdate=notadate');
     expect(res.status).toBe(400);
     expect(res.body.issue[0].expression).toEqual(['birthdate']);
   });

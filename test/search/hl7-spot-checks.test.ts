@@ -6,7 +6,9 @@ import { VALID_EXAMPLES } from '../support/hl7-examples.js';
 import { useFixtures, useServer } from '../support/server.js';
 
 /** Spot-checks of search over the HL7 R4 examples: ≥ 50 queries across ≥ 15 resource types. */
-const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, 'hl7-spot-checks.json'), 'utf8')) as { cases: { query: string; ids: string[] }[] };
+const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, 'hl7-spot-checks.json'), 'utf8')) as {
+  cases: { query: string; ids: string[] }[];
+};
 
 describe.each(BACKENDS)('search over the HL7 examples on $name', (backend) => {
   const t = useServer(backend);
@@ -21,7 +23,10 @@ describe.each(BACKENDS)('search over the HL7 examples on $name', (backend) => {
   it.each(cases)('$query', async ({ query, ids }) => {
     const res = await t.http().get(`/fhir/${query}&_count=1000`);
     expect(res.status).toBe(200);
-    const got = (res.body.entry ?? []).filter((e: { search: { mode: string } }) => e.search.mode === 'match').map((e: { resource: { id: string } }) => e.resource.id).sort();
+    const got = (res.body.entry ?? [])
+      .filter((e: { search: { mode: string } }) => e.search.mode === 'match')
+      .map((e: { resource: { id: string } }) => e.resource.id)
+      .sort();
     expect(got).toEqual([...ids].sort());
     expect(res.body.total).toBe(ids.length);
   });

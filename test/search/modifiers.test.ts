@@ -10,8 +10,14 @@ const bp = (id: string, systolic: number, diastolic: number) => ({
   code: { coding: [{ system: LOINC, code: '85354-9' }] },
   subject: { reference: 'Patient/m-1' },
   component: [
-    { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: systolic, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
-    { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: { value: diastolic, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+    {
+      code: { coding: [{ system: LOINC, code: '8480-6' }] },
+      valueQuantity: { value: systolic, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    },
+    {
+      code: { coding: [{ system: LOINC, code: '8462-4' }] },
+      valueQuantity: { value: diastolic, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    },
   ],
 });
 
@@ -20,12 +26,37 @@ const FIXTURES = [
     resourceType: 'Patient',
     id: 'm-1',
     identifier: [
-      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'NH' }] }, system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13116900216' },
-      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:hospital', value: 'MR-77' },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'NH' }] },
+        system: 'urn:oid:2.16.578.1.12.4.1.4.1',
+        value: '13116900216',
+      },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+        system: 'urn:hospital',
+        value: 'MR-77',
+      },
     ],
   },
-  { resourceType: 'Patient', id: 'm-2', identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:hospital', value: '13116900216' }] },
-  { resourceType: 'Observation', id: 'w-1', status: 'final', code: { coding: [{ system: LOINC, code: '29463-7' }] }, valueQuantity: { value: 70, system: 'http://unitsofmeasure.org', code: 'kg' }, subject: { identifier: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13116900216' } } },
+  {
+    resourceType: 'Patient',
+    id: 'm-2',
+    identifier: [
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+        system: 'urn:hospital',
+        value: '13116900216',
+      },
+    ],
+  },
+  {
+    resourceType: 'Observation',
+    id: 'w-1',
+    status: 'final',
+    code: { coding: [{ system: LOINC, code: '29463-7' }] },
+    valueQuantity: { value: 70, system: 'http://unitsofmeasure.org', code: 'kg' },
+    subject: { identifier: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13116900216' } },
+  },
   bp('bp-high', 150, 95),
   // systolic 90 and diastolic 150 would match "systolic > 140" only if components were mixed up
   bp('bp-mixed', 90, 150),
@@ -39,7 +70,6 @@ describe.each(BACKENDS)('composite parameters and the :of-type and :identifier m
     expect(res.status, JSON.stringify(res.body.issue ?? '')).toBe(200);
     return (res.body.entry ?? []).map((e: { resource: { id: string } }) => e.resource.id).sort();
   };
-
 
   it.each([
     ['Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140', ['bp-high']],
@@ -61,7 +91,12 @@ describe.each(BACKENDS)('composite parameters and the :of-type and :identifier m
   });
 
   it('refuses malformed composite and :of-type values', async () => {
-    for (const q of ['Observation?component-code-value-quantity=8480-6', 'Observation?component-code-value-quantity=8480-6$abc', 'Patient?identifier:of-type=MR|123', 'Patient?gender:of-type=x|y|z']) {
+    for (const q of [
+      'Observation?component-code-value-quantity=8480-6',
+      'Observation?component-code-value-quantity=8480-6$abc',
+      'Patient?identifier:of-type=MR|123',
+      'Patient?gender:of-type=x|y|z',
+    ]) {
       const res = await t.http().get(`/fhir/${q}`);
       expect(res.status, q).toBe(400);
       expect(res.body.resourceType).toBe('OperationOutcome');

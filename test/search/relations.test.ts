@@ -3,27 +3,75 @@ import { BACKENDS } from '../support/backends.js';
 import { BASE, FHIR_JSON, useFixtures, useServer } from '../support/server.js';
 
 const FIXTURES = [
-  { resourceType: 'Organization', id: 'org-vest', name: 'Helse Vest', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983658725' }] },
+  {
+    resourceType: 'Organization',
+    id: 'org-vest',
+    name: 'Helse Vest',
+    identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '983658725' }],
+  },
   { resourceType: 'Organization', id: 'org-nord', name: 'Helse Nord', partOf: { reference: 'Organization/org-vest' } },
-  { resourceType: 'Patient', id: 'pa-1', name: [{ family: 'Haugen' }], managingOrganization: { reference: 'Organization/org-vest' }, identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '01017012343' }] },
-  { resourceType: 'Patient', id: 'pa-2', name: [{ family: 'Lunde' }], managingOrganization: { reference: 'Organization/org-nord' } },
+  {
+    resourceType: 'Patient',
+    id: 'pa-1',
+    name: [{ family: 'Haugen' }],
+    managingOrganization: { reference: 'Organization/org-vest' },
+    identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '01017012343' }],
+  },
+  {
+    resourceType: 'Patient',
+    id: 'pa-2',
+    name: [{ family: 'Lunde' }],
+    managingOrganization: { reference: 'Organization/org-nord' },
+  },
   { resourceType: 'Patient', id: 'pa-3', name: [{ family: 'Berg' }] },
   { resourceType: 'CarePlan', id: 'cp-1', status: 'active', intent: 'plan', subject: { reference: 'Patient/pa-1' } },
   { resourceType: 'CarePlan', id: 'cp-2', status: 'active', intent: 'plan', subject: { reference: 'Patient/pa-2' } },
-  { resourceType: 'Task', id: 'task-1', status: 'requested', intent: 'order', basedOn: [{ reference: 'CarePlan/cp-1' }], for: { reference: 'Patient/pa-1' }, businessStatus: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: 'overdue' }] } },
-  { resourceType: 'Task', id: 'task-2', status: 'completed', intent: 'order', basedOn: [{ reference: 'CarePlan/cp-2' }], for: { reference: 'Patient/pa-2' }, businessStatus: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: 'met' }] } },
-  { resourceType: 'Observation', id: 'obs-1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/pa-1' }, performer: [{ reference: 'Organization/org-vest' }] },
-  { resourceType: 'Provenance', id: 'prov-1', target: [{ reference: 'CarePlan/cp-1' }], recorded: '2026-10-01T08:00:00Z', agent: [{ who: { reference: 'Organization/org-vest' } }] },
+  {
+    resourceType: 'Task',
+    id: 'task-1',
+    status: 'requested',
+    intent: 'order',
+    basedOn: [{ reference: 'CarePlan/cp-1' }],
+    for: { reference: 'Patient/pa-1' },
+    businessStatus: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: 'overdue' }] },
+  },
+  {
+    resourceType: 'Task',
+    id: 'task-2',
+    status: 'completed',
+    intent: 'order',
+    basedOn: [{ reference: 'CarePlan/cp-2' }],
+    for: { reference: 'Patient/pa-2' },
+    businessStatus: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/deadline-status', code: 'met' }] },
+  },
+  {
+    resourceType: 'Observation',
+    id: 'obs-1',
+    status: 'final',
+    code: { text: 'x' },
+    subject: { reference: 'Patient/pa-1' },
+    performer: [{ reference: 'Organization/org-vest' }],
+  },
+  {
+    resourceType: 'Provenance',
+    id: 'prov-1',
+    target: [{ reference: 'CarePlan/cp-1' }],
+    recorded: '2026-10-01T08:00:00Z',
+    agent: [{ who: { reference: 'Organization/org-vest' } }],
+  },
 ];
 
 type Entry = { resource: { resourceType: string; id: string }; search: { mode: string } };
-const ids = (body: { entry?: Entry[] }, mode = 'match') => (body.entry ?? []).filter((e) => e.search.mode === mode).map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+const ids = (body: { entry?: Entry[] }, mode = 'match') =>
+  (body.entry ?? [])
+    .filter((e) => e.search.mode === mode)
+    .map((e) => `${e.resource.resourceType}/${e.resource.id}`)
+    .sort();
 
 describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (backend) => {
   const t = useServer(backend);
   useFixtures(t, () => FIXTURES);
   const get = (q: string) => t.http().get(`/fhir/${q}`);
-
 
   it.each([
     ['CarePlan?subject:Patient.name=haugen', ['CarePlan/cp-1']],
@@ -45,7 +93,14 @@ describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (bac
   });
 
   it('refuses malformed chains and _has', async () => {
-    for (const q of ['CarePlan?subject.nonsense=1', 'CarePlan?status.name=x', 'CarePlan?subject:Observation.code=x', 'Patient?_has:Task:nonsense:status=x', 'Patient?_has:Task', 'Patient?_has:Nope:patient:status=x']) {
+    for (const q of [
+      'CarePlan?subject.nonsense=1',
+      'CarePlan?status.name=x',
+      'CarePlan?subject:Observation.code=x',
+      'Patient?_has:Task:nonsense:status=x',
+      'Patient?_has:Task',
+      'Patient?_has:Nope:patient:status=x',
+    ]) {
       const res = await get(q);
       expect(res.status, q).toBe(400);
       expect(res.body.issue[0].expression[0], q).toBe(decodeURIComponent(q.split('?')[1].split('=')[0]));
@@ -66,7 +121,9 @@ describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (bac
   it('_include:iterate follows what was included', async () => {
     const once = await get('Task?_id=task-2&_include=Task:based-on&_include=CarePlan:subject');
     expect(ids(once.body, 'include')).toEqual(['CarePlan/cp-2']);
-    const iterated = await get('Task?_id=task-2&_include=Task:based-on&_include:iterate=CarePlan:subject&_include:iterate=Patient:organization');
+    const iterated = await get(
+      'Task?_id=task-2&_include=Task:based-on&_include:iterate=CarePlan:subject&_include:iterate=Patient:organization',
+    );
     expect(ids(iterated.body, 'include')).toEqual(['CarePlan/cp-2', 'Organization/org-nord', 'Patient/pa-2']);
   });
 
@@ -94,7 +151,11 @@ describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (bac
 
   it('paging stays correct while resources are added between pages', async () => {
     for (let i = 0; i < 5; i++) {
-      await t.http().put(`/fhir/Basic/page-${i}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Basic', id: `page-${i}`, code: { text: 'paging' } });
+      await t
+        .http()
+        .put(`/fhir/Basic/page-${i}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Basic', id: `page-${i}`, code: { text: 'paging' } });
     }
     const first = await get('Basic?_count=2&_sort=-_lastUpdated');
     const seen = first.body.entry.map((e: Entry) => e.resource.id);
@@ -103,7 +164,11 @@ describe.each(BACKENDS)('chains, _has, includes and compartments on $name', (bac
     while (next) {
       // a new resource that sorts first would shift every later page without the snapshot
       t.clock.advance(1000);
-      await t.http().put(`/fhir/Basic/late-${added}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Basic', id: `late-${added++}`, code: { text: 'paging' } });
+      await t
+        .http()
+        .put(`/fhir/Basic/late-${added}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Basic', id: `late-${added++}`, code: { text: 'paging' } });
       const page = await t.http().get(next.replace(BASE, '/fhir'));
       seen.push(...page.body.entry.map((e: Entry) => e.resource.id));
       next = page.body.link.find((l: { relation: string }) => l.relation === 'next')?.url;

@@ -9,8 +9,22 @@ beforeAll(async () => {
 });
 
 const FIXTURES = [
-  { resourceType: 'Patient', id: 'p1', name: [{ family: 'Nordmann', given: ['Kari'] }], birthDate: '1980-01-01', identifier: [{ system: 'urn:x', value: '1' }] },
-  { resourceType: 'Observation', id: 'o1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: 'Patient/p1' }, valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' }, effectiveDateTime: '2026-01-01' },
+  {
+    resourceType: 'Patient',
+    id: 'p1',
+    name: [{ family: 'Nordmann', given: ['Kari'] }],
+    birthDate: '1980-01-01',
+    identifier: [{ system: 'urn:x', value: '1' }],
+  },
+  {
+    resourceType: 'Observation',
+    id: 'o1',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference: 'Patient/p1' },
+    valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    effectiveDateTime: '2026-01-01',
+  },
 ];
 
 /** Injection attempts, one per search parameter type (and the result parameters): bound values only. */
@@ -59,9 +73,17 @@ describe.each(BACKENDS)('hardening, on $name', (backend) => {
     const search = await t.http().get('/fhir/Patient?name=%00x');
     expect(search.status).toBe(400);
     expect(search.body.issue[0].expression).toEqual(['name']);
-    const has = await t.http().post('/fhir/Patient/_search?_has%3AObservation%3Asubject%3Acode=%00').set('Content-Type', 'application/x-www-form-urlencoded').send('');
+    const has = await t
+      .http()
+      .post('/fhir/Patient/_search?_has%3AObservation%3Asubject%3Acode=%00')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('');
     expect(has.status).toBe(400);
-    const write = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Nord\u0000mann' }] });
+    const write = await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', name: [{ family: 'Nord\u0000mann' }] });
     expect(write.status).toBe(422);
     expect(write.body.issue[0]).toMatchObject({ expression: ['Patient.name[0].family'] });
     expect(write.body.issue[0].diagnostics).toContain('U+0000');
@@ -75,24 +97,37 @@ describe.each(BACKENDS)('hardening, on $name', (backend) => {
     expect((await t.http().get('/fhir/Patient/p1/_history/1')).status).toBe(200);
   });
 
-  it.each(INJECTIONS)('injection in %s is a bound value: 200 or 400, never 500, and nothing changes', async (param, value) => {
-    const [type, name] = param.split('?');
-    const before = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM resources');
-    const res = await t.http().get(`/fhir/${type}`).query({ [name]: value });
-    expect([200, 400]).toContain(res.status);
-    expect(res.body.resourceType).toMatch(/Bundle|OperationOutcome/);
-    if (res.status === 200) expect(res.body.entry?.filter((e: { search: { mode: string } }) => e.search.mode === 'match') ?? []).toEqual([]);
-    expect(JSON.stringify(res.body)).not.toMatch(/SQLITE|syntax error|at .*\.(ts|js):\d+/i);
-    const after = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM resources');
-    expect(Number(after?.n)).toBe(Number(before?.n));
-    expect((await t.http().get('/fhir/Patient/p1')).status).toBe(200);
-  });
+  it.each(INJECTIONS)(
+    'injection in %s is a bound value: 200 or 400, never 500, and nothing changes',
+    async (param, value) => {
+      const [type, name] = param.split('?');
+      const before = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM resources');
+      const res = await t
+        .http()
+        .get(`/fhir/${type}`)
+        .query({ [name]: value });
+      expect([200, 400]).toContain(res.status);
+      expect(res.body.resourceType).toMatch(/Bundle|OperationOutcome/);
+      if (res.status === 200)
+        expect(res.body.entry?.filter((e: { search: { mode: string } }) => e.search.mode === 'match') ?? []).toEqual(
+          [],
+        );
+      expect(JSON.stringify(res.body)).not.toMatch(/SQLITE|syntax error|at .*\.(ts|js):\d+/i);
+      const after = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM resources');
+      expect(Number(after?.n)).toBe(Number(before?.n));
+      expect((await t.http().get('/fhir/Patient/p1')).status).toBe(200);
+    },
+  );
 });
 
 describe.each(BACKENDS)('a resource stored leniently with U+0000, on $name', (backend) => {
   const t = useServer(backend, { validationMode: 'lenient' });
   it('is stored, searchable by the rest of its text, and its index keeps no U+0000', async () => {
-    const res = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Nord\u0000mann' }] });
+    const res = await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', name: [{ family: 'Nord\u0000mann' }] });
     expect(res.status).toBe(201);
     expect(res.body.name[0].family).toBe('Nord\u0000mann');
     const found = await t.http().get('/fhir/Patient').query({ name: 'Nordmann' });
@@ -101,11 +136,21 @@ describe.each(BACKENDS)('a resource stored leniently with U+0000, on $name', (ba
 });
 
 describe('CORS and rate limits, configured', () => {
-  const t = useSecureServer(BACKENDS[0], () => keys, {}, { http: { corsOrigins: ['https://app.example.no'], rateLimitPerMinute: 5, maxQueryParams: 100 } });
-  const as = async (client: string) => `Bearer ${await signToken(keys, { scope: 'system/*.rs', client_id: client }, { now: t.clock.now() })}`;
+  const t = useSecureServer(
+    BACKENDS[0],
+    () => keys,
+    {},
+    { http: { corsOrigins: ['https://app.example.no'], rateLimitPerMinute: 5, maxQueryParams: 100 } },
+  );
+  const as = async (client: string) =>
+    `Bearer ${await signToken(keys, { scope: 'system/*.rs', client_id: client }, { now: t.clock.now() })}`;
 
   it('CORS answers the configured origin only, with the FHIR headers exposed', async () => {
-    const ok = await t.http().options('/fhir/Patient').set('Origin', 'https://app.example.no').set('Access-Control-Request-Method', 'GET');
+    const ok = await t
+      .http()
+      .options('/fhir/Patient')
+      .set('Origin', 'https://app.example.no')
+      .set('Access-Control-Request-Method', 'GET');
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.no');
     expect(ok.headers['access-control-allow-headers']).toContain('Authorization');
     const get = await t.http().get('/fhir/metadata').set('Origin', 'https://app.example.no');
@@ -123,14 +168,26 @@ describe('CORS and rate limits, configured', () => {
     expect(limited.status).toBe(429);
     expect(limited.body.issue[0].code).toBe('throttled');
     expect(limited.headers['retry-after']).toBeDefined();
-    expect((await t.http().get('/fhir/Patient').set('Authorization', await as('quiet-client'))).status).toBe(200);
+    expect(
+      (
+        await t
+          .http()
+          .get('/fhir/Patient')
+          .set('Authorization', await as('quiet-client'))
+      ).status,
+    ).toBe(200);
   });
 
   it('a JSON body over the size or depth limit is refused before it is parsed into a resource', async () => {
     const auth = `Bearer ${await signToken(keys, { scope: 'system/*.cruds', client_id: 'writer' }, { now: t.clock.now() })}`;
     let deep: unknown = { a: 1 };
     for (let i = 0; i < 200; i++) deep = { x: deep };
-    const res = await t.http().post('/fhir/Patient').set('Authorization', auth).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', extension: [deep] });
+    const res = await t
+      .http()
+      .post('/fhir/Patient')
+      .set('Authorization', auth)
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', extension: [deep] });
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });

@@ -9,7 +9,13 @@ beforeAll(async () => {
   keys = await makeKeys();
 });
 
-const obs = (id: string, patient: string) => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'Puls' }, subject: { reference: `Patient/${patient}` } });
+const obs = (id: string, patient: string) => ({
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  code: { text: 'Puls' },
+  subject: { reference: `Patient/${patient}` },
+});
 const FIXTURES = [
   { resourceType: 'Patient', id: 'anna', name: [{ family: 'Anna' }] },
   { resourceType: 'Patient', id: 'bjorn', name: [{ family: 'Bjørn' }] },
@@ -18,8 +24,20 @@ const FIXTURES = [
   { resourceType: 'Practitioner', id: 'lege', name: [{ family: 'Lege' }] },
 ];
 
-type Row = [scope: string, patient: string | undefined, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body: unknown, status: number];
-const newObs = (patient: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'Vekt' }, subject: { reference: `Patient/${patient}` } });
+type Row = [
+  scope: string,
+  patient: string | undefined,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body: unknown,
+  status: number,
+];
+const newObs = (patient: string) => ({
+  resourceType: 'Observation',
+  status: 'final',
+  code: { text: 'Vekt' },
+  subject: { reference: `Patient/${patient}` },
+});
 
 /**
  * Scope × interaction → status. SMART v2 (`cruds`) and v1 (`read`/`write`) forms; `patient/` scopes
@@ -73,23 +91,49 @@ const TABLE: Row[] = [
   ['patient/*.cruds', 'anna', 'DELETE', 'Observation/obs-bjorn', undefined, 404],
   ['patient/*.cruds', 'anna', 'PUT', 'Practitioner/lege', FIXTURES[4], 403],
   ['patient/*.cruds', 'anna', 'POST', '$evaluate-deadlines', { resourceType: 'Parameters' }, 403],
-  ['system/Task.u system/DetectedIssue.c', undefined, 'POST', '$evaluate-deadlines', { resourceType: 'Parameters' }, 200],
-  ['user/Patient.r', undefined, 'POST', 'Patient/$validate', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient' } }] }, 200],
+  [
+    'system/Task.u system/DetectedIssue.c',
+    undefined,
+    'POST',
+    '$evaluate-deadlines',
+    { resourceType: 'Parameters' },
+    200,
+  ],
+  [
+    'user/Patient.r',
+    undefined,
+    'POST',
+    'Patient/$validate',
+    { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient' } }] },
+    200,
+  ],
   ['user/Patient.r', undefined, 'POST', '$reindex', { resourceType: 'Parameters' }, 403],
   ['openid fhirUser', undefined, 'GET', 'Patient/anna', undefined, 403],
 ];
 
 describe.each(BACKENDS)('SMART scopes on every interaction, on $name', (backend) => {
   const t = useSecureServer(backend, () => keys);
-  const as = async (scope: string, patient?: string) => `Bearer ${await signToken(keys, { scope, ...(patient ? { patient } : {}) }, { now: t.clock.now() })}`;
+  const as = async (scope: string, patient?: string) =>
+    `Bearer ${await signToken(keys, { scope, ...(patient ? { patient } : {}) }, { now: t.clock.now() })}`;
   beforeAll(async () => {
-    const entry = FIXTURES.map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } }));
-    const res = await t.http().post('/fhir').set('Authorization', await as('system/*.cruds')).set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+    const entry = FIXTURES.map((resource) => ({
+      resource,
+      request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
+    }));
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Authorization', await as('system/*.cruds'))
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Bundle', type: 'transaction', entry });
     expect(res.status).toBe(200);
   });
 
   it.each(TABLE)('%s (patient %s): %s %s → %i', async (scope, patient, method, url, body, status) => {
-    let req = t.http()[method.toLowerCase() as 'get'](`/fhir/${url}`).set('Authorization', await as(scope, patient));
+    let req = t
+      .http()
+      [method.toLowerCase() as 'get'](`/fhir/${url}`)
+      .set('Authorization', await as(scope, patient));
     if (body !== undefined) req = req.set('Content-Type', FHIR_JSON).send(body as object);
     const res = await req;
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(status);
@@ -102,12 +146,20 @@ describe.each(BACKENDS)('SMART scopes on every interaction, on $name', (backend)
 
   it('a patient-scoped search sees only its patient: matches, totals and includes', async () => {
     const auth = await as('patient/*.rs', 'anna');
-    const all = await t.http().get('/fhir/Observation').query({ _total: 'accurate', _include: 'Observation:subject' }).set('Authorization', auth);
+    const all = await t
+      .http()
+      .get('/fhir/Observation')
+      .query({ _total: 'accurate', _include: 'Observation:subject' })
+      .set('Authorization', auth);
     expect(all.status).toBe(200);
-    const subjects = (all.body as Bundle).entry?.filter((e) => e.search?.mode === 'match').map((e) => (e.resource as { subject: { reference: string } }).subject.reference);
+    const subjects = (all.body as Bundle).entry
+      ?.filter((e) => e.search?.mode === 'match')
+      .map((e) => (e.resource as { subject: { reference: string } }).subject.reference);
     expect(new Set(subjects)).toEqual(new Set(['Patient/anna']));
     expect(all.body.total).toBe(subjects?.length);
-    expect((all.body as Bundle).entry?.filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id)).toEqual(['anna']);
+    expect((all.body as Bundle).entry?.filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id)).toEqual([
+      'anna',
+    ]);
     const patients = await t.http().get('/fhir/Patient').query({ _total: 'accurate' }).set('Authorization', auth);
     expect(patients.body.total).toBe(1);
     // the limit is the server's: it does not appear in the self link
@@ -115,37 +167,89 @@ describe.each(BACKENDS)('SMART scopes on every interaction, on $name', (backend)
   });
 
   it('_include and _revinclude never bring in a type the token may not read', async () => {
-    const res = await t.http().get('/fhir/Patient').query({ _id: 'anna', _revinclude: 'Observation:subject' }).set('Authorization', await as('user/Patient.rs'));
+    const res = await t
+      .http()
+      .get('/fhir/Patient')
+      .query({ _id: 'anna', _revinclude: 'Observation:subject' })
+      .set('Authorization', await as('user/Patient.rs'));
     expect(res.status).toBe(200);
-    expect(res.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType)).toEqual(['Patient']);
-    const both = await t.http().get('/fhir/Patient').query({ _id: 'anna', _revinclude: 'Observation:subject' }).set('Authorization', await as('user/Patient.rs user/Observation.r'));
-    expect(both.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType)).toContain('Observation');
+    expect(res.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType)).toEqual([
+      'Patient',
+    ]);
+    const both = await t
+      .http()
+      .get('/fhir/Patient')
+      .query({ _id: 'anna', _revinclude: 'Observation:subject' })
+      .set('Authorization', await as('user/Patient.rs user/Observation.r'));
+    expect(both.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType)).toContain(
+      'Observation',
+    );
   });
 
   it('inside a transaction, one forbidden entry refuses the whole transaction; in a batch, only that entry', async () => {
     const entry = [
       { resource: newObs('anna'), request: { method: 'POST', url: 'Observation' } },
-      { resource: { resourceType: 'Practitioner', name: [{ family: 'Ny' }] }, request: { method: 'POST', url: 'Practitioner' } },
+      {
+        resource: { resourceType: 'Practitioner', name: [{ family: 'Ny' }] },
+        request: { method: 'POST', url: 'Practitioner' },
+      },
     ];
     const auth = await as('user/Observation.cruds');
-    const before = (await t.http().get('/fhir/Observation').query({ _summary: 'count' }).set('Authorization', auth)).body.total;
-    const tx = await t.http().post('/fhir').set('Authorization', auth).set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+    const before = (await t.http().get('/fhir/Observation').query({ _summary: 'count' }).set('Authorization', auth))
+      .body.total;
+    const tx = await t
+      .http()
+      .post('/fhir')
+      .set('Authorization', auth)
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Bundle', type: 'transaction', entry });
     expect(tx.status).toBe(403);
     expect(tx.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
-    expect((await t.http().get('/fhir/Observation').query({ _summary: 'count' }).set('Authorization', auth)).body.total).toBe(before);
-    const batch = await t.http().post('/fhir').set('Authorization', auth).set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'batch', entry: [...entry, { request: { method: 'GET', url: 'Patient/anna' } }] });
-    expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status.slice(0, 3))).toEqual(['201', '403', '403']);
+    expect(
+      (await t.http().get('/fhir/Observation').query({ _summary: 'count' }).set('Authorization', auth)).body.total,
+    ).toBe(before);
+    const batch = await t
+      .http()
+      .post('/fhir')
+      .set('Authorization', auth)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [...entry, { request: { method: 'GET', url: 'Patient/anna' } }],
+      });
+    expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status.slice(0, 3))).toEqual([
+      '201',
+      '403',
+      '403',
+    ]);
   });
 
   it('a patient-scoped transaction cannot reach another patient through a conditional reference or create', async () => {
     const auth = await as('patient/*.cruds', 'anna');
-    const res = await t.http().post('/fhir').set('Authorization', auth).set('Content-Type', FHIR_JSON).send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [{ resource: { ...newObs('x'), subject: { reference: 'Patient?_id=bjorn' } }, request: { method: 'POST', url: 'Observation' } }],
-    });
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Authorization', auth)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: { ...newObs('x'), subject: { reference: 'Patient?_id=bjorn' } },
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ],
+      });
     expect(res.status).toBe(404); // bjorn is not found from anna's compartment
-    const cond = await t.http().post('/fhir/Observation').set('Authorization', auth).set('If-None-Exist', '_id=obs-bjorn').set('Content-Type', FHIR_JSON).send(newObs('anna'));
+    const cond = await t
+      .http()
+      .post('/fhir/Observation')
+      .set('Authorization', auth)
+      .set('If-None-Exist', '_id=obs-bjorn')
+      .set('Content-Type', FHIR_JSON)
+      .send(newObs('anna'));
     expect(cond.status).toBe(201); // the match outside the compartment is invisible, so a new one is made
   });
 });

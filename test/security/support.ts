@@ -28,7 +28,13 @@ export async function makeKeys(): Promise<Keys> {
   const jwks = { keys: [rsJwk, esJwk] };
   const jwksFile = join(mkdtempSync(join(tmpdir(), 'forlop-jwks-')), 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(jwks));
-  return { rs256: { privateKey: rs.privateKey, jwk: rsJwk }, es256: { privateKey: es.privateKey, jwk: esJwk }, stranger, jwksFile, jwks };
+  return {
+    rs256: { privateKey: rs.privateKey, jwk: rsJwk },
+    es256: { privateKey: es.privateKey, jwk: esJwk },
+    stranger,
+    jwksFile,
+    jwks,
+  };
 }
 
 export interface TokenOptions {
@@ -61,7 +67,12 @@ export async function signToken(keys: Keys, claims: Record<string, unknown>, o: 
 }
 
 /** A test server that requires tokens signed by `keys` (JWKS from a file), checked against the test clock. */
-export function useSecureServer(backend: Backend, keys: () => Keys, config: Partial<TokenConfig> = {}, more: Record<string, unknown> = {}): TestServer {
+export function useSecureServer(
+  backend: Backend,
+  keys: () => Keys,
+  config: Partial<TokenConfig> = {},
+  more: Record<string, unknown> = {},
+): TestServer {
   const holder: { t?: TestServer } = {};
   const clock = { now: () => holder.t!.clock.now() };
   let verifier: TokenVerifier | undefined;
@@ -71,7 +82,10 @@ export function useSecureServer(backend: Backend, keys: () => Keys, config: Part
       return verifier.verify(token);
     },
   } as unknown as TokenVerifier;
-  const t = useServer(backend, { security: { tokens, smart: { issuer: ISSUER, tokenEndpoint: `${ISSUER}/token` } }, ...more });
+  const t = useServer(backend, {
+    security: { tokens, smart: { issuer: ISSUER, tokenEndpoint: `${ISSUER}/token` } },
+    ...more,
+  });
   holder.t = t;
   return t;
 }

@@ -11,7 +11,15 @@ export interface ChildServer {
 export async function startChildServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, '../../bin/forlop.js'), 'serve'], {
-    env: { ...process.env, BASE_URL: `http://127.0.0.1:${port}/fhir`, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_REQUESTS: 'false', ...env },
+    env: {
+      ...process.env,
+      BASE_URL: `http://127.0.0.1:${port}/fhir`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      LOG_REQUESTS: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

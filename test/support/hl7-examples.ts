@@ -9,7 +9,10 @@ export const HL7_EXAMPLES_DIR = join(import.meta.dirname, '../../../shared/testd
 export const ALL_EXAMPLES: Example[] = readdirSync(HL7_EXAMPLES_DIR)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .map((file) => ({ file, resource: JSON.parse(readFileSync(join(HL7_EXAMPLES_DIR, file), 'utf8')) as Example['resource'] }));
+  .map((file) => ({
+    file,
+    resource: JSON.parse(readFileSync(join(HL7_EXAMPLES_DIR, file), 'utf8')) as Example['resource'],
+  }));
 
 /**
  * Examples that are invalid per the R4 specification itself, with the reason: the server refuses

@@ -27,7 +27,10 @@ export interface InProcess {
  * is a fresh SQLite file unless `storage` is given; `options` (baseUrl, security, audit …) go to buildApp,
  * `clock` lets options made beforehand share the clock.
  */
-export async function startInProcess(now: string, options: Partial<AppOptions> & { storage?: Storage; clock?: ManualClock } = {}): Promise<InProcess> {
+export async function startInProcess(
+  now: string,
+  options: Partial<AppOptions> & { storage?: Storage; clock?: ManualClock } = {},
+): Promise<InProcess> {
   const dir = options.storage ? undefined : mkdtempSync(join(tmpdir(), 'forlop-in-process-'));
   const storage = options.storage ?? new SqliteStorage(join(dir as string, 'forlop.db'));
   const clock = options.clock ?? new ManualClock(new Date(now));

@@ -6,7 +6,11 @@
 const W1 = [3, 7, 6, 1, 8, 9, 4, 5, 2];
 const W2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
-export function personNumber(ddmmyy: string, individ: number, kind: 'fnr' | 'dnr' | 'hnr' | 'synthetic' = 'fnr'): string {
+export function personNumber(
+  ddmmyy: string,
+  individ: number,
+  kind: 'fnr' | 'dnr' | 'hnr' | 'synthetic' = 'fnr',
+): string {
   let dd = Number(ddmmyy.slice(0, 2));
   let mm = Number(ddmmyy.slice(2, 4));
   if (kind === 'dnr') dd += 40;

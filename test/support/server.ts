@@ -54,10 +54,21 @@ export function useServer(backend: Backend, options: Partial<AppOptions> = {}): 
  * Stores resources (with their ids) in one transaction before the file's tests, after `useServer`'s
  * own set-up; fails the file loudly if the server refuses them.
  */
-export function useFixtures(t: TestServer, resources: () => ReadonlyArray<{ resourceType: string; id?: string }>): void {
+export function useFixtures(
+  t: TestServer,
+  resources: () => ReadonlyArray<{ resourceType: string; id?: string }>,
+): void {
   beforeAll(async () => {
-    const entry = resources().map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } }));
-    const res = await t.http().post('/fhir').set('Content-Type', FHIR_JSON).set('Prefer', 'return=minimal').send({ resourceType: 'Bundle', type: 'transaction', entry });
+    const entry = resources().map((resource) => ({
+      resource,
+      request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
+    }));
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .set('Prefer', 'return=minimal')
+      .send({ resourceType: 'Bundle', type: 'transaction', entry });
     if (res.status !== 200) throw new Error(`fixtures refused: ${res.status} ${JSON.stringify(res.body)}`);
   });
 }

@@ -5,25 +5,52 @@ import { FHIR_JSON, useFixtures, useServer } from '../support/server.js';
 import { CONDITIONS, CS, TEST_CS, useTerminology, VS } from './support.js';
 
 const codes = (vs: ValueSet) => (vs.expansion?.contains ?? []).map((c) => c.code);
-const flat = (list: ValueSetExpansionContains[] = []): ValueSetExpansionContains[] => list.flatMap((c) => [c, ...flat(c.contains)]);
-const inline = (compose: ValueSet['compose'], extra: Partial<ValueSet> = {}): ValueSet => ({ resourceType: 'ValueSet', status: 'active', url: 'http://forlop.test/ValueSet/inline', compose, ...extra });
+const flat = (list: ValueSetExpansionContains[] = []): ValueSetExpansionContains[] =>
+  list.flatMap((c) => [c, ...flat(c.contains)]);
+const inline = (compose: ValueSet['compose'], extra: Partial<ValueSet> = {}): ValueSet => ({
+  resourceType: 'ValueSet',
+  status: 'active',
+  url: 'http://forlop.test/ValueSet/inline',
+  compose,
+  ...extra,
+});
 
 describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
   const t = useServer(backend, { terminology: { maxExpansionSize: 300 } });
   useTerminology(t);
   useFixtures(t, () => [
     CONDITIONS,
-    { resourceType: 'ValueSet', id: 'severe', url: 'http://forlop.test/ValueSet/severe', status: 'active', compose: { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: '=', value: 'high' }] }] } },
+    {
+      resourceType: 'ValueSet',
+      id: 'severe',
+      url: 'http://forlop.test/ValueSet/severe',
+      status: 'active',
+      compose: { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: '=', value: 'high' }] }] },
+    },
   ]);
-  const expand = (query: Record<string, string>, path = 'ValueSet/$expand') => t.http().get(`/fhir/${path}`).query(query);
-  const post = (parameter: unknown[]) => t.http().post('/fhir/ValueSet/$expand').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
+  const expand = (query: Record<string, string>, path = 'ValueSet/$expand') =>
+    t.http().get(`/fhir/${path}`).query(query);
+  const post = (parameter: unknown[]) =>
+    t
+      .http()
+      .post('/fhir/ValueSet/$expand')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Parameters', parameter });
 
   it('a whole code system, with total, used-codesystem and the value set metadata', async () => {
     const res = await expand({ url: VS('pathway-types') });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ resourceType: 'ValueSet', url: VS('pathway-types'), version: '2024-12-06', expansion: { total: 8 } });
+    expect(res.body).toMatchObject({
+      resourceType: 'ValueSet',
+      url: VS('pathway-types'),
+      version: '2024-12-06',
+      expansion: { total: 8 },
+    });
     expect(codes(res.body)).toEqual(['D01', 'D06', 'D07', 'D08', 'D09', 'D10', 'D11', 'D12']);
-    expect(res.body.expansion.parameter).toContainEqual({ name: 'used-codesystem', valueUri: `${CS('9321')}|2024-12-06` });
+    expect(res.body.expansion.parameter).toContainEqual({
+      name: 'used-codesystem',
+      valueUri: `${CS('9321')}|2024-12-06`,
+    });
     expect(res.body.expansion.identifier).toMatch(/^urn:uuid:/);
     expect(res.body.compose).toBeUndefined();
   });
@@ -50,7 +77,14 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     ['generalizes', 'schizophrenia', ['mental', 'psychosis', 'schizophrenia']],
     ['in', 'ocd,eating,nope', ['ocd', 'eating']],
   ])('hierarchy filter %s %s (nesting and the parent property both count)', async (op, value, expected) => {
-    const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, filter: [{ property: 'concept', op: op as 'is-a', value }] }] }) }]);
+    const res = await post([
+      {
+        name: 'valueSet',
+        resource: inline({
+          include: [{ system: TEST_CS, filter: [{ property: 'concept', op: op as 'is-a', value }] }],
+        }),
+      },
+    ]);
     expect(res.status).toBe(200);
     expect(codes(res.body).sort()).toEqual([...expected].sort());
   });
@@ -62,7 +96,12 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     ['exists', 'severity', 'false', ['mental', 'substance', 'old-neurosis']],
     ['in', 'severity', 'medium,low', ['ocd']],
   ])('property filter %s on %s', async (op, property, value, expected) => {
-    const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, filter: [{ property, op: op as 'is-a', value }] }] }) }]);
+    const res = await post([
+      {
+        name: 'valueSet',
+        resource: inline({ include: [{ system: TEST_CS, filter: [{ property, op: op as 'is-a', value }] }] }),
+      },
+    ]);
     expect(codes(res.body).sort()).toEqual([...expected].sort());
   });
 
@@ -71,33 +110,64 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
       {
         name: 'valueSet',
         resource: inline({
-          include: [{ valueSet: ['http://forlop.test/ValueSet/severe'] }, { system: TEST_CS, concept: [{ code: 'substance' }] }],
+          include: [
+            { valueSet: ['http://forlop.test/ValueSet/severe'] },
+            { system: TEST_CS, concept: [{ code: 'substance' }] },
+          ],
           exclude: [{ system: TEST_CS, concept: [{ code: 'eating' }] }],
         }),
       },
     ]);
     expect(codes(res.body).sort()).toEqual(['psychosis', 'schizophrenia', 'substance']);
-    expect(res.body.expansion.parameter).toContainEqual({ name: 'used-valueset', valueUri: 'http://forlop.test/ValueSet/severe' });
-    const both = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, filter: [{ property: 'concept', op: 'is-a', value: 'psychosis' }], valueSet: ['http://forlop.test/ValueSet/severe'] }] }) }]);
+    expect(res.body.expansion.parameter).toContainEqual({
+      name: 'used-valueset',
+      valueUri: 'http://forlop.test/ValueSet/severe',
+    });
+    const both = await post([
+      {
+        name: 'valueSet',
+        resource: inline({
+          include: [
+            {
+              system: TEST_CS,
+              filter: [{ property: 'concept', op: 'is-a', value: 'psychosis' }],
+              valueSet: ['http://forlop.test/ValueSet/severe'],
+            },
+          ],
+        }),
+      },
+    ]);
     expect(codes(both.body).sort()).toEqual(['psychosis', 'schizophrenia']);
   });
 
   it('inactive and notSelectable codes are flagged; activeOnly leaves inactive ones out', async () => {
-    const all = await expand({ url: TEST_CS.replace('CodeSystem', 'ValueSet'), valueSetVersion: 'x' }).catch(() => undefined);
+    const all = await expand({ url: TEST_CS.replace('CodeSystem', 'ValueSet'), valueSetVersion: 'x' }).catch(
+      () => undefined,
+    );
     expect(all?.status).toBe(404);
     const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS }] }) }]);
     const byCode = new Map(flat(res.body.expansion.contains).map((c) => [c.code, c]));
     expect(byCode.get('old-neurosis')?.inactive).toBe(true);
     expect(byCode.get('mental')?.abstract).toBe(true);
-    const active = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS }] }) }, { name: 'activeOnly', valueBoolean: true }]);
+    const active = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS }] }) },
+      { name: 'activeOnly', valueBoolean: true },
+    ]);
     expect(codes(active.body)).not.toContain('old-neurosis');
     expect(active.body.expansion.total).toBe(6);
   });
 
   it('excludeNested=false shows the hierarchy of a whole code system', async () => {
-    const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS }] }) }, { name: 'excludeNested', valueBoolean: false }]);
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS }] }) },
+      { name: 'excludeNested', valueBoolean: false },
+    ]);
     const mental = res.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'mental');
-    expect(mental.contains.map((c: ValueSetExpansionContains) => c.code).sort()).toEqual(['eating', 'ocd', 'psychosis']);
+    expect(mental.contains.map((c: ValueSetExpansionContains) => c.code).sort()).toEqual([
+      'eating',
+      'ocd',
+      'psychosis',
+    ]);
     expect(res.body.expansion.total).toBe(7);
   });
 
@@ -125,25 +195,52 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     const res = await expand({ url: VS('event-X-outcomes'), includeDesignations: 'true' });
     const g = res.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G');
     expect(g.display).toBe('Avslutning av gjennomført pakkeforløp');
-    expect(g.designation).toContainEqual(expect.objectContaining({ language: 'en', value: 'Ended after a completed pathway' }));
-    expect(g.designation).toContainEqual(expect.objectContaining({ language: 'nb', value: 'Avslutning av gjennomført pasientforløp', use: expect.objectContaining({ code: 'current-name' }) }));
+    expect(g.designation).toContainEqual(
+      expect.objectContaining({ language: 'en', value: 'Ended after a completed pathway' }),
+    );
+    expect(g.designation).toContainEqual(
+      expect.objectContaining({
+        language: 'nb',
+        value: 'Avslutning av gjennomført pasientforløp',
+        use: expect.objectContaining({ code: 'current-name' }),
+      }),
+    );
     const en = await expand({ url: VS('event-X-outcomes'), displayLanguage: 'en' });
-    expect(en.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe('Ended after a completed pathway');
-    const header = await t.http().get('/fhir/ValueSet/$expand').query({ url: VS('event-X-outcomes') }).set('Accept-Language', 'en;q=0.8, nb');
-    expect(header.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe('Avslutning av gjennomført pakkeforløp');
+    expect(en.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe(
+      'Ended after a completed pathway',
+    );
+    const header = await t
+      .http()
+      .get('/fhir/ValueSet/$expand')
+      .query({ url: VS('event-X-outcomes') })
+      .set('Accept-Language', 'en;q=0.8, nb');
+    expect(header.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe(
+      'Avslutning av gjennomført pakkeforløp',
+    );
     const nn = await expand({ url: VS('event-X-outcomes'), displayLanguage: 'nn' });
-    expect(nn.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe('Avslutning av gjennomført pakkeforløp');
+    expect(nn.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G').display).toBe(
+      'Avslutning av gjennomført pakkeforløp',
+    );
   });
 
   it('includeDefinition adds each definition (R4: the valueset-concept-definition extension)', async () => {
-    const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] }) }, { name: 'includeDefinition', valueBoolean: true }]);
-    expect(res.body.expansion.contains[0].extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/valueset-concept-definition', valueString: 'A disorder with loss of contact with reality' }]);
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] }) },
+      { name: 'includeDefinition', valueBoolean: true },
+    ]);
+    expect(res.body.expansion.contains[0].extension).toEqual([
+      {
+        url: 'http://hl7.org/fhir/StructureDefinition/valueset-concept-definition',
+        valueString: 'A disorder with loss of contact with reality',
+      },
+    ]);
   });
 
   describe('code system versions', () => {
     const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'new-in-2', display: 'New in 2' }] };
     const versionless = inline({ include: [{ system: TEST_CS }] });
-    const run = (parameter: unknown[]) => post([{ name: 'valueSet', resource: versionless }, { name: 'tx-resource', resource: v2 }, ...parameter]);
+    const run = (parameter: unknown[]) =>
+      post([{ name: 'valueSet', resource: versionless }, { name: 'tx-resource', resource: v2 }, ...parameter]);
 
     it('without a version the latest is used, and named in used-codesystem', async () => {
       const res = await run([]);
@@ -160,7 +257,10 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
         { name: 'force-system-version', valueUri: `${TEST_CS}|1.0.0` },
       ]);
       expect(codes(pinned.body)).toContain('psychosis');
-      expect(pinned.body.expansion.parameter).toContainEqual({ name: 'force-system-version', valueUri: `${TEST_CS}|1.0.0` });
+      expect(pinned.body.expansion.parameter).toContainEqual({
+        name: 'force-system-version',
+        valueUri: `${TEST_CS}|1.0.0`,
+      });
     });
 
     it('check-system-version refuses a version that does not match (wildcards allowed)', async () => {
@@ -172,7 +272,9 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     });
 
     it('an unknown version is 404, naming the versions there are', async () => {
-      const res = await post([{ name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '9.9' }] }) }]);
+      const res = await post([
+        { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '9.9' }] }) },
+      ]);
       expect(res.status).toBe(404);
       expect(res.body.issue[0].details.text).toContain('Valid versions: 1.0.0');
     });
@@ -189,8 +291,23 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(codes(inst.body)).toContain('P');
     const res = await post([
       { name: 'url', valueUri: 'http://forlop.test/ValueSet/adhoc' },
-      { name: 'tx-resource', resource: inline({ include: [{ system: 'http://forlop.test/CodeSystem/adhoc' }] }, { url: 'http://forlop.test/ValueSet/adhoc' }) },
-      { name: 'tx-resource', resource: { resourceType: 'CodeSystem', url: 'http://forlop.test/CodeSystem/adhoc', status: 'active', content: 'complete', concept: [{ code: 'a' }, { code: 'b' }] } },
+      {
+        name: 'tx-resource',
+        resource: inline(
+          { include: [{ system: 'http://forlop.test/CodeSystem/adhoc' }] },
+          { url: 'http://forlop.test/ValueSet/adhoc' },
+        ),
+      },
+      {
+        name: 'tx-resource',
+        resource: {
+          resourceType: 'CodeSystem',
+          url: 'http://forlop.test/CodeSystem/adhoc',
+          status: 'active',
+          content: 'complete',
+          concept: [{ code: 'a' }, { code: 'b' }],
+        },
+      },
     ]);
     expect(codes(res.body)).toEqual(['a', 'b']);
   });
@@ -200,10 +317,14 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(codes(before.body)).not.toContain('substance');
     const changed = structuredClone(CONDITIONS);
     (changed.concept[2] as { property?: unknown[] }).property = [{ code: 'severity', valueCode: 'high' }];
-    expect((await t.http().put('/fhir/CodeSystem/conditions').set('Content-Type', FHIR_JSON).send(changed)).status).toBe(200);
+    expect(
+      (await t.http().put('/fhir/CodeSystem/conditions').set('Content-Type', FHIR_JSON).send(changed)).status,
+    ).toBe(200);
     const after = await expand({ url: 'http://forlop.test/ValueSet/severe' });
     expect(codes(after.body)).toContain('substance');
-    expect((await t.http().put('/fhir/CodeSystem/conditions').set('Content-Type', FHIR_JSON).send(CONDITIONS)).status).toBe(200);
+    expect(
+      (await t.http().put('/fhir/CodeSystem/conditions').set('Content-Type', FHIR_JSON).send(CONDITIONS)).status,
+    ).toBe(200);
   });
 
   describe('errors', () => {
@@ -219,11 +340,36 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     });
 
     it.each([
-      ['an unknown code system', { include: [{ system: 'http://example.org/none' }] }, 404, 'ValueSet.compose.include[0].system'],
-      ['a filter without a value', { include: [{ system: TEST_CS, filter: [{ property: 'concept', op: 'is-a' }] }] }, 400, 'ValueSet.compose.include[0].filter[0]'],
-      ['a regex that does not compile', { include: [{ system: TEST_CS, filter: [{ property: 'code', op: 'regex', value: '(a' }] }] }, 400, 'ValueSet.compose.include[0].filter[0]'],
-      ['an operator the property does not support', { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: 'is-a', value: 'x' }] }] }, 400, 'ValueSet.compose.include[0].filter[0]'],
-      ['an import that does not exist', { include: [{ valueSet: ['http://example.org/ValueSet/none'] }] }, 404, 'ValueSet.compose.include[0].valueSet'],
+      [
+        'an unknown code system',
+        { include: [{ system: 'http://example.org/none' }] },
+        404,
+        'ValueSet.compose.include[0].system',
+      ],
+      [
+        'a filter without a value',
+        { include: [{ system: TEST_CS, filter: [{ property: 'concept', op: 'is-a' }] }] },
+        400,
+        'ValueSet.compose.include[0].filter[0]',
+      ],
+      [
+        'a regex that does not compile',
+        { include: [{ system: TEST_CS, filter: [{ property: 'code', op: 'regex', value: '(a' }] }] },
+        400,
+        'ValueSet.compose.include[0].filter[0]',
+      ],
+      [
+        'an operator the property does not support',
+        { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: 'is-a', value: 'x' }] }] },
+        400,
+        'ValueSet.compose.include[0].filter[0]',
+      ],
+      [
+        'an import that does not exist',
+        { include: [{ valueSet: ['http://example.org/ValueSet/none'] }] },
+        404,
+        'ValueSet.compose.include[0].valueSet',
+      ],
     ])('%s: the element is named', async (_name, compose, status, expression) => {
       const res = await post([{ name: 'valueSet', resource: inline(compose as ValueSet['compose']) }]);
       expect(res.status).toBe(status);
@@ -234,8 +380,27 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     it('a catastrophic regex is answered at once (linear-time matching)', async () => {
       const started = Date.now();
       const res = await post([
-        { name: 'valueSet', resource: inline({ include: [{ system: 'http://forlop.test/CodeSystem/redos', filter: [{ property: 'code', op: 'regex', value: '(a+)+' }] }] }) },
-        { name: 'tx-resource', resource: { resourceType: 'CodeSystem', url: 'http://forlop.test/CodeSystem/redos', status: 'active', content: 'complete', concept: [{ code: `${'a'.repeat(40)}b` }, { code: 'aaa' }] } },
+        {
+          name: 'valueSet',
+          resource: inline({
+            include: [
+              {
+                system: 'http://forlop.test/CodeSystem/redos',
+                filter: [{ property: 'code', op: 'regex', value: '(a+)+' }],
+              },
+            ],
+          }),
+        },
+        {
+          name: 'tx-resource',
+          resource: {
+            resourceType: 'CodeSystem',
+            url: 'http://forlop.test/CodeSystem/redos',
+            status: 'active',
+            content: 'complete',
+            concept: [{ code: `${'a'.repeat(40)}b` }, { code: 'aaa' }],
+          },
+        },
       ]);
       expect(res.status).toBe(200);
       expect(codes(res.body)).toEqual(['aaa']);
@@ -246,7 +411,13 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     it('a value set that imports itself is refused, not looped', async () => {
       const res = await post([
         { name: 'url', valueUri: 'http://forlop.test/ValueSet/loop' },
-        { name: 'tx-resource', resource: inline({ include: [{ valueSet: ['http://forlop.test/ValueSet/loop'] }] }, { url: 'http://forlop.test/ValueSet/loop' }) },
+        {
+          name: 'tx-resource',
+          resource: inline(
+            { include: [{ valueSet: ['http://forlop.test/ValueSet/loop'] }] },
+            { url: 'http://forlop.test/ValueSet/loop' },
+          ),
+        },
       ]);
       expect(res.status).toBe(422);
       expect(res.body.issue[0].details.text).toContain('includes itself');

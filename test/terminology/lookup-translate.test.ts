@@ -5,7 +5,10 @@ import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useFixtures, useServer } from '../support/server.js';
 import { CONDITIONS, CS, FORLOP, OID, param, TEST_CS, useTerminology } from './support.js';
 
-const parts = (p: ParametersParameter) => Object.fromEntries((p.part ?? []).map((x) => [x.name, x.valueCode ?? x.valueString ?? x.valueBoolean ?? x.valueCoding ?? x.valueUri]));
+const parts = (p: ParametersParameter) =>
+  Object.fromEntries(
+    (p.part ?? []).map((x) => [x.name, x.valueCode ?? x.valueString ?? x.valueBoolean ?? x.valueCoding ?? x.valueUri]),
+  );
 const all = (p: Parameters, name: string) => (p.parameter ?? []).filter((x) => x.name === name);
 
 describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
@@ -13,7 +16,8 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
   useTerminology(t);
   useFixtures(t, () => [CONDITIONS]);
   const get = (path: string, query: Record<string, string>) => t.http().get(`/fhir/${path}`).query(query);
-  const post = (path: string, parameter: unknown[]) => t.http().post(`/fhir/${path}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
+  const post = (path: string, parameter: unknown[]) =>
+    t.http().post(`/fhir/${path}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
 
   describe('start-up loading', () => {
     it('ships the pathway code systems with the OID identity and a canonical url of ours', async () => {
@@ -23,7 +27,9 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
       for (const n of ['9321', '9322', '9323', '9324', '9325', '9326', '9327', '9328', '9329', '3402', '8327']) {
         expect((await get(`CodeSystem/volven-${n}`, {})).status, n).toBe(200);
       }
-      expect((await get('ConceptMap', { url: `${FORLOP}/ConceptMap/revision-2023-general-pathways` })).body.total).toBe(1);
+      expect((await get('ConceptMap', { url: `${FORLOP}/ConceptMap/revision-2023-general-pathways` })).body.total).toBe(
+        1,
+      );
     });
 
     it('is idempotent by canonical url and version: a second load changes nothing', async () => {
@@ -60,12 +66,18 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
       const start = await get('CodeSystem/$lookup', { system: OID('9322'), code: 'A' });
       const designations = all(start.body, 'designation').map(parts);
       expect(designations).toContainEqual(expect.objectContaining({ language: 'en', value: 'Pathway start' }));
-      expect(designations).toContainEqual(expect.objectContaining({ language: 'nb', value: 'Nasjonalt pasientforløp start' }));
+      expect(designations).toContainEqual(
+        expect.objectContaining({ language: 'nb', value: 'Nasjonalt pasientforløp start' }),
+      );
       expect(designations).toContainEqual(expect.objectContaining({ language: 'nb', value: 'Pakkeforløp start' }));
     });
 
     it('hierarchy properties, `property` to choose, displayLanguage, POST with a coding, instance level', async () => {
-      const res = await post('CodeSystem/$lookup', [{ name: 'coding', valueCoding: { system: TEST_CS, code: 'psychosis' } }, { name: 'property', valueCode: 'parent' }, { name: 'property', valueCode: 'child' }]);
+      const res = await post('CodeSystem/$lookup', [
+        { name: 'coding', valueCoding: { system: TEST_CS, code: 'psychosis' } },
+        { name: 'property', valueCode: 'parent' },
+        { name: 'property', valueCode: 'child' },
+      ]);
       const props = all(res.body, 'property').map(parts);
       expect(props).toEqual([
         { code: 'parent', value: 'mental', description: 'Mental disorder' },
@@ -101,12 +113,18 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
     });
 
     it('codings, instance level, and errors', async () => {
-      const res = await post('CodeSystem/conditions/$subsumes', [{ name: 'codingA', valueCoding: { system: TEST_CS, code: 'psychosis' } }, { name: 'codingB', valueCoding: { system: TEST_CS, code: 'schizophrenia' } }]);
+      const res = await post('CodeSystem/conditions/$subsumes', [
+        { name: 'codingA', valueCoding: { system: TEST_CS, code: 'psychosis' } },
+        { name: 'codingB', valueCoding: { system: TEST_CS, code: 'schizophrenia' } },
+      ]);
       expect(param(res.body, 'outcome')?.valueCode).toBe('subsumes');
       const unknown = await get('CodeSystem/$subsumes', { system: TEST_CS, codeA: 'mental', codeB: 'nope' });
       expect(unknown.status).toBe(404);
       expect(unknown.body.issue[0].expression).toEqual(['codeB']);
-      const mixed = await post('CodeSystem/$subsumes', [{ name: 'codingA', valueCoding: { system: TEST_CS, code: 'mental' } }, { name: 'codingB', valueCoding: { system: CS('9321'), code: 'D11' } }]);
+      const mixed = await post('CodeSystem/$subsumes', [
+        { name: 'codingA', valueCoding: { system: TEST_CS, code: 'mental' } },
+        { name: 'codingB', valueCoding: { system: CS('9321'), code: 'D11' } },
+      ]);
       expect(mixed.status).toBe(400);
     });
   });
@@ -120,13 +138,22 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
       expect(param(res.body, 'result')?.valueBoolean).toBe(true);
       const match = all(res.body, 'match')[0];
       expect(match.part?.find((p) => p.name === 'equivalence')?.valueCode).toBe('wider');
-      expect(match.part?.find((p) => p.name === 'concept')?.valueCoding).toMatchObject({ system: CS('9321'), code: 'D07' });
+      expect(match.part?.find((p) => p.name === 'concept')?.valueCoding).toMatchObject({
+        system: CS('9321'),
+        code: 'D07',
+      });
       const products = match.part?.filter((p) => p.name === 'product').map((p) => parts(p).concept);
-      expect(products).toEqual([expect.objectContaining({ system: CS('9322'), code: 'U' }), expect.objectContaining({ system: CS('9325'), code: 'E' })]);
+      expect(products).toEqual([
+        expect.objectContaining({ system: CS('9322'), code: 'U' }),
+        expect.objectContaining({ system: CS('9325'), code: 'E' }),
+      ]);
     });
 
     it('without a map url, every map with the coding’s system as source is used; reverse goes back', async () => {
-      const res = await post('ConceptMap/$translate', [{ name: 'coding', valueCoding: { system: CS('9321'), code: 'D11' } }, { name: 'reverse', valueBoolean: true }]);
+      const res = await post('ConceptMap/$translate', [
+        { name: 'coding', valueCoding: { system: CS('9321'), code: 'D11' } },
+        { name: 'reverse', valueBoolean: true },
+      ]);
       const sources = all(res.body, 'match').map((m) => parts(m).concept as { code: string });
       expect(sources.map((s) => s.code)).toContain('D11CU');
       expect(sources.map((s) => s.code)).toContain('D11'); // the 2023 revision maps D11 to itself
@@ -146,7 +173,9 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
     });
 
     it('errors: unknown map 404, no code 400', async () => {
-      expect((await get('ConceptMap/$translate', { url: 'http://example.org/cm', system: CS('9321'), code: 'D11' })).status).toBe(404);
+      expect(
+        (await get('ConceptMap/$translate', { url: 'http://example.org/cm', system: CS('9321'), code: 'D11' })).status,
+      ).toBe(404);
       const res = await get('ConceptMap/$translate', { url: DECOMPOSITION, system: CS('9327') });
       expect(res.status).toBe(400);
       expect(res.body.issue[0].expression).toEqual(['code']);
@@ -158,19 +187,31 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
       const res = await get('metadata', { mode: 'terminology' });
       expect(res.status).toBe(200);
       expect(res.body.resourceType).toBe('TerminologyCapabilities');
-      expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['filter', 'count', 'offset', 'displayLanguage', 'activeOnly', 'tx-resource']));
+      expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).toEqual(
+        expect.arrayContaining(['filter', 'count', 'offset', 'displayLanguage', 'activeOnly', 'tx-resource']),
+      );
       expect((await get('metadata', { mode: 'bogus' })).status).toBe(400);
     });
 
     it('the CapabilityStatement lists every terminology operation on its type', async () => {
       const res = await get('metadata', {});
-      const ops = (type: string) => res.body.rest[0].resource.find((r: { type: string }) => r.type === type).operation.map((o: { name: string; definition: string }) => `${o.name} ${o.definition}`);
-      expect(ops('ValueSet')).toEqual(expect.arrayContaining(['expand http://hl7.org/fhir/OperationDefinition/ValueSet-expand', 'validate-code http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code']));
-      expect(ops('CodeSystem')).toEqual(expect.arrayContaining([
-        'lookup http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
-        'subsumes http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes',
-        'validate-code http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code',
-      ]));
+      const ops = (type: string) =>
+        res.body.rest[0].resource
+          .find((r: { type: string }) => r.type === type)
+          .operation.map((o: { name: string; definition: string }) => `${o.name} ${o.definition}`);
+      expect(ops('ValueSet')).toEqual(
+        expect.arrayContaining([
+          'expand http://hl7.org/fhir/OperationDefinition/ValueSet-expand',
+          'validate-code http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code',
+        ]),
+      );
+      expect(ops('CodeSystem')).toEqual(
+        expect.arrayContaining([
+          'lookup http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
+          'subsumes http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes',
+          'validate-code http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code',
+        ]),
+      );
       expect(ops('ConceptMap')).toContain('translate http://hl7.org/fhir/OperationDefinition/ConceptMap-translate');
       expect(ops('ConceptMap').filter((o: string) => /expand|lookup/.test(o))).toEqual([]);
       expect(ops('Patient')).not.toContain('expand http://hl7.org/fhir/OperationDefinition/ValueSet-expand');

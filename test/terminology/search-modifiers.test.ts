@@ -3,15 +3,32 @@ import { BACKENDS } from '../support/backends.js';
 import { useFixtures, useServer } from '../support/server.js';
 import { CONDITIONS, CS, OID, TEST_CS, useTerminology, VS } from './support.js';
 
-const condition = (id: string, code: string) => ({ resourceType: 'Condition', id, subject: { reference: 'Patient/p1' }, code: { coding: [{ system: TEST_CS, code }] } });
-const procedure = (id: string, system: string, code: string) => ({ resourceType: 'Procedure', id, status: 'completed', subject: { reference: 'Patient/p1' }, code: { coding: [{ system, code }] } });
+const condition = (id: string, code: string) => ({
+  resourceType: 'Condition',
+  id,
+  subject: { reference: 'Patient/p1' },
+  code: { coding: [{ system: TEST_CS, code }] },
+});
+const procedure = (id: string, system: string, code: string) => ({
+  resourceType: 'Procedure',
+  id,
+  status: 'completed',
+  subject: { reference: 'Patient/p1' },
+  code: { coding: [{ system, code }] },
+});
 
 describe.each(BACKENDS)('token :in, :not-in, :below, :above ($name)', (backend) => {
   const t = useServer(backend);
   useTerminology(t);
   useFixtures(t, () => [
     CONDITIONS,
-    { resourceType: 'ValueSet', id: 'severe', url: 'http://forlop.test/ValueSet/severe', status: 'active', compose: { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: '=', value: 'high' }] }] } },
+    {
+      resourceType: 'ValueSet',
+      id: 'severe',
+      url: 'http://forlop.test/ValueSet/severe',
+      status: 'active',
+      compose: { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: '=', value: 'high' }] }] },
+    },
     { resourceType: 'Patient', id: 'p1' },
     condition('c-psy', 'psychosis'),
     condition('c-sch', 'schizophrenia'),

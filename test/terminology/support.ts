@@ -50,12 +50,26 @@ export const CONDITIONS = {
           definition: 'A disorder with loss of contact with reality',
           property: [{ code: 'severity', valueCode: 'high' }],
           designation: [{ language: 'nb', value: 'Psykoselidelse' }],
-          concept: [{ code: 'schizophrenia', display: 'Schizophrenia', property: [{ code: 'severity', valueCode: 'high' }] }],
+          concept: [
+            { code: 'schizophrenia', display: 'Schizophrenia', property: [{ code: 'severity', valueCode: 'high' }] },
+          ],
         },
-        { code: 'ocd', display: 'Obsessive-compulsive disorder', property: [{ code: 'severity', valueCode: 'medium' }], designation: [{ language: 'nb', value: 'Tvangslidelse' }] },
+        {
+          code: 'ocd',
+          display: 'Obsessive-compulsive disorder',
+          property: [{ code: 'severity', valueCode: 'medium' }],
+          designation: [{ language: 'nb', value: 'Tvangslidelse' }],
+        },
       ],
     },
-    { code: 'eating', display: 'Eating disorder', property: [{ code: 'parent', valueCode: 'mental' }, { code: 'severity', valueCode: 'high' }] },
+    {
+      code: 'eating',
+      display: 'Eating disorder',
+      property: [
+        { code: 'parent', valueCode: 'mental' },
+        { code: 'severity', valueCode: 'high' },
+      ],
+    },
     { code: 'substance', display: 'Substance use disorder' },
     { code: 'old-neurosis', display: 'Neurosis (retired)', property: [{ code: 'status', valueCode: 'retired' }] },
   ],
@@ -67,9 +81,27 @@ export function param(p: Parameters, name: string): ParametersParameter | undefi
 }
 
 /** Asserts a `$validate-code` answer's result, and returns its issues. */
-export function expectResult(body: Parameters, result: boolean): { severity?: string; code?: string; type?: string; text?: string; expression?: string[] }[] {
+export function expectResult(
+  body: Parameters,
+  result: boolean,
+): { severity?: string; code?: string; type?: string; text?: string; expression?: string[] }[] {
   expect(body.resourceType).toBe('Parameters');
   expect(param(body, 'result')?.valueBoolean).toBe(result);
-  const outcome = param(body, 'issues')?.resource as { issue?: { severity: string; code: string; details?: { coding?: { code: string }[]; text?: string }; expression?: string[] }[] } | undefined;
-  return (outcome?.issue ?? []).map((i) => ({ severity: i.severity, code: i.code, type: i.details?.coding?.[0]?.code, text: i.details?.text, expression: i.expression }));
+  const outcome = param(body, 'issues')?.resource as
+    | {
+        issue?: {
+          severity: string;
+          code: string;
+          details?: { coding?: { code: string }[]; text?: string };
+          expression?: string[];
+        }[];
+      }
+    | undefined;
+  return (outcome?.issue ?? []).map((i) => ({
+    severity: i.severity,
+    code: i.code,
+    type: i.details?.coding?.[0]?.code,
+    text: i.details?.text,
+    expression: i.expression,
+  }));
 }

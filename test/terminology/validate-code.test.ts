@@ -10,7 +10,8 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
   useTerminology(t);
   useFixtures(t, () => [CONDITIONS]);
   const get = (path: string, query: Record<string, string>) => t.http().get(`/fhir/${path}`).query(query);
-  const post = (path: string, parameter: unknown[]) => t.http().post(`/fhir/${path}`).set('Content-Type', FHIR_JSON).send(PARAMS(parameter));
+  const post = (path: string, parameter: unknown[]) =>
+    t.http().post(`/fhir/${path}`).set('Content-Type', FHIR_JSON).send(PARAMS(parameter));
 
   describe('on a value set: the pathway rules', () => {
     // which codes a pathway may use: P (start of psychosis symptoms) only in D06, T/UE/UM only in D07
@@ -29,20 +30,34 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expect(res.status).toBe(200);
       const issues = expectResult(res.body, result);
       if (!result) {
-        expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', type: 'not-in-vs', expression: ['code'] }));
+        expect(issues).toContainEqual(
+          expect.objectContaining({ severity: 'error', type: 'not-in-vs', expression: ['code'] }),
+        );
         expect(param(res.body, 'message')?.valueString).toContain(code);
       } else expect(param(res.body, 'display')?.valueString).toMatch(/\S/);
     });
 
     it('per-pathway event outcomes: UE is an activity only the OCD pathway registers', async () => {
-      const ok = await get('ValueSet/$validate-code', { url: VS('pathway-D07-U-outcomes'), system: CS('9325'), code: 'E' });
+      const ok = await get('ValueSet/$validate-code', {
+        url: VS('pathway-D07-U-outcomes'),
+        system: CS('9325'),
+        code: 'E',
+      });
       expectResult(ok.body, true);
-      const no = await get('ValueSet/$validate-code', { url: VS('pathway-D11-U-outcomes'), system: CS('9325'), code: 'E' });
+      const no = await get('ValueSet/$validate-code', {
+        url: VS('pathway-D11-U-outcomes'),
+        system: CS('9325'),
+        code: 'E',
+      });
       expectResult(no.body, false);
     });
 
     it('accepts the Volven OID as the system, the way Norwegian data carries it', async () => {
-      const res = await get('ValueSet/$validate-code', { url: VS('pathway-D06-codes'), system: OID('9327'), code: 'D06P' });
+      const res = await get('ValueSet/$validate-code', {
+        url: VS('pathway-D06-codes'),
+        system: OID('9327'),
+        code: 'D06P',
+      });
       expectResult(res.body, true);
       expect(param(res.body, 'display')?.valueString).toBe('Psykose symptomstart');
     });
@@ -55,11 +70,25 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expectResult(coding.body, true);
       const cc = await post('ValueSet/$validate-code', [
         { name: 'url', valueUri: VS('pathway-D06-codes') },
-        { name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: CS('9327'), code: 'D07T' }, { system: CS('9327'), code: 'D06A' }] } },
+        {
+          name: 'codeableConcept',
+          valueCodeableConcept: {
+            coding: [
+              { system: CS('9327'), code: 'D07T' },
+              { system: CS('9327'), code: 'D06A' },
+            ],
+          },
+        },
       ]);
       const issues = expectResult(cc.body, true);
       expect(param(cc.body, 'code')?.valueCode).toBe('D06A');
-      expect(issues).toEqual([expect.objectContaining({ severity: 'information', type: 'this-code-not-in-vs', expression: ['CodeableConcept.coding[0].code'] })]);
+      expect(issues).toEqual([
+        expect.objectContaining({
+          severity: 'information',
+          type: 'this-code-not-in-vs',
+          expression: ['CodeableConcept.coding[0].code'],
+        }),
+      ]);
       expect(param(cc.body, 'codeableConcept')?.valueCodeableConcept?.coding).toHaveLength(2);
     });
 
@@ -81,27 +110,50 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
     it('instance level, GET and POST', async () => {
       const a = await get('ValueSet/pathway-D01-events/$validate-code', { system: CS('9322'), code: 'L' });
       expectResult(a.body, true);
-      const b = await post('ValueSet/pathway-D11-events/$validate-code', [{ name: 'system', valueUri: CS('9322') }, { name: 'code', valueCode: 'L' }]);
+      const b = await post('ValueSet/pathway-D11-events/$validate-code', [
+        { name: 'system', valueUri: CS('9322') },
+        { name: 'code', valueCode: 'L' },
+      ]);
       expectResult(b.body, false);
     });
   });
 
   describe('displays', () => {
     it('a wrong display is a warning by default: the code is still valid', async () => {
-      const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), system: CS('9321'), code: 'D06', display: 'Psykose' });
+      const res = await get('ValueSet/$validate-code', {
+        url: VS('pathway-types'),
+        system: CS('9321'),
+        code: 'D06',
+        display: 'Psykose',
+      });
       const issues = expectResult(res.body, true);
-      expect(issues).toEqual([expect.objectContaining({ severity: 'warning', type: 'invalid-display', expression: ['display'] })]);
+      expect(issues).toEqual([
+        expect.objectContaining({ severity: 'warning', type: 'invalid-display', expression: ['display'] }),
+      ]);
       expect(param(res.body, 'display')?.valueString).toBe('Psykoseutvikling og psykoselidelser');
       expect(param(res.body, 'message')?.valueString).toContain("Wrong Display Name 'Psykose'");
     });
 
     it('is an error when the request asks for strict displays (lenient-display-validation=false)', async () => {
-      const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), system: CS('9321'), code: 'D06', display: 'Psykose', 'lenient-display-validation': 'false' });
-      expect(expectResult(res.body, false)).toEqual([expect.objectContaining({ severity: 'error', type: 'invalid-display' })]);
+      const res = await get('ValueSet/$validate-code', {
+        url: VS('pathway-types'),
+        system: CS('9321'),
+        code: 'D06',
+        display: 'Psykose',
+        'lenient-display-validation': 'false',
+      });
+      expect(expectResult(res.body, false)).toEqual([
+        expect.objectContaining({ severity: 'error', type: 'invalid-display' }),
+      ]);
     });
 
     it('designations count as valid displays: English, and the current «nasjonale pasientforløp» text', async () => {
-      for (const display of ['Pathway start', 'Nasjonalt pasientforløp start', 'Pakkeforløp start', '  pakkeforløp   START ']) {
+      for (const display of [
+        'Pathway start',
+        'Nasjonalt pasientforløp start',
+        'Pakkeforløp start',
+        '  pakkeforløp   START ',
+      ]) {
         const res = await get('CodeSystem/$validate-code', { url: CS('9322'), code: 'A', display });
         expect(expectResult(res.body, true), display).toEqual([]);
       }
@@ -116,10 +168,22 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
   describe('on a code system', () => {
     it('code, coding and codeableConcept forms, with element paths in the issues', async () => {
       const code = await get('CodeSystem/$validate-code', { url: CS('9326'), code: 'Q' });
-      expect(expectResult(code.body, false)).toEqual([expect.objectContaining({ severity: 'error', code: 'code-invalid', type: 'invalid-code', expression: ['code'] })]);
-      const coding = await post('CodeSystem/$validate-code', [{ name: 'coding', valueCoding: { system: CS('9326'), code: 'Q' } }]);
+      expect(expectResult(code.body, false)).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          code: 'code-invalid',
+          type: 'invalid-code',
+          expression: ['code'],
+        }),
+      ]);
+      const coding = await post('CodeSystem/$validate-code', [
+        { name: 'coding', valueCoding: { system: CS('9326'), code: 'Q' } },
+      ]);
       expect(expectResult(coding.body, false)[0].expression).toEqual(['Coding.code']);
-      const good = await post('CodeSystem/$validate-code', [{ name: 'url', valueUri: CS('9326') }, { name: 'coding', valueCoding: { system: CS('9326'), code: 'G' } }]);
+      const good = await post('CodeSystem/$validate-code', [
+        { name: 'url', valueUri: CS('9326') },
+        { name: 'coding', valueCoding: { system: CS('9326'), code: 'G' } },
+      ]);
       expectResult(good.body, true);
       expect(param(good.body, 'version')?.valueString).toBe('2024-12-06');
     });
@@ -135,7 +199,16 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       const inst = await get('CodeSystem/volven-3402/$validate-code', { code: '0301' });
       expect(param(inst.body, 'display')?.valueString).toBe('Oslo');
       const inline = await post('CodeSystem/$validate-code', [
-        { name: 'codeSystem', resource: { resourceType: 'CodeSystem', url: 'http://example.org/inline', status: 'active', content: 'complete', concept: [{ code: 'x', display: 'X' }] } },
+        {
+          name: 'codeSystem',
+          resource: {
+            resourceType: 'CodeSystem',
+            url: 'http://example.org/inline',
+            status: 'active',
+            content: 'complete',
+            concept: [{ code: 'x', display: 'X' }],
+          },
+        },
         { name: 'code', valueCode: 'x' },
       ]);
       expectResult(inline.body, true);
@@ -144,9 +217,15 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
 
   describe('errors', () => {
     it('an unknown code system: result false, not-found issue and x-caused-by-unknown-system', async () => {
-      const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), system: 'http://example.org/unknown', code: 'D11' });
+      const res = await get('ValueSet/$validate-code', {
+        url: VS('pathway-types'),
+        system: 'http://example.org/unknown',
+        code: 'D11',
+      });
       const issues = expectResult(res.body, false);
-      expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'not-found', type: 'not-found', expression: ['system'] }));
+      expect(issues).toContainEqual(
+        expect.objectContaining({ severity: 'error', code: 'not-found', type: 'not-found', expression: ['system'] }),
+      );
       expect(param(res.body, 'x-caused-by-unknown-system')?.valueCanonical).toBe('http://example.org/unknown');
     });
 
@@ -156,7 +235,12 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
     });
 
     it.each([
-      ['an unknown value set', { url: 'http://example.org/ValueSet/none', code: 'x', system: CS('9321') }, 404, 'not-found'],
+      [
+        'an unknown value set',
+        { url: 'http://example.org/ValueSet/none', code: 'x', system: CS('9321') },
+        404,
+        'not-found',
+      ],
       ['no code at all', { url: VS('pathway-types') }, 400, 'invalid'],
       ['no value set', { code: 'D11', system: CS('9321') }, 400, 'invalid'],
     ])('%s gives the status and outcome code given', async (_name, query, status, code) => {
@@ -167,9 +251,17 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
     });
 
     it('a POST body that is not Parameters is 400, a boolean that is not a boolean too', async () => {
-      const a = await t.http().post('/fhir/ValueSet/$validate-code').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient' });
+      const a = await t
+        .http()
+        .post('/fhir/ValueSet/$validate-code')
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Patient' });
       expect(a.status).toBe(400);
-      const b = await get('ValueSet/$validate-code', { url: VS('pathway-types'), code: 'D11', 'lenient-display-validation': 'perhaps' });
+      const b = await get('ValueSet/$validate-code', {
+        url: VS('pathway-types'),
+        code: 'D11',
+        'lenient-display-validation': 'perhaps',
+      });
       expect(b.status).toBe(400);
       expect(b.body.issue[0].expression).toEqual(['lenient-display-validation']);
     });

@@ -11,7 +11,13 @@ const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 const NPR = 'urn:oid:2.16.578.1.12.4.1.1.9329';
 const JOURNEY = join(import.meta.dirname, '../../examples/journey-D11-adults.json');
 
-const patient = (i: number, more: object = {}) => ({ resourceType: 'Patient', id: `p${i}`, name: [{ family: 'Dahl' }], identifier: [{ system: FNR, value: fnrFor(i) }], ...more });
+const patient = (i: number, more: object = {}) => ({
+  resourceType: 'Patient',
+  id: `p${i}`,
+  name: [{ family: 'Dahl' }],
+  identifier: [{ system: FNR, value: fnrFor(i) }],
+  ...more,
+});
 
 /** `forlop validate`, run as trusts run it in a pipeline: a process, files in, a report and an exit code out. */
 describe('forlop validate (command line)', () => {
@@ -25,11 +31,24 @@ describe('forlop validate (command line)', () => {
     writeFileSync(join(dir, 'mixed', 'bad-date.json'), JSON.stringify(patient(2, { birthDate: 'tomorrow' })));
     writeFileSync(
       join(dir, 'mixed', 'bundle.json'),
-      JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: patient(3) }, { resource: patient(4, { identifier: [{ system: FNR, value: '15037012341' }] }) }] }),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          { resource: patient(3) },
+          { resource: patient(4, { identifier: [{ system: FNR, value: '15037012341' }] }) },
+        ],
+      }),
     );
     const lines = [patient(5), patient(6, { gender: 'man' }), {}, patient(7)].map((r) => JSON.stringify(r));
-    writeFileSync(join(dir, 'mixed', 'patients.ndjson'), `${lines[0]}\n${lines[1]}\n\n${lines[2]}\n{broken\n${lines[3]}\n`);
-    writeFileSync(join(dir, 'warned.json'), JSON.stringify(patient(8, { extension: [{ url: 'http://example.org/unknown', valueString: 'x' }] })));
+    writeFileSync(
+      join(dir, 'mixed', 'patients.ndjson'),
+      `${lines[0]}\n${lines[1]}\n\n${lines[2]}\n{broken\n${lines[3]}\n`,
+    );
+    writeFileSync(
+      join(dir, 'warned.json'),
+      JSON.stringify(patient(8, { extension: [{ url: 'http://example.org/unknown', valueString: 'x' }] })),
+    );
     // the D11 example journey with its first attendance moved after the clinical decision (2026-02-17)
     const journey = JSON.parse(readFileSync(JOURNEY, 'utf8')) as Bundle;
     const attendance = journey.entry?.[10].resource as Task;
@@ -56,8 +75,12 @@ describe('forlop validate (command line)', () => {
   it('folders, Bundles and NDJSON: every error with file, line and element path; exit code 1', async () => {
     const run = await forlop(join(dir, 'mixed'));
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/bad-date\.json {2}\(Patient\/p2\)\n {2}error +Patient\.birthDate +Invalid date 'tomorrow'/);
-    expect(run.stdout).toMatch(/bundle\.json {2}\(Bundle\)\n {2}error +Bundle\.entry\[1\]\.resource\.identifier\[0\]\.value/);
+    expect(run.stdout).toMatch(
+      /bad-date\.json {2}\(Patient\/p2\)\n {2}error +Patient\.birthDate +Invalid date 'tomorrow'/,
+    );
+    expect(run.stdout).toMatch(
+      /bundle\.json {2}\(Bundle\)\n {2}error +Bundle\.entry\[1\]\.resource\.identifier\[0\]\.value/,
+    );
     expect(run.stdout).toMatch(/patients\.ndjson:2 {2}\(Patient\/p6\)\n {2}error +Patient\.gender/);
     expect(run.stdout).toMatch(/patients\.ndjson:4\n {2}error +not a FHIR resource/);
     expect(run.stdout).toMatch(/patients\.ndjson:5\n {2}error +invalid JSON/);
@@ -68,18 +91,31 @@ describe('forlop validate (command line)', () => {
   });
 
   it('--format json for machines, and --profile applies a profile of ours', async () => {
-    const run = await forlop(join(dir, 'good', 'patient.json'), '--format', 'json', '--profile', 'http://forlop.no/fhir/StructureDefinition/forlop-practitioner');
+    const run = await forlop(
+      join(dir, 'good', 'patient.json'),
+      '--format',
+      'json',
+      '--profile',
+      'http://forlop.no/fhir/StructureDefinition/forlop-practitioner',
+    );
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report.summary).toEqual({ files: 1, resources: 1, valid: 0, errors: 1, warnings: 0, information: 0 });
-    expect(report.results[0]).toMatchObject({ resourceType: 'Patient', id: 'p1', issues: [{ severity: 'error', expression: ['Patient'] }] });
+    expect(report.results[0]).toMatchObject({
+      resourceType: 'Patient',
+      id: 'p1',
+      issues: [{ severity: 'error', expression: ['Patient'] }],
+    });
     expect(report.results[0].issues[0].diagnostics).toContain('is for Practitioner');
   });
 
   it('a missing path is an error; no path or an unknown option is a usage error (2)', async () => {
     const missing = await forlop(join(dir, 'nowhere.json'), '--format', 'json');
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout).results[0]).toMatchObject({ file: join(dir, 'nowhere.json'), issues: [{ severity: 'error', diagnostics: 'No such file or folder' }] });
+    expect(JSON.parse(missing.stdout).results[0]).toMatchObject({
+      file: join(dir, 'nowhere.json'),
+      issues: [{ severity: 'error', diagnostics: 'No such file or folder' }],
+    });
     const none = await forlop();
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: forlop validate');

@@ -29,13 +29,28 @@ describe.each(BACKENDS)('the 711 HL7 R4 examples, on $name', (backend) => {
     expect(ALL_EXAMPLES).toHaveLength(711);
     const withErrors: Record<string, (string | undefined)[]> = {};
     for (const { file, resource } of ALL_EXAMPLES) {
-      const res = await t.http().post(`/fhir/${resource.resourceType}/$validate`).set('Content-Type', FHIR_JSON).send(resource);
+      const res = await t
+        .http()
+        .post(`/fhir/${resource.resourceType}/$validate`)
+        .set('Content-Type', FHIR_JSON)
+        .send(resource);
       expect(res.status).toBe(200);
-      const errors = (res.body.issue as { severity: string; expression?: string[] }[]).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      const errors = (res.body.issue as { severity: string; expression?: string[] }[]).filter(
+        (i) => i.severity === 'error' || i.severity === 'fatal',
+      );
       // the first error, and which elements the errors are about (qs1: 32 items without a linkId)
-      if (errors.length) withErrors[file] = [errors[0].expression?.[0] ?? '', ...new Set(errors.map((e) => /[^.\]]+$/.exec(e.expression?.[0] ?? '')?.[0]))];
+      if (errors.length)
+        withErrors[file] = [
+          errors[0].expression?.[0] ?? '',
+          ...new Set(errors.map((e) => /[^.\]]+$/.exec(e.expression?.[0] ?? '')?.[0])),
+        ];
     }
-    const expected = Object.fromEntries(Object.entries(GENUINELY_INVALID).map(([file, { expression }]) => [file, [expression, /[^.\]]+$/.exec(expression)?.[0]]]));
+    const expected = Object.fromEntries(
+      Object.entries(GENUINELY_INVALID).map(([file, { expression }]) => [
+        file,
+        [expression, /[^.\]]+$/.exec(expression)?.[0]],
+      ]),
+    );
     for (const [file, { expression }] of Object.entries(REFUSED_HERE)) {
       expected[file] = [expression, /[^.\]]+$/.exec(expression)?.[0]];
     }

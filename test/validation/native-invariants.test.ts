@@ -12,7 +12,10 @@ const expr = (piece: string) => {
 
 /** What the validator concludes from fhirpath.js: the invariant holds unless the expression is false. */
 function viaFhirPath(expression: string, base: string, node: unknown, root: unknown): boolean {
-  const fn = compile({ base, expression }, r4Model, { traceFn: () => undefined }) as unknown as (n: unknown, env: object) => unknown[];
+  const fn = compile({ base, expression }, r4Model, { traceFn: () => undefined }) as unknown as (
+    n: unknown,
+    env: object,
+  ) => unknown[];
   try {
     const out = fn(node, { resource: root, rootResource: root });
     return !(out.length === 1 && out[0] === false);
@@ -21,46 +24,157 @@ function viaFhirPath(expression: string, base: string, node: unknown, root: unkn
   }
 }
 
-const bundle = (type: string | undefined, entry: object[]) => ({ resourceType: 'Bundle', ...(type ? { type } : {}), entry });
+const bundle = (type: string | undefined, entry: object[]) => ({
+  resourceType: 'Bundle',
+  ...(type ? { type } : {}),
+  entry,
+});
 const patient = (id: string) => ({ resourceType: 'Patient', id });
-const withContained = { resourceType: 'Procedure', status: 'completed', subject: { reference: '#p1' }, contained: [patient('p1')] };
+const withContained = {
+  resourceType: 'Procedure',
+  status: 'completed',
+  subject: { reference: '#p1' },
+  contained: [patient('p1')],
+};
 
 /** [invariant, context path, node, resource (defaults to the node), whether the native path decides it]. */
 const CASES: [string, string, unknown, unknown, boolean][] = [
-  ['isDistinct()', 'Bundle', bundle('collection', [{ fullUrl: 'urn:uuid:1', resource: patient('a') }, { fullUrl: 'urn:uuid:2', resource: patient('b') }]), undefined, true],
-  ['isDistinct()', 'Bundle', bundle('collection', [{ fullUrl: 'urn:uuid:1', resource: patient('a') }, { fullUrl: 'urn:uuid:1', resource: patient('b') }]), undefined, true],
-  ['isDistinct()', 'Bundle', bundle('history', [{ fullUrl: 'urn:uuid:1', resource: patient('a') }, { fullUrl: 'urn:uuid:1', resource: patient('a') }]), undefined, true],
+  [
+    'isDistinct()',
+    'Bundle',
+    bundle('collection', [
+      { fullUrl: 'urn:uuid:1', resource: patient('a') },
+      { fullUrl: 'urn:uuid:2', resource: patient('b') },
+    ]),
+    undefined,
+    true,
+  ],
+  [
+    'isDistinct()',
+    'Bundle',
+    bundle('collection', [
+      { fullUrl: 'urn:uuid:1', resource: patient('a') },
+      { fullUrl: 'urn:uuid:1', resource: patient('b') },
+    ]),
+    undefined,
+    true,
+  ],
+  [
+    'isDistinct()',
+    'Bundle',
+    bundle('history', [
+      { fullUrl: 'urn:uuid:1', resource: patient('a') },
+      { fullUrl: 'urn:uuid:1', resource: patient('a') },
+    ]),
+    undefined,
+    true,
+  ],
   ['request.exists() = (', 'Bundle', bundle('collection', [{ resource: patient('a') }]), undefined, true],
-  ['request.exists() = (', 'Bundle', bundle('collection', [{ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }]), undefined, true],
-  ['request.exists() = (', 'Bundle', bundle('transaction', [{ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }]), undefined, true],
-  ['request.exists() = (', 'Bundle', bundle('transaction', [{ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }, { resource: patient('b') }]), undefined, true],
+  [
+    'request.exists() = (',
+    'Bundle',
+    bundle('collection', [{ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }]),
+    undefined,
+    true,
+  ],
+  [
+    'request.exists() = (',
+    'Bundle',
+    bundle('transaction', [{ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }]),
+    undefined,
+    true,
+  ],
+  [
+    'request.exists() = (',
+    'Bundle',
+    bundle('transaction', [
+      { resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } },
+      { resource: patient('b') },
+    ]),
+    undefined,
+    true,
+  ],
   ['request.exists() = (', 'Bundle', bundle('batch', []), undefined, true],
   ['request.exists() = (', 'Bundle', bundle(undefined, [{ resource: patient('a') }]), undefined, false],
   ['response.exists() = (', 'Bundle', bundle('collection', [{ resource: patient('a') }]), undefined, true],
-  ['response.exists() = (', 'Bundle', bundle('searchset', [{ resource: patient('a'), response: { status: '200' } }]), undefined, true],
-  ['response.exists() = (', 'Bundle', bundle('transaction-response', [{ response: { status: '201' } }]), undefined, true],
-  ['response.exists() = (', 'Bundle', bundle('transaction-response', [{ response: { status: '201' } }, { resource: patient('b') }]), undefined, true],
+  [
+    'response.exists() = (',
+    'Bundle',
+    bundle('searchset', [{ resource: patient('a'), response: { status: '200' } }]),
+    undefined,
+    true,
+  ],
+  [
+    'response.exists() = (',
+    'Bundle',
+    bundle('transaction-response', [{ response: { status: '201' } }]),
+    undefined,
+    true,
+  ],
+  [
+    'response.exists() = (',
+    'Bundle',
+    bundle('transaction-response', [{ response: { status: '201' } }, { resource: patient('b') }]),
+    undefined,
+    true,
+  ],
   ['resource.exists() or request', 'Bundle.entry', { resource: patient('a') }, undefined, true],
-  ['resource.exists() or request', 'Bundle.entry', { request: { method: 'DELETE', url: 'Patient/a' } }, undefined, true],
+  [
+    'resource.exists() or request',
+    'Bundle.entry',
+    { request: { method: 'DELETE', url: 'Patient/a' } },
+    undefined,
+    true,
+  ],
   ['resource.exists() or request', 'Bundle.entry', { response: { status: '204' } }, undefined, true],
   ['resource.exists() or request', 'Bundle.entry', { fullUrl: 'urn:uuid:1' }, undefined, true],
   ['/_history/', 'Bundle.entry', { resource: patient('a') }, undefined, true],
   ['/_history/', 'Bundle.entry', { fullUrl: 'http://x/fhir/Patient/a', resource: patient('a') }, undefined, true],
-  ['/_history/', 'Bundle.entry', { fullUrl: 'http://x/fhir/Patient/a/_history/2', resource: patient('a') }, undefined, true],
+  [
+    '/_history/',
+    'Bundle.entry',
+    { fullUrl: 'http://x/fhir/Patient/a/_history/2', resource: patient('a') },
+    undefined,
+    true,
+  ],
   ["reference.startsWith('#')", 'Reference', { reference: 'Patient/a' }, patient('x'), true],
-  ["reference.startsWith('#')", 'Reference', { reference: 'urn:uuid:0b4c5e1a-6c5e-4b8e-9d7a-3f2f7f1c9d11' }, patient('x'), true],
+  [
+    "reference.startsWith('#')",
+    'Reference',
+    { reference: 'urn:uuid:0b4c5e1a-6c5e-4b8e-9d7a-3f2f7f1c9d11' },
+    patient('x'),
+    true,
+  ],
   ["reference.startsWith('#')", 'Reference', { display: 'Dr. Dahl' }, patient('x'), true],
   ["reference.startsWith('#')", 'Reference', { reference: '#p1' }, withContained, false],
   ["reference.startsWith('#')", 'Reference', { reference: '#nobody' }, withContained, false],
   ['contained.contained.empty()', 'Procedure', { resourceType: 'Procedure', status: 'completed' }, undefined, true],
-  ['contained.contained.empty()', 'Procedure', { ...withContained, contained: [{ ...patient('p1'), contained: [patient('p2')] }] }, undefined, false],
+  [
+    'contained.contained.empty()',
+    'Procedure',
+    { ...withContained, contained: [{ ...patient('p1'), contained: [patient('p2')] }] },
+    undefined,
+    false,
+  ],
   ["trace('unmatched', id)", 'Procedure', { resourceType: 'Procedure', status: 'completed' }, undefined, true],
   ["trace('unmatched', id)", 'Procedure', withContained, undefined, false],
   ["trace('unmatched', id)", 'Procedure', { ...withContained, subject: { reference: 'Patient/a' } }, undefined, false],
   ['contained.meta.versionId', 'Patient', patient('a'), undefined, true],
-  ['contained.meta.versionId', 'Procedure', { ...withContained, contained: [{ ...patient('p1'), meta: { versionId: '2' } }] }, undefined, false],
+  [
+    'contained.meta.versionId',
+    'Procedure',
+    { ...withContained, contained: [{ ...patient('p1'), meta: { versionId: '2' } }] },
+    undefined,
+    false,
+  ],
   ['contained.meta.security', 'Patient', patient('a'), undefined, true],
-  ['contained.meta.security', 'Procedure', { ...withContained, contained: [{ ...patient('p1'), meta: { security: [{ code: 'R' }] } }] }, undefined, false],
+  [
+    'contained.meta.security',
+    'Procedure',
+    { ...withContained, contained: [{ ...patient('p1'), meta: { security: [{ code: 'R' }] } }] },
+    undefined,
+    false,
+  ],
 ];
 
 describe('native invariants: the same answers as fhirpath.js', () => {
@@ -81,6 +195,7 @@ describe('native invariants: the same answers as fhirpath.js', () => {
   });
 
   it('every native invariant has cases', () => {
-    for (const expression of Object.keys(NATIVE_INVARIANTS)) expect(CASES.some(([piece]) => expression.includes(piece))).toBe(true);
+    for (const expression of Object.keys(NATIVE_INVARIANTS))
+      expect(CASES.some(([piece]) => expression.includes(piece))).toBe(true);
   });
 });

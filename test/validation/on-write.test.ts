@@ -25,14 +25,22 @@ describe.each(BACKENDS)('validation on write (strict, the default), on $name', (
     expect((await send(t, 'put', 'Patient?identifier=x|y', invalid)).status).toBe(422);
     expect(await count(t)).toBe(0);
     expect((await send(t, 'put', 'Patient/w1', { resourceType: 'Patient', id: 'w1', active: true })).status).toBe(201);
-    const patched = await t.http().patch('/fhir/Patient/w1').set('Content-Type', 'application/json-patch+json').send([{ op: 'add', path: '/birthDate', value: 'soon' }]);
+    const patched = await t
+      .http()
+      .patch('/fhir/Patient/w1')
+      .set('Content-Type', 'application/json-patch+json')
+      .send([{ op: 'add', path: '/birthDate', value: 'soon' }]);
     expect(patched.status).toBe(422);
     expect(patched.body.issue[0].expression).toEqual(['Patient.birthDate']);
     expect((await t.http().get('/fhir/Patient/w1')).body.meta.versionId).toBe('1');
   });
 
   it('a claimed profile is enforced on write', async () => {
-    const res = await send(t, 'post', 'Patient', { resourceType: 'Patient', meta: { profile: [PATIENT_PROFILE] }, identifier: [{ system: FNR, value: '13031353453' }] });
+    const res = await send(t, 'post', 'Patient', {
+      resourceType: 'Patient',
+      meta: { profile: [PATIENT_PROFILE] },
+      identifier: [{ system: FNR, value: '13031353453' }],
+    });
     expect(res.status).toBe(422);
     expect(res.body.issue.map((i: { expression: string[] }) => i.expression[0])).toEqual(['Patient.name']);
   });
@@ -41,7 +49,9 @@ describe.each(BACKENDS)('validation on write (strict, the default), on $name', (
     const res = await send(t, 'post', 'Patient', warned, 'return=OperationOutcome');
     expect(res.status).toBe(201);
     expect(res.body.resourceType).toBe('OperationOutcome');
-    expect(res.body.issue).toEqual([expect.objectContaining({ severity: 'warning', expression: ['Patient.extension[0]'] })]);
+    expect(res.body.issue).toEqual([
+      expect.objectContaining({ severity: 'warning', expression: ['Patient.extension[0]'] }),
+    ]);
     const plain = await send(t, 'post', 'Patient', warned);
     expect(plain.status).toBe(201);
     expect(plain.body.resourceType).toBe('Patient');
@@ -72,8 +82,13 @@ describe.each(BACKENDS)('validation on write (strict, the default), on $name', (
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '422 Unprocessable Entity']);
-    expect(res.body.entry[1].response.outcome.issue[0].expression).toEqual(['Bundle.entry[1].resource.identifier[0].value']);
+    expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+      '201 Created',
+      '422 Unprocessable Entity',
+    ]);
+    expect(res.body.entry[1].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[1].resource.identifier[0].value',
+    ]);
   });
 });
 

@@ -6,7 +6,11 @@ export type Issue = Pick<OperationOutcomeIssue, 'severity' | 'code' | 'diagnosti
 
 /** POSTs a resource to `[type]/$validate` and returns the answer's issues (200 is asserted). */
 export async function validate(t: TestServer, resource: { resourceType: string }, query = ''): Promise<Issue[]> {
-  const res = await t.http().post(`/fhir/${resource.resourceType}/$validate${query}`).set('Content-Type', FHIR_JSON).send(resource);
+  const res = await t
+    .http()
+    .post(`/fhir/${resource.resourceType}/$validate${query}`)
+    .set('Content-Type', FHIR_JSON)
+    .send(resource);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   expect(res.body.resourceType).toBe('OperationOutcome');
   return res.body.issue as Issue[];
@@ -19,7 +23,10 @@ export function at(issues: Issue[], severity: Issue['severity'] = 'error'): stri
 
 /** Asserts the answer has no errors, showing them when it does. */
 export function expectValid(issues: Issue[]): void {
-  expect(issues.filter((i) => i.severity === 'error' || i.severity === 'fatal'), JSON.stringify(issues)).toEqual([]);
+  expect(
+    issues.filter((i) => i.severity === 'error' || i.severity === 'fatal'),
+    JSON.stringify(issues),
+  ).toEqual([]);
 }
 
 /** The one error at an element path, asserted to be the only error of the answer. */

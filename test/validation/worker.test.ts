@@ -19,9 +19,29 @@ describe.each(BACKENDS)('validation in a worker thread, on $name', (backend) => 
 
   it.each<[string, Resource, string[], boolean]>([
     ['a valid patient', { resourceType: 'Patient', name: [{ family: 'Dahl' }], gender: 'female' }, [], false],
-    ['unknown element and a code outside its required value set', { resourceType: 'Patient', gender: 'kvinne', foo: 1 } as unknown as Resource, [], true],
-    ['a code of a shipped Volven code system that is not in it', { resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/x' }, code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9327', code: 'D99Z' }] } }, [], true],
-    ['a patient against our profile, without a Norwegian person number', { resourceType: 'Patient', name: [{ family: 'Dahl' }] }, ['http://forlop.no/fhir/StructureDefinition/forlop-patient'], true],
+    [
+      'unknown element and a code outside its required value set',
+      { resourceType: 'Patient', gender: 'kvinne', foo: 1 } as unknown as Resource,
+      [],
+      true,
+    ],
+    [
+      'a code of a shipped Volven code system that is not in it',
+      {
+        resourceType: 'Procedure',
+        status: 'completed',
+        subject: { reference: 'Patient/x' },
+        code: { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9327', code: 'D99Z' }] },
+      },
+      [],
+      true,
+    ],
+    [
+      'a patient against our profile, without a Norwegian person number',
+      { resourceType: 'Patient', name: [{ family: 'Dahl' }] },
+      ['http://forlop.no/fhir/StructureDefinition/forlop-patient'],
+      true,
+    ],
   ])('%s: the same issues as in this thread', async (_what, resource, profiles, errors) => {
     worker ??= new ValidationWorker(t.storage, BASE);
     const here = await t.services.validator.validate(resource, { profiles });

@@ -32,16 +32,29 @@ interface Parsed {
 /** Finds the route of a request (routes.ts `findRoute`), handed in so this module does not import the table. */
 export type RouteOf = (req: FhirRequest) => Route;
 
-export async function processBundle(svc: Services, req: FhirRequest, dispatch: Dispatch, routeOf: RouteOf): Promise<FhirResponse> {
+export async function processBundle(
+  svc: Services,
+  req: FhirRequest,
+  dispatch: Dispatch,
+  routeOf: RouteOf,
+): Promise<FhirResponse> {
   const bundle = req.body as Bundle;
-  if (bundle?.resourceType !== 'Bundle') throw new FhirError('invalid', { message: 'POST to the base URL takes a Bundle', expression: 'resourceType' });
+  if (bundle?.resourceType !== 'Bundle')
+    throw new FhirError('invalid', { message: 'POST to the base URL takes a Bundle', expression: 'resourceType' });
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
-    throw new FhirError('invalid', { message: `Bundle.type must be transaction or batch, not '${bundle.type}'`, expression: 'Bundle.type' });
+    throw new FhirError('invalid', {
+      message: `Bundle.type must be transaction or batch, not '${bundle.type}'`,
+      expression: 'Bundle.type',
+    });
   }
   const entries = bundle.entry ?? [];
-  if (!Array.isArray(entries)) throw new FhirError('invalid', { message: 'Bundle.entry must be an array', expression: 'Bundle.entry' });
+  if (!Array.isArray(entries))
+    throw new FhirError('invalid', { message: 'Bundle.entry must be an array', expression: 'Bundle.entry' });
   if (entries.length > svc.limits.maxBundleEntries) {
-    throw new FhirError('too-large', { message: `The Bundle has ${entries.length} entries; the limit is ${svc.limits.maxBundleEntries}`, expression: 'Bundle.entry' });
+    throw new FhirError('too-large', {
+      message: `The Bundle has ${entries.length} entries; the limit is ${svc.limits.maxBundleEntries}`,
+      expression: 'Bundle.entry',
+    });
   }
   const prefer = parsePrefer(req.headers.prefer);
   if (bundle.type === 'batch') return batch(svc, entries, dispatch, prefer.return, routeOf);
@@ -53,7 +66,10 @@ function parseEntry(svc: Services, entry: BundleEntry, index: number, routeOf: R
   const method = entry?.request?.method;
   const url = entry?.request?.url;
   if (!method || !(method in ORDER) || typeof url !== 'string' || !url) {
-    throw new FhirError('invalid', { message: 'Each entry needs request.method and request.url', expression: `${where}.request` });
+    throw new FhirError('invalid', {
+      message: 'Each entry needs request.method and request.url',
+      expression: `${where}.request`,
+    });
   }
   const local = url.startsWith(`${svc.baseUrl}/`) ? url.slice(svc.baseUrl.length + 1) : url;
   const [path, query = ''] = local.split('?', 2) as [string, string?];
@@ -81,12 +97,18 @@ function parseEntry(svc: Services, entry: BundleEntry, index: number, routeOf: R
 function patchBody(resource: Resource | undefined, where: string): unknown {
   const bin = resource as Binary | undefined;
   if (bin?.resourceType !== 'Binary' || !bin.data) {
-    throw new FhirError('invalid', { message: 'A PATCH entry needs a Binary resource holding the JSON Patch', expression: `${where}.resource` });
+    throw new FhirError('invalid', {
+      message: 'A PATCH entry needs a Binary resource holding the JSON Patch',
+      expression: `${where}.resource`,
+    });
   }
   try {
     return JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8'));
   } catch {
-    throw new FhirError('invalid', { message: 'The Binary of a PATCH entry does not hold JSON', expression: `${where}.resource.data` });
+    throw new FhirError('invalid', {
+      message: 'The Binary of a PATCH entry does not hold JSON',
+      expression: `${where}.resource.data`,
+    });
   }
 }
 
@@ -94,7 +116,13 @@ function byProcessingOrder(a: Parsed, b: Parsed): number {
   return ORDER[a.req.method] - ORDER[b.req.method] || a.index - b.index;
 }
 
-async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined, routeOf: RouteOf): Promise<FhirResponse> {
+async function batch(
+  svc: Services,
+  entries: BundleEntry[],
+  dispatch: Dispatch,
+  ret: string | undefined,
+  routeOf: RouteOf,
+): Promise<FhirResponse> {
   const responses: BundleEntry[] = new Array(entries.length);
   const parsed: Parsed[] = [];
   entries.forEach((entry, index) => {
@@ -115,7 +143,13 @@ async function batch(svc: Services, entries: BundleEntry[], dispatch: Dispatch, 
   return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'batch-response', entry: responses } };
 }
 
-async function transaction(svc: Services, entries: BundleEntry[], dispatch: Dispatch, ret: string | undefined, routeOf: RouteOf): Promise<FhirResponse> {
+async function transaction(
+  svc: Services,
+  entries: BundleEntry[],
+  dispatch: Dispatch,
+  ret: string | undefined,
+  routeOf: RouteOf,
+): Promise<FhirResponse> {
   const parsed = entries.map((e, i) => parseEntry(svc, e, i, routeOf));
   checkDuplicates(parsed);
   // every entry's permissions before anything runs: a refused entry fails the whole transaction
@@ -159,7 +193,10 @@ async function transaction(svc: Services, entries: BundleEntry[], dispatch: Disp
     if (p.req.method !== 'GET') continue;
     responses[p.index] = responseEntry(await dispatch(p.req));
   }
-  return { status: 200, resource: { resourceType: 'Bundle', id: newId(), type: 'transaction-response', entry: responses } };
+  return {
+    status: 200,
+    resource: { resourceType: 'Bundle', id: newId(), type: 'transaction-response', entry: responses },
+  };
 }
 
 /** R4 §3.1.0.11.2: writes whose identities overlap make the transaction fail. */
@@ -167,7 +204,10 @@ function checkDuplicates(parsed: Parsed[]): void {
   const seen = new Map<string, number>();
   const claim = (key: string, p: Parsed, what: string) => {
     if (seen.has(key)) {
-      throw new FhirError('invalid', { message: `${what} appears in entries ${seen.get(key)} and ${p.index}`, expression: `Bundle.entry[${p.index}]` });
+      throw new FhirError('invalid', {
+        message: `${what} appears in entries ${seen.get(key)} and ${p.index}`,
+        expression: `Bundle.entry[${p.index}]`,
+      });
     }
     seen.set(key, p.index);
   };
@@ -198,7 +238,11 @@ async function resolveIds(svc: Services, tx: Tx, ordered: Parsed[]): Promise<Ids
         try {
           await write.lockCriteria(tx, type, p.req.headers.ifNoneExist);
           const matches = await findMatches(svc, type, p.req.headers.ifNoneExist, tx);
-          if (matches.length > 1) throw new FhirError('precondition', { message: `If-None-Exist '${p.req.headers.ifNoneExist}' matches several ${type}`, code: 'multiple-matches' });
+          if (matches.length > 1)
+            throw new FhirError('precondition', {
+              message: `If-None-Exist '${p.req.headers.ifNoneExist}' matches several ${type}`,
+              code: 'multiple-matches',
+            });
           if (matches.length === 1) {
             ids.matched.set(p.index, { status: 200, row: matches[0], existing: true });
             target = `${type}/${matches[0].id}`;
@@ -234,7 +278,10 @@ async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids)
       const mapped = ids.byFullUrl.get(value);
       if (mapped) obj[key] = key === 'reference' ? mapped : `${svc.baseUrl}/${mapped}`;
       else if (key === 'reference' && /^urn:uuid:/.test(value)) {
-        throw new FhirError('invalid', { message: `Reference '${value}' names no entry of this transaction`, expression: 'resource' });
+        throw new FhirError('invalid', {
+          message: `Reference '${value}' names no entry of this transaction`,
+          expression: 'resource',
+        });
       } else if (key === 'reference' && /^[A-Z][A-Za-z]+\?/.test(value)) {
         obj[key] = await resolveConditional(svc, tx, value);
       }
@@ -244,7 +291,11 @@ async function rewriteReferences(svc: Services, tx: Tx, node: unknown, ids: Ids)
 
 async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<string> {
   const [type, criteria] = ref.split('?', 2);
-  if (!svc.defs.resourceTypes.has(type)) throw new FhirError('invalid', { message: `Unknown type in conditional reference '${ref}'`, expression: 'resource' });
+  if (!svc.defs.resourceTypes.has(type))
+    throw new FhirError('invalid', {
+      message: `Unknown type in conditional reference '${ref}'`,
+      expression: 'resource',
+    });
   svc.access.authorize(svc, [{ type, action: 's' }]);
   const matches = await findMatches(svc, type, criteria, tx);
   if (matches.length !== 1) {
@@ -312,7 +363,18 @@ function errorEntry(err: FhirError): BundleEntry {
   return { response: { status: statusText(err.status), outcome: err.toOutcome() } };
 }
 
-const REASONS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed', 422: 'Unprocessable Entity' };
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  422: 'Unprocessable Entity',
+};
 function statusText(status: number): string {
   return REASONS[status] ? `${status} ${REASONS[status]}` : String(status);
 }

@@ -32,12 +32,14 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
   for (const [k, v] of req.query) {
     if (k === '_since') {
       const r = dateRange(v);
-      if (!r || !/T/.test(v)) throw new FhirError('invalid', { message: `_since must be an instant, not '${v}'`, expression: '_since' });
+      if (!r || !/T/.test(v))
+        throw new FhirError('invalid', { message: `_since must be an instant, not '${v}'`, expression: '_since' });
       where.push('last_updated >= ?');
       params.push(r.low);
       used.push([k, v]);
     } else if (k === '_count') {
-      if (!/^\d+$/.test(v)) throw new FhirError('invalid', { message: `_count must be a non-negative integer`, expression: '_count' });
+      if (!/^\d+$/.test(v))
+        throw new FhirError('invalid', { message: `_count must be a non-negative integer`, expression: '_count' });
       count = Math.min(Number(v), svc.limits.maxCount);
     } else if (k === '_cursor') {
       if (!/^\d+$/.test(v)) throw new FhirError('invalid', { message: `Invalid paging cursor`, expression: '_cursor' });
@@ -56,10 +58,17 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
   );
   const page = rows.slice(0, count);
   const base = `${svc.baseUrl}/${req.path.join('/')}`;
-  const self: [string, string][] = [...used, ['_count', String(count)], ...(cursor !== undefined ? [['_cursor', String(cursor)] as [string, string]] : [])];
+  const self: [string, string][] = [
+    ...used,
+    ['_count', String(count)],
+    ...(cursor !== undefined ? [['_cursor', String(cursor)] as [string, string]] : []),
+  ];
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(base, self) }];
   if (rows.length > count && page.length) {
-    links.push({ relation: 'next', url: withQuery(base, [...used, ['_count', String(count)], ['_cursor', String(page[page.length - 1].seq)]]) });
+    links.push({
+      relation: 'next',
+      url: withQuery(base, [...used, ['_count', String(count)], ['_cursor', String(page[page.length - 1].seq)]]),
+    });
   }
   const entries = page.map((r) => historyEntry(svc.baseUrl, r));
   return { status: 200, resource: bundle('history', entries, links, Number(total?.n ?? 0), svc.clock.now()) };

@@ -52,7 +52,10 @@ export async function settle(svc: Services, tx: Tx, first: WriteEvent): Promise<
         const applied = await applyChange(server, tx, resource);
         if (!applied) continue;
         if (++writes > MAX_REACTION_WRITES) {
-          throw new FhirError('internal', `The server's reactions to a write of ${first.type}/${first.id} did not settle`);
+          throw new FhirError(
+            'internal',
+            `The server's reactions to a write of ${first.type}/${first.id} did not settle`,
+          );
         }
         latest.set(keyOf(applied.event.type, applied.event.id), applied.row);
         queue.push(applied.event);
@@ -63,7 +66,11 @@ export async function settle(svc: Services, tx: Tx, first: WriteEvent): Promise<
 }
 
 /** Stores one resource a reaction returned, unless it says what is stored already. */
-async function applyChange(svc: Services, tx: Tx, change: Resource): Promise<{ row: VersionRow; event: WriteEvent } | undefined> {
+async function applyChange(
+  svc: Services,
+  tx: Tx,
+  change: Resource,
+): Promise<{ row: VersionRow; event: WriteEvent } | undefined> {
   const resource = prepare(svc, change);
   const { resourceType: type, id } = resource;
   if (!id) throw new FhirError('internal', `A reaction returned a ${type} without an id`);

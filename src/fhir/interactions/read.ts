@@ -19,12 +19,19 @@ export async function read(svc: Services, req: FhirRequest): Promise<FhirRespons
 }
 
 export async function vread(svc: Services, req: FhirRequest): Promise<FhirResponse> {
-  const [type, id, , vid] = [requireType(svc, req.path[0]), checkId(req.path[1]), req.path[2], checkId(req.path[3], 'versionId')];
+  const [type, id, , vid] = [
+    requireType(svc, req.path[0]),
+    checkId(req.path[1]),
+    req.path[2],
+    checkId(req.path[3], 'versionId'),
+  ];
   // versions are 32-bit integers in storage: a longer number is no version (and must not reach the database)
-  if (!/^\d{1,10}$/.test(vid) || Number(vid) > 2_147_483_647) throw new FhirError('not-found', `${type}/${id} has no version '${vid}'`);
+  if (!/^\d{1,10}$/.test(vid) || Number(vid) > 2_147_483_647)
+    throw new FhirError('not-found', `${type}/${id} has no version '${vid}'`);
   const row = await svc.store.version(type, id, Number(vid));
   if (!row) throw new FhirError('not-found', `${type}/${id} has no version ${vid}`);
-  if (row.deleted) throw new FhirError('gone', `Version ${vid} of ${type}/${id} is a deletion`, { ETag: etag(row.version) });
+  if (row.deleted)
+    throw new FhirError('gone', `Version ${vid} of ${type}/${id} is a deletion`, { ETag: etag(row.version) });
   return respondWithVersion(svc, req, row);
 }
 

@@ -5,11 +5,19 @@ import type { Services } from '../services.js';
 /** The body of a create/update: a JSON object of a known type that matches the URL. */
 export function requireResource(svc: Services, body: unknown, type: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new FhirError('invalid', { message: 'The request body must be a FHIR resource (a JSON object)', expression: type });
+    throw new FhirError('invalid', {
+      message: 'The request body must be a FHIR resource (a JSON object)',
+      expression: type,
+    });
   }
   const rt = (body as { resourceType?: unknown }).resourceType;
-  if (typeof rt !== 'string') throw new FhirError('invalid', { message: 'The resource has no resourceType', expression: 'resourceType' });
-  if (rt !== type) throw new FhirError('invalid', { message: `resourceType '${rt}' does not match the URL's type '${type}'`, expression: 'resourceType' });
+  if (typeof rt !== 'string')
+    throw new FhirError('invalid', { message: 'The resource has no resourceType', expression: 'resourceType' });
+  if (rt !== type)
+    throw new FhirError('invalid', {
+      message: `resourceType '${rt}' does not match the URL's type '${type}'`,
+      expression: 'resourceType',
+    });
   return body as Resource;
 }
 
@@ -29,7 +37,12 @@ export async function checkResource(svc: Services, resource: Resource): Promise<
   if (svc.validationMode === 'strict' && issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
     throw new FhirError(
       'unprocessable',
-      issues.map((i) => ({ message: i.diagnostics ?? '', severity: i.severity, code: i.code, expression: i.expression })),
+      issues.map((i) => ({
+        message: i.diagnostics ?? '',
+        severity: i.severity,
+        code: i.code,
+        expression: i.expression,
+      })),
     );
   }
   return issues;

@@ -22,22 +22,40 @@ export async function searchType(svc: Services, req: FhirRequest): Promise<FhirR
  * resources whose compartment reference parameters point at the compartment's resource.
  */
 export async function searchCompartment(svc: Services, req: FhirRequest): Promise<FhirResponse> {
-  const [compartmentType, id, type] = [requireType(svc, req.path[0]), checkId(req.path[1]), requireType(svc, req.path[2])];
+  const [compartmentType, id, type] = [
+    requireType(svc, req.path[0]),
+    checkId(req.path[1]),
+    requireType(svc, req.path[2]),
+  ];
   const compartment = svc.defs.compartments.get(compartmentType);
   if (!compartment) throw new FhirError('not-found', `There is no ${compartmentType} compartment`);
   const params = compartment.members.get(type);
   if (!params) throw new FhirError('not-found', `${type} is not in the ${compartmentType} compartment`);
-  const membership: Criterion = { code: '_compartment', type: 'special', values: [], compartment: { params, targetType: compartmentType, id } };
+  const membership: Criterion = {
+    code: '_compartment',
+    type: 'special',
+    values: [],
+    compartment: { params, targetType: compartmentType, id },
+  };
   return search(svc, req, type, [...req.query], `${svc.baseUrl}/${compartmentType}/${id}/${type}`, membership);
 }
 
-async function search(svc: Services, req: FhirRequest, type: string, query: [string, string][], base: string, extra?: Criterion): Promise<FhirResponse> {
+async function search(
+  svc: Services,
+  req: FhirRequest,
+  type: string,
+  query: [string, string][],
+  base: string,
+  extra?: Criterion,
+): Promise<FhirResponse> {
   const strict = parsePrefer(req.headers.prefer).handling === 'strict';
   const sreq = parseSearch(svc.defs, type, query, svc.limits, strict);
   if (extra) sreq.criteria.unshift(extra);
   svc.access.limitSearch(svc, type, sreq.criteria);
   // pages of one search share a snapshot: resources created after the first page never shift them
-  sreq.snapshot ??= Number((await svc.store.storage.get<{ m: number | null }>('SELECT MAX(rid) AS m FROM resources'))?.m ?? 0);
+  sreq.snapshot ??= Number(
+    (await svc.store.storage.get<{ m: number | null }>('SELECT MAX(rid) AS m FROM resources'))?.m ?? 0,
+  );
   const result = await runSearch(svc, sreq);
 
   const entries: BundleEntry[] = result.rows.map((row) => {
@@ -46,19 +64,29 @@ async function search(svc: Services, req: FhirRequest, type: string, query: [str
     return { fullUrl: fullUrl(svc.baseUrl, row.type, row.id), resource, search: { mode: 'match' } };
   });
   for (const row of await svc.access.visibleIncludes(svc, result.included)) {
-    entries.push({ fullUrl: fullUrl(svc.baseUrl, row.type, row.id), resource: JSON.parse(row.content as string) as Resource, search: { mode: 'include' } });
+    entries.push({
+      fullUrl: fullUrl(svc.baseUrl, row.type, row.id),
+      resource: JSON.parse(row.content as string) as Resource,
+      search: { mode: 'include' },
+    });
   }
   if (sreq.unknown.length) {
     entries.push({
       resource: {
         resourceType: 'OperationOutcome',
-        issue: sreq.unknown.map((u) => ({ severity: 'warning', code: 'not-supported', diagnostics: `Unknown search parameter '${u}' was ignored`, expression: [u] })),
+        issue: sreq.unknown.map((u) => ({
+          severity: 'warning',
+          code: 'not-supported',
+          diagnostics: `Unknown search parameter '${u}' was ignored`,
+          expression: [u],
+        })),
       },
       search: { mode: 'outcome' },
     });
   }
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(base, usedParams(sreq, sreq.offset)) }];
-  const paging = (offset: number) => withQuery(base, [...usedParams(sreq, offset), ['_snapshot', String(sreq.snapshot)]]);
+  const paging = (offset: number) =>
+    withQuery(base, [...usedParams(sreq, offset), ['_snapshot', String(sreq.snapshot)]]);
   if (result.more) links.push({ relation: 'next', url: paging(sreq.offset + sreq.count) });
   if (sreq.offset > 0) links.push({ relation: 'previous', url: paging(Math.max(0, sreq.offset - sreq.count)) });
   return { status: 200, resource: bundle('searchset', entries, links, result.total, svc.clock.now()) };
@@ -66,8 +94,11 @@ async function search(svc: Services, req: FhirRequest, type: string, query: [str
 
 /** The parameters that shaped the result, as the self link shows them (R4 §3.1.1.3). */
 function usedParams(s: SearchRequest, offset: number): [string, string][] {
-  const out: [string, string][] = s.criteria.filter((c) => !c.compartment && !c.implicit).map((c) => [c.raw ?? (c.modifier ? `${c.code}:${c.modifier}` : c.code), c.rawValue ?? c.values.join(',')]);
-  for (const inc of s.includes) out.push([`_${inc.reverse ? 'rev' : ''}include${inc.iterate ? ':iterate' : ''}`, inc.raw]);
+  const out: [string, string][] = s.criteria
+    .filter((c) => !c.compartment && !c.implicit)
+    .map((c) => [c.raw ?? (c.modifier ? `${c.code}:${c.modifier}` : c.code), c.rawValue ?? c.values.join(',')]);
+  for (const inc of s.includes)
+    out.push([`_${inc.reverse ? 'rev' : ''}include${inc.iterate ? ':iterate' : ''}`, inc.raw]);
   if (s.sort.length) out.push(['_sort', s.sort.map((k) => (k.descending ? '-' : '') + k.code).join(',')]);
   if (s.summary) out.push(['_summary', s.summary]);
   if (s.elements) out.push(['_elements', s.elements.join(',')]);

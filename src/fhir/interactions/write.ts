@@ -46,7 +46,14 @@ function contentOf(row: VersionRow | null | undefined): Resource | undefined {
  * Before a version is stored: the reactions' checks for its type (a second Patient for one person, a
  * milestone dated in the future …) may refuse it. `before` is read only when some reaction listens.
  */
-async function beforeWrite(svc: Services, tx: Tx, type: string, id: string, prev: VersionRow | undefined, after?: Resource): Promise<void> {
+async function beforeWrite(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  id: string,
+  prev: VersionRow | undefined,
+  after?: Resource,
+): Promise<void> {
   if (!reactive(svc, type)) return;
   await checkWrite(svc, tx, { type, id, before: contentOf(prev), after, origin: 'request' });
 }
@@ -58,25 +65,48 @@ async function beforeWrite(svc: Services, tx: Tx, type: string, id: string, prev
  * wrote — a reaction may have written it again (a completed milestone gets its standing), and the
  * client is answered with that, so its next If-Match holds.
  */
-async function afterWrite(svc: Services, tx: Tx, row: VersionRow, prev: VersionRow | undefined, action: 'c' | 'u' | 'd'): Promise<VersionRow> {
+async function afterWrite(
+  svc: Services,
+  tx: Tx,
+  row: VersionRow,
+  prev: VersionRow | undefined,
+  action: 'c' | 'u' | 'd',
+): Promise<VersionRow> {
   if (action !== 'd') await svc.access.checkWritten(svc, tx, row, action);
   if (!reactive(svc, row.type)) return row;
-  const event = { type: row.type, id: row.id, before: contentOf(prev), after: contentOf(row), origin: 'request' as const };
+  const event = {
+    type: row.type,
+    id: row.id,
+    before: contentOf(prev),
+    after: contentOf(row),
+    origin: 'request' as const,
+  };
   const latest = await settle(svc, tx, event);
   return latest.get(`${row.type}/${row.id}`) ?? row;
 }
 
 /** The audit trail is written once: no client may change or delete an AuditEvent. */
 function immutable(type: string, id: string): void {
-  if (type === 'AuditEvent') throw new FhirError('not-allowed', `AuditEvent/${id} is part of the audit trail: it cannot be changed or deleted`);
+  if (type === 'AuditEvent')
+    throw new FhirError('not-allowed', `AuditEvent/${id} is part of the audit trail: it cannot be changed or deleted`);
 }
 
 function tooMany(type: string, criteria: string): FhirError {
-  return new FhirError('precondition', { message: `The criteria '${criteria}' match more than one ${type}`, code: 'multiple-matches' });
+  return new FhirError('precondition', {
+    message: `The criteria '${criteria}' match more than one ${type}`,
+    code: 'multiple-matches',
+  });
 }
 
 /** create (R4 §3.1.0.3); a transaction passes the id it already gave the entry's fullUrl. */
-export async function create(svc: Services, tx: Tx, type: string, body: unknown, ifNoneExist?: string, assignedId?: string): Promise<WriteResult> {
+export async function create(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  body: unknown,
+  ifNoneExist?: string,
+  assignedId?: string,
+): Promise<WriteResult> {
   const resource = prepare(svc, requireResource(svc, body, type));
   if (ifNoneExist) {
     await lockCriteria(tx, type, ifNoneExist);
@@ -91,17 +121,37 @@ export async function create(svc: Services, tx: Tx, type: string, body: unknown,
   return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
 }
 
-export async function update(svc: Services, tx: Tx, type: string, id: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function update(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  id: string,
+  body: unknown,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   checkId(id);
   const resource = requireResource(svc, body, type);
-  if (resource.id === undefined) throw new FhirError('invalid', { message: `The resource must have an id (R4 §3.1.0.4)`, expression: `${type}.id` });
+  if (resource.id === undefined)
+    throw new FhirError('invalid', { message: `The resource must have an id (R4 §3.1.0.4)`, expression: `${type}.id` });
   if (resource.id !== id) {
-    throw new FhirError('invalid', { message: `The resource id '${resource.id}' does not match the URL's id '${id}'`, expression: `${type}.id` });
+    throw new FhirError('invalid', {
+      message: `The resource id '${resource.id}' does not match the URL's id '${id}'`,
+      expression: `${type}.id`,
+    });
   }
   return put(svc, tx, type, id, resource, 'PUT', opts);
 }
 
-async function put(svc: Services, tx: Tx, type: string, id: string, body: Resource, method: 'PUT' | 'PATCH', opts: WriteOptions, locked?: VersionRow | null): Promise<WriteResult> {
+async function put(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  id: string,
+  body: Resource,
+  method: 'PUT' | 'PATCH',
+  opts: WriteOptions,
+  locked?: VersionRow | null,
+): Promise<WriteResult> {
   const resource = prepare(svc, body);
   let prev = locked;
   if (prev === undefined) {
@@ -119,12 +169,20 @@ async function put(svc: Services, tx: Tx, type: string, id: string, body: Resour
   const issues = await checkResource(svc, resource);
   await beforeWrite(svc, tx, type, id, prev ?? undefined, resource);
   const row = await svc.store.write(tx, type, id, prev ?? undefined, resource, method);
-  return { status: current ? 200 : 201, row: await afterWrite(svc, tx, row, prev ?? undefined, current ? 'u' : 'c'), issues };
+  return {
+    status: current ? 200 : 201,
+    row: await afterWrite(svc, tx, row, prev ?? undefined, current ? 'u' : 'c'),
+    issues,
+  };
 }
 
 function checkVersion(type: string, id: string, prev: VersionRow | undefined, ifMatch: string | undefined): void {
   if (ifMatch === undefined) return;
-  if (!prev || prev.deleted) throw new FhirError('precondition', { message: `If-Match: ${type}/${id} has no current version`, expression: 'If-Match' });
+  if (!prev || prev.deleted)
+    throw new FhirError('precondition', {
+      message: `If-Match: ${type}/${id} has no current version`,
+      expression: 'If-Match',
+    });
   if (String(prev.version) !== ifMatch) {
     throw new FhirError('precondition', {
       message: `If-Match: version ${ifMatch} of ${type}/${id} is not current (current is ${prev.version})`,
@@ -134,7 +192,14 @@ function checkVersion(type: string, id: string, prev: VersionRow | undefined, if
   }
 }
 
-export async function conditionalUpdate(svc: Services, tx: Tx, type: string, criteria: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function conditionalUpdate(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  criteria: string,
+  body: unknown,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   const resource = requireResource(svc, body, type);
   await lockCriteria(tx, type, criteria);
   const matches = await findMatches(svc, type, criteria, tx);
@@ -142,7 +207,10 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
   if (matches.length === 1) {
     const id = matches[0].id;
     if (resource.id !== undefined && resource.id !== id) {
-      throw new FhirError('invalid', { message: `The resource id '${resource.id}' is not the id of the match '${id}'`, expression: `${type}.id` });
+      throw new FhirError('invalid', {
+        message: `The resource id '${resource.id}' is not the id of the match '${id}'`,
+        expression: `${type}.id`,
+      });
     }
     return put(svc, tx, type, id, resource, 'PUT', opts);
   }
@@ -157,9 +225,20 @@ export async function conditionalUpdate(svc: Services, tx: Tx, type: string, cri
 }
 
 /** JSON Patch (RFC 6902) on the current version; the patched resource is validated like an update. */
-export async function patch(svc: Services, tx: Tx, type: string, id: string, ops: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function patch(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  id: string,
+  ops: unknown,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   checkId(id);
-  if (!Array.isArray(ops)) throw new FhirError('invalid', { message: 'A JSON Patch document must be an array of operations', expression: 'body' });
+  if (!Array.isArray(ops))
+    throw new FhirError('invalid', {
+      message: 'A JSON Patch document must be an array of operations',
+      expression: 'body',
+    });
   await svc.store.lockResource(tx, type, id);
   const prev = await svc.store.current(type, id, tx);
   if (!prev) throw new FhirError('not-found', `${type}/${id} is not known`);
@@ -167,23 +246,40 @@ export async function patch(svc: Services, tx: Tx, type: string, id: string, ops
   checkVersion(type, id, prev, opts.ifMatch);
   const invalid = jsonpatch.validate(ops as jsonpatch.Operation[]);
   if (invalid) {
-    throw new FhirError('invalid', { message: `Invalid JSON Patch operation ${invalid.index ?? ''}: ${invalid.message.split('\n')[0]}`, expression: `body[${invalid.index ?? 0}]` });
+    throw new FhirError('invalid', {
+      message: `Invalid JSON Patch operation ${invalid.index ?? ''}: ${invalid.message.split('\n')[0]}`,
+      expression: `body[${invalid.index ?? 0}]`,
+    });
   }
   let patched: Resource;
   try {
-    patched = jsonpatch.applyPatch(JSON.parse(prev.content as string), ops as jsonpatch.Operation[], false, false).newDocument as Resource;
+    patched = jsonpatch.applyPatch(JSON.parse(prev.content as string), ops as jsonpatch.Operation[], false, false)
+      .newDocument as Resource;
   } catch (err) {
     const e = err as { index?: number; message?: string; name?: string };
     // a failed `test` or a path that is not there: the patch cannot be applied to this version
-    throw new FhirError('unprocessable', { message: `JSON Patch failed: ${(e.message ?? '').split('\n')[0]}`, expression: `body[${e.index ?? 0}]` });
+    throw new FhirError('unprocessable', {
+      message: `JSON Patch failed: ${(e.message ?? '').split('\n')[0]}`,
+      expression: `body[${e.index ?? 0}]`,
+    });
   }
   if (patched?.resourceType !== type || patched.id !== id) {
-    throw new FhirError('unprocessable', { message: 'A patch may not change resourceType or id', expression: `${type}.id` });
+    throw new FhirError('unprocessable', {
+      message: 'A patch may not change resourceType or id',
+      expression: `${type}.id`,
+    });
   }
   return put(svc, tx, type, id, patched, 'PATCH', {}, prev);
 }
 
-export async function conditionalPatch(svc: Services, tx: Tx, type: string, criteria: string, ops: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function conditionalPatch(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  criteria: string,
+  ops: unknown,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   await lockCriteria(tx, type, criteria);
   const matches = await findMatches(svc, type, criteria, tx);
   if (matches.length > 1) throw tooMany(type, criteria);
@@ -192,7 +288,13 @@ export async function conditionalPatch(svc: Services, tx: Tx, type: string, crit
 }
 
 /** Deleting what is already gone (or never was) succeeds with no new version (R4 §3.1.0.7). */
-export async function remove(svc: Services, tx: Tx, type: string, id: string, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function remove(
+  svc: Services,
+  tx: Tx,
+  type: string,
+  id: string,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   checkId(id);
   await svc.store.lockResource(tx, type, id);
   const prev = await svc.store.current(type, id, tx);

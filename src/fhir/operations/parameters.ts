@@ -14,7 +14,10 @@ export function operationInput(req: FhirRequest): Map<string, unknown[]> {
   if (req.method === 'POST' && req.body !== undefined) {
     const body = req.body as Parameters;
     if (body?.resourceType !== 'Parameters') {
-      throw new FhirError('invalid', { message: 'An operation called with POST takes a Parameters resource', expression: 'resourceType' });
+      throw new FhirError('invalid', {
+        message: 'An operation called with POST takes a Parameters resource',
+        expression: 'resourceType',
+      });
     }
     for (const p of body.parameter ?? []) add(p.name as string, valueOf(p));
   }

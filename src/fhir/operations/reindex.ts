@@ -15,7 +15,9 @@ export const reindexOperation: Operation = {
   async handler(svc, req, target) {
     const input = operationInput(req);
     const types = target.type ? [target.type] : ((input.get('type') ?? []) as string[]).flatMap((t) => t.split(','));
-    for (const t of types) if (!svc.defs.resourceTypes.has(t)) throw new FhirError('invalid', { message: `Unknown resource type '${t}'`, expression: 'type' });
+    for (const t of types)
+      if (!svc.defs.resourceTypes.has(t))
+        throw new FhirError('invalid', { message: `Unknown resource type '${t}'`, expression: 'type' });
     const started = Date.now();
     const { resources } = await reindex(svc, { types });
     const out: Parameters = {

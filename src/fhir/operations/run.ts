@@ -5,17 +5,27 @@ import type { Services } from '../services.js';
 import type { Operation } from './types.js';
 
 /** The operation a request names, and its target; 404/405 when there is none. */
-export function findOperation(svc: Services, req: FhirRequest): { op: Operation; target: { type?: string; id?: string } } {
+export function findOperation(
+  svc: Services,
+  req: FhirRequest,
+): { op: Operation; target: { type?: string; id?: string } } {
   const name = req.path[req.path.length - 1].slice(1);
   const level = req.path.length === 1 ? 'system' : req.path.length === 2 ? 'type' : 'instance';
   const type = level === 'system' ? undefined : req.path[0];
-  if (type && !svc.defs.resourceTypes.has(type)) throw new FhirError('not-found', { message: `Unknown resource type '${type}'`, code: 'not-supported' });
+  if (type && !svc.defs.resourceTypes.has(type))
+    throw new FhirError('not-found', { message: `Unknown resource type '${type}'`, code: 'not-supported' });
   const id = level === 'instance' ? checkId(req.path[1]) : undefined;
-  const op = svc.operations.find((o) => o.name === name && o.levels.includes(level) && (!type || !o.resourceTypes || o.resourceTypes.includes(type)));
+  const op = svc.operations.find(
+    (o) => o.name === name && o.levels.includes(level) && (!type || !o.resourceTypes || o.resourceTypes.includes(type)),
+  );
   if (!op) {
-    throw new FhirError('not-found', { message: `Operation $${name} is not supported at ${level} level${type ? ` for ${type}` : ''}`, code: 'not-supported' });
+    throw new FhirError('not-found', {
+      message: `Operation $${name} is not supported at ${level} level${type ? ` for ${type}` : ''}`,
+      code: 'not-supported',
+    });
   }
-  if (!op.methods.includes(req.method as 'GET' | 'POST')) throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);
+  if (!op.methods.includes(req.method as 'GET' | 'POST'))
+    throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);
   return { op, target: { type, id } };
 }
 

@@ -43,17 +43,25 @@ function parseAt(
   const ptype = BUILTIN[code] ?? definition?.type;
   if (!ptype || (definition && !definition.expression && !BUILTIN[code])) return undefined;
   if (modifier && !(MODIFIERS[ptype] ?? []).includes(modifier) && !(ptype === 'reference' && /^[A-Z]/.test(modifier))) {
-    throw new FhirError('invalid', { message: `Unknown modifier ':${modifier}' for ${ptype} parameter '${code}'`, expression: where });
+    throw new FhirError('invalid', {
+      message: `Unknown modifier ':${modifier}' for ${ptype} parameter '${code}'`,
+      expression: where,
+    });
   }
   // token :in/:not-in/:above/:below are rewritten with the terminology service (terminology/search-modifiers.ts)
   if (modifier === 'of-type' && !/identifier/i.test(definition?.expression ?? '')) {
-    throw new FhirError('invalid', { message: `':of-type' applies to identifier parameters, not '${code}'`, expression: where });
+    throw new FhirError('invalid', {
+      message: `':of-type' applies to identifier parameters, not '${code}'`,
+      expression: where,
+    });
   }
   if (modifier === 'missing' && !['true', 'false'].includes(value)) {
     throw new FhirError('invalid', { message: `':missing' takes true or false, not '${value}'`, expression: where });
   }
   if (ptype === 'composite') {
-    const components = (definition?.component ?? []).map((c) => [...(params?.values() ?? [])].find((p) => p.url === c.definition)?.type as string | undefined);
+    const components = (definition?.component ?? []).map(
+      (c) => [...(params?.values() ?? [])].find((p) => p.url === c.definition)?.type as string | undefined,
+    );
     if (!components.length || components.some((t) => !t || t === 'composite')) {
       throw new FhirError('invalid', { message: `Composite parameter '${code}' is not supported`, expression: where });
     }
@@ -138,7 +146,8 @@ function parseHas(
 ): Criterion {
   // _has:SourceType:refParam:rest — rest is a parameter of SourceType, or another _has
   const m = /^_has:([A-Z][A-Za-z]+):([^:]+):(.+)$/.exec(rawName);
-  if (!m || !defs.resourceTypes.has(m[1])) throw new FhirError('invalid', { message: `Malformed _has parameter '${rawName}'`, expression: where });
+  if (!m || !defs.resourceTypes.has(m[1]))
+    throw new FhirError('invalid', { message: `Malformed _has parameter '${rawName}'`, expression: where });
   const [, sourceType, refParam, rest] = m;
   const definition = referenceParam(defs, sourceType, refParam, where);
   if (definition.target && !(definition.target as string[]).includes(type)) {
@@ -146,6 +155,10 @@ function parseHas(
   }
   const next = parseAt(defs, sourceType, rest, value, where, budget);
   spend(budget, where);
-  if (!next) throw new FhirError('invalid', { message: `Unknown parameter '${rest}' of ${sourceType} in '${rawName}'`, expression: where });
+  if (!next)
+    throw new FhirError('invalid', {
+      message: `Unknown parameter '${rest}' of ${sourceType} in '${rawName}'`,
+      expression: where,
+    });
   return { code: '_has', type: 'special', values: [], has: { sourceType, refParam, next } };
 }

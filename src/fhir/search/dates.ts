@@ -24,13 +24,15 @@ export function dateRange(value: string): DateRange | undefined {
   if (month !== undefined && (month < 1 || month > 12)) return undefined;
   if (day !== undefined && (day < 1 || day > daysIn(year, month!))) return undefined;
   if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || (s !== undefined && Number(s) > 59))) return undefined;
-  const offset = zone && zone !== 'Z' ? (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) : 0;
+  const offset =
+    zone && zone !== 'Z' ? (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) : 0;
   const base = (mon: number, dd: number, hh = 0, mm = 0, ss = 0, ms = 0) =>
     Date.UTC(year, mon - 1, dd, hh, mm, ss, ms) - offset * 60_000;
   // Date.UTC maps years 0..99 to 1900..1999; fix it for those rare years
   const fix = (t: number) => (year < 100 ? new Date(t).setUTCFullYear(year) : t);
   if (month === undefined) return { low: fix(base(1, 1)), high: fix(base(1, 1)) + yearMs(year) - 1 };
-  if (day === undefined) return { low: fix(base(month, 1)), high: fix(base(month, 1)) + daysIn(year, month) * 86_400_000 - 1 };
+  if (day === undefined)
+    return { low: fix(base(month, 1)), high: fix(base(month, 1)) + daysIn(year, month) * 86_400_000 - 1 };
   if (h === undefined) return { low: fix(base(month, day)), high: fix(base(month, day)) + 86_400_000 - 1 };
   if (s === undefined) {
     const low = fix(base(month, day, Number(h), Number(mi)));

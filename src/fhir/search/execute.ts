@@ -15,7 +15,11 @@ export interface SearchResult {
   more: boolean;
 }
 
-export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecutor = svc.store.storage): Promise<SearchResult> {
+export async function runSearch(
+  svc: Services,
+  req: SearchRequest,
+  db: SqlExecutor = svc.store.storage,
+): Promise<SearchResult> {
   for (const hook of svc.searchHooks) await hook(svc, req);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
   let total: number | undefined;
@@ -42,13 +46,20 @@ export async function runSearch(svc: Services, req: SearchRequest, db: SqlExecut
  * The resources matching a conditional interaction's criteria (If-None-Exist, conditional update,
  * delete and references). Unknown parameters are refused: ignoring one could match everything.
  */
-export async function findMatches(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<VersionRow[]> {
+export async function findMatches(
+  svc: Services,
+  type: string,
+  criteria: string,
+  db: SqlExecutor,
+): Promise<VersionRow[]> {
   const query = [...new URLSearchParams(criteria)];
-  if (!query.length) throw new FhirError('invalid', { message: `Conditional criteria for ${type} are empty`, expression: type });
+  if (!query.length)
+    throw new FhirError('invalid', { message: `Conditional criteria for ${type} are empty`, expression: type });
   const req = parseSearch(svc.defs, type, query, { defaultCount: 2, maxCount: 2 }, true);
   req.total = 'none';
   req.includes = []; // nobody reads them here
-  svc.access.limitSearch(svc, type, req.criteria); // a patient-scoped token's conditions match only its patient's resources
+  // a patient-scoped token's conditions match only its patient's resources
+  svc.access.limitSearch(svc, type, req.criteria);
   // two are enough to tell none, one and several apart; also overrides a `_count=0` in the criteria,
   // which would otherwise look like "no match" and let a conditional create duplicate
   req.count = 2;

@@ -102,18 +102,31 @@ export class IndexExtractor {
    * Components are evaluated on each root value, with the root's path as their base (for choice
    * types). A root may be a union of plain paths (`Observation | Observation.component`).
    */
-  private compileComposite(code: string, sp: SearchParameter, expression: string, params: ReadonlyMap<string, SearchParameter>): CompiledComposite | undefined {
+  private compileComposite(
+    code: string,
+    sp: SearchParameter,
+    expression: string,
+    params: ReadonlyMap<string, SearchParameter>,
+  ): CompiledComposite | undefined {
     const bases = splitUnion(expression);
     if (!bases.every((b) => /^[A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)*$/.test(b))) return undefined;
-    const defs = (sp.component ?? []).map((c) => ({ c, def: [...params.values()].find((p) => p.url === c.definition) }));
-    if (!defs.length || defs.some(({ c, def }) => !def || !TABLE_OF[def.type as string] || !c.expression)) return undefined;
+    const defs = (sp.component ?? []).map((c) => ({
+      c,
+      def: [...params.values()].find((p) => p.url === c.definition),
+    }));
+    if (!defs.length || defs.some(({ c, def }) => !def || !TABLE_OF[def.type as string] || !c.expression))
+      return undefined;
     const parts = bases.map((base) => ({
       root: compile(base, r4model),
-      components: defs.map(({ c, def }) => ({ table: TABLE_OF[def!.type as string]!, fn: compile({ base, expression: c.expression! }, r4model) })),
+      components: defs.map(({ c, def }) => ({
+        table: TABLE_OF[def!.type as string]!,
+        fn: compile({ base, expression: c.expression! }, r4model),
+      })),
     }));
     return {
       code,
-      roots: (r) => parts.flatMap((p) => (p.root(r as never) as unknown[]).map((node) => ({ node, components: p.components }))),
+      roots: (r) =>
+        parts.flatMap((p) => (p.root(r as never) as unknown[]).map((node) => ({ node, components: p.components }))),
     };
   }
 
@@ -167,7 +180,9 @@ function compositeRows(c: CompiledComposite, resource: Resource): IndexRow[] {
       } catch {
         // a component that cannot be evaluated on this root indexes nothing
       }
-      for (const v of values) for (const cols of toColumns(comp.table, v)) rows.push({ table: comp.table, param: `${c.code}$${j}`, values: [...cols, i] });
+      for (const v of values)
+        for (const cols of toColumns(comp.table, v))
+          rows.push({ table: comp.table, param: `${c.code}$${j}`, values: [...cols, i] });
     });
   });
   return rows;
@@ -181,10 +196,20 @@ function compositeRows(c: CompiledComposite, resource: Resource): IndexRow[] {
 function modifierRows(p: { code: string; table: IndexTable }, v: unknown): IndexRow[] {
   if (!isObj(v)) return [];
   if (p.table === 'sp_token' && typeof v.value === 'string' && isObj(v.type) && Array.isArray(v.type.coding)) {
-    return v.type.coding.filter(isObj).map((c) => ({ table: 'sp_token', param: `${p.code}:of-type`, values: [str(c.system), str(c.code), v.value as string, null] }));
+    return v.type.coding.filter(isObj).map((c) => ({
+      table: 'sp_token',
+      param: `${p.code}:of-type`,
+      values: [str(c.system), str(c.code), v.value as string, null],
+    }));
   }
   if (p.table === 'sp_reference' && isObj(v.identifier) && typeof v.identifier.value === 'string') {
-    return [{ table: 'sp_token', param: `${p.code}:identifier`, values: [str(v.identifier.system), v.identifier.value, null, null] }];
+    return [
+      {
+        table: 'sp_token',
+        param: `${p.code}:identifier`,
+        values: [str(v.identifier.system), v.identifier.value, null, null],
+      },
+    ];
   }
   return [];
 }
@@ -274,7 +299,19 @@ function tokenColumns(v: unknown): SqlValue[][] {
   return [];
 }
 
-const NAME_PARTS = ['text', 'family', 'given', 'prefix', 'suffix', 'line', 'city', 'district', 'state', 'postalCode', 'country'];
+const NAME_PARTS = [
+  'text',
+  'family',
+  'given',
+  'prefix',
+  'suffix',
+  'line',
+  'city',
+  'district',
+  'state',
+  'postalCode',
+  'country',
+];
 
 function stringValues(v: unknown): string[] {
   if (typeof v === 'string') return v ? [v] : [];

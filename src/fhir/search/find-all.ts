@@ -13,7 +13,12 @@ const MAX_MATCHES = 10_000;
  * Every match of a search (up to 10,000) as stored JSON, in the search's order: the lookups of
  * definitions by `url`, `identifier` or `source-system` that terminology and the loaders make.
  */
-export async function searchAll(svc: Services, type: string, query: [string, string][], db?: SqlExecutor): Promise<string[]> {
+export async function searchAll(
+  svc: Services,
+  type: string,
+  query: [string, string][],
+  db?: SqlExecutor,
+): Promise<string[]> {
   const req = parseSearch(svc.defs, type, query, { defaultCount: MAX_MATCHES, maxCount: MAX_MATCHES }, true);
   req.total = 'none';
   return (await runSearch(svc, req, db)).rows.map((r) => r.content as string);
@@ -24,11 +29,19 @@ export async function searchAll(svc: Services, type: string, query: [string, str
  * they were stored, without a page limit: a pathway has tens of Tasks, a registry period many thousands.
  * Criteria are a query string (`based-on=CarePlan/1&status=completed`).
  */
-export async function findAll<T extends Resource>(svc: Services, type: string, criteria: string, db: SqlExecutor): Promise<T[]> {
+export async function findAll<T extends Resource>(
+  svc: Services,
+  type: string,
+  criteria: string,
+  db: SqlExecutor,
+): Promise<T[]> {
   const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria)], { defaultCount: 1, maxCount: 1 }, true);
   for (const hook of svc.searchHooks) await hook(svc, req);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-  const rows = await db.all<{ content: string }>(`SELECT r.content FROM resources r WHERE ${where.sql} ORDER BY r.rid`, where.params);
+  const rows = await db.all<{ content: string }>(
+    `SELECT r.content FROM resources r WHERE ${where.sql} ORDER BY r.rid`,
+    where.params,
+  );
   return rows.map((r) => JSON.parse(r.content) as T);
 }
 
@@ -37,7 +50,14 @@ export async function findAll<T extends Resource>(svc: Services, type: string, c
  * parameter `via` (e.g. the CarePlans of the Tasks matching `criteria`, via `based-on`) — one set-based
  * query over the search index: no matching resource is read or parsed.
  */
-export async function referencedBy(svc: Services, type: string, criteria: string, via: string, targetType: string, db: SqlExecutor): Promise<string[]> {
+export async function referencedBy(
+  svc: Services,
+  type: string,
+  criteria: string,
+  via: string,
+  targetType: string,
+  db: SqlExecutor,
+): Promise<string[]> {
   const req = parseSearch(svc.defs, type, [...new URLSearchParams(criteria)], { defaultCount: 1, maxCount: 1 }, true);
   const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
   const rows = await db.all<{ id: string }>(

@@ -53,7 +53,8 @@ const likeEscape = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
 export const MATCHERS: Record<string, Matcher> = {
   token(value, c) {
-    if (c.modifier === 'text') return { sql: `text LIKE ? ESCAPE '\\'`, params: [`${likeEscape(normalizeString(unescape(value)))}%`] };
+    if (c.modifier === 'text')
+      return { sql: `text LIKE ? ESCAPE '\\'`, params: [`${likeEscape(normalizeString(unescape(value)))}%`] };
     const [system, code] = splitPipe(value);
     if (system === undefined) return eq('code', code);
     if (system === '') return eq('code', code, { sql: 'system IS NULL', params: [] });
@@ -128,7 +129,14 @@ function numberRange(prefix: Prefix, s: string, c: Criterion): [number, number] 
  * Prefix semantics over ranges (R4 §3.1.1.4.5): the target [low, high] against the query [qlo, qhi].
  * `ap` widens the query by 10% of its distance from now (dates) or of its value (numbers).
  */
-export function rangeSql(prefix: Prefix, qlo: number, qhi: number, now: number | undefined, lowCol: string, highCol: string): CompiledWhere {
+export function rangeSql(
+  prefix: Prefix,
+  qlo: number,
+  qhi: number,
+  now: number | undefined,
+  lowCol: string,
+  highCol: string,
+): CompiledWhere {
   switch (prefix) {
     case 'eq':
       return { sql: `${lowCol} >= ? AND ${highCol} <= ?`, params: [qlo, qhi] };
@@ -153,4 +161,3 @@ export function rangeSql(prefix: Prefix, qlo: number, qhi: number, now: number |
     }
   }
 }
-

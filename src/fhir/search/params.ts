@@ -79,7 +79,17 @@ export interface SearchLimits {
 }
 
 /** Parameters every search understands (R4 §3.1.1.5), whatever the type. */
-const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_summary', '_elements', '_format', '_pretty', '_snapshot']);
+const RESULT_PARAMS = new Set([
+  '_count',
+  '_offset',
+  '_sort',
+  '_total',
+  '_summary',
+  '_elements',
+  '_format',
+  '_pretty',
+  '_snapshot',
+]);
 export const BUILTIN: Record<string, string> = { _id: 'token', _lastUpdated: 'date' };
 export const MODIFIERS: Record<string, readonly string[]> = {
   string: ['exact', 'contains', 'missing'],
@@ -99,11 +109,24 @@ export function parseSearch(
   limits: SearchLimits,
   strict = false,
 ): SearchRequest {
-  const req: SearchRequest = { resourceType, criteria: [], count: limits.defaultCount, offset: 0, sort: [], total: 'accurate', unknown: [], includes: [] };
+  const req: SearchRequest = {
+    resourceType,
+    criteria: [],
+    count: limits.defaultCount,
+    offset: 0,
+    sort: [],
+    total: 'accurate',
+    unknown: [],
+    includes: [],
+  };
   const params = defs.searchParams.get(resourceType) ?? new Map<string, SearchParameter>();
   for (const [rawName, value] of query) {
     // no FHIR value holds a control character, and PostgreSQL text cannot hold U+0000 at all
-    if (CONTROL.test(rawName) || CONTROL.test(value)) throw new FhirError('invalid', { message: `The search parameter '${rawName.replace(CONTROL, '?')}' holds a control character`, expression: rawName.replace(CONTROL, '?') });
+    if (CONTROL.test(rawName) || CONTROL.test(value))
+      throw new FhirError('invalid', {
+        message: `The search parameter '${rawName.replace(CONTROL, '?')}' holds a control character`,
+        expression: rawName.replace(CONTROL, '?'),
+      });
     if (RESULT_PARAMS.has(rawName)) {
       applyResultParam(req, rawName, value, params, limits);
       continue;
@@ -117,21 +140,38 @@ export function parseSearch(
     else req.unknown.push(rawName);
   }
   if (strict && req.unknown.length) {
-    throw new FhirError('invalid', req.unknown.map((u) => ({ message: `Unknown search parameter '${u}' for ${resourceType}`, expression: u })));
+    throw new FhirError(
+      'invalid',
+      req.unknown.map((u) => ({ message: `Unknown search parameter '${u}' for ${resourceType}`, expression: u })),
+    );
   }
   return req;
 }
 
-function applyResultParam(req: SearchRequest, name: string, value: string, params: ReadonlyMap<string, SearchParameter>, limits: SearchLimits): void {
+function applyResultParam(
+  req: SearchRequest,
+  name: string,
+  value: string,
+  params: ReadonlyMap<string, SearchParameter>,
+  limits: SearchLimits,
+): void {
   switch (name) {
     case '_count': {
       const n = Number(value);
-      if (!/^\d+$/.test(value)) throw new FhirError('invalid', { message: `_count must be a non-negative integer, not '${value}'`, expression: '_count' });
+      if (!/^\d+$/.test(value))
+        throw new FhirError('invalid', {
+          message: `_count must be a non-negative integer, not '${value}'`,
+          expression: '_count',
+        });
       req.count = Math.min(n, limits.maxCount);
       return;
     }
     case '_offset': {
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FhirError('invalid', { message: `_offset must be a non-negative integer, not '${value}'`, expression: '_offset' });
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+        throw new FhirError('invalid', {
+          message: `_offset must be a non-negative integer, not '${value}'`,
+          expression: '_offset',
+        });
       req.offset = Number(value);
       return;
     }
@@ -139,15 +179,18 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       if (value.split(',').filter(Boolean).length > MAX_SORT_KEYS) {
         throw tooCostly(`_sort may have at most ${MAX_SORT_KEYS} keys`, '_sort');
       }
-      req.sort = value.split(',').filter(Boolean).map((key) => {
-        const descending = key.startsWith('-');
-        const code = descending ? key.slice(1) : key;
-        const type = BUILTIN[code] ?? params.get(code)?.type;
-        if (!type || type === 'composite' || type === 'special') {
-          throw new FhirError('invalid', { message: `Cannot sort by '${code}'`, expression: '_sort' });
-        }
-        return { code, type, descending };
-      });
+      req.sort = value
+        .split(',')
+        .filter(Boolean)
+        .map((key) => {
+          const descending = key.startsWith('-');
+          const code = descending ? key.slice(1) : key;
+          const type = BUILTIN[code] ?? params.get(code)?.type;
+          if (!type || type === 'composite' || type === 'special') {
+            throw new FhirError('invalid', { message: `Cannot sort by '${code}'`, expression: '_sort' });
+          }
+          return { code, type, descending };
+        });
       return;
     case '_total':
       if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
@@ -157,16 +200,23 @@ function applyResultParam(req: SearchRequest, name: string, value: string, param
       return;
     case '_summary':
       if (!['true', 'count', 'data', 'text', 'false'].includes(value)) {
-        throw new FhirError('invalid', { message: `_summary must be true, count, data, text or false`, expression: '_summary' });
+        throw new FhirError('invalid', {
+          message: `_summary must be true, count, data, text or false`,
+          expression: '_summary',
+        });
       }
       req.summary = value as SearchRequest['summary'];
       return;
     case '_snapshot':
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+        throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
       req.snapshot = Number(value);
       return;
     case '_elements':
-      req.elements = value.split(',').map((s) => s.trim()).filter(Boolean);
+      req.elements = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       return;
     default:
       return; // _format, _pretty: handled by the HTTP layer

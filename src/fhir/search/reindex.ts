@@ -20,7 +20,10 @@ export async function reindex(svc: Services, options: ReindexOptions = {}): Prom
   const typeFilter = options.types?.length ? ` AND type IN (${placeholders(options.types)})` : '';
   const typeParams: SqlValue[] = options.types ?? [];
   const storage = svc.store.storage;
-  const total = Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE deleted = 0${typeFilter}`, typeParams))?.n ?? 0);
+  const total = Number(
+    (await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE deleted = 0${typeFilter}`, typeParams))
+      ?.n ?? 0,
+  );
   let done = 0;
   let after = 0;
   options.onProgress?.(0, total);
@@ -33,8 +36,12 @@ export async function reindex(svc: Services, options: ReindexOptions = {}): Prom
     await svc.store.transaction(async (tx) => {
       for (const { rid, type, id } of batch) {
         await svc.store.lockResource(tx, type, id);
-        const current = await tx.get<{ content: string | null; deleted: number }>('SELECT content, deleted FROM resources WHERE rid = ?', [rid]);
-        if (current && !current.deleted && current.content) await svc.store.reindexRow(tx, rid, JSON.parse(current.content) as Resource);
+        const current = await tx.get<{ content: string | null; deleted: number }>(
+          'SELECT content, deleted FROM resources WHERE rid = ?',
+          [rid],
+        );
+        if (current && !current.deleted && current.content)
+          await svc.store.reindexRow(tx, rid, JSON.parse(current.content) as Resource);
       }
     });
     after = batch[batch.length - 1].rid;

@@ -57,12 +57,21 @@ function criteriaSql(criteria: Criterion[], ctx: Ctx): CompiledWhere {
 export function compileCount(req: SearchRequest, baseUrl: string, now: number): CompiledWhere {
   const ctx: Ctx = { type: req.resourceType, baseUrl, now, alias: 'r', depth: 0 };
   const parts = planCriteria(req.criteria, ctx).map((p) => p.where);
-  const snapshot = req.snapshot !== undefined ? { sql: ' WHERE x.rid <= ?', params: [req.snapshot] as SqlValue[] } : { sql: '', params: [] as SqlValue[] };
+  const snapshot =
+    req.snapshot !== undefined
+      ? { sql: ' WHERE x.rid <= ?', params: [req.snapshot] as SqlValue[] }
+      : { sql: '', params: [] as SqlValue[] };
   if (parts.length && parts.every((p) => p.sub)) {
     const subs = parts.map((p) => p.sub!);
-    const from = subs.length === 1 ? subs[0].sql : subs.map((s) => `SELECT rid FROM (${s.sql}) s${subs.indexOf(s)}`).join(' INTERSECT ');
+    const from =
+      subs.length === 1
+        ? subs[0].sql
+        : subs.map((s) => `SELECT rid FROM (${s.sql}) s${subs.indexOf(s)}`).join(' INTERSECT ');
     const count = subs.length === 1 ? 'COUNT(DISTINCT x.rid)' : 'COUNT(*)';
-    return { sql: `SELECT ${count} AS n FROM (${from}) x${snapshot.sql}`, params: [...subs.flatMap((s) => s.params), ...snapshot.params] };
+    return {
+      sql: `SELECT ${count} AS n FROM (${from}) x${snapshot.sql}`,
+      params: [...subs.flatMap((s) => s.params), ...snapshot.params],
+    };
   }
   const w = compileWhere(req, baseUrl, now);
   return { sql: `SELECT COUNT(*) AS n FROM resources r WHERE ${w.sql}`, params: w.params };
@@ -98,12 +107,16 @@ function planCriteria(criteria: Criterion[], ctx: Ctx): { criterion: Criterion; 
  */
 function dateRanges(criteria: Criterion[], ctx: Ctx): { criteria: Criterion[]; where: CompiledWhere }[] {
   const out: { criteria: Criterion[]; where: CompiledWhere }[] = [];
-  const dates = criteria.filter((c) => c.type === 'date' && !c.modifier && !c.chain && c.values.length === 1 && c.code !== '_lastUpdated');
+  const dates = criteria.filter(
+    (c) => c.type === 'date' && !c.modifier && !c.chain && c.values.length === 1 && c.code !== '_lastUpdated',
+  );
   const used = new Set<Criterion>();
   for (const lower of dates) {
     const [lp, lv] = splitPrefix(lower.values[0]);
     if (used.has(lower) || (lp !== 'ge' && lp !== 'gt' && lp !== 'sa')) continue;
-    const upper = dates.find((u) => !used.has(u) && u.code === lower.code && ['le', 'lt', 'eb'].includes(splitPrefix(u.values[0])[0]));
+    const upper = dates.find(
+      (u) => !used.has(u) && u.code === lower.code && ['le', 'lt', 'eb'].includes(splitPrefix(u.values[0])[0]),
+    );
     if (!upper) continue;
     const [up, uv] = splitPrefix(upper.values[0]);
     const from = dateRange(lv);
@@ -116,7 +129,9 @@ function dateRanges(criteria: Criterion[], ctx: Ctx): { criteria: Criterion[]; w
     const params: SqlValue[] = [];
     dateParamIds(ctx.type, lower.code).forEach((id, i) => {
       const bounded = Number.isFinite(DATE_CLASSES[i].maxSpan);
-      parts.push(`SELECT rid FROM sp_date WHERE param = ?${bounded ? ' AND low >= ?' : ''} AND low <= ? AND (${l.sql}) AND (${u.sql})`);
+      parts.push(
+        `SELECT rid FROM sp_date WHERE param = ?${bounded ? ' AND low >= ?' : ''} AND low <= ? AND (${l.sql}) AND (${u.sql})`,
+      );
       params.push(id, ...(bounded ? [from.low - DATE_CLASSES[i].maxSpan] : []), to.high, ...l.params, ...u.params);
     });
     out.push({ criteria: [lower, upper], where: ridIn(ctx.alias, parts.join(' UNION ALL '), params) });
@@ -141,18 +156,22 @@ function criterionSql(c: Criterion, ctx: Ctx): CompiledWhere {
   if (c.has) return hasSql(c, ctx);
   if (c.compartment) {
     const { params: codes, targetType, id } = c.compartment;
-    return ridIn(a, `SELECT rid FROM sp_reference WHERE param IN (${placeholders(codes)}) AND target_type = ? AND target_id = ?`, [
-      ...codes.map((code) => paramId(ctx.type, code)),
-      targetType,
-      id,
-    ]);
+    return ridIn(
+      a,
+      `SELECT rid FROM sp_reference WHERE param IN (${placeholders(codes)}) AND target_type = ? AND target_id = ?`,
+      [...codes.map((code) => paramId(ctx.type, code)), targetType, id],
+    );
   }
   if (c.modifier === 'of-type' || c.modifier === 'identifier') return modifierTokenSql(c, ctx);
   if (c.components && c.modifier !== 'missing') return compositeSql(c, ctx);
   if (c.code === '_id') return builtinId(c, a);
   if (c.code === '_lastUpdated') return builtinLastUpdated(c, ctx.now, a);
   const table = TABLE_OF[c.type] ?? (c.components ? 'sp_token' : undefined);
-  if (!table) throw new FhirError('invalid', { message: `Search by ${c.type} parameter '${c.code}' is not supported`, expression: c.code });
+  if (!table)
+    throw new FhirError('invalid', {
+      message: `Search by ${c.type} parameter '${c.code}' is not supported`,
+      expression: c.code,
+    });
   if (c.modifier === 'missing') {
     const not = c.values[0] === 'true' ? 'NOT ' : '';
     // a composite is present when its first component is
@@ -236,7 +255,9 @@ function chainSql(c: Criterion, ctx: Ctx): CompiledWhere {
   for (const { targetType, next } of c.chain!) {
     const inner = nested(ctx, targetType);
     const w = criteriaSql([next], inner);
-    ors.push(`(target_type = ? AND target_id IN (SELECT ${inner.alias}.id FROM resources ${inner.alias} WHERE ${w.sql}))`);
+    ors.push(
+      `(target_type = ? AND target_id IN (SELECT ${inner.alias}.id FROM resources ${inner.alias} WHERE ${w.sql}))`,
+    );
     params.push(targetType, ...w.params);
   }
   return ridIn(ctx.alias, `SELECT rid FROM sp_reference WHERE param = ? AND (${anyOf(ors)})`, params);
@@ -291,13 +312,17 @@ export function compileOrder(req: SearchRequest): CompiledWhere {
     else if (s.code === '_lastUpdated') parts.push(`r.last_updated ${dir}`);
     else {
       const table = TABLE_OF[s.type];
-      const textCol = ({ sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' } as Record<string, string>)[table!];
+      const textCol = (
+        { sp_string: 'norm', sp_token: 'code', sp_uri: 'value', sp_reference: 'target_id' } as Record<string, string>
+      )[table!];
       const col = textCol ?? (s.descending ? 'high' : 'low');
       const agg = s.descending ? 'MAX' : 'MIN';
       // resources without a value sort last either way, on both backends (their NULL orders differ)
       const missing = textCol ? (s.descending ? "''" : "'\uffff'") : s.descending ? '-1e308' : '1e308';
       const ids = indexIds(req.resourceType, s.code, s.type);
-      parts.push(`COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param IN (${placeholders(ids)})), ${missing}) ${dir}`);
+      parts.push(
+        `COALESCE((SELECT ${agg}(${col}) FROM ${table} x WHERE x.rid = r.rid AND x.param IN (${placeholders(ids)})), ${missing}) ${dir}`,
+      );
       params.push(...ids);
     }
   }

@@ -27,7 +27,8 @@ export class TxInput {
   string(name: string): string | undefined {
     const v = this.map.get(name)?.[0];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new FhirError('invalid', { message: `Parameter '${name}' must be a primitive value`, expression: name });
+    if (typeof v !== 'string')
+      throw new FhirError('invalid', { message: `Parameter '${name}' must be a primitive value`, expression: name });
     return v;
   }
 
@@ -40,14 +41,22 @@ export class TxInput {
   boolean(name: string, fallback?: boolean): boolean | undefined {
     const v = this.string(name);
     if (v === undefined) return fallback;
-    if (v !== 'true' && v !== 'false') throw new FhirError('invalid', { message: `Parameter '${name}' must be true or false, not '${v}'`, expression: name });
+    if (v !== 'true' && v !== 'false')
+      throw new FhirError('invalid', {
+        message: `Parameter '${name}' must be true or false, not '${v}'`,
+        expression: name,
+      });
     return v === 'true';
   }
 
   integer(name: string): number | undefined {
     const v = this.string(name);
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new FhirError('invalid', { message: `Parameter '${name}' must be a non-negative integer, not '${v}'`, expression: name });
+    if (!/^\d+$/.test(v))
+      throw new FhirError('invalid', {
+        message: `Parameter '${name}' must be a non-negative integer, not '${v}'`,
+        expression: name,
+      });
     return Number(v);
   }
 
@@ -63,7 +72,8 @@ export class TxInput {
   complex<T>(name: string): T | undefined {
     const v = this.map.get(name)?.[0];
     if (v === undefined) return undefined;
-    if (typeof v !== 'object') throw new FhirError('invalid', { message: `Parameter '${name}' must be a complex value`, expression: name });
+    if (typeof v !== 'object')
+      throw new FhirError('invalid', { message: `Parameter '${name}' must be a complex value`, expression: name });
     return v as T;
   }
 
@@ -80,7 +90,11 @@ export class TxInput {
     const out = new Map<string, string>();
     for (const v of this.strings(name)) {
       const [url, version] = splitCanonical(v);
-      if (!version) throw new FhirError('invalid', { message: `Parameter '${name}' takes url|version, not '${v}'`, expression: name });
+      if (!version)
+        throw new FhirError('invalid', {
+          message: `Parameter '${name}' takes url|version, not '${v}'`,
+          expression: name,
+        });
       out.set(url, version);
     }
     return out;
@@ -106,7 +120,10 @@ export class TxInput {
     const overlay = [...(this.map.get('tx-resource') ?? []), ...(this.map.get('codeSystem') ?? [])].map((r, i) => {
       const res = r as TerminologyResource;
       if (!res || typeof res !== 'object' || !TERMINOLOGY_TYPES.includes(res.resourceType)) {
-        throw new FhirError('invalid', { message: 'tx-resource takes CodeSystem, ValueSet or ConceptMap resources', expression: `tx-resource[${i}]` });
+        throw new FhirError('invalid', {
+          message: 'tx-resource takes CodeSystem, ValueSet or ConceptMap resources',
+          expression: `tx-resource[${i}]`,
+        });
       }
       return res;
     });
@@ -122,7 +139,12 @@ export class TxInput {
 export function txOperation(
   resourceType: TerminologyType,
   name: string,
-  run: (svc: Services, input: TxInput, ctx: TerminologyContext, target: { type?: string; id?: string }) => Promise<FhirResponse>,
+  run: (
+    svc: Services,
+    input: TxInput,
+    ctx: TerminologyContext,
+    target: { type?: string; id?: string },
+  ) => Promise<FhirResponse>,
 ): Operation {
   return {
     name,

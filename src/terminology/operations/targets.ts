@@ -7,7 +7,11 @@ import { splitCanonical } from '../versions.js';
 import type { TxInput } from './input.js';
 
 /** The stored resource an instance-level operation runs on (`[base]/ValueSet/123/$expand`). */
-export async function instanceResource<T extends CodeSystem | ValueSet | ConceptMap>(svc: Services, type: TerminologyType, id: string): Promise<T> {
+export async function instanceResource<T extends CodeSystem | ValueSet | ConceptMap>(
+  svc: Services,
+  type: TerminologyType,
+  id: string,
+): Promise<T> {
   const row = await svc.store.current(type, id);
   if (!row || row.deleted || !row.content) throw new FhirError('not-found', `${type}/${id} is not known`);
   return JSON.parse(row.content) as T;
@@ -17,14 +21,29 @@ export async function instanceResource<T extends CodeSystem | ValueSet | Concept
  * The value set an operation is about (R4 $expand/$validate-code): the instance, an inline
  * `valueSet`, or `url` (+ `valueSetVersion`) resolved in the terminology context.
  */
-export async function targetValueSet(svc: Services, ctx: TerminologyContext, input: TxInput, id: string | undefined, required: boolean): Promise<ValueSet | undefined> {
+export async function targetValueSet(
+  svc: Services,
+  ctx: TerminologyContext,
+  input: TxInput,
+  id: string | undefined,
+  required: boolean,
+): Promise<ValueSet | undefined> {
   if (id) return instanceResource<ValueSet>(svc, 'ValueSet', id);
   const inline = input.resource<ValueSet>('valueSet', 'ValueSet');
   if (inline) return inline;
-  if (input.has('context')) throw new FhirError('invalid', { message: 'The context parameter is not supported; give url or valueSet', expression: 'context', code: 'not-supported' });
+  if (input.has('context'))
+    throw new FhirError('invalid', {
+      message: 'The context parameter is not supported; give url or valueSet',
+      expression: 'context',
+      code: 'not-supported',
+    });
   const canonical = input.string('url');
   if (!canonical) {
-    if (required) throw new FhirError('invalid', { message: 'Give the value set: an instance id, url or valueSet', expression: 'url' });
+    if (required)
+      throw new FhirError('invalid', {
+        message: 'Give the value set: an instance id, url or valueSet',
+        expression: 'url',
+      });
     return undefined;
   }
   const [url, embedded] = splitCanonical(canonical);
@@ -32,7 +51,10 @@ export async function targetValueSet(svc: Services, ctx: TerminologyContext, inp
   const vs = await ctx.find<ValueSet>('ValueSet', url, version);
   if (!vs) {
     const name = version ? `${url}|${version}` : url;
-    throw txError('not-found', txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${name}' could not be found`));
+    throw txError(
+      'not-found',
+      txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${name}' could not be found`),
+    );
   }
   return vs;
 }

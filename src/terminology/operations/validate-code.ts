@@ -15,7 +15,11 @@ function codeInput(input: TxInput, versionParam: string): Pick<ValidateInput, 'f
   const coding = input.coding('coding');
   if (coding) return { form: 'coding', codings: [coding] };
   const code = input.string('code');
-  if (code === undefined) throw new FhirError('invalid', { message: 'Give the code to validate: code, coding or codeableConcept', expression: 'code' });
+  if (code === undefined)
+    throw new FhirError('invalid', {
+      message: 'Give the code to validate: code, coding or codeableConcept',
+      expression: 'code',
+    });
   const [system, embedded] = splitCanonical(input.string('system') ?? '');
   const c: Coding = { code };
   if (system) c.system = system;
@@ -55,12 +59,27 @@ export const codeSystemValidateCode = txOperation('CodeSystem', 'validate-code',
     [url, version] = [cs.url, cs.version];
   } else {
     const inline = input.resource<CodeSystem>('codeSystem', 'CodeSystem');
-    [url, version] = inline ? [inline.url, inline.version] : splitCanonical(input.string('url') ?? given.codings[0]?.system ?? '');
+    [url, version] = inline
+      ? [inline.url, inline.version]
+      : splitCanonical(input.string('url') ?? given.codings[0]?.system ?? '');
     version = input.string('version') ?? version;
   }
-  if (!url) throw new FhirError('invalid', { message: 'Give the code system: an instance id, url, codeSystem or the coding system', expression: 'url' });
+  if (!url)
+    throw new FhirError('invalid', {
+      message: 'Give the code system: an instance id, url, codeSystem or the coding system',
+      expression: 'url',
+    });
   if (given.codings[0]?.system && given.codings[0].system !== url) {
-    throw txError('invalid', txIssue('error', 'invalid', 'invalid-code', `The coding's system '${given.codings[0].system}' is not the code system '${url}'`, 'system'));
+    throw txError(
+      'invalid',
+      txIssue(
+        'error',
+        'invalid',
+        'invalid-code',
+        `The coding's system '${given.codings[0].system}' is not the code system '${url}'`,
+        'system',
+      ),
+    );
   }
   const resource = await validateCode(ctx, {
     ...given,
