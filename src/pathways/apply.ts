@@ -1,4 +1,4 @@
-import type { CarePlan, CareTeam, EpisodeOfCare, Patient, PlanDefinition, Reference, Task } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, EpisodeOfCare, PlanDefinition, PlanDefinitionAction, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import { osloDate } from './calendar.js';
@@ -39,6 +39,13 @@ export interface Applied {
   tasks: Task[];
 }
 
+/** The ids the pathway's resources get, so they can refer to each other before any is stored. */
+interface PathwayIds {
+  carePlan: string;
+  episode: string;
+  careTeam: string;
+}
+
 /**
  * A pathway applied to a patient (R4 PlanDefinition/$apply, §12.18.4.1): an EpisodeOfCare, a CareTeam, a CarePlan
  * that instantiates the PlanDefinition, and one Task per action. The start milestone is completed on
@@ -48,119 +55,133 @@ export interface Applied {
  */
 export function applyPlan(plan: PlanDefinition, input: ApplyInput, rules: DeadlineRules): Applied {
   const code = pathwayCode(plan);
-  if (!code)
-    throw new FhirError('unprocessable', {
-      message: `PlanDefinition/${plan.id} names no pathway (a topic from Volven 9321)`,
-      expression: 'PlanDefinition.topic',
-    });
-  const subject: Reference<Patient> = { reference: input.subject };
-  const carePlanId = newId();
-  const episodeId = newId();
-  const careTeamId = newId();
-  const variables = { setting: input.setting, severity: input.severity ?? '' };
-  const tasks: Task[] = (plan.action ?? []).map((action) => {
-    const started = action.id === 'start';
-    const event = eventCode(action);
-    const limit = timeLimits(action).find(
-      (l) => l.from === 'start' && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
-    );
-    const due = limit ? rules.date(limit.rule, {}, { ...variables, from: input.start }) : undefined;
-    return {
-      resourceType: 'Task',
-      id: newId(),
-      identifier: [{ system: PATHWAY_ACTION, value: `${carePlanId}/${action.id}` }],
-      instantiatesCanonical: `${plan.url}|${plan.version}`,
-      basedOn: [{ reference: `CarePlan/${carePlanId}` }],
-      status: started ? 'completed' : 'requested',
-      intent: 'plan',
-      ...(event
-        ? { code: { coding: [{ system: EVENT_SYSTEM, code: event }], text: action.title } }
-        : { code: { text: action.title } }),
-      description: action.title,
-      for: subject,
-      ...(input.referral ? { focus: { reference: input.referral } } : {}),
-      ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
-      authoredOn: `${input.start}`,
-      ...(started ? { executionPeriod: { start: input.start, end: input.start } } : {}),
-      ...(input.practitioner
-        ? { owner: { reference: input.practitioner } }
-        : input.organization
-          ? { owner: { reference: input.organization } }
-          : {}),
-      ...(due ? { restriction: { period: { start: input.start, end: due } } } : {}),
-      ...(started && input.emergency
-        ? { note: [{ text: 'ØH: the pathway starts on the date of the decision after the emergency assessment' }] }
-        : {}),
-    } as Task;
-  });
+  if (!code) {
+    const message = `PlanDefinition/${plan.id} names no pathway (a topic from Volven 9321)`;
+    throw new FhirError('unprocessable', { message, expression: 'PlanDefinition.topic' });
+  }
+  const ids: PathwayIds = { carePlan: newId(), episode: newId(), careTeam: newId() };
+  const tasks = (plan.action ?? []).map((action) => milestoneTask(plan, action, input, rules, ids));
   // each milestone is written with its standing today, so writing it needs no evaluation
   const today = osloDate(rules.now());
   for (const task of tasks) {
     const { status } = deadlineStatus(task, today, DUE_SOON_DAYS);
     if (status !== 'no-limit') task.businessStatus = standing(status);
   }
-  const episode: EpisodeOfCare = {
+  return {
+    episode: episodeOf(plan, code, input, ids),
+    careTeam: careTeamOf(plan, input, ids),
+    carePlan: carePlanOf(plan, code, input, ids, tasks, osloDate(rules.now())),
+    tasks,
+  };
+}
+
+/** One action's Task: its event code, the start done on the start date, a due date when it counts from the start. */
+function milestoneTask(
+  plan: PlanDefinition,
+  action: PlanDefinitionAction,
+  input: ApplyInput,
+  rules: DeadlineRules,
+  ids: PathwayIds,
+): Task {
+  const variables = { setting: input.setting, severity: input.severity ?? '' };
+  const started = action.id === 'start';
+  const event = eventCode(action);
+  const limit = timeLimits(action).find(
+    (l) => l.from === 'start' && (!l.condition || rules.evaluate(l.condition, {}, variables)[0] === true),
+  );
+  const due = limit ? rules.date(limit.rule, {}, { ...variables, from: input.start }) : undefined;
+  const owner = input.practitioner ?? input.organization;
+  const emergency = 'ØH: the pathway starts on the date of the decision after the emergency assessment';
+  return {
+    resourceType: 'Task',
+    id: newId(),
+    identifier: [{ system: PATHWAY_ACTION, value: `${ids.carePlan}/${action.id}` }],
+    instantiatesCanonical: `${plan.url}|${plan.version}`,
+    basedOn: [{ reference: `CarePlan/${ids.carePlan}` }],
+    status: started ? 'completed' : 'requested',
+    intent: 'plan',
+    code: event ? { coding: [{ system: EVENT_SYSTEM, code: event }], text: action.title } : { text: action.title },
+    description: action.title,
+    for: { reference: input.subject },
+    ...(input.referral ? { focus: { reference: input.referral } } : {}),
+    ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
+    authoredOn: `${input.start}`,
+    ...(started ? { executionPeriod: { start: input.start, end: input.start } } : {}),
+    ...(owner ? { owner: { reference: owner } } : {}),
+    ...(due ? { restriction: { period: { start: input.start, end: due } } } : {}),
+    ...(started && input.emergency ? { note: [{ text: emergency }] } : {}),
+  } as Task;
+}
+
+function episodeOf(plan: PlanDefinition, code: string, input: ApplyInput, ids: PathwayIds): EpisodeOfCare {
+  return {
     resourceType: 'EpisodeOfCare',
-    id: episodeId,
+    id: ids.episode,
     status: 'active',
     type: [{ coding: [{ system: PATHWAY_SYSTEM, code }], text: plan.title }],
-    patient: subject,
+    patient: { reference: input.subject },
     ...(input.organization ? { managingOrganization: { reference: input.organization } } : {}),
     ...(input.referral ? { referralRequest: [{ reference: input.referral }] } : {}),
     period: { start: input.start },
   };
-  // the patient takes part; the coordinator in specialist care is the practitioner who applied it, when
-  // given (the municipality's coordinator is added to the team when known: the `coordinator` milestone)
+}
+
+/**
+ * The patient takes part; the coordinator in specialist care is the practitioner who applied it, when given
+ * (the municipality's coordinator is added to the team when known: the `coordinator` milestone).
+ */
+function careTeamOf(plan: PlanDefinition, input: ApplyInput, ids: PathwayIds): CareTeam {
   const role = (code: string, display: string) => [{ coding: [{ system: CARE_TEAM_ROLE, code, display }] }];
-  const careTeam: CareTeam = {
+  const coordinator = input.practitioner && {
+    role: role('coordinator-specialist', 'Forløpskoordinator i spesialisthelsetjenesten'),
+    member: { reference: input.practitioner },
+    ...(input.organization ? { onBehalfOf: { reference: input.organization } } : {}),
+  };
+  return {
     resourceType: 'CareTeam',
-    id: careTeamId,
+    id: ids.careTeam,
     status: 'active',
     name: `Forløpsteam: ${plan.title}`,
-    subject,
-    encounter: input.encounter ? { reference: input.encounter } : undefined,
+    subject: { reference: input.subject },
+    ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
     period: { start: input.start },
     participant: [
-      { role: role('patient', 'Pasient'), member: subject },
-      ...(input.practitioner
-        ? [
-            {
-              role: role('coordinator-specialist', 'Forløpskoordinator i spesialisthelsetjenesten'),
-              member: { reference: input.practitioner },
-              ...(input.organization ? { onBehalfOf: { reference: input.organization } } : {}),
-            },
-          ]
-        : []),
+      { role: role('patient', 'Pasient'), member: { reference: input.subject } },
+      ...(coordinator ? [coordinator] : []),
     ],
     ...(input.organization ? { managingOrganization: [{ reference: input.organization }] } : {}),
   };
-  if (!careTeam.encounter) delete careTeam.encounter;
-  const carePlan: CarePlan = {
+}
+
+function carePlanOf(
+  plan: PlanDefinition,
+  code: string,
+  input: ApplyInput,
+  ids: PathwayIds,
+  tasks: Task[],
+  created: string,
+): CarePlan {
+  const context = [
+    { url: 'setting', valueCode: input.setting },
+    ...(input.severity ? [{ url: 'severity', valueCode: input.severity }] : []),
+  ];
+  return {
     resourceType: 'CarePlan',
-    id: carePlanId,
-    extension: [
-      {
-        url: PATHWAY_CONTEXT,
-        extension: [
-          { url: 'setting', valueCode: input.setting },
-          ...(input.severity ? [{ url: 'severity', valueCode: input.severity }] : []),
-        ],
-      },
-    ],
+    id: ids.carePlan,
+    extension: [{ url: PATHWAY_CONTEXT, extension: context }],
     instantiatesCanonical: [`${plan.url}|${plan.version}`],
     ...(input.referral ? { basedOn: [{ reference: input.referral }] } : {}),
     status: 'active',
     intent: 'plan',
     category: [{ coding: [{ system: PATHWAY_SYSTEM, code }] }],
     title: plan.title,
-    subject,
+    subject: { reference: input.subject },
     ...(input.encounter ? { encounter: { reference: input.encounter } } : {}),
     period: { start: input.start },
-    created: osloDate(rules.now()),
+    created,
     ...(input.practitioner ? { author: { reference: input.practitioner } } : {}),
-    careTeam: [{ reference: `CareTeam/${careTeamId}` }],
-    supportingInfo: [{ reference: `EpisodeOfCare/${episodeId}` }],
+    careTeam: [{ reference: `CareTeam/${ids.careTeam}` }],
+    supportingInfo: [{ reference: `EpisodeOfCare/${ids.episode}` }],
     activity: tasks.map((t) => ({ reference: { reference: `Task/${t.id}`, display: t.description } })),
   };
-  return { episode, careTeam, carePlan, tasks };
 }
