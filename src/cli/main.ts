@@ -4,8 +4,17 @@ import { startServer } from '../server.js';
 import { reindexCommand } from './reindex.js';
 import { validateCommand } from './validate.js';
 import { registryReportCommand } from './registry-report.js';
+import { backupCommand } from './backup.js';
 
-/** `forlop <command>`: serve (default), reindex, validate, registry-report. */
+const USAGE = `Commands (the database is DATABASE_URL's):
+  serve                                   the FHIR server (the default)
+  reindex [--type T,…]                    rebuild the search indexes
+  validate <paths…> [--profile url] [--format json]
+  registry-report --period P [--unit id] [--out file]
+  backup --out FILE                       a consistent backup while servers run (docs/operations.md)
+`;
+
+/** `forlop <command>`: serve (default), reindex, validate, registry-report, backup. */
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -32,10 +41,14 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(argv.slice(1));
     case 'registry-report':
       return registryReportCommand(argv.slice(1));
+    case 'backup':
+      return backupCommand(argv.slice(1));
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
     default:
-      process.stderr.write(
-        `Unknown command '${command}'. Commands: serve, reindex [--type T,…], validate <paths…> [--profile url] [--format json], registry-report --period P [--unit id] [--out file]\n`,
-      );
+      process.stderr.write(`Unknown command '${command}'.\n${USAGE}`);
       return 2;
   }
 }
