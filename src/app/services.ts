@@ -64,11 +64,15 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
   };
   // terminology lookups are ordinary searches (url, identifier, source-system), every match
-  const terminology = new TerminologyStore(options.storage, (type, query) => searchAll(services, type, query));
+  const store = new ResourceStore(options.storage, extractor, clock, register);
+  const terminology = new TerminologyStore(
+    (types) => store.versionCount(types),
+    (type, query) => searchAll(services, type, query),
+  );
   // the stored SearchParameters now, and at each request those another server process wrote since
   const sync = new SearchParameterSync(options.storage, register);
   const services: Services = {
-    store: new ResourceStore(options.storage, extractor, clock, register),
+    store,
     terminology,
     terminologyLimits: { ...DEFAULT_TERMINOLOGY_LIMITS, ...options.terminology },
     defs,

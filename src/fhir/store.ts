@@ -96,6 +96,50 @@ export class ResourceStore {
     ]);
   }
 
+  /**
+   * The number of versions ever written of these types: a generation that moves with every commit of
+   * one of them (history only grows). Not the last sequence number: on PostgreSQL a write that took its
+   * number first may commit last, leaving MAX(seq) as it was.
+   */
+  async versionCount(types: readonly string[], db: SqlExecutor = this.storage): Promise<number> {
+    const row = await db.get<{ g: number | null }>(
+      `SELECT COUNT(*) AS g FROM history WHERE type IN (${types.map(() => '?').join(', ')})`,
+      types,
+    );
+    return Number(row?.g ?? 0);
+  }
+
+  /** Whether the stored resource `rid` of `type` refers to `target` through one of these reference parameters. */
+  async refersTo(
+    db: SqlExecutor,
+    type: string,
+    rid: number,
+    params: readonly string[],
+    target: string,
+  ): Promise<boolean> {
+    const [targetType, targetId] = target.split('/');
+    const row = await db.get(
+      `SELECT 1 AS ok FROM sp_reference WHERE rid = ? AND param IN (${params.map(() => '?').join(', ')})
+       AND target_type = ? AND target_id = ?`,
+      [rid, ...params.map((p) => paramId(type, p)), targetType, targetId],
+    );
+    return row !== undefined;
+  }
+
+  /** The ids of the `targetType` resources that resources of `type` refer to through `param`, in id order. */
+  async referencedIds(
+    type: string,
+    param: string,
+    targetType: string,
+    db: SqlExecutor = this.storage,
+  ): Promise<string[]> {
+    const rows = await db.all<{ id: string }>(
+      `SELECT DISTINCT target_id AS id FROM sp_reference WHERE param = ? AND target_type = ? ORDER BY target_id`,
+      [paramId(type, param), targetType],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Serialises writers of one resource (and of a not-yet-existing id) until the transaction ends. */
   lockResource(tx: Tx, type: string, id: string): Promise<void> {
     return tx.lock(`res:${type}/${id}`);

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Bundle, OperationOutcome, OperationOutcomeIssue, Organization, Resource, Task } from '@medplum/fhirtypes';
 import { create, update } from '../fhir/interactions/write.js';
 import { FhirError } from '../fhir/errors.js';
-import { paramId } from '../fhir/search/param-id.js';
 import { stamp } from '../fhir/store.js';
 import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
@@ -250,9 +249,5 @@ async function buildReport(
 
 /** The units that manage pathways (an EpisodeOfCare's managingOrganization): whom the scheduled job reports for. */
 export async function reportingUnits(svc: Services): Promise<string[]> {
-  const rows = await svc.store.storage.all<{ id: string }>(
-    `SELECT DISTINCT target_id AS id FROM sp_reference WHERE param = ? AND target_type = 'Organization' ORDER BY target_id`,
-    [paramId('EpisodeOfCare', 'organization')],
-  );
-  return rows.map((r) => r.id);
+  return svc.store.referencedIds('EpisodeOfCare', 'organization', 'Organization');
 }

@@ -1,7 +1,6 @@
 import type { Criterion } from '../fhir/search/params.js';
-import { paramId } from '../fhir/search/param-id.js';
 import type { Services } from '../fhir/services.js';
-import { placeholders, type SqlExecutor } from '../storage/types.js';
+import type { SqlExecutor } from '../storage/types.js';
 
 /**
  * The Patient compartment (R4 CompartmentDefinition/patient) as the limit of a `patient/` scope: a
@@ -40,9 +39,5 @@ export async function inCompartment(
   if (type === 'Patient' && id === patient) return true;
   const params = compartmentParams(svc, type);
   if (!params) return false;
-  const row = await db.get(
-    `SELECT 1 AS ok FROM sp_reference WHERE rid = ? AND param IN (${placeholders(params)}) AND target_type = 'Patient' AND target_id = ?`,
-    [rid, ...params.map((p) => paramId(type, p)), patient],
-  );
-  return row !== undefined;
+  return svc.store.refersTo(db, type, rid, params, `Patient/${patient}`);
 }

@@ -1,5 +1,4 @@
 import type { CodeSystem, ConceptMap, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import type { SqlExecutor } from '../storage/types.js';
 import { builtinTerminology } from './builtin.js';
 import { CodeSystemIndex } from './codesystem.js';
 import { latest, versionMatches } from './versions.js';
@@ -37,6 +36,9 @@ class Lru<V> {
  * history holds), read once per operation; a write on any server process changes it, so caches on
  * every stateless API node invalidate themselves without messages between nodes.
  */
+/** The types whose every version moves the terminology generation. */
+const GENERATION_TYPES = ['CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition'];
+
 export class TerminologyStore {
   private readonly byUrl = new Lru<TerminologyResource[]>(2000);
   private readonly indexes = new Lru<CodeSystemIndex>(200);
@@ -44,19 +46,19 @@ export class TerminologyStore {
   readonly expansions = new Lru<unknown>(200);
 
   constructor(
-    private readonly db: SqlExecutor,
+    /** Counts the versions written of these types (the store's `versionCount`): the generation. */
+    private readonly versions: (types: readonly string[]) => Promise<number>,
     /** Runs a FHIR search (all matches) and returns the resources' JSON. */
     private readonly search: (type: string, query: [string, string][]) => Promise<string[]>,
   ) {}
 
-  async generation(): Promise<number> {
-    const row = await this.db.get<{ g: number | null }>(
-      // StructureDefinitions too: the validator reads stored profiles through the same caches. The
-      // count of versions, not the last sequence number: on PostgreSQL a write that took its number
-      // first may commit last, leaving MAX(seq) as it was; history only grows, so every commit counts
-      `SELECT COUNT(*) AS g FROM history WHERE type IN ('CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition')`,
-    );
-    return Number(row?.g ?? 0);
+  /**
+   * The terminology generation: every cache here is keyed by it, so a write on any node is seen by every
+   * node at its next operation. StructureDefinitions count too: the validator reads stored profiles
+   * through the same caches.
+   */
+  generation(): Promise<number> {
+    return this.versions(GENERATION_TYPES);
   }
 
   /** Every stored resource of a type with this canonical url (or, for OIDs, this identifier). */
