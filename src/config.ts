@@ -19,6 +19,12 @@ export interface Config {
   validationMode: 'strict' | 'lenient';
   logRequests: boolean;
   shutdownTimeoutMs: number;
+  /** At shutdown, how long /readyz answers 503 before the listener closes (the load balancer's turn to notice). */
+  shutdownDrainMs: number;
+  /** Serve `GET /metrics` (Prometheus); METRICS=on|off. */
+  metrics: boolean;
+  /** Serve /metrics to any client, not only loopback ones (the port must not be public then). */
+  metricsPublic: boolean;
   /** When the scheduled deadline evaluation runs (cron syntax, Europe/Oslo); empty turns it off. */
   deadlineCron: string;
   /** Load the example journeys of `examples/` at start (the demo): by default only with the default database. */
@@ -133,6 +139,13 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   return v === 'true';
 }
 
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (v !== 'on' && v !== 'off') throw new Error(`${name} must be on or off, not '${v}'`);
+  return v === 'on';
+}
+
 function cronOf(v: string, name = 'DEADLINE_CRON'): string {
   if (v !== '' && !validate(v))
     throw new Error(`${name} must be a cron expression such as '*/15 * * * *' (or empty to turn it off), not '${v}'`);
@@ -203,6 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validationMode: mode,
     logRequests: bool(env, 'LOG_REQUESTS', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 0),
+    metrics: onOff(env, 'METRICS', true),
+    metricsPublic: bool(env, 'METRICS_PUBLIC', false),
     deadlineCron: cronOf(env.DEADLINE_CRON ?? '*/15 * * * *'),
     // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
     loadExamples: bool(env, 'LOAD_EXAMPLES', str(env, 'DATABASE_URL') === undefined),

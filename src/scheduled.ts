@@ -1,4 +1,4 @@
-import { schedule } from 'node-cron';
+import { schedule, type ScheduledTask, type TaskContext } from 'node-cron';
 import type { Config } from './config.js';
 import type { Services } from './fhir/services.js';
 import type { LogFn } from './http/log.js';
@@ -10,6 +10,9 @@ export interface ScheduledJobs {
   stop(): Promise<void>;
 }
 
+/** Where a job's run is recorded (the metrics): its outcome and how long it took. */
+export type JobRecorder = (job: string, outcome: 'ok' | 'failed', seconds: number) => void;
+
 /**
  * The scheduled jobs: the deadline evaluation (DEADLINE_CRON) and the registry reports
  * (REGISTRY_CRON). A run that fails (the database restarting under it) is logged and the job runs
@@ -17,14 +20,22 @@ export interface ScheduledJobs {
  * had not done is done by the next one: the evaluation looks at every active pathway each time, and a
  * registry run is idempotent (its job Task records the failure).
  */
-export async function startScheduledJobs(config: Config, services: Services, log: LogFn): Promise<ScheduledJobs> {
+export async function startScheduledJobs(
+  config: Config,
+  services: Services,
+  log: LogFn,
+  record?: JobRecorder,
+): Promise<ScheduledJobs> {
   // deadlines move with time, not only with writes: evaluate every active pathway on a schedule
   // (per-CarePlan locks let several nodes run it; noOverlap keeps one run per process at a time)
   const deadlines = config.deadlineCron
     ? schedule(
         config.deadlineCron,
-        guarded('deadlines', log, async () =>
-          log({ level: 'info', msg: 'deadlines evaluated', ...(await evaluateAll(services)) }),
+        guarded(
+          'deadlines',
+          log,
+          async () => log({ level: 'info', msg: 'deadlines evaluated', ...(await evaluateAll(services)) }),
+          record,
         ),
         {
           name: 'deadlines',
@@ -39,6 +50,7 @@ export async function startScheduledJobs(config: Config, services: Services, log
     ? registryTask(services, config.registryCron, config.registryTimezone, log)
     : undefined;
   registry?.on('execution:failed', (context) => logFailure(log, 'registry-report', context.execution?.error));
+  if (registry && record) recordRuns(registry, 'registry-report', record);
   await registry?.start();
   return {
     async stop() {
@@ -49,14 +61,27 @@ export async function startScheduledJobs(config: Config, services: Services, log
 }
 
 /** A job's run that logs its failure instead of throwing it. */
-function guarded(job: string, log: LogFn, run: () => Promise<void>): () => Promise<void> {
+function guarded(job: string, log: LogFn, run: () => Promise<void>, record?: JobRecorder): () => Promise<void> {
   return async () => {
+    const start = performance.now();
     try {
       await run();
+      record?.(job, 'ok', (performance.now() - start) / 1000);
     } catch (err) {
+      record?.(job, 'failed', (performance.now() - start) / 1000);
       logFailure(log, job, err);
     }
   };
+}
+
+/** Records each run of a node-cron task from its own events (it times the execution itself). */
+export function recordRuns(task: ScheduledTask, job: string, record: JobRecorder): void {
+  const seconds = (c: TaskContext) => {
+    const { startedAt, finishedAt } = c.execution ?? {};
+    return startedAt && finishedAt ? (finishedAt.getTime() - startedAt.getTime()) / 1000 : 0;
+  };
+  task.on('execution:finished', (c) => record(job, 'ok', seconds(c)));
+  task.on('execution:failed', (c) => record(job, 'failed', seconds(c)));
 }
 
 function logFailure(log: LogFn, job: string, err: unknown): void {

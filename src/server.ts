@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
-import { buildApp } from './http/app.js';
+import { buildApp, STARTUP_LOADING } from './http/app.js';
 import { createHttpServer } from './http/listener.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
@@ -12,7 +12,8 @@ import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
-import { startScheduledJobs, type ScheduledJobs } from './scheduled.js';
+import { recordRuns, startScheduledJobs, type ScheduledJobs } from './scheduled.js';
+import type { Readiness } from './http/readiness.js';
 import type { Services } from './fhir/services.js';
 import type { Storage } from './storage/types.js';
 
@@ -43,7 +44,7 @@ export async function startServer(config: Config): Promise<Running> {
       msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.`,
     });
   }
-  const { app, ready, services, dispatch } = buildApp({
+  const { app, ready, services, dispatch, metrics, readiness } = buildApp({
     clock,
     security,
     audit: config.audit,
@@ -52,6 +53,8 @@ export async function startServer(config: Config): Promise<Running> {
     pathwayDefaultUnit: config.pathwayDefaultUnit,
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,
+    metrics: { enabled: config.metrics, public: config.metricsPublic, processMetrics: true },
+    startupLoading: true,
     http: {
       corsOrigins: config.corsOrigins,
       rateLimitPerMinute: config.rateLimitPerMinute,
@@ -80,7 +83,11 @@ export async function startServer(config: Config): Promise<Running> {
   jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
   if (config.loadExamples)
     jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
-  const jobs = await withMeasureJobs(await startScheduledJobs(config, services, jsonLog), services, jsonLog);
+  const scheduled = await startScheduledJobs(config, services, jsonLog, metrics.recordJob);
+  const jobs = await withMeasureJobs(scheduled, services, jsonLog, (task, job) =>
+    recordRuns(task, job, metrics.recordJob),
+  );
+  readiness.done(STARTUP_LOADING);
   const server = createHttpServer(
     app,
     {
@@ -96,23 +103,28 @@ export async function startServer(config: Config): Promise<Running> {
     server.listen(config.port, config.host, () => resolve());
   });
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutDown(server, config.shutdownTimeoutMs, jobs, services, storage));
+  const stop = () => (stopping ??= shutDown(server, config, readiness, jobs, services, storage));
   return { server, baseUrl: config.baseUrl, stop };
 }
 
 /** Finishes in-flight requests (closing idle keep-alive connections as they go idle), then the jobs and storage. */
 async function shutDown(
   server: Server,
-  graceMs: number,
+  config: Config,
+  readiness: Readiness,
   jobs: ScheduledJobs,
   services: Services,
   storage: Storage,
 ): Promise<void> {
-  jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests' });
+  // /readyz answers 503 from now on; with a drain time the listener still takes requests meanwhile,
+  // so the load balancer stops sending them before the port closes instead of seeing it refused
+  readiness.drain();
+  jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests', drainMs: config.shutdownDrainMs });
+  if (config.shutdownDrainMs) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), graceMs);
+  const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
   await closed;
   clearInterval(sweep);
   clearTimeout(force);

@@ -13,7 +13,9 @@ import { dispatcher } from '../app/pipeline.js';
 import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import { checkAcceptable, send } from './format.js';
-import { health } from './health.js';
+import type { Metrics } from './metrics.js';
+import { mountOperability, type MetricsOptions } from './operability.js';
+import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
 
 export interface AppOptions extends ServiceOptions {
@@ -29,7 +31,13 @@ export interface AppOptions extends ServiceOptions {
   readAudit?: ReadAudit;
   /** The most audit events kept while the database cannot take them (AUDIT_QUEUE_LIMIT). */
   auditQueueLimit?: number;
+  /** `GET /metrics`: on (loopback clients only) unless turned off or opened. */
+  metrics?: MetricsOptions;
+  /** The caller loads more at start (terminology, pathways…) and says when: `readiness.done(STARTUP_LOADING)`. */
+  startupLoading?: boolean;
 }
+
+export { STARTUP_LOADING } from './operability.js';
 
 export interface App {
   app: express.Express;
@@ -38,6 +46,10 @@ export interface App {
   ready: Promise<void>;
   /** Runs a FHIR request in process, as HTTP would (start-up loading of the shipped examples). */
   dispatch: (req: FhirRequest) => Promise<FhirResponse>;
+  /** The app's Prometheus registry and what records into it (the scheduled jobs). */
+  metrics: Metrics;
+  /** What `/readyz` answers from: start-up work done, not draining. */
+  readiness: Readiness;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -63,7 +75,7 @@ export function buildApp(options: AppOptions): App {
   app.set('query parser', 'simple');
 
   app.use(requestLog(log));
-  app.get('/healthz', health(options.storage));
+  const { metrics, readiness } = mountOperability(app, { ...options, basePath, services, started: ready });
 
   harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
   if (options.security) {
@@ -125,7 +137,7 @@ export function buildApp(options: AppOptions): App {
   });
   // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
-  return { app, services, ready, dispatch };
+  return { app, services, ready, dispatch, metrics, readiness };
 }
 
 /**

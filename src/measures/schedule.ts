@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Measure, MeasureReport } from '@medplum/fhirtypes';
-import { createTask } from 'node-cron';
+import { createTask, type ScheduledTask } from 'node-cron';
 import { update } from '../fhir/interactions/write.js';
 import type { Services } from '../fhir/services.js';
 import { addCalendarDays, osloDate } from '../pathways/calendar.js';
@@ -155,6 +155,7 @@ export async function withMeasureJobs<J extends { stop(): Promise<void> }>(
   jobs: J,
   svc: Services,
   log: Log,
+  recordRuns?: (task: ScheduledTask, job: string) => void,
 ): Promise<J> {
   const cron = process.env.MEASURE_CRON ?? DEFAULT_MEASURE_CRON;
   if (!cron) return jobs;
@@ -171,6 +172,7 @@ export async function withMeasureJobs<J extends { stop(): Promise<void> }>(
       error: String(context.execution?.error),
     }),
   );
+  recordRuns?.(task, 'measure-reports');
   await task.start();
   return {
     ...jobs,

@@ -64,5 +64,17 @@ export function storageFault(err: unknown): StorageFault | undefined {
   return inner && inner !== err ? storageFault(inner) : undefined;
 }
 
+/** A database error's class for the metrics: a storage fault, or anything else the database refused. */
+export type FaultClass = StorageFault | 'other';
+
+/** Errors the database gave, counted by class (read by `/metrics` at scrape time). */
+export class FaultCounts {
+  readonly counts: Record<FaultClass, number> = { transient: 0, full: 0, other: 0 };
+
+  record(err: unknown): void {
+    this.counts[storageFault(err) ?? 'other']++;
+  }
+}
+
 /** Seconds a client should wait before trying again after a transient storage fault (Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;

@@ -1,7 +1,15 @@
 import pg from 'pg';
-import { storageFault } from './faults.js';
+import { FaultCounts, storageFault } from './faults.js';
 import { schemaSql } from './schema.js';
-import { lockId, snapshotRun, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
+import {
+  lockId,
+  snapshotRun,
+  type SqlExecutor,
+  type SqlValue,
+  type Storage,
+  type StorageStats,
+  type Tx,
+} from './types.js';
 
 // BIGINT columns hold epoch milliseconds and surrogate keys: all below 2^53, so numbers are exact.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -84,6 +92,8 @@ async function query<T extends object>(
  */
 class ConnectionHealth {
   private lostAt?: number;
+  /** Every statement or connection that failed, by fault class (the metrics). */
+  readonly faults = new FaultCounts();
 
   constructor(private readonly log: StorageLog) {}
 
@@ -106,6 +116,7 @@ class ConnectionHealth {
       }
       return result;
     } catch (err) {
+      this.faults.record(err);
       this.lost(err);
       throw err;
     }
@@ -209,6 +220,20 @@ export class PostgresStorage implements Storage {
     return inTransaction(this.readers, this.health, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
       fn({ ...executor(client, this.health), run: snapshotRun }),
     );
+  }
+
+  /** Read at scrape time: the pools' clients as `pg` counts them, and the errors so far. */
+  stats(): StorageStats {
+    const of = (pool: string, p: pg.Pool) => ({
+      pool,
+      total: p.totalCount,
+      idle: p.idleCount,
+      waiting: p.waitingCount,
+    });
+    return {
+      pools: [of('writers', this.writers), of('readers', this.readers)],
+      errors: { ...this.health.faults.counts },
+    };
   }
 
   async close(): Promise<void> {

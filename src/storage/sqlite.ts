@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FaultCounts } from './faults.js';
 import { schemaSql } from './schema.js';
-import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type Tx } from './types.js';
+import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type StorageStats, type Tx } from './types.js';
 
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
@@ -41,6 +42,7 @@ export class SqliteStorage implements Storage {
   private readonly tx: Tx;
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
+  private readonly faults = new FaultCounts();
 
   constructor(
     private readonly file: string,
@@ -79,10 +81,25 @@ export class SqliteStorage implements Storage {
   }
 
   async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.stmt(this.reader, this.readCache, sql).all(...params) as T[];
+    return this.counted(() => this.stmt(this.reader, this.readCache, sql).all(...params) as T[]);
   }
   async get<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return this.stmt(this.reader, this.readCache, sql).get(...params) as T | undefined;
+    return this.counted(() => this.stmt(this.reader, this.readCache, sql).get(...params) as T | undefined);
+  }
+
+  /** A read, its failure counted for the metrics. */
+  private counted<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      this.faults.record(err);
+      throw err;
+    }
+  }
+
+  /** One connection each, no pool: only the error counts (read at scrape time). */
+  stats(): StorageStats {
+    return { pools: [], errors: { ...this.faults.counts } };
   }
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     return this.transaction((tx) => tx.run(sql, params));
@@ -129,11 +146,14 @@ export class SqliteStorage implements Storage {
           db.exec('RELEASE forlop_tx');
         } catch (err) {
           outcomes.push({ item, ok: false, value: err });
+          // a handler's own error (a FhirError) is not the database's
+          if (String((err as { code?: unknown })?.code).startsWith('SQLITE_')) this.faults.record(err);
           rollBackOne(db, err);
         }
       }
       db.exec('COMMIT');
     } catch (err) {
+      if (!outcomes.some((o) => o.value === err)) this.faults.record(err);
       if (db.inTransaction) db.exec('ROLLBACK');
       for (const item of group) item.reject(outcomes.find((o) => o.item === item && !o.ok)?.value ?? err);
       return;

@@ -1,3 +1,5 @@
+import type { FaultClass } from './faults.js';
+
 /**
  * The storage interface: a small SQL executor with transactions and locks. Everything above it
  * (resource store, history, search) writes portable SQL with `?` placeholders once; the two backends
@@ -21,8 +23,18 @@ export interface Tx extends SqlExecutor {
   lock(key: string): Promise<void>;
 }
 
+/** What a backend tells `/metrics`, read at scrape time. */
+export interface StorageStats {
+  /** Connection pools (PostgreSQL): clients open, of them idle, and requests waiting for one. */
+  pools: { pool: string; total: number; idle: number; waiting: number }[];
+  /** The database's errors by class (faults.ts). */
+  errors: Record<FaultClass, number>;
+}
+
 export interface Storage extends SqlExecutor {
   readonly kind: 'sqlite' | 'postgres';
+  /** Pool use and error counts, for the metrics (a test double may have none). */
+  stats?(): StorageStats;
   /** Runs `fn` in one transaction: all of it commits, or (on any throw) none of it does. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
