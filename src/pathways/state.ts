@@ -47,13 +47,16 @@ export class PathwayState {
       if (r) this.read.set(`${r.resourceType}/${r.id}`, structuredClone(r));
   }
 
-  /** The pathway of a CarePlan, read in `tx` (which sees the write being reacted to); none if it is not one. */
-  static async load(svc: Services, tx: Tx, carePlanId: string): Promise<PathwayState | undefined> {
+  /**
+   * The pathway of a CarePlan, read in `tx` (which sees the write being reacted to); none if it is not one.
+   * The PlanDefinition is read only when asked for (a completion needs its rules; evaluation does not).
+   */
+  static async load(svc: Services, tx: Tx, carePlanId: string, withPlan = false): Promise<PathwayState | undefined> {
     const row = await svc.store.current('CarePlan', carePlanId, tx);
     if (!row?.content || row.deleted) return undefined;
     const carePlan = JSON.parse(row.content) as CarePlan;
     if (!carePlan.instantiatesCanonical?.length) return undefined;
-    const plan = await planOf(svc, carePlan.instantiatesCanonical[0]);
+    const plan = withPlan ? await planOf(svc, carePlan.instantiatesCanonical[0]) : undefined;
     const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${carePlanId}`, tx);
     const breaches = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${carePlanId}`, tx);
     const episodeRef = carePlan.supportingInfo?.find((r) => r.reference?.startsWith('EpisodeOfCare/'))?.reference;
