@@ -121,7 +121,7 @@ export async function evaluateAll(svc: Services): Promise<{ carePlans: number; u
   for (const id of await staleCarePlans(svc)) {
     const r = await svc.store.transaction(async (tx) => {
       await tx.lock(`pathway-evaluate:${id}`);
-      const state = await PathwayState.load(svc, tx, id);
+      const state = await PathwayState.load(svc, tx, id, { today: osloDate(svc.clock.now()) });
       if (!state || state.carePlan.status !== 'active') return undefined;
       const r = evaluatePathway(state, svc.clock);
       await applyChanges(svc, tx, state.changes());

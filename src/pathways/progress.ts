@@ -64,7 +64,7 @@ async function progress(svc: Services, tx: Tx, event: WriteEvent): Promise<Resou
   if (event.origin === 'reaction' || !task) return [];
   const where = actionOf(task);
   if (!where || !followedChange(event.before as Task | undefined, task, osloDate(svc.clock.now()))) return [];
-  const state = await PathwayState.load(svc, tx, where.carePlanId, task.status === 'completed');
+  const state = await PathwayState.load(svc, tx, where.carePlanId, { plan: task.status === 'completed' });
   if (!state) return [];
   const action = state.plan?.action?.find((a) => a.id === where.actionId);
   if (task.status === 'completed' && state.plan && action)

@@ -3,6 +3,7 @@ import type { Services } from '../fhir/services.js';
 import { sameContent } from '../fhir/same-content.js';
 import type { Tx } from '../storage/types.js';
 import { PATHWAY_ACTION, PATHWAY_CONTEXT } from './plan.js';
+import { deadlineStatus } from './deadlines.js';
 import { findAll } from './search.js';
 
 /** The Task's pathway action: `[CarePlan id]/[action id]` from its identifier. */
@@ -28,6 +29,23 @@ export function contextOf(carePlan: CarePlan): Record<string, string> {
   return Object.fromEntries(context.map((e) => [e.url, e.valueCode ?? '']));
 }
 
+/** How much of a pathway to read (see PathwayState.load). */
+export interface LoadOptions {
+  /** Read the PlanDefinition too. */
+  plan?: boolean;
+  /** Today in Oslo: read the breaches only if a milestone is or was breached (the scheduled evaluation). */
+  today?: string;
+}
+
+const BREACHED = new Set(['overdue', 'missed']);
+
+/** Whether a milestone's stored standing, or the one today gives it, is a breach (due-soon does not matter). */
+function breachedOrWas(task: Task, today: string): boolean {
+  return (
+    BREACHED.has(task.businessStatus?.coding?.[0]?.code ?? '') || BREACHED.has(deadlineStatus(task, today, 0).status)
+  );
+}
+
 /**
  * One pathway as it stands in a transaction — its CarePlan, PlanDefinition, milestones, EpisodeOfCare and
  * breaches — changed in memory by progress, the lifecycle and evaluation; `changes()` gives what differs
@@ -49,16 +67,26 @@ export class PathwayState {
 
   /**
    * The pathway of a CarePlan, read in `tx` (which sees the write being reacted to); none if it is not one.
-   * The PlanDefinition is read only when asked for (a completion needs its rules; evaluation does not).
+   * The PlanDefinition is read only when asked for (a completion needs its rules; evaluation does not). The
+   * breaches are read always after a client's write (it may withdraw one), and for the schedule only when a
+   * milestone stands or stood breached: standings are kept with every write, so a pathway none of whose
+   * milestones is or was overdue or missed has no breach to find.
    */
-  static async load(svc: Services, tx: Tx, carePlanId: string, withPlan = false): Promise<PathwayState | undefined> {
+  static async load(
+    svc: Services,
+    tx: Tx,
+    carePlanId: string,
+    opts: LoadOptions = {},
+  ): Promise<PathwayState | undefined> {
     const row = await svc.store.current('CarePlan', carePlanId, tx);
     if (!row?.content || row.deleted) return undefined;
     const carePlan = JSON.parse(row.content) as CarePlan;
     if (!carePlan.instantiatesCanonical?.length) return undefined;
-    const plan = withPlan ? await planOf(svc, carePlan.instantiatesCanonical[0]) : undefined;
+    const plan = opts.plan ? await planOf(svc, carePlan.instantiatesCanonical[0]) : undefined;
     const tasks = await findAll<Task>(svc, 'Task', `based-on=CarePlan/${carePlanId}`, tx);
-    const breaches = await findAll<DetectedIssue>(svc, 'DetectedIssue', `implicated=CarePlan/${carePlanId}`, tx);
+    const look = !opts.today || tasks.some((t) => breachedOrWas(t, opts.today as string));
+    const implicated = `implicated=CarePlan/${carePlanId}`;
+    const breaches = look ? await findAll<DetectedIssue>(svc, 'DetectedIssue', implicated, tx) : [];
     const episodeRef = carePlan.supportingInfo?.find((r) => r.reference?.startsWith('EpisodeOfCare/'))?.reference;
     const episodeRow = episodeRef ? await svc.store.current('EpisodeOfCare', episodeRef.split('/')[1], tx) : undefined;
     const episode =
