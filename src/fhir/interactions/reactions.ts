@@ -25,10 +25,15 @@ export function prepare(svc: Services, resource: Resource): Resource {
   return prepared;
 }
 
-/** Runs the `check` of every reaction for the event's type: any may refuse the write. */
+/**
+ * Runs the `check` of every reaction for the event's type: any may refuse the write. Checks are the
+ * server's own rules and look as the server (one Patient per person must see every Patient, not the
+ * ones a patient-scoped caller reaches).
+ */
 export async function checkWrite(svc: Services, tx: Tx, event: WriteEvent): Promise<void> {
+  const server = svc.access.asServer(svc);
   for (const reaction of svc.reactions) {
-    if (reaction.type === event.type && reaction.check) await reaction.check(svc, tx, event);
+    if (reaction.type === event.type && reaction.check) await reaction.check(server, tx, event);
   }
 }
 
