@@ -5,7 +5,7 @@ import { FhirError } from '../errors.js';
 import { checkId, newId } from '../ids.js';
 import { findMatches } from '../search/execute.js';
 import type { Services } from '../services.js';
-import type { VersionRow } from '../store.js';
+import type { VersionRow, WriteMethod } from '../store.js';
 import { sameContent } from '../same-content.js';
 import { checkResource, requireResource } from './resource-checks.js';
 import { checkWrite, prepare, reactive, settle } from './reactions.js';
@@ -114,10 +114,14 @@ export async function create(
     if (matches.length > 1) throw tooMany(type, ifNoneExist);
     if (matches.length === 1) return { status: 200, row: matches[0], existing: true };
   }
+  return insert(svc, tx, type, assignedId ?? newId(), resource, 'POST');
+}
+
+/** A new resource (prepared): validated, checked, stored, and what follows it applied; answered 201. */
+async function insert(svc: Services, tx: Tx, type: string, id: string, resource: Resource, method: WriteMethod) {
   const issues = await checkResource(svc, resource);
-  const id = assignedId ?? newId();
   await beforeWrite(svc, tx, type, id, undefined, resource);
-  const row = await svc.store.write(tx, type, id, undefined, resource, 'POST');
+  const row = await svc.store.write(tx, type, id, undefined, resource, method);
   return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
 }
 
@@ -216,12 +220,7 @@ export async function conditionalUpdate(
   }
   // no match: create, with the client's id when it gave one (R4 §3.1.0.4.3)
   if (resource.id !== undefined) return put(svc, tx, type, checkId(resource.id), resource, 'PUT', opts);
-  const prepared = prepare(svc, resource);
-  const issues = await checkResource(svc, prepared);
-  const id = newId();
-  await beforeWrite(svc, tx, type, id, undefined, prepared);
-  const row = await svc.store.write(tx, type, id, undefined, prepared, 'PUT');
-  return { status: 201, row: await afterWrite(svc, tx, row, undefined, 'c'), issues };
+  return insert(svc, tx, type, newId(), prepare(svc, resource), 'PUT');
 }
 
 /** JSON Patch (RFC 6902) on the current version; the patched resource is validated like an update. */
