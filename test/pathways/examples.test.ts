@@ -5,6 +5,7 @@ import type { Bundle, CarePlan, Resource, Task } from '@medplum/fhirtypes';
 import { EXAMPLES_DIR, loadExamples } from '../../src/fhir/example-loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
+import { postReport, unitAnswer } from '../registry/support.js';
 import { usePathways } from './support.js';
 
 const FILES = readdirSync(EXAMPLES_DIR)
@@ -136,11 +137,7 @@ describe('the demo loader (server start with LOAD_EXAMPLES)', () => {
     }
     expect(months.size).toBeGreaterThan(3);
     for (const period of [...months].sort()) {
-      const res = await t
-        .http()
-        .post('/fhir/$registry-report')
-        .set('Content-Type', FHIR_JSON)
-        .send({ resourceType: 'Parameters', parameter: [{ name: 'period', valueString: period }] });
+      const res = await postReport(t, [{ name: 'period', valueString: period }]);
       expect(res.status, JSON.stringify(res.body).slice(0, 1500)).toBe(200);
       type Part = { name: string; valueInteger?: number; part?: Part[]; resource?: unknown };
       const units = (res.body.parameter as Part[]).filter((p) => p.name === 'unit-report');
@@ -161,19 +158,12 @@ describe('the demo loader (server start with LOAD_EXAMPLES)', () => {
     const org = (
       await t.http().get('/fhir/Organization').query({ identifier: 'urn:oid:2.16.578.1.12.4.1.4.102|4209999' })
     ).body.entry[0].resource;
-    const res = await t
-      .http()
-      .post('/fhir/$registry-report')
-      .set('Content-Type', FHIR_JSON)
-      .send({
-        resourceType: 'Parameters',
-        parameter: [
-          { name: 'period', valueString: '2026-03' },
-          { name: 'unit', valueString: `Organization/${org.id}` },
-        ],
-      });
+    const res = await postReport(t, [
+      { name: 'period', valueString: '2026-03' },
+      { name: 'unit', valueString: `Organization/${org.id}` },
+    ]);
     expect(res.status).toBe(200);
-    const made = res.body.parameter.find((p: { name: string }) => p.name === 'report').resource as Bundle;
+    const made = unitAnswer(res.body).bundle;
     const codes = (b: Bundle) =>
       (b.entry ?? [])
         .map(

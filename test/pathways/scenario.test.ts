@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Bundle, BundleEntry, CarePlan, OperationOutcome, Procedure, Task } from '@medplum/fhirtypes';
+import type { BundleEntry, CarePlan, Procedure, Task } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { organisationNumber } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
+import { postReport, unitAnswer } from '../registry/support.js';
 import { applyPathway, completeMilestone, milestone, newPatient, outcomeOf, usePathways } from './support.js';
 
 const EVENT = 'urn:oid:2.16.578.1.12.4.1.1.9322';
@@ -85,21 +86,12 @@ describe.each(BACKENDS)('a month of pathways reaches the registry whole, on $nam
     expect((await milestone(t, adult, 'first-evaluation')).status).toBe('cancelled');
 
     at('2026-04-02');
-    const res = await t
-      .http()
-      .post('/fhir/$registry-report')
-      .set('Content-Type', FHIR_JSON)
-      .send({
-        resourceType: 'Parameters',
-        parameter: [
-          { name: 'period', valueString: '2026-03' },
-          { name: 'unit', valueReference: { reference: organization } },
-        ],
-      });
+    const res = await postReport(t, [
+      { name: 'period', valueString: '2026-03' },
+      { name: 'unit', valueReference: { reference: organization } },
+    ]);
     expect(res.status, JSON.stringify(res.body).slice(0, 2000)).toBe(200);
-    const part = (name: string) => res.body.parameter.find((p: { name: string }) => p.name === name);
-    const report = part('report').resource as Bundle;
-    const problems = part('problems').resource as OperationOutcome;
+    const { bundle: report, problems } = unitAnswer(res.body);
 
     // every completed milestone with an event code dated in March, from the server's own records
     const recorded: Task[] = [];
