@@ -5,15 +5,13 @@ import type { Tx } from '../storage/types.js';
 import { inValueSet } from '../terminology/membership.js';
 import { TerminologyContext } from '../terminology/source.js';
 import { osloDate } from './calendar.js';
-import { outcomeValueSet } from './plan.js';
+import { NPR_FEEDBACK, outcomeValueSet } from './plan.js';
 import { dateOf } from './search.js';
 import { actionOf, planOf } from './state.js';
 
-const FEEDBACK = 'urn:oid:2.16.578.1.12.4.1.1.9329';
-
 /** NPR's answer to the same data (Volven 9329), so a refusal here says what the registry would. */
 function npr(code: string, display: string) {
-  return { coding: [{ system: FEEDBACK, code, display }], text: display };
+  return { coding: [{ system: NPR_FEEDBACK, code, display }], text: display };
 }
 
 /**

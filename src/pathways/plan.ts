@@ -3,6 +3,8 @@ import type { Coding, Extension, PlanDefinition, PlanDefinitionAction } from '@m
 export const TIME_LIMIT = 'http://forlop.no/fhir/StructureDefinition/pathway-time-limit';
 export const EVENT_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9322';
 export const PATHWAY_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9321';
+/** NPR's feedback and validation codes (Volven 9329): what the registry answers about a code. */
+export const NPR_FEEDBACK = 'urn:oid:2.16.578.1.12.4.1.1.9329';
 /** Roles in a pathway's CareTeam: the patient, and the coordinators in specialist care and in the municipality. */
 export const CARE_TEAM_ROLE = 'http://forlop.no/fhir/CodeSystem/care-team-role';
 /** A milestone Task's identifier: `[CarePlan id]/[action id]`, so the Task of an action is found by search. */

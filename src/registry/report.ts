@@ -11,7 +11,14 @@ import type {
 import { FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
 import type { SqlExecutor } from '../storage/types.js';
-import { EVENT_SYSTEM, nprRules, PATHWAY_ACTION, PATHWAY_SYSTEM, type NprRule } from '../pathways/plan.js';
+import {
+  EVENT_SYSTEM,
+  NPR_FEEDBACK,
+  type NprRule,
+  nprRules,
+  PATHWAY_ACTION,
+  PATHWAY_SYSTEM,
+} from '../pathways/plan.js';
 import { planOf } from '../pathways/progress.js';
 import { DeadlineRules, enforceNprRules } from '../pathways/rules.js';
 import { dateOf } from '../pathways/search.js';
@@ -25,7 +32,6 @@ const BASE = 'http://forlop.no/fhir';
 export const NPR_PROCEDURE = `${BASE}/StructureDefinition/npr-pathway-procedure`;
 const COMBINED = 'urn:oid:2.16.578.1.12.4.1.1.9327';
 const KODEVERK = 'urn:oid:2.16.578.1.12.4.1.1.8410';
-const FEEDBACK = 'urn:oid:2.16.578.1.12.4.1.1.9329';
 const PERSON_IDS: string[] = [NO_SYSTEMS.FNR, NO_SYSTEMS.DNR, NO_SYSTEMS.FHN];
 /** Pathways read from the database at once: a handful of queries per batch instead of per pathway. */
 const BATCH = 500;
@@ -54,7 +60,7 @@ function problem(code: string, display: string, task: Task, detail: string): Ope
   return {
     severity: 'error',
     code: 'business-rule',
-    details: { coding: [{ system: FEEDBACK, code, display }], text: `${detail} (Task/${task.id})` },
+    details: { coding: [{ system: NPR_FEEDBACK, code, display }], text: `${detail} (Task/${task.id})` },
     diagnostics: `NPR ${code}: ${display}: ${detail}`,
     expression: [`Task/${task.id}`],
   };
