@@ -17,6 +17,7 @@ import type { Metrics } from './metrics.js';
 import { mountOperability, type MetricsOptions } from './operability.js';
 import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
+import { mountWebapp } from '../webapp/mount.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
@@ -77,6 +78,7 @@ export function buildApp(options: AppOptions): App {
   app.use(requestLog(log));
   const { metrics, readiness } = mountOperability(app, { ...options, basePath, services, started: ready });
 
+  mountWebapp(app, { basePath, auth: options.security?.smart });
   harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
   if (options.security) {
     const doc = smartConfiguration(options.security.smart);

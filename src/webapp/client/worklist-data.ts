@@ -1,0 +1,145 @@
+import type {
+  CarePlan,
+  CareTeam,
+  DetectedIssue,
+  Organization,
+  Patient,
+  Practitioner,
+  Reference,
+  Task,
+} from '@medplum/fhirtypes';
+import { calendarDaysBetween, osloDate, workingDaysBetween } from '../../pathways/calendar.js';
+import { byReference, type Fhir } from './fhir.js';
+import { maskFnr, type Standing } from './format.js';
+import { nameOf, FNR_SYSTEMS } from './people.js';
+
+/** One open pathway on the worklist. */
+export interface Row {
+  carePlan: string;
+  patient: string;
+  patientName: string;
+  fnr: string;
+  pathway: string;
+  pathwayTitle: string;
+  next: string;
+  due?: string;
+  daysLeft?: number;
+  workingDaysLeft?: number;
+  standing: Standing;
+  coordinator: string;
+  coordinatorRef?: string;
+  unit?: string;
+  unitName: string;
+  members: string[];
+}
+
+export interface Worklist {
+  rows: Row[];
+  today: string;
+  units: Map<string, string>;
+}
+
+const OPEN_TASK = 'requested,received,accepted,ready,in-progress,on-hold';
+const COORDINATOR = /^coordinator/;
+
+/** The milestone due first among a pathway's open ones. */
+function nextDue(tasks: Task[]): Map<string, Task> {
+  const next = new Map<string, Task>();
+  for (const t of tasks) {
+    const due = t.restriction?.period?.end;
+    const plan = t.basedOn?.[0]?.reference;
+    if (!due || !plan) continue;
+    const had = next.get(plan)?.restriction?.period?.end;
+    if (!had || due < had) next.set(plan, t);
+  }
+  return next;
+}
+
+/** Fetches resources by id in chunks (`Type?_id=a,b,…`). */
+async function byIds<T extends Practitioner | Organization>(fhir: Fhir, type: string, refs: Set<string>) {
+  const ids = [...refs].filter((r) => r.startsWith(`${type}/`)).map((r) => r.slice(type.length + 1));
+  const out: T[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    out.push(...(await fhir.searchAll<T>(`${type}?_id=${ids.slice(i, i + 100).join(',')}&_count=100`)));
+  }
+  return byReference(out);
+}
+
+export function standingOf(due: string | undefined, today: string, breached: boolean): Standing {
+  if (breached) return 'breached';
+  if (!due) return 'on-time';
+  if (today > due) return 'overdue';
+  return calendarDaysBetween(today, due) <= 7 ? 'due-soon' : 'on-time';
+}
+
+/**
+ * The open pathways the token may see, each with its next milestone and its standing: the active
+ * CarePlans (with their patients and care teams), the open milestones with a due date, the breaches
+ * that stand, then the coordinators and units named.
+ */
+export async function loadWorklist(fhir: Fhir): Promise<Worklist> {
+  const [found, tasks, breaches] = await Promise.all([
+    fhir.searchAll('CarePlan?status=active&_count=1000&_include=CarePlan:subject&_include=CarePlan:care-team'),
+    fhir.searchAll<Task>(`Task?status=${OPEN_TASK}&due=ge1900-01-01&_count=1000&_elements=basedOn,restriction`),
+    fhir.searchAll<DetectedIssue>('DetectedIssue?status=final&_count=1000&_elements=implicated'),
+  ]);
+  const today = osloDate(fhir.serverNow ?? new Date());
+  const refs = byReference(found);
+  const plans = found.filter((r): r is CarePlan => r.resourceType === 'CarePlan');
+  const breached = new Set(breaches.flatMap((b) => (b.implicated ?? []).map((i) => i.reference)));
+  const next = nextDue(tasks);
+  const teams = plans.map((p) => refs.get(p.careTeam?.[0]?.reference ?? '') as CareTeam | undefined);
+  const people = new Set(teams.flatMap((t) => (t?.participant ?? []).map((p) => p.member?.reference ?? '')));
+  const orgs = new Set(teams.map((t) => t?.managingOrganization?.[0]?.reference ?? ''));
+  const [practitioners, units] = await Promise.all([
+    byIds<Practitioner>(fhir, 'Practitioner', people),
+    byIds<Organization>(fhir, 'Organization', orgs),
+  ]);
+  const cache = new Map<string, [number, number]>();
+  const daysTo = (due: string) => {
+    if (!cache.has(due)) cache.set(due, [calendarDaysBetween(today, due), workingDaysBetween(today, due)]);
+    return cache.get(due) as [number, number];
+  };
+  const rows = plans.map((plan, i) => {
+    const team = teams[i];
+    const patient = refs.get(plan.subject?.reference ?? '') as Patient | undefined;
+    const task = next.get(`CarePlan/${plan.id}`);
+    const due = task?.restriction?.period?.end?.slice(0, 10);
+    const coordinator = team?.participant?.find((p) =>
+      p.role?.some((r) => r.coding?.some((c) => COORDINATOR.test(c.code ?? ''))),
+    )?.member;
+    const unit = team?.managingOrganization?.[0]?.reference;
+    const [daysLeft, workingDaysLeft] = due ? daysTo(due) : [undefined, undefined];
+    const row: Row = {
+      carePlan: plan.id as string,
+      patient: plan.subject?.reference ?? '',
+      patientName: patient ? nameOf(patient) : (plan.subject?.display ?? ''),
+      fnr: maskFnr(patient?.identifier?.find((x) => FNR_SYSTEMS.includes(x.system ?? ''))?.value),
+      pathway: plan.category?.[0]?.coding?.[0]?.code ?? '',
+      pathwayTitle: plan.title ?? '',
+      next: task ? activityName(plan, task) : '',
+      due,
+      daysLeft,
+      workingDaysLeft,
+      standing: standingOf(due, today, breached.has(`CarePlan/${plan.id}`)),
+      coordinator: coordinator ? personName(practitioners.get(coordinator.reference ?? ''), coordinator) : '',
+      coordinatorRef: coordinator?.reference,
+      unit,
+      unitName: unit ? (units.get(unit)?.name ?? unit) : '',
+      members: (team?.participant ?? []).map((p) => p.member?.reference ?? ''),
+    };
+    return row;
+  });
+  const unitNames = new Map(rows.filter((r) => r.unit).map((r) => [r.unit as string, r.unitName]));
+  return { rows, today, units: unitNames };
+}
+
+/** The milestone's name: the CarePlan's activity display for it (the Task was read with few elements). */
+function activityName(plan: CarePlan, task: Task): string {
+  const ref = `Task/${task.id}`;
+  return plan.activity?.find((a) => a.reference?.reference === ref)?.reference?.display ?? ref;
+}
+
+function personName(p: Practitioner | undefined, ref: Reference): string {
+  return p ? nameOf(p) : (ref.display ?? ref.reference ?? '');
+}
