@@ -1,10 +1,8 @@
 import { FhirError } from '../fhir/errors.js';
-import { parseSearch } from '../fhir/search/params.js';
-import { compileWhere } from '../fhir/search/sql.js';
+import { matchingIds } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
 import { DeadlineRules } from '../pathways/rules.js';
 import type { SqlExecutor } from '../storage/types.js';
-import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
 import { fhirpathMessage, type Criterion, type MeasureDef } from './definition.js';
 import type { MeasurementPeriod } from './period.js';
 
@@ -104,18 +102,7 @@ async function runQuery(svc: Services, db: SqlExecutor, c: Criterion, period: Me
     },
   );
   try {
-    const req = parseSearch(
-      svc.defs,
-      'CarePlan',
-      [...new URLSearchParams(filled)],
-      { defaultCount: 1, maxCount: 1 },
-      true,
-    );
-    if (req.includes.length) throw new FhirError('invalid', '_include has no place in a population');
-    await resolveTerminologyModifiers(svc, req);
-    const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-    const rows = await db.all<{ id: string }>(`SELECT r.id AS id FROM resources r WHERE ${where.sql}`, where.params);
-    return new Set(rows.map((r) => r.id));
+    return new Set(await matchingIds(svc, 'CarePlan', [...new URLSearchParams(filled)], db));
   } catch (err) {
     if (err instanceof FhirError && err.category === 'invalid') throw unprocessable(`${at}: ${err.message}`, at);
     throw err;

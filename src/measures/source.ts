@@ -1,11 +1,9 @@
-import type { CarePlan, CareTeam, EpisodeOfCare, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { paramId } from '../fhir/search/param-id.js';
-import { parseSearch } from '../fhir/search/params.js';
-import { compileWhere } from '../fhir/search/sql.js';
+import type { CarePlan, CareTeam, EpisodeOfCare, Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { currentByIds, matchingIds, referrersOf } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
 import { addCalendarDays } from '../pathways/calendar.js';
 import { PATHWAY_SYSTEM } from '../pathways/plan.js';
-import { placeholders, type SqlExecutor } from '../storage/types.js';
+import type { SqlExecutor } from '../storage/types.js';
 import type { MeasurementPeriod } from './period.js';
 
 /** One pathway with what its criteria may read. */
@@ -47,24 +45,7 @@ export async function candidateIds(
     ['date', `le${addCalendarDays(period.end, 1)}`],
     ...(patient ? [['subject', `Patient/${patient}`] as [string, string]] : []),
   ];
-  const req = parseSearch(svc.defs, 'CarePlan', query, { defaultCount: 1, maxCount: 1 }, true);
-  const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-  const rows = await db.all<{ id: string }>(
-    `SELECT r.id AS id FROM resources r WHERE ${where.sql} ORDER BY r.id`,
-    where.params,
-  );
-  return rows.map((r) => r.id);
-}
-
-/** The current, not deleted, resources of one type with these ids. */
-async function byIds<T>(db: SqlExecutor, type: string, ids: (string | undefined)[]): Promise<Map<string, T>> {
-  const unique = [...new Set(ids.filter((id): id is string => Boolean(id)))];
-  const out = new Map<string, T>();
-  if (!unique.length) return out;
-  const sql = `SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`;
-  for (const r of await db.all<{ id: string; content: string }>(sql, [type, ...unique]))
-    out.set(r.id, JSON.parse(r.content) as T);
-  return out;
+  return matchingIds(svc, 'CarePlan', query, db);
 }
 
 const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
@@ -75,23 +56,13 @@ const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
 
 /**
  * The Tasks of these CarePlans (via the `based-on` index), by CarePlan, in stored order: every one, or
- * only the completed ones — found from the index alone, the status row by the covering (param, code,
- * system, rid) index, so the others' rows are never read.
+ * only the completed ones (the others' rows are never read).
  */
-async function tasksOf(db: SqlExecutor, ids: string[], all: boolean): Promise<Map<string, Task[]>> {
-  const out = new Map<string, Task[]>(ids.map((id) => [id, []]));
-  if (!ids.length) return out;
-  const completed = `AND EXISTS (SELECT 1 FROM sp_token t
-                     WHERE t.param = ? AND t.code = 'completed' AND t.system IS NULL AND t.rid = b.rid)`;
-  const rows = await db.all<{ care_plan: string; content: string }>(
-    `SELECT b.target_id AS care_plan, r.content AS content
-       FROM sp_reference b JOIN resources r ON r.rid = b.rid AND r.deleted = 0
-      WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)})
-            ${all ? '' : completed}
-      ORDER BY r.rid`,
-    [paramId('Task', 'based-on'), ...ids, ...(all ? [] : [paramId('Task', 'status')])],
-  );
-  for (const r of rows) out.get(r.care_plan)?.push(JSON.parse(r.content) as Task);
+async function tasksOf(db: SqlExecutor, targetIds: string[], all: boolean): Promise<Map<string, Task[]>> {
+  const out = new Map<string, Task[]>(targetIds.map((id) => [id, []]));
+  const q = { type: 'Task', via: 'based-on', targetType: 'CarePlan', targetIds };
+  for (const r of await referrersOf<Task>(db, all ? q : { ...q, status: 'completed' }))
+    out.get(r.target)?.push(r.resource);
   return out;
 }
 
@@ -101,31 +72,14 @@ async function tasksOf(db: SqlExecutor, ids: string[], all: boolean): Promise<Ma
  * the evaluation's snapshot. In the order of `ids`.
  */
 export async function readPathways(db: SqlExecutor, ids: string[], needs: Needs): Promise<PathwayData[]> {
-  const carePlans = await byIds<CarePlan>(db, 'CarePlan', ids);
+  const carePlans = await currentByIds<CarePlan>(db, 'CarePlan', ids);
   const plans = [...carePlans.values()];
   const tasks = await tasksOf(db, [...carePlans.keys()], needs.allTasks);
-  const none = new Map<string, never>();
-  const episodes = needs.episode
-    ? await byIds<EpisodeOfCare>(
-        db,
-        'EpisodeOfCare',
-        plans.map((c) => idIn(c.supportingInfo, 'EpisodeOfCare')),
-      )
-    : none;
-  const teams = needs.careTeam
-    ? await byIds<CareTeam>(
-        db,
-        'CareTeam',
-        plans.map((c) => idIn(c.careTeam, 'CareTeam')),
-      )
-    : none;
-  const referrals = needs.referral
-    ? await byIds<ServiceRequest>(
-        db,
-        'ServiceRequest',
-        plans.map((c) => idIn(c.basedOn, 'ServiceRequest')),
-      )
-    : none;
+  const related = <T extends Resource>(wanted: boolean, type: string, refs: (c: CarePlan) => Reference[] | undefined) =>
+    wanted ? currentByIds<T>(db, type, plans.map((c) => idIn(refs(c), type))) : new Map<string, T>();
+  const episodes = await related<EpisodeOfCare>(needs.episode, 'EpisodeOfCare', (c) => c.supportingInfo);
+  const teams = await related<CareTeam>(needs.careTeam, 'CareTeam', (c) => c.careTeam);
+  const referrals = await related<ServiceRequest>(needs.referral, 'ServiceRequest', (c) => c.basedOn);
   return ids.flatMap((id) => {
     const carePlan = carePlans.get(id);
     if (!carePlan) return [];

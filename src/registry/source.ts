@@ -1,10 +1,8 @@
 import type { CarePlan, EpisodeOfCare, Patient, Task } from '@medplum/fhirtypes';
-import { paramId } from '../fhir/search/param-id.js';
-import { parseSearch } from '../fhir/search/params.js';
-import { compileWhere } from '../fhir/search/sql.js';
+import { currentByIds, matchesWithChain, referrersOf, type Hop } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
 import { PATHWAY_ACTION } from '../pathways/plan.js';
-import { placeholders, type SqlExecutor } from '../storage/types.js';
+import type { SqlExecutor } from '../storage/types.js';
 import type { ReportPeriod } from './period.js';
 
 /** A pathway Task that may hold a code of the period, with its CarePlan and patient (from the index). */
@@ -31,34 +29,18 @@ export interface EpisodeData {
  * this list holds ids only.
  */
 export async function candidates(svc: Services, db: SqlExecutor, period: ReportPeriod): Promise<Candidate[]> {
-  const criteria = `status=completed&identifier=${encodeURIComponent(`${PATHWAY_ACTION}|`)}&period=ge${period.start}&period=le${period.end}`;
-  const req = parseSearch(svc.defs, 'Task', [...new URLSearchParams(criteria)], { defaultCount: 1, maxCount: 1 }, true);
-  const where = compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
-  // unary + keeps SQLite from looking the subject up through the (param, …) index, row by row over every CarePlan
-  const rows = await db.all<{ rid: number | string; care_plan: string; patient: string }>(
-    `SELECT r.rid AS rid, b.target_id AS care_plan, s.target_id AS patient
-       FROM resources r
-       JOIN sp_reference b ON b.rid = r.rid AND b.param = ? AND b.target_type = 'CarePlan'
-       JOIN resources c ON c.type = 'CarePlan' AND c.id = b.target_id AND c.deleted = 0
-       JOIN sp_reference s ON s.rid = c.rid AND +s.param = ? AND s.target_type = 'Patient'
-      WHERE ${where.sql}
-      ORDER BY s.target_id, b.target_id, r.rid`,
-    [paramId('Task', 'based-on'), paramId('CarePlan', 'subject'), ...where.params],
-  );
-  return rows.map((r) => ({ rid: Number(r.rid), carePlan: r.care_plan, patient: r.patient }));
-}
-
-/** The current, not deleted, resources of one type with these ids. */
-async function byIds<T>(db: SqlExecutor, type: string, ids: string[]): Promise<Map<string, T>> {
-  const unique = [...new Set(ids)];
-  const out = new Map<string, T>();
-  if (!unique.length) return out;
-  const rows = await db.all<{ id: string; content: string }>(
-    `SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`,
-    [type, ...unique],
-  );
-  for (const r of rows) out.set(r.id, JSON.parse(r.content) as T);
-  return out;
+  const query: [string, string][] = [
+    ['status', 'completed'],
+    ['identifier', `${PATHWAY_ACTION}|`],
+    ['period', `ge${period.start}`],
+    ['period', `le${period.end}`],
+  ];
+  const hops: [Hop, Hop] = [
+    { type: 'Task', param: 'based-on', targetType: 'CarePlan' },
+    { type: 'CarePlan', param: 'subject', targetType: 'Patient' },
+  ];
+  const rows = await matchesWithChain(svc, 'Task', query, hops, db);
+  return rows.map((r) => ({ rid: r.rid, carePlan: r.targets[0], patient: r.targets[1] }));
 }
 
 const idOf = (reference: string | undefined, type: string) =>
@@ -69,34 +51,19 @@ const idOf = (reference: string | undefined, type: string) =>
  * EpisodeOfCares, patients and completed Tasks. Reads run in `db`, the report's snapshot.
  */
 export async function readEpisodes(db: SqlExecutor, carePlanIds: string[]): Promise<Map<string, EpisodeData>> {
-  const carePlans = await byIds<CarePlan>(db, 'CarePlan', carePlanIds);
+  const carePlans = await currentByIds<CarePlan>(db, 'CarePlan', carePlanIds);
   const episodeOf = (c: CarePlan) =>
     (c.supportingInfo ?? []).map((s) => idOf(s.reference, 'EpisodeOfCare')).find(Boolean);
-  const episodes = await byIds<EpisodeOfCare>(
-    db,
-    'EpisodeOfCare',
-    [...carePlans.values()].map(episodeOf).filter((id): id is string => Boolean(id)),
-  );
-  const patients = await byIds<Patient>(
+  const plans = [...carePlans.values()];
+  const episodes = await currentByIds<EpisodeOfCare>(db, 'EpisodeOfCare', plans.map(episodeOf));
+  const patients = await currentByIds<Patient>(
     db,
     'Patient',
-    [...carePlans.values()].map((c) => idOf(c.subject?.reference, 'Patient')).filter((id): id is string => Boolean(id)),
+    plans.map((c) => idOf(c.subject?.reference, 'Patient')),
   );
-  const ids = [...carePlans.keys()];
-  // The pathway's completed Tasks: their rids from the index alone (the references, then the status
-  // row, from the covering (param, code, system, rid) index: a `code` has no system), and only then
-  // their rows. MATERIALIZED keeps the planner from reading every Task row before its status.
-  const tasks = ids.length
-    ? await db.all<{ care_plan: string; rid: number | string; content: string }>(
-        `WITH done AS MATERIALIZED (
-           SELECT b.target_id AS care_plan, b.rid AS rid FROM sp_reference b
-            WHERE b.param = ? AND b.target_type = 'CarePlan' AND b.target_id IN (${placeholders(ids)})
-              AND EXISTS (SELECT 1 FROM sp_token t WHERE t.param = ? AND t.code = 'completed' AND t.system IS NULL AND t.rid = b.rid))
-         SELECT done.care_plan AS care_plan, r.rid AS rid, r.content AS content FROM done JOIN resources r ON r.rid = done.rid
-          ORDER BY r.rid`,
-        [paramId('Task', 'based-on'), ...ids, paramId('Task', 'status')],
-      )
-    : [];
+  const targetIds = [...carePlans.keys()];
+  const completed = { type: 'Task', via: 'based-on', targetType: 'CarePlan', targetIds, status: 'completed' };
+  const tasks = await referrersOf<Task>(db, completed);
   const out = new Map<string, EpisodeData>();
   for (const [id, carePlan] of carePlans) {
     const episodeId = episodeOf(carePlan);
@@ -107,7 +74,6 @@ export async function readEpisodes(db: SqlExecutor, carePlanIds: string[]): Prom
       completed: [],
     });
   }
-  for (const t of tasks)
-    out.get(t.care_plan)?.completed.push({ rid: Number(t.rid), task: JSON.parse(t.content) as Task });
+  for (const t of tasks) out.get(t.target)?.completed.push({ rid: t.rid, task: t.resource });
   return out;
 }
