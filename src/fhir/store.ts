@@ -21,6 +21,15 @@ export interface VersionRow {
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** Which history a page is of: everything, a type, or one resource; `since` in epoch ms, `before` a cursor. */
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  since?: number;
+  before?: number;
+  limit: number;
+}
+
 const VERSION_COLS = 'type, id, version, last_updated, deleted, content';
 
 /** Runs inside a transaction, after its work and before its commit, with every version it wrote. */
@@ -107,6 +116,37 @@ export class ResourceStore {
       types,
     );
     return Number(row?.g ?? 0);
+  }
+
+  /** The newest row id: a search's snapshot (rows written after it are left out of its later pages). */
+  async lastRid(db: SqlExecutor = this.storage): Promise<number> {
+    return Number((await db.get<{ m: number | null }>('SELECT MAX(rid) AS m FROM resources'))?.m ?? 0);
+  }
+
+  /**
+   * A page of history, newest first: of everything, a type or one resource, written at or after
+   * `since`, below the sequence number `before` (the paging cursor); `limit` rows and the total.
+   */
+  async historyPage(q: HistoryQuery): Promise<{ total: number; rows: (VersionRow & { seq: number })[] }> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (clause: string, value: SqlValue | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('type = ?', q.type);
+    add('id = ?', q.id);
+    add('last_updated >= ?', q.since);
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = await this.storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history ${filter}`, params);
+    const page = q.before === undefined ? filter : `${filter ? `${filter} AND` : 'WHERE'} seq < ?`;
+    const rows = await this.storage.all<VersionRow & { seq: number }>(
+      `SELECT seq, type, id, version, last_updated, deleted, method, content FROM history ${page}
+        ORDER BY seq DESC LIMIT ?`,
+      [...params, ...(q.before === undefined ? [] : [q.before]), q.limit],
+    );
+    return { total: Number(total?.n ?? 0), rows };
   }
 
   /** Whether the stored resource `rid` of `type` refers to `target` through one of these reference parameters. */

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { FhirError } from '../fhir/errors.js';
 import { RETRY_AFTER_SECONDS } from '../storage/faults.js';
 import type { Storage } from '../storage/types.js';
+import { ping } from '../storage/ping.js';
 
 /**
  * Whether this node should be sent traffic: not while start-up work is still under way (each piece
@@ -47,7 +48,7 @@ export function readyz(storage: Storage, readiness: Readiness): (req: Request, r
 
 async function databaseAnswers(storage: Storage): Promise<string | undefined> {
   try {
-    await storage.get('SELECT 1 AS ok');
+    await ping(storage);
     return undefined;
   } catch {
     return 'the database does not answer';

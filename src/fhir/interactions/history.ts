@@ -1,12 +1,10 @@
 import type { BundleLink } from '@medplum/fhirtypes';
-import type { SqlValue } from '../../storage/types.js';
 import { bundle, historyEntry, withQuery } from '../bundles.js';
 import { FhirError } from '../errors.js';
 import { checkId } from '../ids.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import { dateRange } from '../search/dates.js';
 import type { Services } from '../services.js';
-import type { VersionRow } from '../store.js';
 import { requireType } from './resource-checks.js';
 
 /**
@@ -16,16 +14,7 @@ import { requireType } from './resource-checks.js';
 export async function history(svc: Services, req: FhirRequest): Promise<FhirResponse> {
   const type = req.path.length >= 2 ? requireType(svc, req.path[0]) : undefined;
   const id = req.path.length === 3 ? checkId(req.path[1]) : undefined;
-  const where: string[] = [];
-  const params: SqlValue[] = [];
-  if (type) {
-    where.push('type = ?');
-    params.push(type);
-  }
-  if (id) {
-    where.push('id = ?');
-    params.push(id);
-  }
+  let since: number | undefined;
   const used: [string, string][] = [];
   let count = svc.limits.defaultCount;
   let cursor: number | undefined;
@@ -34,8 +23,7 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
       const r = dateRange(v);
       if (!r || !/T/.test(v))
         throw new FhirError('invalid', { message: `_since must be an instant, not '${v}'`, expression: '_since' });
-      where.push('last_updated >= ?');
-      params.push(r.low);
+      since = r.low;
       used.push([k, v]);
     } else if (k === '_count') {
       if (!/^\d+$/.test(v))
@@ -49,13 +37,7 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
     }
   }
   if (id && !(await svc.store.current(type!, id))) throw new FhirError('not-found', `${type}/${id} is not known`);
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const total = await svc.store.storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history ${filter}`, params);
-  const pageWhere = cursor !== undefined ? `${filter ? `${filter} AND` : 'WHERE'} seq < ?` : filter;
-  const rows = await svc.store.storage.all<VersionRow & { seq: number }>(
-    `SELECT seq, type, id, version, last_updated, deleted, method, content FROM history ${pageWhere} ORDER BY seq DESC LIMIT ?`,
-    [...params, ...(cursor !== undefined ? [cursor] : []), count + 1],
-  );
+  const { total, rows } = await svc.store.historyPage({ type, id, since, before: cursor, limit: count + 1 });
   const page = rows.slice(0, count);
   const base = `${svc.baseUrl}/${req.path.join('/')}`;
   const self: [string, string][] = [
@@ -71,5 +53,5 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
     });
   }
   const entries = page.map((r) => historyEntry(svc.baseUrl, r));
-  return { status: 200, resource: bundle('history', entries, links, Number(total?.n ?? 0), svc.clock.now()) };
+  return { status: 200, resource: bundle('history', entries, links, total, svc.clock.now()) };
 }

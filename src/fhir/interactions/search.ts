@@ -53,9 +53,7 @@ async function search(
   if (extra) sreq.criteria.unshift(extra);
   svc.access.limitSearch(svc, type, sreq.criteria);
   // pages of one search share a snapshot: resources created after the first page never shift them
-  sreq.snapshot ??= Number(
-    (await svc.store.storage.get<{ m: number | null }>('SELECT MAX(rid) AS m FROM resources'))?.m ?? 0,
-  );
+  sreq.snapshot ??= await svc.store.lastRid();
   const result = await runSearch(svc, sreq);
 
   const entries: BundleEntry[] = result.rows.map((row) => {
