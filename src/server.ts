@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
-import { buildApp, STARTUP_LOADING } from './http/app.js';
+import { buildApp, STARTUP_LOADING, type App, type AppOptions } from './http/app.js';
 import { createHttpServer } from './http/listener.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
@@ -10,7 +10,7 @@ import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
-import { systemClock } from './fhir/clock.js';
+import { systemClock, type Clock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
 import { recordRuns, startScheduledJobs, type ScheduledJobs } from './scheduled.js';
 import type { Readiness } from './http/readiness.js';
@@ -27,24 +27,45 @@ export interface Running {
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl, { log: jsonLog });
   const clock = systemClock;
-  const security = config.auth
-    ? {
-        tokens: new TokenVerifier(config.auth, clock),
-        smart: {
-          issuer: config.auth.issuer,
-          tokenEndpoint: config.auth.tokenEndpoint,
-          authorizationEndpoint: config.auth.authorizationEndpoint,
-          jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined,
-        },
-      }
-    : undefined;
-  if (!security) {
+  const { app, ready, services, dispatch, metrics, readiness } = buildApp(
+    appOptions(config, storage, clock, securityOf(config, clock)),
+  );
+  await ready;
+  await loadDefinitions(config, services, dispatch);
+  const scheduled = await startScheduledJobs(config, services, jsonLog, metrics.recordJob);
+  const jobs = await withMeasureJobs(scheduled, services, jsonLog, (task, job) =>
+    recordRuns(task, job, metrics.recordJob),
+  );
+  readiness.done(STARTUP_LOADING);
+  const server = await listen(app, config);
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= shutDown(server, config, readiness, jobs, services, storage));
+  return { server, baseUrl: config.baseUrl, stop };
+}
+
+/** Bearer tokens and the SMART endpoints when authentication is configured; a loud warning when it is not. */
+function securityOf(config: Config, clock: Clock): AppOptions['security'] {
+  if (!config.auth) {
     jsonLog({
       level: 'warn',
       msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.`,
     });
+    return undefined;
   }
-  const { app, ready, services, dispatch, metrics, readiness } = buildApp({
+  return {
+    tokens: new TokenVerifier(config.auth, clock),
+    smart: {
+      issuer: config.auth.issuer,
+      tokenEndpoint: config.auth.tokenEndpoint,
+      authorizationEndpoint: config.auth.authorizationEndpoint,
+      jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined,
+    },
+  };
+}
+
+/** The app's options, from the configuration (the one place a setting reaches the app). */
+function appOptions(config: Config, storage: Storage, clock: Clock, security: AppOptions['security']): AppOptions {
+  return {
     clock,
     security,
     audit: config.audit,
@@ -66,8 +87,11 @@ export async function startServer(config: Config): Promise<Running> {
     terminology: config.terminology,
     validationMode: config.validationMode,
     log: config.logRequests ? jsonLog : silentLog,
-  });
-  await ready;
+  };
+}
+
+/** What is loaded before the first request: schemas compiled, terminology, pathways, measures, examples. */
+async function loadDefinitions(config: Config, services: Services, dispatch: App['dispatch']): Promise<void> {
   // the JSON schema validators of every type, compiled before the first request (~3 s), not during it
   const compileStart = performance.now();
   precompileSchemas(services.defs.resourceTypes);
@@ -77,34 +101,27 @@ export async function startServer(config: Config): Promise<Running> {
     types: services.defs.resourceTypes.size,
     ms: Math.round(performance.now() - compileStart),
   });
-  const loaded = await loadTerminology(services);
-  jsonLog({ level: 'info', msg: 'terminology loaded', ...loaded });
+  jsonLog({ level: 'info', msg: 'terminology loaded', ...(await loadTerminology(services)) });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
   jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
   if (config.loadExamples)
     jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
-  const scheduled = await startScheduledJobs(config, services, jsonLog, metrics.recordJob);
-  const jobs = await withMeasureJobs(scheduled, services, jsonLog, (task, job) =>
-    recordRuns(task, job, metrics.recordJob),
-  );
-  readiness.done(STARTUP_LOADING);
-  const server = createHttpServer(
-    app,
-    {
-      requestTimeoutMs: config.requestTimeoutMs,
-      headersTimeoutMs: config.headersTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      maxHeaderBytes: config.maxHeaderBytes,
-    },
-    config.logRequests ? jsonLog : silentLog,
-  );
+}
+
+/** The HTTP listener with the configured timeouts, listening once this resolves. */
+async function listen(app: App['app'], config: Config): Promise<Server> {
+  const timeouts = {
+    requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxHeaderBytes: config.maxHeaderBytes,
+  };
+  const server = createHttpServer(app, timeouts, config.logRequests ? jsonLog : silentLog);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutDown(server, config, readiness, jobs, services, storage));
-  return { server, baseUrl: config.baseUrl, stop };
+  return server;
 }
 
 /** Finishes in-flight requests (closing idle keep-alive connections as they go idle), then the jobs and storage. */

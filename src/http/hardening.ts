@@ -34,6 +34,7 @@ function fail(req: Request, res: Response, err: FhirError): void {
  * client — its token's client id, or its address when it has none.
  */
 export function harden(app: Express, basePath: string, limits: HttpLimits, tokens: TokenVerifier | undefined): void {
+  const at = basePath || '/';
   app.use(
     helmet({
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
@@ -41,78 +42,78 @@ export function harden(app: Express, basePath: string, limits: HttpLimits, token
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  if (limits.corsOrigins.length) {
-    app.use(
-      cors({
-        origin: limits.corsOrigins,
-        methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        allowedHeaders: [
-          'Authorization',
-          'Content-Type',
-          'Accept',
-          'If-Match',
-          'If-None-Exist',
-          'If-None-Match',
-          'If-Modified-Since',
-          'Prefer',
-          'X-Provenance',
-        ],
-        exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'X-Request-Id'],
-        maxAge: 600,
-      }),
-    );
-  }
-  app.use(basePath || '/', (req: Request, res: Response, next: NextFunction) => {
+  if (limits.corsOrigins.length) app.use(corsFor(limits.corsOrigins));
+  app.use(at, queryParameterLimit(limits.maxQueryParams));
+  if (tokens) app.use(at, authentication(tokens));
+  if (limits.rateLimitPerMinute > 0) app.use(at, rateLimitPerClient(limits.rateLimitPerMinute));
+}
+
+/** CORS for the configured origins: the FHIR methods, the headers FHIR clients send and read. */
+function corsFor(origins: string[]) {
+  return cors({
+    origin: origins,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Accept',
+      'If-Match',
+      'If-None-Exist',
+      'If-None-Match',
+      'If-Modified-Since',
+      'Prefer',
+      'X-Provenance',
+    ],
+    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'X-Request-Id'],
+    maxAge: 600,
+  });
+}
+
+/** More query parameters than the limit: 400 `too-costly`, before any of them is parsed. */
+function queryParameterLimit(max: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
     const query = req.originalUrl.split('?')[1];
     const count = query ? query.split('&').filter(Boolean).length : 0;
-    if (count > limits.maxQueryParams) {
-      return fail(
+    if (count <= max) return next();
+    const message = `The request has ${count} query parameters; the limit is ${max}`;
+    fail(req, res, new FhirError('invalid', { message, code: 'too-costly' }));
+  };
+}
+
+/** A verified bearer token on every request but the CapabilityStatement and SMART discovery (public). */
+function authentication(tokens: TokenVerifier) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const open = req.method === 'GET' && (req.path === '/metadata' || req.path === '/.well-known/smart-configuration');
+    if (open) return next();
+    authenticate(req, tokens).then(
+      (principal) => {
+        res.locals.principal = principal;
+        next();
+      },
+      (err: FhirError) => fail(req, res, err),
+    );
+  };
+}
+
+/** Requests per minute per client: its token's client id, or its address when it has none (429 past it). */
+function rateLimitPerClient(perMinute: number) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req, res) => {
+      const p = principalOfResponse(res);
+      return p ? `client:${p.clientId ?? p.subject}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
+    },
+    handler: (req, res) =>
+      fail(
         req,
         res,
-        new FhirError('invalid', {
-          message: `The request has ${count} query parameters; the limit is ${limits.maxQueryParams}`,
-          code: 'too-costly',
-        }),
-      );
-    }
-    next();
+        new FhirError(
+          'too-many',
+          'Too many requests from this client: slow down and retry after the Retry-After interval',
+        ),
+      ),
   });
-  if (tokens) {
-    app.use(basePath || '/', (req: Request, res: Response, next: NextFunction) => {
-      const open =
-        req.method === 'GET' && (req.path === '/metadata' || req.path === '/.well-known/smart-configuration');
-      if (open) return next();
-      authenticate(req, tokens).then(
-        (principal) => {
-          res.locals.principal = principal;
-          next();
-        },
-        (err: FhirError) => fail(req, res, err),
-      );
-    });
-  }
-  if (limits.rateLimitPerMinute > 0) {
-    app.use(
-      basePath || '/',
-      rateLimit({
-        windowMs: 60_000,
-        limit: limits.rateLimitPerMinute,
-        standardHeaders: 'draft-7',
-        legacyHeaders: false,
-        keyGenerator: (req, res) => {
-          const p = principalOfResponse(res);
-          return p ? `client:${p.clientId ?? p.subject}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
-        },
-        handler: (req, res) =>
-          fail(
-            req,
-            res,
-            new FhirError(
-              'too-many',
-              'Too many requests from this client: slow down and retry after the Retry-After interval',
-            ),
-          ),
-      }),
-    );
-  }
 }

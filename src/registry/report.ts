@@ -147,9 +147,60 @@ async function addEpisode(
 ): Promise<void> {
   const { carePlan, episode, patient } = data;
   if (episode?.managingOrganization?.reference !== `Organization/${ctx.unitId}`) return;
-  const completed = data.completed.map((c) => c.task);
-  // the index found Tasks whose period overlaps; the event's date (executionPeriod.end, in Oslo) decides
-  const recorded = data.completed
+  const recorded = recordedInPeriod(ctx, data, rids);
+  if (!recorded.length) return;
+  part.episodes++;
+  const pathway = {
+    carePlanId,
+    subject: carePlan.subject?.reference,
+    patient,
+    type: carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)?.code as string,
+    plan: await pathwayRules(ctx, carePlan.instantiatesCanonical?.[0] ?? ''),
+    variables: Object.fromEntries(
+      (carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [
+        e.url,
+        e.valueCode ?? '',
+      ]),
+    ),
+    completed: data.completed.map((c) => c.task),
+  };
+  const keyOf = (t: Task) => `${t.executionPeriod?.end}${t.id}`;
+  for (const task of recorded.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))) {
+    const coded = codeOf(ctx, pathway, task);
+    if ('issue' in coded) {
+      part.issues.push(coded.issue);
+      continue;
+    }
+    part.patient = patient;
+    if ((task.meta?.lastUpdated ?? '') > part.latest) part.latest = task.meta?.lastUpdated as string;
+    part.procedures.push({ fullUrl: uuidOf(`Task/${task.id}`), resource: procedureOf(pathway, task, coded) });
+  }
+}
+
+/** What a pathway's codes share: its type, its patient, its NPR rules and context, its completed Tasks. */
+interface PathwayFacts {
+  carePlanId: string;
+  /** The CarePlan's subject reference, as written. */
+  subject?: string;
+  patient?: Patient;
+  type: string;
+  plan?: { plan: PlanDefinition; rules: NprRule[] };
+  variables: Record<string, string>;
+  completed: Task[];
+}
+
+/** A code NPR would take: the combined 9327 code, its concept, and the event and outcome it is made of. */
+interface Coded {
+  code: string;
+  display?: string;
+  event: string;
+  outcome?: Coding;
+  when: string;
+}
+
+/** The pathway's Tasks found by the index whose event's own date (executionPeriod.end, in Oslo) is in the period. */
+function recordedInPeriod(ctx: ReportContext, data: EpisodeData, rids: Set<number>): Task[] {
+  return data.completed
     .filter(({ rid }) => rids.has(rid))
     .map((c) => c.task)
     .filter((t) => {
@@ -159,85 +210,73 @@ async function addEpisode(
         ? dateOf(t.executionPeriod?.start) !== undefined
         : d >= ctx.period.start && d < ctx.period.end;
     });
-  if (!recorded.length) return;
-  part.episodes++;
-  const type = carePlan.category?.flatMap((c) => c.coding ?? []).find((c) => c.system === PATHWAY_SYSTEM)
-    ?.code as string;
-  const canonical = carePlan.instantiatesCanonical?.[0] ?? '';
+}
+
+/** A pathway's definition and its NPR rules on completion, looked up once per report. */
+async function pathwayRules(ctx: ReportContext, canonical: string): Promise<PathwayFacts['plan']> {
   if (!ctx.plans.has(canonical)) {
     const found = await planOf(ctx.svc, canonical);
     ctx.plans.set(canonical, found && { plan: found, rules: nprRules(found, 'complete') });
   }
-  const plan = ctx.plans.get(canonical);
-  const variables = Object.fromEntries(
-    (carePlan.extension?.find((e) => e.url.endsWith('/pathway-context'))?.extension ?? []).map((e) => [
-      e.url,
-      e.valueCode ?? '',
-    ]),
-  );
-  const keyOf = (t: Task) => `${t.executionPeriod?.end}${t.id}`;
-  for (const task of recorded.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))) {
-    const event = task.code?.coding?.find((c) => c.system === EVENT_SYSTEM)?.code as string;
-    const outcome = task.output
-      ?.flatMap((o) => o.valueCodeableConcept?.coding ?? (o.valueCoding ? [o.valueCoding] : []))
-      .find((c) => c.system?.startsWith('urn:oid:2.16.578.1.12.4.1.1.932'));
-    const code = `${type}${event}${outcome?.code ?? ''}`;
-    const when = task.executionPeriod?.end;
-    if (!patient?.identifier?.some((i) => PERSON_IDS.includes(i.system ?? ''))) {
-      part.issues.push(
-        problem(
-          '100',
-          'Ident-melding ikke mottatt',
-          task,
-          `${carePlan.subject?.reference ?? 'The patient'} has no Norwegian person number`,
-        ),
-      );
-      continue;
-    }
-    if (!when) {
-      part.issues.push(
-        problem('107', 'Prosedyrekoden mangler tidspunkt', task, `${code} has no time (executionPeriod.end)`),
-      );
-      continue;
-    }
-    const concept = ctx.combined?.get(code);
-    if (!concept) {
-      part.issues.push(
-        problem('201', 'Ugyldig kode for PK psykisk helse og rus', task, `${code} is not a code of Volven 9327`),
-      );
-      continue;
-    }
-    try {
-      const done = completed.filter(
-        (t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) ?? '') <= (dateOf(when) as string),
-      );
-      if (plan) enforceNprRules(ctx.rules, plan.rules, {}, { ...variables, task, done }, 'Task.status');
-    } catch (err) {
-      const fe = err as FhirError;
-      const c = fe.issues?.[0]?.details?.coding?.[0];
-      part.issues.push(problem(c?.code ?? '201', c?.display ?? fe.message, task, `${code} on ${dateOf(when)}`));
-      continue;
-    }
-    part.patient = patient;
-    if ((task.meta?.lastUpdated ?? '') > part.latest) part.latest = task.meta?.lastUpdated as string;
-    const parts: Coding[] = [
-      { system: PATHWAY_SYSTEM, code: type },
-      { system: EVENT_SYSTEM, code: event },
-      ...(outcome ? [{ system: outcome.system, code: outcome.code }] : []),
-    ];
-    const procedure: Procedure = {
-      resourceType: 'Procedure',
-      meta: { profile: [NPR_PROCEDURE] },
-      status: 'completed',
-      category: {
-        coding: [{ system: KODEVERK, code: 'T', display: 'Pakkeforløp psykisk helse og rus prosedyrekoder' }],
-      },
-      code: { coding: [{ system: COMBINED, code, display: concept.display }, ...parts], text: concept.display },
-      subject: { reference: `Patient/${patient.id}` },
-      basedOn: [{ reference: `CarePlan/${carePlanId}` }],
-      performedDateTime: when,
-      identifier: [{ system: PATHWAY_ACTION, value: task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value }],
-    };
-    part.procedures.push({ fullUrl: uuidOf(`Task/${task.id}`), resource: procedure });
+  return ctx.plans.get(canonical);
+}
+
+/**
+ * The Task's code as NPR checks it — the person number (100), the time (107), the 9327 code (201) and
+ * the pathway's own rules — or its problem.
+ */
+function codeOf(ctx: ReportContext, pathway: PathwayFacts, task: Task): Coded | { issue: OperationOutcomeIssue } {
+  const event = task.code?.coding?.find((c) => c.system === EVENT_SYSTEM)?.code as string;
+  const outcome = task.output
+    ?.flatMap((o) => o.valueCodeableConcept?.coding ?? (o.valueCoding ? [o.valueCoding] : []))
+    .find((c) => c.system?.startsWith('urn:oid:2.16.578.1.12.4.1.1.932'));
+  const code = `${pathway.type}${event}${outcome?.code ?? ''}`;
+  const when = task.executionPeriod?.end;
+  if (!pathway.patient?.identifier?.some((i) => PERSON_IDS.includes(i.system ?? ''))) {
+    const who = `${pathway.subject ?? 'The patient'} has no Norwegian person number`;
+    return { issue: problem('100', 'Ident-melding ikke mottatt', task, who) };
   }
+  if (!when)
+    return {
+      issue: problem('107', 'Prosedyrekoden mangler tidspunkt', task, `${code} has no time (executionPeriod.end)`),
+    };
+  const concept = ctx.combined?.get(code);
+  if (!concept)
+    return {
+      issue: problem('201', 'Ugyldig kode for PK psykisk helse og rus', task, `${code} is not a code of Volven 9327`),
+    };
+  try {
+    const done = pathway.completed.filter(
+      (t) => t.id !== task.id && (dateOf(t.executionPeriod?.end) ?? '') <= (dateOf(when) as string),
+    );
+    const { plan, variables } = pathway;
+    if (plan) enforceNprRules(ctx.rules, plan.rules, {}, { ...variables, task, done }, 'Task.status');
+  } catch (err) {
+    const fe = err as FhirError;
+    const c = fe.issues?.[0]?.details?.coding?.[0];
+    return { issue: problem(c?.code ?? '201', c?.display ?? fe.message, task, `${code} on ${dateOf(when)}`) };
+  }
+  return { code, display: concept.display, event, outcome, when };
+}
+
+/** The report's Procedure for one code (the NPR procedure profile). */
+function procedureOf(pathway: PathwayFacts, task: Task, coded: Coded): Procedure {
+  const parts: Coding[] = [
+    { system: PATHWAY_SYSTEM, code: pathway.type },
+    { system: EVENT_SYSTEM, code: coded.event },
+    ...(coded.outcome ? [{ system: coded.outcome.system, code: coded.outcome.code }] : []),
+  ];
+  return {
+    resourceType: 'Procedure',
+    meta: { profile: [NPR_PROCEDURE] },
+    status: 'completed',
+    category: {
+      coding: [{ system: KODEVERK, code: 'T', display: 'Pakkeforløp psykisk helse og rus prosedyrekoder' }],
+    },
+    code: { coding: [{ system: COMBINED, code: coded.code, display: coded.display }, ...parts], text: coded.display },
+    subject: { reference: `Patient/${pathway.patient?.id}` },
+    basedOn: [{ reference: `CarePlan/${pathway.carePlanId}` }],
+    performedDateTime: coded.when,
+    identifier: [{ system: PATHWAY_ACTION, value: task.identifier?.find((i) => i.system === PATHWAY_ACTION)?.value }],
+  };
 }

@@ -1,5 +1,13 @@
 import { join } from 'node:path';
-import type { Bundle, OperationOutcome, OperationOutcomeIssue, Organization, Resource, Task } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Organization,
+  Resource,
+  Task,
+  TaskOutput,
+} from '@medplum/fhirtypes';
 import { create, update } from '../fhir/interactions/write.js';
 import { FhirError } from '../fhir/errors.js';
 import { stamp } from '../fhir/store.js';
@@ -63,76 +71,99 @@ interface Built extends Omit<RunResult, 'job' | 'files' | 'changed'> {
  * error). Memory holds a batch of pathways and a page or two, never the period.
  */
 export async function runRegistryReport(svc: Services, opts: RunOptions): Promise<RunResult> {
-  const started = svc.clock.now().toISOString();
-  const jobBody: Task = {
-    resourceType: 'Task',
-    status: 'in-progress',
-    intent: 'order',
-    code: { coding: [{ system: JOB, code: 'npr-report', display: 'NPR registry report' }] },
-    description: `NPR report ${opts.period.label} for Organization/${opts.unit}`,
-    executionPeriod: { start: started },
-    authoredOn: started,
-    input: [
-      { type: { text: 'period' }, valueString: opts.period.label },
-      { type: { text: 'unit' }, valueReference: { reference: `Organization/${opts.unit}` } },
-    ],
-  };
-  const job = JSON.parse(
-    (await svc.store.transaction((tx) => create(svc, tx, 'Task', jobBody))).row?.content as string,
-  ) as Task;
-  const finish = (fields: Partial<Task>) =>
-    svc.store.transaction((tx) =>
-      update(svc, tx, 'Task', job.id as string, {
-        ...job,
-        ...fields,
-        executionPeriod: { start: started, end: svc.clock.now().toISOString() },
-      }),
-    );
+  const job = await RunJob.start(svc, opts);
   let lease: Lease | undefined;
-  let files: ReportFiles | undefined;
-  let built: Built | undefined;
+  let built: (Built & { files?: ReportFiles }) | undefined;
   const checks = new PageValidation(svc);
   try {
     lease = await Lease.acquire(svc.store.storage, `registry:${opts.unit}:${opts.period.label}`);
-    built = await svc.store.storage.snapshot(async (db) => {
-      const unitRow = await svc.store.current('Organization', opts.unit, db);
-      if (!unitRow?.content || unitRow.deleted)
-        throw new FhirError('not-found', {
-          message: `Organization/${opts.unit} (the reporting unit) is not known`,
-          expression: 'unit',
-        });
-      const head = new ReportHead(svc.baseUrl, opts.unit, JSON.parse(unitRow.content) as Organization, opts.period);
-      files = reportFiles(head, opts);
-      return buildReport(svc, db, head, files, checks);
-    });
+    built = await svc.store.storage.snapshot((db) => buildForUnit(svc, db, opts, checks));
     const changed = await storeBuilt(svc, lease, built);
-    files?.commit();
-    const { spool: _s, surplus: _d, problemsChanged: _p, ...result } = built;
-    await finish({
-      status: 'completed',
-      output: [
-        { type: { text: 'report' }, valueReference: { reference: `Bundle/${result.firstPage.id}` } },
-        ...result.pages
-          .slice(1)
-          .map((id) => ({ type: { text: 'page' }, valueReference: { reference: `Bundle/${id}` } })),
-        { type: { text: 'problems' }, valueReference: { reference: `OperationOutcome/${result.outcome.id}` } },
-        { type: { text: 'episodes' }, valueInteger: result.counts.episodes },
-        { type: { text: 'codes' }, valueInteger: result.counts.codes },
-        { type: { text: 'codes with problems' }, valueInteger: result.counts.problems },
-        { type: { text: 'pages' }, valueInteger: result.pages.length },
-        { type: { text: 'changed' }, valueBoolean: changed },
-      ],
-    });
-    return { ...result, changed, files: files?.paths ?? [], job };
+    built.files?.commit();
+    const { spool: _s, surplus: _d, problemsChanged: _p, files, ...result } = built;
+    await job.finish({ status: 'completed', output: jobOutputs(result, changed) });
+    return { ...result, changed, files: files?.paths ?? [], job: job.task };
   } catch (err) {
-    files?.abort();
+    built?.files?.abort();
     const message = err instanceof Error ? err.message : String(err);
-    await finish({ status: 'failed', statusReason: { text: message.slice(0, 1000) } });
+    await job.finish({ status: 'failed', statusReason: { text: message.slice(0, 1000) } });
     throw err;
   } finally {
     built?.spool.remove();
     await checks.close();
     await lease?.release();
+  }
+}
+
+/** The run's job Task: stored in progress when the run starts, then completed or failed with its end. */
+class RunJob {
+  private constructor(
+    private readonly svc: Services,
+    readonly task: Task,
+    private readonly started: string,
+  ) {}
+
+  static async start(svc: Services, opts: RunOptions): Promise<RunJob> {
+    const started = svc.clock.now().toISOString();
+    const body: Task = {
+      resourceType: 'Task',
+      status: 'in-progress',
+      intent: 'order',
+      code: { coding: [{ system: JOB, code: 'npr-report', display: 'NPR registry report' }] },
+      description: `NPR report ${opts.period.label} for Organization/${opts.unit}`,
+      executionPeriod: { start: started },
+      authoredOn: started,
+      input: [
+        { type: { text: 'period' }, valueString: opts.period.label },
+        { type: { text: 'unit' }, valueReference: { reference: `Organization/${opts.unit}` } },
+      ],
+    };
+    const stored = await svc.store.transaction((tx) => create(svc, tx, 'Task', body));
+    return new RunJob(svc, JSON.parse(stored.row?.content as string) as Task, started);
+  }
+
+  finish(fields: Partial<Task>): Promise<unknown> {
+    const end = this.svc.clock.now().toISOString();
+    const task = { ...this.task, ...fields, executionPeriod: { start: this.started, end } };
+    return this.svc.store.transaction((tx) => update(this.svc, tx, 'Task', this.task.id as string, task));
+  }
+}
+
+/** What a completed run's job Task says: the report, its pages and problems, the counts, whether it changed. */
+function jobOutputs(result: Omit<Built, 'spool' | 'surplus' | 'problemsChanged'>, changed: boolean): TaskOutput[] {
+  const ref = (text: string, reference: string) => ({ type: { text }, valueReference: { reference } });
+  return [
+    ref('report', `Bundle/${result.firstPage.id}`),
+    ...result.pages.slice(1).map((id) => ref('page', `Bundle/${id}`)),
+    ref('problems', `OperationOutcome/${result.outcome.id}`),
+    { type: { text: 'episodes' }, valueInteger: result.counts.episodes },
+    { type: { text: 'codes' }, valueInteger: result.counts.codes },
+    { type: { text: 'codes with problems' }, valueInteger: result.counts.problems },
+    { type: { text: 'pages' }, valueInteger: result.pages.length },
+    { type: { text: 'changed' }, valueBoolean: changed },
+  ];
+}
+
+/** Step 2 for the run's unit, in the snapshot `db`: the unit looked up, its files opened, the report built. */
+async function buildForUnit(
+  svc: Services,
+  db: SqlExecutor,
+  opts: RunOptions,
+  checks: PageValidation,
+): Promise<Built & { files?: ReportFiles }> {
+  const unitRow = await svc.store.current('Organization', opts.unit, db);
+  if (!unitRow?.content || unitRow.deleted)
+    throw new FhirError('not-found', {
+      message: `Organization/${opts.unit} (the reporting unit) is not known`,
+      expression: 'unit',
+    });
+  const head = new ReportHead(svc.baseUrl, opts.unit, JSON.parse(unitRow.content) as Organization, opts.period);
+  const files = reportFiles(head, opts);
+  try {
+    return { ...(await buildReport(svc, db, head, files, checks)), files };
+  } catch (err) {
+    files?.abort();
+    throw err;
   }
 }
 
@@ -222,29 +253,31 @@ async function buildReport(
     spool.remove();
     throw err;
   }
-  // the pages a shrunk report no longer has
-  const surplus: string[] = [];
-  for (let n = pages.length + 1; ; n++) {
-    const prev = await svc.store.current('Bundle', head.pageId(n), db);
-    if (!prev || prev.deleted) break;
-    surplus.push(head.pageId(n));
-  }
-  const outcome: OperationOutcome = {
-    resourceType: 'OperationOutcome',
-    id: head.problemsId(),
-    issue: issues.length
-      ? issues
-      : [
-          {
-            severity: 'information',
-            code: 'informational',
-            diagnostics: `No problems in the ${counts.codes} codes of ${head.period.label}`,
-          },
-        ],
-  };
+  const surplus = await surplusPages(svc, db, head, pages.length);
+  const outcome = problemsOutcome(head, issues, counts.codes);
   files?.setProblems(outcome);
   const problemsChanged = await differs(svc, db, outcome);
   return { firstPage: firstPage as Bundle, pages, outcome, counts, spool, surplus, problemsChanged };
+}
+
+/** The pages after the report's last that an earlier, longer report left: to be deleted. */
+async function surplusPages(svc: Services, db: SqlExecutor, head: ReportHead, pageCount: number): Promise<string[]> {
+  const surplus: string[] = [];
+  for (let n = pageCount + 1; ; n++) {
+    const prev = await svc.store.current('Bundle', head.pageId(n), db);
+    if (!prev || prev.deleted) return surplus;
+    surplus.push(head.pageId(n));
+  }
+}
+
+/** The report's problems as one OperationOutcome (saying there are none, when there are none). */
+function problemsOutcome(head: ReportHead, issues: OperationOutcomeIssue[], codes: number): OperationOutcome {
+  const none: OperationOutcomeIssue = {
+    severity: 'information',
+    code: 'informational',
+    diagnostics: `No problems in the ${codes} codes of ${head.period.label}`,
+  };
+  return { resourceType: 'OperationOutcome', id: head.problemsId(), issue: issues.length ? issues : [none] };
 }
 
 /** The units that manage pathways (an EpisodeOfCare's managingOrganization): whom the scheduled job reports for. */

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventEntity, Provenance, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, AuditEventAgent, AuditEventEntity, Provenance, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { newId } from '../fhir/ids.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -54,6 +54,7 @@ export function patientsOf(resource: Resource | undefined, into = new Set<string
   return into;
 }
 
+/** An AuditEvent (DICOM/IHE style, R4 §6.4) of one request: who, what, which patients, and how it ended. */
 export function auditEvent(
   a: AuditedRequest,
   now: Date,
@@ -61,34 +62,7 @@ export function auditEvent(
   resources: { reference: string; resource?: Resource }[],
   detail?: string,
 ): AuditEvent {
-  const p = a.principal;
-  const patients = new Set<string>();
-  for (const r of resources) patientsOf(r.resource, patients);
-  const query = a.req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
-  const entity: AuditEventEntity[] = [
-    ...[...patients].map((reference) => ({
-      what: { reference },
-      type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
-      role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
-    })),
-    // a search result's every match would make the event as large as the result: its patients and its query say what
-    // was seen
-    ...(a.interaction.startsWith('search')
-      ? []
-      : resources.filter((r) => !patients.has(r.reference)).slice(0, 100)
-    ).map((r) => ({
-      what: { reference: r.reference },
-      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-    })),
-    ...(query.length && a.interaction.startsWith('search')
-      ? [
-          {
-            type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-            query: Buffer.from(new URLSearchParams(query).toString()).toString('base64'),
-          },
-        ]
-      : []),
-  ];
+  const entity = entitiesOf(a, resources);
   return {
     resourceType: 'AuditEvent',
     type: {
@@ -101,36 +75,7 @@ export function auditEvent(
     recorded: now.toISOString(),
     outcome: status < 400 ? '0' : status < 500 ? '4' : '8',
     ...(status >= 400 || detail ? { outcomeDesc: detail ?? `HTTP ${status}` } : {}),
-    agent: [
-      {
-        type: {
-          coding: [
-            {
-              system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
-              code: 'IRCP',
-              display: 'information recipient',
-            },
-          ],
-        },
-        who: p?.fhirUser
-          ? { reference: p.fhirUser, identifier: { value: p.subject } }
-          : {
-              identifier: { value: p?.subject ?? 'anonymous' },
-              display: p ? undefined : 'Authentication off (loopback)',
-            },
-        ...(p?.clientId ? { altId: p.clientId } : {}),
-        requestor: true,
-        ...(a.address ? { network: { address: a.address, type: '2' as const } } : {}),
-        ...(p?.scope
-          ? {
-              policy: p.scope
-                .split(/\s+/)
-                .filter(Boolean)
-                .map((s) => `urn:smart-scope:${s}`),
-            }
-          : {}),
-      },
-    ],
+    agent: [agentOf(a)],
     source: {
       observer: { display: 'Forløp FHIR server' },
       type: [
@@ -142,6 +87,64 @@ export function auditEvent(
       ],
     },
     entity: entity.length ? entity : undefined,
+  };
+}
+
+/** What the request touched: its patients, the other resources (not on a search), and a search's query. */
+function entitiesOf(a: AuditedRequest, resources: { reference: string; resource?: Resource }[]): AuditEventEntity[] {
+  const patients = new Set<string>();
+  for (const r of resources) patientsOf(r.resource, patients);
+  const search = a.interaction.startsWith('search');
+  const query = a.req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
+  const systemObject = { system: ENTITY_TYPE, code: '2', display: 'System Object' };
+  return [
+    ...[...patients].map((reference) => ({
+      what: { reference },
+      type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
+      role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
+    })),
+    // a search result's every match would make the event as large as the result: its patients and its
+    // query say what was seen
+    ...(search ? [] : resources.filter((r) => !patients.has(r.reference)).slice(0, 100)).map((r) => ({
+      what: { reference: r.reference },
+      type: systemObject,
+    })),
+    ...(query.length && search
+      ? [{ type: systemObject, query: Buffer.from(new URLSearchParams(query).toString()).toString('base64') }]
+      : []),
+  ];
+}
+
+/** The requesting agent: the signed-in user (or anonymous on loopback), its client, address and scopes. */
+function agentOf(a: AuditedRequest): AuditEventAgent {
+  const p = a.principal;
+  return {
+    type: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+          code: 'IRCP',
+          display: 'information recipient',
+        },
+      ],
+    },
+    who: p?.fhirUser
+      ? { reference: p.fhirUser, identifier: { value: p.subject } }
+      : {
+          identifier: { value: p?.subject ?? 'anonymous' },
+          display: p ? undefined : 'Authentication off (loopback)',
+        },
+    ...(p?.clientId ? { altId: p.clientId } : {}),
+    requestor: true,
+    ...(a.address ? { network: { address: a.address, type: '2' as const } } : {}),
+    ...(p?.scope
+      ? {
+          policy: p.scope
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((s) => `urn:smart-scope:${s}`),
+        }
+      : {}),
   };
 }
 
