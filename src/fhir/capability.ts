@@ -1,17 +1,15 @@
 import type {
   CapabilityStatement,
+  CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
 import type { Services } from './services.js';
 
 const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri', 'composite']);
 
-/**
- * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
- * only what has a handler and only the search parameters the index extracts.
- */
 /** How clients authenticate, for `rest.security` (SMART on FHIR: where to get a token). */
 export interface SecurityInfo {
   tokenEndpoint: string;
@@ -19,10 +17,66 @@ export interface SecurityInfo {
   cors: boolean;
 }
 
+const REST_DOCUMENTATION =
+  'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Token :in/:not-in take a ValueSet url and :above/:below a system|code; they are answered from the terminology service (at most 5,000 codes). Not supported: _text, _content, _list, _query; searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.';
+
+/** The search parameters every type has, listed once at system level (a new list each time: callers may edit it). */
+function systemSearchParams(): CapabilityStatementRestResourceSearchParam[] {
+  return [
+    { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+    {
+      name: '_lastUpdated',
+      type: 'date',
+      definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+    },
+  ];
+}
+
+/**
+ * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
+ * only what has a handler and only the search parameters the index extracts.
+ */
 export function capabilityStatement(svc: Services, version: string, security?: SecurityInfo): CapabilityStatement {
+  const rest = restCapability(svc, security);
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: svc.clock.now().toISOString(),
+    publisher: 'Forløp',
+    kind: 'instance',
+    software: { name: 'Forløp', version },
+    implementation: {
+      description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use',
+      url: svc.baseUrl,
+    },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [rest],
+  };
+}
+
+/** The one `rest` entry: every resource type, and what the server does at system level. */
+function restCapability(svc: Services, security: SecurityInfo | undefined): CapabilityStatementRest {
   const typeLevel = ROUTES.filter((r) => r.level !== 'system' && r.interaction);
   const interactions = [...new Set(typeLevel.map((r) => r.interaction as string))];
-  const resources: CapabilityStatementRestResource[] = [...svc.defs.resourceTypes].sort().map((type) => ({
+  const resources = [...svc.defs.resourceTypes].sort().map((type) => resourceCapability(svc, type, interactions));
+  return {
+    mode: 'server',
+    documentation: REST_DOCUMENTATION,
+    ...(security ? { security: restSecurity(security) } : {}),
+    resource: resources,
+    interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
+    compartment: [...svc.defs.compartments.values()].map((c) => c.url),
+    operation: svc.operations
+      .filter((o) => o.levels.includes('system'))
+      .map((o) => ({ name: o.name, definition: o.definition })),
+    searchParam: systemSearchParams(),
+  };
+}
+
+function resourceCapability(svc: Services, type: string, interactions: string[]): CapabilityStatementRestResource {
+  return {
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(svc.validator.supportedProfiles(type).length
@@ -44,70 +98,31 @@ export function capabilityStatement(svc: Services, version: string, security?: S
     operation: svc.operations
       .filter((o) => o.levels.some((l) => l !== 'system') && (!o.resourceTypes || o.resourceTypes.includes(type)))
       .map((o) => ({ name: o.name, definition: o.definition })),
-  }));
-  return {
-    resourceType: 'CapabilityStatement',
-    status: 'active',
-    date: svc.clock.now().toISOString(),
-    publisher: 'Forløp',
-    kind: 'instance',
-    software: { name: 'Forløp', version },
-    implementation: {
-      description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use',
-      url: svc.baseUrl,
-    },
-    fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
-    rest: [
-      {
-        mode: 'server',
-        documentation:
-          'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Token :in/:not-in take a ValueSet url and :above/:below a system|code; they are answered from the terminology service (at most 5,000 codes). Not supported: _text, _content, _list, _query; searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.',
+  };
+}
 
-        ...(security
-          ? {
-              security: {
-                cors: security.cors,
-                service: [
-                  {
-                    coding: [
-                      {
-                        system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
-                        code: 'SMART-on-FHIR',
-                      },
-                    ],
-                  },
-                ],
-                description:
-                  'OAuth 2.0 bearer tokens (JWT, RS256/ES256) with SMART v1/v2 scopes; patient/ scopes are limited to the Patient compartment. Discovery: .well-known/smart-configuration.',
-                extension: [
-                  {
-                    url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-                    extension: [
-                      { url: 'token', valueUri: security.tokenEndpoint },
-                      ...(security.authorizationEndpoint
-                        ? [{ url: 'authorize', valueUri: security.authorizationEndpoint }]
-                        : []),
-                    ],
-                  },
-                ],
-              },
-            }
-          : {}),
-        resource: resources,
-        interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
-        compartment: [...svc.defs.compartments.values()].map((c) => c.url),
-        operation: svc.operations
-          .filter((o) => o.levels.includes('system'))
-          .map((o) => ({ name: o.name, definition: o.definition })),
-        searchParam: [
-          { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+/** `rest.security`: SMART on FHIR, with the OAuth endpoints in the oauth-uris extension. */
+function restSecurity(security: SecurityInfo): CapabilityStatementRestSecurity {
+  return {
+    cors: security.cors,
+    service: [
+      {
+        coding: [
           {
-            name: '_lastUpdated',
-            type: 'date',
-            definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+            system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+            code: 'SMART-on-FHIR',
           },
+        ],
+      },
+    ],
+    description:
+      'OAuth 2.0 bearer tokens (JWT, RS256/ES256) with SMART v1/v2 scopes; patient/ scopes are limited to the Patient compartment. Discovery: .well-known/smart-configuration.',
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'token', valueUri: security.tokenEndpoint },
+          ...(security.authorizationEndpoint ? [{ url: 'authorize', valueUri: security.authorizationEndpoint }] : []),
         ],
       },
     ],
