@@ -148,6 +148,7 @@ export function parseSearch(
   return req;
 }
 
+/** Sets on `req` what one result parameter (R4 §3.1.1.5) asks for; a malformed value is a 400. */
 function applyResultParam(
   req: SearchRequest,
   name: string,
@@ -156,71 +157,100 @@ function applyResultParam(
   limits: SearchLimits,
 ): void {
   switch (name) {
-    case '_count': {
-      const n = Number(value);
-      if (!/^\d+$/.test(value))
-        throw new FhirError('invalid', {
-          message: `_count must be a non-negative integer, not '${value}'`,
-          expression: '_count',
-        });
-      req.count = Math.min(n, limits.maxCount);
+    case '_count':
+      req.count = parseCount(value, limits);
       return;
-    }
-    case '_offset': {
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
-        throw new FhirError('invalid', {
-          message: `_offset must be a non-negative integer, not '${value}'`,
-          expression: '_offset',
-        });
-      req.offset = Number(value);
+    case '_offset':
+      req.offset = parseOffset(value);
       return;
-    }
     case '_sort':
-      if (value.split(',').filter(Boolean).length > MAX_SORT_KEYS) {
-        throw tooCostly(`_sort may have at most ${MAX_SORT_KEYS} keys`, '_sort');
-      }
-      req.sort = value
-        .split(',')
-        .filter(Boolean)
-        .map((key) => {
-          const descending = key.startsWith('-');
-          const code = descending ? key.slice(1) : key;
-          const type = BUILTIN[code] ?? params.get(code)?.type;
-          if (!type || type === 'composite' || type === 'special') {
-            throw new FhirError('invalid', { message: `Cannot sort by '${code}'`, expression: '_sort' });
-          }
-          return { code, type, descending };
-        });
+      req.sort = parseSort(value, params);
       return;
     case '_total':
-      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
-        throw new FhirError('invalid', { message: `_total must be none, estimate or accurate`, expression: '_total' });
-      }
-      req.total = value;
+      req.total = parseTotal(value);
       return;
     case '_summary':
-      if (!['true', 'count', 'data', 'text', 'false'].includes(value)) {
-        throw new FhirError('invalid', {
-          message: `_summary must be true, count, data, text or false`,
-          expression: '_summary',
-        });
-      }
-      req.summary = value as SearchRequest['summary'];
+      req.summary = parseSummary(value);
       return;
     case '_snapshot':
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
-        throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
-      req.snapshot = Number(value);
+      req.snapshot = parseSnapshot(value);
       return;
     case '_elements':
-      req.elements = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      req.elements = parseElements(value);
       return;
     default:
       return; // _format, _pretty: handled by the HTTP layer
   }
+}
+
+/** `_count`: a page size, capped at the server's maximum (a larger one is not an error). */
+function parseCount(value: string, limits: SearchLimits): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value))
+    throw new FhirError('invalid', {
+      message: `_count must be a non-negative integer, not '${value}'`,
+      expression: '_count',
+    });
+  return Math.min(n, limits.maxCount);
+}
+
+function parseOffset(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new FhirError('invalid', {
+      message: `_offset must be a non-negative integer, not '${value}'`,
+      expression: '_offset',
+    });
+  return Number(value);
+}
+
+/** `_sort`: comma-separated parameter codes, each descending when prefixed with `-`. */
+function parseSort(value: string, params: ReadonlyMap<string, SearchParameter>): SortKey[] {
+  const keys = value.split(',').filter(Boolean);
+  if (keys.length > MAX_SORT_KEYS) {
+    throw tooCostly(`_sort may have at most ${MAX_SORT_KEYS} keys`, '_sort');
+  }
+  return keys.map((key) => parseSortKey(key, params));
+}
+
+function parseSortKey(key: string, params: ReadonlyMap<string, SearchParameter>): SortKey {
+  const descending = key.startsWith('-');
+  const code = descending ? key.slice(1) : key;
+  const type = BUILTIN[code] ?? params.get(code)?.type;
+  if (!type || type === 'composite' || type === 'special') {
+    throw new FhirError('invalid', { message: `Cannot sort by '${code}'`, expression: '_sort' });
+  }
+  return { code, type, descending };
+}
+
+function parseTotal(value: string): SearchRequest['total'] {
+  if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
+    throw new FhirError('invalid', { message: `_total must be none, estimate or accurate`, expression: '_total' });
+  }
+  return value;
+}
+
+function parseSummary(value: string): SearchRequest['summary'] {
+  if (!['true', 'count', 'data', 'text', 'false'].includes(value)) {
+    throw new FhirError('invalid', {
+      message: `_summary must be true, count, data, text or false`,
+      expression: '_summary',
+    });
+  }
+  return value as SearchRequest['summary'];
+}
+
+/** `_snapshot`: the paging bound this server put in its own next/previous links. */
+function parseSnapshot(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new FhirError('invalid', { message: 'Invalid paging snapshot', expression: '_snapshot' });
+  return Number(value);
+}
+
+function parseElements(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function splitModifier(name: string): [string, string | undefined] {
