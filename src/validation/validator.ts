@@ -109,38 +109,41 @@ export class FhirValidator implements ResourceValidator {
     const schema = schemaIssues(resource as { resourceType: string }, path, typeAt);
     issues.push(...schema);
     if (schema.some((i) => i.code === 'not-supported')) return;
-    const profiles: Structure[] = [];
-    const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({
-      url,
-      asked: false,
-    }));
-    // a profile both claimed in meta.profile and asked for is walked once
-    const wanted = [...asked.map((url) => ({ url, asked: true })), ...claimed].filter(
-      (p, i, all) => all.findIndex((q) => q.url === p.url) === i,
-    );
-    for (const { url, asked: explicit } of wanted) {
-      const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
-      if (p && p.type === resource.resourceType) profiles.push(p);
-      else if (p)
-        issues.push({
-          severity: 'error',
-          code: 'invalid',
-          diagnostics: `Profile ${url} is for ${p.type}, not ${String(resource.resourceType)}`,
-          expression: [path],
-        });
-      else
-        issues.push({
-          severity: explicit ? 'error' : 'warning',
-          code: 'not-supported',
-          diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`,
-          expression: [explicit ? path : `${path}.meta.profile`],
-        });
-    }
-    const walked = this.walker.walk(resource, path, profiles, container ?? resource);
+    const profiles = await this.profilesToWalk(resource, path, asked, ctx, issues);
+    const root = container ?? resource;
+    const walked = this.walker.walk(resource, path, profiles, root);
     issues.push(...walked.issues);
     if (resource.resourceType === 'Bundle') issues.push(...bundleIssues(resource, path));
     await this.terminologyChecks(walked, ctx, issues);
-    await this.extensionChecks(walked, ctx, issues, container ?? resource);
+    await this.extensionChecks(walked, ctx, issues, root);
+    await this.nestedChecks(walked, ctx, issues, depth, root);
+  }
+
+  /** The profiles asked for or claimed that are known and for the resource's type; each other one is an issue. */
+  private async profilesToWalk(
+    resource: Record<string, unknown>,
+    path: string,
+    asked: string[],
+    ctx: TerminologyContext,
+    issues: OperationOutcomeIssue[],
+  ): Promise<Structure[]> {
+    const profiles: Structure[] = [];
+    for (const { url, asked: explicit } of wantedProfiles(resource, asked)) {
+      const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
+      if (p && p.type === resource.resourceType) profiles.push(p);
+      else issues.push(unusableProfileIssue(url, p, explicit, resource.resourceType, path));
+    }
+    return profiles;
+  }
+
+  /** The resources inside this one (contained, Bundle entries …), each validated at its path. */
+  private async nestedChecks(
+    walked: WalkResult,
+    ctx: TerminologyContext,
+    issues: OperationOutcomeIssue[],
+    depth: number,
+    root: unknown,
+  ): Promise<void> {
     for (const n of walked.nested) {
       // a contained resource is read inside its container (%rootResource); a Bundle entry stands alone
       const contained = /\.contained\[\d+\]$/.test(n.path);
@@ -151,7 +154,7 @@ export class FhirValidator implements ResourceValidator {
         ctx,
         issues,
         depth + 1,
-        contained ? (container ?? resource) : undefined,
+        contained ? root : undefined,
       );
     }
   }
@@ -273,6 +276,43 @@ export class FhirValidator implements ResourceValidator {
     }
     return undefined;
   }
+}
+
+/** The profiles asked for, then those claimed in meta.profile; one both claimed and asked for is walked once. */
+function wantedProfiles(resource: Record<string, unknown>, asked: string[]): { url: string; asked: boolean }[] {
+  const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({
+    url,
+    asked: false,
+  }));
+  return [...asked.map((url) => ({ url, asked: true })), ...claimed].filter(
+    (p, i, all) => all.findIndex((q) => q.url === p.url) === i,
+  );
+}
+
+/**
+ * A profile that cannot be walked: one for another type is an error; an unknown one is an error when
+ * asked for, and only a warning when merely claimed (the base definition is still checked).
+ */
+function unusableProfileIssue(
+  url: string,
+  profile: Structure | undefined,
+  explicit: boolean,
+  resourceType: unknown,
+  path: string,
+): OperationOutcomeIssue {
+  if (profile)
+    return {
+      severity: 'error',
+      code: 'invalid',
+      diagnostics: `Profile ${url} is for ${profile.type}, not ${String(resourceType)}`,
+      expression: [path],
+    };
+  return {
+    severity: explicit ? 'error' : 'warning',
+    code: 'not-supported',
+    diagnostics: `Profile ${url} is not known here${explicit ? '' : '; validated against the base definition'}`,
+    expression: [explicit ? path : `${path}.meta.profile`],
+  };
 }
 
 /**
