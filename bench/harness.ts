@@ -13,7 +13,17 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export type ServerKind = 'forlop-sqlite' | 'forlop-postgres' | 'medplum-memory' | 'express-hello';
+export type ServerKind =
+  'forlop-sqlite' | 'forlop-postgres' | 'baseline-sqlite' | 'baseline-postgres' | 'medplum-memory' | 'express-hello';
+
+/**
+ * `--baseline <dir>`: another checkout of Forløp (its own `npm ci` done), served by its own
+ * bench/server-process.ts beside this one in the same run — a change's before and after, side by side.
+ */
+export const baselineDir = (): string | undefined => process.env.BENCH_BASELINE || undefined;
+
+const storageOf = (kind: ServerKind) =>
+  kind.endsWith('-sqlite') ? 'sqlite' : kind.endsWith('-postgres') ? 'postgres' : undefined;
 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -27,21 +37,25 @@ export async function startServer(
   let dbUrl = '';
   let cleanup = async () => undefined as void;
   if (databaseUrl) dbUrl = databaseUrl;
-  else if (kind === 'forlop-sqlite') {
+  else if (storageOf(kind) === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'forlop-bench-'));
     dbUrl = `sqlite:${join(dir, 'bench.db')}`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else if (kind === 'forlop-postgres') {
+  } else if (storageOf(kind) === 'postgres') {
     const schema = `bench_${port}`;
     await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     dbUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     cleanup = async () => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   }
-  const processKind = kind.startsWith('forlop') ? 'forlop' : kind === 'medplum-memory' ? 'medplum' : 'express';
+  const processKind = storageOf(kind) ? 'forlop' : kind === 'medplum-memory' ? 'medplum' : 'express';
+  const baseline = kind.startsWith('baseline');
+  if (baseline && !baselineDir()) throw new Error(`${kind} needs --baseline <dir>`);
+  const root = baseline ? (baselineDir() as string) : join(import.meta.dirname, '..');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'server-process.ts'), processKind, String(port), dbUrl],
+    ['--import', 'tsx', join(root, 'bench', 'server-process.ts'), processKind, String(port), dbUrl],
     {
+      cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
     },

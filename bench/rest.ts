@@ -1,4 +1,4 @@
-import { load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
+import { baselineDir, load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
 import { fnrFor } from '../test/support/norwegian-ids.js';
 
 /**
@@ -83,7 +83,29 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
   }
 }
 
-export async function restBench(sizes: number[], seconds: number): Promise<string> {
+/** Each figure's median over the rounds (figures of one round are not kept together: noise is per figure). */
+function medianRound(rounds: Row[]): Row {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const pick = (key: 'create' | 'bundle' | 'read' | 'history'): LoadResult => ({
+    rps: median(rounds.map((r) => r[key].rps)),
+    p50: median(rounds.map((r) => r[key].p50)),
+    p99: median(rounds.map((r) => r[key].p99)),
+    errors: rounds.reduce((sum, r) => sum + r[key].errors, 0),
+    requests: rounds.reduce((sum, r) => sum + r[key].requests, 0),
+  });
+  const r = rounds[0];
+  const server = rounds.length > 1 ? `${r.server} (median of ${rounds.length})` : r.server;
+  return {
+    server,
+    n: r.n,
+    create: pick('create'),
+    bundle: pick('bundle'),
+    read: pick('read'),
+    history: pick('history'),
+  };
+}
+
+export async function restBench(sizes: number[], seconds: number, rounds = 1): Promise<string> {
   const rows: Row[] = [];
   let ceiling: LoadResult | undefined;
   {
@@ -94,11 +116,18 @@ export async function restBench(sizes: number[], seconds: number): Promise<strin
       await server.stop();
     }
   }
+  // with a baseline, each server is measured `rounds` times, interleaved, and the median round kept
+  const kinds: ServerKind[] = baselineDir()
+    ? ['baseline-sqlite', 'forlop-sqlite', 'baseline-postgres', 'forlop-postgres', 'medplum-memory']
+    : ['forlop-sqlite', 'forlop-postgres', 'medplum-memory'];
   for (const n of sizes) {
-    for (const kind of ['forlop-sqlite', 'forlop-postgres', 'medplum-memory'] as ServerKind[]) {
-      process.stderr.write(`rest: ${kind} at N=${n}\n`);
-      rows.push(await measure(kind, n, seconds));
-    }
+    const runs = new Map<ServerKind, Row[]>(kinds.map((k) => [k, []]));
+    for (let round = 0; round < rounds; round++)
+      for (const kind of kinds) {
+        process.stderr.write(`rest: ${kind} at N=${n}, round ${round + 1}/${rounds}\n`);
+        runs.get(kind)!.push(await measure(kind, n, seconds));
+      }
+    for (const kind of kinds) rows.push(medianRound(runs.get(kind)!));
   }
   const errs = (r: Row) => r.create.errors + r.bundle.errors + r.read.errors + r.history.errors;
   return [

@@ -9,9 +9,10 @@ import { securityBench } from './security.js';
 import { registryBench } from './registry.js';
 
 /**
- * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000 --search-sizes 100000,1000000
- * --terminology-sizes 10000,100000 --pathway-sizes 10000,100000 --apply-count 1000 --security-size 10000
- * --registry-sizes 10000,100000 [--registry-db dir] --seconds 10]`: prints the tables (markdown) and writes
+ * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000
+ * --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000
+ * --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10
+ * [--baseline dir --rounds 3]]`: prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
@@ -25,10 +26,12 @@ const terminologySizes = arg('terminology-sizes', '10000,100000').split(',').map
 const sizes = arg('sizes', '10000,100000').split(',').map(Number);
 const searchSizes = arg('search-sizes', '100000,1000000').split(',').map(Number);
 const seconds = Number(arg('seconds', '10'));
+// read by the harness, which starts the baseline's servers from that checkout
+if (arg('baseline', '')) process.env.BENCH_BASELINE = arg('baseline', '');
 const started = new Date();
 const header = `## Benchmarks (${started.toISOString().slice(0, 10)}, ${process.version}, 2 cores)`;
 const results: [suite: string, text: string][] = [];
-if (suites.includes('rest')) results.push(['rest', await restBench(sizes, seconds)]);
+if (suites.includes('rest')) results.push(['rest', await restBench(sizes, seconds, Number(arg('rounds', '1')))]);
 if (suites.includes('terminology'))
   results.push(['terminology', await terminologyBench(terminologySizes, Math.max(3, Math.round(seconds / 2)))]);
 if (suites.includes('validation'))
