@@ -44,6 +44,8 @@ ol.timeline>li.t-due-soon::before{background:var(--soon)}ol.timeline>li.t-missed
 .card{border:1px solid var(--line);border-radius:6px;padding:12px;margin-bottom:16px}
 .error{color:var(--over);font-weight:600;margin:4px 0}
 .field{margin:8px 0}
+select{max-width:100%}
+details>summary{cursor:pointer;color:var(--brand);font-weight:600;padding:8px 0;min-height:44px}
 form.record{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin-top:8px}
 .ok-msg{color:var(--ok);font-weight:600}
 svg text{font:13px system-ui,sans-serif}

@@ -93,7 +93,9 @@ export async function pathwayPage(fhir: Fhir, id: string, options: { record: boo
     for (const dl of d.deadlines) {
       const task = d.tasks.get(dl.task);
       if (isOpen(task) && dl.code) {
-        forms.set(dl.task, await recordForm(fhir, d.plan, task as Task, d.today, () => void pathwayPage(fhir, id)));
+        const form = await recordForm(fhir, d.plan, task as Task, d.today, () => void pathwayPage(fhir, id));
+        // the milestones that are due are recorded most; the others are one click away
+        forms.set(dl.task, h('details', { open: !!dl.due }, h('summary', {}, 'Registrer'), form));
       }
     }
   }

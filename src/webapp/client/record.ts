@@ -1,6 +1,7 @@
 import type { OperationOutcome, PlanDefinition, Task, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
 import { announce, h } from './dom.js';
 import { OutcomeError, type Fhir } from './fhir.js';
+import { norDate } from './format.js';
 
 const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action';
 const expansions = new Map<string, Promise<ValueSetExpansionContains[]>>();
@@ -32,7 +33,18 @@ function expand(fhir: Fhir, url: string): Promise<ValueSetExpansionContains[]> {
 export function issueText(i: NonNullable<OperationOutcome['issue']>[number]): string {
   const npr = i.details?.coding?.find((c) => c.system === 'urn:oid:2.16.578.1.12.4.1.1.9329');
   const norwegian = npr ? `NPR ${npr.code}: ${npr.display ?? i.details?.text ?? ''}` : i.details?.text;
-  return [norwegian, i.diagnostics].filter(Boolean).join(' – ');
+  // the server's own words often repeat the NPR text first: said once
+  const own = norwegian ? i.diagnostics?.replace(norwegian, '').replace(/^[\s:–-]+/, '') : i.diagnostics;
+  return [norwegian, own].filter(Boolean).join(' – ');
+}
+
+/** `dd.mm.åååå` as an ISO date, or undefined when it is not one. */
+export function isoDate(text: string): string | undefined {
+  const m = /^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$/.exec(text);
+  if (!m) return undefined;
+  const iso = `${m[3]}-${m[2].padStart(2, '0')}-${m[1].padStart(2, '0')}`;
+  const d = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? undefined : iso;
 }
 
 /** Which field of the form an issue's element path belongs to. */
@@ -61,14 +73,18 @@ export async function recordForm(
   const err = (f: string) => h('p', { class: 'error', id: `feil-${f}-${key}`, role: 'alert', hidden: true });
   const errors = { date: err('dato'), outcome: err('utfall'), form: err('skjema') };
   const date = h('input', {
-    type: 'date',
+    type: 'text',
     id: `dato-${key}`,
     name: 'dato',
-    value: today,
+    value: norDate(today),
     required: true,
-    max: today,
-    'aria-describedby': `feil-dato-${key}`,
+    inputmode: 'numeric',
+    pattern: '\\d{2}\\.\\d{2}\\.\\d{4}',
+    autocomplete: 'off',
+    size: 10,
+    'aria-describedby': `hint-dato-${key} feil-dato-${key}`,
   });
+  const hint = h('span', { class: 'muted hint', id: `hint-dato-${key}` }, 'dd.mm.åååå');
   const outcome = vsUrl
     ? h(
         'select',
@@ -79,8 +95,8 @@ export async function recordForm(
     : undefined;
   const form = h(
     'form',
-    { class: 'record', 'data-task': task.id, 'aria-label': `Registrer ${task.description ?? ''}` },
-    h('div', { class: 'field' }, h('label', { for: `dato-${key}` }, 'Dato'), date, errors.date),
+    { class: 'record', novalidate: true, 'data-task': task.id, 'aria-label': `Registrer ${task.description ?? ''}` },
+    h('div', { class: 'field' }, h('label', { for: `dato-${key}` }, 'Dato'), date, ' ', hint, errors.date),
     outcome
       ? h('div', { class: 'field' }, h('label', { for: `utfall-${key}` }, 'Utfall'), outcome, errors.outcome)
       : null,
@@ -92,7 +108,13 @@ export async function recordForm(
       el.hidden = true;
       el.textContent = '';
     }
-    void submit(fhir, task, date.value, outcome?.value ?? '', errors, done);
+    const iso = isoDate(date.value);
+    if (!iso) {
+      errors.date.textContent = 'Skriv datoen som dd.mm.åååå, for eksempel 03.11.2026.';
+      errors.date.hidden = false;
+      return;
+    }
+    void submit(fhir, task, iso, outcome?.value ?? '', errors, done);
   });
   return form;
 }
