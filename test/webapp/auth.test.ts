@@ -1,5 +1,4 @@
 import type { Bundle, QuestionnaireResponse } from '@medplum/fhirtypes';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../src/security/tokens.js';
 import { BACKENDS } from '../support/backends.js';
