@@ -6,6 +6,7 @@ import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
 import { DEFAULT_PAGE_SIZE } from './registry/pages.js';
 import { DEFAULT_REGISTRY_CRON } from './registry/schedule.js';
+import { DEFAULT_MEASURE_CRON } from './measures/schedule.js';
 import { DEFAULT_AUDIT_QUEUE_LIMIT } from './security/audit.js';
 
 /** Server configuration from environment variables, each with a default that works on a laptop. */
@@ -58,6 +59,9 @@ export interface Config {
   registryOutbox: string;
   /** The most codes on one stored page of a report (a larger report is stored as linked pages). */
   registryPageSize: number;
+  /** When each unit's monthly and tertial indicator reports are stored (cron); empty turns it off. */
+  measureCron: string;
+  measureTimezone: string;
   /** The unit (Organization/id) reporting a pathway applied without `organization`; none: such an $apply is refused. */
   pathwayDefaultUnit?: string;
 }
@@ -152,12 +156,12 @@ function cronOf(v: string, name = 'DEADLINE_CRON'): string {
   return v;
 }
 
-function timezoneOf(v: string): string {
+function timezoneOf(v: string, name: string): string {
   try {
     new Intl.DateTimeFormat('en', { timeZone: v });
     return v;
   } catch {
-    throw new Error(`REGISTRY_TIMEZONE must be an IANA time zone such as Europe/Oslo, not '${v}'`);
+    throw new Error(`${name} must be an IANA time zone such as Europe/Oslo, not '${v}'`);
   }
 }
 
@@ -239,9 +243,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     audit: bool(env, 'AUDIT', true),
     readAudit: readAuditOf(str(env, 'AUDIT_READS') ?? 'each'),
     registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
-    registryTimezone: timezoneOf(str(env, 'REGISTRY_TIMEZONE') ?? 'Europe/Oslo'),
+    registryTimezone: timezoneOf(str(env, 'REGISTRY_TIMEZONE') ?? 'Europe/Oslo', 'REGISTRY_TIMEZONE'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',
     registryPageSize: atLeastOne(env, 'REGISTRY_PAGE_SIZE', DEFAULT_PAGE_SIZE),
     pathwayDefaultUnit: unitOf(env.PATHWAY_DEFAULT_UNIT),
+    measureCron: cronOf(env.MEASURE_CRON ?? DEFAULT_MEASURE_CRON, 'MEASURE_CRON'),
+    measureTimezone: timezoneOf(str(env, 'MEASURE_TIMEZONE') ?? 'Europe/Oslo', 'MEASURE_TIMEZONE'),
   };
 }

@@ -33,7 +33,8 @@ export async function startServer(config: Config): Promise<Running> {
   await ready;
   await loadDefinitions(config, services, dispatch);
   const scheduled = await startScheduledJobs(config, services, jsonLog, metrics.recordJob);
-  const jobs = await withMeasureJobs(scheduled, services, jsonLog, (task, job) =>
+  const measureSchedule = { cron: config.measureCron, timezone: config.measureTimezone };
+  const jobs = await withMeasureJobs(scheduled, services, jsonLog, measureSchedule, (task, job) =>
     recordRuns(task, job, metrics.recordJob),
   );
   readiness.done(STARTUP_LOADING);

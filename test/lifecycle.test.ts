@@ -46,6 +46,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ REGISTRY_TIMEZONE: 'Mars/Olympus' })).toThrow(/REGISTRY_TIMEZONE/);
   });
 
+  it('the indicator schedule: cron and time zone from the environment, empty turns it off, nonsense refused', () => {
+    expect(loadConfig({})).toMatchObject({ measureCron: '30 3 2 * *', measureTimezone: 'Europe/Oslo' });
+    expect(loadConfig({ MEASURE_CRON: '', MEASURE_TIMEZONE: 'UTC' })).toMatchObject({
+      measureCron: '',
+      measureTimezone: 'UTC',
+    });
+    expect(() => loadConfig({ MEASURE_CRON: 'monthly' })).toThrow(/^MEASURE_CRON must be a cron expression/);
+    expect(() => loadConfig({ MEASURE_TIMEZONE: 'Mars/Olympus' })).toThrow(/^MEASURE_TIMEZONE must be an IANA/);
+  });
+
   it('reads every setting from the environment and refuses nonsense', () => {
     const c = loadConfig({
       PORT: '9000',

@@ -147,19 +147,19 @@ export async function runScheduledMeasures(
 }
 
 /**
- * Adds the measure reports' node-cron job to the server's jobs (MEASURE_CRON, default the 2nd of the
- * month at 03:30; empty turns it off; MEASURE_TIMEZONE, default Europe/Oslo). `noOverlap` keeps one
- * run per process; the lease per period keeps nodes apart.
+ * Adds the measure reports' node-cron job to the server's jobs (`schedule.cron` from MEASURE_CRON,
+ * default the 2nd of the month at 03:30; empty turns it off; the time zone from MEASURE_TIMEZONE,
+ * default Europe/Oslo). `noOverlap` keeps one run per process; the lease per period keeps nodes apart.
  */
 export async function withMeasureJobs<J extends { stop(): Promise<void> }>(
   jobs: J,
   svc: Services,
   log: Log,
+  schedule: { cron: string; timezone: string },
   recordRuns?: (task: ScheduledTask, job: string) => void,
 ): Promise<J> {
-  const cron = process.env.MEASURE_CRON ?? DEFAULT_MEASURE_CRON;
+  const { cron, timezone } = schedule;
   if (!cron) return jobs;
-  const timezone = process.env.MEASURE_TIMEZONE || 'Europe/Oslo';
   const task = createTask(cron, () => runScheduledMeasures(svc, log), {
     name: 'measure-reports',
     timezone,
