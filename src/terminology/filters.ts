@@ -16,39 +16,58 @@ export function compileFilter(cs: CodeSystemIndex, f: ValueSetComposeIncludeFilt
   const property = f.property ?? '';
   const value = f.value ?? '';
   const op = f.op as string;
+  // regex and exists match values (the code itself, its parents' or children's codes), not a place in the hierarchy
   const hierarchical = HIERARCHY_PROPERTIES.has(property) && op !== 'regex' && op !== 'exists';
-  const bad = (message: string) => new FhirError('invalid', { message, expression: where, code: 'not-supported' });
-  if (hierarchical) {
-    const root = cs.get(value)?.code ?? value;
-    switch (op) {
-      case 'is-a':
-        return (c) => cs.subsumes(root, c.code);
-      case 'descendent-of':
-        return (c) => c.code !== root && cs.subsumes(root, c.code);
-      case 'is-not-a':
-        return (c) => !cs.subsumes(root, c.code);
-      case 'child-of':
-        return (c) => c.parents.includes(root);
-      case 'descendent-leaf':
-        return (c) => c.code !== root && c.children.length === 0 && cs.subsumes(root, c.code);
-      case 'generalizes':
-        return (c) => cs.subsumes(c.code, root);
-      case '=':
-        return property === 'parent'
-          ? (c) => c.parents.includes(root)
-          : property === 'child'
-            ? (c) => c.children.includes(root)
-            : (c) => c.code === root;
-      case 'in':
-        return inList(value, (c) => [c.code]);
-      case 'not-in': {
-        const test = inList(value, (c) => [c.code]);
-        return (c) => !test(c);
-      }
-      default:
-        throw bad(`The filter operator '${op}' is not supported for property '${property}'`);
+  const test = hierarchical ? hierarchyFilter(cs, op, property, value) : propertyFilter(cs, op, property, value, where);
+  if (!test) throw notSupported(`The filter operator '${op}' is not supported for property '${property}'`, where);
+  return test;
+}
+
+function notSupported(message: string, where: string): FhirError {
+  return new FhirError('invalid', { message, expression: where, code: 'not-supported' });
+}
+
+/** A filter on the hierarchy (`concept`, `code`, `parent`, `child`): `value` is the code it is relative to. */
+function hierarchyFilter(cs: CodeSystemIndex, op: string, property: string, value: string): ConceptTest | undefined {
+  const root = cs.get(value)?.code ?? value;
+  switch (op) {
+    case 'is-a':
+      return (c) => cs.subsumes(root, c.code);
+    case 'descendent-of':
+      return (c) => c.code !== root && cs.subsumes(root, c.code);
+    case 'is-not-a':
+      return (c) => !cs.subsumes(root, c.code);
+    case 'child-of':
+      return (c) => c.parents.includes(root);
+    case 'descendent-leaf':
+      return (c) => c.code !== root && c.children.length === 0 && cs.subsumes(root, c.code);
+    case 'generalizes':
+      return (c) => cs.subsumes(c.code, root);
+    case '=':
+      return property === 'parent'
+        ? (c) => c.parents.includes(root)
+        : property === 'child'
+          ? (c) => c.children.includes(root)
+          : (c) => c.code === root;
+    case 'in':
+      return inList(value, (c) => [c.code]);
+    case 'not-in': {
+      const test = inList(value, (c) => [c.code]);
+      return (c) => !test(c);
     }
+    default:
+      return undefined;
   }
+}
+
+/** A filter on the values of a concept property. */
+function propertyFilter(
+  cs: CodeSystemIndex,
+  op: string,
+  property: string,
+  value: string,
+  where: string,
+): ConceptTest | undefined {
   const values = (c: Concept) => cs.propertyValues(c, property);
   switch (op) {
     case '=':
@@ -59,29 +78,36 @@ export function compileFilter(cs: CodeSystemIndex, f: ValueSetComposeIncludeFilt
       const test = inList(value, values);
       return (c) => !test(c);
     }
-    case 'regex': {
-      // RE2 matches in linear time: a value set's pattern is user input, and a backtracking engine
-      // would let one `(a+)+` stall the server (catastrophic backtracking)
-      let re: RE2JS;
-      try {
-        re = RE2JS.compile(value);
-      } catch {
-        throw new FhirError('invalid', {
-          message: `The regular expression '${value}' in filter ${where} is not valid`,
-          expression: where,
-        });
-      }
-      // the whole value must match, as XML Schema patterns do (which FHIR's regex follows)
-      return (c) => values(c).some((v) => re.matches(v));
-    }
-    case 'exists': {
-      if (value !== 'true' && value !== 'false') throw bad(`The 'exists' filter takes true or false, not '${value}'`);
-      const want = value === 'true';
-      return (c) => values(c).length > 0 === want;
-    }
+    case 'regex':
+      return regexFilter(value, values, where);
+    case 'exists':
+      return existsFilter(value, values, where);
     default:
-      throw bad(`The filter operator '${op}' is not supported for property '${property}'`);
+      return undefined;
   }
+}
+
+function regexFilter(value: string, values: (c: Concept) => string[], where: string): ConceptTest {
+  // RE2 matches in linear time: a value set's pattern is user input, and a backtracking engine
+  // would let one `(a+)+` stall the server (catastrophic backtracking)
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(value);
+  } catch {
+    throw new FhirError('invalid', {
+      message: `The regular expression '${value}' in filter ${where} is not valid`,
+      expression: where,
+    });
+  }
+  // the whole value must match, as XML Schema patterns do (which FHIR's regex follows)
+  return (c) => values(c).some((v) => re.matches(v));
+}
+
+function existsFilter(value: string, values: (c: Concept) => string[], where: string): ConceptTest {
+  if (value !== 'true' && value !== 'false')
+    throw notSupported(`The 'exists' filter takes true or false, not '${value}'`, where);
+  const want = value === 'true';
+  return (c) => values(c).length > 0 === want;
 }
 
 function inList(value: string, values: (c: Concept) => string[]): ConceptTest {
