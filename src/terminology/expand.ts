@@ -37,6 +37,17 @@ export interface ExpandSettings {
   tolerateMissing?: boolean;
 }
 
+/** How a value set uses one code system. */
+export interface SystemUse {
+  version?: string;
+  /** An include (or `force-system-version`) named the version. */
+  pinned: boolean;
+  /** The version the include (or a version parameter) asked for, perhaps a wildcard (`1.x`). */
+  pattern?: string;
+  /** The `check-system-version` the version failed (with `tolerateMissing`). */
+  failedCheck?: string;
+}
+
 export interface Expanded {
   entries: ExpansionEntry[];
   /** `url|version` of every code system and value set the expansion used, for expansion.parameter. */
@@ -45,7 +56,7 @@ export interface Expanded {
   /** True when every include was a whole code system, so the hierarchy can be shown. */
   wholeSystems: boolean;
   /** Per code system, the version the value set used and whether an include pinned it. */
-  systems: Map<string, { version?: string; pinned: boolean; pattern?: string; failedCheck?: string }>;
+  systems: Map<string, SystemUse>;
   /** Code systems (and versions) includes named that could not be found (with `tolerateMissing`). */
   missing: { system: string; version?: string }[];
   /** Value sets includes import that could not be found (with `tolerateMissing`). */
@@ -68,10 +79,7 @@ export async function expandValueSet(
   stack: string[] = [],
 ): Promise<Expanded> {
   const identity = `${vs.url ?? '#'}|${vs.version ?? ''}`;
-  // stored value sets by their version id, FHIR's built-in ones (which never change) by identity
-  const stamp = vs.meta?.versionId ?? (vs.url && builtinTerminology(vs.url).includes(vs) ? 'builtin' : undefined);
-  const cacheKey =
-    vs.url && stamp && ctx.cacheable ? `${ctx.generation}|${identity}|${stamp}|${settingsKey(settings)}` : undefined;
+  const cacheKey = expansionCacheKey(ctx, vs, identity, settings);
   if (cacheKey) {
     const hit = ctx.store.expansions.get(cacheKey) as Expanded | undefined;
     if (hit) return hit;
@@ -87,7 +95,28 @@ export async function expandValueSet(
       ),
     );
   }
-  const out: Expanded = {
+  if (!vs.compose) return fromExpansion(vs);
+  const out = await composeExpansion(ctx, vs, vs.compose, settings, [...stack, identity]);
+  if (cacheKey) ctx.store.expansions.set(cacheKey, out);
+  return out;
+}
+
+/** The key an expansion is cached under; undefined when it is not cached (no url or stamp, or no caching). */
+function expansionCacheKey(
+  ctx: TerminologyContext,
+  vs: ValueSet,
+  identity: string,
+  settings: ExpandSettings,
+): string | undefined {
+  // stored value sets by their version id, FHIR's built-in ones (which never change) by identity
+  const stamp = vs.meta?.versionId ?? (vs.url && builtinTerminology(vs.url).includes(vs) ? 'builtin' : undefined);
+  return vs.url && stamp && ctx.cacheable
+    ? `${ctx.generation}|${identity}|${stamp}|${settingsKey(settings)}`
+    : undefined;
+}
+
+function emptyExpansion(): Expanded {
+  return {
     entries: [],
     usedCodeSystems: new Set(),
     usedValueSets: new Set(),
@@ -96,50 +125,63 @@ export async function expandValueSet(
     missing: [],
     missingValueSets: [],
   };
-  if (!vs.compose) {
-    if (!vs.expansion)
-      throw txError(
-        'unprocessable',
-        txIssue(
-          'error',
-          'invalid',
-          'vs-invalid',
-          `The value set ${vs.url ?? ''} has neither a compose nor an expansion`,
-          'ValueSet',
-        ),
-      );
-    for (const c of flatten(vs.expansion.contains ?? [])) {
-      if (c.code && c.system)
-        out.entries.push({
-          system: c.system,
-          version: c.version,
-          code: c.code,
-          display: c.display,
-          inactive: c.inactive === true,
-          abstract: c.abstract === true,
-        });
-    }
-    out.wholeSystems = false;
-    return out;
+}
+
+/** A value set without a compose: the codes of the expansion it carries. */
+function fromExpansion(vs: ValueSet): Expanded {
+  const out = emptyExpansion();
+  if (!vs.expansion)
+    throw txError(
+      'unprocessable',
+      txIssue(
+        'error',
+        'invalid',
+        'vs-invalid',
+        `The value set ${vs.url ?? ''} has neither a compose nor an expansion`,
+        'ValueSet',
+      ),
+    );
+  for (const c of flatten(vs.expansion.contains ?? [])) {
+    if (c.code && c.system)
+      out.entries.push({
+        system: c.system,
+        version: c.version,
+        code: c.code,
+        display: c.display,
+        inactive: c.inactive === true,
+        abstract: c.abstract === true,
+      });
   }
-  const activeOnly = settings.activeOnly || vs.compose.inactive === false;
+  out.wholeSystems = false;
+  return out;
+}
+
+/** The union of the includes, less the excludes (and, when asked, the inactive codes). */
+async function composeExpansion(
+  ctx: TerminologyContext,
+  vs: ValueSet,
+  compose: NonNullable<ValueSet['compose']>,
+  settings: ExpandSettings,
+  nested: string[],
+): Promise<Expanded> {
+  const out = emptyExpansion();
+  const activeOnly = settings.activeOnly || compose.inactive === false;
   const included = new Map<string, ExpansionEntry>();
-  const nested = [...stack, identity];
-  for (const [i, inc] of (vs.compose.include ?? []).entries()) {
+  for (const [i, inc] of (compose.include ?? []).entries()) {
     for (const e of await includeEntries(ctx, vs, inc, settings, out, nested, `ValueSet.compose.include[${i}]`)) {
       if (!included.has(key(e))) included.set(key(e), e);
     }
     if (inc.concept || inc.filter || inc.valueSet || !inc.system) out.wholeSystems = false;
   }
-  for (const [i, exc] of (vs.compose.exclude ?? []).entries()) {
+  for (const [i, exc] of (compose.exclude ?? []).entries()) {
     for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`))
       included.delete(key(e));
   }
   out.entries = [...included.values()].filter((e) => !activeOnly || !e.inactive);
-  if (cacheKey) ctx.store.expansions.set(cacheKey, out);
   return out;
 }
 
+/** The codes of one include (or exclude): its system part intersected with each value set it imports. */
 async function includeEntries(
   ctx: TerminologyContext,
   owner: ValueSet,
@@ -151,64 +193,19 @@ async function includeEntries(
 ): Promise<ExpansionEntry[]> {
   let result: ExpansionEntry[] | undefined;
   if (inc.system) {
-    const pinned = settings.forceSystemVersions.has(inc.system) || inc.version !== undefined;
-    let cs: CodeSystemIndex;
-    try {
-      cs = await resolveSystem(ctx, inc.system, inc.version, settings, where);
-    } catch (err) {
-      if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
-      const version =
-        settings.forceSystemVersions.get(inc.system) ?? inc.version ?? settings.systemVersions.get(inc.system);
-      out.missing.push({ system: inc.system, version });
-      out.systems.set(inc.system, { version, pinned, pattern: version });
-      return [];
-    }
-    out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
-    const pattern = settings.forceSystemVersions.get(inc.system) ?? inc.version;
-    const check = settings.checkSystemVersions.get(inc.system);
-    const failedCheck = check !== undefined && !versionMatches(check, cs.version) ? check : undefined;
-    if (failedCheck && !settings.tolerateMissing) {
-      throw txError(
-        'unprocessable',
-        txIssue(
-          'error',
-          'exception',
-          'version-error',
-          `The version '${cs.version ?? ''}' is not allowed for system '${inc.system}': required to be '${check}' by a version-check parameter`,
-          `${where}.system`,
-        ),
-      );
-    }
-    if (!out.systems.has(inc.system))
-      out.systems.set(inc.system, { version: cs.version, pinned, pattern, failedCheck });
-    result = systemEntries(cs, inc, where);
+    const fromSystem = await systemPart(ctx, inc.system, inc, settings, out, where);
+    if (!fromSystem) return [];
+    result = fromSystem;
   }
   for (const canonical of inc.valueSet ?? []) {
-    const sub = await findValueSet(ctx, owner, canonical);
-    if (!sub && settings.tolerateMissing) {
-      out.missingValueSets.push(canonical);
+    const sub = await importedValueSet(ctx, owner, canonical, settings, out, where);
+    if (!sub) {
       result = [];
       continue;
     }
-    if (!sub) {
-      throw txError(
-        'not-found',
-        txIssue(
-          'error',
-          'not-found',
-          'not-found',
-          `A definition for the value set '${canonical}' could not be found`,
-          `${where}.valueSet`,
-        ),
-      );
-    }
     out.usedValueSets.add(`${sub.url}|${sub.version ?? ''}`.replace(/\|$/, ''));
     const expanded = await expandValueSet(ctx, sub, settings, stack);
-    for (const u of expanded.usedCodeSystems) out.usedCodeSystems.add(u);
-    for (const [k, v] of expanded.systems) if (!out.systems.has(k)) out.systems.set(k, v);
-    out.missing.push(...expanded.missing);
-    out.missingValueSets.push(...expanded.missingValueSets);
-    for (const u of expanded.usedValueSets) out.usedValueSets.add(u);
+    addUsage(out, expanded);
     if (result === undefined) result = expanded.entries;
     else {
       const keep = new Set(expanded.entries.map(key));
@@ -216,6 +213,101 @@ async function includeEntries(
     }
   }
   return result ?? [];
+}
+
+/**
+ * The codes an include takes from its code system, noting the system's use in `out`; undefined
+ * when the system cannot be found and `tolerateMissing` lets that be noted instead of failing.
+ */
+async function systemPart(
+  ctx: TerminologyContext,
+  system: string,
+  inc: ValueSetComposeInclude,
+  settings: ExpandSettings,
+  out: Expanded,
+  where: string,
+): Promise<ExpansionEntry[] | undefined> {
+  const pinned = settings.forceSystemVersions.has(system) || inc.version !== undefined;
+  let cs: CodeSystemIndex;
+  try {
+    cs = await resolveSystem(ctx, system, inc.version, settings, where);
+  } catch (err) {
+    if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
+    const version = settings.forceSystemVersions.get(system) ?? inc.version ?? settings.systemVersions.get(system);
+    out.missing.push({ system, version });
+    out.systems.set(system, { version, pinned, pattern: version });
+    return undefined;
+  }
+  out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
+  const pattern = settings.forceSystemVersions.get(system) ?? inc.version;
+  const failedCheck = failedVersionCheck(cs, system, settings, where);
+  if (!out.systems.has(system)) out.systems.set(system, { version: cs.version, pinned, pattern, failedCheck });
+  return systemEntries(cs, inc, where);
+}
+
+/**
+ * The `check-system-version` the code system's version does not match, if any: an error, except
+ * with `tolerateMissing`, where $validate-code reports it for the coding.
+ */
+function failedVersionCheck(
+  cs: CodeSystemIndex,
+  system: string,
+  settings: ExpandSettings,
+  where: string,
+): string | undefined {
+  const check = settings.checkSystemVersions.get(system);
+  const failedCheck = check !== undefined && !versionMatches(check, cs.version) ? check : undefined;
+  if (failedCheck && !settings.tolerateMissing) {
+    throw txError(
+      'unprocessable',
+      txIssue(
+        'error',
+        'exception',
+        'version-error',
+        `The version '${cs.version ?? ''}' is not allowed for system '${system}': required to be '${check}' by a version-check parameter`,
+        `${where}.system`,
+      ),
+    );
+  }
+  return failedCheck;
+}
+
+/** The value set an include imports; undefined when it cannot be found and `tolerateMissing` notes that. */
+async function importedValueSet(
+  ctx: TerminologyContext,
+  owner: ValueSet,
+  canonical: string,
+  settings: ExpandSettings,
+  out: Expanded,
+  where: string,
+): Promise<ValueSet | undefined> {
+  const sub = await findValueSet(ctx, owner, canonical);
+  if (!sub && settings.tolerateMissing) {
+    out.missingValueSets.push(canonical);
+    return undefined;
+  }
+  if (!sub) {
+    throw txError(
+      'not-found',
+      txIssue(
+        'error',
+        'not-found',
+        'not-found',
+        `A definition for the value set '${canonical}' could not be found`,
+        `${where}.valueSet`,
+      ),
+    );
+  }
+  return sub;
+}
+
+/** What an imported value set's expansion used (and missed) counts as used (and missed) by the importer. */
+function addUsage(out: Expanded, imported: Expanded): void {
+  for (const u of imported.usedCodeSystems) out.usedCodeSystems.add(u);
+  for (const [k, v] of imported.systems) if (!out.systems.has(k)) out.systems.set(k, v);
+  out.missing.push(...imported.missing);
+  out.missingValueSets.push(...imported.missingValueSets);
+  for (const u of imported.usedValueSets) out.usedValueSets.add(u);
 }
 
 /** A value set an include imports: one contained in the importing value set (`#id`), or a canonical. */
