@@ -7,7 +7,7 @@ import type {
   ValueSet,
 } from '@medplum/fhirtypes';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
-import { entriesWithCode, type Expanded, type ExpandSettings } from './expand.js';
+import { entriesWithCode, type Expanded, type ExpandSettings, type SystemUse } from './expand.js';
 import { txIssue } from './issues.js';
 import { displayIn, languageMatches, validDisplays } from './language.js';
 import type { TerminologyContext } from './source.js';
@@ -51,37 +51,62 @@ export async function validateCode(ctx: TerminologyContext, input: ValidateInput
   const results: CodingResult[] = [];
   for (const [i, coding] of input.codings.entries())
     results.push(await checkCoding(ctx, input, coding, pathFor(input.form, i)));
-  const vs = input.valueSet?.resource;
+  const issues = allIssues(input, results);
+  const best = input.form === 'codeableConcept' ? bestOfCodeableConcept(input, results, issues) : results[0];
+  return { resourceType: 'Parameters', parameter: answerParameters(input, results, best, issues) };
+}
+
+/** The issues of every coding, after those about parts of the value set that could not be found. */
+function allIssues(input: ValidateInput, results: CodingResult[]): OperationOutcomeIssue[] {
   // when part of the value set could not be found, membership cannot be decided: say that instead
   const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
   if (unknownParts.length)
     for (const r of results) r.issues = r.issues.filter((i) => i.details?.coding?.[0].code !== 'not-in-vs');
-  const issues = [
+  return [
     ...unknownParts.map((canonical) =>
       txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${canonical}' could not be found`),
     ),
     ...results.flatMap((r) => r.issues),
   ];
-  let best: CodingResult | undefined;
-  if (input.form === 'codeableConcept') {
-    best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
-    if (vs && !unknownParts.length && !results.some((r) => r.member)) {
-      issues.unshift(
-        txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
-      );
-    }
-    // when another coding carries the concept, a coding outside the value set is only information
-    for (const r of results) {
-      for (const issue of r.issues) {
-        if (issue.details?.coding?.[0].code === 'not-in-vs') {
-          issue.severity = 'information';
-          (issue.details.coding[0] as Coding).code = 'this-code-not-in-vs';
-        }
+}
+
+/**
+ * The coding of a CodeableConcept the answer is about: one valid and in the value set, else one in
+ * it, else one known. Also adjusts the issues: one for the whole CodeableConcept when no coding is in
+ * the value set, and a coding outside it becomes information (`issues` holds the results' objects).
+ */
+function bestOfCodeableConcept(
+  input: ValidateInput,
+  results: CodingResult[],
+  issues: OperationOutcomeIssue[],
+): CodingResult | undefined {
+  const vs = input.valueSet?.resource;
+  const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
+  const best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
+  if (vs && !unknownParts.length && !results.some((r) => r.member)) {
+    issues.unshift(
+      txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
+    );
+  }
+  // when another coding carries the concept, a coding outside the value set is only information
+  for (const r of results) {
+    for (const issue of r.issues) {
+      if (issue.details?.coding?.[0].code === 'not-in-vs') {
+        issue.severity = 'information';
+        (issue.details.coding[0] as Coding).code = 'this-code-not-in-vs';
       }
     }
-  } else {
-    best = results[0];
   }
+  return best;
+}
+
+/** The output parameters: the code's details (when it was found), the issues, the message and the result. */
+function answerParameters(
+  input: ValidateInput,
+  results: CodingResult[],
+  best: CodingResult | undefined,
+  issues: OperationOutcomeIssue[],
+): ParametersParameter[] {
   const result = !issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
   const out: ParametersParameter[] = [];
   const coding = best?.coding ?? input.codings[0];
@@ -95,15 +120,7 @@ export async function validateCode(ctx: TerminologyContext, input: ValidateInput
     if (display !== undefined) out.push({ name: 'display', valueString: display });
     if (best.concept.inactive) out.push({ name: 'inactive', valueBoolean: true });
   }
-  // the message sums up what was found about the code itself: not the other codings of a
-  // CodeableConcept that are outside the value set, nor a warning that the value set's version of the system differs
-  // (that is about the value set)
-  const aboutValueSet = (i: OperationOutcomeIssue) =>
-    i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
-  const messages = issues
-    .filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i))
-    .map((i) => i.details?.text ?? '')
-    .sort();
+  const messages = summaryMessages(issues);
   if (issues.length) out.push({ name: 'issues', resource: { resourceType: 'OperationOutcome', issue: issues } });
   if (messages.length) out.push({ name: 'message', valueString: messages.join('; ') });
   out.push({ name: 'result', valueBoolean: result });
@@ -112,7 +129,21 @@ export async function validateCode(ctx: TerminologyContext, input: ValidateInput
   if (report && best?.cs?.version) out.push({ name: 'version', valueString: best.cs.version });
   for (const r of results)
     if (r.unknownSystem) out.push({ name: 'x-caused-by-unknown-system', valueCanonical: r.unknownSystem });
-  return { resourceType: 'Parameters', parameter: out };
+  return out;
+}
+
+/**
+ * The texts of the message: what was found about the code itself, not the other codings of a
+ * CodeableConcept that are outside the value set, nor a warning that the value set's version of the
+ * system differs (that is about the value set).
+ */
+function summaryMessages(issues: OperationOutcomeIssue[]): string[] {
+  const aboutValueSet = (i: OperationOutcomeIssue) =>
+    i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
+  return issues
+    .filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i))
+    .map((i) => i.details?.text ?? '')
+    .sort();
 }
 
 function pathFor(form: ValidateInput['form'], i: number): (element?: string) => string {
@@ -121,6 +152,7 @@ function pathFor(form: ValidateInput['form'], i: number): (element?: string) => 
   return (e) => `CodeableConcept.coding[${i}]${e ? `.${e}` : ''}`;
 }
 
+/** Checks one coding: its system and version, that its code exists and is in the value set, its display. */
 async function checkCoding(
   ctx: TerminologyContext,
   input: ValidateInput,
@@ -128,33 +160,61 @@ async function checkCoding(
   at: (e?: string) => string,
 ): Promise<CodingResult> {
   const coding = { ...given };
-  const issues: OperationOutcomeIssue[] = [];
-  const res: CodingResult = { issues, known: false, member: false, ok: false, coding };
-  const vs = input.valueSet;
-  const code = coding.code ?? '';
+  const res: CodingResult = { issues: [], known: false, member: false, ok: false, coding };
   if (!coding.system && input.codeSystem) coding.system = input.codeSystem.url;
   if (!coding.system) {
-    // a bare code against a value set: the system is implied when exactly one system in it has the code
-    const systems = new Set(vs ? entriesWithCode(vs.expanded, code).map((e) => e.system) : []);
-    if (systems.size !== 1 || !vs) {
-      issues.push(
-        txIssue(
-          'error',
-          'not-found',
-          'cannot-infer',
-          `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`,
-          at('code'),
-        ),
-        ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
-      );
-      return res;
-    }
-    coding.system = [...systems][0];
+    const inferred = inferSystem(input.valueSet, coding, at, res.issues);
+    if (inferred === undefined) return res;
+    coding.system = inferred;
   }
   const system = coding.system;
-  // the version the value set uses decides membership and display; the coding's own version is
-  // checked against it (tx ecosystem semantics: a pinned include makes a difference an error)
-  let vsSystem = vs?.expanded.systems.get(system);
+  const vsSystem = valueSetSystem(input, system, coding);
+  res.issues.push(...versionIssues(system, coding, vsSystem, at));
+  const cs = await findCodeSystem(ctx, input, system, coding, vsSystem, res, at);
+  if (!cs) return res;
+  res.cs = cs;
+  const concept = cs.get(coding.code ?? '');
+  if (!concept) {
+    unknownCode(input, cs, coding, res, at);
+    return res;
+  }
+  checkConcept(input, cs, concept, coding, res, at);
+  return res;
+}
+
+/**
+ * A bare code against a value set: the system is implied when exactly one system in it has the
+ * code. Otherwise undefined, with the issues saying so.
+ */
+function inferSystem(
+  vs: ValidateInput['valueSet'],
+  coding: Coding,
+  at: (e?: string) => string,
+  issues: OperationOutcomeIssue[],
+): string | undefined {
+  const code = coding.code ?? '';
+  const systems = new Set(vs ? entriesWithCode(vs.expanded, code).map((e) => e.system) : []);
+  if (systems.size === 1 && vs) return [...systems][0];
+  issues.push(
+    txIssue(
+      'error',
+      'not-found',
+      'cannot-infer',
+      `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`,
+      at('code'),
+    ),
+    ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
+  );
+  return undefined;
+}
+
+/**
+ * How the value set uses the coding's system. The version the value set uses decides membership and
+ * display; the coding's own version is checked against it (tx ecosystem semantics: a pinned include
+ * makes a difference an error).
+ */
+function valueSetSystem(input: ValidateInput, system: string, coding: Coding): SystemUse | undefined {
+  const vsSystem = input.valueSet?.expanded.systems.get(system);
   // a wildcard include (`1.x`) takes the coding's version when it fits the pattern
   if (
     vsSystem?.pattern &&
@@ -162,8 +222,19 @@ async function checkCoding(
     /(^|\.)[x*](\.|$)/.test(vsSystem.pattern) &&
     versionMatches(vsSystem.pattern, coding.version)
   ) {
-    vsSystem = { ...vsSystem, version: coding.version };
+    return { ...vsSystem, version: coding.version };
   }
+  return vsSystem;
+}
+
+/** The coding's version against the value set's version of the system, and a failed version check. */
+function versionIssues(
+  system: string,
+  coding: Coding,
+  vsSystem: SystemUse | undefined,
+  at: (e?: string) => string,
+): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
   if (
     vsSystem &&
     coding.version &&
@@ -192,23 +263,26 @@ async function checkCoding(
       ),
     );
   }
-  const notFound = async (version: string | undefined) => {
-    const known = (await ctx.all('CodeSystem', system))
-      .map((r) => r.version)
-      .filter((v): v is string => !!v)
-      .sort(compareVersions);
-    const text =
-      version && known.length
-        ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
-        : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
-    issues.push(txIssue('error', 'not-found', 'not-found', text, at('system')));
-    res.unknownSystem ??= version ? `${system}|${version}` : system;
-  };
+  return issues;
+}
+
+/** The code system (and version) the code is looked up in; undefined, with the issues, when it is not known. */
+async function findCodeSystem(
+  ctx: TerminologyContext,
+  input: ValidateInput,
+  system: string,
+  coding: Coding,
+  vsSystem: SystemUse | undefined,
+  res: CodingResult,
+  at: (e?: string) => string,
+): Promise<CodeSystemIndex | undefined> {
+  const vs = input.valueSet;
   // a system the value set does not draw on at all cannot be in it, known or not
   if (vs && !vs.expanded.systems.has(system) && !(await ctx.codeSystem(system, coding.version))) {
-    issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+    res.issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
   }
-  if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version))) await notFound(coding.version);
+  if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version)))
+    await unknownSystem(ctx, system, coding.version, res, at);
   const version = vsSystem
     ? vsSystem.version
     : (input.settings.forceSystemVersions.get(system) ??
@@ -216,32 +290,69 @@ async function checkCoding(
       input.codeSystem?.version ??
       input.settings.systemVersions.get(system));
   const cs = await ctx.codeSystem(system, version);
-  if (!cs) {
-    await notFound(version);
-    return res;
-  }
-  res.cs = cs;
-  const concept = cs.get(code);
-  if (!concept) {
-    if (vs) issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
-    const severity = cs.resource.content === 'fragment' || cs.resource.content === 'example' ? 'warning' : 'error';
-    issues.push(
-      txIssue(
-        severity,
-        'code-invalid',
-        'invalid-code',
-        `Unknown code '${code}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`,
-        at('code'),
-      ),
-    );
-    res.ok = severity !== 'error';
-    return res;
-  }
+  if (!cs) await unknownSystem(ctx, system, version, res, at);
+  return cs;
+}
+
+/** Notes a code system (version) that cannot be found, naming the versions that can. */
+async function unknownSystem(
+  ctx: TerminologyContext,
+  system: string,
+  version: string | undefined,
+  res: CodingResult,
+  at: (e?: string) => string,
+): Promise<void> {
+  const known = (await ctx.all('CodeSystem', system))
+    .map((r) => r.version)
+    .filter((v): v is string => !!v)
+    .sort(compareVersions);
+  const text =
+    version && known.length
+      ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
+      : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
+  res.issues.push(txIssue('error', 'not-found', 'not-found', text, at('system')));
+  res.unknownSystem ??= version ? `${system}|${version}` : system;
+}
+
+/** A code its code system does not have: only a warning when the system is not complete (a fragment or example). */
+function unknownCode(
+  input: ValidateInput,
+  cs: CodeSystemIndex,
+  coding: Coding,
+  res: CodingResult,
+  at: (e?: string) => string,
+): void {
+  const vs = input.valueSet;
+  if (vs)
+    res.issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+  const severity = cs.resource.content === 'fragment' || cs.resource.content === 'example' ? 'warning' : 'error';
+  res.issues.push(
+    txIssue(
+      severity,
+      'code-invalid',
+      'invalid-code',
+      `Unknown code '${coding.code ?? ''}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`,
+      at('code'),
+    ),
+  );
+  res.ok = severity !== 'error';
+}
+
+/** A known code: whether it is active, in the value set, and shown with a valid display. */
+function checkConcept(
+  input: ValidateInput,
+  cs: CodeSystemIndex,
+  concept: Concept,
+  coding: Coding,
+  res: CodingResult,
+  at: (e?: string) => string,
+): void {
+  const vs = input.valueSet;
   res.known = true;
   res.concept = concept;
   res.member = !vs || entriesWithCode(vs.expanded, concept.code).some((e) => e.system === cs.url);
   if (concept.inactive) {
-    issues.push(
+    res.issues.push(
       txIssue(
         'warning',
         'business-rule',
@@ -251,24 +362,33 @@ async function checkCoding(
       ),
     );
   }
-  if (vs && !res.member) {
-    const excludedAsInactive =
-      concept.inactive && (input.settings.activeOnly || vs.resource.compose?.inactive === false);
-    if (excludedAsInactive)
-      issues.push(
-        txIssue(
-          'error',
-          'business-rule',
-          'code-rule',
-          `The concept '${concept.code}' is valid but is not active`,
-          at('code'),
-        ),
-      );
-    issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
-  }
-  if (coding.display !== undefined) issues.push(...checkDisplay(cs, concept, coding.display, input, at));
-  res.ok = !issues.some((i) => i.severity === 'error');
-  return res;
+  if (vs && !res.member) res.issues.push(...notMemberIssues(input, vs.resource, concept, coding, at));
+  if (coding.display !== undefined) res.issues.push(...checkDisplay(cs, concept, coding.display, input, at));
+  res.ok = !res.issues.some((i) => i.severity === 'error');
+}
+
+/** A known code outside the value set; when inactive codes are left out, say that is why. */
+function notMemberIssues(
+  input: ValidateInput,
+  vs: ValueSet,
+  concept: Concept,
+  coding: Coding,
+  at: (e?: string) => string,
+): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  const excludedAsInactive = concept.inactive && (input.settings.activeOnly || vs.compose?.inactive === false);
+  if (excludedAsInactive)
+    issues.push(
+      txIssue(
+        'error',
+        'business-rule',
+        'code-rule',
+        `The concept '${concept.code}' is valid but is not active`,
+        at('code'),
+      ),
+    );
+  issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs, coding), at('code')));
+  return issues;
 }
 
 /**
