@@ -2,8 +2,10 @@ import { isPatientSession, signIn, signOut } from './auth.js';
 import { h, show } from './dom.js';
 import { Fhir, OutcomeError } from './fhir.js';
 import { issueText } from './record.js';
+import { indicatorsPage } from './indicators.js';
 import { pathwayPage } from './pathway.js';
 import { patientPage } from './patient.js';
+import { registryPage } from './registry.js';
 import { worklistPage } from './worklist.js';
 
 const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
@@ -23,6 +25,8 @@ async function route(fhir: Fhir): Promise<void> {
   }
   const [page, id] = path.split('/');
   if (page === 'forlop' && id) return pathwayPage(fhir, decodeURIComponent(id));
+  if (page === 'indikatorer') return indicatorsPage(fhir);
+  if (page === 'register') return registryPage(fhir);
   if (page === '' || page === undefined) return worklistPage(fhir);
   show('Finnes ikke', h('h1', {}, 'Siden finnes ikke'), h('p', {}, h('a', { href: '/app/' }, 'Til arbeidslisten')));
 }
