@@ -17,6 +17,7 @@ import { ResourceStore } from '../fhir/store.js';
 import { personIdentity } from '../pathways/person-identity.js';
 import { pathwayProgress } from '../pathways/progress.js';
 import '../pathways/services.js';
+import { PlanCache } from '../pathways/plan-cache.js';
 import '../registry/services.js';
 import { smartAccess } from '../security/authorize.js';
 import '../security/services.js';
@@ -89,6 +90,10 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     registryOutbox: options.registryOutbox,
     registryPageSize: options.registryPageSize,
     pathwayDefaultUnit: options.pathwayDefaultUnit,
+    plans: new PlanCache({
+      generation: () => store.versionCount(['PlanDefinition']),
+      byUrl: (url) => terminology.searchAll('PlanDefinition', [['url', url]]),
+    }),
   };
   return { ...services, ready: sync.check() };
 }

@@ -13,14 +13,9 @@ export function actionOf(task: Task): { carePlanId: string; actionId: string } |
   return value && slash > 0 ? { carePlanId: value.slice(0, slash), actionId: value.slice(slash + 1) } : undefined;
 }
 
-/** The PlanDefinition a canonical (`url|version`) names, among those stored. */
-export async function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
-  if (!canonical) return undefined;
-  const [url, version] = canonical.split('|');
-  const all = (await svc.terminology.searchAll('PlanDefinition', [['url', url]])).map(
-    (r) => JSON.parse(r) as PlanDefinition,
-  );
-  return all.find((p) => version === undefined || p.version === version);
+/** The PlanDefinition a canonical (`url|version`) names, among those stored (shared: do not change it). */
+export function planOf(svc: Services, canonical: string | undefined): Promise<PlanDefinition | undefined> {
+  return svc.plans.plan(canonical);
 }
 
 /** What the time limits' conditions read: the CarePlan's setting and severity (`%setting`, `%severity`). */
