@@ -1,4 +1,4 @@
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { terminologyCapabilities } from '../terminology/capabilities.js';
 import { capabilityStatement } from '../fhir/capability.js';
@@ -87,34 +87,30 @@ export function buildApp(options: AppOptions): App {
     });
   }
 
-  const fhir = async (req: Request, res: Response) => {
+  const fhir = fhirHandler(services, options, version, dispatchAs, log);
+  app.use(basePath || '/', fhir);
+
+  app.use((_req: Request, res: Response) => {
+    res
+      .status(404)
+      .type('application/fhir+json')
+      .send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
+  });
+  // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
+  return { app, services, ready, dispatch, metrics, readiness };
+}
+
+type Dispatch = ReturnType<typeof dispatcher>;
+
+/** The FHIR REST endpoint: `metadata` here, everything else through the request pipeline. */
+function fhirHandler(services: Services, options: AppOptions, version: string, dispatchAs: Dispatch, log: LogFn) {
+  return async (req: Request, res: Response) => {
     try {
       checkAcceptable(req);
       const path = req.path.split('/').filter(Boolean).map(decodeSegment);
       if (req.method === 'GET' && path.length === 1 && path[0] === 'metadata') {
-        // R4 §3.1.0.13: mode=terminology asks for the TerminologyCapabilities instead
-        const mode = req.query.mode;
-        if (mode !== undefined && mode !== 'full' && mode !== 'normative' && mode !== 'terminology') {
-          throw new FhirError('invalid', { message: `Unknown metadata mode '${String(mode)}'`, expression: 'mode' });
-        }
-        send(
-          req,
-          res,
-          200,
-          mode === 'terminology'
-            ? terminologyCapabilities(services, version)
-            : capabilityStatement(
-                services,
-                version,
-                options.security
-                  ? {
-                      tokenEndpoint: options.security.smart.tokenEndpoint,
-                      authorizationEndpoint: options.security.smart.authorizationEndpoint,
-                      cors: (options.http?.corsOrigins.length ?? 0) > 0,
-                    }
-                  : undefined,
-              ),
-        );
+        send(req, res, 200, metadata(req, services, options, version));
         return;
       }
       const principal = principalOfResponse(res);
@@ -129,17 +125,25 @@ export function buildApp(options: AppOptions): App {
       answerError(req, res, err, log);
     }
   };
-  app.use(basePath || '/', fhir);
+}
 
-  app.use((_req: Request, res: Response) => {
-    res
-      .status(404)
-      .type('application/fhir+json')
-      .send(JSON.stringify(new FhirError('not-found', 'Not found').toOutcome()));
-  });
-  // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
-  return { app, services, ready, dispatch, metrics, readiness };
+/** `GET [base]/metadata`: the CapabilityStatement, or the TerminologyCapabilities (R4 §3.1.0.13). */
+function metadata(req: Request, services: Services, options: AppOptions, version: string): Resource {
+  const mode = req.query.mode;
+  if (mode !== undefined && mode !== 'full' && mode !== 'normative' && mode !== 'terminology') {
+    throw new FhirError('invalid', { message: `Unknown metadata mode '${String(mode)}'`, expression: 'mode' });
+  }
+  if (mode === 'terminology') return terminologyCapabilities(services, version);
+  const smart = options.security?.smart;
+  return capabilityStatement(
+    services,
+    version,
+    smart && {
+      tokenEndpoint: smart.tokenEndpoint,
+      authorizationEndpoint: smart.authorizationEndpoint,
+      cors: (options.http?.corsOrigins.length ?? 0) > 0,
+    },
+  );
 }
 
 /**
