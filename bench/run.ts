@@ -54,6 +54,10 @@ if (suites.includes('measures')) {
   const measureSizes = arg('measure-sizes', '10000').split(',').map(Number);
   results.push(['measures', await measuresBench(measureSizes, Number(arg('apply-count', '1000')))]);
 }
+if (suites.includes('webapp')) {
+  const { webappBench } = await import('./webapp.js');
+  results.push(['webapp', await webappBench(arg('webapp-sizes', '5000').split(',').map(Number))]);
+}
 if (suites.includes('search'))
   results.push([
     'search',

@@ -20,6 +20,7 @@ export function shell(c: ShellConfig): string {
 <html lang="nb">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Forløp</title>
 <meta name="forlop-fhir" content="${escapeAttr(c.fhirPath)}">

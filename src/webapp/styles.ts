@@ -27,6 +27,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line);vertical-align:top}
 th button{background:none;border:0;color:var(--brand);padding:0;min-height:0;font-weight:700;text-decoration:underline}
 td.num,th.num{text-align:right}
+.nowrap{white-space:nowrap}
 .standing{display:inline-block;padding:2px 8px;border-radius:12px;font-weight:600;white-space:nowrap}
 .s-on-time,.s-met{background:var(--ok-bg);color:var(--ok)}.s-due-soon{background:var(--soon-bg);color:var(--soon)}
 .s-overdue,.s-missed{background:var(--over-bg);color:var(--over)}.s-breached{background:var(--breach-bg);color:var(--breach)}

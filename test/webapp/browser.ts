@@ -73,10 +73,10 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** Keeps a full-page screenshot under test-artifacts/webapp/. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Keeps a screenshot (the full page unless told: the window only) under test-artifacts/webapp/. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   return path;
 }

@@ -70,6 +70,7 @@ describe('the worklist, in headless Chromium', () => {
     );
     expect(dues).toEqual([...dues].sort());
     await screenshot(page, 'worklist');
+    await screenshot(page, 'worklist-window', false); // the README's picture (docs/images/worklist.png)
     expect(await seriousViolations(page)).toEqual([]);
   });
 

@@ -54,7 +54,7 @@ export function rowElement(r: Row): HTMLTableRowElement {
     'tr',
     { 'data-careplan': r.carePlan, 'data-standing': r.standing },
     h('td', {}, h('a', { href: `/app/forlop/${encodeURIComponent(r.carePlan)}` }, r.patientName || r.patient)),
-    h('td', {}, r.fnr),
+    h('td', { class: 'nowrap' }, r.fnr),
     h('td', {}, h('abbr', { title: r.pathwayTitle }, r.pathway)),
     h('td', {}, r.next || '–'),
     h('td', {}, r.due ? norDate(r.due) : '–'),
