@@ -1,6 +1,6 @@
 import { load, startServer, table, type LoadResult } from './harness.js';
 import { ISSUER, makeKeys, signToken } from '../test/security/support.js';
-import { fnrFor } from '../test/support/norwegian-ids.js';
+import { benchPatient, PersonNumbers } from './patients.js';
 
 /**
  * Issue 8's figure: what authentication and the audit trail cost. The same server (embedded SQLite)
@@ -8,13 +8,6 @@ import { fnrFor } from '../test/support/norwegian-ids.js';
  * scopes checked and an AuditEvent for every read and create — under the same load: creates, then
  * reads of random ones, 16 connections.
  */
-const patient = (i: number) => ({
-  resourceType: 'Patient',
-  identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: fnrFor(i) }],
-  name: [{ family: `Nordmann${i % 1000}`, given: ['Kari'] }],
-  birthDate: '1980-05-17',
-});
-
 export async function securityBench(n: number, seconds: number): Promise<string> {
   const keys = await makeKeys();
   const rows: (string | number)[][] = [];
@@ -39,11 +32,12 @@ export async function securityBench(n: number, seconds: number): Promise<string>
       );
       const headers: Record<string, string> = secure ? { authorization: `Bearer ${token}` } : {};
       const ids: string[] = [];
+      const people = new PersonNumbers(0);
       const create = await load({
         url: `${server.url}/fhir/Patient`,
         method: 'POST',
         amount: n,
-        body: JSON.stringify(patient(1)),
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(benchPatient(people.take())) }),
         headers,
         onResponse: (status, text) => {
           if (ids.length < 5000 && status === 201) ids.push(JSON.parse(text).id);
