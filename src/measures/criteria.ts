@@ -1,9 +1,11 @@
 import { FhirError } from '../fhir/errors.js';
 import { matchingIds } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
+import { osloDate } from '../pathways/calendar.js';
 import { DeadlineRules } from '../pathways/rules.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { fhirpathMessage, type Criterion, type MeasureDef } from './definition.js';
+import { nativeExpression, untypedObjects } from './native/index.js';
 import type { MeasurementPeriod } from './period.js';
 
 /** `{{%periodStart}}` and `{{%periodEnd}}`: the embedded FHIRPath an x-fhir-query may hold here. */
@@ -25,9 +27,23 @@ function unprocessable(message: string, expression: string): FhirError {
 export class CriteriaRunner {
   private readonly rules: DeadlineRules;
   private readonly queries = new Map<string, Set<string>>();
+  /** `%now` for the native path: today in Oslo when the evaluation starts. */
+  private readonly today: string;
 
-  constructor(svc: Services) {
+  /** Only the clock is read: the evaluation worker builds one from the evaluation's time. */
+  constructor(svc: Pick<Services, 'clock'>) {
     this.rules = new DeadlineRules(svc.clock);
+    this.today = osloDate(svc.clock.now());
+  }
+
+  /** The FHIR-query populations' members, for the evaluation worker (which has no database). */
+  queryMembers(): [path: string, ids: string[]][] {
+    return [...this.queries].map(([path, ids]) => [path, [...ids]]);
+  }
+
+  /** The FHIR-query populations' members as `prepare` found them in the main thread. */
+  useQueryMembers(members: [path: string, ids: string[]][]): void {
+    for (const [path, ids] of members) this.queries.set(path, new Set(ids));
   }
 
   /** Runs the Measure's FHIR-query populations over the snapshot, once per evaluation. */
@@ -40,8 +56,26 @@ export class CriteriaRunner {
     }
   }
 
-  /** A FHIRPath criterion's result on one pathway, as plain values. */
-  values(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): unknown[] {
+  /**
+   * A FHIRPath criterion's result on one pathway, as plain values: natively when the expression is in
+   * the subset that has a native form (src/measures/native, proven equal to fhirpath.js by
+   * test/measures/native.test.ts) and the values are plain enough, else — and on any doubt, error
+   * included — by fhirpath.js. A variable's objects must carry fhirpath.js's types (`variable`).
+   */
+  values(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>, variable = false): unknown[] {
+    const native = nativeExpression(c.expression);
+    if (native) {
+      try {
+        const out = native(carePlan, variables, this.today);
+        if (!variable || !untypedObjects(out)) return out;
+      } catch {
+        // NotNative, or anything else: fhirpath.js decides, and reports its own errors
+      }
+    }
+    return this.fhirpath(c, carePlan, variables);
+  }
+
+  private fhirpath(c: Criterion, carePlan: { id?: string }, variables: Record<string, unknown>): unknown[] {
     try {
       return this.rules.evaluate(c.expression, carePlan, variables);
     } catch (err) {

@@ -53,7 +53,7 @@ export function variablesOf(
     setting: context.setting ?? [],
     severity: context.severity ?? [],
   };
-  for (const v of ctx.def.variables) vars[v.name] = ctx.runner.values(v.criterion, data.carePlan, vars);
+  for (const v of ctx.def.variables) vars[v.name] = ctx.runner.values(v.criterion, data.carePlan, vars, true);
   return vars;
 }
 
