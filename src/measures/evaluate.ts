@@ -1,31 +1,22 @@
-import type { CareTeam, PlanDefinition, Reference } from '@medplum/fhirtypes';
+import type { PlanDefinition, Reference } from '@medplum/fhirtypes';
 import type { Services } from '../fhir/services.js';
-import { CARE_TEAM_ROLE } from '../pathways/plan.js';
-import { dateOf, findAll } from '../pathways/search.js';
+import { findAll } from '../pathways/search.js';
 import { osloDate } from '../pathways/calendar.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { splitCanonical } from '../terminology/versions.js';
 import { CriteriaRunner } from './criteria.js';
 import type { MeasureDef } from './definition.js';
 import { evaluatePathway, type PathwayContext } from './pathway.js';
-import type { MeasurementPeriod } from './period.js';
+import { fromWire, parallel, WorkerEvaluation } from './parallel.js';
+import { readRawPathways } from './raw.js';
 import { candidateIds, readPathways, type Needs, type PathwayData } from './source.js';
+import { inScope, type Scope } from './scope.js';
 import { GroupTally } from './tally.js';
+
+export type { Scope } from './scope.js';
 
 /** Pathways read from the database at once: a handful of queries per batch, a batch in memory. */
 const BATCH = 500;
-
-/** Which pathways are counted: the period's, narrowed to a patient, a unit or a coordinator. */
-export interface Scope {
-  period: MeasurementPeriod;
-  patient?: string;
-  unit?: string;
-  practitioner?: string;
-  /** Keep the CarePlans of each population (a subject-list report). */
-  listed: boolean;
-  /** An individual report's evaluated resources: those changed since (a date or dateTime). */
-  evaluatedSince?: string;
-}
 
 export interface Evaluated {
   tallies: GroupTally[];
@@ -56,26 +47,6 @@ function needsOf(def: MeasureDef, scope: Scope): Needs & { plan: boolean } {
     referral: uses('referral'),
     plan: uses('plan'),
   };
-}
-
-const isCoordinator = (team: CareTeam | undefined, practitioner: string) =>
-  (team?.participant ?? []).some(
-    (p) =>
-      p.member?.reference === `Practitioner/${practitioner}` &&
-      p.role?.some((r) => r.coding?.some((c) => c.system === CARE_TEAM_ROLE && c.code === 'coordinator-specialist')),
-  );
-
-/** The pathway's period (Oslo dates) overlaps the measurement period: a pathway of the period. */
-function overlaps(data: PathwayData, period: MeasurementPeriod): boolean {
-  const start = dateOf(data.carePlan.period?.start);
-  const end = dateOf(data.carePlan.period?.end);
-  return (!start || start <= period.end) && (!end || end >= period.start);
-}
-
-function inScope(data: PathwayData, scope: Scope): boolean {
-  if (!overlaps(data, scope.period)) return false;
-  if (scope.unit && data.episode?.managingOrganization?.reference !== `Organization/${scope.unit}`) return false;
-  return !scope.practitioner || isCoordinator(data.careTeam, scope.practitioner);
 }
 
 /** The PlanDefinitions pathways instantiate, read once each in the snapshot. */
@@ -114,9 +85,75 @@ function evaluatedOf(data: PathwayData, since: string | undefined): Reference[] 
   return resources.filter((r) => changedSince(r, since)).map((r) => ({ reference: `${r.resourceType}/${r.id}` }));
 }
 
+/** What stays the same through one evaluation's batches. */
+interface Run {
+  svc: Services;
+  db: SqlExecutor;
+  def: MeasureDef;
+  scope: Scope;
+  runner: CriteriaRunner;
+  needs: Needs & { plan: boolean };
+  tallies: GroupTally[];
+}
+
+/** Each pathway read, parsed and evaluated here, a batch at a time. */
+async function inThread(run: Run, ids: string[]): Promise<Reference[]> {
+  const { db, def, scope, runner, needs, tallies } = run;
+  const ctx: PathwayContext = { runner, def, period: scope.period };
+  const planOf = planLookup(run.svc, db);
+  const evaluated: Reference[] = [];
+  for (let i = 0; i < ids.length; i += BATCH) {
+    for (const data of await readPathways(db, ids.slice(i, i + BATCH), needs)) {
+      if (!inScope(data, scope)) continue;
+      const plan = needs.plan ? await planOf(data.carePlan.instantiatesCanonical?.[0]) : undefined;
+      evaluatePathway(ctx, data, plan).forEach((result, g) => tallies[g].add(result, data.carePlan.id as string));
+      if (scope.patient) evaluated.push(...evaluatedOf(data, scope.evaluatedSince));
+    }
+  }
+  return evaluated;
+}
+
+/** Batches in the worker at once: this thread reads ahead while it evaluates. */
+const AHEAD = 3;
+
+/**
+ * Each pathway read here and parsed and evaluated in the worker (parallel.ts): the next batch is read
+ * while the worker runs the last. Results are tallied in the order read, as in one thread.
+ */
+async function inWorker(run: Run, ids: string[]): Promise<void> {
+  const { svc, db, def, scope, runner, needs, tallies } = run;
+  const worker = new WorkerEvaluation({
+    def,
+    period: scope.period,
+    now: svc.clock.now().toISOString(),
+    queries: runner.queryMembers(),
+    unit: scope.unit,
+    practitioner: scope.practitioner,
+  });
+  const planOf = needs.plan ? planLookup(svc, db) : undefined;
+  const pending: Promise<Awaited<ReturnType<WorkerEvaluation['evaluate']>>>[] = [];
+  const tally = (results: Awaited<(typeof pending)[number]>) => {
+    for (const r of results) r.groups.forEach((w, g) => tallies[g].add(fromWire(w), r.id));
+  };
+  try {
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const job = worker.evaluate(await readRawPathways(db, ids.slice(i, i + BATCH), needs), planOf);
+      // a failure is met where it is awaited, in order; until then it is not unhandled
+      job.catch(() => undefined);
+      pending.push(job);
+      if (pending.length >= AHEAD) tally(await (pending.shift() as (typeof pending)[number]));
+    }
+    for (const job of pending) tally(await job);
+  } finally {
+    worker.close();
+  }
+}
+
 /**
  * Evaluates a Measure over the pathways in scope, read in `db` (one snapshot: the report sees no write
- * half done) a batch at a time: each pathway through the criteria, into each group's tally.
+ * half done) a batch at a time: each pathway through the criteria, into each group's tally. Many
+ * pathways (`parallel.from`, not a patient's) are parsed and evaluated in a worker thread while this
+ * one reads; the result is the same.
  */
 export async function evaluateMeasure(
   svc: Services,
@@ -126,19 +163,13 @@ export async function evaluateMeasure(
 ): Promise<Evaluated> {
   const runner = new CriteriaRunner(svc);
   await runner.prepare(svc, db, def, scope.period);
-  const ctx: PathwayContext = { runner, def, period: scope.period };
   const needs = needsOf(def, scope);
-  const planOf = planLookup(svc, db);
   const tallies = def.groups.map((g) => new GroupTally(g, scope.listed));
-  const evaluated: Reference[] = [];
+  const run: Run = { svc, db, def, scope, runner, needs, tallies };
   const ids = await candidateIds(svc, db, scope.period, scope.patient);
-  for (let i = 0; i < ids.length; i += BATCH) {
-    for (const data of await readPathways(db, ids.slice(i, i + BATCH), needs)) {
-      if (!inScope(data, scope)) continue;
-      const plan = needs.plan ? await planOf(data.carePlan.instantiatesCanonical?.[0]) : undefined;
-      evaluatePathway(ctx, data, plan).forEach((result, g) => tallies[g].add(result, data.carePlan.id as string));
-      if (scope.patient) evaluated.push(...evaluatedOf(data, scope.evaluatedSince));
-    }
+  if (!scope.patient && ids.length >= parallel.from) {
+    await inWorker(run, ids);
+    return { tallies, evaluated: [] };
   }
-  return { tallies, evaluated };
+  return { tallies, evaluated: await inThread(run, ids) };
 }

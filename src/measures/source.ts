@@ -48,7 +48,7 @@ export async function candidateIds(
   return matchingIds(svc, 'CarePlan', query, db);
 }
 
-const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
+export const idIn = (refs: { reference?: string }[] | undefined, type: string) =>
   refs
     ?.map((r) => r.reference)
     .find((r) => r?.startsWith(`${type}/`))

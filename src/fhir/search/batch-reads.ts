@@ -88,14 +88,28 @@ export async function currentByIds<T extends Resource>(
   type: string,
   ids: readonly (string | undefined)[],
 ): Promise<Map<string, T>> {
-  const unique = [...new Set(ids.filter((id): id is string => Boolean(id)))];
   const out = new Map<string, T>();
+  for (const [id, content] of await currentContentsByIds(db, type, ids)) out.set(id, JSON.parse(content) as T);
+  return out;
+}
+
+/**
+ * As `currentByIds`, the stored JSON text unparsed: for a reader that hands the rows to another
+ * thread (the quality indicators' evaluation worker parses them there).
+ */
+export async function currentContentsByIds(
+  db: SqlExecutor,
+  type: string,
+  ids: readonly (string | undefined)[],
+): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter((id): id is string => Boolean(id)))];
+  const out = new Map<string, string>();
   if (!unique.length) return out;
   const rows = await db.all<{ id: string; content: string }>(
     `SELECT id, content FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`,
     [type, ...unique],
   );
-  for (const r of rows) out.set(r.id, JSON.parse(r.content) as T);
+  for (const r of rows) out.set(r.id, r.content);
   return out;
 }
 
@@ -123,6 +137,18 @@ export interface Referrer<T> {
  * rows read. MATERIALIZED keeps the planner from reading every row before its status.
  */
 export async function referrersOf<T extends Resource>(db: SqlExecutor, q: Referrers): Promise<Referrer<T>[]> {
+  return (await referrerContents(db, q)).map((r) => ({
+    target: r.target,
+    rid: r.rid,
+    resource: JSON.parse(r.content) as T,
+  }));
+}
+
+/** As `referrersOf`, the stored JSON text unparsed (see `currentContentsByIds`). */
+export async function referrerContents(
+  db: SqlExecutor,
+  q: Referrers,
+): Promise<{ target: string; rid: number; content: string }[]> {
   if (!q.targetIds.length) return [];
   const byStatus = `AND EXISTS (SELECT 1 FROM sp_token t
                       WHERE t.param = ? AND t.code = ? AND t.system IS NULL AND t.rid = b.rid)`;
@@ -141,5 +167,5 @@ export async function referrersOf<T extends Resource>(db: SqlExecutor, q: Referr
       ...(q.status === undefined ? [] : [paramId(q.type, 'status'), q.status]),
     ],
   );
-  return rows.map((r) => ({ target: r.target, rid: Number(r.rid), resource: JSON.parse(r.content) as T }));
+  return rows.map((r) => ({ target: r.target, rid: Number(r.rid), content: r.content }));
 }
