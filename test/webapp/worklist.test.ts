@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/fhir/services.js';
 import { BACKENDS } from '../support/backends.js';
 import { openBrowser, screenshot, seriousViolations, type Browser } from './browser.js';
 import { expectedRow, norwegian } from './expected.js';
@@ -21,7 +22,9 @@ describe('the worklist, in headless Chromium', () => {
   let unit: SeededUnit;
 
   beforeAll(async () => {
-    s = await startWebServer(BACKENDS[0], { now: '2026-11-20T09:00:00Z', examples: true });
+    // pages of at most 100 (MAX_COUNT): the worklist must page through CarePlans whose includes exceed it
+    const limits = { ...DEFAULT_LIMITS, maxCount: 100 };
+    s = await startWebServer(BACKENDS[0], { now: '2026-11-20T09:00:00Z', examples: true, options: () => ({ limits }) });
     unit = await seedUnit(s.base, '2026-11-20', SEEDED);
     await fhirCall(s.base, 'POST', '$evaluate-deadlines', { resourceType: 'Parameters' });
     s.clock.set(new Date('2026-11-24T09:00:00Z')); // what fell overdue since is not a breach yet
@@ -42,6 +45,12 @@ describe('the worklist, in headless Chromium', () => {
   it('a browser at / reaches the worklist; each row says what the API says of its pathway', async () => {
     await page.goto(`${s.origin}/`);
     expect(new URL(page.url()).pathname).toBe('/app/');
+    // the FHIR base sends a browser to the app too, and still answers a FHIR client as before
+    const html = await fetch(s.base, { headers: { Accept: 'text/html' }, redirect: 'manual' });
+    expect([html.status, html.headers.get('location')]).toEqual([302, '/app/']);
+    const api = await fetch(s.base, { headers: { Accept: 'application/fhir+json' }, redirect: 'manual' });
+    expect(api.status).toBe(405);
+    expect((await api.json()).resourceType).toBe('OperationOutcome');
     await page.locator('#arbeidsliste').waitFor();
     expect(await page.textContent('#antall')).toContain(`${SEEDED} åpne forløp`);
     expect(await page.textContent('#antall')).toContain('i dag 24.11.2026');

@@ -6,10 +6,11 @@ import type {
   Patient,
   Practitioner,
   Reference,
+  Resource,
   Task,
 } from '@medplum/fhirtypes';
 import { calendarDaysBetween, osloDate, workingDaysBetween } from '../../pathways/calendar.js';
-import { byReference, type Fhir } from './fhir.js';
+import { byReference, OutcomeError, type Fhir } from './fhir.js';
 import { maskFnr, type Standing } from './format.js';
 import { nameOf, FNR_SYSTEMS } from './people.js';
 
@@ -65,6 +66,22 @@ async function byIds<T extends Practitioner | Organization>(fhir: Fhir, type: st
   return byReference(out);
 }
 
+/**
+ * The active CarePlans with their patients and care teams. The server refuses a page whose includes
+ * exceed its `_count` limit (MAX_COUNT, 1,000 by default): 300 a page stays under it; a server with a lower
+ * limit says `too-costly`, and the pages are halved until it answers.
+ */
+async function activePlans(fhir: Fhir, count: number): Promise<Resource[]> {
+  const path = `CarePlan?status=active&_count=${count}&_include=CarePlan:subject&_include=CarePlan:care-team`;
+  try {
+    return await fhir.searchAll(path);
+  } catch (e) {
+    const costly = e instanceof OutcomeError && e.outcome?.issue?.some((i) => i.code === 'too-costly');
+    if (costly && count > 10) return activePlans(fhir, Math.floor(count / 2));
+    throw e;
+  }
+}
+
 export function standingOf(due: string | undefined, today: string, breached: boolean): Standing {
   if (breached) return 'breached';
   if (!due) return 'on-time';
@@ -79,7 +96,7 @@ export function standingOf(due: string | undefined, today: string, breached: boo
  */
 export async function loadWorklist(fhir: Fhir): Promise<Worklist> {
   const [found, tasks, breaches] = await Promise.all([
-    fhir.searchAll('CarePlan?status=active&_count=1000&_include=CarePlan:subject&_include=CarePlan:care-team'),
+    activePlans(fhir, 300),
     fhir.searchAll<Task>(`Task?status=${OPEN_TASK}&due=ge1900-01-01&_count=1000&_elements=basedOn,restriction`),
     fhir.searchAll<DetectedIssue>('DetectedIssue?status=final&_count=1000&_elements=implicated'),
   ]);
