@@ -77,7 +77,14 @@ export class ResourceStore {
    */
   withCommitHook(hook: CommitHook): ResourceStore {
     const scoped = Object.create(this) as ResourceStore;
-    scoped.hook = hook;
+    // hooks compose: a request's audit hook runs after the hooks of the store it scopes (the outbox)
+    const outer = this.hook;
+    scoped.hook = outer
+      ? async (tx, written) => {
+          await outer(tx, written);
+          await hook(tx, written);
+        }
+      : hook;
     return scoped;
   }
 

@@ -9,6 +9,7 @@
  *   the search indexes end in `rid`, so a lookup never reads the table row;
  *   `grp` ties together the component rows of one composite value (NULL otherwise).
  * - `leases`: who holds a long job (a registry report run) and until when.
+ * - `subscription_state`, `subscription_events`: the subscriptions' outbox (docs/subscriptions.md).
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
@@ -68,6 +69,38 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     idx('sp_uri', 'rid, param'),
     // named leases: one holder at a time across processes, until released or expired (storage/lease.ts)
     `CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires ${BIG} NOT NULL)`,
+    ...subscriptionTables(BIG),
+  ];
+}
+
+/**
+ * The subscriptions' tables (src/subscriptions): each subscription's criteria, status and counters,
+ * mirrored from the Subscription in the transaction that writes it (events_since_start numbers its events
+ * without gaps), and the transactional outbox: an event per matching write, in the writer's transaction.
+ */
+function subscriptionTables(BIG: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS subscription_state (
+      id TEXT PRIMARY KEY,
+      status TEXT NOT NULL,
+      criteria_type TEXT NOT NULL,
+      criteria TEXT NOT NULL,
+      events_since_start ${BIG} NOT NULL DEFAULT 0,
+      delivered ${BIG} NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt ${BIG} NOT NULL DEFAULT 0,
+      last_error TEXT
+    )`,
+    'CREATE INDEX IF NOT EXISTS subscription_state_criteria_type_status ON subscription_state (criteria_type, status)',
+    `CREATE TABLE IF NOT EXISTS subscription_events (
+      subscription TEXT NOT NULL,
+      number ${BIG} NOT NULL,
+      type TEXT NOT NULL,
+      id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      created ${BIG} NOT NULL,
+      PRIMARY KEY (subscription, number)
+    )`,
   ];
 }
 
