@@ -7,7 +7,18 @@ import prettier from 'eslint-config-prettier';
 import importX from 'eslint-plugin-import-x';
 
 /** The areas around the core; each plugs in from outside, so the core imports none of them. */
-const OUTER = ['app', 'http', 'cli', 'security', 'pathways', 'registry', 'measures', 'terminology', 'validation'];
+const OUTER = [
+  'app',
+  'http',
+  'cli',
+  'security',
+  'pathways',
+  'registry',
+  'measures',
+  'terminology',
+  'validation',
+  'subscriptions',
+];
 
 /** `no-restricted-imports` patterns that forbid importing the given top-level areas of src/. */
 function forbid(areas, why) {
@@ -60,7 +71,7 @@ export default tseslint.config(
   },
   // the areas plug into the core from outside; only the composition root (src/app) and the adapters see them all
   {
-    files: ['src/{security,pathways,registry,measures,terminology,validation}/**/*.ts'],
+    files: ['src/{security,pathways,registry,measures,terminology,validation,subscriptions}/**/*.ts'],
     rules: forbid(['app', 'http', 'cli'], 'an area plugs into the core; it does not reach the adapters or the root'),
   },
   // tests and tools may reach anything; test data builders use loose shapes

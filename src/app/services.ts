@@ -22,6 +22,9 @@ import '../registry/services.js';
 import { smartAccess } from '../security/authorize.js';
 import '../security/services.js';
 import type { Storage } from '../storage/types.js';
+import { subscriptionChecks } from '../subscriptions/checks.js';
+import { outboxHook } from '../subscriptions/outbox.js';
+import { DEFAULT_SUBSCRIPTION_SETTINGS, Signal, type SubscriptionSettings } from '../subscriptions/services.js';
 import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
 import { DEFAULT_TERMINOLOGY_LIMITS, type TerminologyLimits } from '../terminology/services.js';
 import { TerminologyStore } from '../terminology/source.js';
@@ -48,6 +51,8 @@ export interface ServiceOptions {
   registryPageSize?: number;
   /** The unit (Organization/id) a pathway applied without `organization` is reported by. */
   pathwayDefaultUnit?: string;
+  /** Which endpoints Subscriptions may deliver to, and how long an event is retried. */
+  subscriptions?: Partial<SubscriptionSettings>;
 }
 
 /**
@@ -65,7 +70,10 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     if (sp.status === 'active') extractor.invalidate(registerSearchParameter(defs, sp));
   };
   // terminology lookups are ordinary searches (url, identifier, source-system), every match
-  const store = new ResourceStore(options.storage, extractor, clock, register);
+  // every transaction ends by recording the events its writes give subscriptions (the outbox)
+  const store = new ResourceStore(options.storage, extractor, clock, register).withCommitHook(
+    outboxHook(() => services),
+  );
   const terminology = new TerminologyStore(
     (types) => store.versionCount(types),
     (type, query) => searchAll(services, type, query),
@@ -82,7 +90,8 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     validationMode: options.validationMode ?? 'strict',
-    reactions: options.reactions ?? [pathwayProgress, personIdentity],
+    // a Subscription the server would not honour is refused whatever else reacts to writes
+    reactions: [...(options.reactions ?? [pathwayProgress, personIdentity]), subscriptionChecks],
     operations: options.operations ?? OPERATIONS,
     access: smartAccess,
     searchHooks: [resolveTerminologyModifiers],
@@ -90,6 +99,8 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     registryOutbox: options.registryOutbox,
     registryPageSize: options.registryPageSize,
     pathwayDefaultUnit: options.pathwayDefaultUnit,
+    subscriptions: { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...options.subscriptions },
+    subscriptionSignal: new Signal(),
     plans: new PlanCache({
       generation: () => store.versionCount(['PlanDefinition']),
       byUrl: (url) => terminology.searchAll('PlanDefinition', [['url', url]]),

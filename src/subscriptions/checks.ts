@@ -1,0 +1,53 @@
+import type { Subscription } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
+import { parseCriteria } from './criteria.js';
+import { endpointRefusal } from './endpoint.js';
+
+/** The payloads a rest-hook is delivered with: none (a ping) or the resource as FHIR JSON. */
+const PAYLOADS = new Set(['application/fhir+json']);
+
+const refuse = (message: string, expression: string) =>
+  new FhirError('unprocessable', { message, expression: `Subscription.${expression}` });
+
+/**
+ * A Subscription the server would not honour is refused when it is written (422), never accepted and
+ * left to sit: only rest-hook is delivered so far (R4 §subscription channel types websocket, email,
+ * sms and message are not), with no payload or `application/fhir+json`, to an allowed endpoint, on
+ * criteria that parse as a search. The status is the server's to move (R4: the client asks with
+ * `requested` or turns it `off`; `active` and `error` are set by the server).
+ */
+export const subscriptionChecks: WriteReaction = {
+  type: 'Subscription',
+  async check(svc: Services, _tx, event: WriteEvent): Promise<void> {
+    // the server's own writes (status after a handshake, error after the last retry) pass
+    if (event.origin !== 'request' || !event.after) return;
+    const sub = event.after as Subscription;
+    checkStatus(sub, event.before as Subscription | undefined);
+    checkChannel(svc, sub);
+    parseCriteria(svc, sub.criteria);
+  },
+};
+
+function checkStatus(sub: Subscription, before: Subscription | undefined): void {
+  if (sub.status === 'requested' || sub.status === 'off') return;
+  if (before && before.status === sub.status) return; // a client re-sending what the server set
+  throw refuse(`Subscription.status '${sub.status}' is set by the server: ask with 'requested' (or 'off')`, 'status');
+}
+
+function checkChannel(svc: Services, sub: Subscription): void {
+  const channel = sub.channel;
+  if (channel?.type !== 'rest-hook') {
+    throw refuse(`Channel type '${channel?.type}' is not supported by this server (only rest-hook)`, 'channel.type');
+  }
+  const payload = channel.payload?.split(';')[0]?.trim();
+  if (payload !== undefined && !PAYLOADS.has(payload)) {
+    throw refuse(`Payload '${channel.payload}' is not supported (none, or application/fhir+json)`, 'channel.payload');
+  }
+  const refusal = endpointRefusal(svc.subscriptions, channel.endpoint);
+  if (refusal) throw refuse(refusal, 'channel.endpoint');
+  for (const header of channel.header ?? []) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:\s*[^\r\n]*$/.test(header))
+      throw refuse(`channel.header '${header.slice(0, 80)}' is not 'Name: value'`, 'channel.header');
+  }
+}

@@ -1,0 +1,96 @@
+import type { Subscription } from '@medplum/fhirtypes';
+import type { Services } from '../fhir/services.js';
+import type { Lease } from '../storage/lease.js';
+import { backoffMs, type Backoff } from './backoff.js';
+import { eventNotification, handshake, send } from './notify.js';
+import { moveStatus } from './status.js';
+import {
+  eventsAfter,
+  markDelivered,
+  markFailed,
+  readState,
+  type OutboxEvent,
+  type SubscriptionState,
+} from './state.js';
+
+export interface DeliveryOptions {
+  /** One request's time limit: a slow endpoint holds only its own subscription this long. */
+  requestTimeoutMs: number;
+  /** The most events one run sends before it lets others have a turn. */
+  batch: number;
+  backoff: Backoff;
+}
+
+/**
+ * One run for one subscription, under its lease (one node at a time): the handshake when it is
+ * `requested`, else its undelivered events in order, each acknowledged (the `delivered` mark moved, the
+ * lease checked, in one transaction) before the next is sent. The first failure ends the run and puts the
+ * next attempt off; delivery is at least once (an event sent but not marked, the process dying between,
+ * is sent again). Returns whether work is left (a full batch sent, or a handshake made).
+ */
+export async function deliverSubscription(
+  svc: Services,
+  id: string,
+  lease: Lease,
+  options: DeliveryOptions,
+): Promise<boolean> {
+  const db = svc.store.storage;
+  const state = await readState(db, id);
+  const row = await svc.store.current('Subscription', id);
+  if (!state || !row?.content || row.deleted) return false;
+  const sub = JSON.parse(row.content) as Subscription;
+  // R4 §subscription `end`: the time for the server to turn this subscription off
+  if (sub.end && Date.parse(sub.end) <= svc.clock.now().getTime()) {
+    await moveStatus(svc, id, sub.status, 'off');
+    return false;
+  }
+  if (state.status === 'requested' && sub.status === 'requested') return shake(svc, sub, options);
+  if (state.status !== 'active' || sub.status !== 'active') return false;
+  const events = await eventsAfter(db, id, state.delivered, options.batch);
+  let attempts = state.attempts;
+  for (const event of events) {
+    const notification = await eventNotification(svc, sub, event);
+    // a version no longer in history cannot be sent: it is passed over (none is purged today)
+    const sent = notification ? await send(notification, options.requestTimeoutMs) : { ok: true };
+    if (!sent.ok) {
+      await failed(svc, state, sub, event, { attempts: attempts + 1, error: sent.error ?? 'failed' }, options);
+      return false;
+    }
+    await db.transaction(async (tx) => {
+      await lease.hold(tx);
+      await markDelivered(tx, id, event.number);
+    });
+    attempts = 0;
+  }
+  return events.length === options.batch;
+}
+
+/** The handshake (`requested` → `active` on a 2xx, else `error` with the reason in `Subscription.error`). */
+async function shake(svc: Services, sub: Subscription, options: DeliveryOptions): Promise<boolean> {
+  const sent = await send(handshake(sub), options.requestTimeoutMs);
+  if (sent.ok) return moveStatus(svc, sub.id as string, 'requested', 'active');
+  await moveStatus(svc, sub.id as string, 'requested', 'error', `The handshake failed: ${sent.error}`);
+  return false;
+}
+
+/**
+ * A failed attempt: retried after a back-off while the oldest undelivered event is younger than the
+ * maximum age (by the server's clock); past it the subscription is set to `error`, with the reason and an
+ * AuditEvent, and its events stay in the outbox (a client that asks again with `requested` gets them).
+ */
+async function failed(
+  svc: Services,
+  state: SubscriptionState,
+  sub: Subscription,
+  event: OutboxEvent,
+  failure: { attempts: number; error: string },
+  options: DeliveryOptions,
+): Promise<void> {
+  const next = Date.now() + backoffMs(failure.attempts, options.backoff);
+  await svc.store.storage.transaction((tx) => markFailed(tx, state.id, failure.attempts, next, failure.error));
+  const age = svc.clock.now().getTime() - event.created;
+  if (age < svc.subscriptions.maxAgeMs) return;
+  const hours = Math.round(svc.subscriptions.maxAgeMs / 3600_000);
+  const why = `Event ${event.number} could not be delivered within ${hours} h (${failure.attempts} attempts): ${failure.error}`;
+  await moveStatus(svc, state.id, sub.status, 'error', why);
+}

@@ -1,0 +1,75 @@
+import type { Subscription } from '@medplum/fhirtypes';
+import { matchingIds } from '../fhir/search/batch-reads.js';
+import type { Services } from '../fhir/services.js';
+import type { CommitHook, VersionRow } from '../fhir/store.js';
+import type { Tx } from '../storage/types.js';
+import { splitCriteria } from './criteria.js';
+
+/** The statuses whose subscriptions get events: `requested` ones too, so none is lost before the handshake. */
+const LISTENING = ['requested', 'active'];
+
+/**
+ * The transactional outbox, as the store's commit hook: in the transaction of every write, before it
+ * commits, a written Subscription is mirrored into `subscription_state`, and each written resource that
+ * matches a listening subscription's criteria gets an event row numbered by that subscription's
+ * `events_since_start`. The counter is raised by an UPDATE, which holds the subscription's row until the
+ * commit: writers of events for one subscription take their numbers in commit order, and a rolled-back
+ * write gives its number back — the numbers have no gaps, and an event exists if and only if its write
+ * committed. `services` is read when a transaction commits (the hook is made before the services are).
+ */
+export function outboxHook(services: () => Services): CommitHook {
+  return async (tx, written) => {
+    const svc = services();
+    for (const row of written) if (row.type === 'Subscription') await mirror(tx, row);
+    let recorded = 0;
+    for (const row of written) if (!row.deleted) recorded += await recordEvents(svc, tx, row);
+    // the worker looks a moment later: by then this transaction has (most likely) committed
+    if (recorded) setTimeout(() => svc.subscriptionSignal.notify(), 5).unref();
+  };
+}
+
+/** Keeps `subscription_state` in step with the Subscription written (its counters survive updates). */
+async function mirror(tx: Tx, row: VersionRow): Promise<void> {
+  if (row.deleted) {
+    await tx.run('DELETE FROM subscription_state WHERE id = ?', [row.id]);
+    await tx.run('DELETE FROM subscription_events WHERE subscription = ?', [row.id]);
+    return;
+  }
+  const sub = JSON.parse(row.content as string) as Subscription;
+  const criteria = sub.criteria ?? '';
+  // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
+  await tx.run(
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria) VALUES (?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
+       criteria = excluded.criteria,
+       attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
+       next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
+    [row.id, sub.status, splitCriteria(criteria).type, criteria],
+  );
+}
+
+/** Records an event for each listening subscription whose criteria the written version matches. */
+async function recordEvents(svc: Services, tx: Tx, row: VersionRow): Promise<number> {
+  const subs = await tx.all<{ id: string; criteria: string }>(
+    `SELECT id, criteria FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
+    [row.type, ...LISTENING],
+  );
+  let recorded = 0;
+  for (const sub of subs) {
+    // the search machinery decides, on the index rows this transaction just wrote: the criteria with `_id`
+    const { query } = splitCriteria(sub.criteria);
+    const ids = await matchingIds(svc, row.type, [...query, ['_id', row.id]], tx);
+    if (!ids.length) continue;
+    const counted = await tx.get<{ n: number | string }>(
+      `UPDATE subscription_state SET events_since_start = events_since_start + 1 WHERE id = ?
+       RETURNING events_since_start AS n`,
+      [sub.id],
+    );
+    await tx.run(
+      `INSERT INTO subscription_events (subscription, number, type, id, version, created) VALUES (?, ?, ?, ?, ?, ?)`,
+      [sub.id, Number(counted!.n), row.type, row.id, row.version, svc.clock.now().getTime()],
+    );
+    recorded++;
+  }
+  return recorded;
+}

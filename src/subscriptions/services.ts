@@ -1,0 +1,35 @@
+/** What the subscriptions area keeps in the services (the core does not know it: src/fhir/services.ts). */
+export interface SubscriptionSettings {
+  /** Endpoint prefixes a Subscription may deliver to (SUBSCRIPTION_ENDPOINTS); https, or http on loopback. */
+  endpoints: string[];
+  /** Loopback endpoints (http://127.0.0.1:…, http://localhost:…) allowed without being listed: development. */
+  allowLoopback: boolean;
+  /** How long an event is retried before the subscription is set to `error` (SUBSCRIPTION_MAX_AGE_HOURS). */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
+  endpoints: [],
+  allowLoopback: true,
+  maxAgeMs: 72 * 3600_000,
+};
+
+/** Wakes the delivery workers of this process when a commit recorded events (others find them by polling). */
+export class Signal {
+  private readonly listeners = new Set<() => void>();
+  on(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+}
+
+declare module '../fhir/services.js' {
+  interface Services {
+    subscriptions: SubscriptionSettings;
+    /** Told after a write recorded notification events (the outbox), so delivery starts without waiting to poll. */
+    subscriptionSignal: Signal;
+  }
+}

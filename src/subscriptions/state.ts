@@ -1,0 +1,100 @@
+import type { SqlExecutor, Tx } from '../storage/types.js';
+
+/** One subscription's delivery state (`subscription_state`); numbers as numbers (PostgreSQL gives BIGINT as text). */
+export interface SubscriptionState {
+  id: string;
+  status: string;
+  eventsSinceStart: number;
+  delivered: number;
+  attempts: number;
+  nextAttempt: number;
+  lastError: string | null;
+}
+
+/** One event of the outbox: the version a write made, numbered per subscription. */
+export interface OutboxEvent {
+  number: number;
+  type: string;
+  id: string;
+  version: number;
+  /** When it was recorded, by the server's clock (epoch ms): its age decides when retrying ends. */
+  created: number;
+}
+
+interface StateRow {
+  id: string;
+  status: string;
+  events_since_start: number | string;
+  delivered: number | string;
+  attempts: number | string;
+  next_attempt: number | string;
+  last_error: string | null;
+}
+
+const STATE_COLS = 'id, status, events_since_start, delivered, attempts, next_attempt, last_error';
+
+function stateOf(r: StateRow): SubscriptionState {
+  return {
+    id: r.id,
+    status: r.status,
+    eventsSinceStart: Number(r.events_since_start),
+    delivered: Number(r.delivered),
+    attempts: Number(r.attempts),
+    nextAttempt: Number(r.next_attempt),
+    lastError: r.last_error,
+  };
+}
+
+export async function readState(db: SqlExecutor, id: string): Promise<SubscriptionState | undefined> {
+  const row = await db.get<StateRow>(`SELECT ${STATE_COLS} FROM subscription_state WHERE id = ?`, [id]);
+  return row && stateOf(row);
+}
+
+/**
+ * The subscriptions with work due at `now` (wall-clock ms: back-off is process time, like a lease's
+ * expiry, src/storage/lease.ts): a handshake to make, or events not yet delivered.
+ */
+export async function dueSubscriptions(db: SqlExecutor, now: number, limit: number): Promise<string[]> {
+  const rows = await db.all<{ id: string }>(
+    `SELECT id FROM subscription_state WHERE next_attempt <= ?
+       AND (status = 'requested' OR (status = 'active' AND delivered < events_since_start))
+     ORDER BY next_attempt, id LIMIT ?`,
+    [now, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The subscription's events after `after`, in order. */
+export async function eventsAfter(db: SqlExecutor, id: string, after: number, limit: number): Promise<OutboxEvent[]> {
+  const rows = await db.all<Record<keyof OutboxEvent, number | string>>(
+    `SELECT number, type, id, version, created FROM subscription_events WHERE subscription = ? AND number > ?
+     ORDER BY number LIMIT ?`,
+    [id, after, limit],
+  );
+  return rows.map((r) => ({
+    number: Number(r.number),
+    type: String(r.type),
+    id: String(r.id),
+    version: Number(r.version),
+    created: Number(r.created),
+  }));
+}
+
+/** Event `number` reached the endpoint: the next one is due now, the back-off is over. */
+export async function markDelivered(tx: Tx, id: string, number: number): Promise<void> {
+  await tx.run(
+    `UPDATE subscription_state SET delivered = ?, attempts = 0, next_attempt = 0, last_error = NULL
+     WHERE id = ? AND delivered < ?`,
+    [number, id, number],
+  );
+}
+
+/** A failed attempt: counted, and the next one put off until `nextAttempt` (wall-clock ms). */
+export async function markFailed(tx: Tx, id: string, attempts: number, nextAttempt: number, error: string) {
+  await tx.run(`UPDATE subscription_state SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?`, [
+    attempts,
+    nextAttempt,
+    error.slice(0, 500),
+    id,
+  ]);
+}

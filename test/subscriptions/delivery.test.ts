@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import {
+  createOrganization,
+  Endpoint,
+  restHook,
+  statusOf,
+  subscribe,
+  untilStatus,
+  useDelivery,
+  waitFor,
+} from './support.js';
+
+/** R4 rest-hook delivery over HTTP to real local endpoints: handshake, events in order, retries, isolation. */
+describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
+  const t = useServer(backend);
+  useDelivery(t);
+  let endpoint: Endpoint;
+  beforeAll(async () => {
+    endpoint = await Endpoint.start();
+  });
+  afterAll(async () => {
+    await endpoint.close();
+  });
+
+  it('handshakes (requested → active) with the channel headers, then sends a created resource', async () => {
+    const payload = { payload: 'application/fhir+json', header: ['Authorization: Bearer s3cret'] };
+    const id = await subscribe(t, restHook('Organization?name=Alpha', endpoint.url, payload));
+    await untilStatus(t, id, 'active');
+    const shake = endpoint.received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`);
+    expect(shake).toMatchObject({ method: 'POST', path: '/hook', body: '' });
+    expect(shake!.headers.authorization).toBe('Bearer s3cret');
+
+    const org = await createOrganization(t, 'Alpha');
+    await createOrganization(t, 'Beta'); // does not match: no event
+    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
+    // R4 rest-hook with a payload: the version written, PUT to [endpoint]/[type]/[id]
+    expect(event).toMatchObject({ method: 'PUT', path: `/hook/Organization/${org}`, number: 1 });
+    expect(event.headers['content-type']).toBe(FHIR_JSON);
+    expect(event.headers.authorization).toBe('Bearer s3cret');
+    expect(JSON.parse(event.body)).toMatchObject({ resourceType: 'Organization', id: org, name: 'Alpha' });
+  });
+
+  it('without a payload, an empty POST to the endpoint', async () => {
+    const id = await subscribe(t, restHook('Organization?name=Empty', endpoint.url));
+    await untilStatus(t, id, 'active');
+    await createOrganization(t, 'Empty');
+    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
+    expect(event).toMatchObject({ method: 'POST', path: '/hook', body: '', number: 1 });
+  });
+
+  it('a handshake that fails sets error with Subscription.error', async () => {
+    const down = await Endpoint.start();
+    down.mode = 'down';
+    const id = await subscribe(t, restHook('Organization?name=Never', down.url));
+    await untilStatus(t, id, 'error');
+    expect((await statusOf(t, id)).error).toMatch(/handshake failed: the endpoint answered 503/);
+    await down.close();
+  });
+
+  it('an endpoint down for a while gets every event afterwards, in order, numbered without gaps', async () => {
+    const flaky = await Endpoint.start();
+    const id = await subscribe(t, restHook('Organization?name=Gamma', flaky.url));
+    await untilStatus(t, id, 'active');
+    flaky.mode = 'down';
+    for (let i = 0; i < 8; i++) await createOrganization(t, 'Gamma');
+    await waitFor('several refused attempts (back-off)', () => flaky.refused >= 3);
+    expect(flaky.events(id)).toHaveLength(0);
+    flaky.mode = 'up';
+    const events = await waitFor('all 8 events', () => flaky.events(id).length >= 8 && flaky.events(id));
+    expect(events.map((e) => e.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect((await statusOf(t, id)).status).toBe('active');
+    await flaky.close();
+  });
+
+  it('a dead endpoint (never answers) does not hold up a live one', async () => {
+    const dead = await Endpoint.start();
+    const live = await Endpoint.start();
+    const deadId = await subscribe(t, restHook('Organization?name=Delta', dead.url));
+    const liveId = await subscribe(t, restHook('Organization?name=Delta', live.url));
+    await untilStatus(t, deadId, 'active');
+    await untilStatus(t, liveId, 'active');
+    dead.mode = 'hang';
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) await createOrganization(t, 'Delta');
+    const events = await waitFor(
+      'the live endpoint’s 3 events',
+      () => live.events(liveId).length >= 3 && live.events(liveId),
+    );
+    expect(events.map((e) => e.number)).toEqual([1, 2, 3]);
+    // the dead one's first request is still waiting out its 1 s timeout while the live one has all three
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(dead.events(deadId)).toHaveLength(0);
+    await dead.close();
+    await live.close();
+  });
+
+  it('past the maximum age (the server clock moved 73 h) a failing subscription is set to error, audited', async () => {
+    const gone = await Endpoint.start();
+    const id = await subscribe(t, restHook('Organization?name=Epsilon', gone.url));
+    await untilStatus(t, id, 'active');
+    gone.mode = 'down';
+    await createOrganization(t, 'Epsilon');
+    await waitFor('a refused attempt', () => gone.refused >= 1);
+    expect((await statusOf(t, id)).status).toBe('active'); // retried, not given up
+    t.clock.advance(73 * 3600_000);
+    await untilStatus(t, id, 'error');
+    expect((await statusOf(t, id)).error).toMatch(/Event 1 could not be delivered within 72 h .*503/);
+    const audit = await t
+      .http()
+      .get('/fhir/AuditEvent')
+      .query({ entity: `Subscription/${id}` });
+    expect(audit.body.entry?.length, JSON.stringify(audit.body)).toBe(1);
+    expect(audit.body.entry[0].resource).toMatchObject({ outcome: '8', action: 'E' });
+    await gone.close();
+  });
+});

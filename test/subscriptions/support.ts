@@ -1,0 +1,142 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startDelivery, type DeliveryWorker, type WorkerOptions } from '../../src/subscriptions/worker.js';
+import { FHIR_JSON, type TestServer } from '../support/server.js';
+
+/** One request a test endpoint received. */
+export interface Received {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  subscription: string;
+  number: number;
+  kind: string;
+}
+
+/**
+ * A real subscriber endpoint over HTTP on loopback (node:http, a free port): records what it is sent,
+ * and answers 200 (`up`), 503 (`down`) or never (`hang`, a dead endpoint that holds the connection).
+ */
+export class Endpoint {
+  readonly received: Received[] = [];
+  mode: 'up' | 'down' | 'hang' = 'up';
+  /** Requests refused while down (each one an attempt). */
+  refused = 0;
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(path = '/hook'): Promise<Endpoint> {
+    const self: { endpoint?: Endpoint } = {};
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => self.endpoint!.answer(req, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    self.endpoint = new Endpoint(server, `http://127.0.0.1:${port}${path}`);
+    return self.endpoint;
+  }
+
+  private answer(req: IncomingMessage, body: string, res: import('node:http').ServerResponse): void {
+    if (this.mode === 'hang') return;
+    if (this.mode === 'down') {
+      this.refused++;
+      res.writeHead(503).end();
+      return;
+    }
+    this.received.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+      subscription: String(req.headers['forlop-subscription'] ?? ''),
+      number: Number(req.headers['forlop-event-number']),
+      kind: String(req.headers['forlop-notification'] ?? ''),
+    });
+    res.writeHead(200).end();
+  }
+
+  /** The events received for one subscription, in the order they arrived. */
+  events(subscriptionId: string): Received[] {
+    return this.received.filter((r) => r.kind === 'event' && r.subscription === `Subscription/${subscriptionId}`);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  ms = 10_000,
+): Promise<Exclude<T, false | undefined>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as Exclude<T, false | undefined>;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A rest-hook Subscription on `criteria` to `endpoint`. */
+export function restHook(criteria: string, endpoint: string, channel: Record<string, unknown> = {}) {
+  return {
+    resourceType: 'Subscription',
+    status: 'requested',
+    reason: 'test',
+    criteria,
+    channel: { type: 'rest-hook', endpoint, ...channel },
+  };
+}
+
+/** Creates a Subscription over HTTP; returns its id. */
+export async function subscribe(t: TestServer, subscription: object): Promise<string> {
+  const res = await t.http().post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(subscription);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id as string;
+}
+
+/** The Subscription's stored status (the server moves it). */
+export async function statusOf(t: TestServer, id: string): Promise<{ status: string; error?: string }> {
+  const res = await t.http().get(`/fhir/Subscription/${id}`);
+  return { status: res.body.status, error: res.body.error };
+}
+
+/** Waits until the server has moved the Subscription to `status`. */
+export function untilStatus(t: TestServer, id: string, status: string, ms = 10_000) {
+  return waitFor(`Subscription/${id} ${status}`, async () => (await statusOf(t, id)).status === status, ms);
+}
+
+/** Creates an Organization named `name` over HTTP (a resource with no profile rules to satisfy). */
+export async function createOrganization(t: TestServer, name: string): Promise<string> {
+  const res = await t
+    .http()
+    .post('/fhir/Organization')
+    .set('Content-Type', FHIR_JSON)
+    .send({ resourceType: 'Organization', name });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id as string;
+}
+
+/** The delivery worker of a test server, with short polls and back-off, stopped after the file's tests. */
+export function useDelivery(t: TestServer, options: WorkerOptions = {}): { worker: () => DeliveryWorker } {
+  let worker: DeliveryWorker | undefined;
+  beforeAll(() => {
+    worker = startDelivery(t.services, { ...FAST, ...options });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+  });
+  return { worker: () => worker! };
+}
+
+/** Polls every 50 ms, retries after 20–200 ms, gives a request 1 s. */
+export const FAST: WorkerOptions = { pollMs: 50, backoff: { baseMs: 20, maxMs: 200 }, requestTimeoutMs: 1_000 };
