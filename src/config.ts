@@ -64,6 +64,12 @@ export interface Config {
   measureTimezone: string;
   /** The unit (Organization/id) reporting a pathway applied without `organization`; none: such an $apply is refused. */
   pathwayDefaultUnit?: string;
+  /** Endpoint prefixes Subscriptions may deliver to (https, or http on loopback). */
+  subscriptionEndpoints: string[];
+  /** Loopback endpoints allowed without being listed: by default only without authentication (development). */
+  subscriptionLoopback: boolean;
+  /** How long an undelivered notification is retried before its Subscription is set to `error`. */
+  subscriptionMaxAgeHours: number;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -180,6 +186,43 @@ function databaseUrlOf(v: string): string {
   return v;
 }
 
+/** A comma-separated list (CORS_ORIGINS, SUBSCRIPTION_ENDPOINTS), blanks dropped. */
+function listOf(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The Subscription settings: SUBSCRIPTION_ENDPOINTS (URL prefixes, each https or http on loopback);
+ * loopback endpoints unlisted only in development (no AUTH_* set) unless SUBSCRIPTION_LOOPBACK says;
+ * SUBSCRIPTION_MAX_AGE_HOURS.
+ */
+function subscriptionsOf(
+  env: NodeJS.ProcessEnv,
+): Pick<Config, 'subscriptionEndpoints' | 'subscriptionLoopback' | 'subscriptionMaxAgeHours'> {
+  const development = !Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
+  return {
+    subscriptionEndpoints: endpointsOf(env.SUBSCRIPTION_ENDPOINTS),
+    subscriptionLoopback: bool(env, 'SUBSCRIPTION_LOOPBACK', development),
+    subscriptionMaxAgeHours: atLeastOne(env, 'SUBSCRIPTION_MAX_AGE_HOURS', 72),
+  };
+}
+
+function endpointsOf(v: string | undefined): string[] {
+  const prefixes = listOf(v);
+  for (const prefix of prefixes) {
+    const url = URL.canParse(prefix) ? new URL(prefix) : undefined;
+    const ok = url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname));
+    if (!ok)
+      throw new Error(
+        `SUBSCRIPTION_ENDPOINTS must list https:// URL prefixes (http only on loopback), not '${prefix}'`,
+      );
+  }
+  return prefixes;
+}
+
 /** HEADERS_TIMEOUT_MS: Node refuses a headers timeout longer than the request timeout. */
 function headersTimeoutOf(env: NodeJS.ProcessEnv, requestTimeoutMs: number): number {
   const ms = int(env, 'HEADERS_TIMEOUT_MS', requestTimeoutMs ? Math.min(10_000, requestTimeoutMs) : 10_000);
@@ -227,10 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // a laptop's first run shows the pathways with data; a configured (production) database never gets examples unasked
     loadExamples: bool(env, 'LOAD_EXAMPLES', str(env, 'DATABASE_URL') === undefined),
     auth: authOf(env, host, baseUrl),
-    corsOrigins: (env.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
+    corsOrigins: listOf(env.CORS_ORIGINS),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     maxQueryParams: int(env, 'MAX_QUERY_PARAMS', 100),
     requestTimeoutMs,
@@ -249,5 +289,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pathwayDefaultUnit: unitOf(env.PATHWAY_DEFAULT_UNIT),
     measureCron: cronOf(env.MEASURE_CRON ?? DEFAULT_MEASURE_CRON, 'MEASURE_CRON'),
     measureTimezone: timezoneOf(str(env, 'MEASURE_TIMEZONE') ?? 'Europe/Oslo', 'MEASURE_TIMEZONE'),
+    ...subscriptionsOf(env),
   };
 }

@@ -4,6 +4,7 @@ import type { Services } from './fhir/services.js';
 import type { LogFn } from './http/log.js';
 import { evaluateAll } from './pathways/evaluate.js';
 import { registryTask } from './registry/schedule.js';
+import { startDelivery } from './subscriptions/worker.js';
 
 /** The server's scheduled jobs, running until `stop`. */
 export interface ScheduledJobs {
@@ -14,11 +15,12 @@ export interface ScheduledJobs {
 export type JobRecorder = (job: string, outcome: 'ok' | 'failed', seconds: number) => void;
 
 /**
- * The scheduled jobs: the deadline evaluation (DEADLINE_CRON) and the registry reports
- * (REGISTRY_CRON). A run that fails (the database restarting under it) is logged and the job runs
- * again at its next time: never an unhandled rejection, never a stopped schedule. What a failed run
- * had not done is done by the next one: the evaluation looks at every active pathway each time, and a
- * registry run is idempotent (its job Task records the failure).
+ * The scheduled jobs: the deadline evaluation (DEADLINE_CRON), the registry reports
+ * (REGISTRY_CRON) and the delivery of Subscription notifications (polling its outbox). A run that
+ * fails (the database restarting under it) is logged and the job runs again at its next time: never an
+ * unhandled rejection, never a stopped schedule. What a failed run had not done is done by the next
+ * one: the evaluation looks at every active pathway each time, and a registry run is idempotent (its
+ * job Task records the failure).
  */
 export async function startScheduledJobs(
   config: Config,
@@ -52,10 +54,13 @@ export async function startScheduledJobs(
   registry?.on('execution:failed', (context) => logFailure(log, 'registry-report', context.execution?.error));
   if (registry && record) recordRuns(registry, 'registry-report', record);
   await registry?.start();
+  // Subscription notifications: the outbox is delivered for as long as the server runs (src/subscriptions)
+  const delivery = startDelivery(services, { log });
   return {
     async stop() {
       await deadlines?.stop();
       await registry?.stop();
+      await delivery.stop();
     },
   };
 }

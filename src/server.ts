@@ -73,6 +73,11 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
     registryOutbox: config.registryOutbox || undefined,
     registryPageSize: config.registryPageSize,
     pathwayDefaultUnit: config.pathwayDefaultUnit,
+    subscriptions: {
+      endpoints: config.subscriptionEndpoints,
+      allowLoopback: config.subscriptionLoopback,
+      maxAgeMs: config.subscriptionMaxAgeHours * 3600_000,
+    },
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,
     metrics: { enabled: config.metrics, public: config.metricsPublic, processMetrics: true },
