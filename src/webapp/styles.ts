@@ -46,6 +46,7 @@ ol.timeline>li.t-due-soon::before{background:var(--soon)}ol.timeline>li.t-missed
 .error{color:var(--over);font-weight:600;margin:4px 0}
 .field{margin:8px 0}
 select{max-width:100%}
+textarea{font:inherit;width:100%;max-width:100%;padding:6px 10px;border:1px solid #767676;border-radius:4px}
 details>summary{cursor:pointer;color:var(--brand);font-weight:600;padding:8px 0;min-height:44px}
 form.record{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin-top:8px}
 .ok-msg{color:var(--ok);font-weight:600}

@@ -35,8 +35,8 @@ async function start(): Promise<void> {
   const base = `${location.origin}${meta('forlop-fhir')}`;
   const session = await signIn(base, meta('forlop-auth') === 'on', meta('forlop-client-id'));
   const user = document.getElementById('bruker');
-  if (user && (session.fhirUser || session.patient))
-    user.textContent = `Innlogget: ${session.fhirUser ?? session.patient}`;
+  if (user && isPatientSession(session)) user.textContent = 'Innlogget som pasient';
+  else if (user && session.fhirUser) user.textContent = `Innlogget: ${session.fhirUser}`;
   await route(new Fhir(base, session));
 }
 

@@ -31,7 +31,8 @@ function careTeam(d: PathwayData): HTMLElement {
 }
 
 /** The patient's own description, as answered (the shipped Questionnaire's items). */
-export function description(rs: QuestionnaireResponse[]): HTMLElement {
+export function description(rs: QuestionnaireResponse[], own = false): HTMLElement {
+  const heading = own ? 'Din egen beskrivelse' : 'Pasientens egen beskrivelse';
   const latest = rs[0];
   const body = latest
     ? h(
@@ -42,15 +43,13 @@ export function description(rs: QuestionnaireResponse[]): HTMLElement {
           h('dd', {}, (i.answer ?? []).map((a) => a.valueString ?? (a.valueBoolean ? 'Ja' : 'Nei')).join(', ')),
         ]),
       )
-    : h('p', { id: 'egen-beskrivelse' }, 'Pasienten har ikke gitt sin egen beskrivelse ennå.');
+    : h(
+        'p',
+        { id: 'egen-beskrivelse' },
+        own ? 'Du har ikke skrevet noen beskrivelse ennå.' : 'Pasienten har ikke gitt sin egen beskrivelse ennå.',
+      );
   const when = latest?.authored ? h('p', { class: 'muted' }, `Skrevet ${norDate(latest.authored)}`) : null;
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'egen-h' },
-    h('h2', { id: 'egen-h' }, 'Pasientens egen beskrivelse'),
-    when,
-    body,
-  );
+  return h('section', { class: 'card', 'aria-labelledby': 'egen-h' }, h('h2', { id: 'egen-h' }, heading), when, body);
 }
 
 export const QUESTION: Record<string, string> = {

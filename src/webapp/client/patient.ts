@@ -102,9 +102,13 @@ export async function patientPage(fhir: Fhir, patientId: string): Promise<void> 
         {},
         nextStep(d),
         h('h2', {}, 'Dette har skjedd og skal skje'),
-        timeline(d.deadlines, d.tasks, () => []),
+        timeline(
+          d.deadlines.filter((x) => x.actual || x.due),
+          d.tasks,
+          () => [],
+        ),
       ),
-      h('div', {}, description(d.descriptions), describeForm(fhir, patient, again)),
+      h('div', {}, description(d.descriptions, true), describeForm(fhir, patient, again)),
     ),
   );
 }
