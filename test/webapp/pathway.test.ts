@@ -62,7 +62,7 @@ describe('the pathway page, in headless Chromium', () => {
         if (m.actual) expect(shown[i].text).toContain(`Utført ${norwegian(m.actual)}`);
       }
     }
-  });
+  }, 180_000); // many pages and API reads: generous under a full parallel test run
 
   it('shows the care team, the own description, the breaches and the flow chart', async () => {
     await open('d11-adults-d11-careplan');

@@ -81,7 +81,7 @@ describe('the worklist, in headless Chromium', () => {
     await screenshot(page, 'worklist');
     await screenshot(page, 'worklist-window', false); // the README's picture (docs/images/worklist.png)
     expect(await seriousViolations(page)).toEqual([]);
-  });
+  }, 180_000); // many pages and API reads: generous under a full parallel test run
 
   it('filters by standing, pathway and unit; pages; sorts; downloads what it shows as CSV', async () => {
     await choose('#f-standing', 'overdue');
