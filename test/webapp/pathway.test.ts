@@ -59,10 +59,19 @@ describe('the pathway page, in headless Chromium', () => {
       ).toEqual(api.milestones);
       for (const [i, m] of api.milestones.entries()) {
         if (m.due) expect(shown[i].text).toContain(`Frist ${norwegian(m.due)}`);
-        if (m.actual) expect(shown[i].text).toContain(`Utført ${norwegian(m.actual)}`);
+        // done on a day, or a postponement over a period ending on that day
+        if (m.actual)
+          expect(shown[i].text).toMatch(new RegExp(`(Utført |Utsatt \\d\\d\\.\\d\\d\\.\\d{4}–)${norwegian(m.actual)}`));
       }
     }
   }, 180_000); // many pages and API reads: generous under a full parallel test run
+
+  it("shows the patient's postponement over the period it lasted", async () => {
+    await open('d07-ocd-postponed-d07-careplan');
+    const item = page.locator('#tidslinje > li[data-task="Task/d07-ocd-postponed-d07-patient-postponed"]');
+    expect(await item.getAttribute('class')).toBe('t-postponed');
+    expect(await item.textContent()).toContain('Utsatt 20.02.2026–06.03.2026');
+  });
 
   it('shows the care team, the own description, the breaches and the flow chart', async () => {
     await open('d11-adults-d11-careplan');

@@ -4,16 +4,22 @@ import { norDate, plural } from './format.js';
 import type { Deadline } from './pathway-data.js';
 import { standingBadge } from './worklist-view.js';
 
-/** How a milestone stands on the timeline: `$deadlines`' standing, or cancelled/postponed from the Task. */
+/**
+ * How a milestone stands on the timeline: `$deadlines`' standing, or from the Task: cancelled, on hold,
+ * or the patient's postponement (event L, recorded over the period it lasted).
+ */
 export function timelineStatus(d: Deadline, task: Task | undefined): string {
   if (task?.status === 'cancelled') return 'cancelled';
-  if (task?.status === 'on-hold') return 'postponed';
+  if (task?.status === 'on-hold' || (d.code === 'L' && task?.status === 'completed')) return 'postponed';
   return d.status;
 }
 
-function when(d: Deadline): string {
+function when(d: Deadline, task: Task | undefined): string {
   const parts: string[] = [];
-  if (d.actual) parts.push(`Utført ${norDate(d.actual)}`);
+  const period = task?.executionPeriod;
+  if (d.code === 'L' && d.actual && period?.start && period.start !== period.end) {
+    parts.push(`Utsatt ${norDate(period.start)}–${norDate(d.actual)}`);
+  } else if (d.actual) parts.push(`Utført ${norDate(d.actual)}`);
   if (d.due) parts.push(`Frist ${norDate(d.due)}`);
   if (d.elapsedCalendarDays !== undefined) {
     const cal = plural(d.elapsedCalendarDays, 'dag', 'dager');
@@ -46,7 +52,7 @@ export function timeline(deadlines: Deadline[], tasks: Map<string, Task>, extra:
         ' ',
         standingBadge(status),
         d.breach ? h('span', { class: 'standing s-breached' }, 'Brudd registrert') : null,
-        h('div', { class: 'muted' }, when(d)),
+        h('div', { class: 'muted' }, when(d, tasks.get(d.task))),
         extra(d),
       );
     }),
