@@ -10,6 +10,7 @@ import { deadlinesOperation } from '../pathways/deadlines.js';
 import { evaluateDeadlinesOperation } from '../pathways/evaluate-operation.js';
 import { registryReportOperation } from '../registry/operation.js';
 import { evaluateMeasureOperation } from '../measures/operation.js';
+import { eventsOperation, statusOperation } from '../subscriptions/operations.js';
 
 /**
  * Every operation the server offers, from every area: the one table the core routes by and lists in the
@@ -29,4 +30,6 @@ export const OPERATIONS: Operation[] = [
   evaluateDeadlinesOperation,
   registryReportOperation,
   evaluateMeasureOperation,
+  statusOperation,
+  eventsOperation,
 ];

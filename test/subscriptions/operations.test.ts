@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { BACKENDS } from '../support/backends.js';
+import { useServer } from '../support/server.js';
+import { createOrganization, Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+
+const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
+const eventsOf = (p: Parameters) =>
+  (p.parameter ?? [])
+    .filter((x) => x.name === 'notification-event')
+    .map((x) => Object.fromEntries((x.part ?? []).map((q: ParametersParameter) => [q.name, q])));
+
+/** R4 Backport `$status` and `$events`: how a client that missed notifications finds and fetches them. */
+describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) => {
+  const t = useServer(backend);
+  useDelivery(t);
+  let endpoint: Endpoint;
+  let id: string;
+  const orgs: string[] = [];
+  beforeAll(async () => {
+    endpoint = await Endpoint.start();
+    id = await subscribe(t, restHook('Organization?name=Zeta', endpoint.url, { payload: 'application/fhir+json' }));
+    await untilStatus(t, id, 'active');
+    orgs.push(await createOrganization(t, 'Zeta'));
+    await waitFor('event 1', () => endpoint.events(id).length === 1);
+    endpoint.mode = 'down'; // the client misses what follows
+    orgs.push(await createOrganization(t, 'Zeta'));
+    orgs.push(await createOrganization(t, 'Zeta'));
+  });
+  afterAll(async () => {
+    await endpoint.close();
+  });
+
+  it('$status says 3 events since the start: the client, with 1, knows it missed two', async () => {
+    const res = await t.http().get(`/fhir/Subscription/${id}/$status`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const bundle = res.body as Bundle;
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    const status = bundle.entry![0].resource as Parameters;
+    expect(param(status, 'subscription')?.valueReference?.reference).toBe(`http://forlop.test/fhir/Subscription/${id}`);
+    expect(param(status, 'status')?.valueCode).toBe('active');
+    expect(param(status, 'type')?.valueCode).toBe('query-status');
+    expect(param(status, 'events-since-subscription-start')?.valueString).toBe('3');
+    expect(endpoint.events(id).map((e) => e.number)).toEqual([1]);
+  });
+
+  it('$events from 2 gives the missed events, the status first, then the versions', async () => {
+    const res = await t.http().get(`/fhir/Subscription/${id}/$events`).query({ eventsSinceNumber: '2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const bundle = res.body as Bundle;
+    expect(bundle.type).toBe('history');
+    const status = bundle.entry![0].resource as Parameters;
+    expect(param(status, 'type')?.valueCode).toBe('query-event');
+    const events = eventsOf(status);
+    expect(events.map((e) => e['event-number'].valueString)).toEqual(['2', '3']);
+    expect(events.map((e) => e.focus.valueReference?.reference)).toEqual([
+      `Organization/${orgs[1]}`,
+      `Organization/${orgs[2]}`,
+    ]);
+    expect(bundle.entry!.slice(1).map((e) => e.resource?.id)).toEqual([orgs[1], orgs[2]]);
+    expect(bundle.entry![1]).toMatchObject({ request: { method: 'POST' }, response: { status: '201' } });
+  });
+
+  it('$events with content=empty carries no focus and no resources; a range; bad input is 400, unknown 404', async () => {
+    const empty = await t
+      .http()
+      .get(`/fhir/Subscription/${id}/$events`)
+      .query({ eventsSinceNumber: '1', eventsUntilNumber: '2', content: 'empty' });
+    expect(empty.status).toBe(200);
+    const status = empty.body.entry[0].resource as Parameters;
+    expect(eventsOf(status).map((e) => [e['event-number'].valueString, e.focus])).toEqual([
+      ['1', undefined],
+      ['2', undefined],
+    ]);
+    expect(empty.body.entry).toHaveLength(1);
+    const bad = await t.http().get(`/fhir/Subscription/${id}/$events`).query({ content: 'everything' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issue[0].expression).toEqual(['content']);
+    const badNumber = await t.http().get(`/fhir/Subscription/${id}/$events`).query({ eventsSinceNumber: 'x' });
+    expect(badNumber.status).toBe(400);
+    expect((await t.http().get('/fhir/Subscription/nope/$status')).status).toBe(404);
+  });
+
+  it('once the endpoint is back the missed events arrive too, and the CapabilityStatement lists the operations', async () => {
+    endpoint.mode = 'up';
+    const events = await waitFor('events 2 and 3', () => endpoint.events(id).length >= 3 && endpoint.events(id));
+    expect(events.map((e) => e.number)).toEqual([1, 2, 3]);
+    const cs = await t.http().get('/fhir/metadata');
+    const sub = cs.body.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
+    expect(sub.operation.map((o: { name: string }) => o.name)).toEqual(expect.arrayContaining(['status', 'events']));
+  });
+});
