@@ -117,15 +117,24 @@ function criterionOf(e: Expression | undefined, path: string, query: boolean): C
   }
   if (typeof e.expression !== 'string' || !e.expression.trim())
     throw unprocessable(`${path}.expression is missing`, `${path}.expression`, 'required');
-  if (e.language === 'text/fhirpath') {
+  if (e.language === 'text/fhirpath' && !PARSED.has(e.expression)) {
     try {
       parse(e.expression);
+      // bounded: stored Measures hold a few hundred expressions, not tens of thousands
+      if (PARSED.size > 10_000) PARSED.clear();
+      PARSED.add(e.expression);
     } catch (err) {
       throw unprocessable(`${path}.expression is not FHIRPath: ${fhirpathMessage(err)}`, `${path}.expression`);
     }
   }
   return { language: e.language as Criterion['language'], expression: e.expression, path };
 }
+
+/**
+ * Expressions known to parse: reading a Measure parses each of its expressions (about 14 ms for a
+ * shipped one, most of a patient's report), once per text in the process is enough.
+ */
+const PARSED = new Set<string>();
 
 /** fhirpath.js throws errors without a message for parse failures: the parser's own text, briefly. */
 export function fhirpathMessage(err: unknown): string {
