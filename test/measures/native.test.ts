@@ -66,21 +66,21 @@ function referenceVariables(def: MeasureDef, data: PathwayData, period: { start:
 /**
  * Compares the native form of an expression with fhirpath.js on one pathway: the same values, or
  * the native path declines (it throws, and fhirpath.js runs). It never gives a value where fhirpath.js
- * fails. Returns whether the native path decided.
+ * fails. Returns whether the native path decided, and fhirpath.js's outcome.
  */
-function compare(expression: string, data: PathwayData, vars: Record<string, unknown>): boolean {
-  const native = compileNative(expression);
-  if (!native) return false;
+function compare(expression: string, data: PathwayData, vars: Record<string, unknown>): [boolean, Outcome] {
   const ref = reference(expression, data, vars);
+  const native = compileNative(expression);
+  if (!native) return [false, ref];
   let out: unknown[];
   try {
     out = native(data.carePlan, vars, today);
   } catch {
-    return false;
+    return [false, ref];
   }
   expect(ref.ok, `${expression} on ${JSON.stringify(data)}: fhirpath.js failed, native gave ${JSON.stringify(out)}`).toBe(true);
   expect(out, `${expression} on ${JSON.stringify(data)}`).toEqual(ref.out);
-  return true;
+  return [true, ref];
 }
 
 describe('native FHIRPath for the Measures, against fhirpath.js', () => {
@@ -90,10 +90,12 @@ describe('native FHIRPath for the Measures, against fhirpath.js', () => {
         expect(compileNative(c.expression), c.expression).toBeDefined();
   });
 
-  it('gives what fhirpath.js gives for every shipped criterion, on 300 pathways and two periods', () => {
-    let decided = 0;
-    let total = 0;
-    for (const def of SHIPPED) {
+  // one test per Measure: each is a few seconds of fhirpath.js on a quiet machine
+  it.each(SHIPPED.map((def) => [def.measure.id, def] as const))(
+    'gives what fhirpath.js gives for every criterion of %s, on 300 pathways and two periods',
+    (_id, def) => {
+      let decided = 0;
+      let total = 0;
       const runner = new CriteriaRunner({ clock } as unknown as Services);
       for (const period of PERIODS) {
         for (const data of CASES) {
@@ -102,17 +104,19 @@ describe('native FHIRPath for the Measures, against fhirpath.js', () => {
           const ran = variablesOf({ runner, def, period }, data, undefined);
           for (const v of def.variables) expect(ran[v.name], v.criterion.expression).toEqual(vars[v.name]);
           for (const c of criteriaOf(def)) {
+            const [native, ref] = compare(c.expression, data, vars);
+            if (!ref.ok) continue;
             total++;
-            if (compare(c.expression, data, vars)) decided++;
-            const ref = reference(c.expression, data, vars);
-            if (ref.ok) expect(runner.values(c, data.carePlan, ran)).toEqual(ref.out);
+            if (native) decided++;
+            expect(runner.values(c, data.carePlan, ran)).toEqual(ref.out);
           }
         }
       }
-    }
-    // the fast path is the one taken: it declines only where fhirpath.js reads types it does not
-    expect(decided / total).toBeGreaterThan(0.95);
-  });
+      // the fast path is the one taken where fhirpath.js gives a value: it declines only where
+      // fhirpath.js reads types it does not (a Task's output.value, a choice element: a few percent)
+      expect(decided / total).toBeGreaterThan(0.9);
+    },
+  );
 
   it('gives what fhirpath.js gives, or declines, at the edges of the subset', () => {
     const def = SHIPPED.find((d) => d.variables.some((v) => v.name === 'due')) as MeasureDef;
@@ -120,7 +124,7 @@ describe('native FHIRPath for the Measures, against fhirpath.js', () => {
     for (const period of PERIODS)
       for (const data of CASES) {
         const vars = referenceVariables(def, data, period);
-        for (const p of PROBES) if (compare(p, data, vars)) decided.set(p, (decided.get(p) ?? 0) + 1);
+        for (const p of PROBES) if (compare(p, data, vars)[0]) decided.set(p, (decided.get(p) ?? 0) + 1);
       }
     // what needs fhirpath.js's types or its errors is left to it
     for (const p of ['%tasks.count()', '%unitx', "period.start > '2026-03-01'", '%done.where(status)'])
