@@ -129,8 +129,12 @@ async function storeVariants(base: string): Promise<void> {
       ...rest,
       id,
       url: `http://forlop.no/fhir/Measure/${id}`,
-      name: id.replace(/-/g, '_'),
-      group: shipped.group?.map((g) => ({ ...g, stratifier: keep.map((k) => g.stratifier?.[k]).filter((x) => !!x) })),
+      name: `BenchStrata${keep.length}`,
+      group: shipped.group?.map(({ stratifier, ...g }) => {
+        const kept = keep.map((k) => stratifier?.[k]).filter((x) => !!x);
+        // R4 refuses an empty list: no stratifier is no element
+        return kept.length ? { ...g, stratifier: kept } : g;
+      }),
     };
     await json(
       await fetch(`${base}/Measure/${id}`, {
