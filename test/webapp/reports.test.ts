@@ -46,6 +46,7 @@ describe('the registry and indicator pages, in headless Chromium', () => {
     await page.goto(`${s.origin}/app/register`);
     await page.selectOption('#r-unit', unit.unit);
     await page.selectOption('#r-period', '2026-11');
+    await page.locator('#ikke-kjort').waitFor(); // not made yet for this unit and month
     await page.click('#kjor');
     await page.locator('#rapport').waitFor();
     const problems = page.locator('#problemer tbody tr');
@@ -59,6 +60,11 @@ describe('the registry and indicator pages, in headless Chromium', () => {
     await page.click('#kjor');
     await page.locator('#rapport').waitFor();
     expect(await page.locator('#problemer tbody tr').count()).toBe(await problems.count());
+    // the stored report is shown when the page is opened again, without running it
+    const count = await problems.count();
+    await page.goto(`${s.origin}/app/register?enhet=${unit.unit}&periode=2026-11`);
+    await page.locator('#rapport').waitFor();
+    expect(await problems.count()).toBe(count);
     await row.getByRole('link', { name: 'Rett opp i forløpet' }).click();
     await page.locator('#tidslinje').waitFor();
     expect(new URL(page.url()).pathname).toBe(`/app/forlop/${nameless}`);

@@ -58,11 +58,16 @@ async function results(fhir: Fhir, a: Answer): Promise<HTMLElement> {
   const issues = (a.problems?.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'warning');
   const plans = await carePlansOf(fhir, issues);
   const procedures = (a.report?.entry ?? []).filter((e) => e.resource?.resourceType === 'Procedure').length;
+  const paged = (a.report?.link ?? []).some((l) => l.relation === 'next');
   return h(
     'section',
     { id: 'rapport', 'aria-labelledby': 'rapport-h' },
     h('h2', { id: 'rapport-h' }, 'Rapporten'),
-    h('p', { id: 'rapport-tall' }, `${procedures} prosedyrekoder i rapporten · ${issues.length} problemer`),
+    h(
+      'p',
+      { id: 'rapport-tall' },
+      `${procedures} prosedyrekoder ${paged ? 'på første side' : 'i rapporten'} · ${issues.length} problemer`,
+    ),
     issues.length
       ? h(
           'div',
@@ -93,11 +98,8 @@ async function results(fhir: Fhir, a: Answer): Promise<HTMLElement> {
   );
 }
 
-/** The month's NPR report of a unit with its problems, each linking to the pathway to correct; run on demand. */
-export async function registryPage(fhir: Fhir): Promise<void> {
-  const units = await fhir.searchAll<Organization>('Organization?_count=500&_elements=name');
-  const months = lastMonths(fhir.serverNow ?? new Date(), 12);
-  const params = new URLSearchParams(location.search);
+/** The unit and month to report, as the address had them. */
+function choices(units: Organization[], months: string[], params: URLSearchParams) {
   const unitSel = h(
     'select',
     { id: 'r-unit' },
@@ -114,7 +116,27 @@ export async function registryPage(fhir: Fhir): Promise<void> {
     { id: 'r-period' },
     [...months].reverse().map((m) => h('option', { value: m, selected: params.get('periode') === m }, periodName(m))),
   );
+  return { unitSel, periodSel };
+}
+
+/** The month's NPR report of a unit with its problems, each linking to the pathway to correct; run on demand. */
+export async function registryPage(fhir: Fhir): Promise<void> {
+  const units = await fhir.searchAll<Organization>('Organization?_count=500&_elements=name');
+  const months = lastMonths(fhir.serverNow ?? new Date(), 12);
+  const params = new URLSearchParams(location.search);
+  const { unitSel, periodSel } = choices(units, months, params);
   const out = h('div', { id: 'resultat' });
+  const load = async () => {
+    history.replaceState(null, '', `/app/register?enhet=${unitSel.value}&periode=${periodSel.value}`);
+    const answer = await stored(fhir, unitSel.value, periodSel.value);
+    out.replaceChildren(
+      answer
+        ? await results(fhir, answer)
+        : h('p', { id: 'ikke-kjort' }, `Rapporten for ${periodName(periodSel.value)} er ikke laget ennå.`),
+    );
+  };
+  unitSel.addEventListener('change', () => void load());
+  periodSel.addEventListener('change', () => void load());
   const run = async () => {
     history.replaceState(null, '', `/app/register?enhet=${unitSel.value}&periode=${periodSel.value}`);
     out.replaceChildren(h('p', { class: 'loading' }, 'Lager rapporten …'));
@@ -151,4 +173,20 @@ export async function registryPage(fhir: Fhir): Promise<void> {
     form,
     out,
   );
+  await load();
+}
+
+/** The report as last stored (`Bundle/npr-[unit]-[period]` and its problems, docs/registry.md), if there is one. */
+async function stored(fhir: Fhir, unit: string, period: string): Promise<Answer | undefined> {
+  const id = `npr-${unit.replace(/^Organization\//, '')}-${period}`.slice(0, 64);
+  try {
+    const [report, problems] = await Promise.all([
+      fhir.get<Bundle>(`Bundle/${encodeURIComponent(id)}`),
+      fhir.get<OperationOutcome>(`OperationOutcome/${encodeURIComponent(`${id}-problems`.slice(0, 64))}`),
+    ]);
+    return { report, problems, counts: {} };
+  } catch (e) {
+    if (e instanceof OutcomeError && e.status === 404) return undefined;
+    throw e;
+  }
 }
