@@ -51,6 +51,13 @@ describe('the worklist, in headless Chromium', () => {
     const api = await fetch(s.base, { headers: { Accept: 'application/fhir+json' }, redirect: 'manual' });
     expect(api.status).toBe(405);
     expect((await api.json()).resourceType).toBe('OperationOutcome');
+    // the page runs only its own script and styles: no inline code, no framing
+    const shell = await fetch(`${s.origin}/app/`);
+    const csp = shell.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(await shell.text()).toContain('<html lang="nb">');
     await page.locator('#arbeidsliste').waitFor();
     expect(await page.textContent('#antall')).toContain(`${SEEDED} åpne forløp`);
     expect(await page.textContent('#antall')).toContain('i dag 24.11.2026');
