@@ -1,6 +1,7 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Services } from '../fhir/services.js';
 import type { Lease } from '../storage/lease.js';
+import { auditDelivery } from './audit.js';
 import { backoffMs, type Backoff } from './backoff.js';
 import { eventNotification, handshake, send } from './notify.js';
 import { moveStatus } from './status.js';
@@ -59,6 +60,7 @@ export async function deliverSubscription(
     await db.transaction(async (tx) => {
       await lease.hold(tx);
       await markDelivered(tx, id, event.number);
+      if (notification?.body) await auditDelivery(svc, tx, sub, JSON.parse(notification.body) as Resource);
     });
     attempts = 0;
   }

@@ -1,8 +1,7 @@
-import type { AuditEvent, Subscription } from '@medplum/fhirtypes';
-import { newId } from '../fhir/ids.js';
+import type { Subscription } from '@medplum/fhirtypes';
 import { applyChanges } from '../fhir/interactions/reactions.js';
 import type { Services } from '../fhir/services.js';
-import type { Tx } from '../storage/types.js';
+import { auditGiveUp } from './audit.js';
 
 export type ServerStatus = 'active' | 'error' | 'off';
 
@@ -31,26 +30,4 @@ export async function moveStatus(
     if (to === 'error') await auditGiveUp(svc, tx, sub, error ?? 'delivery failed');
     return true;
   });
-}
-
-/** An AuditEvent (R4 §6.4, application activity) saying the server gave up on a subscription's endpoint. */
-async function auditGiveUp(svc: Services, tx: Tx, sub: Subscription, error: string): Promise<void> {
-  const event: AuditEvent = {
-    resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110100', display: 'Application Activity' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'update' }],
-    action: 'E',
-    recorded: svc.clock.now().toISOString(),
-    outcome: '8',
-    outcomeDesc: `Subscription/${sub.id} set to error: ${error}`.slice(0, 1000),
-    agent: [{ who: { display: 'Forløp FHIR server' }, requestor: false }],
-    source: { observer: { display: 'Forløp FHIR server' } },
-    entity: [
-      {
-        what: { reference: `Subscription/${sub.id}` },
-        detail: [{ type: 'endpoint', valueString: sub.channel.endpoint }],
-      },
-    ],
-  };
-  await svc.store.write(tx, 'AuditEvent', newId(), undefined, event, 'POST');
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, CarePlan, Task } from '@medplum/fhirtypes';
 import { evaluateAll } from '../../src/pathways/evaluate.js';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
@@ -42,6 +42,19 @@ describe.each(BACKENDS)('an overdue milestone notified, on $name', (backend) => 
     const sent = JSON.parse(event.body) as Task;
     expect(sent.businessStatus?.coding?.[0]?.code).toBe('overdue');
     expect(sent.for?.reference).toBe(patient);
+    // the delivery carried patient data out: audited (DICOM Export), naming the patient and the version sent
+    const exports = await waitFor('the delivery audited', async () => {
+      const res = await t
+        .http()
+        .get('/fhir/AuditEvent')
+        .query({ entity: `Subscription/${id}` });
+      const found = (res.body.entry ?? []).map((e: { resource: AuditEvent }) => e.resource);
+      return found.length > 0 && (found as AuditEvent[]);
+    });
+    expect(exports.map((a) => a.type.code)).toEqual(['110106']);
+    expect(exports[0].entity?.map((e) => e.what?.reference)).toEqual(
+      expect.arrayContaining([patient, `Task/${task.id}/_history/${sent.meta?.versionId}`]),
+    );
 
     // the next evaluation changes nothing: no second event (the transition is written once)
     await evaluateAll(t.services);
