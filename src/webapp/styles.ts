@@ -51,4 +51,5 @@ details>summary{cursor:pointer;color:var(--brand);font-weight:600;padding:8px 0;
 form.record{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin-top:8px}
 .ok-msg{color:var(--ok);font-weight:600}
 svg text{font:13px system-ui,sans-serif}
+figure{margin:0 0 16px}
 `;

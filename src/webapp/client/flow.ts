@@ -39,10 +39,10 @@ export function steps(plan: PlanDefinition): Step[] {
 /** The pathway as a flow chart (SVG, one box per event, the time limits written on the arrows), with a text twin. */
 export function flowChart(plan: PlanDefinition): HTMLElement {
   const list = steps(plan);
-  const boxH = 44;
-  const gap = 34;
-  const width = 340;
-  const height = list.length * (boxH + gap);
+  const width = 300;
+  const gap = 18;
+  const heightOf = (st: Step) => (st.limits.length ? 50 : 32);
+  const height = list.reduce((sum, st) => sum + heightOf(st) + gap, 0);
   const chart = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
     width: '100%',
@@ -51,21 +51,24 @@ export function flowChart(plan: PlanDefinition): HTMLElement {
     id: 'flytskjema',
   });
   chart.append(svg('title', { id: 'flyt-tittel' }, `Flytskjema for ${plan.title ?? 'forløpet'}`));
-  list.forEach((s, i) => {
-    const y = i * (boxH + gap);
-    chart.append(svg('rect', { x: 4, y, width: width - 8, height: boxH, rx: 6, fill: '#eef3f8', stroke: '#0b4f8a' }));
-    chart.append(svg('text', { x: 14, y: y + 27, fill: '#1b1b1b' }, s.title));
+  let y = 0;
+  list.forEach((st, i) => {
+    const boxH = heightOf(st);
+    chart.append(svg('rect', { x: 2, y, width: width - 4, height: boxH, rx: 6, fill: '#eef3f8', stroke: '#0b4f8a' }));
+    chart.append(svg('text', { x: 10, y: y + 20, fill: '#1b1b1b', 'font-weight': 600 }, short(st.title, 38)));
+    if (st.limits.length) chart.append(svg('text', { x: 10, y: y + 40, fill: '#4a4a4a' }, short(st.limits[0], 42)));
+    y += boxH;
     if (i < list.length - 1) {
-      const y2 = y + boxH;
-      chart.append(svg('line', { x1: 24, y1: y2, x2: 24, y2: y2 + gap, stroke: '#4a4a4a', 'stroke-width': 2 }));
-      const next = list[i + 1].limits[0];
-      if (next) chart.append(svg('text', { x: 34, y: y2 + 22, fill: '#4a4a4a' }, next.slice(0, 48)));
+      chart.append(svg('line', { x1: 20, y1: y, x2: 20, y2: y + gap, stroke: '#4a4a4a', 'stroke-width': 2 }));
     }
+    y += gap;
   });
   const text = h(
     'ol',
     { class: 'sr-only' },
-    list.map((s) => h('li', {}, s.title, s.limits.length ? `: ${s.limits.join('; ')}` : '')),
+    list.map((st) => h('li', {}, st.title, st.limits.length ? `: ${st.limits.join('; ')}` : '')),
   );
   return h('figure', { class: 'card' }, h('figcaption', {}, h('strong', {}, 'Forløpet')), chart, text);
 }
+
+const short = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
