@@ -70,6 +70,8 @@ export interface Config {
   subscriptionLoopback: boolean;
   /** How long an undelivered notification is retried before its Subscription is set to `error`. */
   subscriptionMaxAgeHours: number;
+  /** The shared secret notifications are signed with (HMAC-SHA256); none: unsigned. */
+  subscriptionHmacSecret?: string;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -197,17 +199,27 @@ function listOf(v: string | undefined): string[] {
 /**
  * The Subscription settings: SUBSCRIPTION_ENDPOINTS (URL prefixes, each https or http on loopback);
  * loopback endpoints unlisted only in development (no AUTH_* set) unless SUBSCRIPTION_LOOPBACK says;
- * SUBSCRIPTION_MAX_AGE_HOURS.
+ * SUBSCRIPTION_MAX_AGE_HOURS; SUBSCRIPTION_HMAC_SECRET.
  */
 function subscriptionsOf(
   env: NodeJS.ProcessEnv,
-): Pick<Config, 'subscriptionEndpoints' | 'subscriptionLoopback' | 'subscriptionMaxAgeHours'> {
+): Pick<
+  Config,
+  'subscriptionEndpoints' | 'subscriptionLoopback' | 'subscriptionMaxAgeHours' | 'subscriptionHmacSecret'
+> {
   const development = !Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
   return {
     subscriptionEndpoints: endpointsOf(env.SUBSCRIPTION_ENDPOINTS),
     subscriptionLoopback: bool(env, 'SUBSCRIPTION_LOOPBACK', development),
     subscriptionMaxAgeHours: atLeastOne(env, 'SUBSCRIPTION_MAX_AGE_HOURS', 72),
+    subscriptionHmacSecret: hmacSecretOf(str(env, 'SUBSCRIPTION_HMAC_SECRET')),
   };
+}
+
+/** SUBSCRIPTION_HMAC_SECRET: unset, or at least 32 characters (a short secret is guessed). */
+function hmacSecretOf(v: string | undefined): string | undefined {
+  if (v !== undefined && v.length < 32) throw new Error('SUBSCRIPTION_HMAC_SECRET must be at least 32 characters');
+  return v;
 }
 
 function endpointsOf(v: string | undefined): string[] {

@@ -77,6 +77,7 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
       endpoints: config.subscriptionEndpoints,
       allowLoopback: config.subscriptionLoopback,
       maxAgeMs: config.subscriptionMaxAgeHours * 3600_000,
+      hmacSecret: config.subscriptionHmacSecret,
     },
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,

@@ -3,7 +3,8 @@ import type { Services } from '../fhir/services.js';
 import type { Lease } from '../storage/lease.js';
 import { auditDelivery } from './audit.js';
 import { backoffMs, type Backoff } from './backoff.js';
-import { eventNotification, handshake, send } from './notify.js';
+import { eventNotification, handshake, send, type Notification } from './notify.js';
+import { sign } from './signature.js';
 import { moveStatus } from './status.js';
 import {
   eventsAfter,
@@ -52,7 +53,7 @@ export async function deliverSubscription(
   for (const event of events) {
     const notification = await eventNotification(svc, sub, event);
     // a version no longer in history cannot be sent: it is passed over (none is purged today)
-    const sent = notification ? await send(notification, options.requestTimeoutMs) : { ok: true };
+    const sent = notification ? await send(signed(svc, notification), options.requestTimeoutMs) : { ok: true };
     if (!sent.ok) {
       await failed(svc, state, sub, event, { attempts: attempts + 1, error: sent.error ?? 'failed' }, options);
       return false;
@@ -67,9 +68,11 @@ export async function deliverSubscription(
   return events.length === options.batch;
 }
 
+const signed = (svc: Services, n: Notification) => sign(n, svc.subscriptions.hmacSecret, svc.clock.now());
+
 /** The handshake (`requested` → `active` on a 2xx, else `error` with the reason in `Subscription.error`). */
 async function shake(svc: Services, sub: Subscription, options: DeliveryOptions): Promise<boolean> {
-  const sent = await send(handshake(sub), options.requestTimeoutMs);
+  const sent = await send(signed(svc, handshake(sub)), options.requestTimeoutMs);
   if (sent.ok) return moveStatus(svc, sub.id as string, 'requested', 'active');
   await moveStatus(svc, sub.id as string, 'requested', 'error', `The handshake failed: ${sent.error}`);
   return false;

@@ -6,6 +6,8 @@ export interface SubscriptionSettings {
   allowLoopback: boolean;
   /** How long an event is retried before the subscription is set to `error` (SUBSCRIPTION_MAX_AGE_HOURS). */
   maxAgeMs: number;
+  /** Signs every notification (HMAC-SHA256, `Forlop-Signature`) when set (SUBSCRIPTION_HMAC_SECRET). */
+  hmacSecret?: string;
 }
 
 export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {

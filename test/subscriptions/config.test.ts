@@ -15,6 +15,8 @@ describe('subscription configuration', () => {
     expect(loadConfig(env).subscriptionEndpoints).toEqual(['https://ehr.example.org/hooks/', 'http://127.0.0.1:9000/']);
     expect(() => loadConfig({ SUBSCRIPTION_ENDPOINTS: 'http://ehr.example.org/' })).toThrow(/SUBSCRIPTION_ENDPOINTS/);
     expect(() => loadConfig({ SUBSCRIPTION_MAX_AGE_HOURS: '0' })).toThrow(/SUBSCRIPTION_MAX_AGE_HOURS/);
+    expect(() => loadConfig({ SUBSCRIPTION_HMAC_SECRET: 'short' })).toThrow(/at least 32 characters/);
+    expect(loadConfig({ SUBSCRIPTION_HMAC_SECRET: 'x'.repeat(32) }).subscriptionHmacSecret).toBe('x'.repeat(32));
   });
 
   it('with authentication on, loopback endpoints must be listed unless SUBSCRIPTION_LOOPBACK says', () => {
