@@ -1,13 +1,19 @@
 import { asFhirError } from '../fhir/errors.js';
 import { runOperation } from '../fhir/operations/run.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { findRoute } from '../fhir/routes.js';
+import { findRoute, type Route } from '../fhir/routes.js';
 import type { Services } from '../fhir/services.js';
 import { auditEvent, provenanceOf, writeAudit, type AuditLog, type AuditedRequest } from '../security/audit.js';
 import type { Principal } from '../security/principal.js';
 import { authorizeRequest, shown, touchesPatientData, written } from '../security/request-access.js';
 
 export type Dispatch = (req: FhirRequest) => Promise<FhirResponse>;
+
+/**
+ * Interactions that read stored versions as they are, with no SearchParameter involved (no index
+ * is written or searched): they need not wait for the check of SearchParameters another node wrote.
+ */
+const WITHOUT_SEARCH_PARAMETERS = new Set(['read', 'vread', 'history-instance', 'history-type', 'history-system']);
 
 /**
  * Every request — from HTTP, or an entry of a batch or transaction run through the same dispatch —
@@ -26,12 +32,13 @@ export function dispatcher(
     const base: Services = principal ? { ...services, principal } : services;
     // SearchParameters another API node wrote: checked once per request, not per Bundle entry
     let synced: Promise<void> | undefined;
-    const sync = () => (synced ??= services.refreshDefinitions());
+    const sync = (route: Route) =>
+      WITHOUT_SEARCH_PARAMETERS.has(route.interaction ?? '') ? undefined : (synced ??= services.refreshDefinitions());
     const dispatch: Dispatch = async (req) => {
       const route = findRoute(req);
       const audited = audit !== undefined && touchesPatientData(base, req);
       if (!audited) {
-        await sync();
+        await sync(route);
         if (base.principal) await authorizeRequest(base, route, req);
         return route.handler(base, req, dispatch);
       }
@@ -52,7 +59,7 @@ export function dispatcher(
         }),
       };
       try {
-        await sync();
+        await sync(route);
         if (svc.principal) await authorizeRequest(svc, route, req);
         const out = await route.handler(svc, req, dispatch);
         if (!committed) audit.add(auditEvent(context, base.clock.now(), out.status, shown(out)));
