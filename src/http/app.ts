@@ -78,7 +78,7 @@ export function buildApp(options: AppOptions): App {
   app.use(requestLog(log));
   const { metrics, readiness } = mountOperability(app, { ...options, basePath, services, started: ready });
 
-  mountWebapp(app, { basePath, auth: options.security?.smart });
+  mountWebapp(app, { basePath, auth: options.security?.smart, warm: options.startupLoading });
   harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
   if (options.security) {
     const doc = smartConfiguration(options.security.smart);

@@ -9,6 +9,8 @@ export interface WebappOptions {
   /** Authentication on: the SMART endpoints (the page signs in there first). Absent: no sign-in (loopback). */
   auth?: { tokenEndpoint: string; authorizationEndpoint?: string };
   clientId?: string;
+  /** Bundle the script at start, so the first page is quick (the server does; tests, which rarely ask, do not). */
+  warm?: boolean;
 }
 
 /** The app's own headers: its script and styles from this origin only, the FHIR API and the sign-in server. */
@@ -40,8 +42,8 @@ const wantsHtml = (req: Request) => (req.headers.accept ?? '').includes('text/ht
  */
 export function mountWebapp(app: Express, o: WebappOptions): void {
   const authOrigins = o.auth ? originsOf(o.auth) : [];
-  // bundled once per process; warmed at start so the first page is quick (not in test runs: most never ask)
-  if (!process.env.VITEST) setImmediate(() => void client().catch(() => undefined));
+  // bundled once per process, on first use or, when asked, right after start
+  if (o.warm) setImmediate(() => void client().catch(() => undefined));
 
   app.get(['/', o.basePath || '/'], (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'GET' && wantsHtml(req) && !req.originalUrl.includes('?')) return res.redirect(302, '/app/');
