@@ -69,7 +69,8 @@ export interface WriteReaction {
   type: string;
   /** The fields the server keeps of a resource (a milestone's standing), set on what is about to be stored. */
   prepare?(svc: Services, resource: Resource): Resource;
-  check?(svc: Services, tx: Tx, event: WriteEvent): Promise<void>;
+  /** `writer`: the services of whoever made the write (a client's token), for checks that depend on it. */
+  check?(svc: Services, tx: Tx, event: WriteEvent, writer: Services): Promise<void>;
   react?(svc: Services, tx: Tx, event: WriteEvent): Promise<Resource[]>;
 }
 

@@ -15,17 +15,21 @@ const refuse = (message: string, expression: string) =>
  * left to sit: only rest-hook is delivered so far (R4 §subscription channel types websocket, email,
  * sms and message are not), with no payload or `application/fhir+json`, to an allowed endpoint, on
  * criteria that parse as a search. The status is the server's to move (R4: the client asks with
- * `requested` or turns it `off`; `active` and `error` are set by the server).
+ * `requested` or turns it `off`; `active` and `error` are set by the server). Its creator's token must
+ * allow searching the criteria's type for every patient (403 otherwise).
  */
 export const subscriptionChecks: WriteReaction = {
   type: 'Subscription',
-  async check(svc: Services, _tx, event: WriteEvent): Promise<void> {
+  async check(svc: Services, _tx, event: WriteEvent, writer: Services): Promise<void> {
     // the server's own writes (status after a handshake, error after the last retry) pass
     if (event.origin !== 'request' || !event.after) return;
     const sub = event.after as Subscription;
     checkStatus(sub, event.before as Subscription | undefined);
     checkChannel(svc, sub);
-    parseCriteria(svc, sub.criteria);
+    const { type } = parseCriteria(svc, sub.criteria);
+    // events are matched as the server, over every patient: the writer's token must reach as far (403), or a
+    // Subscription would show it resources it may not search
+    writer.access.authorize(writer, [{ type, action: 's', whole: true }]);
   },
 };
 

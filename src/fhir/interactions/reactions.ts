@@ -28,12 +28,13 @@ export function prepare(svc: Services, resource: Resource): Resource {
 /**
  * Runs the `check` of every reaction for the event's type: any may refuse the write. Checks are the
  * server's own rules and look as the server (one Patient per person must see every Patient, not the
- * ones a patient-scoped caller reaches).
+ * ones a patient-scoped caller reaches); `svc`, the writer's own, is handed on for a check that depends
+ * on who writes (a Subscription's criteria must be what its creator may search).
  */
 export async function checkWrite(svc: Services, tx: Tx, event: WriteEvent): Promise<void> {
   const server = svc.access.asServer(svc);
   for (const reaction of svc.reactions) {
-    if (reaction.type === event.type && reaction.check) await reaction.check(server, tx, event);
+    if (reaction.type === event.type && reaction.check) await reaction.check(server, tx, event, svc);
   }
 }
 
