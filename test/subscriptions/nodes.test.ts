@@ -1,28 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
-import { silentLog } from '../../src/http/log.js';
-import { openStorage } from '../../src/storage/open.js';
-import type { Storage } from '../../src/storage/types.js';
 import { startDelivery, type DeliveryWorker } from '../../src/subscriptions/worker.js';
 import { BACKENDS } from '../support/backends.js';
-import { BASE, useServer, type TestServer } from '../support/server.js';
-import { createOrganization, Endpoint, FAST, restHook, subscribe, untilStatus, waitFor } from './support.js';
-
-/** Another API node in this process: its own app and connections on the test server's database. */
-async function otherNode(t: TestServer): Promise<{ worker: DeliveryWorker; storage: Storage; close(): Promise<void> }> {
-  const storage = await openStorage(t.databaseUrl);
-  const app = buildApp({ storage, baseUrl: BASE, clock: t.clock, log: silentLog });
-  await app.ready;
-  const worker = startDelivery(app.services, FAST);
-  return {
-    worker,
-    storage,
-    async close() {
-      await worker.stop();
-      await storage.close();
-    },
-  };
-}
+import { useServer, type TestServer } from '../support/server.js';
+import { createOrganization, Endpoint, FAST, otherNode, restHook, subscribe, untilStatus, waitFor } from './support.js';
 
 const outbox = async (t: TestServer, id: string) => {
   const row = await t.storage.get<{ n: number | string; d: number | string }>(

@@ -4,7 +4,7 @@ import { evaluateAll } from '../../src/pathways/evaluate.js';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
 import { applyPathway, milestone, newPatient, usePathways } from '../pathways/support.js';
-import { Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+import { Endpoint, otherNode, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
 
 /**
  * Time becomes an event: the scheduled deadline evaluation writes a milestone's new standing, and that
@@ -64,5 +64,27 @@ describe.each(BACKENDS)('an overdue milestone notified, on $name', (backend) => 
     );
     expect(Number(outbox?.n)).toBe(1);
     expect(endpoint.events(id).map((e) => e.number)).toEqual([1]);
+  });
+
+  it('two nodes evaluating at the same moment record the transition once', async () => {
+    t.clock.set(new Date('2026-05-04T09:00:00Z'));
+    const patient = await newPatient(t);
+    const id = await subscribe(t, restHook(`Task?business-status=overdue&patient=${patient}`, endpoint.url));
+    await untilStatus(t, id, 'active');
+    await applyPathway(t, 'D06', { subject: patient, start: '2026-05-04' });
+    const second = await otherNode(t);
+    try {
+      t.clock.set(new Date('2026-05-20T09:00:00Z'));
+      await Promise.all([evaluateAll(t.services), evaluateAll(second.services)]);
+      const [event] = await waitFor('the event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+      expect(event.number).toBe(1);
+      const outbox = await t.storage.get<{ n: number | string }>(
+        'SELECT events_since_start AS n FROM subscription_state WHERE id = ?',
+        [id],
+      );
+      expect(Number(outbox?.n)).toBe(1); // one milestone fell overdue: one event, not one per node
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -1,7 +1,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startDelivery, type DeliveryWorker, type WorkerOptions } from '../../src/subscriptions/worker.js';
-import { FHIR_JSON, type TestServer } from '../support/server.js';
+import type { Services } from '../../src/fhir/services.js';
+import { buildApp } from '../../src/http/app.js';
+import { silentLog } from '../../src/http/log.js';
+import { openStorage } from '../../src/storage/open.js';
+import { BASE, FHIR_JSON, type TestServer } from '../support/server.js';
 
 /** One request a test endpoint received. */
 export interface Received {
@@ -140,3 +144,25 @@ export function useDelivery(t: TestServer, options: WorkerOptions = {}): { worke
 
 /** Polls every 50 ms, retries after 20–200 ms, gives a request 1 s. */
 export const FAST: WorkerOptions = { pollMs: 50, backoff: { baseMs: 20, maxMs: 200 }, requestTimeoutMs: 1_000 };
+
+export interface OtherNode {
+  worker: DeliveryWorker;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Another API node in this process: its own app and connections on the test server's database. */
+export async function otherNode(t: TestServer): Promise<OtherNode> {
+  const storage = await openStorage(t.databaseUrl);
+  const app = buildApp({ storage, baseUrl: BASE, clock: t.clock, log: silentLog });
+  await app.ready;
+  const worker = startDelivery(app.services, FAST);
+  return {
+    worker,
+    services: app.services,
+    async close() {
+      await worker.stop();
+      await storage.close();
+    },
+  };
+}
