@@ -25,6 +25,8 @@ export interface Received {
 export class Endpoint {
   readonly received: Received[] = [];
   mode: 'up' | 'down' | 'hang' = 'up';
+  /** Requests held unanswered (`hang`). */
+  hanging = 0;
   /** Requests refused while down (each one an attempt). */
   refused = 0;
   private constructor(
@@ -46,7 +48,10 @@ export class Endpoint {
   }
 
   private answer(req: IncomingMessage, body: string, res: import('node:http').ServerResponse): void {
-    if (this.mode === 'hang') return;
+    if (this.mode === 'hang') {
+      this.hanging++;
+      return;
+    }
     if (this.mode === 'down') {
       this.refused++;
       res.writeHead(503).end();

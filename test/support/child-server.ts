@@ -6,6 +6,8 @@ import { freePort } from './net.js';
 export interface ChildServer {
   baseUrl: string;
   stop(): Promise<number | null>;
+  /** Kills the process at once (SIGKILL: no shutdown, as a crash); resolves when it has exited. */
+  kill(): Promise<void>;
 }
 
 export async function startChildServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildServer> {
@@ -43,6 +45,10 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
     async stop() {
       child.kill('SIGTERM');
       return exited;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
