@@ -22,7 +22,7 @@ export function outboxHook(services: () => Services): CommitHook {
     const svc = services();
     for (const row of written) if (row.type === 'Subscription') await mirror(tx, row);
     let recorded = 0;
-    for (const row of written) if (!row.deleted) recorded += await recordEvents(svc, tx, row);
+    for (const [type, rows] of lastVersionsByType(written)) recorded += await recordEvents(svc, tx, type, rows);
     // the worker looks a moment later: by then this transaction has (most likely) committed
     if (recorded) setTimeout(() => svc.subscriptionSignal.notify(), 5).unref();
   };
@@ -48,28 +48,63 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
   );
 }
 
-/** Records an event for each listening subscription whose criteria the written version matches. */
-async function recordEvents(svc: Services, tx: Tx, row: VersionRow): Promise<number> {
+/**
+ * The last version written of each resource, by type, in the order written: the index rows the criteria
+ * are matched against are those of the last version, so a resource written twice in one transaction (a
+ * reaction changing what the client wrote) gives one event, with the version that commits. Deletions give
+ * none (nothing is left in the index to match).
+ */
+function lastVersionsByType(written: VersionRow[]): Map<string, VersionRow[]> {
+  const last = new Map<string, VersionRow>();
+  for (const row of written) {
+    const key = `${row.type}/${row.id}`;
+    last.delete(key); // re-inserted: the map's order is that of each resource's last write
+    last.set(key, row);
+  }
+  const byType = new Map<string, VersionRow[]>();
+  for (const row of last.values()) {
+    if (row.deleted) continue;
+    byType.set(row.type, [...(byType.get(row.type) ?? []), row]);
+  }
+  return byType;
+}
+
+/** How many ids one matching query names (`_id` values are OR-ed; the search allows 1,000). */
+const IDS_PER_QUERY = 500;
+
+/**
+ * Records an event for each listening subscription, for each written resource of `type` its criteria
+ * match: one query per subscription (the criteria plus `_id` of the written resources, on the index rows
+ * this transaction wrote — the search machinery decides), however many resources the transaction wrote.
+ */
+async function recordEvents(svc: Services, tx: Tx, type: string, rows: VersionRow[]): Promise<number> {
   const subs = await tx.all<{ id: string; criteria: string }>(
     `SELECT id, criteria FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
-    [row.type, ...LISTENING],
+    [type, ...LISTENING],
   );
   let recorded = 0;
   for (const sub of subs) {
-    // the search machinery decides, on the index rows this transaction just wrote: the criteria with `_id`
     const { query } = splitCriteria(sub.criteria);
-    const ids = await matchingIds(svc, row.type, [...query, ['_id', row.id]], tx);
-    if (!ids.length) continue;
-    const counted = await tx.get<{ n: number | string }>(
-      `UPDATE subscription_state SET events_since_start = events_since_start + 1 WHERE id = ?
-       RETURNING events_since_start AS n`,
-      [sub.id],
-    );
-    await tx.run(
-      `INSERT INTO subscription_events (subscription, number, type, id, version, created) VALUES (?, ?, ?, ?, ?, ?)`,
-      [sub.id, Number(counted!.n), row.type, row.id, row.version, svc.clock.now().getTime()],
-    );
-    recorded++;
+    const matched = new Set<string>();
+    for (let i = 0; i < rows.length; i += IDS_PER_QUERY) {
+      const ids = rows.slice(i, i + IDS_PER_QUERY).map((r) => r.id);
+      for (const id of await matchingIds(svc, type, [...query, ['_id', ids.join(',')]], tx)) matched.add(id);
+    }
+    for (const row of rows) if (matched.has(row.id)) await recordEvent(svc, tx, sub.id, row);
+    recorded += matched.size;
   }
   return recorded;
+}
+
+/** One event: the subscription's counter raised (its row locked until the commit), the outbox row added. */
+async function recordEvent(svc: Services, tx: Tx, subscription: string, row: VersionRow): Promise<void> {
+  const counted = await tx.get<{ n: number | string }>(
+    `UPDATE subscription_state SET events_since_start = events_since_start + 1 WHERE id = ?
+     RETURNING events_since_start AS n`,
+    [subscription],
+  );
+  await tx.run(
+    `INSERT INTO subscription_events (subscription, number, type, id, version, created) VALUES (?, ?, ?, ?, ?, ?)`,
+    [subscription, Number(counted!.n), row.type, row.id, row.version, svc.clock.now().getTime()],
+  );
 }

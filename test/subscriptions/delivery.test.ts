@@ -50,6 +50,27 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
     expect(event).toMatchObject({ method: 'POST', path: '/hook', body: '', number: 1 });
   });
 
+  it('a transaction writing several matches gives one event each, numbered in the order written', async () => {
+    const id = await subscribe(t, restHook('Organization?name=Batch', endpoint.url, { payload: FHIR_JSON }));
+    await untilStatus(t, id, 'active');
+    const entry = ['b-1', 'b-2', 'b-x', 'b-3'].map((orgId) => ({
+      resource: { resourceType: 'Organization', id: orgId, name: orgId === 'b-x' ? 'Other' : 'Batch' },
+      request: { method: 'PUT', url: `Organization/${orgId}` },
+    }));
+    const res = await t
+      .http()
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Bundle', type: 'transaction', entry });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const events = await waitFor('3 events', () => endpoint.events(id).length >= 3 && endpoint.events(id));
+    expect(events.map((e) => [e.number, e.path])).toEqual([
+      [1, '/hook/Organization/b-1'],
+      [2, '/hook/Organization/b-2'],
+      [3, '/hook/Organization/b-3'],
+    ]);
+  });
+
   it('a handshake that fails sets error with Subscription.error', async () => {
     const down = await Endpoint.start();
     down.mode = 'down';
