@@ -21,10 +21,15 @@ export function outboxHook(services: () => Services): CommitHook {
   return async (tx, written) => {
     const svc = services();
     for (const row of written) if (row.type === 'Subscription') await mirror(tx, row);
-    let recorded = 0;
-    for (const [type, rows] of lastVersionsByType(written)) recorded += await recordEvents(svc, tx, type, rows);
+    const matches: Match[] = [];
+    for (const [type, rows] of lastVersionsByType(written)) matches.push(...(await matchesOf(svc, tx, type, rows)));
+    // counters are locked in subscription id order, whatever the types written: two transactions that
+    // both record events for the same two subscriptions take their locks in the same order (no deadlock)
+    // (a stable sort: each subscription's events stay in the order written)
+    matches.sort((a, b) => (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0));
+    for (const m of matches) await recordEvent(svc, tx, m.subscription, m.row);
     // the worker looks a moment later: by then this transaction has (most likely) committed
-    if (recorded) setTimeout(() => svc.subscriptionSignal.notify(), 5).unref();
+    if (matches.length) setTimeout(() => svc.subscriptionSignal.notify(), 5).unref();
   };
 }
 
@@ -72,17 +77,23 @@ function lastVersionsByType(written: VersionRow[]): Map<string, VersionRow[]> {
 /** How many ids one matching query names (`_id` values are OR-ed; the search allows 1,000). */
 const IDS_PER_QUERY = 500;
 
+/** A written version that matches a subscription's criteria. */
+interface Match {
+  subscription: string;
+  row: VersionRow;
+}
+
 /**
- * Records an event for each listening subscription, for each written resource of `type` its criteria
- * match: one query per subscription (the criteria plus `_id` of the written resources, on the index rows
- * this transaction wrote — the search machinery decides), however many resources the transaction wrote.
+ * The listening subscriptions' matches among the written resources of `type`, in the order written: one
+ * query per subscription (the criteria plus `_id` of the written resources, on the index rows this
+ * transaction wrote — the search machinery decides), however many resources the transaction wrote.
  */
-async function recordEvents(svc: Services, tx: Tx, type: string, rows: VersionRow[]): Promise<number> {
+async function matchesOf(svc: Services, tx: Tx, type: string, rows: VersionRow[]): Promise<Match[]> {
   const subs = await tx.all<{ id: string; criteria: string }>(
     `SELECT id, criteria FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
     [type, ...LISTENING],
   );
-  let recorded = 0;
+  const matches: Match[] = [];
   for (const sub of subs) {
     const { query } = splitCriteria(sub.criteria);
     const matched = new Set<string>();
@@ -90,10 +101,9 @@ async function recordEvents(svc: Services, tx: Tx, type: string, rows: VersionRo
       const ids = rows.slice(i, i + IDS_PER_QUERY).map((r) => r.id);
       for (const id of await matchingIds(svc, type, [...query, ['_id', ids.join(',')]], tx)) matched.add(id);
     }
-    for (const row of rows) if (matched.has(row.id)) await recordEvent(svc, tx, sub.id, row);
-    recorded += matched.size;
+    for (const row of rows) if (matched.has(row.id)) matches.push({ subscription: sub.id, row });
   }
-  return recorded;
+  return matches;
 }
 
 /** One event: the subscription's counter raised (its row locked until the commit), the outbox row added. */

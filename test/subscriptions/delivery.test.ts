@@ -71,6 +71,37 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
     ]);
   });
 
+  it('concurrent transactions matching two subscriptions in opposite orders all commit, numbered gaplessly', async () => {
+    const orgSub = await subscribe(t, restHook('Organization?name=Crossed', endpoint.url));
+    const pracSub = await subscribe(t, restHook('Practitioner?name=Crossed', endpoint.url));
+    await untilStatus(t, orgSub, 'active');
+    await untilStatus(t, pracSub, 'active');
+    const org = {
+      resource: { resourceType: 'Organization', name: 'Crossed' },
+      request: { method: 'POST', url: 'Organization' },
+    };
+    const prac = {
+      resource: { resourceType: 'Practitioner', name: [{ family: 'Crossed' }] },
+      request: { method: 'POST', url: 'Practitioner' },
+    };
+    // half write Organization then Practitioner, half the other way round: the counters must still be locked
+    // in one order, or PostgreSQL would find a deadlock and abort some of them
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        t
+          .http()
+          .post('/fhir')
+          .set('Content-Type', FHIR_JSON)
+          .send({ resourceType: 'Bundle', type: 'transaction', entry: i % 2 ? [org, prac] : [prac, org] }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    for (const id of [orgSub, pracSub]) {
+      const events = await waitFor('10 events', () => endpoint.events(id).length >= 10 && endpoint.events(id));
+      expect(events.map((e) => e.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+  });
+
   it('a handshake that fails sets error with Subscription.error', async () => {
     const down = await Endpoint.start();
     down.mode = 'down';
