@@ -44,12 +44,12 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
   const criteria = sub.criteria ?? '';
   // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
   await tx.run(
-    `INSERT INTO subscription_state (id, status, criteria_type, criteria) VALUES (?, ?, ?, ?)
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
-       criteria = excluded.criteria,
+       criteria = excluded.criteria, ends = excluded.ends,
        attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
        next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [row.id, sub.status, splitCriteria(criteria).type, criteria],
+    [row.id, sub.status, splitCriteria(criteria).type, criteria, sub.end ? Date.parse(sub.end) : null],
   );
 }
 

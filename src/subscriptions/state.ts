@@ -51,15 +51,22 @@ export async function readState(db: SqlExecutor, id: string): Promise<Subscripti
 }
 
 /**
- * The subscriptions with work due at `now` (wall-clock ms: back-off is process time, like a lease's
- * expiry, src/storage/lease.ts): a handshake to make, or events not yet delivered.
+ * The subscriptions with work due: a handshake to make, events not yet delivered, or an `end` passed by
+ * the server's clock (`clockNow`, epoch ms) to turn off. `now` is wall-clock ms: back-off is process time,
+ * like a lease's expiry (src/storage/lease.ts).
  */
-export async function dueSubscriptions(db: SqlExecutor, now: number, limit: number): Promise<string[]> {
+export async function dueSubscriptions(
+  db: SqlExecutor,
+  now: number,
+  clockNow: number,
+  limit: number,
+): Promise<string[]> {
   const rows = await db.all<{ id: string }>(
-    `SELECT id FROM subscription_state WHERE next_attempt <= ?
-       AND (status = 'requested' OR (status = 'active' AND delivered < events_since_start))
+    `SELECT id FROM subscription_state
+     WHERE (next_attempt <= ? AND (status = 'requested' OR (status = 'active' AND delivered < events_since_start)))
+        OR (status IN ('requested', 'active') AND ends <= ?)
      ORDER BY next_attempt, id LIMIT ?`,
-    [now, limit],
+    [now, clockNow, limit],
   );
   return rows.map((r) => r.id);
 }

@@ -85,7 +85,9 @@ class Worker implements DeliveryWorker {
     this.ticking = true;
     this.again = false;
     try {
-      const due = await dueSubscriptions(this.svc.store.storage, Date.now(), this.concurrency + this.running.size);
+      const clockNow = this.svc.clock.now().getTime();
+      const limit = this.concurrency + this.running.size;
+      const due = await dueSubscriptions(this.svc.store.storage, Date.now(), clockNow, limit);
       for (const id of due) {
         if (this.running.size >= this.concurrency) break;
         if (!this.running.has(id)) this.launch(id);

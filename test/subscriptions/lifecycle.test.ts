@@ -34,14 +34,19 @@ describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
   const put = (id: string, body: object) =>
     t.http().put(`/fhir/Subscription/${id}`).set('Content-Type', FHIR_JSON).send(body);
 
-  it('is turned off by the server when its end has passed (R4 Subscription.end)', async () => {
+  it('is turned off by the server when its end has passed (R4 Subscription.end), with or without events', async () => {
     const end = new Date(t.clock.now().getTime() + 3600_000).toISOString();
-    const id = await subscribe(t, { ...restHook('Organization?name=Ending', endpoint.url), end });
-    await untilStatus(t, id, 'active');
+    const quiet = await subscribe(t, { ...restHook('Organization?name=Quiet', endpoint.url), end });
+    const busy = await subscribe(t, { ...restHook('Organization?name=Ending', endpoint.url), end });
+    await untilStatus(t, quiet, 'active');
+    await untilStatus(t, busy, 'active');
     t.clock.advance(2 * 3600_000);
+    await untilStatus(t, quiet, 'off'); // nothing to send: turned off by the clock alone
     await createOrganization(t, 'Ending');
-    await untilStatus(t, id, 'off');
-    expect(endpoint.events(id)).toHaveLength(0);
+    await untilStatus(t, busy, 'off');
+    expect(endpoint.events(busy)).toHaveLength(0);
+    await createOrganization(t, 'Quiet');
+    expect(await counters(t, quiet)).toEqual({ events: 0, delivered: 0 }); // off: no event recorded
   });
 
   it('records no events while the client has it off, and handshakes again when asked again', async () => {
