@@ -18,6 +18,8 @@ import {
 export interface DeliveryOptions {
   /** One request's time limit: a slow endpoint holds only its own subscription this long. */
   requestTimeoutMs: number;
+  /** Aborted when the worker stops: no new request is started, one under way is cut short. */
+  stop?: AbortSignal;
   /** The most events one run sends before it lets others have a turn. */
   batch: number;
   backoff: Backoff;
@@ -51,9 +53,13 @@ export async function deliverSubscription(
   const events = await eventsAfter(db, id, state.delivered, options.batch);
   let attempts = state.attempts;
   for (const event of events) {
+    if (options.stop?.aborted) return false;
     const notification = await eventNotification(svc, sub, event);
     // a version no longer in history cannot be sent: it is passed over (none is purged today)
-    const sent = notification ? await send(signed(svc, notification), options.requestTimeoutMs) : { ok: true };
+    const sent = notification
+      ? await send(signed(svc, notification), options.requestTimeoutMs, options.stop)
+      : { ok: true };
+    if (options.stop?.aborted) return false; // shutting down: neither delivered nor a failure of the endpoint
     if (!sent.ok) {
       await failed(svc, state, sub, event, { attempts: attempts + 1, error: sent.error ?? 'failed' }, options);
       return false;
@@ -72,7 +78,8 @@ const signed = (svc: Services, n: Notification) => sign(n, svc.subscriptions.hma
 
 /** The handshake (`requested` → `active` on a 2xx, else `error` with the reason in `Subscription.error`). */
 async function shake(svc: Services, sub: Subscription, options: DeliveryOptions): Promise<boolean> {
-  const sent = await send(signed(svc, handshake(sub)), options.requestTimeoutMs);
+  const sent = await send(signed(svc, handshake(sub)), options.requestTimeoutMs, options.stop);
+  if (options.stop?.aborted) return false;
   if (sent.ok) return moveStatus(svc, sub.id as string, 'requested', 'active');
   await moveStatus(svc, sub.id as string, 'requested', 'error', `The handshake failed: ${sent.error}`);
   return false;

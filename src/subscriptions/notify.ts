@@ -58,15 +58,18 @@ export async function eventNotification(
   return { url: `${endpoint}/${event.type}/${event.id}`, method: 'PUT', headers, body: row.content };
 }
 
-/** Sends one request, given up after `timeoutMs` (one slow endpoint holds only its own subscription). */
-export async function send(n: Notification, timeoutMs: number): Promise<Sent> {
+/**
+ * Sends one request, given up after `timeoutMs` (one slow endpoint holds only its own subscription) or
+ * when `stop` aborts (the server shutting down: the event stays undelivered, for the next node).
+ */
+export async function send(n: Notification, timeoutMs: number, stop?: AbortSignal): Promise<Sent> {
   try {
     const res = await fetch(n.url, {
       method: n.method,
       headers: n.headers,
       body: n.body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);
     return res.ok ? { ok: true } : { ok: false, error: `the endpoint answered ${res.status}` };

@@ -38,6 +38,7 @@ class Worker implements DeliveryWorker {
   private readonly log: (entry: Record<string, unknown>) => void;
   private readonly running = new Map<string, Promise<void>>();
   private readonly off: () => void;
+  private readonly stopping = new AbortController();
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private ticking = false;
@@ -53,6 +54,7 @@ class Worker implements DeliveryWorker {
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       batch: options.batch ?? 100,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
+      stop: this.stopping.signal,
     };
     this.log = options.log ?? (() => undefined);
     this.off = svc.subscriptionSignal.on(() => this.schedule(0));
@@ -65,6 +67,7 @@ class Worker implements DeliveryWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.off();
     clearTimeout(this.timer);
     await Promise.allSettled([...this.running.values()]);

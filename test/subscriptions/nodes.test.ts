@@ -43,6 +43,25 @@ describe.each(BACKENDS)('delivery across nodes, on $name', (backend) => {
     }
   });
 
+  it('a worker stopped (shutdown) while a request hangs stops at once, the event neither sent nor failed', async () => {
+    const hung = await Endpoint.start();
+    const worker = startDelivery(t.services, { ...FAST, requestTimeoutMs: 60_000 });
+    const id = await subscribe(t, restHook('Organization?name=Shutdown', hung.url));
+    await untilStatus(t, id, 'active');
+    hung.mode = 'hang';
+    await createOrganization(t, 'Shutdown');
+    await waitFor('the request hanging', () => hung.hanging >= 1);
+    const started = Date.now();
+    await worker.stop();
+    expect(Date.now() - started).toBeLessThan(5_000); // not the 60 s request timeout
+    const row = await t.storage.get<{ d: number | string; a: number | string }>(
+      'SELECT delivered AS d, attempts AS a FROM subscription_state WHERE id = ?',
+      [id],
+    );
+    expect([Number(row?.d), Number(row?.a)]).toEqual([0, 0]); // left for the next node, no back-off counted
+    await hung.close();
+  });
+
   it('a lease left by a dead node is taken over when it expires', async () => {
     const helper = startDelivery(t.services, FAST);
     const id = await subscribe(t, restHook('Organization?name=Lease', endpoint.url));
