@@ -72,6 +72,8 @@ export interface Config {
   subscriptionMaxAgeHours: number;
   /** The shared secret notifications are signed with (HMAC-SHA256); none: unsigned. */
   subscriptionHmacSecret?: string;
+  /** How long delivered notification events are kept for `$events`. */
+  subscriptionRetentionDays: number;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -199,20 +201,16 @@ function listOf(v: string | undefined): string[] {
 /**
  * The Subscription settings: SUBSCRIPTION_ENDPOINTS (URL prefixes, each https or http on loopback);
  * loopback endpoints unlisted only in development (no AUTH_* set) unless SUBSCRIPTION_LOOPBACK says;
- * SUBSCRIPTION_MAX_AGE_HOURS; SUBSCRIPTION_HMAC_SECRET.
+ * SUBSCRIPTION_MAX_AGE_HOURS; SUBSCRIPTION_HMAC_SECRET; SUBSCRIPTION_RETENTION_DAYS.
  */
-function subscriptionsOf(
-  env: NodeJS.ProcessEnv,
-): Pick<
-  Config,
-  'subscriptionEndpoints' | 'subscriptionLoopback' | 'subscriptionMaxAgeHours' | 'subscriptionHmacSecret'
-> {
+function subscriptionsOf(env: NodeJS.ProcessEnv): Pick<Config, Extract<keyof Config, `subscription${string}`>> {
   const development = !Object.keys(env).some((k) => k.startsWith('AUTH_') && env[k]);
   return {
     subscriptionEndpoints: endpointsOf(env.SUBSCRIPTION_ENDPOINTS),
     subscriptionLoopback: bool(env, 'SUBSCRIPTION_LOOPBACK', development),
     subscriptionMaxAgeHours: atLeastOne(env, 'SUBSCRIPTION_MAX_AGE_HOURS', 72),
     subscriptionHmacSecret: hmacSecretOf(str(env, 'SUBSCRIPTION_HMAC_SECRET')),
+    subscriptionRetentionDays: atLeastOne(env, 'SUBSCRIPTION_RETENTION_DAYS', 30),
   };
 }
 

@@ -78,6 +78,7 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
       allowLoopback: config.subscriptionLoopback,
       maxAgeMs: config.subscriptionMaxAgeHours * 3600_000,
       hmacSecret: config.subscriptionHmacSecret,
+      retentionMs: config.subscriptionRetentionDays * 24 * 3600_000,
     },
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,

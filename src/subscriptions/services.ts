@@ -6,6 +6,8 @@ export interface SubscriptionSettings {
   allowLoopback: boolean;
   /** How long an event is retried before the subscription is set to `error` (SUBSCRIPTION_MAX_AGE_HOURS). */
   maxAgeMs: number;
+  /** How long a delivered event is kept for `$events` (SUBSCRIPTION_RETENTION_DAYS); undelivered ones stay. */
+  retentionMs: number;
   /** Signs every notification (HMAC-SHA256, `Forlop-Signature`) when set (SUBSCRIPTION_HMAC_SECRET). */
   hmacSecret?: string;
 }
@@ -14,6 +16,7 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
   endpoints: [],
   allowLoopback: true,
   maxAgeMs: 72 * 3600_000,
+  retentionMs: 30 * 24 * 3600_000,
 };
 
 /** Wakes the delivery workers of this process when a commit recorded events (others find them by polling). */

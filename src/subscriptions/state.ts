@@ -87,6 +87,19 @@ export async function eventsAfter(db: SqlExecutor, id: string, after: number, li
   }));
 }
 
+/**
+ * Deletes the delivered events recorded before `before` (the server's clock, epoch ms): what `$events`
+ * keeps is the retention period. An event not yet delivered is never deleted, however old. Returns how many.
+ */
+export async function purgeDelivered(tx: Tx, before: number): Promise<number> {
+  const { changes } = await tx.run(
+    `DELETE FROM subscription_events WHERE created < ? AND number <= (
+       SELECT s.delivered FROM subscription_state s WHERE s.id = subscription_events.subscription)`,
+    [before],
+  );
+  return changes;
+}
+
 /** Event `number` reached the endpoint: the next one is due now, the back-off is over. */
 export async function markDelivered(tx: Tx, id: string, number: number): Promise<void> {
   await tx.run(

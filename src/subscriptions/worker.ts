@@ -2,7 +2,7 @@ import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { deliverSubscription, type DeliveryOptions } from './deliver.js';
-import { dueSubscriptions } from './state.js';
+import { dueSubscriptions, purgeDelivered } from './state.js';
 
 export interface WorkerOptions extends Partial<DeliveryOptions> {
   /** How often the outbox is looked at without a wake-up (events another node committed; retries due). */
@@ -11,6 +11,8 @@ export interface WorkerOptions extends Partial<DeliveryOptions> {
   concurrency?: number;
   /** A subscription's lease: a node that dies holding it lets another take over after this. */
   leaseTtlMs?: number;
+  /** How often delivered events past the retention period are deleted (default every minute). */
+  purgeMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -43,6 +45,7 @@ class Worker implements DeliveryWorker {
   private stopped = false;
   private ticking = false;
   private again = false;
+  private purged = 0;
 
   constructor(
     private readonly svc: Services,
@@ -88,6 +91,7 @@ class Worker implements DeliveryWorker {
     this.ticking = true;
     this.again = false;
     try {
+      await this.purge();
       const clockNow = this.svc.clock.now().getTime();
       const limit = this.concurrency + this.running.size;
       const due = await dueSubscriptions(this.svc.store.storage, Date.now(), clockNow, limit);
@@ -101,6 +105,15 @@ class Worker implements DeliveryWorker {
       this.ticking = false;
       this.schedule(this.again ? 0 : this.pollMs);
     }
+  }
+
+  /** Now and then (wall-clock), the delivered events older than the retention period go. */
+  private async purge(): Promise<void> {
+    if (Date.now() - this.purged < (this.options.purgeMs ?? 60_000)) return;
+    this.purged = Date.now();
+    const before = this.svc.clock.now().getTime() - this.svc.subscriptions.retentionMs;
+    const removed = await this.svc.store.storage.transaction((tx) => purgeDelivered(tx, before));
+    if (removed) this.log({ level: 'info', msg: 'subscription events past retention deleted', removed });
   }
 
   private launch(id: string): void {

@@ -8,6 +8,7 @@ describe('subscription configuration', () => {
     expect(config.subscriptionEndpoints).toEqual([]);
     expect(config.subscriptionLoopback).toBe(true);
     expect(config.subscriptionMaxAgeHours).toBe(72);
+    expect(config.subscriptionRetentionDays).toBe(30);
   });
 
   it('reads the allow-list and refuses plain http off loopback', () => {
