@@ -3,6 +3,7 @@ import type { Services } from '../fhir/services.js';
 import type { Lease } from '../storage/lease.js';
 import { auditDelivery } from './audit.js';
 import { backoffMs, type Backoff } from './backoff.js';
+import { endpointRefusal } from './endpoint.js';
 import { eventNotification, handshake, send, type Notification } from './notify.js';
 import { sign } from './signature.js';
 import { moveStatus } from './status.js';
@@ -48,6 +49,12 @@ export async function deliverSubscription(
     await moveStatus(svc, id, sub.status, 'off');
     return false;
   }
+  // the allow-list is configuration: an endpoint taken off it since the Subscription was stored gets nothing more
+  const refusal = endpointRefusal(svc.subscriptions, sub.channel.endpoint);
+  if (refusal && (sub.status === 'requested' || sub.status === 'active')) {
+    await moveStatus(svc, id, sub.status, 'error', refusal);
+    return false;
+  }
   if (state.status === 'requested' && sub.status === 'requested') return shake(svc, sub, options);
   if (state.status !== 'active' || sub.status !== 'active') return false;
   const events = await eventsAfter(db, id, state.delivered, options.batch);
@@ -55,7 +62,7 @@ export async function deliverSubscription(
   for (const event of events) {
     if (options.stop?.aborted) return false;
     const notification = await eventNotification(svc, sub, event);
-    // a version no longer in history cannot be sent: it is passed over (none is purged today)
+    // a version no longer in history cannot be sent: it is passed over (history is never purged today)
     const sent = notification
       ? await send(signed(svc, notification), options.requestTimeoutMs, options.stop)
       : { ok: true };

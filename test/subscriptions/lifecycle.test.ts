@@ -66,6 +66,20 @@ describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
     expect(shakes).toHaveLength(2);
   });
 
+  it('sets error, sending nothing more, when its endpoint is taken off the allow-list', async () => {
+    const id = await subscribe(t, restHook('Organization?name=Unlisted', endpoint.url));
+    await untilStatus(t, id, 'active');
+    t.services.subscriptions.allowLoopback = false; // the configuration changed (a restart with a new list)
+    try {
+      await createOrganization(t, 'Unlisted');
+      await untilStatus(t, id, 'error');
+      expect((await statusOf(t, id)).error).toMatch(/allow-list/);
+      expect(endpoint.events(id)).toHaveLength(0);
+    } finally {
+      t.services.subscriptions.allowLoopback = true;
+    }
+  });
+
   it('keeps the events of a subscription in error; asked again, it delivers them all', async () => {
     const flaky = await Endpoint.start();
     const id = await subscribe(t, restHook('Organization?name=Revived', flaky.url));
