@@ -35,8 +35,11 @@ export const subscriptionChecks: WriteReaction = {
 
 function checkStatus(sub: Subscription, before: Subscription | undefined): void {
   if (sub.status === 'requested' || sub.status === 'off') return;
-  if (before && before.status === sub.status) return; // a client re-sending what the server set
-  throw refuse(`Subscription.status '${sub.status}' is set by the server: ask with 'requested' (or 'off')`, 'status');
+  if (!before || before.status !== sub.status)
+    throw refuse(`Subscription.status '${sub.status}' is set by the server: ask with 'requested' (or 'off')`, 'status');
+  // a client re-sending what the server set; a new endpoint is shaken hands with first
+  if (sub.channel?.endpoint !== before.channel?.endpoint)
+    throw refuse(`A new channel.endpoint needs a new handshake: send it with status 'requested'`, 'status');
 }
 
 function checkChannel(svc: Services, sub: Subscription): void {

@@ -49,8 +49,14 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
        criteria = excluded.criteria, ends = excluded.ends,
        attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
        next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [row.id, sub.status, splitCriteria(criteria).type, criteria, sub.end ? Date.parse(sub.end) : null],
+    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub)],
   );
+}
+
+/** `Subscription.end` as epoch ms, or null (none, or not a time: the validator refuses that in strict mode). */
+function endOf(sub: Subscription): number | null {
+  const ms = sub.end ? Date.parse(sub.end) : NaN;
+  return Number.isFinite(ms) ? ms : null;
 }
 
 /**
@@ -69,7 +75,9 @@ function lastVersionsByType(written: VersionRow[]): Map<string, VersionRow[]> {
   const byType = new Map<string, VersionRow[]>();
   for (const row of last.values()) {
     if (row.deleted) continue;
-    byType.set(row.type, [...(byType.get(row.type) ?? []), row]);
+    const list = byType.get(row.type);
+    if (list) list.push(row);
+    else byType.set(row.type, [row]);
   }
   return byType;
 }

@@ -49,6 +49,24 @@ describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
     expect(await counters(t, quiet)).toEqual({ events: 0, delivered: 0 }); // off: no event recorded
   });
 
+  it('refuses a new endpoint on an active subscription unless asked again with requested', async () => {
+    const id = await subscribe(t, restHook('Organization?name=Moved', endpoint.url));
+    await untilStatus(t, id, 'active');
+    const other = await Endpoint.start();
+    try {
+      const current = (await t.http().get(`/fhir/Subscription/${id}`)).body;
+      const moved = { ...current, channel: { ...current.channel, endpoint: other.url } };
+      const refused = await put(id, moved);
+      expect(refused.status).toBe(422);
+      expect(refused.body.issue[0].expression).toEqual(['Subscription.status']);
+      expect((await put(id, { ...moved, status: 'requested' })).status).toBe(200);
+      await untilStatus(t, id, 'active');
+      expect(other.received.filter((r) => r.kind === 'handshake')).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('records no events while the client has it off, and handshakes again when asked again', async () => {
     const id = await subscribe(t, restHook('Organization?name=Paused', endpoint.url));
     await untilStatus(t, id, 'active');
