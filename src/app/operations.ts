@@ -1,4 +1,5 @@
 import { reindexOperation } from '../fhir/operations/reindex.js';
+import { everythingOperation } from '../fhir/operations/everything/operation.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { expandOperation } from '../terminology/operations/expand.js';
 import { lookupOperation, subsumesOperation } from '../terminology/operations/lookup.js';
@@ -32,4 +33,5 @@ export const OPERATIONS: Operation[] = [
   evaluateMeasureOperation,
   statusOperation,
   eventsOperation,
+  everythingOperation,
 ];

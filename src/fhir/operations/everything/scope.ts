@@ -1,0 +1,54 @@
+import { FhirError } from '../../errors.js';
+import { compileWhere } from '../../search/sql.js';
+import { parseSearch } from '../../search/params.js';
+import type { Action } from '../../ports.js';
+import type { Services } from '../../services.js';
+import type { EverythingInput } from './input.js';
+import { REFERENCED, type Scope, type Sql } from './query.js';
+
+/** Whether the caller's token grants `action` on `type` (the access port refuses by throwing). */
+function reaches(svc: Services, type: string, action: Action): boolean {
+  try {
+    svc.access.authorize(svc, [{ type, action }]);
+    return true;
+  } catch (err) {
+    if (err instanceof FhirError) return false;
+    throw err;
+  }
+}
+
+/**
+ * The types to read: the Patient compartment's members (R4 CompartmentDefinition/patient, the same
+ * data the compartment search uses), the Patient itself and the referenced shared types — each only
+ * when `_type` names it (if given) and the caller may search it. A type the token does not reach is
+ * left out rather than refused: $everything is "everything the caller may see" of the record.
+ */
+export function everythingScope(svc: Services, input: EverythingInput): Scope {
+  const wanted = (type: string) => !input.types || input.types.has(type);
+  const compartment = svc.defs.compartments.get('Patient');
+  if (!compartment) throw new FhirError('not-found', 'There is no Patient compartment');
+  const members = new Map<string, string[]>();
+  for (const [type, params] of compartment.members) {
+    if (type !== 'Patient' && wanted(type) && reaches(svc, type, 's')) members.set(type, params);
+  }
+  return {
+    members,
+    patient: wanted('Patient'),
+    referenced: REFERENCED.filter((t) => wanted(t) && reaches(svc, t, 'r')),
+    provenance: wanted('Provenance') && reaches(svc, 'Provenance', 's'),
+  };
+}
+
+/**
+ * The ids of the patients whose records are asked for (SELECT … AS id), as the caller may see them:
+ * one patient at instance level, every patient at type level — both through the access policy's limit
+ * on a Patient search, so a `patient/` token's type-level call covers its own patient only.
+ */
+export function patientIds(svc: Services, id: string | undefined, snapshot: number): Sql {
+  const query: [string, string][] = id ? [['_id', id]] : [];
+  const sreq = parseSearch(svc.defs, 'Patient', query, svc.limits, true);
+  svc.access.limitSearch(svc, 'Patient', sreq.criteria);
+  sreq.snapshot = snapshot;
+  const where = compileWhere(sreq, svc.baseUrl, svc.clock.now().getTime());
+  return { sql: `SELECT r.id AS id FROM resources r WHERE ${where.sql}`, params: where.params };
+}
