@@ -46,6 +46,7 @@ class Worker implements DeliveryWorker {
   private ticking = false;
   private again = false;
   private purged = 0;
+  private complained = 0;
 
   constructor(
     private readonly svc: Services,
@@ -100,7 +101,11 @@ class Worker implements DeliveryWorker {
         if (!this.running.has(id)) this.launch(id);
       }
     } catch (err) {
-      this.log({ level: 'error', msg: 'subscription outbox could not be read', error: String(err) });
+      // the database away (restarting): said once every 30 s, not at every poll; the next poll tries again
+      if (Date.now() - this.complained > 30_000) {
+        this.complained = Date.now();
+        this.log({ level: 'error', msg: 'subscription outbox could not be read', error: String(err) });
+      }
     } finally {
       this.ticking = false;
       this.schedule(this.again ? 0 : this.pollMs);
