@@ -18,6 +18,7 @@ import { mountOperability, type MetricsOptions } from './operability.js';
 import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
 import { mountWebapp } from '../webapp/mount.js';
+import { headAsGet } from './head.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
@@ -75,6 +76,8 @@ export function buildApp(options: AppOptions): App {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // before the request log: its 'finish' listener (which puts HEAD back) must run before the log's
+  app.use(headAsGet());
   app.use(requestLog(log));
   const { metrics, readiness } = mountOperability(app, { ...options, basePath, services, started: ready });
 
@@ -103,13 +106,14 @@ export function buildApp(options: AppOptions): App {
 
 type Dispatch = ReturnType<typeof dispatcher>;
 
-/** The FHIR REST endpoint: `metadata` here, everything else through the request pipeline. */
+/** The FHIR REST endpoint: `metadata` (and `GET [base]`) here, everything else through the request pipeline. */
 function fhirHandler(services: Services, options: AppOptions, version: string, dispatchAs: Dispatch, log: LogFn) {
   return async (req: Request, res: Response) => {
     try {
       checkAcceptable(req);
       const path = req.path.split('/').filter(Boolean).map(decodeSegment);
-      if (req.method === 'GET' && path.length === 1 && path[0] === 'metadata') {
+      // the base URL answers a FHIR client as `metadata` does (a browser was sent to /app/ before this)
+      if (req.method === 'GET' && (path.length === 0 || (path.length === 1 && path[0] === 'metadata'))) {
         send(req, res, 200, metadata(req, services, options, version));
         return;
       }

@@ -45,12 +45,12 @@ describe('the worklist, in headless Chromium', () => {
   it('a browser at / reaches the worklist; each row says what the API says of its pathway', async () => {
     await page.goto(`${s.origin}/`);
     expect(new URL(page.url()).pathname).toBe('/app/');
-    // the FHIR base sends a browser to the app too, and still answers a FHIR client as before
+    // the FHIR base sends a browser to the app too, and gives a FHIR client the CapabilityStatement (issue 20)
     const html = await fetch(s.base, { headers: { Accept: 'text/html' }, redirect: 'manual' });
     expect([html.status, html.headers.get('location')]).toEqual([302, '/app/']);
     const api = await fetch(s.base, { headers: { Accept: 'application/fhir+json' }, redirect: 'manual' });
-    expect(api.status).toBe(405);
-    expect((await api.json()).resourceType).toBe('OperationOutcome');
+    expect(api.status).toBe(200);
+    expect((await api.json()).resourceType).toBe('CapabilityStatement');
     // the page runs only its own script and styles: no inline code, no framing
     const shell = await fetch(`${s.origin}/app/`);
     const csp = shell.headers.get('content-security-policy') ?? '';
