@@ -20,8 +20,9 @@ async function expectHeadLikeGet(t: TestServer, url: string, accept = FHIR_JSON)
   return get;
 }
 
-describe.each(BACKENDS)('HEAD and the base URL on $name', (backend) => {
-  const t = useServer(backend);
+describe.each(BACKENDS)('HEAD, the base URL and search paging links on $name', (backend) => {
+  const logged: Record<string, unknown>[] = [];
+  const t = useServer(backend, { log: (entry) => logged.push(entry) });
 
   const createPatient = async (family: string): Promise<string> => {
     const res = await t
@@ -69,6 +70,12 @@ describe.each(BACKENDS)('HEAD and the base URL on $name', (backend) => {
     expect(bad.body.resourceType).toBe('OperationOutcome');
   });
 
+  it('the request log records a HEAD as HEAD, not as the GET it was answered as', async () => {
+    const head = await t.http().head('/fhir/metadata');
+    const entry = logged.find((e) => e.requestId === head.headers['x-request-id']);
+    expect(entry).toMatchObject({ method: 'HEAD', path: '/fhir/metadata', status: 200 });
+  });
+
   it('GET on the base URL gives a FHIR client the CapabilityStatement, and sends a browser to the app', async () => {
     const base = await t.http().get('/fhir').set('Accept', FHIR_JSON);
     expect(base.status).toBe(200);
@@ -94,5 +101,61 @@ describe.each(BACKENDS)('HEAD and the base URL on $name', (backend) => {
     expect(bad.status).toBe(400);
     expect(bad.body.resourceType).toBe('OperationOutcome');
     expect(bad.body.issue[0].expression).toEqual(['mode']);
+  });
+
+  const linkOf = (res: Response, relation: string): string | undefined =>
+    (res.body.link as { relation: string; url: string }[]).find((l) => l.relation === relation)?.url;
+  const pathOf = (url: string) => url.replace('http://forlop.test', '');
+
+  it('search bundles have first and last links (R4 §3.1.1.5.6); last leads to the page of the last match', async () => {
+    for (let i = 0; i < 5; i++) await createPatient('Sidesen');
+    const page1 = await t.http().get('/fhir/Patient?family=Sidesen&_count=2');
+    expect(page1.status).toBe(200);
+    expect(page1.body.total).toBe(5);
+    expect(page1.body.link.map((l: { relation: string }) => l.relation)).toEqual(['self', 'first', 'next', 'last']);
+    expect(linkOf(page1, 'first')).toMatch(/[?&]_count=2&_snapshot=\d+$/);
+    expect(linkOf(page1, 'first')).not.toContain('_offset');
+    expect(linkOf(page1, 'last')).toMatch(/[?&]_count=2&_offset=4&_snapshot=\d+$/);
+
+    const last = await t.http().get(pathOf(linkOf(page1, 'last')!));
+    expect(last.status).toBe(200);
+    expect(last.body.entry).toHaveLength(1);
+    expect(linkOf(last, 'next')).toBeUndefined();
+    expect(linkOf(last, 'previous')).toMatch(/_offset=2&/);
+    expect(linkOf(last, 'last')).toBe(linkOf(page1, 'last'));
+    expect(linkOf(last, 'first')).toBe(linkOf(page1, 'first'));
+
+    const first = await t.http().get(pathOf(linkOf(last, 'first')!));
+    expect(first.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual(
+      page1.body.entry.map((e: { resource: { id: string } }) => e.resource.id),
+    );
+  });
+
+  it('a search whose matches fill whole pages, or that has none, gets a last link to a real page', async () => {
+    const even = await t.http().get('/fhir/Patient?family=Sidesen&_count=5');
+    expect(linkOf(even, 'last')).toMatch(/[?&]_count=5&_snapshot=\d+$/);
+    expect(linkOf(even, 'next')).toBeUndefined();
+    const none = await t.http().get('/fhir/Patient?family=Ingensteds&_count=3');
+    expect(none.body.total).toBe(0);
+    expect(linkOf(none, 'first')).toBeDefined();
+    expect(linkOf(none, 'last')).toBe(linkOf(none, 'first'));
+  });
+
+  it('without a total there is no last link, and _count=0 (the total alone) has no pages to link', async () => {
+    const noTotal = await t.http().get('/fhir/Patient?family=Sidesen&_count=2&_total=none');
+    expect(noTotal.body.total).toBeUndefined();
+    expect(noTotal.body.link.map((l: { relation: string }) => l.relation)).toEqual(['self', 'first', 'next']);
+    const countOnly = await t.http().get('/fhir/Patient?family=Sidesen&_count=0');
+    expect(countOnly.body.total).toBe(5);
+    expect(linkOf(countOnly, 'last')).toBeUndefined();
+    expect(linkOf(countOnly, 'first')).toBeDefined();
+  });
+
+  it('compartment searches page with first and last links too', async () => {
+    const id = await createPatient('Rommet');
+    const res = await t.http().get(`/fhir/Patient/${id}/Observation?_count=10`);
+    expect(res.status).toBe(200);
+    expect(linkOf(res, 'first')).toContain(`/Patient/${id}/Observation?`);
+    expect(linkOf(res, 'last')).toBe(linkOf(res, 'first'));
   });
 });

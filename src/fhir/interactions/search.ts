@@ -82,12 +82,28 @@ async function search(
       search: { mode: 'outcome' },
     });
   }
+  const links = searchLinks(base, sreq, result.more, result.total);
+  return { status: 200, resource: bundle('searchset', entries, links, result.total, svc.clock.now()) };
+}
+
+/**
+ * The paging links (R4 §3.1.1.5.6 and §2.36.0.1 Bundle.link): self; first always, as the first page
+ * is always known; next and previous around this page; last only when the total is known (not with
+ * `_total=none`), at the offset of the page that holds the last match. Paging links keep the snapshot,
+ * so every page of one search sees the same matches.
+ */
+function searchLinks(base: string, sreq: SearchRequest, more: boolean, total: number | undefined): BundleLink[] {
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(base, usedParams(sreq, sreq.offset)) }];
   const paging = (offset: number) =>
     withQuery(base, [...usedParams(sreq, offset), ['_snapshot', String(sreq.snapshot)]]);
-  if (result.more) links.push({ relation: 'next', url: paging(sreq.offset + sreq.count) });
+  links.push({ relation: 'first', url: paging(0) });
+  if (more) links.push({ relation: 'next', url: paging(sreq.offset + sreq.count) });
   if (sreq.offset > 0) links.push({ relation: 'previous', url: paging(Math.max(0, sreq.offset - sreq.count)) });
-  return { status: 200, resource: bundle('searchset', entries, links, result.total, svc.clock.now()) };
+  // _count=0 asks for the total alone: there are no pages, so no last one
+  if (total !== undefined && sreq.count > 0) {
+    links.push({ relation: 'last', url: paging(total > 0 ? Math.floor((total - 1) / sreq.count) * sreq.count : 0) });
+  }
+  return links;
 }
 
 /** The parameters that shaped the result, as the self link shows them (R4 §3.1.1.3). */
