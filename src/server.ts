@@ -8,6 +8,7 @@ import { loadPathways } from './pathways/loader.js';
 import { loadMeasures } from './measures/loader.js';
 import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
+import { loadConformance } from './fhir/conformance-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock, type Clock } from './fhir/clock.js';
@@ -98,7 +99,10 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
   };
 }
 
-/** What is loaded before the first request: schemas compiled, terminology, pathways, measures, examples. */
+/**
+ * What is loaded before the first request: schemas compiled, terminology, pathways, measures, the
+ * definitions the CapabilityStatement names, examples.
+ */
 async function loadDefinitions(config: Config, services: Services, dispatch: App['dispatch']): Promise<void> {
   // the JSON schema validators of every type, compiled before the first request (~3 s), not during it
   const compileStart = performance.now();
@@ -112,6 +116,7 @@ async function loadDefinitions(config: Config, services: Services, dispatch: App
   jsonLog({ level: 'info', msg: 'terminology loaded', ...(await loadTerminology(services)) });
   jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
   jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
+  jsonLog({ level: 'info', msg: 'definitions loaded', ...(await loadConformance(services)) });
   if (config.loadExamples)
     jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
 }

@@ -12,7 +12,7 @@ export interface LoadReport {
   unchanged: number;
 }
 
-type Canonical = Resource & { url?: string; version?: string };
+export type Canonical = Resource & { url?: string; version?: string };
 
 /** A resource's content without what the store sets, to tell a real change from a re-load. */
 function comparable(r: Canonical): string {
@@ -20,19 +20,8 @@ function comparable(r: Canonical): string {
   return JSON.stringify(rest);
 }
 
-/**
- * Loads shipped canonical resources (the `*.json` files of a folder that are of the given types) into
- * the store at start-up, idempotently: a resource is identified by its canonical url and version, so a
- * restart changes nothing, a changed file updates the stored resource of that url|version, and a new
- * version is stored beside the old. One transaction under one lock, so several server processes
- * starting together load it once. Each is validated like any write.
- */
-export async function loadCanonical(
-  svc: Services,
-  dir: string,
-  types: readonly string[],
-  options: { strict?: boolean } = {},
-): Promise<LoadReport> {
+/** The `*.json` files of a folder that are canonical resources of the given types (strict: only those). */
+export function readCanonical(dir: string, types: readonly string[], options: { strict?: boolean } = {}): Canonical[] {
   const resources: Canonical[] = [];
   for (const f of readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
@@ -41,6 +30,35 @@ export async function loadCanonical(
     if (types.includes(r.resourceType) && r.url) resources.push(r);
     else if (options.strict) throw new Error(`${f}: not a ${types.join(', ')} with a url`);
   }
+  return resources;
+}
+
+/**
+ * Loads shipped canonical resources (the `*.json` files of a folder that are of the given types) into
+ * the store at start-up, idempotently (see storeCanonical).
+ */
+export function loadCanonical(
+  svc: Services,
+  dir: string,
+  types: readonly string[],
+  options: { strict?: boolean } = {},
+): Promise<LoadReport> {
+  return storeCanonical(svc, readCanonical(dir, types, options), types, dir);
+}
+
+/**
+ * Stores canonical resources of the given types idempotently: a resource is identified by its
+ * canonical url and version, so a restart changes nothing, a changed file updates the stored resource
+ * of that url|version, and a new version is stored beside the old. One transaction under one lock, so
+ * several server processes starting together load it once. Each is validated like any write; `source`
+ * names where they came from in an error.
+ */
+export async function storeCanonical(
+  svc: Services,
+  resources: readonly Canonical[],
+  types: readonly string[],
+  source: string,
+): Promise<LoadReport> {
   const report: LoadReport = { created: 0, updated: 0, unchanged: 0 };
   await svc.store.transaction(async (tx) => {
     // by the types loaded, not the folder's path: installations in different folders share a database
@@ -62,7 +80,7 @@ export async function loadCanonical(
       if (sameId) await create(svc, tx, r.resourceType, { ...r, id: undefined });
       else
         await update(svc, tx, r.resourceType, r.id as string, r).catch((err: unknown) => {
-          throw err instanceof FhirError ? new Error(`${dir}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
+          throw err instanceof FhirError ? new Error(`${source}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
         });
       report.created++;
     }

