@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, Resource, Subscription } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
-import { newId } from '../fhir/ids.js';
+import { ID_PATTERN, newId } from '../fhir/ids.js';
 import { operationInput } from '../fhir/operations/parameters.js';
 import type { Operation } from '../fhir/operations/types.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -22,36 +22,54 @@ async function subscriptionOf(svc: Services, id: string): Promise<{ sub: Subscri
   return { sub: JSON.parse(row.content) as Subscription, eventsSinceStart: state?.eventsSinceStart ?? 0 };
 }
 
+/** The most subscriptions one type-level `$status` names. */
+const MAX_STATUS_IDS = 100;
+
 /**
- * `GET [base]/Subscription/[id]/$status` (R4 Backport IG, backport-subscription-status): a searchset
- * Bundle with the SubscriptionStatus of the subscription — its status, error and the number of events
- * since it started, so a client can tell whether it missed any.
+ * `GET [base]/Subscription/[id]/$status`, or `GET [base]/Subscription/$status?id=a,b&status=active` (R4
+ * Backport IG, backport-subscription-status): a searchset Bundle with the SubscriptionStatus of each
+ * subscription — its status, error and the number of events since it started, so a client can tell
+ * whether it missed any. At type level `id` is required (the server does not list every subscription);
+ * unknown ids are left out, and `status` keeps those with one of the statuses given.
  */
 export const statusOperation: Operation = {
   name: 'status',
   definition: `${BACKPORT}/backport-subscription-status`,
-  levels: ['instance'],
+  levels: ['type', 'instance'],
   resourceTypes: ['Subscription'],
   methods: ['GET', 'POST'],
-  async handler(svc, _req, target) {
-    const { sub, eventsSinceStart } = await subscriptionOf(svc, target.id as string);
-    const status = subscriptionStatus(svc.baseUrl, sub, eventsSinceStart, 'query-status');
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: 1,
-      entry: [{ fullUrl: `urn:uuid:${newId()}`, resource: status, search: { mode: 'match' } }],
-    };
+  async handler(svc, req, target) {
+    const input = operationInput(req);
+    const wanted = (input.get('status') ?? []).flatMap((v) => String(v).split(','));
+    const entry: BundleEntry[] = [];
+    for (const id of target.id ? [target.id] : idsOf(input)) {
+      const found = target.id ? await subscriptionOf(svc, id) : await subscriptionOf(svc, id).catch(() => undefined);
+      if (!found || (wanted.length && !wanted.includes(found.sub.status))) continue;
+      const status = subscriptionStatus(svc.baseUrl, found.sub, found.eventsSinceStart, 'query-status');
+      entry.push({ fullUrl: `urn:uuid:${newId()}`, resource: status, search: { mode: 'match' } });
+    }
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry };
     return { status: 200, resource: bundle };
   },
 };
+
+/** The `id` values of a type-level `$status` (repeated or comma-separated), checked. */
+function idsOf(input: Map<string, unknown[]>): string[] {
+  const ids = (input.get('id') ?? []).flatMap((v) => String(v).split(',')).filter(Boolean);
+  const bad = (message: string) => new FhirError('invalid', { message, expression: 'id' });
+  if (!ids.length) throw bad('$status on Subscription needs the id of one or more subscriptions');
+  if (ids.length > MAX_STATUS_IDS) throw bad(`$status takes at most ${MAX_STATUS_IDS} ids`);
+  for (const id of ids) if (!ID_PATTERN.test(id)) throw bad(`'${id.slice(0, 80)}' is not an id`);
+  return ids;
+}
 
 /**
  * `GET [base]/Subscription/[id]/$events` (R4 Backport IG, backport-subscription-events): the events of a
  * range of numbers (`eventsSinceNumber`, `eventsUntilNumber`, both inclusive; the last 100 by default),
  * as a `history` Bundle with the SubscriptionStatus (`query-event`) first, then with `full-resource` the
- * versions the events were about — what a client that missed notifications asks for. Every event is
- * kept (no retention limit yet). Resources the caller may not read are left out.
+ * versions the events were about — what a client that missed notifications asks for. Delivered events
+ * are kept for the retention period (SUBSCRIPTION_RETENTION_DAYS). Resources the caller may not read are
+ * left out.
  */
 export const eventsOperation: Operation = {
   name: 'events',

@@ -44,6 +44,29 @@ describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) 
     expect(endpoint.events(id).map((e) => e.number)).toEqual([1]);
   });
 
+  it('$status at type level: the subscriptions named by id, filtered by status; id is required', async () => {
+    const offId = await subscribe(t, { ...restHook('Organization?name=Zeta', endpoint.url), status: 'off' });
+    const all = await t
+      .http()
+      .get('/fhir/Subscription/$status')
+      .query({ id: `${id},${offId},unknown-one` });
+    expect(all.status, JSON.stringify(all.body)).toBe(200);
+    const refs = (b: Bundle) =>
+      (b.entry ?? []).map((e) => param(e.resource as Parameters, 'subscription')?.valueReference?.reference);
+    expect(refs(all.body)).toEqual([
+      `http://forlop.test/fhir/Subscription/${id}`,
+      `http://forlop.test/fhir/Subscription/${offId}`,
+    ]);
+    const active = await t
+      .http()
+      .get('/fhir/Subscription/$status')
+      .query({ id: `${id},${offId}`, status: 'active' });
+    expect(refs(active.body)).toEqual([`http://forlop.test/fhir/Subscription/${id}`]);
+    const none = await t.http().get('/fhir/Subscription/$status');
+    expect(none.status).toBe(400);
+    expect(none.body.issue[0].expression).toEqual(['id']);
+  });
+
   it('$events from 2 gives the missed events, the status first, then the versions', async () => {
     const res = await t.http().get(`/fhir/Subscription/${id}/$events`).query({ eventsSinceNumber: '2' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
