@@ -9,6 +9,7 @@ import { loadMeasures } from './measures/loader.js';
 import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadConformance } from './fhir/conformance-loader.js';
+import type { LoadReport } from './fhir/canonical-loader.js';
 import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock, type Clock } from './fhir/clock.js';
@@ -100,9 +101,18 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
 }
 
 /**
- * What is loaded before the first request: schemas compiled, terminology, pathways, measures, the
- * definitions the CapabilityStatement names, examples.
+ * The shipped resources stored before the first request, in order, each idempotently (a restart stores
+ * no new version): terminology, pathways, measures, and the definitions the CapabilityStatement names.
+ * Exported so the tests load exactly what a start-up does.
  */
+export const STARTUP_DEFINITIONS: ReadonlyArray<readonly [string, (svc: Services) => Promise<LoadReport>]> = [
+  ['terminology', (svc) => loadTerminology(svc)],
+  ['pathways', (svc) => loadPathways(svc)],
+  ['measures', (svc) => loadMeasures(svc)],
+  ['definitions', (svc) => loadConformance(svc)],
+];
+
+/** What is loaded before the first request: schemas compiled, the shipped resources, examples. */
 async function loadDefinitions(config: Config, services: Services, dispatch: App['dispatch']): Promise<void> {
   // the JSON schema validators of every type, compiled before the first request (~3 s), not during it
   const compileStart = performance.now();
@@ -113,10 +123,8 @@ async function loadDefinitions(config: Config, services: Services, dispatch: App
     types: services.defs.resourceTypes.size,
     ms: Math.round(performance.now() - compileStart),
   });
-  jsonLog({ level: 'info', msg: 'terminology loaded', ...(await loadTerminology(services)) });
-  jsonLog({ level: 'info', msg: 'pathways loaded', ...(await loadPathways(services)) });
-  jsonLog({ level: 'info', msg: 'measures loaded', ...(await loadMeasures(services)) });
-  jsonLog({ level: 'info', msg: 'definitions loaded', ...(await loadConformance(services)) });
+  for (const [what, load] of STARTUP_DEFINITIONS)
+    jsonLog({ level: 'info', msg: `${what} loaded`, ...(await load(services)) });
   if (config.loadExamples)
     jsonLog({ level: 'info', msg: 'examples loaded', ...(await loadExamples(services, dispatch)) });
 }

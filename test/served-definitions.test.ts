@@ -1,16 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConformance } from '../src/fhir/conformance-loader.js';
 import { PROFILES_DIR } from '../src/fhir/definitions.js';
-import { MEASURES_DIR, loadMeasures } from '../src/measures/loader.js';
-import { loadPathways } from '../src/pathways/loader.js';
-import { VALUESETS_DIR, loadTerminology } from '../src/terminology/loader.js';
+import { MEASURES_DIR } from '../src/measures/loader.js';
+import { STARTUP_DEFINITIONS } from '../src/server.js';
+import { VALUESETS_DIR } from '../src/terminology/loader.js';
 import { BACKENDS } from './support/backends.js';
 import { FHIR_JSON, useServer, type TestServer } from './support/server.js';
-
-/** The start-up loading of src/server.ts (loadDefinitions), less the schema compilation and examples. */
-const STARTUP_LOADERS = [loadTerminology, loadPathways, loadMeasures, loadConformance];
 
 /** What each canonical-valued element of a CapabilityStatement refers to (R4 CapabilityStatement, §6.1). */
 const CANONICAL_ELEMENTS: Record<string, string> = {
@@ -62,7 +58,8 @@ async function findByUrl(t: TestServer, type: string, url: string) {
 describe.each(BACKENDS)('served definitions on $name', (backend) => {
   const t = useServer(backend);
   beforeAll(async () => {
-    for (const load of STARTUP_LOADERS) await load(t.services);
+    // what a start-up stores (src/server.ts), less the schema compilation and the examples
+    for (const [, load] of STARTUP_DEFINITIONS) await load(t.services);
   });
 
   it('every canonical the CapabilityStatement names resolves on this server by search on url', async () => {
@@ -125,9 +122,9 @@ describe.each(BACKENDS)('served definitions on $name', (backend) => {
 
   it('loading again at the next start stores no new version of anything', async () => {
     const before = (await t.http().get('/fhir/OperationDefinition/_history').query({ _count: 0 })).body.total;
-    for (const load of STARTUP_LOADERS) {
+    for (const [what, load] of STARTUP_DEFINITIONS) {
       const report = await load(t.services);
-      expect(report.created + report.updated, load.name).toBe(0);
+      expect(report.created + report.updated, what).toBe(0);
       expect(report.unchanged).toBeGreaterThan(0);
     }
     const after = (await t.http().get('/fhir/OperationDefinition/_history').query({ _count: 0 })).body.total;
