@@ -80,10 +80,16 @@ function queryParameterLimit(max: number) {
   };
 }
 
-/** A verified bearer token on every request but the CapabilityStatement and SMART discovery (public). */
+/**
+ * What a client reads before it has a token: the CapabilityStatement (at `metadata` and, for a FHIR
+ * client, the base itself) and SMART discovery.
+ */
+const PUBLIC_PATHS = new Set(['/', '/metadata', '/.well-known/smart-configuration']);
+
+/** A verified bearer token on every request but the public ones. */
 function authentication(tokens: TokenVerifier) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const open = req.method === 'GET' && (req.path === '/metadata' || req.path === '/.well-known/smart-configuration');
+    const open = req.method === 'GET' && PUBLIC_PATHS.has(req.path);
     if (open) return next();
     authenticate(req, tokens).then(
       (principal) => {

@@ -104,6 +104,9 @@ describe.each(BACKENDS)('bearer tokens, on $name', (backend) => {
       url: 'token',
       valueUri: `${ISSUER}/token`,
     });
+    // the base URL answers a FHIR client the same CapabilityStatement, without a token too
+    const base = await get('/fhir');
+    expect([base.status, base.body.resourceType]).toEqual([200, 'CapabilityStatement']);
     const audit = metadata.body.rest[0].resource.find((r: { type: string }) => r.type === 'AuditEvent');
     expect(audit.interaction.map((i: { code: string }) => i.code)).not.toContain('delete');
     const smart = await get('/fhir/.well-known/smart-configuration');
