@@ -4,9 +4,7 @@ import { ManualClock } from '../../src/fhir/clock.js';
 import { loadExamples } from '../../src/fhir/example-loader.js';
 import { buildApp, type App, type AppOptions } from '../../src/http/app.js';
 import { silentLog } from '../../src/http/log.js';
-import { loadMeasures } from '../../src/measures/loader.js';
-import { loadPathways } from '../../src/pathways/loader.js';
-import { loadTerminology } from '../../src/terminology/loader.js';
+import { STARTUP_DEFINITIONS } from '../../src/server.js';
 import type { Backend } from '../support/backends.js';
 
 export interface WebServer {
@@ -47,9 +45,8 @@ export async function startWebServer(backend: Backend, o: WebServerOptions): Pro
     ...o.options?.(base, clock),
   });
   await built.ready;
-  await loadTerminology(built.services);
-  await loadPathways(built.services);
-  await loadMeasures(built.services);
+  // what the server loads at start-up, from its own list
+  for (const [, load] of STARTUP_DEFINITIONS) await load(built.services);
   if (o.examples) await loadExamples(built.services, built.dispatch);
   handler = built.app;
   return {
