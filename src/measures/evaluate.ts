@@ -137,7 +137,8 @@ async function inWorker(run: Run, ids: string[]): Promise<void> {
   };
   try {
     for (let i = 0; i < ids.length; i += BATCH) {
-      const job = worker.evaluate(await readRawPathways(db, ids.slice(i, i + BATCH), needs), planOf);
+      const raw = await readRawPathways(db, svc.store.storage.kind, ids.slice(i, i + BATCH), needs);
+      const job = worker.evaluate(raw, planOf);
       // a failure is met where it is awaited, in order; until then it is not unhandled
       job.catch(() => undefined);
       pending.push(job);

@@ -1,5 +1,5 @@
 import type { CarePlan, CareTeam, EpisodeOfCare, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { currentContentsByIds, referrerContents } from '../fhir/search/batch-reads.js';
+import { currentContentsByIds, currentContentsWithElements, referrerContents } from '../fhir/search/batch-reads.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { idIn, type Needs, type PathwayData } from './source.js';
 
@@ -17,34 +17,70 @@ export interface RawPathway {
   plan?: string;
 }
 
+/** What this thread reads of a CarePlan: the elements naming its related resources and its PlanDefinition. */
+type Links = Pick<CarePlan, 'supportingInfo' | 'careTeam' | 'basedOn' | 'instantiatesCanonical'>;
+const LINKS = ['supportingInfo', 'careTeam', 'basedOn', 'instantiatesCanonical'] as const;
+
 /**
- * A batch of pathways as `readPathways` reads them (the same queries, rows and order), left as text:
- * only the CarePlans are parsed here, for the ids of what they refer to.
+ * The CarePlans as stored, with their links: the database takes the four elements out (a fraction of
+ * parsing each whole CarePlan here, which the worker does anyway); a value that is not the JSON
+ * array R4 makes it is read from the whole CarePlan instead.
  */
-export async function readRawPathways(db: SqlExecutor, ids: string[], needs: Needs): Promise<RawPathway[]> {
-  const texts = await currentContentsByIds(db, 'CarePlan', ids);
-  const carePlans = new Map([...texts].map(([id, text]) => [id, JSON.parse(text) as CarePlan]));
-  const q = { type: 'Task', via: 'based-on', targetType: 'CarePlan', targetIds: [...texts.keys()] };
-  const tasks = new Map<string, string[]>([...texts.keys()].map((id) => [id, []]));
+async function carePlansWithLinks(
+  db: SqlExecutor,
+  kind: 'sqlite' | 'postgres',
+  ids: string[],
+): Promise<Map<string, { text: string; links: Links }>> {
+  const out = new Map<string, { text: string; links: Links }>();
+  for (const [id, row] of await currentContentsWithElements(db, kind, 'CarePlan', ids, LINKS)) {
+    let links: Links = {};
+    try {
+      row.elements.forEach((e, i) => {
+        const value: unknown = e === null ? undefined : JSON.parse(e);
+        if (value !== undefined && !Array.isArray(value)) throw new TypeError('not an array');
+        if (value !== undefined) (links as Record<string, unknown>)[LINKS[i]] = value;
+      });
+    } catch {
+      links = JSON.parse(row.content) as CarePlan;
+    }
+    out.set(id, { text: row.content, links });
+  }
+  return out;
+}
+
+/**
+ * A batch of pathways as `readPathways` reads them (the same rows, in the same order), left as
+ * text: only the CarePlans' links are read here, for the ids of what they refer to.
+ */
+export async function readRawPathways(
+  db: SqlExecutor,
+  kind: 'sqlite' | 'postgres',
+  ids: string[],
+  needs: Needs,
+): Promise<RawPathway[]> {
+  const carePlans = await carePlansWithLinks(db, kind, ids);
+  const q = { type: 'Task', via: 'based-on', targetType: 'CarePlan', targetIds: [...carePlans.keys()] };
+  const tasks = new Map<string, string[]>([...carePlans.keys()].map((id) => [id, []]));
   for (const r of await referrerContents(db, needs.allTasks ? q : { ...q, status: 'completed' }))
     tasks.get(r.target)?.push(r.content);
-  const plans = [...carePlans.values()];
-  const related = (wanted: boolean, type: string, refs: (c: CarePlan) => { reference?: string }[] | undefined) =>
-    wanted ? currentContentsByIds(db, type, plans.map((c) => idIn(refs(c), type))) : new Map<string, string>();
+  const links = [...carePlans.values()].map((c) => c.links);
+  const related = (wanted: boolean, type: string, refs: (c: Links) => { reference?: string }[] | undefined) =>
+    wanted ? currentContentsByIds(db, type, links.map((c) => idIn(refs(c), type))) : new Map<string, string>();
   const episodes = await related(needs.episode, 'EpisodeOfCare', (c) => c.supportingInfo);
   const teams = await related(needs.careTeam, 'CareTeam', (c) => c.careTeam);
   const referrals = await related(needs.referral, 'ServiceRequest', (c) => c.basedOn);
   return ids.flatMap((id) => {
     const carePlan = carePlans.get(id);
     if (!carePlan) return [];
+    const l = carePlan.links;
     return [
       {
-        carePlan: texts.get(id) as string,
+        carePlan: carePlan.text,
         tasks: tasks.get(id) ?? [],
-        episode: episodes.get(idIn(carePlan.supportingInfo, 'EpisodeOfCare') ?? ''),
-        careTeam: teams.get(idIn(carePlan.careTeam, 'CareTeam') ?? ''),
-        referral: referrals.get(idIn(carePlan.basedOn, 'ServiceRequest') ?? ''),
-        plan: carePlan.instantiatesCanonical?.[0],
+        episode: episodes.get(idIn(l.supportingInfo, 'EpisodeOfCare') ?? ''),
+        careTeam: teams.get(idIn(l.careTeam, 'CareTeam') ?? ''),
+        referral: referrals.get(idIn(l.basedOn, 'ServiceRequest') ?? ''),
+        plan: l.instantiatesCanonical?.[0],
       },
     ];
   });

@@ -113,6 +113,34 @@ export async function currentContentsByIds(
   return out;
 }
 
+/**
+ * As `currentContentsByIds`, with the JSON text of some top-level elements of each resource taken
+ * out by the database (SQLite's json_extract, PostgreSQL's ->>), so that a reader needing only those
+ * does not parse the whole resource. An element absent is null.
+ */
+export async function currentContentsWithElements(
+  db: SqlExecutor,
+  kind: 'sqlite' | 'postgres',
+  type: string,
+  ids: readonly string[],
+  elements: readonly string[],
+): Promise<Map<string, { content: string; elements: (string | null)[] }>> {
+  const unique = [...new Set(ids)];
+  const out = new Map<string, { content: string; elements: (string | null)[] }>();
+  if (!unique.length) return out;
+  for (const e of elements) if (!/^[a-zA-Z]+$/.test(e)) throw new Error(`not an element name: ${e}`);
+  // SQLite gives an array's or object's JSON text; the elements read this way are arrays or objects
+  const pick = (e: string) => (kind === 'sqlite' ? `json_extract(content, '$.${e}')` : `(content::jsonb)->>'${e}'`);
+  const rows = await db.all<Record<string, string | null>>(
+    `SELECT id, content, ${elements.map((e, i) => `${pick(e)} AS e${i}`).join(', ')}
+       FROM resources WHERE type = ? AND deleted = 0 AND id IN (${placeholders(unique)})`,
+    [type, ...unique],
+  );
+  for (const r of rows)
+    out.set(r.id as string, { content: r.content as string, elements: elements.map((_e, i) => r[`e${i}`] ?? null) });
+  return out;
+}
+
 /** Which resources point at a set of targets: `type.via` → `targetType/targetIds`, optionally by status. */
 export interface Referrers {
   type: string;
