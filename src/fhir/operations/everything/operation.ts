@@ -1,3 +1,4 @@
+import { placeholders } from '../../../storage/types.js';
 import type { BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import { bundle, fullUrl, withQuery } from '../../bundles.js';
 import { FhirError } from '../../errors.js';
@@ -10,7 +11,10 @@ import { everythingScope, patientIds } from './scope.js';
 
 const COLUMNS = 'r.rid, r.type, r.id, r.version, r.last_updated, r.deleted, r.content';
 
-/** One page of everything, in a stable order (the Patient first, then as stored), and the total. */
+/**
+ * One page of everything, in a stable order (the Patient first, then as stored), and the total: the
+ * set is evaluated once, as rids only, and only the page's rows are read in full.
+ */
 async function page(
   svc: Services,
   scope: Scope,
@@ -20,13 +24,20 @@ async function page(
 ): Promise<{ rows: VersionRow[]; total: number }> {
   const cte = everythingCte(svc, scope, patientIds(svc, id, snapshot), input, snapshot);
   const db = svc.store.storage;
-  const total = await db.get<{ n: number }>(`${cte.sql} SELECT COUNT(*) AS n FROM e`, cte.params);
-  const rows = await db.all<VersionRow>(
-    `${cte.sql} SELECT ${COLUMNS} FROM resources r WHERE r.rid IN (SELECT rid FROM e)
-     ORDER BY CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END, r.rid LIMIT ? OFFSET ?`,
-    [...cte.params, input.count, input.offset],
+  const all = await db.all<{ rid: number }>(
+    `${cte.sql} SELECT r.rid FROM resources r WHERE r.rid IN (SELECT rid FROM e)
+     ORDER BY CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END, r.rid`,
+    cte.params,
   );
-  return { rows, total: Number(total?.n ?? 0) };
+  const rids = all.slice(input.offset, input.offset + input.count).map((r) => Number(r.rid));
+  if (!rids.length) return { rows: [], total: all.length };
+  const rows = await db.all<VersionRow>(
+    `SELECT ${COLUMNS} FROM resources r WHERE r.rid IN (${placeholders(rids)})`,
+    rids,
+  );
+  const at = new Map(rids.map((rid, i) => [rid, i]));
+  rows.sort((a, b) => (at.get(Number(a.rid)) ?? 0) - (at.get(Number(b.rid)) ?? 0));
+  return { rows, total: all.length };
 }
 
 function links(base: string, input: EverythingInput, total: number, snapshot: number): BundleLink[] {

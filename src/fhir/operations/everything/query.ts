@@ -106,10 +106,13 @@ function referencedBy(scope: Scope, input: EverythingInput, snapshot: number): S
     ? ` UNION SELECT u.rid FROM sp_uri u WHERE u.param = ? AND u.value IN
         (SELECT s.url FROM sp_reference s WHERE s.rid IN (SELECT rid FROM m) AND s.url IS NOT NULL)`
     : '';
+  // driven from the compartment's rows (m → their references → the target), never from the targets:
+  // a shared Organization is referred to by every patient's resources
   return {
     sql: `SELECT t.rid FROM resources t WHERE t.rid IN (
-        SELECT x.rid FROM sp_reference s JOIN resources x ON x.type = s.target_type AND x.id = s.target_id
-        WHERE s.rid IN (SELECT rid FROM m) AND s.target_type IN (${placeholders(scope.referenced)})${canonical}
+        SELECT x.rid FROM m CROSS JOIN sp_reference s CROSS JOIN resources x
+        WHERE s.rid = m.rid AND s.target_type IN (${placeholders(scope.referenced)})
+          AND x.type = s.target_type AND x.id = s.target_id${canonical}
       ) AND t.type IN (${placeholders(scope.referenced)}) AND ${filter.sql}`,
     params: [
       ...scope.referenced,
@@ -120,15 +123,18 @@ function referencedBy(scope: Scope, input: EverythingInput, snapshot: number): S
   };
 }
 
-/** Provenance whose target is one of the compartment's resources (R4 Provenance.target). */
+/**
+ * Provenance whose target is one of the compartment's resources (R4 Provenance.target); the index key
+ * is Provenance's own, so no type test is needed (one would let the planner scan every Provenance).
+ */
 function provenanceOf(scope: Scope, input: EverythingInput, snapshot: number): Sql | undefined {
   if (!scope.provenance) return undefined;
   const filter = rowFilter('t', input, snapshot);
   return {
     sql: `SELECT t.rid FROM resources t WHERE t.rid IN (
-        SELECT s.rid FROM resources x JOIN sp_reference s ON s.target_type = x.type AND s.target_id = x.id
-        WHERE x.rid IN (SELECT rid FROM m) AND s.param = ?
-      ) AND t.type = 'Provenance' AND ${filter.sql}`,
+        SELECT s.rid FROM m CROSS JOIN resources x CROSS JOIN sp_reference s
+        WHERE x.rid = m.rid AND s.param = ? AND s.target_id = x.id AND s.target_type = x.type
+      ) AND ${filter.sql}`,
     params: [paramId('Provenance', 'target'), ...filter.params],
   };
 }
