@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CarePlan } from '@medplum/fhirtypes';
+import { loadConformance } from '../../src/fhir/conformance-loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer, type TestServer } from '../support/server.js';
 import { applyPathway, completeMilestone, newPatient, usePathways } from '../pathways/support.js';
@@ -164,6 +165,8 @@ describe.each(BACKENDS)('Patient everything, on $name', (backend) => {
     const whole = refs((await t.http().get(`/fhir/${anna}/$everything`).query({ _count: 1000 })).body as Bundle);
     const pages = await allPages(t, `/fhir/${anna}/$everything?_count=7`, async () => {
       await put(t, observation('obs-late', anna, '2026-05-06') as never);
+      // an update keeps its place: still once, on its page
+      await put(t, { ...observation('obs-old', anna, '2025-01-01'), status: 'amended' } as never);
       await put(t, { resourceType: 'Patient', id: 'a-new-first', name: [{ family: 'Ny' }] } as never);
     });
     expect(whole.length).toBeGreaterThan(14);
@@ -181,6 +184,18 @@ describe.each(BACKENDS)('Patient everything, on $name', (backend) => {
     expect(refs(res.body as Bundle)).toEqual(
       expect.arrayContaining([anna, bjorn, 'Observation/obs-in', 'Observation/obs-bjorn']),
     );
+  });
+
+  it('is in the CapabilityStatement under Patient, and its OperationDefinition is served', async () => {
+    const url = 'http://forlop.no/fhir/OperationDefinition/Patient-everything';
+    const cap = await t.http().get('/fhir/metadata');
+    const patient = cap.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    expect(patient.operation).toContainEqual({ name: 'everything', definition: url });
+    // stored at start-up by the server's definitions step (src/server.ts), which useServer leaves out
+    await loadConformance(t.services);
+    const def = await t.http().get('/fhir/OperationDefinition').query({ url });
+    expect(def.status).toBe(200);
+    expect(def.body.entry[0].resource).toMatchObject({ code: 'everything', type: true, instance: true });
   });
 
   it('refuses unknown parameters unless lenient, bad dates and counts, naming the parameter', async () => {
