@@ -54,6 +54,11 @@ if (suites.includes('measures')) {
   const measureSizes = arg('measure-sizes', '10000').split(',').map(Number);
   results.push(['measures', await measuresBench(measureSizes, Number(arg('apply-count', '1000')))]);
 }
+if (suites.includes('everything')) {
+  const { everythingBench } = await import('./everything.js');
+  const everythingSizes = arg('everything-sizes', '1000').split(',').map(Number);
+  results.push(['everything', await everythingBench(everythingSizes, Number(arg('apply-count', '1000')))]);
+}
 if (suites.includes('webapp')) {
   const { webappBench } = await import('./webapp.js');
   results.push(['webapp', await webappBench(arg('webapp-sizes', '5000').split(',').map(Number))]);
