@@ -136,6 +136,25 @@ describe.each(BACKENDS)('Patient everything, on $name', (backend) => {
     expect(bad.body.issue[0].expression).toEqual(['_type']);
   });
 
+  it('takes the same parameters in a Parameters body by POST', async () => {
+    const res = await t
+      .http()
+      .post(`/fhir/${anna}/$everything`)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: '_type', valueCode: 'CarePlan' },
+          { name: '_count', valueInteger: 1 },
+        ],
+      });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const body = res.body as Bundle;
+    expect(refs(body)).toEqual([`CarePlan/${plans[0].id}`]);
+    expect(body.total).toBe(2);
+    expect(body.link?.find((l) => l.relation === 'next')?.url).toContain('_type=CarePlan');
+  });
+
   it('keeps resources updated since _since', async () => {
     const before = t.clock.now();
     t.clock.set(new Date(before.getTime() + 60_000));
