@@ -6,6 +6,7 @@ import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
 import { loadPathways } from './pathways/loader.js';
 import { loadMeasures } from './measures/loader.js';
+import { loadTopics } from './subscriptions/topic-loader.js';
 import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
 import { loadConformance } from './fhir/conformance-loader.js';
@@ -110,6 +111,7 @@ export const STARTUP_DEFINITIONS: ReadonlyArray<readonly [string, (svc: Services
   ['pathways', (svc) => loadPathways(svc)],
   ['measures', (svc) => loadMeasures(svc)],
   ['definitions', (svc) => loadConformance(svc)],
+  ['subscription topics', (svc) => loadTopics(svc)],
 ];
 
 /** What is loaded before the first request: schemas compiled, the shipped resources, examples. */

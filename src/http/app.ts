@@ -18,6 +18,7 @@ import { mountOperability, type MetricsOptions } from './operability.js';
 import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
 import { mountWebapp } from '../webapp/mount.js';
+import { withSubscriptionTopics } from '../subscriptions/capability.js';
 import { headAsGet } from './head.js';
 
 export interface AppOptions extends ServiceOptions {
@@ -139,7 +140,7 @@ function metadata(req: Request, services: Services, options: AppOptions, version
   }
   if (mode === 'terminology') return terminologyCapabilities(services, version);
   const smart = options.security?.smart;
-  return capabilityStatement(
+  const statement = capabilityStatement(
     services,
     version,
     smart && {
@@ -148,6 +149,7 @@ function metadata(req: Request, services: Services, options: AppOptions, version
       cors: (options.http?.corsOrigins.length ?? 0) > 0,
     },
   );
+  return withSubscriptionTopics(statement);
 }
 
 /**

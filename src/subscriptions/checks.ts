@@ -3,6 +3,10 @@ import { FhirError } from '../fhir/errors.js';
 import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
 import { parseCriteria } from './criteria.js';
 import { endpointRefusal } from './endpoint.js';
+import { contentOf, TOPIC_BASE, topicCriteria, topicOf, type Topic } from './topics.js';
+
+/** The Backport IG's payload contents. */
+const CONTENTS = new Set(['empty', 'id-only', 'full-resource']);
 
 /** The payloads a rest-hook is delivered with: none (a ping) or the resource as FHIR JSON. */
 const PAYLOADS = new Set(['application/fhir+json']);
@@ -25,8 +29,13 @@ export const subscriptionChecks: WriteReaction = {
     if (event.origin !== 'request' || !event.after) return;
     const sub = event.after as Subscription;
     checkStatus(sub, event.before as Subscription | undefined);
-    checkChannel(svc, sub);
-    const { type } = parseCriteria(svc, sub.criteria);
+    const topic = topicOf(sub);
+    checkChannel(svc, sub, topic);
+    // a topic-based subscription (R4 Backport IG) names a shipped topic, filtered; any other is a search
+    if (topic) topicCriteria(topic, sub);
+    else if (/^[a-z]+:/.test(sub.criteria ?? ''))
+      throw refuse(`'${sub.criteria}' is not a topic this server has (${TOPIC_BASE}/…)`, 'criteria');
+    const type = topic ? topic.resourceType : parseCriteria(svc, sub.criteria).type;
     // events are matched as the server, over every patient: the writer's token must reach as far (403), or a
     // Subscription would show it resources it may not search
     writer.access.authorize(writer, [{ type, action: 's', whole: true }]);
@@ -42,7 +51,7 @@ function checkStatus(sub: Subscription, before: Subscription | undefined): void 
     throw refuse(`A new channel.endpoint needs a new handshake: send it with status 'requested'`, 'status');
 }
 
-function checkChannel(svc: Services, sub: Subscription): void {
+function checkChannel(svc: Services, sub: Subscription, topic: Topic | undefined): void {
   const channel = sub.channel;
   if (channel?.type !== 'rest-hook') {
     throw refuse(`Channel type '${channel?.type}' is not supported by this server (only rest-hook)`, 'channel.type');
@@ -51,6 +60,11 @@ function checkChannel(svc: Services, sub: Subscription): void {
   if (payload !== undefined && !PAYLOADS.has(payload)) {
     throw refuse(`Payload '${channel.payload}' is not supported (none, or application/fhir+json)`, 'channel.payload');
   }
+  // Backport IG: topic-based notifications are Bundles, so the payload is FHIR JSON; the content is said apart
+  if (topic && payload === undefined)
+    throw refuse('A topic-based Subscription needs channel.payload application/fhir+json', 'channel.payload');
+  if (topic && !CONTENTS.has(contentOf(sub)))
+    throw refuse(`Payload content '${contentOf(sub)}' is not one of ${[...CONTENTS].join(', ')}`, 'channel.payload');
   const refusal = endpointRefusal(svc.subscriptions, channel.endpoint);
   if (refusal) throw refuse(refusal, 'channel.endpoint');
   for (const header of channel.header ?? []) {

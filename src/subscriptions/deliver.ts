@@ -55,7 +55,7 @@ export async function deliverSubscription(
     await moveStatus(svc, id, sub.status, 'error', refusal);
     return false;
   }
-  if (state.status === 'requested' && sub.status === 'requested') return shake(svc, sub, options);
+  if (state.status === 'requested' && sub.status === 'requested') return shake(svc, sub, state, options);
   if (state.status !== 'active' || sub.status !== 'active') return false;
   const events = await eventsAfter(db, id, state.delivered, options.batch);
   let attempts = state.attempts;
@@ -74,7 +74,8 @@ export async function deliverSubscription(
     await db.transaction(async (tx) => {
       await lease.hold(tx);
       await markDelivered(tx, id, event.number);
-      if (notification?.body) await auditDelivery(svc, tx, sub, JSON.parse(notification.body) as Resource);
+      const sentResource = notification?.body && sentResourceOf(JSON.parse(notification.body) as Resource);
+      if (sentResource) await auditDelivery(svc, tx, sub, sentResource);
     });
     attempts = 0;
   }
@@ -84,8 +85,17 @@ export async function deliverSubscription(
 const signed = (svc: Services, n: Notification) => sign(n, svc.subscriptions.hmacSecret, svc.clock.now());
 
 /** The handshake (`requested` → `active` on a 2xx, else `error` with the reason in `Subscription.error`). */
-async function shake(svc: Services, sub: Subscription, options: DeliveryOptions): Promise<boolean> {
-  const sent = await send(signed(svc, handshake(sub)), options.requestTimeoutMs, options.stop);
+async function shake(
+  svc: Services,
+  sub: Subscription,
+  state: SubscriptionState,
+  options: DeliveryOptions,
+): Promise<boolean> {
+  const sent = await send(
+    signed(svc, handshake(svc, sub, state.eventsSinceStart)),
+    options.requestTimeoutMs,
+    options.stop,
+  );
   if (options.stop?.aborted) return false;
   if (sent.ok) return moveStatus(svc, sub.id as string, 'requested', 'active');
   await moveStatus(svc, sub.id as string, 'requested', 'error', `The handshake failed: ${sent.error}`);
@@ -112,4 +122,14 @@ async function failed(
   const hours = Math.round(svc.subscriptions.maxAgeMs / 3600_000);
   const why = `Event ${event.number} could not be delivered within ${hours} h (${failure.attempts} attempts): ${failure.error}`;
   await moveStatus(svc, state.id, sub.status, 'error', why);
+}
+
+/**
+ * The resource a notification carried out of the server, if any: the body itself (R4 core), or the
+ * resource entry after the SubscriptionStatus of a Backport Bundle (`full-resource`); `id-only` and
+ * `empty` Bundles carry none.
+ */
+function sentResourceOf(body: Resource): Resource | undefined {
+  if (body.resourceType !== 'Bundle') return body;
+  return body.entry?.find((e) => e.resource && e.resource.resourceType !== 'Parameters')?.resource;
 }

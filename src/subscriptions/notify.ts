@@ -1,6 +1,10 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Services } from '../fhir/services.js';
+import { notificationBundle } from './backport.js';
 import type { OutboxEvent } from './state.js';
+import { topicOf } from './topics.js';
+
+const FHIR_JSON = 'application/fhir+json';
 
 /** One HTTP request to a subscriber's endpoint. */
 export interface Notification {
@@ -33,9 +37,16 @@ function headersOf(sub: Subscription, number: number, kind: 'handshake' | 'event
   return headers;
 }
 
-/** The handshake on activation: an empty POST to the endpoint, which must answer 2xx. */
-export function handshake(sub: Subscription): Notification {
-  return { url: sub.channel.endpoint as string, method: 'POST', headers: headersOf(sub, 0, 'handshake') };
+/**
+ * The handshake on activation, which the endpoint must answer with a 2xx: an empty POST (R4 core), or for a
+ * topic-based subscription the Backport IG's handshake Bundle.
+ */
+export function handshake(svc: Services, sub: Subscription, eventsSinceStart: number): Notification {
+  const headers = headersOf(sub, 0, 'handshake');
+  const url = sub.channel.endpoint as string;
+  if (!topicOf(sub)) return { url, method: 'POST', headers };
+  const body = JSON.stringify(notificationBundle(svc, sub, 'handshake', eventsSinceStart));
+  return { url, method: 'POST', headers: { ...headers, 'Content-Type': FHIR_JSON }, body };
 }
 
 /**
@@ -54,7 +65,13 @@ export async function eventNotification(
   if (!sub.channel.payload) return { url: endpoint, method: 'POST', headers };
   const row = await svc.store.version(event.type, event.id, event.version);
   if (!row?.content) return undefined;
-  headers['Content-Type'] = 'application/fhir+json';
+  headers['Content-Type'] = FHIR_JSON;
+  if (topicOf(sub)) {
+    // Backport IG: the event-notification Bundle, POSTed to the endpoint as it is
+    const resource = JSON.parse(row.content) as Resource;
+    const bundle = notificationBundle(svc, sub, 'event-notification', event.number, [{ event, resource }]);
+    return { url: sub.channel.endpoint as string, method: 'POST', headers, body: JSON.stringify(bundle) };
+  }
   return { url: `${endpoint}/${event.type}/${event.id}`, method: 'PUT', headers, body: row.content };
 }
 

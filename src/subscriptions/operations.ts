@@ -8,6 +8,7 @@ import type { Services } from '../fhir/services.js';
 import type { VersionRow } from '../fhir/store.js';
 import { eventsAfter, readState, type OutboxEvent } from './state.js';
 import { subscriptionStatus, type Content } from './status-parameters.js';
+import { contentOf, topicOf, topicUrl } from './topics.js';
 
 /** The most events one `$events` answer holds (ask again from the next number for more). */
 export const MAX_EVENTS_PER_QUERY = 100;
@@ -15,11 +16,16 @@ export const MAX_EVENTS_PER_QUERY = 100;
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition';
 
 /** The Subscription and its outbox counter, or 404. */
-async function subscriptionOf(svc: Services, id: string): Promise<{ sub: Subscription; eventsSinceStart: number }> {
+async function subscriptionOf(
+  svc: Services,
+  id: string,
+): Promise<{ sub: Subscription; eventsSinceStart: number; topic?: string }> {
   const row = await svc.store.current('Subscription', id);
   if (!row?.content || row.deleted) throw new FhirError('not-found', `Subscription/${id} is not known`);
   const state = await readState(svc.store.storage, id);
-  return { sub: JSON.parse(row.content) as Subscription, eventsSinceStart: state?.eventsSinceStart ?? 0 };
+  const sub = JSON.parse(row.content) as Subscription;
+  const topic = topicOf(sub);
+  return { sub, eventsSinceStart: state?.eventsSinceStart ?? 0, topic: topic && topicUrl(topic) };
 }
 
 /** The most subscriptions one type-level `$status` names. */
@@ -45,7 +51,14 @@ export const statusOperation: Operation = {
     for (const id of target.id ? [target.id] : idsOf(input)) {
       const found = target.id ? await subscriptionOf(svc, id) : await subscriptionOf(svc, id).catch(() => undefined);
       if (!found || (wanted.length && !wanted.includes(found.sub.status))) continue;
-      const status = subscriptionStatus(svc.baseUrl, found.sub, found.eventsSinceStart, 'query-status');
+      const status = subscriptionStatus(
+        svc.baseUrl,
+        found.sub,
+        found.eventsSinceStart,
+        'query-status',
+        [],
+        found.topic,
+      );
       entry.push({ fullUrl: `urn:uuid:${newId()}`, resource: status, search: { mode: 'match' } });
     }
     const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry };
@@ -78,7 +91,7 @@ export const eventsOperation: Operation = {
   resourceTypes: ['Subscription'],
   methods: ['GET', 'POST'],
   async handler(svc, req, target) {
-    const { sub, eventsSinceStart } = await subscriptionOf(svc, target.id as string);
+    const { sub, eventsSinceStart, topic } = await subscriptionOf(svc, target.id as string);
     const { since, until, content } = rangeOf(req, sub, eventsSinceStart);
     const events = (await eventsAfter(svc.store.storage, sub.id as string, since - 1, MAX_EVENTS_PER_QUERY)).filter(
       (e) => e.number <= until,
@@ -89,6 +102,7 @@ export const eventsOperation: Operation = {
       eventsSinceStart,
       'query-event',
       events.map((event) => ({ event, content })),
+      topic,
     );
     const statusEntry: BundleEntry = {
       fullUrl: `urn:uuid:${newId()}`,
@@ -114,7 +128,8 @@ function rangeOf(req: FhirRequest, sub: Subscription, latest: number) {
   };
   const until = number('eventsUntilNumber', latest);
   const since = Math.max(1, number('eventsSinceNumber', Math.max(1, until - MAX_EVENTS_PER_QUERY + 1)));
-  const content = (input.get('content')?.[0] ?? (sub.channel.payload ? 'full-resource' : 'empty')) as Content;
+  const fallback = topicOf(sub) ? contentOf(sub) : sub.channel.payload ? 'full-resource' : 'empty';
+  const content = (input.get('content')?.[0] ?? fallback) as Content;
   if (!['empty', 'id-only', 'full-resource'].includes(content))
     throw new FhirError('invalid', {
       message: `content must be empty, id-only or full-resource`,

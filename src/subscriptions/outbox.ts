@@ -4,6 +4,7 @@ import type { Services } from '../fhir/services.js';
 import type { CommitHook, VersionRow } from '../fhir/store.js';
 import type { Tx } from '../storage/types.js';
 import { splitCriteria } from './criteria.js';
+import { topicCriteria, topicOf } from './topics.js';
 
 /** The statuses whose subscriptions get events: `requested` ones too, so none is lost before the handshake. */
 const LISTENING = ['requested', 'active'];
@@ -41,7 +42,9 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
     return;
   }
   const sub = JSON.parse(row.content as string) as Subscription;
-  const criteria = sub.criteria ?? '';
+  // a topic-based subscription is matched by its topic's search with the subscriber's filters
+  const topic = topicOf(sub);
+  const criteria = topic ? topicCriteria(topic, sub) : (sub.criteria ?? '');
   // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
   await tx.run(
     `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends) VALUES (?, ?, ?, ?, ?)

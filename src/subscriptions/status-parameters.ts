@@ -19,9 +19,11 @@ export function subscriptionStatus(
   eventsSinceStart: number,
   type: StatusType,
   events: { event: OutboxEvent; content: Content }[] = [],
+  topic?: string,
 ): Parameters {
   const parameter: ParametersParameter[] = [
     { name: 'subscription', valueReference: { reference: `${baseUrl}/Subscription/${sub.id}` } },
+    ...(topic ? [{ name: 'topic', valueCanonical: topic }] : []),
     { name: 'status', valueCode: sub.status },
     { name: 'type', valueCode: type },
     { name: 'events-since-subscription-start', valueString: String(eventsSinceStart) },

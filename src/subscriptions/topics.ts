@@ -1,0 +1,124 @@
+import type { Basic, Extension, Subscription } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+
+/** The R4 Backport IG's canonical base and the extensions a topic-based R4 Subscription carries. */
+export const BACKPORT_SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+export const FILTER_EXTENSION = `${BACKPORT_SD}/backport-filter-criteria`;
+export const CONTENT_EXTENSION = `${BACKPORT_SD}/backport-payload-content`;
+
+/** Where the shipped topics' canonical URLs start. */
+export const TOPIC_BASE = 'http://forlop.no/fhir/SubscriptionTopic';
+
+/**
+ * A topic the server ships: what it is about (a search on one resource type: the transition the server
+ * writes once, such as a milestone's standing turning `overdue`), and the search parameters a subscriber
+ * may filter it by (Backport IG filter criteria): the patient and the pathway (the CarePlan).
+ */
+export interface Topic {
+  code: string;
+  title: string;
+  resourceType: string;
+  search: string;
+  filters: string[];
+}
+
+const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action|';
+const MILESTONE_FILTERS = ['patient', 'based-on'];
+
+export const TOPICS: Topic[] = [
+  {
+    code: 'milestone-due-soon',
+    title: 'A pathway milestone is due soon',
+    resourceType: 'Task',
+    search: 'business-status=due-soon',
+    filters: MILESTONE_FILTERS,
+  },
+  {
+    code: 'milestone-overdue',
+    title: 'A pathway milestone is overdue',
+    resourceType: 'Task',
+    search: 'business-status=overdue',
+    filters: MILESTONE_FILTERS,
+  },
+  {
+    code: 'milestone-completed',
+    title: 'A pathway milestone is completed',
+    resourceType: 'Task',
+    search: `status=completed&identifier=${encodeURIComponent(PATHWAY_ACTION)}`,
+    filters: MILESTONE_FILTERS,
+  },
+  {
+    code: 'breach-recorded',
+    title: 'A breach of a pathway time limit is recorded',
+    resourceType: 'DetectedIssue',
+    search: 'status=final',
+    filters: ['patient', 'implicated'],
+  },
+];
+
+export const topicUrl = (t: Topic) => `${TOPIC_BASE}/${t.code}`;
+
+/** The topic a Subscription's criteria name (a topic-based subscription), if any. */
+export function topicOf(sub: Subscription): Topic | undefined {
+  return TOPICS.find((t) => topicUrl(t) === sub.criteria);
+}
+
+/** The extensions of primitive elements (`_criteria`, `_payload`), which the R4 typings leave out. */
+interface PrimitiveExtensions {
+  _criteria?: { extension?: Extension[] };
+  channel: { _payload?: { extension?: Extension[] } };
+}
+
+const refuse = (message: string, expression: string) =>
+  new FhirError('unprocessable', { message, expression: `Subscription.${expression}` });
+
+/**
+ * The search a topic-based subscription is matched by: the topic's own, with the subscriber's filters
+ * (Backport IG `backport-filter-criteria` on `Subscription.criteria`: `Task?patient=Patient/123`), each on
+ * the topic's type and one of its filter parameters (422 otherwise).
+ */
+export function topicCriteria(topic: Topic, sub: Subscription): string {
+  const extensions = (sub as Subscription & PrimitiveExtensions)._criteria?.extension ?? [];
+  const filters = extensions.filter((e) => e.url === FILTER_EXTENSION);
+  const extra: string[] = [];
+  for (const filter of filters) {
+    const value = filter.valueString ?? '';
+    const at = value.indexOf('?');
+    if (value.slice(0, at) !== topic.resourceType)
+      throw refuse(`A filter of ${topic.code} is a ${topic.resourceType} search, not '${value}'`, 'criteria');
+    for (const [name, v] of new URLSearchParams(value.slice(at + 1))) {
+      if (!topic.filters.includes(name))
+        throw refuse(`${topic.code} is filtered by ${topic.filters.join(' or ')}, not '${name}'`, 'criteria');
+      extra.push(`${encodeURIComponent(name)}=${encodeURIComponent(v)}`);
+    }
+  }
+  return `${topic.resourceType}?${[topic.search, ...extra].join('&')}`;
+}
+
+/** What a topic-based notification carries (Backport IG payload content); `empty` when not said. */
+export function contentOf(sub: Subscription): string {
+  const extensions = (sub as Subscription & PrimitiveExtensions).channel._payload?.extension ?? [];
+  return extensions.find((e) => e.url === CONTENT_EXTENSION)?.valueCode ?? 'empty';
+}
+
+/** The shipped topics as R4 Backport `Basic` resources (code SubscriptionTopic), stored at start-up. */
+export function topicResources(): Basic[] {
+  const xver = 'http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic';
+  return TOPICS.map((t) => ({
+    resourceType: 'Basic',
+    id: `topic-${t.code}`,
+    code: { coding: [{ system: 'http://hl7.org/fhir/fhir-types', code: 'SubscriptionTopic' }] },
+    extension: [
+      { url: `${xver}.url`, valueUri: topicUrl(t) },
+      { url: `${xver}.title`, valueString: t.title },
+      { url: `${xver}.status`, valueCode: 'active' },
+      ...t.filters.map((f) => ({
+        url: `${xver}.canFilterBy`,
+        extension: [
+          { url: 'resource', valueUri: t.resourceType },
+          { url: 'filterParameter', valueString: f },
+        ],
+      })),
+    ],
+  }));
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent, Bundle, CarePlan, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { evaluateAll } from '../../src/pathways/evaluate.js';
+import { loadTopics } from '../../src/subscriptions/topic-loader.js';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import { applyPathway, milestone, newPatient, usePathways } from '../pathways/support.js';
+import { Endpoint, untilStatus, useDelivery, waitFor } from './support.js';
+
+const SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+const TOPIC = 'http://forlop.no/fhir/SubscriptionTopic';
+
+/** A topic-based Subscription (R4 Backport IG): the topic as criteria, filters and content in extensions. */
+function topicSubscription(topic: string, filter: string | undefined, endpoint: string, content?: string) {
+  return {
+    resourceType: 'Subscription',
+    status: 'requested',
+    reason: 'test',
+    criteria: `${TOPIC}/${topic}`,
+    ...(filter ? { _criteria: { extension: [{ url: `${SD}/backport-filter-criteria`, valueString: filter }] } } : {}),
+    channel: {
+      type: 'rest-hook',
+      endpoint,
+      payload: 'application/fhir+json',
+      ...(content ? { _payload: { extension: [{ url: `${SD}/backport-payload-content`, valueCode: content }] } } : {}),
+    },
+  };
+}
+
+const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
+const eventParts = (p: Parameters) =>
+  (p.parameter ?? [])
+    .filter((x) => x.name === 'notification-event')
+    .map((x) => Object.fromEntries((x.part ?? []).map((q: ParametersParameter) => [q.name, q])));
+
+/** R4 Backport topic-based subscriptions: the shipped topics, their filters, and history-Bundle notifications. */
+describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
+  const t = useServer(backend);
+  usePathways(t);
+  useDelivery(t);
+  let endpoint: Endpoint;
+  beforeAll(async () => {
+    await loadTopics(t.services);
+    endpoint = await Endpoint.start();
+  });
+  afterAll(async () => {
+    await endpoint.close();
+  });
+  const post = (body: object) => t.http().post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(body);
+
+  it('ships its topics as Basic resources and names them in the CapabilityStatement', async () => {
+    const cs = (await t.http().get('/fhir/metadata')).body;
+    const sub = cs.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
+    const topics = sub.extension.map((e: { valueCanonical: string }) => e.valueCanonical);
+    expect(topics).toEqual(expect.arrayContaining([`${TOPIC}/milestone-overdue`, `${TOPIC}/breach-recorded`]));
+    const basic = (await t.http().get('/fhir/Basic/topic-milestone-overdue')).body;
+    expect(basic.code.coding[0].code).toBe('SubscriptionTopic');
+    expect(basic.extension[0].valueUri).toBe(`${TOPIC}/milestone-overdue`);
+    expect((await loadTopics(t.services)).unchanged).toBe(topics.length); // loading again changes nothing
+  });
+
+  it('refuses (422) an unknown topic, a filter it does not offer, no payload, an unknown content', async () => {
+    const refused = async (body: object, expression: string) => {
+      const res = await post(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.issue[0].expression).toEqual([expression]);
+    };
+    await refused(topicSubscription('no-such-topic', undefined, endpoint.url), 'Subscription.criteria');
+    await refused(topicSubscription('milestone-overdue', 'Task?status=ready', endpoint.url), 'Subscription.criteria');
+    await refused(
+      topicSubscription('milestone-overdue', 'CarePlan?patient=Patient/x', endpoint.url),
+      'Subscription.criteria',
+    );
+    const noPayload = topicSubscription('milestone-overdue', undefined, endpoint.url);
+    await refused(
+      { ...noPayload, channel: { type: 'rest-hook', endpoint: endpoint.url } },
+      'Subscription.channel.payload',
+    );
+    await refused(
+      topicSubscription('milestone-overdue', undefined, endpoint.url, 'everything'),
+      'Subscription.channel.payload',
+    );
+  });
+
+  it('milestone-overdue for one patient, id-only: a handshake Bundle, then an event Bundle with no patient data', async () => {
+    t.clock.set(new Date('2026-03-03T09:00:00Z'));
+    const patient = await newPatient(t);
+    const other = await newPatient(t);
+    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint.url, 'id-only');
+    const created = await post(body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await untilStatus(t, id, 'active');
+    const shake = endpoint.received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`)!;
+    const shakeBundle = JSON.parse(shake.body) as Bundle;
+    expect(shakeBundle.type).toBe('history');
+    const shakeStatus = shakeBundle.entry![0].resource as Parameters;
+    expect(param(shakeStatus, 'type')?.valueCode).toBe('handshake');
+    expect(param(shakeStatus, 'topic')?.valueCanonical).toBe(`${TOPIC}/milestone-overdue`);
+
+    const carePlan = (await applyPathway(t, 'D06', { subject: patient, start: '2026-03-02' })).body as CarePlan;
+    await applyPathway(t, 'D06', { subject: other, start: '2026-03-02' });
+    const task = await milestone(t, carePlan, 'first-attendance');
+    t.clock.set(new Date('2026-03-10T09:00:00Z'));
+    await evaluateAll(t.services);
+    const [event] = await waitFor('the notification', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    expect(event).toMatchObject({ method: 'POST', path: '/hook', number: 1 });
+    const bundle = JSON.parse(event.body) as Bundle;
+    expect(bundle.type).toBe('history');
+    expect(bundle.entry).toHaveLength(1); // id-only: the status alone, no resource
+    const status = bundle.entry![0].resource as Parameters;
+    expect(param(status, 'type')?.valueCode).toBe('event-notification');
+    expect(param(status, 'events-since-subscription-start')?.valueString).toBe('1');
+    const [part] = eventParts(status);
+    expect(part['event-number'].valueString).toBe('1');
+    expect(part.focus.valueReference?.reference).toBe(`Task/${task.id}`);
+    expect(event.body).not.toContain(patient); // nothing about the patient leaves the server
+    const statusOp = await t.http().get(`/fhir/Subscription/${id}/$status`);
+    expect(param(statusOp.body.entry[0].resource, 'topic')?.valueCanonical).toBe(`${TOPIC}/milestone-overdue`);
+  });
+
+  it('full-resource: the Task follows the status in the Bundle, and the delivery is audited', async () => {
+    t.clock.set(new Date('2026-04-06T09:00:00Z'));
+    const patient = await newPatient(t);
+    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint.url, 'full-resource');
+    const created = await post(body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await untilStatus(t, id, 'active');
+    const carePlan = (await applyPathway(t, 'D06', { subject: patient, start: '2026-04-06' })).body as CarePlan;
+    const task = await milestone(t, carePlan, 'first-attendance');
+    t.clock.set(new Date('2026-04-20T09:00:00Z'));
+    await evaluateAll(t.services);
+    const [event] = await waitFor('the notification', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const bundle = JSON.parse(event.body) as Bundle;
+    expect(bundle.entry!.map((e) => e.resource?.resourceType)).toEqual(['Parameters', 'Task']);
+    expect(bundle.entry![1].resource).toMatchObject({ id: task.id, businessStatus: { coding: [{ code: 'overdue' }] } });
+    const audited = await waitFor('the Export AuditEvent', async () => {
+      const res = await t
+        .http()
+        .get('/fhir/AuditEvent')
+        .query({ entity: `Subscription/${id}` });
+      return (res.body.entry ?? []).length > 0 && (res.body.entry as { resource: AuditEvent }[]);
+    });
+    expect(audited[0].resource.entity?.map((e) => e.what?.reference)).toContain(patient);
+  });
+});
