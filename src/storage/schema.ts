@@ -90,7 +90,8 @@ function subscriptionTables(BIG: string): string[] {
       attempts INTEGER NOT NULL DEFAULT 0,
       next_attempt ${BIG} NOT NULL DEFAULT 0,
       last_error TEXT,
-      ends ${BIG}
+      ends ${BIG},
+      topic TEXT
     )`,
     'CREATE INDEX IF NOT EXISTS subscription_state_criteria_type_status ON subscription_state (criteria_type, status)',
     `CREATE TABLE IF NOT EXISTS subscription_events (

@@ -1,10 +1,10 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import { matchingIds } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
 import type { CommitHook, VersionRow } from '../fhir/store.js';
 import type { Tx } from '../storage/types.js';
 import { splitCriteria } from './criteria.js';
-import { topicCriteria, topicOf } from './topics.js';
+import { topicCriteria, topicOf, TOPICS, type Topic } from './topics.js';
 
 /** The statuses whose subscriptions get events: `requested` ones too, so none is lost before the handshake. */
 const LISTENING = ['requested', 'active'];
@@ -47,12 +47,12 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
   const criteria = topic ? topicCriteria(topic, sub) : (sub.criteria ?? '');
   // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
   await tx.run(
-    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
-       criteria = excluded.criteria, ends = excluded.ends,
+       criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic,
        attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
        next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub)],
+    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub), topic?.code ?? null],
   );
 }
 
@@ -68,21 +68,28 @@ function endOf(sub: Subscription): number | null {
  * reaction changing what the client wrote) gives one event, with the version that commits. Deletions give
  * none (nothing is left in the index to match).
  */
-function lastVersionsByType(written: VersionRow[]): Map<string, VersionRow[]> {
-  const last = new Map<string, VersionRow>();
+function lastVersionsByType(written: VersionRow[]): Map<string, Written[]> {
+  const last = new Map<string, Written>();
   for (const row of written) {
     const key = `${row.type}/${row.id}`;
+    const previous = last.get(key)?.previous ?? row.version - 1;
     last.delete(key); // re-inserted: the map's order is that of each resource's last write
-    last.set(key, row);
+    last.set(key, { row, previous });
   }
-  const byType = new Map<string, VersionRow[]>();
-  for (const row of last.values()) {
-    if (row.deleted) continue;
-    const list = byType.get(row.type);
-    if (list) list.push(row);
-    else byType.set(row.type, [row]);
+  const byType = new Map<string, Written[]>();
+  for (const w of last.values()) {
+    if (w.row.deleted) continue;
+    const list = byType.get(w.row.type);
+    if (list) list.push(w);
+    else byType.set(w.row.type, [w]);
   }
   return byType;
+}
+
+/** A resource's last version written in the transaction, and the version it had before (0: none). */
+interface Written {
+  row: VersionRow;
+  previous: number;
 }
 
 /** How many ids one matching query names (`_id` values are OR-ed; the search allows 1,000). */
@@ -99,9 +106,9 @@ interface Match {
  * query per subscription (the criteria plus `_id` of the written resources, on the index rows this
  * transaction wrote — the search machinery decides), however many resources the transaction wrote.
  */
-async function matchesOf(svc: Services, tx: Tx, type: string, rows: VersionRow[]): Promise<Match[]> {
-  const subs = await tx.all<{ id: string; criteria: string }>(
-    `SELECT id, criteria FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
+async function matchesOf(svc: Services, tx: Tx, type: string, rows: Written[]): Promise<Match[]> {
+  const subs = await tx.all<{ id: string; criteria: string; topic: string | null }>(
+    `SELECT id, criteria, topic FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
     [type, ...LISTENING],
   );
   const matches: Match[] = [];
@@ -109,12 +116,25 @@ async function matchesOf(svc: Services, tx: Tx, type: string, rows: VersionRow[]
     const { query } = splitCriteria(sub.criteria);
     const matched = new Set<string>();
     for (let i = 0; i < rows.length; i += IDS_PER_QUERY) {
-      const ids = rows.slice(i, i + IDS_PER_QUERY).map((r) => r.id);
+      const ids = rows.slice(i, i + IDS_PER_QUERY).map((w) => w.row.id);
       for (const id of await matchingIds(svc, type, [...query, ['_id', ids.join(',')]], tx)) matched.add(id);
     }
-    for (const row of rows) if (matched.has(row.id)) matches.push({ subscription: sub.id, row });
+    const topic = TOPICS.find((t) => t.code === sub.topic);
+    for (const w of rows) {
+      if (!matched.has(w.row.id)) continue;
+      // a topic is a transition: the resource was not in the topic's state before this transaction
+      if (topic && (await heldBefore(svc, tx, topic, w))) continue;
+      matches.push({ subscription: sub.id, row: w.row });
+    }
   }
   return matches;
+}
+
+/** Whether the version before the transaction was in the topic's state already. */
+async function heldBefore(svc: Services, tx: Tx, topic: Topic, w: Written): Promise<boolean> {
+  if (w.previous < 1) return false;
+  const before = await svc.store.version(w.row.type, w.row.id, w.previous, tx);
+  return Boolean(before?.content && topic.holds(JSON.parse(before.content) as Resource));
 }
 
 /** One event: the subscription's counter raised (its row locked until the commit), the outbox row added. */

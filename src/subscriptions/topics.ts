@@ -1,4 +1,4 @@
-import type { Basic, Extension, Subscription } from '@medplum/fhirtypes';
+import type { Basic, DetectedIssue, Extension, Resource, Subscription, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 
 /** The R4 Backport IG's canonical base and the extensions a topic-based R4 Subscription carries. */
@@ -20,7 +20,15 @@ export interface Topic {
   resourceType: string;
   search: string;
   filters: string[];
+  /**
+   * Whether a version is in the topic's state already: the version before a write that matches the topic
+   * is asked, so an event is the transition into it (a note added to an overdue milestone is not another).
+   */
+  holds(resource: Resource): boolean;
 }
+
+const standing = (code: string) => (r: Resource) =>
+  (r as Task).businessStatus?.coding?.some((c) => c.code === code) ?? false;
 
 const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action|';
 const MILESTONE_FILTERS = ['patient', 'based-on'];
@@ -32,6 +40,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: 'business-status=due-soon',
     filters: MILESTONE_FILTERS,
+    holds: standing('due-soon'),
   },
   {
     code: 'milestone-overdue',
@@ -39,6 +48,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: 'business-status=overdue',
     filters: MILESTONE_FILTERS,
+    holds: standing('overdue'),
   },
   {
     code: 'milestone-completed',
@@ -46,6 +56,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: `status=completed&identifier=${encodeURIComponent(PATHWAY_ACTION)}`,
     filters: MILESTONE_FILTERS,
+    holds: (r) => (r as Task).status === 'completed',
   },
   {
     code: 'breach-recorded',
@@ -53,6 +64,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'DetectedIssue',
     search: 'status=final',
     filters: ['patient', 'implicated'],
+    holds: (r) => (r as DetectedIssue).status === 'final',
   },
 ];
 

@@ -115,6 +115,18 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     expect(part['event-number'].valueString).toBe('1');
     expect(part.focus.valueReference?.reference).toBe(`Task/${task.id}`);
     expect(event.body).not.toContain(patient); // nothing about the patient leaves the server
+
+    // a topic is the transition: a client's note on the milestone, still overdue, is not another event
+    const current = (await t.http().get(`/fhir/Task/${task.id}`)).body;
+    const noted = { ...current, note: [{ text: 'Pasienten er ringt opp' }] };
+    const edited = await t.http().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send(noted);
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    expect(edited.body.businessStatus.coding[0].code).toBe('overdue');
+    const counted = await t.storage.get<{ n: number | string }>(
+      'SELECT events_since_start AS n FROM subscription_state WHERE id = ?',
+      [id],
+    );
+    expect(Number(counted?.n)).toBe(1);
     const statusOp = await t.http().get(`/fhir/Subscription/${id}/$status`);
     expect(param(statusOp.body.entry[0].resource, 'topic')?.valueCanonical).toBe(`${TOPIC}/milestone-overdue`);
   });
