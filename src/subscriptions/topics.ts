@@ -1,4 +1,4 @@
-import type { Basic, DetectedIssue, Extension, Resource, Subscription, Task } from '@medplum/fhirtypes';
+import type { Basic, CarePlan, DetectedIssue, Extension, Resource, Subscription, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 
 /** The R4 Backport IG's canonical base and the extensions a topic-based R4 Subscription carries. */
@@ -12,7 +12,9 @@ export const TOPIC_BASE = 'http://forlop.no/fhir/SubscriptionTopic';
 /**
  * A topic the server ships: what it is about (a search on one resource type: the transition the server
  * writes once, such as a milestone's standing turning `overdue`), and the search parameters a subscriber
- * may filter it by (Backport IG filter criteria): the patient and the pathway (the CarePlan).
+ * may filter it by (Backport IG filter criteria): the patient and the pathway (a milestone's CarePlan, or
+ * a CarePlan's PlanDefinition). A registry report belongs to a unit, which its job Task does not index:
+ * it has no filter yet.
  */
 export interface Topic {
   code: string;
@@ -32,6 +34,8 @@ const standing = (code: string) => (r: Resource) =>
 
 const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action|';
 const MILESTONE_FILTERS = ['patient', 'based-on'];
+/** A pathway's CarePlan: by patient, and by which pathway (the PlanDefinition it instantiates). */
+const PATHWAY_FILTERS = ['patient', 'instantiates-canonical'];
 
 export const TOPICS: Topic[] = [
   {
@@ -56,6 +60,30 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: `status=completed&identifier=${encodeURIComponent(PATHWAY_ACTION)}`,
     filters: MILESTONE_FILTERS,
+    holds: (r) => (r as Task).status === 'completed',
+  },
+  {
+    code: 'pathway-started',
+    title: 'A patient pathway is started',
+    resourceType: 'CarePlan',
+    search: 'status=active',
+    filters: PATHWAY_FILTERS,
+    holds: (r) => (r as CarePlan).status === 'active',
+  },
+  {
+    code: 'pathway-ended',
+    title: 'A patient pathway is ended (completed or revoked)',
+    resourceType: 'CarePlan',
+    search: 'status=completed,revoked',
+    filters: PATHWAY_FILTERS,
+    holds: (r) => ['completed', 'revoked'].includes((r as CarePlan).status),
+  },
+  {
+    code: 'registry-report-ready',
+    title: "A unit's NPR registry report is ready",
+    resourceType: 'Task',
+    search: `status=completed&code=${encodeURIComponent('http://forlop.no/fhir/CodeSystem/job|npr-report')}`,
+    filters: [],
     holds: (r) => (r as Task).status === 'completed',
   },
   {

@@ -4,7 +4,7 @@ import { evaluateAll } from '../../src/pathways/evaluate.js';
 import { loadTopics } from '../../src/subscriptions/topic-loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { applyPathway, milestone, newPatient, usePathways } from '../pathways/support.js';
+import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from '../pathways/support.js';
 import { Endpoint, untilStatus, useDelivery, waitFor } from './support.js';
 
 const SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
@@ -129,6 +129,68 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     expect(Number(counted?.n)).toBe(1);
     const statusOp = await t.http().get(`/fhir/Subscription/${id}/$status`);
     expect(param(statusOp.body.entry[0].resource, 'topic')?.valueCanonical).toBe(`${TOPIC}/milestone-overdue`);
+  });
+
+  it('pathway-started and pathway-ended: $apply and closing the pathway (X) are one event each', async () => {
+    t.clock.set(new Date('2026-03-21T09:00:00Z'));
+    const patient = await newPatient(t);
+    const ids: string[] = [];
+    for (const topic of ['pathway-started', 'pathway-ended']) {
+      const created = await post(topicSubscription(topic, `CarePlan?patient=${patient}`, endpoint.url, 'id-only'));
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      ids.push(created.body.id as string);
+      await untilStatus(t, created.body.id, 'active');
+    }
+    const carePlan = (await applyPathway(t, 'D11', { subject: patient, start: '2026-03-02' })).body as CarePlan;
+    const focus = (id: string) => {
+      const status = (JSON.parse(endpoint.events(id)[0].body) as Bundle).entry![0].resource as Parameters;
+      return eventParts(status)[0].focus.valueReference?.reference;
+    };
+    await waitFor('started', () => endpoint.events(ids[0]).length >= 1);
+    expect(focus(ids[0])).toBe(`CarePlan/${carePlan.id}`);
+    const reason = { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9326', code: 'G' }] };
+    const output = [{ type: { text: 'Årsak til avslutning' }, valueCodeableConcept: reason }];
+    const closed = await completeMilestone(t, carePlan, 'end', { start: '2026-03-20', end: '2026-03-20' }, { output });
+    expect(closed.status, JSON.stringify(closed.body)).toBe(200);
+    await waitFor('ended', () => endpoint.events(ids[1]).length >= 1);
+    expect(focus(ids[1])).toBe(`CarePlan/${carePlan.id}`);
+    const counts = await t.storage.all<{ id: string; n: number | string }>(
+      `SELECT id, events_since_start AS n FROM subscription_state WHERE id IN (?, ?) ORDER BY id`,
+      ids,
+    );
+    expect(counts.map((c) => Number(c.n))).toEqual([1, 1]); // started once (not at each write), ended once
+  });
+
+  it('registry-report-ready: a registry job Task turning completed is one event', async () => {
+    const created = await post(topicSubscription('registry-report-ready', undefined, endpoint.url, 'id-only'));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await untilStatus(t, id, 'active');
+    // the job Task as src/registry/run.ts writes it: in progress, then completed with its outputs
+    const job = {
+      resourceType: 'Task',
+      status: 'in-progress',
+      intent: 'order',
+      code: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/job', code: 'npr-report' }] },
+    };
+    const started = await t.http().post('/fhir/Task').set('Content-Type', FHIR_JSON).send(job);
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const done = { ...started.body, status: 'completed' };
+    expect((await t.http().put(`/fhir/Task/${started.body.id}`).set('Content-Type', FHIR_JSON).send(done)).status).toBe(
+      200,
+    );
+    const noted = { ...done, note: [{ text: 'sent to NPR' }] };
+    expect(
+      (await t.http().put(`/fhir/Task/${started.body.id}`).set('Content-Type', FHIR_JSON).send(noted)).status,
+    ).toBe(200);
+    const [event] = await waitFor('the event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const status = (JSON.parse(event.body) as Bundle).entry![0].resource as Parameters;
+    expect(eventParts(status)[0].focus.valueReference?.reference).toBe(`Task/${started.body.id}`);
+    const counted = await t.storage.get<{ n: number | string }>(
+      'SELECT events_since_start AS n FROM subscription_state WHERE id = ?',
+      [id],
+    );
+    expect(Number(counted?.n)).toBe(1);
   });
 
   it('full-resource: the Task follows the status in the Bundle, and the delivery is audited', async () => {
