@@ -91,7 +91,9 @@ function subscriptionTables(BIG: string): string[] {
       next_attempt ${BIG} NOT NULL DEFAULT 0,
       last_error TEXT,
       ends ${BIG},
-      topic TEXT
+      topic TEXT,
+      heartbeat_ms ${BIG},
+      last_sent ${BIG} NOT NULL DEFAULT 0
     )`,
     'CREATE INDEX IF NOT EXISTS subscription_state_criteria_type_status ON subscription_state (criteria_type, status)',
     `CREATE TABLE IF NOT EXISTS subscription_events (

@@ -14,7 +14,7 @@ import { contentOf, topicOf, topicUrl } from './topics.js';
 export function notificationBundle(
   svc: Services,
   sub: Subscription,
-  type: 'handshake' | 'event-notification',
+  type: 'handshake' | 'heartbeat' | 'event-notification',
   eventsSinceStart: number,
   events: { event: OutboxEvent; resource?: Resource }[] = [],
 ): Bundle {

@@ -3,7 +3,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
 import { parseCriteria } from './criteria.js';
 import { endpointRefusal } from './endpoint.js';
-import { contentOf, TOPIC_BASE, topicCriteria, topicOf, type Topic } from './topics.js';
+import { contentOf, heartbeatMsOf, TOPIC_BASE, topicCriteria, topicOf, type Topic } from './topics.js';
 
 /** The Backport IG's payload contents. */
 const CONTENTS = new Set(['empty', 'id-only', 'full-resource']);
@@ -63,6 +63,9 @@ function checkChannel(svc: Services, sub: Subscription, topic: Topic | undefined
   // Backport IG: topic-based notifications are Bundles, so the payload is FHIR JSON; the content is said apart
   if (topic && payload === undefined)
     throw refuse('A topic-based Subscription needs channel.payload application/fhir+json', 'channel.payload');
+  const heartbeat = heartbeatMsOf(sub);
+  if (heartbeat !== undefined && (!topic || Number.isNaN(heartbeat)))
+    throw refuse('A heartbeat period is a whole number of seconds (≥ 1), on a topic-based Subscription', 'channel');
   if (topic && !CONTENTS.has(contentOf(sub)))
     throw refuse(`Payload content '${contentOf(sub)}' is not one of ${[...CONTENTS].join(', ')}`, 'channel.payload');
   const refusal = endpointRefusal(svc.subscriptions, channel.endpoint);

@@ -4,13 +4,14 @@ import type { Lease } from '../storage/lease.js';
 import { auditDelivery } from './audit.js';
 import { backoffMs, type Backoff } from './backoff.js';
 import { endpointRefusal } from './endpoint.js';
-import { eventNotification, handshake, send, type Notification } from './notify.js';
+import { eventNotification, handshake, heartbeat, send, type Notification } from './notify.js';
 import { sign } from './signature.js';
 import { moveStatus } from './status.js';
 import {
   eventsAfter,
   markDelivered,
   markFailed,
+  markSent,
   readState,
   type OutboxEvent,
   type SubscriptionState,
@@ -58,6 +59,7 @@ export async function deliverSubscription(
   if (state.status === 'requested' && sub.status === 'requested') return shake(svc, sub, state, options);
   if (state.status !== 'active' || sub.status !== 'active') return false;
   const events = await eventsAfter(db, id, state.delivered, options.batch);
+  if (!events.length) return beat(svc, sub, state, options);
   let attempts = state.attempts;
   for (const event of events) {
     if (options.stop?.aborted) return false;
@@ -97,8 +99,32 @@ async function shake(
     options.stop,
   );
   if (options.stop?.aborted) return false;
-  if (sent.ok) return moveStatus(svc, sub.id as string, 'requested', 'active');
+  if (sent.ok) {
+    await svc.store.storage.transaction((tx) => markSent(tx, state.id));
+    return moveStatus(svc, sub.id as string, 'requested', 'active');
+  }
   await moveStatus(svc, sub.id as string, 'requested', 'error', `The handshake failed: ${sent.error}`);
+  return false;
+}
+
+/**
+ * A heartbeat (Backport IG `backport-heartbeat-period`) when the endpoint has been sent nothing for that
+ * long: it tells the subscriber the subscription is alive and how many events there have been. A failed
+ * one is retried after a back-off; it has no event to age, so it never sets the subscription to error.
+ */
+async function beat(svc: Services, sub: Subscription, state: SubscriptionState, options: DeliveryOptions) {
+  if (state.heartbeatMs === null || state.lastSent + state.heartbeatMs > Date.now()) return false;
+  const sent = await send(
+    signed(svc, heartbeat(svc, sub, state.eventsSinceStart)),
+    options.requestTimeoutMs,
+    options.stop,
+  );
+  if (options.stop?.aborted) return false;
+  const attempts = state.attempts + 1;
+  const next = Date.now() + backoffMs(attempts, options.backoff);
+  await svc.store.storage.transaction((tx) =>
+    sent.ok ? markSent(tx, state.id) : markFailed(tx, state.id, attempts, next, sent.error ?? 'failed'),
+  );
   return false;
 }
 

@@ -25,7 +25,11 @@ export interface Sent {
  * headers / information to send as part of the notification"), and the subscription and event number,
  * so the endpoint can tell a gap (a missed event) from a duplicate (delivery is at least once).
  */
-function headersOf(sub: Subscription, number: number, kind: 'handshake' | 'event'): Record<string, string> {
+function headersOf(
+  sub: Subscription,
+  number: number,
+  kind: 'handshake' | 'heartbeat' | 'event',
+): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const h of sub.channel.header ?? []) {
     const at = h.indexOf(':');
@@ -47,6 +51,13 @@ export function handshake(svc: Services, sub: Subscription, eventsSinceStart: nu
   if (!topicOf(sub)) return { url, method: 'POST', headers };
   const body = JSON.stringify(notificationBundle(svc, sub, 'handshake', eventsSinceStart));
   return { url, method: 'POST', headers: { ...headers, 'Content-Type': FHIR_JSON }, body };
+}
+
+/** A heartbeat (Backport IG): the SubscriptionStatus alone, saying how many events there have been. */
+export function heartbeat(svc: Services, sub: Subscription, eventsSinceStart: number): Notification {
+  const headers = { ...headersOf(sub, 0, 'heartbeat'), 'Content-Type': FHIR_JSON };
+  const body = JSON.stringify(notificationBundle(svc, sub, 'heartbeat', eventsSinceStart));
+  return { url: sub.channel.endpoint as string, method: 'POST', headers, body };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Services } from '../fhir/services.js';
 import type { CommitHook, VersionRow } from '../fhir/store.js';
 import type { Tx } from '../storage/types.js';
 import { splitCriteria } from './criteria.js';
-import { topicCriteria, topicOf, TOPICS, type Topic } from './topics.js';
+import { heartbeatMsOf, topicCriteria, topicOf, TOPICS, type Topic } from './topics.js';
 
 /** The statuses whose subscriptions get events: `requested` ones too, so none is lost before the handshake. */
 const LISTENING = ['requested', 'active'];
@@ -47,13 +47,20 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
   const criteria = topic ? topicCriteria(topic, sub) : (sub.criteria ?? '');
   // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
   await tx.run(
-    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic) VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic, heartbeat_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
-       criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic,
+       criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic, heartbeat_ms = excluded.heartbeat_ms,
        attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
        next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub), topic?.code ?? null],
+    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub), topic?.code ?? null, heartbeatOf(sub)],
   );
+}
+
+/** The heartbeat period in ms, or null (none, or not valid: refused when a client writes it). */
+function heartbeatOf(sub: Subscription): number | null {
+  const ms = heartbeatMsOf(sub);
+  return ms !== undefined && Number.isFinite(ms) ? ms : null;
 }
 
 /** `Subscription.end` as epoch ms, or null (none, or not a time: the validator refuses that in strict mode). */

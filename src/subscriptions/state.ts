@@ -9,6 +9,9 @@ export interface SubscriptionState {
   attempts: number;
   nextAttempt: number;
   lastError: string | null;
+  /** Backport heartbeat period (ms), and when the endpoint was last sent anything (wall-clock ms). */
+  heartbeatMs: number | null;
+  lastSent: number;
 }
 
 /** One event of the outbox: the version a write made, numbered per subscription. */
@@ -29,9 +32,12 @@ interface StateRow {
   attempts: number | string;
   next_attempt: number | string;
   last_error: string | null;
+  heartbeat_ms: number | string | null;
+  last_sent: number | string;
 }
 
-const STATE_COLS = 'id, status, events_since_start, delivered, attempts, next_attempt, last_error';
+const STATE_COLS =
+  'id, status, events_since_start, delivered, attempts, next_attempt, last_error, heartbeat_ms, last_sent';
 
 function stateOf(r: StateRow): SubscriptionState {
   return {
@@ -42,6 +48,8 @@ function stateOf(r: StateRow): SubscriptionState {
     attempts: Number(r.attempts),
     nextAttempt: Number(r.next_attempt),
     lastError: r.last_error,
+    heartbeatMs: r.heartbeat_ms === null ? null : Number(r.heartbeat_ms),
+    lastSent: Number(r.last_sent),
   };
 }
 
@@ -51,9 +59,9 @@ export async function readState(db: SqlExecutor, id: string): Promise<Subscripti
 }
 
 /**
- * The subscriptions with work due: a handshake to make, events not yet delivered, or an `end` passed by
- * the server's clock (`clockNow`, epoch ms) to turn off. `now` is wall-clock ms: back-off is process time,
- * like a lease's expiry (src/storage/lease.ts).
+ * The subscriptions with work due: a handshake to make, events not yet delivered, a heartbeat (Backport IG)
+ * to send, or an `end` passed by the server's clock (`clockNow`, epoch ms) to turn off. `now` is wall-clock
+ * ms: back-off and heartbeats are process time, like a lease's expiry (src/storage/lease.ts).
  */
 export async function dueSubscriptions(
   db: SqlExecutor,
@@ -65,8 +73,9 @@ export async function dueSubscriptions(
     `SELECT id FROM subscription_state
      WHERE (next_attempt <= ? AND (status = 'requested' OR (status = 'active' AND delivered < events_since_start)))
         OR (status IN ('requested', 'active') AND ends <= ?)
+        OR (status = 'active' AND next_attempt <= ? AND last_sent + heartbeat_ms <= ?)
      ORDER BY next_attempt, id LIMIT ?`,
-    [now, clockNow, limit],
+    [now, clockNow, now, now, limit],
   );
   return rows.map((r) => r.id);
 }
@@ -103,10 +112,18 @@ export async function purgeDelivered(tx: Tx, before: number): Promise<number> {
 /** Event `number` reached the endpoint: the next one is due now, the back-off is over. */
 export async function markDelivered(tx: Tx, id: string, number: number): Promise<void> {
   await tx.run(
-    `UPDATE subscription_state SET delivered = ?, attempts = 0, next_attempt = 0, last_error = NULL
+    `UPDATE subscription_state SET delivered = ?, attempts = 0, next_attempt = 0, last_error = NULL, last_sent = ?
      WHERE id = ? AND delivered < ?`,
-    [number, id, number],
+    [number, Date.now(), id, number],
   );
+}
+
+/** Something other than an event reached the endpoint (a handshake, a heartbeat): the heartbeat waits again. */
+export async function markSent(tx: Tx, id: string): Promise<void> {
+  await tx.run(`UPDATE subscription_state SET last_sent = ?, attempts = 0, next_attempt = 0 WHERE id = ?`, [
+    Date.now(),
+    id,
+  ]);
 }
 
 /** A failed attempt: counted, and the next one put off until `nextAttempt` (wall-clock ms). */

@@ -5,6 +5,7 @@ import { FhirError } from '../fhir/errors.js';
 export const BACKPORT_SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 export const FILTER_EXTENSION = `${BACKPORT_SD}/backport-filter-criteria`;
 export const CONTENT_EXTENSION = `${BACKPORT_SD}/backport-payload-content`;
+export const HEARTBEAT_EXTENSION = `${BACKPORT_SD}/backport-heartbeat-period`;
 
 /** Where the shipped topics' canonical URLs start. */
 export const TOPIC_BASE = 'http://forlop.no/fhir/SubscriptionTopic';
@@ -139,6 +140,17 @@ export function topicCriteria(topic: Topic, sub: Subscription): string {
 export function contentOf(sub: Subscription): string {
   const extensions = (sub as Subscription & PrimitiveExtensions).channel._payload?.extension ?? [];
   return extensions.find((e) => e.url === CONTENT_EXTENSION)?.valueCode ?? 'empty';
+}
+
+/**
+ * The heartbeat period a topic-based subscription asks for (Backport IG `backport-heartbeat-period` on
+ * `Subscription.channel`, in seconds), in ms; undefined when none. NaN when it is not a whole number ≥ 1.
+ */
+export function heartbeatMsOf(sub: Subscription): number | undefined {
+  const ext = sub.channel.extension?.find((e) => e.url === HEARTBEAT_EXTENSION);
+  if (!ext) return undefined;
+  const seconds = ext.valueUnsignedInt ?? ext.valueInteger ?? ext.valuePositiveInt;
+  return Number.isInteger(seconds) && (seconds as number) >= 1 ? (seconds as number) * 1000 : NaN;
 }
 
 /** The shipped topics as R4 Backport `Basic` resources (code SubscriptionTopic), stored at start-up. */

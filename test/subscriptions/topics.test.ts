@@ -193,6 +193,41 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     expect(Number(counted?.n)).toBe(1);
   });
 
+  it('sends heartbeats at the period asked for when there is nothing else to send', async () => {
+    const beat = await Endpoint.start();
+    const body = topicSubscription('breach-recorded', undefined, beat.url, 'empty');
+    const heartbeat = { url: `${SD}/backport-heartbeat-period`, valueUnsignedInt: 1 };
+    const created = await post({ ...body, channel: { ...body.channel, extension: [heartbeat] } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await untilStatus(t, id, 'active');
+    const beats = await waitFor('two heartbeats', () => {
+      const got = beat.received.filter((r) => r.kind === 'heartbeat' && r.subscription === `Subscription/${id}`);
+      return got.length >= 2 && got;
+    });
+    const status = (JSON.parse(beats[0].body) as Bundle).entry![0].resource as Parameters;
+    expect(param(status, 'type')?.valueCode).toBe('heartbeat');
+    expect(param(status, 'events-since-subscription-start')?.valueString).toBe('0');
+    // a heartbeat is for a topic-based subscription, and a whole number of seconds
+    const core = await post({
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'test',
+      criteria: 'Organization?name=x',
+      channel: { type: 'rest-hook', endpoint: beat.url, extension: [heartbeat] },
+    });
+    expect(core.status).toBe(422);
+    expect(core.body.issue[0].expression).toEqual(['Subscription.channel']);
+    const stored = (await t.http().get(`/fhir/Subscription/${id}`)).body;
+    const off = await t
+      .http()
+      .put(`/fhir/Subscription/${id}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ ...stored, status: 'off' });
+    expect(off.status).toBe(200); // no more heartbeats
+    await beat.close();
+  });
+
   it('full-resource: the Task follows the status in the Bundle, and the delivery is audited', async () => {
     t.clock.set(new Date('2026-04-06T09:00:00Z'));
     const patient = await newPatient(t);
