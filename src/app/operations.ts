@@ -12,6 +12,7 @@ import { evaluateDeadlinesOperation } from '../pathways/evaluate-operation.js';
 import { registryReportOperation } from '../registry/operation.js';
 import { evaluateMeasureOperation } from '../measures/operation.js';
 import { eventsOperation, statusOperation } from '../subscriptions/operations.js';
+import { resendOperation } from '../subscriptions/resend.js';
 
 /**
  * Every operation the server offers, from every area: the one table the core routes by and lists in the
@@ -33,5 +34,6 @@ export const OPERATIONS: Operation[] = [
   evaluateMeasureOperation,
   statusOperation,
   eventsOperation,
+  resendOperation,
   everythingOperation,
 ];

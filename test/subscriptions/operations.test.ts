@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { loadConformance } from '../../src/fhir/conformance-loader.js';
 import { BACKENDS } from '../support/backends.js';
-import { useServer } from '../support/server.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
 import { createOrganization, Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
 
 const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
@@ -104,12 +105,44 @@ describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) 
     expect((await t.http().get('/fhir/Subscription/nope/$status')).status).toBe(404);
   });
 
+  it('$resend sends the events again from a number on, in order; what was not sent or is unknown is refused', async () => {
+    const again = await Endpoint.start();
+    const sub = await subscribe(t, restHook('Organization?name=Again', again.url));
+    await untilStatus(t, sub, 'active');
+    for (let i = 0; i < 3; i++) await createOrganization(t, 'Again');
+    await waitFor('3 events', () => again.events(sub).length >= 3);
+    await waitFor('marked delivered', async () => {
+      const row = await t.storage.get<{ d: number | string }>(
+        'SELECT delivered AS d FROM subscription_state WHERE id = ?',
+        [sub],
+      );
+      return Number(row?.d) === 3;
+    });
+    const resend = (query: Record<string, string>) =>
+      t.http().post(`/fhir/Subscription/${sub}/$resend`).query(query).set('Content-Type', FHIR_JSON);
+    const res = await resend({ eventsSinceNumber: '2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.parameter[0]).toEqual({ name: 'resent', valueInteger: 2 });
+    const events = await waitFor('2 and 3 again', () => again.events(sub).length >= 5 && again.events(sub));
+    expect(events.map((e) => e.number)).toEqual([1, 2, 3, 2, 3]);
+    expect((await resend({})).status).toBe(400);
+    expect((await resend({ eventsSinceNumber: '9' })).status).toBe(422);
+    expect((await t.http().post('/fhir/Subscription/nope/$resend').query({ eventsSinceNumber: '1' })).status).toBe(404);
+    await again.close();
+  });
+
   it('once the endpoint is back the missed events arrive too, and the CapabilityStatement lists the operations', async () => {
     endpoint.mode = 'up';
     const events = await waitFor('events 2 and 3', () => endpoint.events(id).length >= 3 && endpoint.events(id));
     expect(events.map((e) => e.number)).toEqual([1, 2, 3]);
     const cs = await t.http().get('/fhir/metadata');
     const sub = cs.body.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
-    expect(sub.operation.map((o: { name: string }) => o.name)).toEqual(expect.arrayContaining(['status', 'events']));
+    const names = sub.operation.map((o: { name: string }) => o.name);
+    expect(names).toEqual(expect.arrayContaining(['status', 'events', 'resend']));
+    // $resend's definition is shipped in profiles/ and served, as every definition the statement names
+    await loadConformance(t.services);
+    const resend = sub.operation.find((o: { name: string }) => o.name === 'resend').definition;
+    const found = await t.http().get('/fhir/OperationDefinition').query({ url: resend });
+    expect(found.body.entry?.[0]?.resource).toMatchObject({ code: 'resend', instance: true });
   });
 });
