@@ -9,10 +9,11 @@ import { securityBench } from './security.js';
 import { registryBench } from './registry.js';
 
 /**
- * `npm run bench [-- --suites rest,search,terminology,validation --sizes 10000,100000
+ * `npm run bench [-- --suites rest,search,terminology,validation,… --sizes 10000,100000
  * --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000
  * --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10
- * [--baseline dir --rounds 3]]`: prints the tables (markdown) and writes
+ * --measure-sizes 10000 [--measure-db dir] --everything-sizes 1000 --webapp-sizes 5000
+ * [--baseline dir --rounds 3]]`: every suite by default; prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
@@ -20,7 +21,8 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const suites = arg('suites', 'rest,search,terminology,validation,pathways,security,registry').split(',');
+const ALL = 'rest,search,terminology,validation,pathways,security,registry,measures,everything,webapp';
+const suites = arg('suites', ALL).split(',');
 const pathwaySizes = arg('pathway-sizes', '10000,100000').split(',').map(Number);
 const terminologySizes = arg('terminology-sizes', '10000,100000').split(',').map(Number);
 const sizes = arg('sizes', '10000,100000').split(',').map(Number);
