@@ -1,44 +1,10 @@
-import { placeholders } from '../../../storage/types.js';
 import type { BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import { bundle, fullUrl, withQuery } from '../../bundles.js';
 import { FhirError } from '../../errors.js';
-import type { Services } from '../../services.js';
-import type { VersionRow } from '../../store.js';
 import type { Operation } from '../types.js';
 import { readInput, type EverythingInput } from './input.js';
-import { everythingCte, type Scope } from './query.js';
-import { everythingScope, patientIds } from './scope.js';
-
-const COLUMNS = 'r.rid, r.type, r.id, r.version, r.last_updated, r.deleted, r.content';
-
-/**
- * One page of everything, in a stable order (the Patient first, then as stored), and the total: the
- * set is evaluated once, as rids only, and only the page's rows are read in full.
- */
-async function page(
-  svc: Services,
-  scope: Scope,
-  id: string | undefined,
-  input: EverythingInput,
-  snapshot: number,
-): Promise<{ rows: VersionRow[]; total: number }> {
-  const cte = everythingCte(svc, scope, patientIds(svc, id, snapshot), input, snapshot);
-  const db = svc.store.storage;
-  const all = await db.all<{ rid: number }>(
-    `${cte.sql} SELECT r.rid FROM resources r WHERE r.rid IN (SELECT rid FROM e)
-     ORDER BY CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END, r.rid`,
-    cte.params,
-  );
-  const rids = all.slice(input.offset, input.offset + input.count).map((r) => Number(r.rid));
-  if (!rids.length) return { rows: [], total: all.length };
-  const rows = await db.all<VersionRow>(
-    `SELECT ${COLUMNS} FROM resources r WHERE r.rid IN (${placeholders(rids)})`,
-    rids,
-  );
-  const at = new Map(rids.map((rid, i) => [rid, i]));
-  rows.sort((a, b) => (at.get(Number(a.rid)) ?? 0) - (at.get(Number(b.rid)) ?? 0));
-  return { rows, total: all.length };
-}
+import { everythingPage } from '../../search/everything.js';
+import { everythingScope } from './scope.js';
 
 function links(base: string, input: EverythingInput, total: number, snapshot: number): BundleLink[] {
   const at = (offset: number, paging: boolean): string =>
@@ -90,7 +56,7 @@ export const everythingOperation: Operation = {
     }
     const snapshot = input.snapshot ?? (await svc.store.lastRid());
     const scope = everythingScope(svc, input);
-    const { rows, total } = await page(svc, scope, target.id, input, snapshot);
+    const { rows, total } = await everythingPage(svc, scope, target.id, input, { ...input, snapshot });
     const entries: BundleEntry[] = rows.map((row) => ({
       fullUrl: fullUrl(svc.baseUrl, row.type, row.id),
       resource: JSON.parse(row.content as string) as Resource,

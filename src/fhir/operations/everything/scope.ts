@@ -1,10 +1,8 @@
 import { FhirError } from '../../errors.js';
-import { compileWhere } from '../../search/sql.js';
-import { parseSearch } from '../../search/params.js';
 import type { Action } from '../../ports.js';
 import type { Services } from '../../services.js';
 import type { EverythingInput } from './input.js';
-import { REFERENCED, type Scope, type Sql } from './query.js';
+import { REFERENCED, type Scope } from '../../search/everything.js';
 
 /** Whether the caller's token grants `action` on `type` (the access port refuses by throwing). */
 function reaches(svc: Services, type: string, action: Action): boolean {
@@ -37,18 +35,4 @@ export function everythingScope(svc: Services, input: EverythingInput): Scope {
     referenced: REFERENCED.filter((t) => wanted(t) && reaches(svc, t, 'r')),
     provenance: wanted('Provenance') && reaches(svc, 'Provenance', 's'),
   };
-}
-
-/**
- * The ids of the patients whose records are asked for (SELECT … AS id), as the caller may see them:
- * one patient at instance level, every patient at type level — both through the access policy's limit
- * on a Patient search, so a `patient/` token's type-level call covers its own patient only.
- */
-export function patientIds(svc: Services, id: string | undefined, snapshot: number): Sql {
-  const query: [string, string][] = id ? [['_id', id]] : [];
-  const sreq = parseSearch(svc.defs, 'Patient', query, svc.limits, true);
-  svc.access.limitSearch(svc, 'Patient', sreq.criteria);
-  sreq.snapshot = snapshot;
-  const where = compileWhere(sreq, svc.baseUrl, svc.clock.now().getTime());
-  return { sql: `SELECT r.id AS id FROM resources r WHERE ${where.sql}`, params: where.params };
 }

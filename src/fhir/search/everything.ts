@@ -1,8 +1,21 @@
-import { placeholders, type SqlValue } from '../../../storage/types.js';
-import { dateParamIds } from '../../search/date-classes.js';
-import { paramId } from '../../search/param-id.js';
-import type { Services } from '../../services.js';
-import type { EverythingInput } from './input.js';
+import { placeholders, type SqlValue } from '../../storage/types.js';
+import type { Services } from '../services.js';
+import type { VersionRow } from '../store.js';
+import { dateParamIds } from './date-classes.js';
+import { paramId } from './param-id.js';
+import { parseSearch } from './params.js';
+import { compileWhere } from './sql.js';
+
+/**
+ * The SQL of `Patient/$everything` (src/fhir/operations/everything/): one statement over the search
+ * index for the whole record, as row ids, then the page's rows.
+ */
+
+/** What narrows the record: `_since` (epoch ms) and the care dates of `start`/`end`. */
+export interface RecordFilter {
+  care?: { low: number; high: number };
+  since?: number;
+}
 
 /** A piece of SQL with its bound values. */
 export interface Sql {
@@ -59,7 +72,7 @@ function careDateIds(svc: Services, types: Iterable<string>): number[] {
 }
 
 /** Conditions on a resource row `alias` every result meets: current, in the snapshot, updated since. */
-function rowFilter(alias: string, input: EverythingInput, snapshot: number): Sql {
+function rowFilter(alias: string, input: RecordFilter, snapshot: number): Sql {
   const since = input.since === undefined ? '' : ` AND ${alias}.last_updated >= ?`;
   return {
     sql: `${alias}.deleted = 0 AND ${alias}.rid <= ?${since}`,
@@ -68,7 +81,7 @@ function rowFilter(alias: string, input: EverythingInput, snapshot: number): Sql
 }
 
 /** The compartment's resources (CTE `m`): members pointing at the patients, and the patients. */
-function compartment(svc: Services, scope: Scope, patients: Sql, input: EverythingInput, snapshot: number): Sql {
+function compartment(svc: Services, scope: Scope, patients: Sql, input: RecordFilter, snapshot: number): Sql {
   const parts: Sql[] = [];
   const ids = [...scope.members].flatMap(([type, codes]) => codes.map((c) => paramId(type, c)));
   const filter = rowFilter('r', input, snapshot);
@@ -99,7 +112,7 @@ function compartment(svc: Services, scope: Scope, patients: Sql, input: Everythi
 }
 
 /** Shared resources the compartment's resources refer to: literally, or a PlanDefinition by canonical url. */
-function referencedBy(scope: Scope, input: EverythingInput, snapshot: number): Sql | undefined {
+function referencedBy(scope: Scope, input: RecordFilter, snapshot: number): Sql | undefined {
   if (!scope.referenced.length) return undefined;
   const filter = rowFilter('t', input, snapshot);
   const canonical = scope.referenced.includes('PlanDefinition')
@@ -127,7 +140,7 @@ function referencedBy(scope: Scope, input: EverythingInput, snapshot: number): S
  * Provenance whose target is one of the compartment's resources (R4 Provenance.target); the index key
  * is Provenance's own, so no type test is needed (one would let the planner scan every Provenance).
  */
-function provenanceOf(scope: Scope, input: EverythingInput, snapshot: number): Sql | undefined {
+function provenanceOf(scope: Scope, input: RecordFilter, snapshot: number): Sql | undefined {
   if (!scope.provenance) return undefined;
   const filter = rowFilter('t', input, snapshot);
   return {
@@ -143,17 +156,57 @@ function provenanceOf(scope: Scope, input: EverythingInput, snapshot: number): S
  * `WITH m AS (…), e AS (…)`: the rids of everything in one snapshot — the compartment (m) and what it
  * refers to; each resource once (UNION). `patients` selects the patients' ids (column `id`).
  */
-export function everythingCte(
-  svc: Services,
-  scope: Scope,
-  patients: Sql,
-  input: EverythingInput,
-  snapshot: number,
-): Sql {
+function everythingCte(svc: Services, scope: Scope, patients: Sql, input: RecordFilter, snapshot: number): Sql {
   const m = compartment(svc, scope, patients, input, snapshot);
   const more = [referencedBy(scope, input, snapshot), provenanceOf(scope, input, snapshot)].filter(
     (x): x is Sql => x !== undefined,
   );
   const e = ['SELECT rid FROM m', ...more.map((x) => x.sql)].join(' UNION ');
   return { sql: `WITH m AS (${m.sql}), e AS (${e})`, params: [...m.params, ...more.flatMap((x) => x.params)] };
+}
+
+/**
+ * The ids of the patients whose records are asked for (SELECT … AS id), as the caller may see them:
+ * one patient at instance level, every patient at type level — both through the access policy's limit
+ * on a Patient search, so a `patient/` token's type-level call covers its own patient only.
+ */
+function patientIds(svc: Services, id: string | undefined, snapshot: number): Sql {
+  const query: [string, string][] = id ? [['_id', id]] : [];
+  const sreq = parseSearch(svc.defs, 'Patient', query, svc.limits, true);
+  svc.access.limitSearch(svc, 'Patient', sreq.criteria);
+  sreq.snapshot = snapshot;
+  const where = compileWhere(sreq, svc.baseUrl, svc.clock.now().getTime());
+  return { sql: `SELECT r.id AS id FROM resources r WHERE ${where.sql}`, params: where.params };
+}
+
+const COLUMNS = 'r.rid, r.type, r.id, r.version, r.last_updated, r.deleted, r.content';
+
+/**
+ * One page of a patient's record (or every patient's the caller may see, with no `id`), in a stable
+ * order (the Patient first, then as stored), and the total: the set is evaluated once, as rids only,
+ * and only the page's rows are read in full.
+ */
+export async function everythingPage(
+  svc: Services,
+  scope: Scope,
+  id: string | undefined,
+  filter: RecordFilter,
+  at: { snapshot: number; offset: number; count: number },
+): Promise<{ rows: VersionRow[]; total: number }> {
+  const cte = everythingCte(svc, scope, patientIds(svc, id, at.snapshot), filter, at.snapshot);
+  const db = svc.store.storage;
+  const all = await db.all<{ rid: number }>(
+    `${cte.sql} SELECT r.rid FROM resources r WHERE r.rid IN (SELECT rid FROM e)
+     ORDER BY CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END, r.rid`,
+    cte.params,
+  );
+  const rids = all.slice(at.offset, at.offset + at.count).map((r) => Number(r.rid));
+  if (!rids.length) return { rows: [], total: all.length };
+  const rows = await db.all<VersionRow>(
+    `SELECT ${COLUMNS} FROM resources r WHERE r.rid IN (${placeholders(rids)})`,
+    rids,
+  );
+  const order = new Map(rids.map((rid, i) => [rid, i]));
+  rows.sort((a, b) => (order.get(Number(a.rid)) ?? 0) - (order.get(Number(b.rid)) ?? 0));
+  return { rows, total: all.length };
 }
