@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, Resource, Subscription } from '@medplum/fhirtypes';
 import { newId } from '../fhir/ids.js';
 import type { Services } from '../fhir/services.js';
-import type { OutboxEvent } from './state.js';
+import type { OutboxEvent } from '../storage/subscription-tables.js';
 import { subscriptionStatus, type Content } from './status-parameters.js';
 import { contentOf, topicOf, topicUrl } from './topics.js';
 

@@ -15,7 +15,7 @@ import {
   readState,
   type OutboxEvent,
   type SubscriptionState,
-} from './state.js';
+} from '../storage/subscription-tables.js';
 
 export interface DeliveryOptions {
   /** One request's time limit: a slow endpoint holds only its own subscription this long. */

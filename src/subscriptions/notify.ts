@@ -1,7 +1,7 @@
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Services } from '../fhir/services.js';
 import { notificationBundle } from './backport.js';
-import type { OutboxEvent } from './state.js';
+import type { OutboxEvent } from '../storage/subscription-tables.js';
 import { topicOf } from './topics.js';
 
 const FHIR_JSON = 'application/fhir+json';

@@ -6,7 +6,7 @@ import type { Operation } from '../fhir/operations/types.js';
 import type { FhirRequest } from '../fhir/request.js';
 import type { Services } from '../fhir/services.js';
 import type { VersionRow } from '../fhir/store.js';
-import { eventsAfter, readState, type OutboxEvent } from './state.js';
+import { eventsAfter, readState, type OutboxEvent } from '../storage/subscription-tables.js';
 import { subscriptionStatus, type Content } from './status-parameters.js';
 import { contentOf, topicOf, topicUrl } from './topics.js';
 

@@ -3,6 +3,7 @@ import { matchingIds } from '../fhir/search/batch-reads.js';
 import type { Services } from '../fhir/services.js';
 import type { CommitHook, VersionRow } from '../fhir/store.js';
 import type { Tx } from '../storage/types.js';
+import { appendEvent, deleteState, listeningTo, upsertState } from '../storage/subscription-tables.js';
 import { splitCriteria } from './criteria.js';
 import { heartbeatMsOf, topicCriteria, topicOf, TOPICS, type Topic } from './topics.js';
 
@@ -36,25 +37,20 @@ export function outboxHook(services: () => Services): CommitHook {
 
 /** Keeps `subscription_state` in step with the Subscription written (its counters survive updates). */
 async function mirror(tx: Tx, row: VersionRow): Promise<void> {
-  if (row.deleted) {
-    await tx.run('DELETE FROM subscription_state WHERE id = ?', [row.id]);
-    await tx.run('DELETE FROM subscription_events WHERE subscription = ?', [row.id]);
-    return;
-  }
+  if (row.deleted) return deleteState(tx, row.id);
   const sub = JSON.parse(row.content as string) as Subscription;
   // a topic-based subscription is matched by its topic's search with the subscriber's filters
   const topic = topicOf(sub);
   const criteria = topic ? topicCriteria(topic, sub) : (sub.criteria ?? '');
-  // a (re-)requested subscription is tried at once, its back-off forgotten; its undelivered events stay
-  await tx.run(
-    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic, heartbeat_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
-       criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic, heartbeat_ms = excluded.heartbeat_ms,
-       attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
-       next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [row.id, sub.status, splitCriteria(criteria).type, criteria, endOf(sub), topic?.code ?? null, heartbeatOf(sub)],
-  );
+  await upsertState(tx, {
+    id: row.id,
+    status: sub.status,
+    criteriaType: splitCriteria(criteria).type,
+    criteria,
+    ends: endOf(sub),
+    topic: topic?.code ?? null,
+    heartbeatMs: heartbeatOf(sub),
+  });
 }
 
 /** The heartbeat period in ms, or null (none, or not valid: refused when a client writes it). */
@@ -114,10 +110,7 @@ interface Match {
  * transaction wrote — the search machinery decides), however many resources the transaction wrote.
  */
 async function matchesOf(svc: Services, tx: Tx, type: string, rows: Written[]): Promise<Match[]> {
-  const subs = await tx.all<{ id: string; criteria: string; topic: string | null }>(
-    `SELECT id, criteria, topic FROM subscription_state WHERE criteria_type = ? AND status IN (?, ?) ORDER BY id`,
-    [type, ...LISTENING],
-  );
+  const subs = await listeningTo(tx, type, LISTENING);
   const matches: Match[] = [];
   for (const sub of subs) {
     const { query } = splitCriteria(sub.criteria);
@@ -144,15 +137,8 @@ async function heldBefore(svc: Services, tx: Tx, topic: Topic, w: Written): Prom
   return Boolean(before?.content && topic.holds(JSON.parse(before.content) as Resource));
 }
 
-/** One event: the subscription's counter raised (its row locked until the commit), the outbox row added. */
+/** One event, numbered by the subscription's counter (its row locked until the commit). */
 async function recordEvent(svc: Services, tx: Tx, subscription: string, row: VersionRow): Promise<void> {
-  const counted = await tx.get<{ n: number | string }>(
-    `UPDATE subscription_state SET events_since_start = events_since_start + 1 WHERE id = ?
-     RETURNING events_since_start AS n`,
-    [subscription],
-  );
-  await tx.run(
-    `INSERT INTO subscription_events (subscription, number, type, id, version, created) VALUES (?, ?, ?, ?, ?, ?)`,
-    [subscription, Number(counted!.n), row.type, row.id, row.version, svc.clock.now().getTime()],
-  );
+  const event = { type: row.type, id: row.id, version: row.version, created: svc.clock.now().getTime() };
+  await appendEvent(tx, subscription, event);
 }

@@ -3,7 +3,7 @@ import { operationInput } from '../fhir/operations/parameters.js';
 import type { Operation } from '../fhir/operations/types.js';
 import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
-import { readState } from './state.js';
+import { oldestEvent, readState, rewindDelivered } from '../storage/subscription-tables.js';
 
 /**
  * `POST [base]/Subscription/[id]/$resend?eventsSinceNumber=n`: sends the subscription's events again from
@@ -46,18 +46,12 @@ async function moveBack(svc: Services, id: string, since: number): Promise<numbe
     const refuse = (message: string) => new FhirError('unprocessable', { message, expression: 'eventsSinceNumber' });
     if (state.status !== 'active') throw refuse(`Subscription/${id} is ${state.status}, not active`);
     if (since > state.delivered) throw refuse(`Events from ${since} have not all been sent yet: nothing to send again`);
-    const oldest = await db.get<{ n: number | string | null }>(
-      'SELECT MIN(number) AS n FROM subscription_events WHERE subscription = ?',
-      [id],
-    );
-    if (oldest?.n === null || oldest?.n === undefined || Number(oldest.n) > since)
+    const oldest = await oldestEvent(db, id);
+    if (oldest === undefined || oldest > since)
       throw refuse(`Event ${since} is past the retention period and cannot be sent again`);
     await db.transaction(async (tx) => {
       await lease.hold(tx);
-      await tx.run(`UPDATE subscription_state SET delivered = ?, attempts = 0, next_attempt = 0 WHERE id = ?`, [
-        since - 1,
-        id,
-      ]);
+      await rewindDelivered(tx, id, since);
     });
     return state.delivered - since + 1;
   } finally {

@@ -1,5 +1,5 @@
 import type { Parameters, ParametersParameter, Subscription } from '@medplum/fhirtypes';
-import type { OutboxEvent } from './state.js';
+import type { OutboxEvent } from '../storage/subscription-tables.js';
 
 /** The notification types of the R4 Backport IG's SubscriptionStatus (`type`). */
 export type StatusType = 'handshake' | 'heartbeat' | 'event-notification' | 'query-status' | 'query-event';

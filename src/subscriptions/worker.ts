@@ -2,7 +2,7 @@ import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { deliverSubscription, type DeliveryOptions } from './deliver.js';
-import { dueSubscriptions, purgeDelivered } from './state.js';
+import { dueSubscriptions, purgeDelivered } from '../storage/subscription-tables.js';
 
 export interface WorkerOptions extends Partial<DeliveryOptions> {
   /** How often the outbox is looked at without a wake-up (events another node committed; retries due). */

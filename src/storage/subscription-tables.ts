@@ -1,4 +1,10 @@
-import type { SqlExecutor, Tx } from '../storage/types.js';
+import type { SqlExecutor, Tx } from './types.js';
+
+/**
+ * The subscriptions' own tables (schema.ts): `subscription_state`, one row per Subscription with its
+ * delivery counters, and `subscription_events`, the transactional outbox. What src/subscriptions asks of
+ * them, as named statements: SQL stays in storage.
+ */
 
 /** One subscription's delivery state (`subscription_state`); numbers as numbers (PostgreSQL gives BIGINT as text). */
 export interface SubscriptionState {
@@ -132,6 +138,85 @@ export async function markFailed(tx: Tx, id: string, attempts: number, nextAttem
     attempts,
     nextAttempt,
     error.slice(0, 500),
+    id,
+  ]);
+}
+
+/** What a written Subscription says about its delivery (its counters are kept across updates). */
+export interface SubscriptionMirror {
+  id: string;
+  status: string;
+  criteriaType: string;
+  criteria: string;
+  ends: number | null;
+  topic: string | null;
+  heartbeatMs: number | null;
+}
+
+/** Mirrors a written Subscription; a (re-)requested one is tried at once, its back-off forgotten. */
+export async function upsertState(tx: Tx, m: SubscriptionMirror): Promise<void> {
+  // its undelivered events stay
+  await tx.run(
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic, heartbeat_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
+       criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic, heartbeat_ms = excluded.heartbeat_ms,
+       attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
+       next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
+    [m.id, m.status, m.criteriaType, m.criteria, m.ends, m.topic, m.heartbeatMs],
+  );
+}
+
+/** A deleted Subscription: its state and its events go. */
+export async function deleteState(tx: Tx, id: string): Promise<void> {
+  await tx.run('DELETE FROM subscription_state WHERE id = ?', [id]);
+  await tx.run('DELETE FROM subscription_events WHERE subscription = ?', [id]);
+}
+
+/** The subscriptions on resources of `type` in one of these statuses, by id. */
+export function listeningTo(
+  db: SqlExecutor,
+  type: string,
+  statuses: readonly string[],
+): Promise<{ id: string; criteria: string; topic: string | null }[]> {
+  return db.all(
+    `SELECT id, criteria, topic FROM subscription_state
+      WHERE criteria_type = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY id`,
+    [type, ...statuses],
+  );
+}
+
+/**
+ * One event: the subscription's counter raised (its row locked until the commit), the outbox row added
+ * with that number. Returns the number.
+ */
+export async function appendEvent(tx: Tx, subscription: string, event: Omit<OutboxEvent, 'number'>): Promise<number> {
+  const counted = await tx.get<{ n: number | string }>(
+    `UPDATE subscription_state SET events_since_start = events_since_start + 1 WHERE id = ?
+     RETURNING events_since_start AS n`,
+    [subscription],
+  );
+  const number = Number(counted!.n);
+  await tx.run(
+    `INSERT INTO subscription_events (subscription, number, type, id, version, created) VALUES (?, ?, ?, ?, ?, ?)`,
+    [subscription, number, event.type, event.id, event.version, event.created],
+  );
+  return number;
+}
+
+/** The lowest event number the outbox still holds for the subscription (none: undefined). */
+export async function oldestEvent(db: SqlExecutor, id: string): Promise<number | undefined> {
+  const row = await db.get<{ n: number | string | null }>(
+    'SELECT MIN(number) AS n FROM subscription_events WHERE subscription = ?',
+    [id],
+  );
+  return row?.n === null || row?.n === undefined ? undefined : Number(row.n);
+}
+
+/** Sends again from event `from`: delivered is set back before it, and the next attempt is now. */
+export async function rewindDelivered(tx: Tx, id: string, from: number): Promise<void> {
+  await tx.run(`UPDATE subscription_state SET delivered = ?, attempts = 0, next_attempt = 0 WHERE id = ?`, [
+    from - 1,
     id,
   ]);
 }
