@@ -3,6 +3,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { Services, WriteEvent, WriteReaction } from '../fhir/services.js';
 import { parseCriteria } from './criteria.js';
 import { endpointRefusal } from './endpoint.js';
+import { checkPatientLimit } from './patient-limit.js';
 import { contentOf, heartbeatMsOf, TOPIC_BASE, topicCriteria, topicOf, type Topic } from './topics.js';
 
 /** The Backport IG's payload contents. */
@@ -20,7 +21,8 @@ const refuse = (message: string, expression: string) =>
  * sms and message are not), with no payload or `application/fhir+json`, to an allowed endpoint, on
  * criteria that parse as a search. The status is the server's to move (R4: the client asks with
  * `requested` or turns it `off`; `active` and `error` are set by the server). Its creator's token must
- * allow searching the criteria's type for every patient (403 otherwise).
+ * allow searching the criteria's type for every patient, or the criteria must be limited to the token's
+ * own patient (src/subscriptions/patient-limit.ts; 403 otherwise).
  */
 export const subscriptionChecks: WriteReaction = {
   type: 'Subscription',
@@ -32,13 +34,13 @@ export const subscriptionChecks: WriteReaction = {
     const topic = topicOf(sub);
     checkChannel(svc, sub, topic);
     // a topic-based subscription (R4 Backport IG) names a shipped topic, filtered; any other is a search
-    if (topic) topicCriteria(topic, sub);
-    else if (/^[a-z]+:/.test(sub.criteria ?? ''))
+    if (!topic && /^[a-z]+:/.test(sub.criteria ?? ''))
       throw refuse(`'${sub.criteria}' is not a topic this server has (${TOPIC_BASE}/…)`, 'criteria');
-    const type = topic ? topic.resourceType : parseCriteria(svc, sub.criteria).type;
-    // events are matched as the server, over every patient: the writer's token must reach as far (403), or a
-    // Subscription would show it resources it may not search
-    writer.access.authorize(writer, [{ type, action: 's', whole: true }]);
+    const criteria = topic ? topicCriteria(topic, sub) : sub.criteria;
+    parseCriteria(svc, criteria);
+    // events are matched as the server: the writer's token must reach every patient the criteria can match
+    // (403), or a Subscription would show it resources it may not search
+    checkPatientLimit(writer, criteria as string);
   },
 };
 

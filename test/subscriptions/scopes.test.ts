@@ -37,7 +37,7 @@ describe.each(BACKENDS)('who may subscribe, on $name', (backend) => {
     expect(res.body.status).toBe('requested');
   });
 
-  it('refuses a patient-scoped token: its subscription would see every patient', async () => {
+  it('refuses a Subscription written with a patient/ scope: Subscription is outside the compartment', async () => {
     const res = await create('patient/*.cruds', 'Task?business-status=overdue&patient=Patient/anna', 'anna');
     expect(res.status, JSON.stringify(res.body)).toBe(403);
   });
