@@ -12,7 +12,7 @@ import { registryBench } from './registry.js';
  * `npm run bench [-- --suites rest,search,terminology,validation,… --sizes 10000,100000
  * --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000
  * --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10
- * --measure-sizes 10000 [--measure-db dir] --everything-sizes 1000 --webapp-sizes 5000
+ * --measure-sizes 10000 [--measure-db dir] --everything-sizes 1000 --webapp-sizes 5000 --subscription-sizes 1000
  * [--baseline dir --rounds 3]]`: every suite by default; prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
@@ -21,7 +21,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const ALL = 'rest,search,terminology,validation,pathways,security,registry,measures,everything,webapp';
+const ALL = 'rest,search,terminology,validation,pathways,security,registry,measures,everything,webapp,subscriptions';
 const suites = arg('suites', ALL).split(',');
 const pathwaySizes = arg('pathway-sizes', '10000,100000').split(',').map(Number);
 const terminologySizes = arg('terminology-sizes', '10000,100000').split(',').map(Number);
@@ -60,6 +60,11 @@ if (suites.includes('everything')) {
   const { everythingBench } = await import('./everything.js');
   const everythingSizes = arg('everything-sizes', '1000').split(',').map(Number);
   results.push(['everything', await everythingBench(everythingSizes, Number(arg('apply-count', '1000')))]);
+}
+if (suites.includes('subscriptions')) {
+  const { subscriptionsBench } = await import('./subscriptions.js');
+  const subscriptionSizes = arg('subscription-sizes', '1000').split(',').map(Number);
+  results.push(['subscriptions', await subscriptionsBench(subscriptionSizes)]);
 }
 if (suites.includes('webapp')) {
   const { webappBench } = await import('./webapp.js');
