@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './support/backends.js';
-import { ALL_EXAMPLES, GENUINELY_INVALID, VALID_EXAMPLES as EXAMPLES } from './support/hl7-examples.js';
+import {
+  ALL_EXAMPLES,
+  GENUINELY_INVALID,
+  REFUSED_BY_RULE,
+  VALID_EXAMPLES as EXAMPLES,
+} from './support/hl7-examples.js';
 import { FHIR_JSON, useServer } from './support/server.js';
 
 /**
@@ -19,7 +24,7 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
 
   it(`all ${EXAMPLES.length} valid examples commit in one transaction and read back equal`, async () => {
     expect(ALL_EXAMPLES.length).toBe(711);
-    expect(EXAMPLES.length).toBe(711 - Object.keys(GENUINELY_INVALID).length);
+    expect(EXAMPLES.length).toBe(711 - Object.keys(GENUINELY_INVALID).length - Object.keys(REFUSED_BY_RULE).length);
     const bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
@@ -73,6 +78,18 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
     }
   });
 
+  it("the examples the server's own rules refuse from a client are 422, naming the element", async () => {
+    for (const [file, { expression }] of Object.entries(REFUSED_BY_RULE)) {
+      const { resource } = ALL_EXAMPLES.find((e) => e.file === file)!;
+      const res = await t.http().post(`/fhir/${resource.resourceType}`).set('Content-Type', FHIR_JSON).send(resource);
+      expect(res.status, file).toBe(422);
+      expect(
+        res.body.issue.map((i: { expression?: string[] }) => i.expression?.[0]),
+        file,
+      ).toContain(expression);
+    }
+  });
+
   it('every valid example can be created with POST and read back equal apart from id and meta', async () => {
     for (const { file, resource } of EXAMPLES) {
       const created = await t
@@ -84,5 +101,17 @@ describe.each(BACKENDS)('HL7 R4 examples on $name', (backend) => {
       const read = await t.http().get(`/fhir/${resource.resourceType}/${created.body.id}`);
       expect(comparable(read.body, true), file).toEqual(comparable(resource, true));
     }
+  });
+});
+
+describe.each(BACKENDS)('the Subscription example, its endpoint allowed ($name)', (backend) => {
+  const t = useServer(backend, { subscriptions: { endpoints: ['https://biliwatch.com/'] } });
+
+  it('is created as requested and read back equal apart from id and meta', async () => {
+    const { resource } = ALL_EXAMPLES.find((e) => e.file === 'Subscription-example.json')!;
+    const created = await t.http().post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(resource);
+    expect(created.status).toBe(201);
+    const read = await t.http().get(`/fhir/Subscription/${created.body.id}`);
+    expect(comparable(read.body, true)).toEqual(comparable(resource, true));
   });
 });

@@ -25,5 +25,20 @@ export const GENUINELY_INVALID: Record<string, { reason: string; expression: str
   },
 };
 
-/** The examples a strict server stores. */
-export const VALID_EXAMPLES = ALL_EXAMPLES.filter((e) => !GENUINELY_INVALID[e.file]);
+/**
+ * Valid examples that this server's own rules refuse from a client, with the reason and the element
+ * named in the 422: the REST tests use the others, and test/hl7-examples.test.ts checks each refusal.
+ */
+export const REFUSED_BY_RULE: Record<string, { reason: string; expression: string }> = {
+  'Subscription-example-error.json': {
+    reason: 'R4 Subscription: a client submits a subscription requested or off; only the server sets error',
+    expression: 'Subscription.status',
+  },
+  'Subscription-example.json': {
+    reason: "its endpoint (biliwatch.com) is not on the server's allow-list (SUBSCRIPTION_ENDPOINTS, empty by default)",
+    expression: 'Subscription.channel.endpoint',
+  },
+};
+
+/** The examples a strict server stores with its default settings. */
+export const VALID_EXAMPLES = ALL_EXAMPLES.filter((e) => !GENUINELY_INVALID[e.file] && !REFUSED_BY_RULE[e.file]);
