@@ -33,7 +33,9 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`child server exited: ${output}`);
     try {
-      if ((await fetch(`${baseUrl}/healthz`)).ok) break;
+      // its own log line first: a free port can be taken by another test's server before the child
+      // binds it, and then /healthz would answer from that server, not this one
+      if (output.includes('server listening') && (await fetch(`${baseUrl}/healthz`)).ok) break;
     } catch {
       // not listening yet
     }
