@@ -27,7 +27,12 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  let ending = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // a child that dies on its own says why in the test's output (its log is otherwise not shown)
+  void exited.then((code) => {
+    if (!ending) process.stderr.write(`child server on port ${port} exited (${code}) unasked:\n${output}\n`);
+  });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -45,10 +50,12 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
   return {
     baseUrl,
     async stop() {
+      ending = true;
       child.kill('SIGTERM');
       return exited;
     },
     async kill() {
+      ending = true;
       child.kill('SIGKILL');
       await exited;
     },
