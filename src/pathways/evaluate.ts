@@ -7,6 +7,7 @@ import { deadlineStatus, type DeadlineStatus } from './deadlines.js';
 import { DEADLINE_STATUS, recordBreach, STATUS_TEXT, withdrawBreach } from './breaches.js';
 import { PathwayState } from './state.js';
 import { referencedBy } from './search.js';
+import { DUE_SOON_DAYS } from './due-soon.js';
 
 export { DEADLINE_STATUS } from './breaches.js';
 
@@ -26,8 +27,7 @@ export function standingStale(task: Task, today: string): boolean {
   return withStanding(task, today) !== task;
 }
 
-/** Days before a due date from which an open milestone is due soon. */
-export const DUE_SOON_DAYS = 7;
+export { DUE_SOON_DAYS };
 
 /** Why a breach no longer stands, in the words the coordinator reads. */
 function withdrawal(task: Task, status: DeadlineStatus, due: string | undefined, actual: string | undefined): string {

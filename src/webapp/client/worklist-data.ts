@@ -10,6 +10,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { calendarDaysBetween, osloDate, workingDaysBetween } from '../../pathways/calendar.js';
+import { DUE_SOON_DAYS } from '../../pathways/due-soon.js';
 import { byReference, OutcomeError, type Fhir } from './fhir.js';
 import { maskFnr, type Standing } from './format.js';
 import { nameOf, FNR_SYSTEMS } from './people.js';
@@ -86,7 +87,7 @@ export function standingOf(due: string | undefined, today: string, breached: boo
   if (breached) return 'breached';
   if (!due) return 'on-time';
   if (today > due) return 'overdue';
-  return calendarDaysBetween(today, due) <= 7 ? 'due-soon' : 'on-time';
+  return calendarDaysBetween(today, due) <= DUE_SOON_DAYS ? 'due-soon' : 'on-time';
 }
 
 /**
