@@ -40,6 +40,19 @@ describe('the layer rules in the lint configuration', () => {
     expect(area[0]).toMatch(/an area plugs into the core/);
   });
 
+  it('treat every area alike: the core may not import subscriptions, nor subscriptions the root', async () => {
+    const core = await layerErrors(
+      'src/fhir/__lint_fixture__core.ts',
+      "import { outboxHook } from '../subscriptions/outbox.js';\nexport const h = outboxHook;\n",
+    );
+    expect(core[0]).toMatch(/src\/fhir is the core/);
+    const area = await layerErrors(
+      'src/subscriptions/__lint_fixture__area.ts',
+      "import { OPERATIONS } from '../app/operations.js';\nexport const o = OPERATIONS;\n",
+    );
+    expect(area[0]).toMatch(/an area plugs into the core/);
+  });
+
   it('allow what the layers allow: an area importing the core, the root importing an area', async () => {
     expect(
       await layerErrors(
