@@ -3,7 +3,7 @@ import { FhirError } from '../fhir/errors.js';
 import { builtinTerminology } from './builtin.js';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
 import { compileFilter, type ConceptTest } from './filters.js';
-import { txError, txIssue } from './issues.js';
+import { definitionNotFound, txError, txIssue } from './issues.js';
 import type { TerminologyContext } from './source.js';
 import { splitCanonical, versionMatches } from './versions.js';
 
@@ -287,16 +287,7 @@ async function importedValueSet(
     return undefined;
   }
   if (!sub) {
-    throw txError(
-      'not-found',
-      txIssue(
-        'error',
-        'not-found',
-        'not-found',
-        `A definition for the value set '${canonical}' could not be found`,
-        `${where}.valueSet`,
-      ),
-    );
+    throw definitionNotFound(`A definition for the value set '${canonical}' could not be found`, `${where}.valueSet`);
   }
   return sub;
 }
@@ -386,7 +377,7 @@ export async function resolveSystem(
       known.length && wanted
         ? `A definition for CodeSystem '${system}' version '${wanted}' could not be found, so the value set cannot be expanded. Valid versions: ${known.join(' or ')}`
         : `A definition for CodeSystem '${system}' could not be found, so the value set cannot be expanded`;
-    throw txError('not-found', txIssue('error', 'not-found', 'not-found', text, `${where}.system`));
+    throw definitionNotFound(text, `${where}.system`);
   }
   if (cs.resource.content === 'supplement') {
     throw txError(

@@ -48,3 +48,8 @@ export function txError(category: ErrorCategory, ...issues: OperationOutcomeIssu
     issues.map(({ location: _location, ...issue }) => issue),
   );
 }
+
+/** The 404 of a definition (code system, value set, concept map) the server does not hold. */
+export function definitionNotFound(text: string, expression?: string): FhirError {
+  return txError('not-found', txIssue('error', 'not-found', 'not-found', text, expression));
+}

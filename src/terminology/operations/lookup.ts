@@ -2,7 +2,7 @@ import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
 import type { Services } from '../../fhir/services.js';
 import type { CodeSystemIndex, Concept } from '../codesystem.js';
-import { txError, txIssue } from '../issues.js';
+import { definitionNotFound, txError, txIssue } from '../issues.js';
 import { lookupConcept, subsumption } from '../lookup.js';
 import type { TerminologyContext } from '../source.js';
 import { splitCanonical } from '../versions.js';
@@ -28,15 +28,9 @@ async function codeSystemFor(
   const cs = await ctx.codeSystem(url, version ?? embedded);
   if (!cs) {
     const v = version ?? embedded;
-    throw txError(
-      'not-found',
-      txIssue(
-        'error',
-        'not-found',
-        'not-found',
-        `A definition for CodeSystem '${url}'${v ? ` version '${v}'` : ''} could not be found`,
-        where,
-      ),
+    throw definitionNotFound(
+      `A definition for CodeSystem '${url}'${v ? ` version '${v}'` : ''} could not be found`,
+      where,
     );
   }
   return cs;

@@ -1,7 +1,7 @@
 import type { CodeSystem, ConceptMap, ValueSet } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
 import type { Services } from '../../fhir/services.js';
-import { txError, txIssue } from '../issues.js';
+import { definitionNotFound } from '../issues.js';
 import type { TerminologyContext, TerminologyType } from '../source.js';
 import { splitCanonical } from '../versions.js';
 import type { TxInput } from './input.js';
@@ -51,10 +51,7 @@ export async function targetValueSet(
   const vs = await ctx.find<ValueSet>('ValueSet', url, version);
   if (!vs) {
     const name = version ? `${url}|${version}` : url;
-    throw txError(
-      'not-found',
-      txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${name}' could not be found`),
-    );
+    throw definitionNotFound(`A definition for the value Set '${name}' could not be found`);
   }
   return vs;
 }

@@ -1,6 +1,6 @@
 import type { Coding, ConceptMap } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
-import { txError, txIssue } from '../issues.js';
+import { definitionNotFound } from '../issues.js';
 import { translateCoding, translationParameters } from '../translate.js';
 import { splitCanonical } from '../versions.js';
 import { txOperation } from './input.js';
@@ -33,14 +33,8 @@ export const translateOperation = txOperation('ConceptMap', 'translate', async (
     const version = input.string('conceptMapVersion') ?? embedded;
     const map = await ctx.find<ConceptMap>('ConceptMap', url, version);
     if (!map)
-      throw txError(
-        'not-found',
-        txIssue(
-          'error',
-          'not-found',
-          'not-found',
-          `A definition for the ConceptMap '${url}${version ? `|${version}` : ''}' could not be found`,
-        ),
+      throw definitionNotFound(
+        `A definition for the ConceptMap '${url}${version ? `|${version}` : ''}' could not be found`,
       );
     maps = [map];
   } else {
