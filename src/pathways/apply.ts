@@ -14,7 +14,8 @@ import {
 } from './plan.js';
 import { DeadlineRules } from './rules.js';
 import { deadlineStatus } from './deadlines.js';
-import { DUE_SOON_DAYS, standing } from './evaluate.js';
+import { DUE_SOON_DAYS } from './due-soon.js';
+import { standing } from './evaluate.js';
 
 /** What `$apply` was asked: whose pathway, by whom, where, from when. */
 export interface ApplyInput {

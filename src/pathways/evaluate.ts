@@ -27,8 +27,6 @@ export function standingStale(task: Task, today: string): boolean {
   return withStanding(task, today) !== task;
 }
 
-export { DUE_SOON_DAYS };
-
 /** Why a breach no longer stands, in the words the coordinator reads. */
 function withdrawal(task: Task, status: DeadlineStatus, due: string | undefined, actual: string | undefined): string {
   if (task.status === 'cancelled')
