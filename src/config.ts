@@ -52,6 +52,8 @@ export interface Config {
   audit: boolean;
   /** Reads and searches: an AuditEvent each, or grouped per client and flush interval (50 ms). */
   readAudit: 'each' | 'grouped';
+  /** How often the audit journal is turned into AuditEvent resources in the background (seconds). */
+  auditMaterialiseSeconds: number;
   /** When the registry reports of the month before are made (cron); empty turns the schedule off. */
   registryCron: string;
   registryTimezone: string;
@@ -241,6 +243,18 @@ function headersTimeoutOf(env: NodeJS.ProcessEnv, requestTimeoutMs: number): num
   return ms;
 }
 
+/** The audit trail's settings (docs/security.md). */
+function auditOf(
+  env: NodeJS.ProcessEnv,
+): Pick<Config, 'audit' | 'auditQueueLimit' | 'readAudit' | 'auditMaterialiseSeconds'> {
+  return {
+    audit: bool(env, 'AUDIT', true),
+    auditQueueLimit: atLeastOne(env, 'AUDIT_QUEUE_LIMIT', DEFAULT_AUDIT_QUEUE_LIMIT),
+    readAudit: readAuditOf(str(env, 'AUDIT_READS') ?? 'each'),
+    auditMaterialiseSeconds: atLeastOne(env, 'AUDIT_MATERIALISE_SECONDS', 30),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 8080);
   if (port > 65_535) throw new Error(`PORT must be a TCP port (0–65535), not ${port}`);
@@ -289,9 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // it never sends a request down a connection this server is closing
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000),
     maxHeaderBytes: atLeastOne(env, 'MAX_HEADER_BYTES', 16_384),
-    auditQueueLimit: atLeastOne(env, 'AUDIT_QUEUE_LIMIT', DEFAULT_AUDIT_QUEUE_LIMIT),
-    audit: bool(env, 'AUDIT', true),
-    readAudit: readAuditOf(str(env, 'AUDIT_READS') ?? 'each'),
+    ...auditOf(env),
     registryCron: cronOf(env.REGISTRY_CRON ?? DEFAULT_REGISTRY_CRON, 'REGISTRY_CRON'),
     registryTimezone: timezoneOf(str(env, 'REGISTRY_TIMEZONE') ?? 'Europe/Oslo', 'REGISTRY_TIMEZONE'),
     registryOutbox: env.REGISTRY_OUTBOX ?? './data/outbox',

@@ -40,6 +40,7 @@ export function dispatcher(
       if (!audited) {
         await sync(route);
         if (base.principal) await authorizeRequest(base, route, req);
+        if (audit && mayReadAuditTrail(req)) await audit.journal.catchUp();
         return route.handler(base, req, dispatch);
       }
       const context: AuditedRequest = {
@@ -54,13 +55,14 @@ export function dispatcher(
         store: base.store.withCommitHook(async (tx, rows) => {
           committed = true;
           const now = base.clock.now();
-          await writeAudit(base.store, tx, auditEvent(context, now, 200, written(rows)));
+          await audit.journal.append(tx, [auditEvent(context, now, 200, written(rows))]);
           if (req.headers.provenance) await writeAudit(base.store, tx, provenanceOf(req.headers.provenance, rows, now));
         }),
       };
       try {
         await sync(route);
         if (svc.principal) await authorizeRequest(svc, route, req);
+        if (mayReadAuditTrail(req)) await audit.journal.catchUp();
         const out = await route.handler(svc, req, dispatch);
         if (!committed) audit.add(auditEvent(context, base.clock.now(), out.status, shown(out)));
         return out;
@@ -72,4 +74,18 @@ export function dispatcher(
     };
     return dispatch;
   };
+}
+
+/**
+ * Whether a request could read an AuditEvent, so the journal is materialised before it runs: anything
+ * on AuditEvent, anything at system level (search, history, transactions, `$export`), any operation
+ * (`Patient/$everything` reads the compartment, AuditEvent included) and any query naming the type
+ * (`_revinclude=AuditEvent:patient`, `_type=AuditEvent`). Over-inclusive on purpose: with the journal
+ * empty, the check is one index probe.
+ */
+function mayReadAuditTrail(req: FhirRequest): boolean {
+  const first = req.path[0];
+  if (first === undefined || first === 'AuditEvent' || /^[_$]/.test(first)) return true;
+  if (req.path.some((segment) => segment.startsWith('$'))) return true;
+  return req.query.some(([k, v]) => k.includes('AuditEvent') || v.includes('AuditEvent'));
 }

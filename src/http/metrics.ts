@@ -64,6 +64,17 @@ export class Metrics {
         this.set(auditLog()?.queued ?? 0);
       },
     });
+    new Gauge({
+      name: 'forlop_audit_journal_length',
+      help: 'Audit events journalled and not yet AuditEvent resources (materialised in bulk)',
+      registers,
+      async collect() {
+        const journal = auditLog()?.journal;
+        // with the database away the scrape still answers: the gauge keeps its last value
+        const pending = await journal?.pending().catch(() => undefined);
+        if (pending !== undefined) this.set(pending);
+      },
+    });
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'forlop_' });
   }
 

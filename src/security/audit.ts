@@ -5,6 +5,7 @@ import type { FhirRequest } from '../fhir/request.js';
 import type { ResourceStore, VersionRow } from '../fhir/store.js';
 import { RETRY_AFTER_SECONDS, storageFault } from '../storage/faults.js';
 import type { Tx } from '../storage/types.js';
+import { AuditJournal } from './audit-journal.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -13,7 +14,8 @@ import type { Principal } from './principal.js';
  * and, for searches, the query), which patients, when, and the outcome. Writes are audited in their
  * own transaction (see ResourceStore.withCommitHook); reads, searches and refused requests through
  * a buffer flushed every `flushMs` in one transaction of many events — durable within that interval,
- * so auditing does not put a disk write in front of every read.
+ * so auditing does not put a disk write in front of every read. Both go to the journal
+ * (audit-journal.ts), which makes them AuditEvent resources in bulk.
  */
 const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
@@ -218,6 +220,8 @@ export class AuditLog {
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private readonly retryMs: number;
+  /** Where events are appended, to become AuditEvent resources in bulk. */
+  readonly journal: AuditJournal;
 
   constructor(
     private readonly store: ResourceStore,
@@ -230,6 +234,7 @@ export class AuditLog {
     this.maxBatch = options.maxBatch ?? 100;
     this.maxQueued = options.maxQueued ?? DEFAULT_AUDIT_QUEUE_LIMIT;
     this.retryMs = options.retryMs ?? 250;
+    this.journal = new AuditJournal(store);
   }
 
   /** Events waiting to be written. */
@@ -287,9 +292,7 @@ export class AuditLog {
   }
 
   private async write(events: AuditEvent[]): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      for (const event of events) await writeAudit(this.store, tx, event);
-    });
+    await this.store.transaction((tx) => this.journal.append(tx, events));
   }
 
   private retryLater(err: unknown): void {

@@ -10,6 +10,7 @@
  *   `grp` ties together the component rows of one composite value (NULL otherwise).
  * - `leases`: who holds a long job (a registry report run) and until when.
  * - `subscription_state`, `subscription_events`: the subscriptions' outbox (docs/subscriptions.md).
+ * - `audit_journal`: the audit trail as it happens, before it becomes AuditEvent resources (docs/security.md).
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
@@ -70,6 +71,8 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     // named leases: one holder at a time across processes, until released or expired (storage/lease.ts)
     `CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires ${BIG} NOT NULL)`,
     ...subscriptionTables(BIG),
+    // appended in the audited request's transaction (or a batch of reads'); no index rows until materialised
+    `CREATE TABLE IF NOT EXISTS audit_journal (seq ${ID}, id TEXT NOT NULL, recorded ${BIG} NOT NULL, body TEXT NOT NULL)`,
   ];
 }
 

@@ -22,8 +22,16 @@ let built: App;
 let locker: SqliteLocker | undefined;
 const logs: Record<string, unknown>[] = [];
 
+/** Events kept durably: journalled (issue 21), or already AuditEvent resources. */
 const auditEvents = async () =>
-  Number((await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM resources WHERE type = 'AuditEvent'`))?.n);
+  Number(
+    (
+      await storage.get<{ n: number }>(
+        `SELECT (SELECT COUNT(*) FROM resources WHERE type = 'AuditEvent') +
+                (SELECT COUNT(*) FROM audit_journal) AS n`,
+      )
+    )?.n,
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'forlop-audit-queue-'));

@@ -116,6 +116,15 @@ describe.each(BACKENDS)('/metrics on $name', (backend) => {
     expect(sample(text, 'forlop_audit_queue_length')).toBe(0);
   });
 
+  it('shows the audit journal, emptied when the trail is read', async () => {
+    // the reads after the transaction (which materialised what came before it) wait in the journal
+    expect(sample(text, 'forlop_audit_journal_length')).toBeGreaterThanOrEqual(2);
+    expect((await t.http().get('/fhir/AuditEvent?subtype=read')).status).toBe(200);
+    await t.services.auditLog?.flush();
+    // all materialised before the search ran; journalled since: the search's own event
+    expect(sample((await t.http().get('/metrics')).text, 'forlop_audit_journal_length')).toBe(1);
+  });
+
   it('answers /readyz 200 once ready, /healthz still 200', async () => {
     const ready = await t.http().get('/readyz');
     expect(ready.status).toBe(200);

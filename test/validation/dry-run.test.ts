@@ -63,6 +63,7 @@ const bundle = (type: 'transaction' | 'batch', entry: BundleEntry[]): Bundle => 
 /** What is stored, as counts of current resources and of versions (history): a dry run changes neither. */
 async function stored(t: TestServer): Promise<{ resources: number; versions: number; auditEvents: number }> {
   await t.services.auditLog?.flush();
+  await t.services.auditLog?.journal.catchUp(); // the trail as AuditEvent resources (issue 21's journal)
   const count = async (sql: string) => Number((await t.storage.get<{ n: number | string }>(sql))?.n);
   return {
     resources: await count('SELECT COUNT(*) AS n FROM resources'),
