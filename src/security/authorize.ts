@@ -7,6 +7,7 @@ import type { VersionRow } from '../fhir/store.js';
 import type { SqlExecutor } from '../storage/types.js';
 import { compartmentCriterion, compartmentParams, inCompartment } from './compartment.js';
 import { reach } from './principal.js';
+import { isOwnSubscription } from './subscription-access.js';
 import type { AccessPolicy, Action, Need } from '../fhir/ports.js';
 
 export type { Need };
@@ -80,6 +81,10 @@ export function needsOf(route: Route, req: FhirRequest): Need[] {
 export async function checkReachable(svc: Services, db: SqlExecutor, row: VersionRow, action: Action): Promise<void> {
   const p = svc.principal;
   if (!p || reach(p, row.type, action) !== 'compartment') return;
+  if (row.type === 'Subscription') {
+    if (isOwnSubscription(svc, row, p.patient as string)) return;
+    throw new FhirError('not-found', `${row.type}/${row.id} is not known`);
+  }
   if (row.type !== 'Patient' && !compartmentParams(svc, row.type)) {
     if (action === 'r' || action === 's') return;
     throw new FhirError(
@@ -108,11 +113,13 @@ export async function checkWritten(svc: Services, tx: SqlExecutor, row: VersionR
   const own =
     row.type === 'Patient' || compartmentParams(svc, row.type)
       ? row.rid !== undefined && (await inCompartment(svc, tx, row.type, row.id, row.rid, p.patient as string))
-      : false;
+      : isOwnSubscription(svc, row, p.patient as string);
   if (!own)
     throw new FhirError(
       'forbidden',
-      `A patient-scoped token can only write resources of its own patient (the Patient compartment): ${row.type} is not`,
+      row.type === 'Subscription'
+        ? 'A patient-scoped token can only write a Subscription limited to its own patient (patient=Patient/[id])'
+        : `A patient-scoped token can only write resources of its own patient (the Patient compartment): ${row.type} is not`,
     );
 }
 
@@ -150,6 +157,9 @@ export function limitSearch(svc: Services, type: string, criteria: Criterion[]):
   if (!p) return;
   limitReach(svc, criteria);
   if (reach(p, type, 's') !== 'compartment') return;
+  // a patient's own Subscriptions are told apart by their criteria, which no search can: read them by id
+  if (type === 'Subscription')
+    throw new FhirError('forbidden', 'A patient-scoped token reads its Subscriptions by id; it cannot search them');
   const limit = compartmentCriterion(svc, type, p.patient as string);
   if (limit) criteria.unshift(limit);
 }

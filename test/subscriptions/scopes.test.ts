@@ -37,8 +37,40 @@ describe.each(BACKENDS)('who may subscribe, on $name', (backend) => {
     expect(res.body.status).toBe('requested');
   });
 
-  it('refuses a Subscription written with a patient/ scope: Subscription is outside the compartment', async () => {
-    const res = await create('patient/*.cruds', 'Task?business-status=overdue&patient=Patient/anna', 'anna');
-    expect(res.status, JSON.stringify(res.body)).toBe(403);
+  it('lets a patient/ scope create, read, update and delete a Subscription limited to its own patient', async () => {
+    const scope = 'patient/*.cruds';
+    const res = await create(scope, 'Task?business-status=overdue&patient=Patient/anna', 'anna');
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const auth = `Bearer ${await signToken(keys, { scope, patient: 'anna' }, { now: t.clock.now() })}`;
+    const url = `/fhir/Subscription/${res.body.id}`;
+    const read = await t.http().get(url).set('Authorization', auth);
+    expect(read.status, JSON.stringify(read.body)).toBe(200);
+    const off = { ...read.body, status: 'off' };
+    const put = await t.http().put(url).set('Authorization', auth).set('Content-Type', FHIR_JSON).send(off);
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.status).toBe('off');
+    expect((await t.http().delete(url).set('Authorization', auth)).status).toBe(204);
+  });
+
+  it('refuses (403) a patient/ Subscription scope a Subscription not limited to its patient', async () => {
+    // search on every Task (user/), so only the Subscription scope's own limit is left to refuse it
+    const scope = 'patient/Subscription.cruds user/Task.rs';
+    for (const criteria of ['Task?business-status=overdue', 'Task?business-status=overdue&patient=Patient/bob']) {
+      const res = await create(scope, criteria, 'anna');
+      expect(res.status, `${criteria}: ${JSON.stringify(res.body)}`).toBe(403);
+      expect(res.body.issue[0].diagnostics).toMatch(/limited to its own patient/);
+    }
+  });
+
+  it("keeps another patient's Subscription out of a patient/ scope's reach, and Subscription search", async () => {
+    const admin = await create('user/Subscription.cruds user/Task.rs', 'Task?patient=Patient/bob');
+    expect(admin.status, JSON.stringify(admin.body)).toBe(201);
+    const token = await signToken(keys, { scope: 'patient/*.cruds', patient: 'anna' }, { now: t.clock.now() });
+    const auth = `Bearer ${token}`;
+    const url = `/fhir/Subscription/${admin.body.id}`;
+    expect((await t.http().get(url).set('Authorization', auth)).status).toBe(404);
+    expect((await t.http().delete(url).set('Authorization', auth)).status).toBe(404);
+    const search = await t.http().get('/fhir/Subscription').set('Authorization', auth);
+    expect(search.status, JSON.stringify(search.body)).toBe(403);
   });
 });
