@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
+import type { Tx } from '../storage/types.js';
 import { FhirError } from './errors.js';
 import { create, update } from './interactions/write.js';
+import { sameContent } from './same-content.js';
 import { searchAll } from './search/find-all.js';
 import type { Services } from './services.js';
 
@@ -13,12 +15,6 @@ export interface LoadReport {
 }
 
 export type Canonical = Resource & { url?: string; version?: string };
-
-/** A resource's content without what the store sets, to tell a real change from a re-load. */
-function comparable(r: Canonical): string {
-  const { meta: _meta, id: _id, ...rest } = r as Canonical & { meta?: unknown };
-  return JSON.stringify(rest);
-}
 
 /** The `*.json` files of a folder that are canonical resources of the given types (strict: only those). */
 export function readCanonical(dir: string, types: readonly string[], options: { strict?: boolean } = {}): Canonical[] {
@@ -31,19 +27,6 @@ export function readCanonical(dir: string, types: readonly string[], options: { 
     else if (options.strict) throw new Error(`${f}: not a ${types.join(', ')} with a url`);
   }
   return resources;
-}
-
-/**
- * Loads shipped canonical resources (the `*.json` files of a folder that are of the given types) into
- * the store at start-up, idempotently (see storeCanonical).
- */
-export function loadCanonical(
-  svc: Services,
-  dir: string,
-  types: readonly string[],
-  options: { strict?: boolean } = {},
-): Promise<LoadReport> {
-  return storeCanonical(svc, readCanonical(dir, types, options), types, dir);
 }
 
 /**
@@ -64,28 +47,42 @@ export async function storeCanonical(
     // by the types loaded, not the folder's path: installations in different folders share a database
     await tx.lock(`canonical:load:${[...types].sort().join(',')}`);
     for (const r of resources) {
-      const row = await svc.store.current(r.resourceType, r.id as string, tx);
-      const sameId = row && !row.deleted && row.content ? (JSON.parse(row.content) as Canonical) : undefined;
-      const stored =
-        sameId && sameId.url === r.url && sameId.version === r.version ? sameId : await findByCanonical(svc, r);
-      if (stored) {
-        if (comparable(stored) === comparable(r)) report.unchanged++;
-        else {
-          await update(svc, tx, r.resourceType, stored.id as string, { ...r, id: stored.id });
-          report.updated++;
-        }
-        continue;
-      }
-      // the file's id when it is free, else one the server assigns (another version holds the id)
-      if (sameId) await create(svc, tx, r.resourceType, { ...r, id: undefined });
-      else
-        await update(svc, tx, r.resourceType, r.id as string, r).catch((err: unknown) => {
-          throw err instanceof FhirError ? new Error(`${source}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
-        });
-      report.created++;
+      const { outcome } = await storeOneCanonical(svc, tx, r).catch((err: unknown) => {
+        throw err instanceof FhirError ? new Error(`${source}: ${r.resourceType}/${r.id}: ${err.message}`) : err;
+      });
+      report[outcome]++;
     }
   });
   return report;
+}
+
+/**
+ * Stores one canonical resource in the caller's transaction, identified by its url and version (see
+ * storeCanonical): unchanged when the stored one says the same (no new version), updated when it
+ * differs, else created — with its own id when that is free, else one the server assigns (another
+ * version of it holds the id). Returns what happened and the id it is stored under.
+ */
+export async function storeOneCanonical(
+  svc: Services,
+  tx: Tx,
+  r: Canonical,
+): Promise<{ outcome: keyof LoadReport; id: string }> {
+  const row = r.id ? await svc.store.current(r.resourceType, r.id, tx) : undefined;
+  const sameId = row && !row.deleted && row.content ? (JSON.parse(row.content) as Canonical) : undefined;
+  const stored =
+    sameId && sameId.url === r.url && sameId.version === r.version ? sameId : await findByCanonical(svc, r);
+  if (stored) {
+    const id = stored.id as string;
+    if (sameContent(stored, { ...r, id })) return { outcome: 'unchanged', id };
+    const { unchanged } = await update(svc, tx, r.resourceType, id, { ...r, id });
+    return { outcome: unchanged ? 'unchanged' : 'updated', id };
+  }
+  if (sameId || !r.id) {
+    const { row: created } = await create(svc, tx, r.resourceType, { ...r, id: undefined });
+    return { outcome: 'created', id: created!.id };
+  }
+  await update(svc, tx, r.resourceType, r.id, r);
+  return { outcome: 'created', id: r.id };
 }
 
 async function findByCanonical(svc: Services, r: Canonical): Promise<Canonical | undefined> {

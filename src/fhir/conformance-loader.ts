@@ -19,8 +19,12 @@ export const CONFORMANCE_TYPES = [
  * base resources' StructureDefinitions, the core SearchParameters) are not named, so not copied.
  */
 export function loadConformance(svc: Services, dir = PROFILES_DIR): Promise<LoadReport> {
-  const shipped = readCanonical(dir, CONFORMANCE_TYPES);
-  return storeCanonical(svc, [...shipped, ...coreDefinitionsNamed(svc)], CONFORMANCE_TYPES, dir);
+  return storeCanonical(svc, [...shippedConformance(dir), ...coreDefinitionsNamed(svc)], CONFORMANCE_TYPES, dir);
+}
+
+/** Our own definitions in `profiles/` (FHIR's own copies are the R4 specification's, hl7.fhir.r4.core). */
+export function shippedConformance(dir = PROFILES_DIR): Canonical[] {
+  return readCanonical(dir, CONFORMANCE_TYPES);
 }
 
 /** FHIR's own definitions (from the official R4 bundle, kept by loadDefinitions) whose canonical the server names. */
