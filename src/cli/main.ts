@@ -5,6 +5,7 @@ import { reindexCommand } from './reindex.js';
 import { validateCommand } from './validate.js';
 import { registryReportCommand } from './registry-report.js';
 import { backupCommand } from './backup.js';
+import { packageCommand } from './package.js';
 
 const USAGE = `Commands (the database is DATABASE_URL's):
   serve                                   the FHIR server (the default)
@@ -12,9 +13,10 @@ const USAGE = `Commands (the database is DATABASE_URL's):
   validate <paths…> [--profile url] [--format json]
   registry-report --period P [--unit id] [--out file]
   backup --out FILE                       a consistent backup while servers run (docs/operations.md)
+  package install <tgz|dir> [--store-only] [--examples]   install a FHIR package (docs/packages.md)
 `;
 
-/** `forlop <command>`: serve (default), reindex, validate, registry-report, backup. */
+/** `forlop <command>`: serve (default), reindex, validate, registry-report, backup, package. */
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return registryReportCommand(argv.slice(1));
     case 'backup':
       return backupCommand(argv.slice(1));
+    case 'package':
+      return packageCommand(argv.slice(1));
     case '--help':
     case 'help':
       process.stdout.write(USAGE);
