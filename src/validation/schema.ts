@@ -155,6 +155,7 @@ export function schemaIssues(
   if (validate(resource)) return [];
   const byPath = new Map<string, OperationOutcomeIssue>();
   for (const e of validate.errors ?? []) {
+    if (alignmentNull(resource, e)) continue;
     const path =
       e.keyword === 'additionalProperties'
         ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`)
@@ -164,6 +165,24 @@ export function schemaIssues(
     byPath.set(path, { severity: 'error', code, diagnostics: message(e, path), expression: [path] });
   }
   return [...byPath.values()];
+}
+
+/**
+ * A null in a repeating primitive's array, or in its `_name` twin, that keeps the two aligned where only
+ * the other has content there (R4 §2.6.2 json.html: `"given": ["Kari", null]` with
+ * `"_given": [null, {"extension": …}]`). The official schema allows no nulls; a null without a
+ * counterpart stays an error.
+ */
+function alignmentNull(resource: object, e: ErrorObject): boolean {
+  if (e.keyword !== 'type' || e.data !== null) return false;
+  const steps = e.instancePath.split('/').slice(1);
+  const index = steps.pop() ?? '';
+  const name = steps.pop();
+  if (!name || !/^\d+$/.test(index)) return false;
+  let parent: unknown = resource;
+  for (const step of steps) parent = (parent as Record<string, unknown> | undefined)?.[step];
+  const twin = (parent as Record<string, unknown> | undefined)?.[name.startsWith('_') ? name.slice(1) : `_${name}`];
+  return Array.isArray(twin) && twin[Number(index)] !== null && twin[Number(index)] !== undefined;
 }
 
 const ISSUE_CODES: Record<string, OperationOutcomeIssue['code']> = {
