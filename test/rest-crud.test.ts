@@ -401,17 +401,21 @@ describe.each(BACKENDS)('REST interactions on $name', (backend) => {
     expect(cond.body.gender).toBe('female');
   });
 
-  it('_format and _pretty; XML is 406', async () => {
+  it('_format and _pretty; XML by _format or Accept (test/xml), Turtle is 406', async () => {
     const created = await t.http().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient('Fmt'));
     const pretty = await t.http().get(`/fhir/Patient/${created.body.id}?_pretty=true&_format=json`);
     expect(pretty.status).toBe(200);
     expect(pretty.text).toContain('\n  "resourceType": "Patient"');
     const fmt = await t.http().get(`/fhir/Patient/${created.body.id}?_format=application/fhir+json`);
     expect(fmt.status).toBe(200);
-    expect((await t.http().get(`/fhir/Patient/${created.body.id}?_format=xml`)).status).toBe(406);
-    expect((await t.http().get(`/fhir/Patient/${created.body.id}`).set('Accept', 'application/fhir+xml')).status).toBe(
-      406,
-    );
+    const xml = await t.http().get(`/fhir/Patient/${created.body.id}?_format=xml`);
+    expect(xml.status).toBe(200);
+    expect(xml.headers['content-type']).toBe('application/fhir+xml; charset=utf-8');
+    const accepted = await t.http().get(`/fhir/Patient/${created.body.id}`).set('Accept', 'application/fhir+xml');
+    expect(accepted.status).toBe(200);
+    expect(accepted.headers['content-type']).toBe('application/fhir+xml; charset=utf-8');
+    expect((await t.http().get(`/fhir/Patient/${created.body.id}?_format=ttl`)).status).toBe(406);
+    expect((await t.http().get(`/fhir/Patient/${created.body.id}`).set('Accept', 'text/turtle')).status).toBe(406);
     expect((await t.http().get(`/fhir/Patient/${created.body.id}`).set('Accept', 'application/fhir+json')).status).toBe(
       200,
     );

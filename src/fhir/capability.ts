@@ -53,7 +53,7 @@ export function capabilityStatement(svc: Services, version: string, security?: S
       url: svc.baseUrl,
     },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
+    format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
     patchFormat: ['application/json-patch+json'],
     rest: [rest],
   };

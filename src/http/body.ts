@@ -1,11 +1,15 @@
 import type { Request } from 'express';
 import { FhirError } from '../fhir/errors.js';
+import { resourceFromXml } from '../xml/read.js';
+import { adapterXmlModel } from './xml.js';
 
 /**
  * Request bodies: read with a size limit (413 past it), accepted only in the media types we speak
- * (415 otherwise), parsed as JSON with a nesting limit (400 for malformed or too deep).
+ * (415 otherwise), parsed as JSON or FHIR XML (docs/xml.md) with a nesting limit (400 for malformed or
+ * too deep). A PATCH body is a JSON Patch, never XML.
  */
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
+const XML_TYPES = new Set(['application/fhir+xml', 'application/xml', 'text/xml']);
 const FORM = 'application/x-www-form-urlencoded';
 
 export async function readBody(req: Request, maxBytes: number, maxDepth: number): Promise<unknown> {
@@ -15,21 +19,31 @@ export async function readBody(req: Request, maxBytes: number, maxDepth: number)
   if (text === undefined) return undefined;
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === FORM) return text;
-  if (type && !JSON_TYPES.has(type) && !type.endsWith('+json')) {
-    throw new FhirError('unsupported-media', `Content-Type '${type}' is not supported: send application/fhir+json`);
+  const xml = XML_TYPES.has(type) || type.endsWith('+xml');
+  if (xml && req.method === 'PATCH') {
+    throw new FhirError('unsupported-media', 'PATCH takes a JSON Patch: send application/json-patch+json');
   }
-  let parsed: unknown;
+  if (type && !xml && !JSON_TYPES.has(type) && !type.endsWith('+json')) {
+    throw new FhirError(
+      'unsupported-media',
+      `Content-Type '${type}' is not supported: send application/fhir+json or application/fhir+xml`,
+    );
+  }
+  const parsed = xml ? resourceFromXml(adapterXmlModel(), text, maxDepth) : parseJson(text);
+  if (depthOver(parsed, maxDepth))
+    throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
+  return parsed;
+}
+
+function parseJson(text: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new FhirError('invalid', {
       message: `The body is not valid JSON: ${(err as Error).message}`,
       code: 'structure',
     });
   }
-  if (depthOver(parsed, maxDepth))
-    throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
-  return parsed;
 }
 
 /** The body as text (undefined when empty); 413 past the limit, 400 when the client stops sending midway. */
