@@ -80,7 +80,10 @@ async function storeAll(svc: Services, tx: Tx, pkg: PackageContents, mode: Insta
   // a store-only installation of what is installed already leaves its SearchParameters active
   const effective: InstallMode = previous?.mode === 'install' ? 'install' : mode;
   const stored: StoredResource[] = [];
-  for (const file of pkg.resources) {
+  // SearchParameters last: one is searchable in this process as soon as it is written, even if a later
+  // resource is refused and the transaction rolls back, so everything else is written (and checked) first
+  const last = (r: { resource: { resourceType: string } }) => (r.resource.resourceType === 'SearchParameter' ? 1 : 0);
+  for (const file of [...pkg.resources].sort((x, y) => last(x) - last(y))) {
     const s = await storeResource(svc, tx, file, effective);
     if (s) stored.push(s);
   }
