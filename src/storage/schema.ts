@@ -96,7 +96,8 @@ function subscriptionTables(BIG: string): string[] {
       ends ${BIG},
       topic TEXT,
       heartbeat_ms ${BIG},
-      last_sent ${BIG} NOT NULL DEFAULT 0
+      last_sent ${BIG} NOT NULL DEFAULT 0,
+      channel TEXT NOT NULL DEFAULT 'rest-hook'
     )`,
     'CREATE INDEX IF NOT EXISTS subscription_state_criteria_type_status ON subscription_state (criteria_type, status)',
     `CREATE TABLE IF NOT EXISTS subscription_events (

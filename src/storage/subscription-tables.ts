@@ -67,7 +67,8 @@ export async function readState(db: SqlExecutor, id: string): Promise<Subscripti
 /**
  * The subscriptions with work due: a handshake to make, events not yet delivered, a heartbeat (Backport IG)
  * to send, or an `end` passed by the server's clock (`clockNow`, epoch ms) to turn off. `now` is wall-clock
- * ms: back-off and heartbeats are process time, like a lease's expiry (src/storage/lease.ts).
+ * ms: back-off and heartbeats are process time, like a lease's expiry (src/storage/lease.ts). A websocket
+ * subscription's events are due only on the node a socket is bound to (`dueOnSockets`), so they are not here.
  */
 export async function dueSubscriptions(
   db: SqlExecutor,
@@ -77,11 +78,24 @@ export async function dueSubscriptions(
 ): Promise<string[]> {
   const rows = await db.all<{ id: string }>(
     `SELECT id FROM subscription_state
-     WHERE (next_attempt <= ? AND (status = 'requested' OR (status = 'active' AND delivered < events_since_start)))
+     WHERE (next_attempt <= ? AND (status = 'requested'
+             OR (status = 'active' AND channel <> 'websocket' AND delivered < events_since_start)))
         OR (status IN ('requested', 'active') AND ends <= ?)
         OR (status = 'active' AND next_attempt <= ? AND last_sent + heartbeat_ms <= ?)
      ORDER BY next_attempt, id LIMIT ?`,
     [now, clockNow, now, now, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Of the websocket subscriptions with a socket bound on this node (`ids`), those with events to ping. */
+export async function dueOnSockets(db: SqlExecutor, ids: string[], now: number): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows = await db.all<{ id: string }>(
+    `SELECT id FROM subscription_state WHERE id IN (${ids.map(() => '?').join(', ')})
+       AND status = 'active' AND channel = 'websocket' AND delivered < events_since_start AND next_attempt <= ?
+     ORDER BY id`,
+    [...ids, now],
   );
   return rows.map((r) => r.id);
 }
@@ -151,19 +165,22 @@ export interface SubscriptionMirror {
   ends: number | null;
   topic: string | null;
   heartbeatMs: number | null;
+  /** `rest-hook` or `websocket` (R4 Subscription.channel.type). */
+  channel: string;
 }
 
 /** Mirrors a written Subscription; a (re-)requested one is tried at once, its back-off forgotten. */
 export async function upsertState(tx: Tx, m: SubscriptionMirror): Promise<void> {
   // its undelivered events stay
   await tx.run(
-    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic, heartbeat_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO subscription_state (id, status, criteria_type, criteria, ends, topic, heartbeat_ms, channel)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, criteria_type = excluded.criteria_type,
        criteria = excluded.criteria, ends = excluded.ends, topic = excluded.topic, heartbeat_ms = excluded.heartbeat_ms,
+       channel = excluded.channel,
        attempts = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.attempts END,
        next_attempt = CASE WHEN excluded.status = 'requested' THEN 0 ELSE subscription_state.next_attempt END`,
-    [m.id, m.status, m.criteriaType, m.criteria, m.ends, m.topic, m.heartbeatMs],
+    [m.id, m.status, m.criteriaType, m.criteria, m.ends, m.topic, m.heartbeatMs, m.channel],
   );
 }
 

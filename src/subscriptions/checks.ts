@@ -17,8 +17,8 @@ const refuse = (message: string, expression: string) =>
 
 /**
  * A Subscription the server would not honour is refused when it is written (422), never accepted and
- * left to sit: only rest-hook is delivered so far (R4 §subscription channel types websocket, email,
- * sms and message are not), with no payload or `application/fhir+json`, to an allowed endpoint, on
+ * left to sit: rest-hook (no payload or `application/fhir+json`, to an allowed endpoint) and websocket
+ * (a ping only) are delivered (R4 §subscription channel types email, sms and message are not), on
  * criteria that parse as a search. The status is the server's to move (R4: the client asks with
  * `requested` or turns it `off`; `active` and `error` are set by the server). Its creator's token must
  * allow searching the criteria's type for every patient, or the criteria must be limited to the token's
@@ -55,8 +55,12 @@ function checkStatus(sub: Subscription, before: Subscription | undefined): void 
 
 function checkChannel(svc: Services, sub: Subscription, topic: Topic | undefined): void {
   const channel = sub.channel;
+  if (channel?.type === 'websocket') return checkWebsocket(sub, topic);
   if (channel?.type !== 'rest-hook') {
-    throw refuse(`Channel type '${channel?.type}' is not supported by this server (only rest-hook)`, 'channel.type');
+    throw refuse(
+      `Channel type '${channel?.type}' is not supported by this server (rest-hook or websocket)`,
+      'channel.type',
+    );
   }
   const payload = channel.payload?.split(';')[0]?.trim();
   if (payload !== undefined && !PAYLOADS.has(payload)) {
@@ -76,4 +80,29 @@ function checkChannel(svc: Services, sub: Subscription, topic: Topic | undefined
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:\s*[^\r\n]*$/.test(header))
       throw refuse(`channel.header '${header.slice(0, 80)}' is not 'Name: value'`, 'channel.header');
   }
+}
+
+/**
+ * R4 §subscription websockets: the client opens the server's socket (the CapabilityStatement's
+ * `capabilitystatement-websocket`) and binds it; the server sends `ping [id]` and nothing else, so there is
+ * no payload, endpoint or header to honour (422 rather than stored and ignored). The Backport IG's own
+ * websocket flow (binding tokens, notification Bundles) is not offered: a topic-based one is refused too.
+ */
+function checkWebsocket(sub: Subscription, topic: Topic | undefined): void {
+  const channel = sub.channel;
+  if (topic) throw refuse('A topic-based Subscription is delivered by rest-hook only here', 'channel.type');
+  if (channel.payload !== undefined)
+    throw refuse(
+      'A websocket Subscription is sent a ping only (no payload): leave channel.payload out',
+      'channel.payload',
+    );
+  if (channel.endpoint !== undefined)
+    throw refuse(
+      "A websocket Subscription has no endpoint: the client binds to the server's socket",
+      'channel.endpoint',
+    );
+  if (channel.header?.length)
+    throw refuse('A websocket Subscription is sent no headers: leave channel.header out', 'channel.header');
+  if (heartbeatMsOf(sub) !== undefined)
+    throw refuse('A heartbeat period is a whole number of seconds (≥ 1), on a topic-based Subscription', 'channel');
 }

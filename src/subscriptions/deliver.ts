@@ -7,6 +7,7 @@ import { endpointRefusal } from './endpoint.js';
 import { eventNotification, handshake, heartbeat, send, type Notification } from './notify.js';
 import { sign } from './signature.js';
 import { moveStatus } from './status.js';
+import { deliverPings } from './websocket-delivery.js';
 import {
   eventsAfter,
   markDelivered,
@@ -50,6 +51,7 @@ export async function deliverSubscription(
     await moveStatus(svc, id, sub.status, 'off');
     return false;
   }
+  if (sub.channel.type === 'websocket') return deliverPings(svc, sub, state, lease, options);
   // the allow-list is configuration: an endpoint taken off it since the Subscription was stored gets nothing more
   const refusal = endpointRefusal(svc.subscriptions, sub.channel.endpoint);
   if (refusal && (sub.status === 'requested' || sub.status === 'active')) {

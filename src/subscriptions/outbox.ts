@@ -50,6 +50,7 @@ async function mirror(tx: Tx, row: VersionRow): Promise<void> {
     ends: endOf(sub),
     topic: topic?.code ?? null,
     heartbeatMs: heartbeatOf(sub),
+    channel: sub.channel?.type ?? 'rest-hook',
   });
 }
 

@@ -1,3 +1,5 @@
+import { SocketHub } from './sockets.js';
+
 /** What the subscriptions area keeps in the services (the core does not know it: src/fhir/services.ts). */
 export interface SubscriptionSettings {
   /** Endpoint prefixes a Subscription may deliver to (SUBSCRIPTION_ENDPOINTS); https, or http on loopback. */
@@ -19,8 +21,13 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
   retentionMs: 30 * 24 * 3600_000,
 };
 
-/** Wakes the delivery workers of this process when a commit recorded events (others find them by polling). */
+/**
+ * The in-process side of delivery: wakes the delivery workers of this process when a commit recorded events
+ * (others find them by polling), and holds the websocket subscribers bound on this node (R4 §subscription
+ * websockets), whom only this process can ping.
+ */
 export class Signal {
+  readonly sockets = new SocketHub();
   private readonly listeners = new Set<() => void>();
   on(listener: () => void): () => void {
     this.listeners.add(listener);

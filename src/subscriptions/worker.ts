@@ -2,7 +2,7 @@ import type { Services } from '../fhir/services.js';
 import { Lease } from '../storage/lease.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { deliverSubscription, type DeliveryOptions } from './deliver.js';
-import { dueSubscriptions, purgeDelivered } from '../storage/subscription-tables.js';
+import { dueOnSockets, dueSubscriptions, purgeDelivered } from '../storage/subscription-tables.js';
 
 export interface WorkerOptions extends Partial<DeliveryOptions> {
   /** How often the outbox is looked at without a wake-up (events another node committed; retries due). */
@@ -95,7 +95,10 @@ class Worker implements DeliveryWorker {
       await this.purge();
       const clockNow = this.svc.clock.now().getTime();
       const limit = this.concurrency + this.running.size;
-      const due = await dueSubscriptions(this.svc.store.storage, Date.now(), clockNow, limit);
+      const db = this.svc.store.storage;
+      const due = await dueSubscriptions(db, Date.now(), clockNow, limit);
+      // websocket subscriptions are delivered by the node their socket is bound to: this one, for these
+      due.push(...(await dueOnSockets(db, this.svc.subscriptionSignal.sockets.boundIds(), Date.now())));
       for (const id of due) {
         if (this.running.size >= this.concurrency) break;
         if (!this.running.has(id)) this.launch(id);

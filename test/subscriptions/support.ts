@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Express } from 'express';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { WebSocket } from 'ws';
+import { createHttpServer, DEFAULT_HTTP_TIMEOUTS } from '../../src/http/listener.js';
+import { subscriptionSockets } from '../../src/http/websocket.js';
+import type { TokenVerifier } from '../../src/security/tokens.js';
 import { startDelivery, type DeliveryWorker, type WorkerOptions } from '../../src/subscriptions/worker.js';
 import type { Services } from '../../src/fhir/services.js';
 import { buildApp } from '../../src/http/app.js';
@@ -78,6 +83,21 @@ export class Endpoint {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * A receiving endpoint for the file's tests, started before them and closed after: `endpoint()` is it.
+ * The one place the ten test files start and stop theirs.
+ */
+export function useEndpoint(path?: string): () => Endpoint {
+  let endpoint: Endpoint | undefined;
+  beforeAll(async () => {
+    endpoint = await Endpoint.start(path);
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+  });
+  return () => endpoint!;
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
@@ -169,5 +189,82 @@ export async function otherNode(t: TestServer): Promise<OtherNode> {
       await worker.stop();
       await storage.close();
     },
+  };
+}
+
+/** A server node listening on loopback, with the websocket upgrade (src/http/websocket.ts) on its listener. */
+export interface Listening {
+  /** `ws://127.0.0.1:[port]/fhir/websocket` */
+  socketUrl: string;
+  close(): Promise<void>;
+}
+
+/** Serves `app` on a real listener with websocket Subscriptions on `services` (tokens: auth on). */
+export async function listenWithSockets(app: Express, services: Services, tokens?: TokenVerifier): Promise<Listening> {
+  const server = createHttpServer(app, DEFAULT_HTTP_TIMEOUTS, silentLog);
+  const sockets = subscriptionSockets(services, '/fhir', tokens);
+  server.on('upgrade', sockets.upgrade);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    socketUrl: `ws://127.0.0.1:${port}/fhir/websocket`,
+    async close() {
+      sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A real `ws` client of the server's socket: every text message it is sent, in order. */
+export class SocketClient {
+  readonly messages: string[] = [];
+  private readonly taken = new Map<string, number>();
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.messages.push(data.toString()));
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SocketClient> {
+    const ws = new WebSocket(url, { headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new SocketClient(ws);
+  }
+
+  send(text: string): void {
+    this.ws.send(text);
+  }
+
+  /** The messages that start with `prefix` (`ping `, `bound `, `error `). */
+  starting(prefix: string): string[] {
+    return this.messages.filter((m) => m.startsWith(prefix));
+  }
+
+  /** The next message that starts with `prefix` not yet taken by `next` (waited for if need be). */
+  next(prefix: string, ms = 10_000): Promise<string> {
+    const index = this.taken.get(prefix) ?? 0;
+    this.taken.set(prefix, index + 1);
+    return waitFor(`'${prefix}' message ${index + 1}`, () => this.starting(prefix)[index], ms);
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+/** A websocket Subscription on `criteria` (R4: no endpoint, no payload: a ping only). */
+export function websocketSubscription(criteria: string) {
+  return {
+    resourceType: 'Subscription',
+    status: 'requested',
+    reason: 'test',
+    criteria,
+    channel: { type: 'websocket' },
   };
 }

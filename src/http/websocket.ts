@@ -1,0 +1,138 @@
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { asFhirError, FhirError } from '../fhir/errors.js';
+import type { Services } from '../fhir/services.js';
+import { principalOf, type Principal } from '../security/principal.js';
+import type { TokenVerifier } from '../security/tokens.js';
+import { bindSocket } from '../subscriptions/bind.js';
+import type { SubscriberSocket } from '../subscriptions/sockets.js';
+
+/** Where the server's socket is, under the FHIR base (advertised by `capabilitystatement-websocket`). */
+export const WEBSOCKET_PATH = '/websocket';
+
+/** The listener's `upgrade` handler for websocket Subscriptions, and what closes their sockets at shutdown. */
+export interface SubscriptionSockets {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every socket (1001 going away): a client binds again on another node, which then pings. */
+  close(): void;
+}
+
+/** A bind message and what is sent on it: a few hundred bytes, a bearer token included. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+/**
+ * R4 §subscription websockets on the HTTP listener: a WebSocket at `[base]/websocket` where a client sends
+ * `bind [id]` and is answered `bound [id]`, then `ping [id]` for each event. With authentication on, the
+ * token is the upgrade request's `Authorization: Bearer` header (server-side clients), or the bind's
+ * second word, `bind [id] [token]` (a browser's WebSocket cannot set headers; a token in the URL would
+ * end up in proxies' logs). An invalid header token refuses the upgrade (401).
+ */
+export function subscriptionSockets(svc: Services, basePath: string, tokens?: TokenVerifier): SubscriptionSockets {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const path = `${basePath}${WEBSOCKET_PATH}`;
+  return {
+    upgrade(req, socket, head) {
+      if (new URL(req.url ?? '/', 'http://socket').pathname !== path)
+        return refuseUpgrade(socket, new FhirError('not-found', 'Not found'));
+      headerPrincipal(req, tokens).then(
+        (token) => wss.handleUpgrade(req, socket, head, (ws) => serve(svc, ws, tokens, token)),
+        (err: unknown) => refuseUpgrade(socket, asFhirError(err)),
+      );
+    },
+    close() {
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      wss.close();
+    },
+  };
+}
+
+/** A verified token's principal and when it expires (epoch seconds). */
+interface Verified {
+  principal: Principal;
+  exp?: number;
+}
+
+async function verified(tokens: TokenVerifier, token: string, address?: string): Promise<Verified> {
+  try {
+    const claims = await tokens.verify(token);
+    return { principal: principalOf(claims, address), exp: typeof claims.exp === 'number' ? claims.exp : undefined };
+  } catch {
+    throw new FhirError('unauthorized', 'The access token is not valid');
+  }
+}
+
+/** The upgrade's bearer token, verified (401 when it is there and not valid); none without it. */
+async function headerPrincipal(req: IncomingMessage, tokens?: TokenVerifier): Promise<Verified | undefined> {
+  const header = req.headers.authorization;
+  if (!tokens || !header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new FhirError('unauthorized', 'The Authorization header must be "Bearer <token>"');
+  return verified(tokens, match[1], req.socket.remoteAddress);
+}
+
+/** An upgrade refused with an HTTP answer (an OperationOutcome), the connection closed. */
+function refuseUpgrade(socket: Duplex, err: FhirError): void {
+  const body = JSON.stringify(err.toOutcome());
+  const head = [
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}`,
+    'Content-Type: application/fhir+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (err.status === 401) head.push('WWW-Authenticate: Bearer realm="forlop"');
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** One client's socket: its bind messages answered, its bindings forgotten when it closes. */
+function serve(svc: Services, ws: WebSocket, tokens: TokenVerifier | undefined, header?: Verified): void {
+  const socket: SubscriberSocket = {
+    send: (text) =>
+      new Promise((resolve, reject) => {
+        if (ws.readyState !== ws.OPEN) return reject(new Error('the socket is closed'));
+        ws.send(text, (err) => (err ? reject(err) : resolve()));
+      }),
+  };
+  const timers: NodeJS.Timeout[] = [];
+  ws.on('message', (data, binary) => {
+    const text = binary ? '' : data.toString();
+    void onMessage(svc, ws, socket, text, { tokens, header, timers });
+  });
+  ws.on('close', () => {
+    svc.subscriptionSignal.sockets.unbind(socket);
+    for (const timer of timers) clearTimeout(timer);
+  });
+  ws.on('error', () => ws.terminate());
+}
+
+interface Auth {
+  tokens?: TokenVerifier;
+  header?: Verified;
+  timers: NodeJS.Timeout[];
+}
+
+/** `bind [id]` or `bind [id] [token]`; anything else is answered with an error and the socket stays open. */
+async function onMessage(svc: Services, ws: WebSocket, socket: SubscriberSocket, text: string, auth: Auth) {
+  const bind = /^bind\s+(\S+)(?:\s+(\S+))?\s*$/.exec(text);
+  if (!bind) return socket.send(`error expected 'bind [id]'`).catch(() => undefined);
+  const [, id, token] = bind;
+  try {
+    const who = token && auth.tokens ? await verified(auth.tokens, token) : auth.header;
+    if (auth.tokens && !who)
+      throw new FhirError('unauthorized', 'An access token is needed: the Authorization header, or bind [id] [token]');
+    await bindSocket(who ? { ...svc, principal: who.principal } : svc, id, socket);
+    if (who?.exp !== undefined) closeAtExpiry(svc, ws, who.exp, auth.timers);
+  } catch (err) {
+    const message = asFhirError(err).toOutcome().issue[0]?.diagnostics ?? 'the bind was refused';
+    await socket.send(`error ${id} ${message}`).catch(() => undefined);
+  }
+}
+
+/** A socket bound with a token stays bound no longer than the token is valid (by the server's clock). */
+function closeAtExpiry(svc: Services, ws: WebSocket, exp: number, timers: NodeJS.Timeout[]): void {
+  const ms = exp * 1000 - svc.clock.now().getTime();
+  const timer = setTimeout(() => ws.close(1008, 'the access token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  timer.unref();
+  timers.push(timer);
+}
