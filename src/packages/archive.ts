@@ -55,10 +55,10 @@ export function readArchive(
     const parser = new Parser({
       strict: true,
       onReadEntry: (entry) => {
-        const why = failure ? 'skip' : refusal(entry, limits);
+        const why = failure ? undefined : refusal(entry, limits);
         total += entry.size ?? 0;
         entries++;
-        if (!failure && why) failure = malformed(why);
+        if (why) failure = malformed(why);
         else if (!failure && (total > limits.maxTotalBytes || entries > limits.maxEntries))
           failure = malformed(`over ${limits.maxTotalBytes} bytes or ${limits.maxEntries} files`);
         const path = entry.path.replaceAll('\\', '/').replace(/^\.\//, '');
