@@ -30,6 +30,10 @@ export interface FhirResponse {
   resource?: Resource;
   raw?: string;
   headers?: Record<string, string>;
+  /** A body that is not a FHIR resource (an NDJSON file, a Bulk Data manifest), sent as is with its type. */
+  text?: { contentType: string; body: string };
+  /** What a `text` response shows, for the audit trail (references or URLs). */
+  shows?: string[];
 }
 
 /** The `Prefer` header's parts that change behaviour (RFC 7240; R4 §3.1.0.5.2, §3.1.1.5.x). */

@@ -114,6 +114,8 @@ export const ROUTES: Route[] = [
       handler: runOperation,
     })),
   ),
+  // an operation that DELETE serves (a Bulk Data status URL cancels its job); the table says which
+  { method: 'DELETE', shape: '$op', level: 'system', handler: runOperation },
   // a Bundle's entries are routed by this same table (findRoute), so routing is decided in one place
   {
     method: 'POST',

@@ -44,6 +44,7 @@ export function touchesPatientData(svc: Services, req: FhirRequest): boolean {
 
 /** The resources a response shows (a read's resource, a search's entries), for the audit's entities. */
 export function shown(out: FhirResponse): { reference: string; resource?: Resource }[] {
+  if (out.text) return (out.shows ?? []).map((reference) => ({ reference }));
   const resource = out.resource ?? (out.raw ? (JSON.parse(out.raw) as Resource) : undefined);
   if (!resource) return [];
   const list =

@@ -24,7 +24,7 @@ export function findOperation(
       code: 'not-supported',
     });
   }
-  if (!op.methods.includes(req.method as 'GET' | 'POST'))
+  if (!op.methods.includes(req.method as 'GET' | 'POST' | 'DELETE'))
     throw new FhirError('not-allowed', `$${name} takes ${op.methods.join(' or ')}`);
   return { op, target: { type, id } };
 }

@@ -11,7 +11,8 @@ export interface Operation {
   levels: ('system' | 'type' | 'instance')[];
   /** Types it applies to at type/instance level (all when absent). */
   resourceTypes?: string[];
-  methods: ('GET' | 'POST')[];
+  /** DELETE only at system level (a Bulk Data job's status URL cancels it). */
+  methods: ('GET' | 'POST' | 'DELETE')[];
   /**
    * What a caller's token must grant (SMART scopes). When absent: reading the target type (at system
    * level, every type, for all patients) — operations that write or reach further say so.

@@ -1,0 +1,34 @@
+/** What the Bulk Data export keeps in the services (the core does not know it: src/fhir/services.ts). */
+export interface BulkSettings {
+  /** The most bytes in one NDJSON file (BULK_FILE_MAX_BYTES); a larger single resource is a file alone. */
+  fileMaxBytes: number;
+  /** How long a job and its files are kept after it completes, by the server's clock (BULK_EXPIRES_HOURS). */
+  expiresMs: number;
+  /** How many resources are read from the database at a time. */
+  batch: number;
+}
+
+export const DEFAULT_BULK_SETTINGS: BulkSettings = {
+  fileMaxBytes: 64 * 1024 * 1024,
+  expiresMs: 24 * 3600_000,
+  batch: 1000,
+};
+
+/** Wakes this process's export worker when a job is accepted (other nodes find it by polling). */
+export class BulkSignal {
+  private readonly listeners = new Set<() => void>();
+  on(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+}
+
+declare module '../fhir/services.js' {
+  interface Services {
+    bulk: BulkSettings;
+    bulkSignal: BulkSignal;
+  }
+}
