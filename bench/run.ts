@@ -13,7 +13,7 @@ import { registryBench } from './registry.js';
  * --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000
  * --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10
  * --measure-sizes 10000 [--measure-db dir] --everything-sizes 1000 --webapp-sizes 5000 --subscription-sizes 1000
- * [--baseline dir --rounds 3]]`: every suite by default; prints the tables (markdown) and writes
+ * --xml-size 10000 --export-sizes 20000 [--baseline dir --rounds 3]]`: every suite by default; prints the tables (markdown) and writes
  * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
@@ -21,7 +21,8 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const ALL = 'rest,search,terminology,validation,pathways,security,registry,measures,everything,webapp,subscriptions';
+const ALL =
+  'rest,search,terminology,validation,pathways,security,registry,measures,everything,webapp,subscriptions,xml,export';
 const suites = arg('suites', ALL).split(',');
 const pathwaySizes = arg('pathway-sizes', '10000,100000').split(',').map(Number);
 const terminologySizes = arg('terminology-sizes', '10000,100000').split(',').map(Number);
@@ -65,6 +66,14 @@ if (suites.includes('subscriptions')) {
   const { subscriptionsBench } = await import('./subscriptions.js');
   const subscriptionSizes = arg('subscription-sizes', '1000').split(',').map(Number);
   results.push(['subscriptions', await subscriptionsBench(subscriptionSizes)]);
+}
+if (suites.includes('xml')) {
+  const { xmlBench } = await import('./xml.js');
+  results.push(['xml', await xmlBench(Number(arg('xml-size', '10000')), seconds)]);
+}
+if (suites.includes('export')) {
+  const { exportBench } = await import('./export.js');
+  results.push(['export', await exportBench(arg('export-sizes', '20000').split(',').map(Number))]);
 }
 if (suites.includes('webapp')) {
   const { webappBench } = await import('./webapp.js');
