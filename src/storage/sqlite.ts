@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FaultCounts } from './faults.js';
 import { schemaSql } from './schema.js';
+import { WalSync } from './wal-sync.js';
 import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type StorageStats, type Tx } from './types.js';
 
 interface Pending {
@@ -28,10 +29,11 @@ export interface SqliteOptions {
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * The embedded backend: SQLite through better-sqlite3, WAL mode, synchronous=FULL so a commit is on disk
- * before the response is sent. Two connections: one writer (transactions, serialised in this process by
- * the group-commit queue and across processes by BEGIN IMMEDIATE) and one reader that sees only
- * committed data.
+ * The embedded backend: SQLite through better-sqlite3, WAL mode; a commit is on disk before the
+ * response is sent (the WAL is synced off the event loop, wal-sync.ts). Two connections: one writer
+ * (transactions, serialised in this process by the group-commit queue and across processes by BEGIN
+ * IMMEDIATE) and one reader that sees only committed data — which may be a few milliseconds before
+ * it is durable; the writer's caller is answered only after.
  */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
@@ -43,6 +45,7 @@ export class SqliteStorage implements Storage {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
   private readonly faults = new FaultCounts();
+  private readonly wal: WalSync;
 
   constructor(
     private readonly file: string,
@@ -52,7 +55,8 @@ export class SqliteStorage implements Storage {
     let writer: Database.Database | undefined;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writer = open(file, busyMs);
+      // the writer's commits do not wait for the disk themselves: WalSync makes them durable before answering
+      writer = open(file, busyMs, 'NORMAL');
       for (const sql of schemaSql('sqlite')) writer.exec(sql);
       if (options.maxPages !== undefined) writer.pragma(`max_page_count = ${Math.floor(options.maxPages)}`);
       this.reader = open(file, busyMs);
@@ -61,6 +65,7 @@ export class SqliteStorage implements Storage {
       throw openError(file, err, busyMs);
     }
     this.writer = writer;
+    this.wal = new WalSync(`${file}-wal`);
     const stmt = (sql: string) => this.stmt(this.writer, this.cache, sql);
     this.tx = {
       all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as R[],
@@ -108,8 +113,8 @@ export class SqliteStorage implements Storage {
   /**
    * Group commit: transactions requested in the same event-loop turn run one after another, each in a
    * SAVEPOINT of one SQLite transaction, and are committed with one fsync. A failing transaction rolls
-   * back to its savepoint only; every caller is answered after the COMMIT, so a reply still means the
-   * write is on disk.
+   * back to its savepoint only; every caller is answered after the COMMIT's fsync (WalSync), so a reply
+   * still means the write is on disk.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -158,7 +163,16 @@ export class SqliteStorage implements Storage {
       for (const item of group) item.reject(outcomes.find((o) => o.item === item && !o.ok)?.value ?? err);
       return;
     }
-    for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
+    // the next group runs while the disk catches up; this group's callers hear once its commit is durable
+    this.wal.sync().then(
+      () => {
+        for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
+      },
+      (err: unknown) => {
+        this.faults.record(err);
+        for (const item of group) item.reject(err);
+      },
+    );
   }
 
   /** A read transaction on a connection of its own: in WAL mode it sees the data as of its first read. */
@@ -185,9 +199,10 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    await this.transaction(async () => undefined); // lets queued writes commit first
+    await this.transaction(async () => undefined); // lets queued writes commit (and be synced) first
     this.reader.close();
     this.writer.close();
+    this.wal.close();
   }
 }
 
@@ -207,10 +222,10 @@ function rollBackOne(db: Database.Database, cause: unknown): void {
 }
 
 /** The busy timeout comes first: even switching to WAL waits for a lock another process holds. */
-function open(file: string, busyTimeoutMs: number): Database.Database {
+function open(file: string, busyTimeoutMs: number, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Database.Database {
   const db = new Database(file, { timeout: busyTimeoutMs });
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${synchronous}`);
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -65536');
   return db;
