@@ -245,6 +245,23 @@ export class ResourceStore {
     return this.replaceIndex(tx, rid, resource, true);
   }
 
+  /**
+   * Runs `fn` in the deleting transaction with a deleted resource searchable as it was just before:
+   * its row not deleted, with the version before, and that version's index rows; then deleted again and
+   * without index rows. A search run in `fn` tells whether the resource matched it before the deletion
+   * (a deletion keeps no index rows to match: the outbox's notification of deletions).
+   */
+  async asBeforeDeletion<T>(tx: Tx, deletion: VersionRow, before: VersionRow, fn: () => Promise<T>): Promise<T> {
+    const rid = deletion.rid as number;
+    const set = 'UPDATE resources SET deleted = ?, version = ?, last_updated = ?, content = ? WHERE rid = ?';
+    await tx.run(set, [0, before.version, before.last_updated, before.content, rid]);
+    await this.replaceIndex(tx, rid, JSON.parse(before.content as string) as Resource, false);
+    const result = await fn();
+    await tx.run(set, [1, deletion.version, deletion.last_updated, null, rid]);
+    await this.replaceIndex(tx, rid, null, true);
+    return result;
+  }
+
   /** Drops the rid's index rows (when it may have some) and writes the resource's, if any. */
   private async replaceIndex(tx: Tx, rid: number, resource: Resource | null, hadRows: boolean): Promise<void> {
     if (hadRows) for (const table of INDEX_TABLES) await tx.run(`DELETE FROM ${table} WHERE rid = ?`, [rid]);

@@ -9,7 +9,7 @@ const FHIR_JSON = 'application/fhir+json';
 /** One HTTP request to a subscriber's endpoint. */
 export interface Notification {
   url: string;
-  method: 'POST' | 'PUT';
+  method: 'POST' | 'PUT' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
 }
@@ -63,7 +63,8 @@ export function heartbeat(svc: Services, sub: Subscription, eventsSinceStart: nu
 /**
  * One event as R4 core rest-hook delivers it: with no payload an empty POST to the endpoint (the client
  * searches for what changed); with `application/fhir+json` the version written, PUT to
- * `[endpoint]/[type]/[id]` (R4 §subscription, rest-hook with a payload). The version is read from history:
+ * `[endpoint]/[type]/[id]` (R4 §subscription, rest-hook with a payload), or for a deletion (which has no
+ * body) a DELETE there, as a RESTful copy of the resource would be told. The version is read from history:
  * a later change does not alter what this event carries. Undefined when that version is gone.
  */
 export async function eventNotification(
@@ -75,6 +76,7 @@ export async function eventNotification(
   const endpoint = (sub.channel.endpoint as string).replace(/\/+$/, '');
   if (!sub.channel.payload) return { url: endpoint, method: 'POST', headers };
   const row = await svc.store.version(event.type, event.id, event.version);
+  if (row?.deleted && !topicOf(sub)) return { url: `${endpoint}/${event.type}/${event.id}`, method: 'DELETE', headers };
   if (!row?.content) return undefined;
   headers['Content-Type'] = FHIR_JSON;
   if (topicOf(sub)) {

@@ -5,6 +5,7 @@ import type { CommitHook, VersionRow } from '../fhir/store.js';
 import type { Tx } from '../storage/types.js';
 import { appendEvent, deleteState, listeningTo, upsertState } from '../storage/subscription-tables.js';
 import { splitCriteria } from './criteria.js';
+import { deletionMatches, type Deleted } from './deletions.js';
 import { heartbeatMsOf, topicCriteria, topicOf, TOPICS, type Topic } from './topics.js';
 
 /** The statuses whose subscriptions get events: `requested` ones too, so none is lost before the handshake. */
@@ -24,11 +25,15 @@ export function outboxHook(services: () => Services): CommitHook {
     const svc = services();
     for (const row of written) if (row.type === 'Subscription') await mirror(tx, row);
     const matches: Match[] = [];
-    for (const [type, rows] of lastVersionsByType(written)) matches.push(...(await matchesOf(svc, tx, type, rows)));
+    const { byType, deletions } = lastVersionsByType(written);
+    for (const [type, rows] of byType) matches.push(...(await matchesOf(svc, tx, type, rows)));
+    for (const [type, rows] of deletions) matches.push(...(await deletionMatches(svc, tx, type, rows)));
     // counters are locked in subscription id order, whatever the types written: two transactions that
-    // both record events for the same two subscriptions take their locks in the same order (no deadlock)
-    // (a stable sort: each subscription's events stay in the order written)
-    matches.sort((a, b) => (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0));
+    // both record events for the same two subscriptions take their locks in the same order (no deadlock);
+    // each subscription's events stay in the order written
+    matches.sort((a, b) =>
+      a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : a.order - b.order,
+    );
     for (const m of matches) await recordEvent(svc, tx, m.subscription, m.row);
     // the worker looks a moment later: by then this transaction has (most likely) committed
     if (matches.length) setTimeout(() => svc.subscriptionSignal.notify(), 5).unref();
@@ -69,40 +74,43 @@ function endOf(sub: Subscription): number | null {
 /**
  * The last version written of each resource, by type, in the order written: the index rows the criteria
  * are matched against are those of the last version, so a resource written twice in one transaction (a
- * reaction changing what the client wrote) gives one event, with the version that commits. Deletions give
- * none (nothing is left in the index to match).
+ * reaction changing what the client wrote) gives one event, with the version that commits. Deletions of
+ * resources that existed before the transaction are apart (src/subscriptions/deletions.ts); one created
+ * and deleted in the same transaction gives nothing.
  */
-function lastVersionsByType(written: VersionRow[]): Map<string, Written[]> {
+function lastVersionsByType(written: VersionRow[]) {
   const last = new Map<string, Written>();
   for (const row of written) {
     const key = `${row.type}/${row.id}`;
     const previous = last.get(key)?.previous ?? row.version - 1;
     last.delete(key); // re-inserted: the map's order is that of each resource's last write
-    last.set(key, { row, previous });
+    last.set(key, { row, previous, order: 0 });
   }
   const byType = new Map<string, Written[]>();
+  const deletions = new Map<string, Written[]>();
+  let order = 0;
   for (const w of last.values()) {
-    if (w.row.deleted) continue;
-    const list = byType.get(w.row.type);
+    w.order = order++;
+    if (w.row.deleted && w.previous < 1) continue;
+    const into = w.row.deleted ? deletions : byType;
+    const list = into.get(w.row.type);
     if (list) list.push(w);
-    else byType.set(w.row.type, [w]);
+    else into.set(w.row.type, [w]);
   }
-  return byType;
+  return { byType, deletions };
 }
 
-/** A resource's last version written in the transaction, and the version it had before (0: none). */
-interface Written {
-  row: VersionRow;
-  previous: number;
-}
+/** A resource's last version written in the transaction, the version it had before (0: none), its place. */
+type Written = Deleted;
 
 /** How many ids one matching query names (`_id` values are OR-ed; the search allows 1,000). */
 const IDS_PER_QUERY = 500;
 
-/** A written version that matches a subscription's criteria. */
+/** A written version that matches a subscription's criteria, and its place among the writes. */
 interface Match {
   subscription: string;
   row: VersionRow;
+  order: number;
 }
 
 /**
@@ -125,7 +133,7 @@ async function matchesOf(svc: Services, tx: Tx, type: string, rows: Written[]): 
       if (!matched.has(w.row.id)) continue;
       // a topic is a transition: the resource was not in the topic's state before this transaction
       if (topic && (await heldBefore(svc, tx, topic, w))) continue;
-      matches.push({ subscription: sub.id, row: w.row });
+      matches.push({ subscription: sub.id, row: w.row, order: w.order });
     }
   }
   return matches;
