@@ -4,7 +4,7 @@ import type { Operation } from '../fhir/operations/types.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { lastSeq } from '../fhir/search/bulk-reads.js';
 import type { Services } from '../fhir/services.js';
-import { ensureBulkTables, insertFile, insertJob } from '../storage/bulk-tables.js';
+import { awaitWritersInFlight, ensureBulkTables, insertFile, insertJob } from '../storage/bulk-tables.js';
 import { readExportInput } from './input.js';
 import { ownerOf } from './owner.js';
 import { makePlan, type ExportLevel } from './plan.js';
@@ -39,6 +39,9 @@ async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Pro
   const db = svc.store.storage;
   await ensureBulkTables(db);
   const transactionTime = svc.clock.now().getTime();
+  // the snapshot is taken once the writes begun before transactionTime have committed (or not): none of
+  // them can then appear below it later, to be missed by this export and by the next `_since` one
+  await awaitWritersInFlight(db);
   const snapshot = await lastSeq(db);
   const { plan, warnings } = await makePlan(svc, level, input, snapshot);
   const id = randomUUID();

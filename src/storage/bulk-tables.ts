@@ -230,3 +230,25 @@ export async function expiredJobs(db: SqlExecutor, now: number, limit: number): 
   ]);
   return rows.map((r) => r.id);
 }
+
+/**
+ * Waits until every transaction that had begun writing when this was called has ended (PostgreSQL:
+ * the oldest running transaction id has passed the newest one seen now), so that a snapshot taken
+ * afterwards by MAX(history.seq) has no number below it still to commit: a writer may take its number
+ * first and commit last. SQLite has one writer and commits in number order: nothing to wait for.
+ * Gives up after `maxMs` (a transaction left open) and says so.
+ */
+export async function awaitWritersInFlight(storage: Storage, maxMs = 5000): Promise<boolean> {
+  if (storage.kind !== 'postgres') return true;
+  const now = await storage.get<{ x: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
+  const until = Date.now() + maxMs;
+  for (;;) {
+    const oldest = await storage.get<{ done: boolean }>(
+      'SELECT txid_snapshot_xmin(txid_current_snapshot()) >= ?::bigint AS done',
+      [now?.x ?? '0'],
+    );
+    if (oldest?.done) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
