@@ -1,4 +1,6 @@
+import { XMLValidator } from 'fast-xml-parser';
 import { FhirError } from '../fhir/errors.js';
+import { escapeText, withXmlEntities } from './escape.js';
 
 /**
  * The narrative's `div` (R4 §2.4 narrative, §2.6.2 xml.html): in XML an element in the XHTML namespace, in
@@ -9,13 +11,21 @@ export const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 
 const START = /^(\s*<div)(?=[\s/>])/;
 
-/** The JSON string as XML; a div written without its namespace declaration gets one (JSON requires it too). */
+/**
+ * The JSON string as XML; a div written without its namespace declaration gets one (JSON requires it too).
+ * The JSON path does not check the narrative's markup, so a stored one may not be XML: HTML's named
+ * entities become character references, and a div that is still not well-formed is sent as its text.
+ */
 export function divForXml(value: unknown, path: string): string {
-  if (typeof value !== 'string' || !START.test(value)) {
+  if (typeof value !== 'string') {
     throw new FhirError('unprocessable', { message: 'The narrative must be an XHTML <div> element', expression: path });
   }
-  const startTag = value.slice(0, value.indexOf('>') + 1);
-  const declared = /\sxmlns\s*=/.test(startTag) ? value : value.replace(START, `$1 xmlns="${XHTML_NS}"`);
+  const xml = withXmlEntities(value);
+  if (!START.test(xml) || XMLValidator.validate(xml) !== true) {
+    return `<div xmlns="${XHTML_NS}">${escapeText(value).replace(/\r/g, '&#13;')}</div>`;
+  }
+  const startTag = xml.slice(0, xml.indexOf('>') + 1);
+  const declared = /\sxmlns\s*=/.test(startTag) ? xml : xml.replace(START, `$1 xmlns="${XHTML_NS}"`);
   // a parser turns CR LF into LF (XML 1.0 §2.11): a carriage return survives only as a reference
   return declared.replace(/\r/g, '&#13;');
 }

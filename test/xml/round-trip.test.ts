@@ -101,6 +101,16 @@ describe('the R4 XML rules', () => {
     expect(toXml(r)).toContain('<div xmlns="http://www.w3.org/1999/xhtml">x</div>');
   });
 
+  it('writes well-formed XML for a stored narrative that is not XHTML (the JSON path does not check it)', () => {
+    const basic = (div: string) => ({ resourceType: 'Basic', code: { text: 'c' }, text: { status: 'generated', div } });
+    const xhtml = '<div xmlns="http://www.w3.org/1999/xhtml">';
+    const nbsp = fromXml(toXml(basic(`${xhtml}Kari&nbsp;Nordmann &aring; &bogus; &amp;</div>`)));
+    expect(nbsp.text.div).toBe(`${xhtml}Kari&#160;Nordmann &#229; &amp;bogus; &amp;</div>`);
+    const unclosed = fromXml(toXml(basic(`${xhtml}<p>open</div>`)));
+    expect(unclosed.text.div).toBe(`${xhtml}&lt;div xmlns="http://www.w3.org/1999/xhtml">&lt;p>open&lt;/div></div>`);
+    expect(fromXml(toXml(basic('plain & simple'))).text.div).toBe(`${xhtml}plain &amp; simple</div>`);
+  });
+
   it('nests contained, Bundle and Parameters resources inside their element', () => {
     const params = {
       resourceType: 'Parameters',
