@@ -13,9 +13,10 @@ export const TOPIC_BASE = 'http://forlop.no/fhir/SubscriptionTopic';
 /**
  * A topic the server ships: what it is about (a search on one resource type: the transition the server
  * writes once, such as a milestone's standing turning `overdue`), and the search parameters a subscriber
- * may filter it by (Backport IG filter criteria): the patient and the pathway (a milestone's CarePlan, or
- * a CarePlan's PlanDefinition). A registry report belongs to a unit, which its job Task does not index:
- * it has no filter yet.
+ * may filter it by (Backport IG filter criteria): the patient, the pathway (a milestone's CarePlan, or
+ * a CarePlan's PlanDefinition) and the unit. A filter is applied as the search parameter of the same name
+ * unless `filterAs` names the search it stands for. A registry report's unit is in its job Task's input,
+ * which is not indexed: that topic has no filter, and a filter on it is refused.
  */
 export interface Topic {
   code: string;
@@ -23,6 +24,8 @@ export interface Topic {
   resourceType: string;
   search: string;
   filters: string[];
+  /** The search a filter parameter is applied as, when it is not a search parameter of the topic's type. */
+  filterAs?: Record<string, string>;
   /**
    * Whether a version is in the topic's state already: the version before a write that matches the topic
    * is asked, so an event is the transition into it (a note added to an overdue milestone is not another).
@@ -34,9 +37,16 @@ const standing = (code: string) => (r: Resource) =>
   (r as Task).businessStatus?.coding?.some((c) => c.code === code) ?? false;
 
 const PATHWAY_ACTION = 'http://forlop.no/fhir/NamingSystem/pathway-action|';
-const MILESTONE_FILTERS = ['patient', 'based-on'];
-/** A pathway's CarePlan: by patient, and by which pathway (the PlanDefinition it instantiates). */
-const PATHWAY_FILTERS = ['patient', 'instantiates-canonical'];
+/**
+ * The unit (the Organization that reports the pathway) is its care team's managing organization, which
+ * $apply sets (with the EpisodeOfCare's): `unit` follows the CarePlan's `care-team` to it
+ * (profiles/SearchParameter-careteam-managing-organization.json).
+ */
+const CARE_TEAM_UNIT = 'care-team:CareTeam.managing-organization';
+const MILESTONE_FILTERS = ['patient', 'based-on', 'unit'];
+const MILESTONE_UNIT = { unit: `based-on:CarePlan.${CARE_TEAM_UNIT}` };
+/** A pathway's CarePlan: by patient, by which pathway (the PlanDefinition it instantiates), by unit. */
+const PATHWAY_FILTERS = ['patient', 'instantiates-canonical', 'unit'];
 
 export const TOPICS: Topic[] = [
   {
@@ -45,6 +55,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: 'business-status=due-soon',
     filters: MILESTONE_FILTERS,
+    filterAs: MILESTONE_UNIT,
     holds: standing('due-soon'),
   },
   {
@@ -53,6 +64,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: 'business-status=overdue',
     filters: MILESTONE_FILTERS,
+    filterAs: MILESTONE_UNIT,
     holds: standing('overdue'),
   },
   {
@@ -61,6 +73,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'Task',
     search: `status=completed&identifier=${encodeURIComponent(PATHWAY_ACTION)}`,
     filters: MILESTONE_FILTERS,
+    filterAs: MILESTONE_UNIT,
     holds: (r) => (r as Task).status === 'completed',
   },
   {
@@ -69,6 +82,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'CarePlan',
     search: 'status=active',
     filters: PATHWAY_FILTERS,
+    filterAs: { unit: CARE_TEAM_UNIT },
     holds: (r) => (r as CarePlan).status === 'active',
   },
   {
@@ -77,6 +91,7 @@ export const TOPICS: Topic[] = [
     resourceType: 'CarePlan',
     search: 'status=completed,revoked',
     filters: PATHWAY_FILTERS,
+    filterAs: { unit: CARE_TEAM_UNIT },
     holds: (r) => ['completed', 'revoked'].includes((r as CarePlan).status),
   },
   {
@@ -92,7 +107,9 @@ export const TOPICS: Topic[] = [
     title: 'A breach of a pathway time limit is recorded',
     resourceType: 'DetectedIssue',
     search: 'status=final',
-    filters: ['patient', 'implicated'],
+    filters: ['patient', 'implicated', 'unit'],
+    // a breach implicates its milestone and its pathway's CarePlan: the unit is found through the latter
+    filterAs: { unit: `implicated:CarePlan.${CARE_TEAM_UNIT}` },
     holds: (r) => (r as DetectedIssue).status === 'final',
   },
 ];
@@ -129,8 +146,13 @@ export function topicCriteria(topic: Topic, sub: Subscription): string {
       throw refuse(`A filter of ${topic.code} is a ${topic.resourceType} search, not '${value}'`, 'criteria');
     for (const [name, v] of new URLSearchParams(value.slice(at + 1))) {
       if (!topic.filters.includes(name))
-        throw refuse(`${topic.code} is filtered by ${topic.filters.join(' or ')}, not '${name}'`, 'criteria');
-      extra.push(`${encodeURIComponent(name)}=${encodeURIComponent(v)}`);
+        throw refuse(
+          topic.filters.length
+            ? `${topic.code} is filtered by ${topic.filters.join(' or ')}, not '${name}'`
+            : `${topic.code} takes no filter ('${name}' cannot be honoured)`,
+          'criteria',
+        );
+      extra.push(`${encodeURIComponent(topic.filterAs?.[name] ?? name)}=${encodeURIComponent(v)}`);
     }
   }
   return `${topic.resourceType}?${[topic.search, ...extra].join('&')}`;
