@@ -31,7 +31,7 @@ export async function readBody(req: Request, maxBytes: number, maxDepth: number)
   }
   const parsed = xml ? resourceFromXml(adapterXmlModel(), text, maxDepth) : parseJson(text);
   if (depthOver(parsed, maxDepth))
-    throw new FhirError('invalid', { message: `The JSON nests deeper than ${maxDepth} levels`, code: 'structure' });
+    throw new FhirError('invalid', { message: `The body nests deeper than ${maxDepth} levels`, code: 'structure' });
   return parsed;
 }
 
