@@ -47,11 +47,11 @@ export function checkAcceptable(req: Request): void {
 
 /**
  * The Accept header's choice (RFC 9110 §12.5.1): the highest-weighted range we write, the first on a tie;
- * undefined when it states no preference (absent, or only wildcards). A browser (asking for text/html)
- * keeps getting JSON, as before XML was offered.
+ * undefined when it states no preference (absent, or only wildcards). A browser (asking for text/html and
+ * no FHIR type) keeps getting JSON, as before XML was offered, though it lists application/xml too.
  */
 function acceptedFormat(accept: string): WireFormat | undefined {
-  if (accept.includes('text/html')) return 'json';
+  if (accept.includes('text/html') && !accept.includes('application/fhir+')) return 'json';
   let best: { format: WireFormat | undefined; q: number } | undefined;
   for (const range of accept.split(',')) {
     const [type, ...params] = range.split(';').map((s) => s.trim());

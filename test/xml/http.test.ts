@@ -124,6 +124,11 @@ describe.each(BACKENDS)('FHIR XML over HTTP on $name', (backend) => {
     const pretty = await text(t.http().get(`/fhir/Patient/${id}`).query({ _format: 'xml', _pretty: 'true' }));
     expect(pretty.body).toContain('\n<Patient xmlns="http://hl7.org/fhir">\n  <id value=');
     expect(xmlResource(pretty)).toEqual(json);
+    const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const fromBrowser = await t.http().get(`/fhir/Patient/${id}`).set('Accept', browser);
+    expect(fromBrowser.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
+    const listed = await text(t.http().get(`/fhir/Patient/${id}`).set('Accept', `${FHIR_XML}, text/html;q=0.1`));
+    expect(xmlResource(listed)).toEqual(json);
     // _format wins over Accept
     const both = await t.http().get(`/fhir/Patient/${id}`).query({ _format: 'json' }).set('Accept', FHIR_XML);
     expect(both.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
