@@ -77,7 +77,8 @@ async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Pro
   };
 }
 
-const IG = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
+/** Our OperationDefinitions (profiles/), each based on the Bulk Data IG's of the same name. */
+const DEFINITIONS = 'http://forlop.no/fhir/OperationDefinition';
 
 /**
  * `GET|POST [base]/$export`: every type. Its needs (read and search of each exported type for every
@@ -85,7 +86,7 @@ const IG = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
  */
 export const systemExportOperation: Operation = {
   name: 'export',
-  definition: `${IG}/export`,
+  definition: `${DEFINITIONS}/export`,
   levels: ['system'],
   methods: ['GET', 'POST'],
   access: () => [],
@@ -95,7 +96,7 @@ export const systemExportOperation: Operation = {
 /** `GET|POST [base]/Patient/$export`: the Patient compartment of every patient (or of `patient`). */
 export const patientExportOperation: Operation = {
   name: 'export',
-  definition: `${IG}/patient-export`,
+  definition: `${DEFINITIONS}/patient-export`,
   levels: ['type'],
   resourceTypes: ['Patient'],
   methods: ['GET', 'POST'],
@@ -106,7 +107,7 @@ export const patientExportOperation: Operation = {
 /** `GET|POST [base]/Group/[id]/$export`: the Patient compartment of the Group's members. */
 export const groupExportOperation: Operation = {
   name: 'export',
-  definition: `${IG}/group-export`,
+  definition: `${DEFINITIONS}/group-export`,
   levels: ['instance'],
   resourceTypes: ['Group'],
   methods: ['GET', 'POST'],
