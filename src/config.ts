@@ -76,6 +76,10 @@ export interface Config {
   subscriptionHmacSecret?: string;
   /** How long delivered notification events are kept for `$events`. */
   subscriptionRetentionDays: number;
+  /** Bulk Data export: the most bytes in one NDJSON file (BULK_FILE_MAX_BYTES). */
+  bulkFileMaxBytes: number;
+  /** Bulk Data export: how long a completed job's files are kept (BULK_EXPIRES_HOURS). */
+  bulkExpiresHours: number;
 }
 
 export interface AuthConfig extends TokenConfig {
@@ -312,5 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     measureCron: cronOf(env.MEASURE_CRON ?? DEFAULT_MEASURE_CRON, 'MEASURE_CRON'),
     measureTimezone: timezoneOf(str(env, 'MEASURE_TIMEZONE') ?? 'Europe/Oslo', 'MEASURE_TIMEZONE'),
     ...subscriptionsOf(env),
+    bulkFileMaxBytes: atLeastOne(env, 'BULK_FILE_MAX_BYTES', 64 * 1024 * 1024),
+    bulkExpiresHours: atLeastOne(env, 'BULK_EXPIRES_HOURS', 24),
   };
 }

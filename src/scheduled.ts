@@ -5,6 +5,7 @@ import type { LogFn } from './http/log.js';
 import { evaluateAll } from './pathways/evaluate.js';
 import { registryTask } from './registry/schedule.js';
 import { startDelivery } from './subscriptions/worker.js';
+import { startExportWorker } from './bulk/worker.js';
 import { startMaterialising } from './security/audit-journal.js';
 
 /** The server's scheduled jobs, running until `stop`. */
@@ -57,6 +58,8 @@ export async function startScheduledJobs(
   await registry?.start();
   // Subscription notifications: the outbox is delivered for as long as the server runs (src/subscriptions)
   const delivery = startDelivery(services, { log });
+  // Bulk Data export jobs: run under leases, resumed here when another node died (src/bulk)
+  const exports = startExportWorker(services, { log });
   // the audit journal becomes AuditEvent resources in bulk, off the requests' path (src/security)
   const journal = services.auditLog?.journal;
   const audit = journal ? startMaterialising(journal, config.auditMaterialiseSeconds * 1000, log) : undefined;
@@ -65,6 +68,7 @@ export async function startScheduledJobs(
       await deadlines?.stop();
       await registry?.stop();
       await delivery.stop();
+      await exports.stop();
       await audit?.stop();
     },
   };

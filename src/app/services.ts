@@ -22,6 +22,7 @@ import '../registry/services.js';
 import { smartAccess } from '../security/authorize.js';
 import '../security/services.js';
 import type { Storage } from '../storage/types.js';
+import { BulkSignal, DEFAULT_BULK_SETTINGS, type BulkSettings } from '../bulk/services.js';
 import { subscriptionChecks } from '../subscriptions/checks.js';
 import { outboxHook } from '../subscriptions/outbox.js';
 import { DEFAULT_SUBSCRIPTION_SETTINGS, Signal, type SubscriptionSettings } from '../subscriptions/services.js';
@@ -53,6 +54,8 @@ export interface ServiceOptions {
   pathwayDefaultUnit?: string;
   /** Which endpoints Subscriptions may deliver to, and how long an event is retried. */
   subscriptions?: Partial<SubscriptionSettings>;
+  /** Bulk Data export: the file size bound and how long files are kept. */
+  bulk?: Partial<BulkSettings>;
 }
 
 /**
@@ -101,6 +104,8 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     pathwayDefaultUnit: options.pathwayDefaultUnit,
     subscriptions: { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...options.subscriptions },
     subscriptionSignal: new Signal(),
+    bulk: { ...DEFAULT_BULK_SETTINGS, ...options.bulk },
+    bulkSignal: new BulkSignal(),
     plans: new PlanCache({
       generation: () => store.versionCount(['PlanDefinition']),
       byUrl: (url) => terminology.searchAll('PlanDefinition', [['url', url]]),
