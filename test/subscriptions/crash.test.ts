@@ -4,7 +4,7 @@ import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { BACKENDS } from '../support/backends.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
 import { startDelivery } from '../../src/subscriptions/worker.js';
-import { Endpoint, FAST, restHook, untilStatus, waitFor } from './support.js';
+import { FAST, restHook, untilStatus, useEndpoint, waitFor } from './support.js';
 
 /**
  * A `forlop serve` process killed (SIGKILL) after committing events and while sending the first: nothing
@@ -14,9 +14,8 @@ import { Endpoint, FAST, restHook, untilStatus, waitFor } from './support.js';
 describe.each(BACKENDS)('a process killed between commit and delivery, on $name', (backend) => {
   const t = useServer(backend);
   let child: ChildServer | undefined;
-  let endpoint: Endpoint;
+  const endpoint = useEndpoint();
   beforeAll(async () => {
-    endpoint = await Endpoint.start();
     child = await startChildServer(t.databaseUrl, {
       BASE_URL: BASE,
       DEADLINE_CRON: '',
@@ -27,7 +26,6 @@ describe.each(BACKENDS)('a process killed between commit and delivery, on $name'
   }, 180_000);
   afterAll(async () => {
     await child?.kill();
-    await endpoint.close();
   });
 
   it('delivers after the restart what the killed process had committed', async () => {
@@ -35,11 +33,11 @@ describe.each(BACKENDS)('a process killed between commit and delivery, on $name'
     const created = await node()
       .post('/fhir/Subscription')
       .set('Content-Type', FHIR_JSON)
-      .send(restHook('Organization?name=Crash', endpoint.url));
+      .send(restHook('Organization?name=Crash', endpoint().url));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
     await untilStatus(t, id, 'active'); // the child's worker made the handshake
-    endpoint.mode = 'hang';
+    endpoint().mode = 'hang';
     for (let i = 0; i < 3; i++) {
       const res = await node()
         .post('/fhir/Organization')
@@ -47,7 +45,7 @@ describe.each(BACKENDS)('a process killed between commit and delivery, on $name'
         .send({ resourceType: 'Organization', name: 'Crash' });
       expect(res.status).toBe(201);
     }
-    await waitFor('the child sending event 1', () => endpoint.hanging >= 1);
+    await waitFor('the child sending event 1', () => endpoint().hanging >= 1);
     await child!.kill();
     child = undefined;
     const state = await t.storage.get<{ n: number | string; d: number | string }>(
@@ -57,10 +55,10 @@ describe.each(BACKENDS)('a process killed between commit and delivery, on $name'
     expect([Number(state?.n), Number(state?.d)]).toEqual([3, 0]); // committed, none marked delivered
     // its lease would expire after 60 s (nodes.test.ts shows a dead node's lease is waited out): here it is gone
     await t.storage.transaction((tx) => tx.run('DELETE FROM leases WHERE name = ?', [`subscription:${id}`]));
-    endpoint.mode = 'up';
+    endpoint().mode = 'up';
     const restarted = startDelivery(t.services, FAST);
     try {
-      const events = await waitFor('the 3 events', () => endpoint.events(id).length >= 3 && endpoint.events(id));
+      const events = await waitFor('the 3 events', () => endpoint().events(id).length >= 3 && endpoint().events(id));
       expect(events.map((e) => e.number)).toEqual([1, 2, 3]);
     } finally {
       await restarted.stop();

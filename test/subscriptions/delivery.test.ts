@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import {
@@ -9,6 +9,7 @@ import {
   subscribe,
   untilStatus,
   useDelivery,
+  useEndpoint,
   waitFor,
 } from './support.js';
 
@@ -17,25 +18,19 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
   const t = useServer(backend);
   // a long request timeout: a dead endpoint's request is still unanswered while the others are delivered
   useDelivery(t, { requestTimeoutMs: 15_000 });
-  let endpoint: Endpoint;
-  beforeAll(async () => {
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-  });
+  const endpoint = useEndpoint();
 
   it('handshakes (requested → active) with the channel headers, then sends a created resource', async () => {
     const payload = { payload: 'application/fhir+json', header: ['Authorization: Bearer s3cret'] };
-    const id = await subscribe(t, restHook('Organization?name=Alpha', endpoint.url, payload));
+    const id = await subscribe(t, restHook('Organization?name=Alpha', endpoint().url, payload));
     await untilStatus(t, id, 'active');
-    const shake = endpoint.received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`);
+    const shake = endpoint().received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`);
     expect(shake).toMatchObject({ method: 'POST', path: '/hook', body: '' });
     expect(shake!.headers.authorization).toBe('Bearer s3cret');
 
     const org = await createOrganization(t, 'Alpha');
     await createOrganization(t, 'Beta'); // does not match: no event
-    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
+    const [event] = await waitFor('the event', () => endpoint().events(id).length === 1 && endpoint().events(id));
     // R4 rest-hook with a payload: the version written, PUT to [endpoint]/[type]/[id]
     expect(event).toMatchObject({ method: 'PUT', path: `/hook/Organization/${org}`, number: 1 });
     expect(event.headers['content-type']).toBe(FHIR_JSON);
@@ -44,15 +39,15 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
   });
 
   it('without a payload, an empty POST to the endpoint', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Empty', endpoint.url));
+    const id = await subscribe(t, restHook('Organization?name=Empty', endpoint().url));
     await untilStatus(t, id, 'active');
     await createOrganization(t, 'Empty');
-    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
+    const [event] = await waitFor('the event', () => endpoint().events(id).length === 1 && endpoint().events(id));
     expect(event).toMatchObject({ method: 'POST', path: '/hook', body: '', number: 1 });
   });
 
   it('a transaction writing several matches gives one event each, numbered in the order written', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Batch', endpoint.url, { payload: FHIR_JSON }));
+    const id = await subscribe(t, restHook('Organization?name=Batch', endpoint().url, { payload: FHIR_JSON }));
     await untilStatus(t, id, 'active');
     const entry = ['b-1', 'b-2', 'b-x', 'b-3'].map((orgId) => ({
       resource: { resourceType: 'Organization', id: orgId, name: orgId === 'b-x' ? 'Other' : 'Batch' },
@@ -64,7 +59,7 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
       .set('Content-Type', FHIR_JSON)
       .send({ resourceType: 'Bundle', type: 'transaction', entry });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    const events = await waitFor('3 events', () => endpoint.events(id).length >= 3 && endpoint.events(id));
+    const events = await waitFor('3 events', () => endpoint().events(id).length >= 3 && endpoint().events(id));
     expect(events.map((e) => [e.number, e.path])).toEqual([
       [1, '/hook/Organization/b-1'],
       [2, '/hook/Organization/b-2'],
@@ -73,8 +68,8 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
   });
 
   it('concurrent transactions matching two subscriptions in opposite orders all commit, numbered gaplessly', async () => {
-    const orgSub = await subscribe(t, restHook('Organization?name=Crossed', endpoint.url));
-    const pracSub = await subscribe(t, restHook('Practitioner?name=Crossed', endpoint.url));
+    const orgSub = await subscribe(t, restHook('Organization?name=Crossed', endpoint().url));
+    const pracSub = await subscribe(t, restHook('Practitioner?name=Crossed', endpoint().url));
     await untilStatus(t, orgSub, 'active');
     await untilStatus(t, pracSub, 'active');
     const org = {
@@ -98,7 +93,7 @@ describe.each(BACKENDS)('rest-hook delivery, on $name', (backend) => {
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (const id of [orgSub, pracSub]) {
-      const events = await waitFor('10 events', () => endpoint.events(id).length >= 10 && endpoint.events(id));
+      const events = await waitFor('10 events', () => endpoint().events(id).length >= 10 && endpoint().events(id));
       expect(events.map((e) => e.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer, type TestServer } from '../support/server.js';
 import {
@@ -9,6 +9,7 @@ import {
   subscribe,
   untilStatus,
   useDelivery,
+  useEndpoint,
   waitFor,
 } from './support.js';
 
@@ -24,33 +25,27 @@ async function counters(t: TestServer, id: string) {
 describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
   const t = useServer(backend);
   useDelivery(t);
-  let endpoint: Endpoint;
-  beforeAll(async () => {
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-  });
+  const endpoint = useEndpoint();
   const put = (id: string, body: object) =>
     t.http().put(`/fhir/Subscription/${id}`).set('Content-Type', FHIR_JSON).send(body);
 
   it('is turned off by the server when its end has passed (R4 Subscription.end), with or without events', async () => {
     const end = new Date(t.clock.now().getTime() + 3600_000).toISOString();
-    const quiet = await subscribe(t, { ...restHook('Organization?name=Quiet', endpoint.url), end });
-    const busy = await subscribe(t, { ...restHook('Organization?name=Ending', endpoint.url), end });
+    const quiet = await subscribe(t, { ...restHook('Organization?name=Quiet', endpoint().url), end });
+    const busy = await subscribe(t, { ...restHook('Organization?name=Ending', endpoint().url), end });
     await untilStatus(t, quiet, 'active');
     await untilStatus(t, busy, 'active');
     t.clock.advance(2 * 3600_000);
     await untilStatus(t, quiet, 'off'); // nothing to send: turned off by the clock alone
     await createOrganization(t, 'Ending');
     await untilStatus(t, busy, 'off');
-    expect(endpoint.events(busy)).toHaveLength(0);
+    expect(endpoint().events(busy)).toHaveLength(0);
     await createOrganization(t, 'Quiet');
     expect(await counters(t, quiet)).toEqual({ events: 0, delivered: 0 }); // off: no event recorded
   });
 
   it('refuses a new endpoint on an active subscription unless asked again with requested', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Moved', endpoint.url));
+    const id = await subscribe(t, restHook('Organization?name=Moved', endpoint().url));
     await untilStatus(t, id, 'active');
     const other = await Endpoint.start();
     try {
@@ -68,7 +63,7 @@ describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
   });
 
   it('records no events while the client has it off, and handshakes again when asked again', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Paused', endpoint.url));
+    const id = await subscribe(t, restHook('Organization?name=Paused', endpoint().url));
     await untilStatus(t, id, 'active');
     const current = (await t.http().get(`/fhir/Subscription/${id}`)).body;
     expect((await put(id, { ...current, status: 'off' })).status).toBe(200);
@@ -78,21 +73,21 @@ describe.each(BACKENDS)('subscription lifecycle, on $name', (backend) => {
     expect((await put(id, { ...off, status: 'requested' })).status).toBe(200);
     await untilStatus(t, id, 'active');
     await createOrganization(t, 'Paused');
-    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
+    const [event] = await waitFor('the event', () => endpoint().events(id).length === 1 && endpoint().events(id));
     expect(event.number).toBe(1);
-    const shakes = endpoint.received.filter((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`);
+    const shakes = endpoint().received.filter((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`);
     expect(shakes).toHaveLength(2);
   });
 
   it('sets error, sending nothing more, when its endpoint is taken off the allow-list', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Unlisted', endpoint.url));
+    const id = await subscribe(t, restHook('Organization?name=Unlisted', endpoint().url));
     await untilStatus(t, id, 'active');
     t.services.subscriptions.allowLoopback = false; // the configuration changed (a restart with a new list)
     try {
       await createOrganization(t, 'Unlisted');
       await untilStatus(t, id, 'error');
       expect((await statusOf(t, id)).error).toMatch(/allow-list/);
-      expect(endpoint.events(id)).toHaveLength(0);
+      expect(endpoint().events(id)).toHaveLength(0);
     } finally {
       t.services.subscriptions.allowLoopback = true;
     }

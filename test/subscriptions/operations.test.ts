@@ -1,9 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { loadConformance } from '../../src/fhir/conformance-loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { createOrganization, Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+import {
+  createOrganization,
+  Endpoint,
+  restHook,
+  subscribe,
+  untilStatus,
+  useDelivery,
+  useEndpoint,
+  waitFor,
+} from './support.js';
 
 const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
 const eventsOf = (p: Parameters) =>
@@ -15,21 +24,17 @@ const eventsOf = (p: Parameters) =>
 describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) => {
   const t = useServer(backend);
   useDelivery(t);
-  let endpoint: Endpoint;
+  const endpoint = useEndpoint();
   let id: string;
   const orgs: string[] = [];
   beforeAll(async () => {
-    endpoint = await Endpoint.start();
-    id = await subscribe(t, restHook('Organization?name=Zeta', endpoint.url, { payload: 'application/fhir+json' }));
+    id = await subscribe(t, restHook('Organization?name=Zeta', endpoint().url, { payload: 'application/fhir+json' }));
     await untilStatus(t, id, 'active');
     orgs.push(await createOrganization(t, 'Zeta'));
-    await waitFor('event 1', () => endpoint.events(id).length === 1);
-    endpoint.mode = 'down'; // the client misses what follows
+    await waitFor('event 1', () => endpoint().events(id).length === 1);
+    endpoint().mode = 'down'; // the client misses what follows
     orgs.push(await createOrganization(t, 'Zeta'));
     orgs.push(await createOrganization(t, 'Zeta'));
-  });
-  afterAll(async () => {
-    await endpoint.close();
   });
 
   it('$status says 3 events since the start: the client, with 1, knows it missed two', async () => {
@@ -42,11 +47,15 @@ describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) 
     expect(param(status, 'status')?.valueCode).toBe('active');
     expect(param(status, 'type')?.valueCode).toBe('query-status');
     expect(param(status, 'events-since-subscription-start')?.valueString).toBe('3');
-    expect(endpoint.events(id).map((e) => e.number)).toEqual([1]);
+    expect(
+      endpoint()
+        .events(id)
+        .map((e) => e.number),
+    ).toEqual([1]);
   });
 
   it('$status at type level: the subscriptions named by id, filtered by status; id is required', async () => {
-    const offId = await subscribe(t, { ...restHook('Organization?name=Zeta', endpoint.url), status: 'off' });
+    const offId = await subscribe(t, { ...restHook('Organization?name=Zeta', endpoint().url), status: 'off' });
     const all = await t
       .http()
       .get('/fhir/Subscription/$status')
@@ -132,8 +141,8 @@ describe.each(BACKENDS)('$status and $events after a miss, on $name', (backend) 
   });
 
   it('once the endpoint is back the missed events arrive too, and the CapabilityStatement lists the operations', async () => {
-    endpoint.mode = 'up';
-    const events = await waitFor('events 2 and 3', () => endpoint.events(id).length >= 3 && endpoint.events(id));
+    endpoint().mode = 'up';
+    const events = await waitFor('events 2 and 3', () => endpoint().events(id).length >= 3 && endpoint().events(id));
     expect(events.map((e) => e.number)).toEqual([1, 2, 3]);
     const cs = await t.http().get('/fhir/metadata');
     const sub = cs.body.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');

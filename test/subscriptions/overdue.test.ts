@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditEvent, CarePlan, Task } from '@medplum/fhirtypes';
 import { evaluateAll } from '../../src/pathways/evaluate.js';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
 import { applyPathway, milestone, newPatient, usePathways } from '../pathways/support.js';
-import { Endpoint, otherNode, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+import { otherNode, restHook, subscribe, untilStatus, useDelivery, useEndpoint, waitFor } from './support.js';
 
 /**
  * Time becomes an event: the scheduled deadline evaluation writes a milestone's new standing, and that
@@ -15,20 +15,14 @@ describe.each(BACKENDS)('an overdue milestone notified, on $name', (backend) => 
   const t = useServer(backend);
   usePathways(t);
   useDelivery(t);
-  let endpoint: Endpoint;
-  beforeAll(async () => {
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-  });
+  const endpoint = useEndpoint();
 
   it('is sent when the injected clock passes the due date and the evaluation runs, once', async () => {
     t.clock.set(new Date('2026-03-03T09:00:00Z'));
     const patient = await newPatient(t);
     const other = await newPatient(t);
     const criteria = `Task?business-status=overdue&patient=${patient}`;
-    const id = await subscribe(t, restHook(criteria, endpoint.url, { payload: 'application/fhir+json' }));
+    const id = await subscribe(t, restHook(criteria, endpoint().url, { payload: 'application/fhir+json' }));
     await untilStatus(t, id, 'active');
     const carePlan = (await applyPathway(t, 'D06', { subject: patient, start: '2026-03-02' })).body as CarePlan;
     await applyPathway(t, 'D06', { subject: other, start: '2026-03-02' }); // another patient's: not notified
@@ -37,7 +31,10 @@ describe.each(BACKENDS)('an overdue milestone notified, on $name', (backend) => 
 
     t.clock.set(new Date('2026-03-10T09:00:00Z'));
     expect((await evaluateAll(t.services)).updated).toBeGreaterThanOrEqual(2);
-    const [event] = await waitFor('the overdue event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const [event] = await waitFor(
+      'the overdue event',
+      () => endpoint().events(id).length >= 1 && endpoint().events(id),
+    );
     expect(event).toMatchObject({ method: 'PUT', path: `/hook/Task/${task.id}`, number: 1 });
     const sent = JSON.parse(event.body) as Task;
     expect(sent.businessStatus?.coding?.[0]?.code).toBe('overdue');
@@ -63,20 +60,24 @@ describe.each(BACKENDS)('an overdue milestone notified, on $name', (backend) => 
       [id],
     );
     expect(Number(outbox?.n)).toBe(1);
-    expect(endpoint.events(id).map((e) => e.number)).toEqual([1]);
+    expect(
+      endpoint()
+        .events(id)
+        .map((e) => e.number),
+    ).toEqual([1]);
   });
 
   it('two nodes evaluating at the same moment record the transition once', async () => {
     t.clock.set(new Date('2026-05-04T09:00:00Z'));
     const patient = await newPatient(t);
-    const id = await subscribe(t, restHook(`Task?business-status=overdue&patient=${patient}`, endpoint.url));
+    const id = await subscribe(t, restHook(`Task?business-status=overdue&patient=${patient}`, endpoint().url));
     await untilStatus(t, id, 'active');
     await applyPathway(t, 'D06', { subject: patient, start: '2026-05-04' });
     const second = await otherNode(t);
     try {
       t.clock.set(new Date('2026-05-20T09:00:00Z'));
       await Promise.all([evaluateAll(t.services), evaluateAll(second.services)]);
-      const [event] = await waitFor('the event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+      const [event] = await waitFor('the event', () => endpoint().events(id).length >= 1 && endpoint().events(id));
       expect(event.number).toBe(1);
       const outbox = await t.storage.get<{ n: number | string }>(
         'SELECT events_since_start AS n FROM subscription_state WHERE id = ?',

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON } from '../support/server.js';
 import { makeKeys, signToken, useSecureServer, type Keys } from '../security/support.js';
-import { Endpoint, restHook, useDelivery, waitFor } from './support.js';
+import { restHook, useDelivery, useEndpoint, waitFor } from './support.js';
 
 const FILTER = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
 describe.each(BACKENDS)('a patient-scoped subscriber, on $name', (backend) => {
   const t = useSecureServer(backend, () => keys);
   useDelivery(t);
-  let endpoint: Endpoint;
+  const endpoint = useEndpoint();
   let anna = '';
   let bob = '';
   // Subscription is outside the Patient compartment, which src/security lets a patient/ scope read but not
@@ -40,18 +40,14 @@ describe.each(BACKENDS)('a patient-scoped subscriber, on $name', (backend) => {
     return res.body as Task;
   };
   const subscribeAs = async (criteria: string, channel: Record<string, unknown> = {}) =>
-    post(await bearer(PATIENT_SCOPE, anna), '/fhir/Subscription', restHook(criteria, endpoint.url, channel));
+    post(await bearer(PATIENT_SCOPE, anna), '/fhir/Subscription', restHook(criteria, endpoint().url, channel));
 
   beforeAll(async () => {
-    endpoint = await Endpoint.start();
     const admin = await bearer('system/*.cruds');
     const patient = async (family: string) =>
       (await post(admin, '/fhir/Patient', { resourceType: 'Patient', name: [{ family }] })).body.id as string;
     anna = await patient('Anna');
     bob = await patient('Bob');
-  });
-  afterAll(async () => {
-    await endpoint.close();
   });
 
   it('accepts criteria on its own patient and notifies it, but never of another patient', async () => {
@@ -64,15 +60,15 @@ describe.each(BACKENDS)('a patient-scoped subscriber, on $name', (backend) => {
     await waitFor('active', async () => (await status()).status === 'active');
     const others = await newTask(bob);
     const own = await newTask(anna);
-    const [event] = await waitFor('the event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const [event] = await waitFor('the event', () => endpoint().events(id).length >= 1 && endpoint().events(id));
     expect(event).toMatchObject({ method: 'PUT', path: `/hook/Task/${own.id}`, number: 1 });
     expect((JSON.parse(event.body) as Task).for?.reference).toBe(`Patient/${anna}`);
     // a later write of anna's is event 2: bob's Task, written before anna's, was never an event
     const again = await newTask(anna);
-    const events = await waitFor('two events', () => endpoint.events(id).length >= 2 && endpoint.events(id));
+    const events = await waitFor('two events', () => endpoint().events(id).length >= 2 && endpoint().events(id));
     expect(events.map((e) => e.path)).toEqual([`/hook/Task/${own.id}`, `/hook/Task/${again.id}`]);
     expect(events.map((e) => e.number)).toEqual([1, 2]);
-    expect(endpoint.received.some((r) => r.path.includes(others.id as string) || r.body.includes(bob))).toBe(false);
+    expect(endpoint().received.some((r) => r.path.includes(others.id as string) || r.body.includes(bob))).toBe(false);
   });
 
   it('refuses (403) criteria on another patient', async () => {
@@ -96,7 +92,7 @@ describe.each(BACKENDS)('a patient-scoped subscriber, on $name', (backend) => {
       reason: 'test',
       criteria: 'http://forlop.no/fhir/SubscriptionTopic/milestone-overdue',
       ...(filter ? { _criteria: { extension: [{ url: FILTER, valueString: filter }] } } : {}),
-      channel: { type: 'rest-hook', endpoint: endpoint.url, payload: 'application/fhir+json' },
+      channel: { type: 'rest-hook', endpoint: endpoint().url, payload: 'application/fhir+json' },
     });
     const as = async (body: object) => post(await bearer(PATIENT_SCOPE, anna), '/fhir/Subscription', body);
     const own = await as(topic(`Task?patient=Patient/${anna}`));

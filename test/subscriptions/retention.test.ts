@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Parameters } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
-import { createOrganization, Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+import { createOrganization, restHook, subscribe, untilStatus, useDelivery, useEndpoint, waitFor } from './support.js';
 
 const DAY = 24 * 3600_000;
 
@@ -10,13 +10,7 @@ const DAY = 24 * 3600_000;
 describe.each(BACKENDS)('event retention, on $name', (backend) => {
   const t = useServer(backend, { subscriptions: { retentionMs: DAY } });
   useDelivery(t, { purgeMs: 20 });
-  let endpoint: Endpoint;
-  beforeAll(async () => {
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-  });
+  const endpoint = useEndpoint();
   const numbersIn$events = async (id: string) => {
     const res = await t.http().get(`/fhir/Subscription/${id}/$events`).query({ eventsSinceNumber: '1' });
     expect(res.status).toBe(200);
@@ -27,12 +21,12 @@ describe.each(BACKENDS)('event retention, on $name', (backend) => {
   };
 
   it('deletes delivered events older than the retention period and keeps an undelivered one', async () => {
-    const id = await subscribe(t, restHook('Organization?name=Kept', endpoint.url));
+    const id = await subscribe(t, restHook('Organization?name=Kept', endpoint().url));
     await untilStatus(t, id, 'active');
     await createOrganization(t, 'Kept');
     await createOrganization(t, 'Kept');
-    await waitFor('events 1 and 2', () => endpoint.events(id).length >= 2);
-    endpoint.mode = 'down';
+    await waitFor('events 1 and 2', () => endpoint().events(id).length >= 2);
+    endpoint().mode = 'down';
     await createOrganization(t, 'Kept');
     expect(await numbersIn$events(id)).toEqual(['1', '2', '3']);
     t.clock.advance(2 * DAY); // within the 72 h maximum age: event 3 is still being retried

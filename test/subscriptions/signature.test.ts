@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
-import { createOrganization, Endpoint, restHook, subscribe, untilStatus, useDelivery, waitFor } from './support.js';
+import { createOrganization, restHook, subscribe, untilStatus, useDelivery, useEndpoint, waitFor } from './support.js';
 
 const SECRET = 'a shared secret of at least 32 characters';
 
@@ -10,23 +10,17 @@ const SECRET = 'a shared secret of at least 32 characters';
 describe.each(BACKENDS)('signed notifications, on $name', (backend) => {
   const t = useServer(backend, { subscriptions: { hmacSecret: SECRET } });
   useDelivery(t);
-  let endpoint: Endpoint;
-  beforeAll(async () => {
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-  });
+  const endpoint = useEndpoint();
 
   it('signs the handshake and each event over time, subscription, number and body', async () => {
     const id = await subscribe(
       t,
-      restHook('Organization?name=Signed', endpoint.url, { payload: 'application/fhir+json' }),
+      restHook('Organization?name=Signed', endpoint().url, { payload: 'application/fhir+json' }),
     );
     await untilStatus(t, id, 'active');
     await createOrganization(t, 'Signed');
-    const [event] = await waitFor('the event', () => endpoint.events(id).length === 1 && endpoint.events(id));
-    const shake = endpoint.received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`)!;
+    const [event] = await waitFor('the event', () => endpoint().events(id).length === 1 && endpoint().events(id));
+    const shake = endpoint().received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`)!;
     for (const r of [shake, event]) {
       const [, seconds, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['forlop-signature'])) ?? [];
       expect(seconds, 'a signature header').toBeDefined();

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, Bundle, CarePlan, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { evaluateAll } from '../../src/pathways/evaluate.js';
 import { loadTopics } from '../../src/subscriptions/topic-loader.js';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import { applyPathway, completeMilestone, milestone, newPatient, usePathways } from '../pathways/support.js';
-import { Endpoint, untilStatus, useDelivery, waitFor } from './support.js';
+import { Endpoint, untilStatus, useDelivery, useEndpoint, waitFor } from './support.js';
 
 const SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 const TOPIC = 'http://forlop.no/fhir/SubscriptionTopic';
@@ -38,13 +38,9 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
   const t = useServer(backend);
   usePathways(t);
   useDelivery(t);
-  let endpoint: Endpoint;
+  const endpoint = useEndpoint();
   beforeAll(async () => {
     await loadTopics(t.services);
-    endpoint = await Endpoint.start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
   });
   const post = (body: object) => t.http().post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(body);
 
@@ -65,19 +61,19 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
       expect(res.status, JSON.stringify(res.body)).toBe(422);
       expect(res.body.issue[0].expression).toEqual([expression]);
     };
-    await refused(topicSubscription('no-such-topic', undefined, endpoint.url), 'Subscription.criteria');
-    await refused(topicSubscription('milestone-overdue', 'Task?status=ready', endpoint.url), 'Subscription.criteria');
+    await refused(topicSubscription('no-such-topic', undefined, endpoint().url), 'Subscription.criteria');
+    await refused(topicSubscription('milestone-overdue', 'Task?status=ready', endpoint().url), 'Subscription.criteria');
     await refused(
-      topicSubscription('milestone-overdue', 'CarePlan?patient=Patient/x', endpoint.url),
+      topicSubscription('milestone-overdue', 'CarePlan?patient=Patient/x', endpoint().url),
       'Subscription.criteria',
     );
-    const noPayload = topicSubscription('milestone-overdue', undefined, endpoint.url);
+    const noPayload = topicSubscription('milestone-overdue', undefined, endpoint().url);
     await refused(
-      { ...noPayload, channel: { type: 'rest-hook', endpoint: endpoint.url } },
+      { ...noPayload, channel: { type: 'rest-hook', endpoint: endpoint().url } },
       'Subscription.channel.payload',
     );
     await refused(
-      topicSubscription('milestone-overdue', undefined, endpoint.url, 'everything'),
+      topicSubscription('milestone-overdue', undefined, endpoint().url, 'everything'),
       'Subscription.channel.payload',
     );
   });
@@ -86,12 +82,12 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     t.clock.set(new Date('2026-03-03T09:00:00Z'));
     const patient = await newPatient(t);
     const other = await newPatient(t);
-    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint.url, 'id-only');
+    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint().url, 'id-only');
     const created = await post(body);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
     await untilStatus(t, id, 'active');
-    const shake = endpoint.received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`)!;
+    const shake = endpoint().received.find((r) => r.kind === 'handshake' && r.subscription === `Subscription/${id}`)!;
     const shakeBundle = JSON.parse(shake.body) as Bundle;
     expect(shakeBundle.type).toBe('history');
     const shakeStatus = shakeBundle.entry![0].resource as Parameters;
@@ -103,7 +99,7 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     const task = await milestone(t, carePlan, 'first-attendance');
     t.clock.set(new Date('2026-03-10T09:00:00Z'));
     await evaluateAll(t.services);
-    const [event] = await waitFor('the notification', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const [event] = await waitFor('the notification', () => endpoint().events(id).length >= 1 && endpoint().events(id));
     expect(event).toMatchObject({ method: 'POST', path: '/hook', number: 1 });
     const bundle = JSON.parse(event.body) as Bundle;
     expect(bundle.type).toBe('history');
@@ -136,23 +132,23 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     const patient = await newPatient(t);
     const ids: string[] = [];
     for (const topic of ['pathway-started', 'pathway-ended']) {
-      const created = await post(topicSubscription(topic, `CarePlan?patient=${patient}`, endpoint.url, 'id-only'));
+      const created = await post(topicSubscription(topic, `CarePlan?patient=${patient}`, endpoint().url, 'id-only'));
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       ids.push(created.body.id as string);
       await untilStatus(t, created.body.id, 'active');
     }
     const carePlan = (await applyPathway(t, 'D11', { subject: patient, start: '2026-03-02' })).body as CarePlan;
     const focus = (id: string) => {
-      const status = (JSON.parse(endpoint.events(id)[0].body) as Bundle).entry![0].resource as Parameters;
+      const status = (JSON.parse(endpoint().events(id)[0].body) as Bundle).entry![0].resource as Parameters;
       return eventParts(status)[0].focus.valueReference?.reference;
     };
-    await waitFor('started', () => endpoint.events(ids[0]).length >= 1);
+    await waitFor('started', () => endpoint().events(ids[0]).length >= 1);
     expect(focus(ids[0])).toBe(`CarePlan/${carePlan.id}`);
     const reason = { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9326', code: 'G' }] };
     const output = [{ type: { text: 'Årsak til avslutning' }, valueCodeableConcept: reason }];
     const closed = await completeMilestone(t, carePlan, 'end', { start: '2026-03-20', end: '2026-03-20' }, { output });
     expect(closed.status, JSON.stringify(closed.body)).toBe(200);
-    await waitFor('ended', () => endpoint.events(ids[1]).length >= 1);
+    await waitFor('ended', () => endpoint().events(ids[1]).length >= 1);
     expect(focus(ids[1])).toBe(`CarePlan/${carePlan.id}`);
     const counts = await t.storage.all<{ id: string; n: number | string }>(
       `SELECT id, events_since_start AS n FROM subscription_state WHERE id IN (?, ?) ORDER BY id`,
@@ -162,7 +158,7 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
   });
 
   it('registry-report-ready: a registry job Task turning completed is one event', async () => {
-    const created = await post(topicSubscription('registry-report-ready', undefined, endpoint.url, 'id-only'));
+    const created = await post(topicSubscription('registry-report-ready', undefined, endpoint().url, 'id-only'));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
     await untilStatus(t, id, 'active');
@@ -183,7 +179,7 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     expect(
       (await t.http().put(`/fhir/Task/${started.body.id}`).set('Content-Type', FHIR_JSON).send(noted)).status,
     ).toBe(200);
-    const [event] = await waitFor('the event', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const [event] = await waitFor('the event', () => endpoint().events(id).length >= 1 && endpoint().events(id));
     const status = (JSON.parse(event.body) as Bundle).entry![0].resource as Parameters;
     expect(eventParts(status)[0].focus.valueReference?.reference).toBe(`Task/${started.body.id}`);
     const counted = await t.storage.get<{ n: number | string }>(
@@ -231,7 +227,7 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
   it('full-resource: the Task follows the status in the Bundle, and the delivery is audited', async () => {
     t.clock.set(new Date('2026-04-06T09:00:00Z'));
     const patient = await newPatient(t);
-    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint.url, 'full-resource');
+    const body = topicSubscription('milestone-overdue', `Task?patient=${patient}`, endpoint().url, 'full-resource');
     const created = await post(body);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
@@ -240,7 +236,7 @@ describe.each(BACKENDS)('topic-based subscriptions, on $name', (backend) => {
     const task = await milestone(t, carePlan, 'first-attendance');
     t.clock.set(new Date('2026-04-20T09:00:00Z'));
     await evaluateAll(t.services);
-    const [event] = await waitFor('the notification', () => endpoint.events(id).length >= 1 && endpoint.events(id));
+    const [event] = await waitFor('the notification', () => endpoint().events(id).length >= 1 && endpoint().events(id));
     const bundle = JSON.parse(event.body) as Bundle;
     expect(bundle.entry!.map((e) => e.resource?.resourceType)).toEqual(['Parameters', 'Task']);
     expect(bundle.entry![1].resource).toMatchObject({ id: task.id, businessStatus: { coding: [{ code: 'overdue' }] } });
