@@ -6,6 +6,7 @@ import { dateRange, MAX_TIME, MIN_TIME } from './dates.js';
 import { normalizeString } from './normalize.js';
 import { dateKey } from './date-classes.js';
 import type { SqlValue } from '../../storage/types.js';
+import { plainPath } from './plain-path.js';
 
 /**
  * Extracts search index rows from a resource when it is written, by evaluating each SearchParameter's
@@ -88,14 +89,21 @@ export class IndexExtractor {
         }
         const table = TABLE_OF[sp.type as string];
         if (!table) continue;
-        const fn = compile(expression, r4model);
-        compiled.simple.push({ code, table, evaluate: (r) => fn(r as never) as unknown[] });
+        compiled.simple.push({ code, table, evaluate: this.evaluator(type, expression) });
       } catch {
         this.skipped.push(`${type}.${code}`);
       }
     }
     this.byType.set(type, compiled);
     return compiled;
+  }
+
+  /** A plain path walked over the JSON (plain-path.ts), or the expression compiled by fhirpath.js. */
+  private evaluator(type: string, expression: string): CompiledParam['evaluate'] {
+    const plain = plainPath(this.defs, type, expression);
+    if (plain) return plain;
+    const fn = compile(expression, r4model);
+    return (r) => fn(r as never) as unknown[];
   }
 
   /**
