@@ -18,7 +18,12 @@ export interface ExportPlan {
   filters: Record<string, [string, string][][]>;
   /** Patient/Group level: the patients' compartments (all patients, or these ids). */
   patients?: string[] | 'all';
+  /** `includeAssociatedData=LatestProvenanceResources`: a last phase after `types` (run.ts). */
+  latestProvenance?: boolean;
 }
+
+/** The `includeAssociatedData` value supported (Bulk Data IG); the others are 400. */
+export const LATEST_PROVENANCE = 'LatestProvenanceResources';
 
 /** Where a kick-off points: the whole system, every patient, or one Group's members. */
 export type ExportLevel = { kind: 'system' } | { kind: 'patient' } | { kind: 'group'; id: string };
@@ -113,14 +118,19 @@ async function checkFilters(svc: Services, input: ExportInput, types: string[]):
   }
 }
 
-/** `includeAssociatedData`: none of the IG's values is supported (400 names it rather than ignore it). */
-function checkAssociated(input: ExportInput): void {
-  if (input.associated.length)
-    throw new FhirError('invalid', {
-      message: `includeAssociatedData '${input.associated[0]}' is not supported`,
-      expression: 'includeAssociatedData',
-      code: 'not-supported',
-    });
+/**
+ * `includeAssociatedData`: LatestProvenanceResources (the reader must reach Provenance, else 403); any
+ * other value is 400 naming it rather than ignored.
+ */
+function checkAssociated(svc: Services, input: ExportInput): boolean {
+  const other = input.associated.find((v) => v !== LATEST_PROVENANCE);
+  if (!other && input.associated.length) svc.access.authorize(svc, needs('Provenance'));
+  if (!other) return input.associated.length > 0;
+  throw new FhirError('invalid', {
+    message: `includeAssociatedData '${other}' is not supported (only ${LATEST_PROVENANCE})`,
+    expression: 'includeAssociatedData',
+    code: 'not-supported',
+  });
 }
 
 /** The plan of a kick-off at its snapshot, and the warnings for the manifest's error file. */
@@ -130,7 +140,7 @@ export async function makePlan(
   input: ExportInput,
   snapshot: number,
 ): Promise<{ plan: ExportPlan; warnings: OperationOutcomeIssue[] }> {
-  checkAssociated(input);
+  const associated = checkAssociated(svc, input);
   const warnings: OperationOutcomeIssue[] = input.ignored.map((name) => ({
     severity: 'warning',
     code: 'not-supported',
@@ -153,6 +163,8 @@ export async function makePlan(
     elements: input.elements,
     filters: Object.fromEntries(input.filters),
     patients,
+    // a Provenance type exported whole already holds every associated Provenance
+    latestProvenance: associated && !types.includes('Provenance'),
   };
   return { plan, warnings };
 }

@@ -1,4 +1,4 @@
-import { exportBatch, type ExportRow } from '../fhir/search/bulk-reads.js';
+import { exportBatch, latestProvenanceBatch, type ExportRow } from '../fhir/search/bulk-reads.js';
 import type { Services } from '../fhir/services.js';
 import { completeJob, insertFile, saveCursor, type BulkFileInfo, type BulkJobRow } from '../storage/bulk-tables.js';
 import type { Lease } from '../storage/lease.js';
@@ -104,7 +104,22 @@ function lineOf(svc: Services, plan: ExportPlan, type: string, row: ExportRow): 
   return resourceLine(svc.defs, row.content ?? '{}', elementsFor(plan.elements, type));
 }
 
+/** The Provenance associated with what the types exported (the last phase, `latestProvenance`). */
+async function exportProvenance(svc: Services, plan: ExportPlan, writer: FileWriter): Promise<void> {
+  const targets = plan.types.map((type) => ({ type, filters: plan.filters[type] ?? [], patients: plan.patients }));
+  for (;;) {
+    const s = { snapshot: plan.snapshot, afterSeq: writer.cursor.afterSeq, limit: svc.bulk.batch, targets };
+    const rows = await latestProvenanceBatch(svc, svc.store.storage, s);
+    for (const row of rows) await writer.add('output', 'Provenance', row.content ?? '{}', row.seq);
+    if (rows.length < s.limit) return;
+  }
+}
+
+/** How many phases a plan has: its types, and the associated Provenance when asked for. */
+export const phasesOf = (plan: ExportPlan) => plan.types.length + (plan.latestProvenance ? 1 : 0);
+
 async function exportType(svc: Services, plan: ExportPlan, writer: FileWriter): Promise<void> {
+  if (writer.cursor.typeIndex === plan.types.length) return exportProvenance(svc, plan, writer);
   const type = plan.types[writer.cursor.typeIndex];
   const slice = {
     type,
@@ -133,7 +148,7 @@ async function exportType(svc: Services, plan: ExportPlan, writer: FileWriter): 
 export async function runExport(svc: Services, job: BulkJobRow, lease: Lease, hooks: RunHooks = {}): Promise<void> {
   const plan = JSON.parse(job.plan) as ExportPlan;
   const writer = new FileWriter(svc, job.id, lease, JSON.parse(job.cursor) as ExportCursor, hooks);
-  while (writer.cursor.typeIndex < plan.types.length) {
+  while (writer.cursor.typeIndex < phasesOf(plan)) {
     await exportType(svc, plan, writer);
     await writer.endType();
   }

@@ -6,7 +6,7 @@ import type { Services } from '../fhir/services.js';
 import { deleteJob, listFiles, type BulkFileInfo, type BulkJobRow } from '../storage/bulk-tables.js';
 import { jobOfCaller, queryValue } from './owner.js';
 import type { ExportPlan } from './plan.js';
-import type { ExportCursor } from './run.js';
+import { phasesOf, type ExportCursor } from './run.js';
 
 /** How long a client is asked to wait between polls while a job runs (seconds). */
 const RETRY_AFTER = '2';
@@ -19,9 +19,11 @@ export const fileUrl = (svc: Services, job: string, seq: number) =>
 function progress(job: BulkJobRow): string {
   const plan = JSON.parse(job.plan) as ExportPlan;
   const cursor = JSON.parse(job.cursor) as ExportCursor;
-  if (job.status === 'accepted') return `accepted, waiting for a node; ${plan.types.length} types to export`;
-  const at = Math.min(cursor.typeIndex + 1, plan.types.length);
-  return `type ${at} of ${plan.types.length} (${plan.types[at - 1]}); ${cursor.exported} resources written`;
+  const phases = phasesOf(plan);
+  if (job.status === 'accepted') return `accepted, waiting for a node; ${phases} types to export`;
+  const at = Math.min(cursor.typeIndex + 1, phases);
+  const type = plan.types[at - 1] ?? 'associated Provenance';
+  return `type ${at} of ${phases} (${type}); ${cursor.exported} resources written`;
 }
 
 /**

@@ -34,7 +34,22 @@ function fixtures() {
     actual: true,
     member: [{ entity: { reference: 'Patient/p1' } }, { entity: { reference: 'Patient/p2' } }],
   };
-  return [...patients, ...observations, { resourceType: 'Organization', id: 'org1', name: 'Eksempel HF' }, group];
+  const provenance = (id: string, target: string) => ({
+    resourceType: 'Provenance',
+    id,
+    target: [{ reference: target }],
+    recorded: '2026-09-30T12:00:00Z',
+    agent: [{ who: { reference: 'Organization/org1' } }],
+  });
+  // o0a has two (the second is the latest), p3 one, the Organization one
+  const provenances = [
+    provenance('prov1', 'Observation/o0a'),
+    provenance('prov2', 'Observation/o0a'),
+    provenance('prov3', 'Patient/p3'),
+    provenance('prov4', 'Organization/org1'),
+  ];
+  const org = { resourceType: 'Organization', id: 'org1', name: 'Eksempel HF' };
+  return [...patients, ...observations, org, group, ...provenances];
 }
 
 describe.each(BACKENDS)('Bulk Data export, on $name', (backend) => {
@@ -135,6 +150,23 @@ describe.each(BACKENDS)('Bulk Data export, on $name', (backend) => {
     expect(idsOf(p, 'Observation')).toHaveLength(6);
     const unknown = await t.http().get('/fhir/Group/nobody/$export').set('Prefer', 'respond-async');
     expect(unknown.status).toBe(404);
+  });
+
+  it('adds the latest Provenance of each exported resource with includeAssociatedData', async () => {
+    const associated = 'includeAssociatedData=LatestProvenanceResources';
+    const group = await kickOff(t.http, `/fhir/Group/g1/$export?_type=Patient,Observation&${associated}`);
+    const g = await exported(t.http, await manifestOf(t.http, group));
+    expect(idsOf(g, 'Provenance')).toEqual(['prov2']); // o0a's latest; p3 is no member, org1 not exported
+    const system = await kickOff(t.http, `/fhir/$export?_type=Patient,Organization&${associated}`);
+    expect(idsOf(await exported(t.http, await manifestOf(t.http, system)), 'Provenance')).toEqual(['prov3', 'prov4']);
+    const female = encodeURIComponent('Patient?gender=female');
+    const filtered = await kickOff(t.http, `/fhir/$export?_type=Patient&_typeFilter=${female}&${associated}`);
+    expect(idsOf(await exported(t.http, await manifestOf(t.http, filtered)), 'Provenance')).toEqual(['prov3']);
+    const none = await kickOff(
+      t.http,
+      `/fhir/$export?_type=Observation&_typeFilter=${encodeURIComponent('Observation?value-quantity=71')}&${associated}`,
+    );
+    expect((await manifestOf(t.http, none)).output.map((f) => f.type)).toEqual(['Observation']);
   });
 
   it('exports the snapshot while writes go on, and the next _since export has exactly what was written', async () => {

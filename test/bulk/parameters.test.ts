@@ -43,7 +43,7 @@ describe.each(BACKENDS)('Bulk Data kick-off parameters, on $name', (backend) => 
       `/fhir/$export?_type=Patient&_typeFilter=${encodeURIComponent('Observation?status=final')}`,
       '_typeFilter',
     );
-    await refused('/fhir/$export?includeAssociatedData=LatestProvenanceResources', 'includeAssociatedData');
+    await refused('/fhir/$export?includeAssociatedData=RelevantProvenanceResources', 'includeAssociatedData');
     await refused('/fhir/Patient/$export?_type=Organization', '_type');
     await refused('/fhir/$export?patient=Patient/x', 'patient');
   });

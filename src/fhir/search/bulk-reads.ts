@@ -12,9 +12,17 @@ import { anyOf, inList } from './sql-lists.js';
  * the Patient compartment. The SQL stays here, beside the search compiler the filters go through.
  */
 
-/** What one read of a type asks for. */
-export interface ExportSlice {
+/** Which resources of a type an export holds: its `_typeFilter`s and the Patient compartment. */
+export interface Membership {
   type: string;
+  /** `_typeFilter` searches of this type, OR-ed (Bulk Data: several filters of one type are a union). */
+  filters: [string, string][][];
+  /** The Patient compartment of these patients, or of every patient ('all'); absent: no compartment. */
+  patients?: string[] | 'all';
+}
+
+/** What one read of a type asks for. */
+export interface ExportSlice extends Membership {
   /** The snapshot: the newest history sequence number the export may show (its transactionTime). */
   snapshot: number;
   /** The cursor: versions after this sequence number. */
@@ -22,10 +30,6 @@ export interface ExportSlice {
   /** `meta.lastUpdated` at or after `since` and at or before `until` (epoch ms). */
   since?: number;
   until?: number;
-  /** `_typeFilter` searches of this type, OR-ed (Bulk Data: several filters of one type are a union). */
-  filters: [string, string][][];
-  /** The Patient compartment of these patients, or of every patient ('all'); absent: no compartment. */
-  patients?: string[] | 'all';
   /** With `_since`: deleted resources too (as rows with `deleted`), for the manifest's `deleted` files. */
   withDeleted: boolean;
   limit: number;
@@ -62,29 +66,50 @@ export async function typeFilterWhere(svc: Services, type: string, query: [strin
   return compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
 }
 
-/** The current resources of the type in the patients' compartment (or the patients themselves). */
-function compartmentOf(svc: Services, type: string, patients: string[] | 'all'): Sql | undefined {
+/** `column` holds the id of a current resource of the type in the patients' compartment (or a patient's). */
+function compartmentOf(svc: Services, type: string, patients: string[] | 'all', column: string): Sql | undefined {
   const ids = patients === 'all' ? undefined : inList(patients.length ? patients : ['']);
-  if (type === 'Patient') return ids && { sql: `h.id IN (${ids.sql})`, params: ids.params };
+  if (type === 'Patient') return ids && { sql: `${column} IN (${ids.sql})`, params: ids.params };
   const codes = svc.defs.compartments.get('Patient')?.members.get(type) ?? [];
   if (!codes.length) return { sql: '1 = 0', params: [] };
   const params = codes.map((c) => paramId(type, c));
   const target = ids ? ` AND target_id IN (${ids.sql})` : '';
   return {
-    sql: `h.id IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.rid IN (SELECT rid FROM sp_reference
+    sql: `${column} IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.rid IN (SELECT rid FROM sp_reference
       WHERE param IN (${params.map(() => '?').join(', ')}) AND target_type = 'Patient'${target}))`,
     params: [type, ...params, ...(ids?.params ?? [])],
   };
 }
 
+/** What makes a resource of the type part of the export: its `_typeFilter`s and the compartment, on `column`. */
+async function membership(svc: Services, s: Membership, column: string): Promise<Sql[]> {
+  const out: Sql[] = [];
+  if (s.filters.length) {
+    const wheres = await Promise.all(s.filters.map((q) => typeFilterWhere(svc, s.type, q)));
+    out.push({
+      sql: anyOf(wheres.map((w) => `${column} IN (SELECT r.id FROM resources r WHERE ${w.sql})`)),
+      params: wheres.flatMap((w) => w.params),
+    });
+  }
+  const compartment = s.patients ? compartmentOf(svc, s.type, s.patients, column) : undefined;
+  if (compartment) out.push(compartment);
+  return out;
+}
+
+/** The rows of history that are the snapshot's last versions of the type, after the cursor. */
+function snapshotRows(type: string, s: { afterSeq: number; snapshot: number }): Sql {
+  return {
+    // the last version at the snapshot: none newer up to it (history(type, id, seq) answers this)
+    sql: `h.type = ? AND h.seq > ? AND h.seq <= ?
+      AND NOT EXISTS (SELECT 1 FROM history n WHERE n.type = h.type AND n.id = h.id AND n.seq > h.seq AND n.seq <= ?)`,
+    params: [type, s.afterSeq, s.snapshot, s.snapshot],
+  };
+}
+
 async function conditions(svc: Services, s: ExportSlice): Promise<Sql> {
-  const parts = ['h.type = ?', 'h.seq > ?', 'h.seq <= ?'];
-  const params: SqlValue[] = [s.type, s.afterSeq, s.snapshot];
-  // the last version at the snapshot: none newer up to it (history(type, id, seq) answers this)
-  parts.push(
-    'NOT EXISTS (SELECT 1 FROM history n WHERE n.type = h.type AND n.id = h.id AND n.seq > h.seq AND n.seq <= ?)',
-  );
-  params.push(s.snapshot);
+  const rows = snapshotRows(s.type, s);
+  const parts = [rows.sql];
+  const params: SqlValue[] = [...rows.params];
   if (!s.withDeleted) parts.push('h.deleted = 0');
   const add = (sql: string, values: SqlValue[]) => {
     parts.push(sql);
@@ -92,13 +117,7 @@ async function conditions(svc: Services, s: ExportSlice): Promise<Sql> {
   };
   if (s.since !== undefined) add('h.last_updated >= ?', [s.since]);
   if (s.until !== undefined) add('h.last_updated <= ?', [s.until]);
-  if (s.filters.length) {
-    const wheres = await Promise.all(s.filters.map((q) => typeFilterWhere(svc, s.type, q)));
-    parts.push(anyOf(wheres.map((w) => `h.id IN (SELECT r.id FROM resources r WHERE ${w.sql})`)));
-    params.push(...wheres.flatMap((w) => w.params));
-  }
-  const compartment = s.patients ? compartmentOf(svc, s.type, s.patients) : undefined;
-  if (compartment) add(compartment.sql, compartment.params);
+  for (const m of await membership(svc, s, 'h.id')) add(m.sql, m.params);
   return { sql: parts.join(' AND '), params };
 }
 
@@ -135,4 +154,44 @@ export async function typesWithVersions(db: SqlExecutor, snapshot: number): Prom
     snapshot,
   ]);
   return rows.map((r) => r.type);
+}
+
+/**
+ * `includeAssociatedData=LatestProvenanceResources` (Bulk Data IG): the next batch of the Provenance
+ * that is, for some resource the export holds (`targets`: each exported type with its membership), the
+ * latest one naming it in `Provenance.target` (the latest stored: the highest row id), as it was at
+ * the snapshot.
+ */
+export async function latestProvenanceBatch(
+  svc: Services,
+  db: SqlExecutor,
+  s: { snapshot: number; afterSeq: number; limit: number; targets: Membership[] },
+): Promise<ExportRow[]> {
+  const rows = snapshotRows('Provenance', s);
+  const perType: Sql[] = [];
+  for (const target of s.targets) {
+    const parts = await membership(svc, target, 's.target_id');
+    perType.push({
+      sql: ['s.target_type = ?', ...parts.map((p) => p.sql)].join(' AND '),
+      params: [target.type, ...parts.flatMap((p) => p.params)],
+    });
+  }
+  if (!perType.length) return [];
+  const param = paramId('Provenance', 'target');
+  const found = await db.all<{ seq: number; id: string; last_updated: number; content: string }>(
+    `SELECT h.seq AS seq, h.id AS id, h.last_updated AS last_updated, h.content AS content FROM history h
+      WHERE ${rows.sql} AND h.deleted = 0 AND h.id IN (SELECT p.id FROM resources p WHERE p.rid IN (
+        SELECT s.rid FROM sp_reference s WHERE s.param = ? AND ${anyOf(perType.map((t) => `(${t.sql})`))}
+          AND NOT EXISTS (SELECT 1 FROM sp_reference l WHERE l.param = s.param AND l.target_type = s.target_type
+                            AND l.target_id = s.target_id AND l.rid > s.rid)))
+      ORDER BY h.seq LIMIT ?`,
+    [...rows.params, param, ...perType.flatMap((t) => t.params), s.limit],
+  );
+  return found.map((r) => ({
+    seq: Number(r.seq),
+    id: r.id,
+    deleted: false,
+    lastUpdated: Number(r.last_updated),
+    content: r.content,
+  }));
 }
