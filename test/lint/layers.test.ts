@@ -53,6 +53,32 @@ describe('the layer rules in the lint configuration', () => {
     expect(area[0]).toMatch(/an area plugs into the core/);
   });
 
+  it('treat the packages area alike: the core may not import it, nor it the root', async () => {
+    const core = await layerErrors(
+      'src/fhir/__lint_fixture__core.ts',
+      "import { installPackage } from '../packages/install.js';\nexport const i = installPackage;\n",
+    );
+    expect(core[0]).toMatch(/src\/fhir is the core/);
+    const area = await layerErrors(
+      'src/packages/__lint_fixture__area.ts',
+      "import { OPERATIONS } from '../app/operations.js';\nexport const o = OPERATIONS;\n",
+    );
+    expect(area[0]).toMatch(/an area plugs into the core/);
+  });
+
+  it('treat the bulk export area alike: the core may not import it, nor it the root', async () => {
+    const core = await layerErrors(
+      'src/fhir/__lint_fixture__core.ts',
+      "import { startExportWorker } from '../bulk/worker.js';\nexport const w = startExportWorker;\n",
+    );
+    expect(core[0]).toMatch(/src\/fhir is the core/);
+    const area = await layerErrors(
+      'src/bulk/__lint_fixture__area.ts',
+      "import { OPERATIONS } from '../app/operations.js';\nexport const o = OPERATIONS;\n",
+    );
+    expect(area[0]).toMatch(/an area plugs into the core/);
+  });
+
   it('allow what the layers allow: an area importing the core, the root importing an area', async () => {
     expect(
       await layerErrors(
