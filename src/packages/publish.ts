@@ -49,7 +49,8 @@ export function implementationGuide(m: PublishManifest): ImplementationGuide {
     id: m.name,
     url: `${m.canonical}/ImplementationGuide/${m.name}`,
     version: m.version,
-    name: m.name.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()),
+    // a computable name (R4 inv-0: [A-Z][A-Za-z0-9_]*): forlop.fhir.r4 → ForlopFhirR4
+    name: `.${m.name}`.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()),
     title: m.title,
     status: 'active',
     description: m.description,
