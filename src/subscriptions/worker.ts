@@ -39,6 +39,7 @@ class Worker implements DeliveryWorker {
   private readonly delivery: DeliveryOptions;
   private readonly log: (entry: Record<string, unknown>) => void;
   private readonly running = new Map<string, Promise<void>>();
+  private readonly rerun = new Set<string>();
   private readonly off: () => void;
   private readonly stopping = new AbortController();
   private timer?: NodeJS.Timeout;
@@ -101,7 +102,10 @@ class Worker implements DeliveryWorker {
       due.push(...(await dueOnSockets(db, this.svc.subscriptionSignal.sockets.boundIds(), Date.now())));
       for (const id of due) {
         if (this.running.size >= this.concurrency) break;
-        if (!this.running.has(id)) this.launch(id);
+        // due again while its run ends (a write just after the last one it sent): looked at once that run is
+        // over, not a poll later
+        if (this.running.has(id)) this.rerun.add(id);
+        else this.launch(id);
       }
     } catch (err) {
       // the database away (restarting): said once every 30 s, not at every poll; the next poll tries again
@@ -131,7 +135,7 @@ class Worker implements DeliveryWorker {
       )
       .finally(() => {
         this.running.delete(id);
-        if (this.again) this.schedule(0);
+        if (this.rerun.delete(id) || this.again) this.schedule(0);
       });
     this.running.set(id, task);
   }
