@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { FaultCounts } from './faults.js';
 import { schemaSql } from './schema.js';
 import { WalSync } from './wal-sync.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type StorageStats, type Tx } from './types.js';
 
 interface Pending {
@@ -23,6 +24,8 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** A size quota in pages (PRAGMA max_page_count): past it a write fails as on a full disk (507). */
   maxPages?: number;
+  /** The least time between two checkpoints of the WAL (sqlite-checkpointer.ts; default 1 s). */
+  checkpointEveryMs?: number;
 }
 
 /** The default busy timeout: longer than any one commit of ours, short enough to answer a client. */
@@ -46,6 +49,7 @@ export class SqliteStorage implements Storage {
   private readonly readCache = new Map<string, Database.Statement>();
   private readonly faults = new FaultCounts();
   private readonly wal: WalSync;
+  private readonly checkpointer: SqliteCheckpointer;
 
   constructor(
     private readonly file: string,
@@ -66,6 +70,10 @@ export class SqliteStorage implements Storage {
     }
     this.writer = writer;
     this.wal = new WalSync(`${file}-wal`);
+    // checkpoints run on a thread of their own; SQLite's own (inside a COMMIT) only if that thread fails
+    writer.pragma('wal_autocheckpoint = 0');
+    const ownCheckpoints = () => writer.pragma('wal_autocheckpoint = 1000');
+    this.checkpointer = new SqliteCheckpointer(file, busyMs, ownCheckpoints, options.checkpointEveryMs);
     const stmt = (sql: string) => this.stmt(this.writer, this.cache, sql);
     this.tx = {
       all: async <R extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as R[],
@@ -163,6 +171,7 @@ export class SqliteStorage implements Storage {
       for (const item of group) item.reject(outcomes.find((o) => o.item === item && !o.ok)?.value ?? err);
       return;
     }
+    this.checkpointer.afterCommit();
     // the next group runs while the disk catches up; this group's callers hear once its commit is durable
     this.wal.sync().then(
       () => {
@@ -200,6 +209,7 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     await this.transaction(async () => undefined); // lets queued writes commit (and be synced) first
+    await this.checkpointer.close();
     this.reader.close();
     this.writer.close();
     this.wal.close();
