@@ -18,6 +18,9 @@ const OUTER = [
   'terminology',
   'validation',
   'subscriptions',
+  'bulk',
+  'packages',
+  'xml',
 ];
 
 /** `no-restricted-imports` patterns that forbid importing the given top-level areas of src/. */
@@ -71,7 +74,7 @@ export default tseslint.config(
   },
   // the areas plug into the core from outside; only the composition root (src/app) and the adapters see them all
   {
-    files: ['src/{security,pathways,registry,measures,terminology,validation,subscriptions}/**/*.ts'],
+    files: ['src/{security,pathways,registry,measures,terminology,validation,subscriptions,bulk,packages,xml}/**/*.ts'],
     rules: forbid(['app', 'http', 'cli'], 'an area plugs into the core; it does not reach the adapters or the root'),
   },
   // tests and tools may reach anything; test data builders use loose shapes
