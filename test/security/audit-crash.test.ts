@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { BACKENDS } from '../support/backends.js';
+import { quietNodeEnv } from '../support/second-node.js';
 import { BASE, FHIR_JSON, useServer } from '../support/server.js';
 
 const WRITES = 40;
@@ -19,14 +20,7 @@ describe.each(BACKENDS)('the audit trail when the process is killed, on $name', 
   const t = useServer(backend, { audit: true });
   let child: ChildServer | undefined;
   beforeAll(async () => {
-    child = await startChildServer(t.databaseUrl, {
-      BASE_URL: BASE,
-      DEADLINE_CRON: '',
-      REGISTRY_CRON: '',
-      MEASURE_CRON: '',
-      REGISTRY_OUTBOX: '',
-      AUDIT_MATERIALISE_SECONDS: '1',
-    });
+    child = await startChildServer(t.databaseUrl, quietNodeEnv({ AUDIT_MATERIALISE_SECONDS: '1' }));
   }, 180_000);
   afterAll(async () => {
     await child?.kill();

@@ -10,6 +10,14 @@ export interface SecondNode {
 }
 
 /**
+ * The environment of a server process a test starts beside its own: the test server's public base URL
+ * (as nodes behind one load balancer have) and no schedules or report files unless `env` sets them.
+ */
+export function quietNodeEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { BASE_URL: BASE, DEADLINE_CRON: '', REGISTRY_CRON: '', MEASURE_CRON: '', REGISTRY_OUTBOX: '', ...env };
+}
+
+/**
  * A second API node: `forlop serve` in a process of its own on the test server's database, with the
  * same public base URL (as nodes behind one load balancer have) and its schedules off unless `env`
  * turns them on. Started after the test server, stopped (gracefully, exit 0) after the file's tests.
@@ -17,13 +25,7 @@ export interface SecondNode {
 export function useSecondNode(t: TestServer, env: Record<string, string> = {}): SecondNode {
   let child: ChildServer | undefined;
   beforeAll(async () => {
-    child = await startChildServer(t.databaseUrl, {
-      BASE_URL: BASE,
-      DEADLINE_CRON: '',
-      REGISTRY_CRON: '',
-      REGISTRY_OUTBOX: '',
-      ...env,
-    });
+    child = await startChildServer(t.databaseUrl, quietNodeEnv(env));
   }, 180_000);
   afterAll(async () => {
     if (child) expect(await child.stop()).toBe(0);
