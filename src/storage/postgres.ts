@@ -8,6 +8,7 @@ import {
   type SqlValue,
   type Storage,
   type StorageStats,
+  type TransactionOptions,
   type Tx,
 } from './types.js';
 
@@ -204,15 +205,17 @@ export class PostgresStorage implements Storage {
     return { changes: (await query(this.writers, this.health, sql, params)).rowCount ?? 0 };
   }
 
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return inTransaction(this.writers, this.health, 'BEGIN', (client) =>
-      fn({
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return inTransaction(this.writers, this.health, 'BEGIN', async (client) => {
+      // the commit returns before its WAL record is flushed (lost only if the database server crashes)
+      if (options.durable === false) await query(client, this.health, 'SET LOCAL synchronous_commit = off', []);
+      return fn({
         ...executor(client, this.health),
         lock: async (key) => {
           await query(client, this.health, 'SELECT pg_advisory_xact_lock(?)', [lockId(key)]);
         },
-      }),
-    );
+      });
+    });
   }
 
   /** A REPEATABLE READ, READ ONLY transaction on a reading client: one snapshot for all of `fn`. */

@@ -1,3 +1,5 @@
+import { dpopTables } from './dpop-tables.js';
+
 /**
  * The database schema, shared by both backends. `${ID}` is the auto-increment key type and `${BIG}`
  * a 64-bit integer; everything else is portable SQL.
@@ -11,6 +13,7 @@
  * - `leases`: who holds a long job (a registry report run) and until when.
  * - `subscription_state`, `subscription_events`: the subscriptions' outbox (docs/subscriptions.md).
  * - `audit_journal`: the audit trail as it happens, before it becomes AuditEvent resources (docs/security.md).
+ * - `dpop_jti`: the DPoP proofs' `jti` values seen by any node, until they expire (dpop-tables.ts).
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
@@ -73,7 +76,7 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     ...subscriptionTables(BIG),
     // appended in the audited request's transaction (or a batch of reads'); no index rows until materialised
     `CREATE TABLE IF NOT EXISTS audit_journal (seq ${ID}, id TEXT NOT NULL, recorded ${BIG} NOT NULL, body TEXT NOT NULL)`,
-  ];
+  ].concat(dpopTables(BIG));
 }
 
 /**

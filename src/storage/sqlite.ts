@@ -5,10 +5,20 @@ import { FaultCounts } from './faults.js';
 import { schemaSql } from './schema.js';
 import { WalSync } from './wal-sync.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { snapshotRun, type SqlExecutor, type SqlValue, type Storage, type StorageStats, type Tx } from './types.js';
+import {
+  snapshotRun,
+  type SqlExecutor,
+  type SqlValue,
+  type Storage,
+  type StorageStats,
+  type TransactionOptions,
+  type Tx,
+} from './types.js';
 
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
+  /** false: answered at COMMIT, not after the fsync (TransactionOptions). */
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -122,11 +132,11 @@ export class SqliteStorage implements Storage {
    * Group commit: transactions requested in the same event-loop turn run one after another, each in a
    * SAVEPOINT of one SQLite transaction, and are committed with one fsync. A failing transaction rolls
    * back to its savepoint only; every caller is answered after the COMMIT's fsync (WalSync), so a reply
-   * still means the write is on disk.
+   * still means the write is on disk — except one that asked for `durable: false`, answered at COMMIT.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ fn, durable: options.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushing) {
         this.flushing = true;
         // after this turn's I/O callbacks, so requests that arrived together share a commit
@@ -172,10 +182,13 @@ export class SqliteStorage implements Storage {
       return;
     }
     this.checkpointer.afterCommit();
+    const answer = (o: (typeof outcomes)[number]) => (o.ok ? o.item.resolve : o.item.reject)(o.value);
+    // committed and visible: who asked for no durability hears now
+    for (const o of outcomes) if (!o.item.durable) answer(o);
     // the next group runs while the disk catches up; this group's callers hear once its commit is durable
     this.wal.sync().then(
       () => {
-        for (const o of outcomes) (o.ok ? o.item.resolve : o.item.reject)(o.value);
+        for (const o of outcomes) if (o.item.durable) answer(o);
       },
       (err: unknown) => {
         this.faults.record(err);

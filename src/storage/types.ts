@@ -31,12 +31,21 @@ export interface StorageStats {
   errors: Record<FaultClass, number>;
 }
 
+export interface TransactionOptions {
+  /** Wait for the commit to be on disk before answering (default true). */
+  durable?: boolean;
+}
+
 export interface Storage extends SqlExecutor {
   readonly kind: 'sqlite' | 'postgres';
   /** Pool use and error counts, for the metrics (a test double may have none). */
   stats?(): StorageStats;
-  /** Runs `fn` in one transaction: all of it commits, or (on any throw) none of it does. */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: all of it commits, or (on any throw) none of it does. With
+   * `durable: false` the caller is answered once the commit is visible to every connection, without
+   * waiting for it to reach the disk: for records whose loss in a power cut costs nothing (a DPoP jti).
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Runs `fn` over one consistent picture of the committed data, read-only, on a connection of its
    * own: a long reader (a registry report) sees no write half done and holds no lock a writer waits for.
