@@ -11,6 +11,7 @@ COPY src ./src
 COPY profiles ./profiles
 COPY valuesets ./valuesets
 COPY examples ./examples
+COPY config ./config
 
 # Runtime stage: no compilers, a non-root user, data on a volume.
 FROM node:20-bookworm-slim

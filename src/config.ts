@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS } from './fhir/services.js';
 import { DEFAULT_TERMINOLOGY_LIMITS } from './terminology/services.js';
 import { validate } from 'node-cron';
 import type { TokenConfig } from './security/tokens.js';
+import { authProfileOf, type AuthProfileConfig } from './security/auth-settings.js';
 import { DEFAULT_PAGE_SIZE } from './registry/pages.js';
 import { DEFAULT_REGISTRY_CRON } from './registry/schedule.js';
 import { DEFAULT_MEASURE_CRON } from './measures/schedule.js';
@@ -82,7 +83,7 @@ export interface Config {
   bulkExpiresHours: number;
 }
 
-export interface AuthConfig extends TokenConfig {
+export interface AuthConfig extends TokenConfig, AuthProfileConfig {
   tokenEndpoint: string;
   authorizationEndpoint?: string;
 }
@@ -130,6 +131,7 @@ function authOf(env: NodeJS.ProcessEnv, host: string, baseUrl: string): AuthConf
     clockToleranceSeconds: int(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 5),
     tokenEndpoint: str(env, 'AUTH_TOKEN_ENDPOINT') ?? `${issuer.replace(/\/+$/, '')}/token`,
     authorizationEndpoint: env.AUTH_AUTHORIZE_ENDPOINT || undefined,
+    ...authProfileOf(env, int(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 5)),
   };
 }
 

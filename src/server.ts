@@ -15,6 +15,7 @@ import { loadTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock, type Clock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
+import { dpopVerifierOf } from './security/dpop-setup.js';
 import { recordRuns, startScheduledJobs, type ScheduledJobs } from './scheduled.js';
 import type { Readiness } from './http/readiness.js';
 import type { Services } from './fhir/services.js';
@@ -31,7 +32,7 @@ export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl, { log: jsonLog });
   const clock = systemClock;
   const { app, ready, services, dispatch, metrics, readiness } = buildApp(
-    appOptions(config, storage, clock, securityOf(config, clock)),
+    appOptions(config, storage, clock, securityOf(config, clock, storage)),
   );
   await ready;
   await loadDefinitions(config, services, dispatch);
@@ -47,23 +48,31 @@ export async function startServer(config: Config): Promise<Running> {
   return { server, baseUrl: config.baseUrl, stop };
 }
 
-/** Bearer tokens and the SMART endpoints when authentication is configured; a loud warning when it is not. */
-function securityOf(config: Config, clock: Clock): AppOptions['security'] {
-  if (!config.auth) {
+/** Access tokens and the SMART endpoints when authentication is configured; a loud warning when it is not. */
+function securityOf(config: Config, clock: Clock, storage: Storage): AppOptions['security'] {
+  const auth = config.auth;
+  if (!auth) {
     jsonLog({
       level: 'warn',
       msg: `AUTHENTICATION IS OFF: anyone who reaches ${config.host}:${config.port} reads and writes every record. Allowed only on loopback; set AUTH_ISSUER and AUTH_JWKS before exposing this server.`,
     });
     return undefined;
   }
+  const warn = (msg: string) => jsonLog({ level: 'warn', msg });
   return {
-    tokens: new TokenVerifier(config.auth, clock),
+    tokens: new TokenVerifier({ ...auth, warn }, clock),
     smart: {
-      issuer: config.auth.issuer,
-      tokenEndpoint: config.auth.tokenEndpoint,
-      authorizationEndpoint: config.auth.authorizationEndpoint,
-      jwksUri: config.auth.jwks?.startsWith('http') ? config.auth.jwks : undefined,
+      issuer: auth.issuer,
+      tokenEndpoint: auth.tokenEndpoint,
+      authorizationEndpoint: auth.authorizationEndpoint,
+      jwksUri: auth.jwks?.startsWith('http') ? auth.jwks : undefined,
+      helseIdScopes: auth.helseid && Object.keys(auth.helseid.scopeMap),
+      dpop:
+        auth.dpop.mode === 'off'
+          ? undefined
+          : { required: auth.dpop.mode === 'required', algorithms: auth.dpop.algorithms },
     },
+    dpop: dpopVerifierOf(auth.dpop, config.baseUrl, storage, clock),
   };
 }
 

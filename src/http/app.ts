@@ -10,8 +10,9 @@ import { readBody } from './body.js';
 import { AuditLog, type ReadAudit } from '../security/audit.js';
 import { DEFAULT_HTTP_LIMITS, harden, principalOfResponse, type HttpLimits } from './hardening.js';
 import { dispatcher } from '../app/pipeline.js';
-import { smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
+import { describeSecurity, smartConfiguration, type SmartEndpoints } from '../security/smart-configuration.js';
 import type { TokenVerifier } from '../security/tokens.js';
+import type { DpopVerifier } from '../security/dpop.js';
 import { checkAcceptable, send } from './format.js';
 import type { Metrics } from './metrics.js';
 import { mountOperability, type MetricsOptions } from './operability.js';
@@ -25,7 +26,7 @@ export interface AppOptions extends ServiceOptions {
   log?: LogFn;
   version?: string;
   /** Authentication: bearer tokens verified, SMART scopes enforced. Absent: off (loopback only; see config.ts). */
-  security?: { tokens: TokenVerifier; smart: SmartEndpoints };
+  security?: { tokens: TokenVerifier; smart: SmartEndpoints; dpop?: DpopVerifier };
   /** CORS, rate and query limits in front of the handlers. */
   http?: HttpLimits;
   /** Keep the audit trail (an AuditEvent per request on patient data). */
@@ -83,7 +84,7 @@ export function buildApp(options: AppOptions): App {
   const { metrics, readiness } = mountOperability(app, { ...options, basePath, services, started: ready });
 
   mountWebapp(app, { basePath, auth: options.security?.smart, warm: options.startupLoading });
-  harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens);
+  harden(app, basePath, options.http ?? DEFAULT_HTTP_LIMITS, options.security?.tokens, options.security?.dpop);
   if (options.security) {
     const doc = smartConfiguration(options.security.smart);
     app.get(`${basePath}/.well-known/smart-configuration`, (_req, res) => {
@@ -149,7 +150,7 @@ function metadata(req: Request, services: Services, options: AppOptions, version
       cors: (options.http?.corsOrigins.length ?? 0) > 0,
     },
   );
-  return withSubscriptionTopics(statement);
+  return withSubscriptionTopics(smart ? describeSecurity(statement, smart) : statement);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { FhirError } from '../fhir/errors.js';
 import type { Principal } from '../security/principal.js';
+import type { DpopVerifier } from '../security/dpop.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import { authenticate } from './auth.js';
 import { send } from './format.js';
@@ -33,7 +34,13 @@ function fail(req: Request, res: Response, err: FhirError): void {
  * (the CapabilityStatement and the SMART discovery document stay public), then a rate limit per
  * client — its token's client id, or its address when it has none.
  */
-export function harden(app: Express, basePath: string, limits: HttpLimits, tokens: TokenVerifier | undefined): void {
+export function harden(
+  app: Express,
+  basePath: string,
+  limits: HttpLimits,
+  tokens: TokenVerifier | undefined,
+  dpop?: DpopVerifier,
+): void {
   const at = basePath || '/';
   app.use(
     helmet({
@@ -44,7 +51,7 @@ export function harden(app: Express, basePath: string, limits: HttpLimits, token
   );
   if (limits.corsOrigins.length) app.use(corsFor(limits.corsOrigins));
   app.use(at, queryParameterLimit(limits.maxQueryParams));
-  if (tokens) app.use(at, authentication(tokens));
+  if (tokens) app.use(at, authentication(tokens, dpop));
   if (limits.rateLimitPerMinute > 0) app.use(at, rateLimitPerClient(limits.rateLimitPerMinute));
 }
 
@@ -63,8 +70,17 @@ function corsFor(origins: string[]) {
       'If-Modified-Since',
       'Prefer',
       'X-Provenance',
+      'DPoP',
     ],
-    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'X-Request-Id'],
+    exposedHeaders: [
+      'Location',
+      'ETag',
+      'Last-Modified',
+      'Content-Location',
+      'X-Request-Id',
+      'DPoP-Nonce',
+      'WWW-Authenticate',
+    ],
     maxAge: 600,
   });
 }
@@ -87,13 +103,15 @@ function queryParameterLimit(max: number) {
 const PUBLIC_PATHS = new Set(['/', '/metadata', '/.well-known/smart-configuration']);
 
 /** A verified bearer token on every request but the public ones. */
-function authentication(tokens: TokenVerifier) {
+function authentication(tokens: TokenVerifier, dpop?: DpopVerifier) {
   return (req: Request, res: Response, next: NextFunction) => {
     const open = req.method === 'GET' && PUBLIC_PATHS.has(req.path);
     if (open) return next();
-    authenticate(req, tokens).then(
+    authenticate(req, tokens, dpop).then(
       (principal) => {
         res.locals.principal = principal;
+        // RFC 9449 §9: the nonce for the client's next proof, on every answer to a DPoP request
+        if (principal.dpopJkt && dpop?.nonces) res.setHeader('DPoP-Nonce', dpop.nonces.current());
         next();
       },
       (err: FhirError) => fail(req, res, err),

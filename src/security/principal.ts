@@ -1,3 +1,4 @@
+import { identityOf, mapScopes, securityLevelOf, type HelseIdIdentity, type HelseIdSettings } from './helseid.js';
 import { parseScopes, type Action, type Grant } from './scopes.js';
 
 /** Who is asking: from a verified access token (or the server itself, for its own work). */
@@ -14,6 +15,12 @@ export interface Principal {
   fhirUser?: string;
   /** The address the request came from. */
   address?: string;
+  /** HelseID: the person, organisation and client the token speaks for, and its `security_level`. */
+  helseid?: HelseIdIdentity & { securityLevel?: number };
+  /** HelseID: the least security level a write needs (WRITE_SECURITY_LEVEL); none for SMART tokens. */
+  writeSecurityLevel?: number;
+  /** The token was sender-constrained by a DPoP proof: the thumbprint of the proof's key (RFC 9449 §6.1). */
+  dpopJkt?: string;
 }
 
 export function principalOf(claims: Record<string, unknown>, address?: string): Principal {
@@ -27,6 +34,27 @@ export function principalOf(claims: Record<string, unknown>, address?: string): 
     patient: str(claims.patient),
     fhirUser: str(claims.fhirUser),
     address,
+  };
+}
+
+/**
+ * A HelseID token's principal: its HelseID scopes mapped to SMART scopes (config/helseid.json or
+ * HELSEID_SCOPE_MAP), the person and organisation claims, and the security level writes are held to.
+ * `sub` of a client's own token is its client id (HelseID names no person then).
+ */
+export function helseIdPrincipalOf(
+  claims: Record<string, unknown>,
+  settings: HelseIdSettings,
+  address?: string,
+): Principal {
+  const given =
+    typeof claims.scope === 'string' ? claims.scope : Array.isArray(claims.scope) ? claims.scope.join(' ') : '';
+  const scope = mapScopes(given, settings);
+  const base = principalOf({ ...claims, scope, sub: claims.sub ?? claims.client_id }, address);
+  return {
+    ...base,
+    helseid: { ...identityOf(claims, settings), securityLevel: securityLevelOf(claims, settings) },
+    writeSecurityLevel: settings.writeSecurityLevel,
   };
 }
 

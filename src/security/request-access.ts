@@ -1,6 +1,7 @@
 // What security decides about one request: may the caller make it, and is it on patient data (for the
 // audit trail). The request pipeline that asks it (route, authorize, audit, run) is src/app/pipeline.ts.
 import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
 import { findOperation, runOperation } from '../fhir/operations/run.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { Route } from '../fhir/routes.js';
@@ -22,15 +23,32 @@ function operationNeeds(svc: Services, req: FhirRequest): { needs: Need[]; targe
 export async function authorizeRequest(svc: Services, route: Route, req: FhirRequest): Promise<void> {
   if (route.handler === runOperation) {
     const { needs, target } = operationNeeds(svc, req);
+    checkSecurityLevel(svc, needs);
     authorize(svc, needs);
     if (target.type && target.id) await checkInstance(svc, target.type, target.id, 'r');
     return;
   }
   const needs = needsOf(route, req);
+  checkSecurityLevel(svc, needs);
   authorize(svc, needs);
   // reads of one resource are kept to the patient here; writes are, under their lock, in write.ts
   if (route.level === 'instance' && req.path.length >= 2 && needs[0].action === 'r')
     await checkInstance(svc, req.path[0], req.path[1], 'r');
+}
+
+/**
+ * HelseID: a write on a person's behalf needs the configured `security_level` (4 by default). A
+ * client's own token names no person and has no level: its writes are governed by its scopes alone.
+ */
+function checkSecurityLevel(svc: Services, needs: Need[]): void {
+  const p = svc.principal;
+  if (!p?.writeSecurityLevel || !needs.some((n) => n.action === 'c' || n.action === 'u' || n.action === 'd')) return;
+  const person = p.helseid?.pid ?? p.helseid?.hprNumber;
+  const level = p.helseid?.securityLevel;
+  if (!person || (level !== undefined && level >= p.writeSecurityLevel)) return;
+  throw new FhirError('forbidden', {
+    message: `Writes need HelseID security level ${p.writeSecurityLevel}; this token's is ${level ?? 'not given'}`,
+  });
 }
 
 /** Patient data is what the trail is for: requests on patients' resources, and every system-level one. */

@@ -4,6 +4,10 @@ export interface SmartEndpoints {
   tokenEndpoint: string;
   authorizationEndpoint?: string;
   jwksUri?: string;
+  /** AUTH_PROFILE=helseid: tokens are HelseID's; these are the HelseID scopes the API maps. */
+  helseIdScopes?: string[];
+  /** DPoP allowed or required: the proof algorithms accepted (RFC 9449 §5.1's metadata name). */
+  dpop?: { required: boolean; algorithms: string[] };
 }
 
 /** `[base]/.well-known/smart-configuration`: where to get tokens, and what this server understands. */
@@ -37,5 +41,31 @@ export function smartConfiguration(e: SmartEndpoints): Record<string, unknown> {
       ...(e.authorizationEndpoint ? ['launch-standalone', 'context-standalone-patient'] : []),
     ],
     code_challenge_methods_supported: ['S256'],
+    ...(e.helseIdScopes ? { scopes_supported: e.helseIdScopes } : {}),
+    ...(e.dpop
+      ? { dpop_signing_alg_values_supported: e.dpop.algorithms, dpop_bound_access_tokens_required: e.dpop.required }
+      : {}),
   };
+}
+
+/**
+ * `rest.security.description` of the CapabilityStatement: what tokens the server takes (SMART or
+ * HelseID) and whether they must be DPoP-bound — the machine-readable half is the SMART document.
+ */
+export function describeSecurity<T extends { rest?: { security?: { description?: string } }[] }>(
+  statement: T,
+  e: SmartEndpoints,
+): T {
+  const security = statement.rest?.[0]?.security;
+  if (!security) return statement;
+  const tokens = e.helseIdScopes
+    ? `HelseID access tokens (typ at+jwt or JWT) from ${e.issuer}, HelseID scopes mapped to SMART scopes (${e.helseIdScopes.join(', ')})`
+    : `SMART on FHIR access tokens from ${e.issuer}`;
+  const dpop = !e.dpop
+    ? 'sent as Authorization: Bearer'
+    : e.dpop.required
+      ? `DPoP-bound only (Authorization: DPoP and a DPoP proof; ${e.dpop.algorithms.join(', ')})`
+      : `as Bearer or DPoP-bound (Authorization: DPoP and a DPoP proof; ${e.dpop.algorithms.join(', ')})`;
+  security.description = `${tokens}, ${dpop}. See [base]/.well-known/smart-configuration.`;
+  return statement;
 }

@@ -8,6 +8,10 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Clock } from '../fhir/clock.js';
+import { checkAccessTokenType, type HelseIdSettings } from './helseid.js';
+import { TokenError } from './tokens-error.js';
+
+export { TokenError };
 
 /** Where signing keys come from and what a token must say (SMART backend services / OAuth 2.0 bearer). */
 export interface TokenConfig {
@@ -20,16 +24,10 @@ export interface TokenConfig {
   hs256Secret?: string;
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockToleranceSeconds?: number;
-}
-
-export class TokenError extends Error {
-  constructor(
-    message: string,
-    /** RFC 6750 error code for WWW-Authenticate. */
-    readonly code: 'invalid_token' | 'invalid_request',
-  ) {
-    super(message);
-  }
+  /** AUTH_PROFILE=helseid: tokens checked as NHN prescribes (typ, alg allow-list), claims read as HelseID's. */
+  helseid?: HelseIdSettings;
+  /** Told what is accepted but worth a look (HelseID: a token with more than one audience). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -80,22 +78,36 @@ export class TokenVerifier {
     return claims;
   }
 
+  /** The HelseID settings when tokens are HelseID's (AUTH_PROFILE=helseid). */
+  get helseid(): HelseIdSettings | undefined {
+    return this.config.helseid;
+  }
+
   private async check(token: string): Promise<Record<string, unknown>> {
+    const helseid = this.config.helseid;
     const options = {
       issuer: this.config.issuer,
       audience: this.config.audience,
       currentDate: this.clock.now(),
       clockTolerance: this.config.clockToleranceSeconds ?? 5,
-      requiredClaims: ['exp', 'sub'],
+      // a HelseID token of a client (client_credentials) names no person: sub is not required of it
+      requiredClaims: helseid ? ['exp'] : ['exp', 'sub'],
     };
     try {
       const header = decodeProtectedHeader(token);
-      if (header.alg === 'HS256') {
+      if (helseid) checkAccessTokenType(header, helseid);
+      if (header.alg === 'HS256' && !helseid) {
         if (!this.secret) throw new TokenError('HS256 tokens are not accepted here', 'invalid_token');
         return (await jwtVerify(token, this.secret, { ...options, algorithms: ['HS256'] })).payload;
       }
       if (!this.keys) throw new TokenError(`${header.alg ?? 'Unsigned'} tokens are not accepted here`, 'invalid_token');
-      return (await jwtVerify(token, this.keys, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
+      const algorithms = helseid?.tokenAlgorithms ?? ['RS256', 'ES256'];
+      const { payload } = await jwtVerify(token, this.keys, { ...options, algorithms });
+      if (helseid && Array.isArray(payload.aud) && payload.aud.length > 1)
+        this.config.warn?.(
+          `HelseID access token with ${payload.aud.length} audiences (NHN: this API should be the only one)`,
+        );
+      return payload;
     } catch (err) {
       if (err instanceof TokenError) throw err;
       throw new TokenError(describe(err), 'invalid_token');
