@@ -56,7 +56,8 @@ export function dispatcher(
           committed = true;
           const now = base.clock.now();
           await audit.journal.append(tx, [auditEvent(context, now, 200, written(rows))]);
-          if (req.headers.provenance) await writeAudit(base.store, tx, provenanceOf(req.headers.provenance, rows, now));
+          if (req.headers.provenance)
+            await writeAudit(base.store, tx, provenanceOf(req.headers.provenance, rows, now, principal));
         }),
       };
       try {

@@ -6,6 +6,7 @@ import type { ResourceStore, VersionRow } from '../fhir/store.js';
 import { RETRY_AFTER_SECONDS, storageFault } from '../storage/faults.js';
 import type { Tx } from '../storage/types.js';
 import { AuditJournal } from './audit-journal.js';
+import { helseIdAgents, helseIdPerson, helseIdProvenanceAgents } from './audit-agents.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -77,7 +78,7 @@ export function auditEvent(
     recorded: now.toISOString(),
     outcome: status < 400 ? '0' : status < 500 ? '4' : '8',
     ...(status >= 400 || detail ? { outcomeDesc: detail ?? `HTTP ${status}` } : {}),
-    agent: [agentOf(a)],
+    agent: [agentOf(a), ...helseIdAgents(a.principal)],
     source: {
       observer: { display: 'Forløp FHIR server' },
       type: [
@@ -117,10 +118,15 @@ function entitiesOf(a: AuditedRequest, resources: { reference: string; resource?
   ];
 }
 
-/** The requesting agent: the signed-in user (or anonymous on loopback), its client, address and scopes. */
+/**
+ * The requesting agent: the signed-in user (or anonymous on loopback), its client, address and scopes;
+ * a HelseID person by HPR number or fødselsnummer, with the security level (audit-agents.ts).
+ */
 function agentOf(a: AuditedRequest): AuditEventAgent {
   const p = a.principal;
+  const person = p && helseIdPerson(p);
   return {
+    ...(person?.extension ? { extension: person.extension } : {}),
     type: {
       coding: [
         {
@@ -130,13 +136,15 @@ function agentOf(a: AuditedRequest): AuditEventAgent {
         },
       ],
     },
-    who: p?.fhirUser
-      ? { reference: p.fhirUser, identifier: { value: p.subject } }
-      : {
-          identifier: { value: p?.subject ?? 'anonymous' },
-          display: p ? undefined : 'Authentication off (loopback)',
-        },
-    ...(p?.clientId ? { altId: p.clientId } : {}),
+    who: person
+      ? { ...(p?.fhirUser ? { reference: p.fhirUser } : {}), identifier: person.identifier }
+      : p?.fhirUser
+        ? { reference: p.fhirUser, identifier: { value: p.subject } }
+        : {
+            identifier: { value: p?.subject ?? 'anonymous' },
+            display: p ? undefined : 'Authentication off (loopback)',
+          },
+    ...(person?.altId ? { altId: person.altId } : p?.clientId && !person ? { altId: p.clientId } : {}),
     requestor: true,
     ...(a.address ? { network: { address: a.address, type: '2' as const } } : {}),
     ...(p?.scope
@@ -150,11 +158,15 @@ function agentOf(a: AuditedRequest): AuditEventAgent {
   };
 }
 
-/** The client's `X-Provenance` (a Provenance as JSON), made to point at what the write produced. */
-export function provenanceOf(header: string, written: VersionRow[], now: Date): Provenance {
+/**
+ * The client's `X-Provenance` (a Provenance as JSON), made to point at what the write produced; a
+ * HelseID principal's person and organisation are added to its agents as the token says them.
+ */
+export function provenanceOf(header: string, written: VersionRow[], now: Date, principal?: Principal): Provenance {
   const given = JSON.parse(header) as Provenance;
   return {
     ...given,
+    agent: [...(given.agent ?? []), ...helseIdProvenanceAgents(principal)],
     resourceType: 'Provenance',
     id: undefined,
     target: written.filter((r) => !r.deleted).map((r) => ({ reference: `${r.type}/${r.id}/_history/${r.version}` })),
