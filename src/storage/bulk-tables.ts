@@ -215,10 +215,14 @@ export async function fileContent(db: SqlExecutor, job: string, seq: number): Pr
   return row?.content;
 }
 
-/** A job and its files go (cancelled, or expired). Returns whether there was a job. */
+/**
+ * A job and its files go (cancelled, or expired). Returns whether there was a job. The job's row first:
+ * its lock waits for a save of files under way (which updates that row), whose files are then seen and
+ * deleted too; a save after this finds no job and rolls back.
+ */
 export async function deleteJob(tx: Tx, id: string): Promise<boolean> {
-  await tx.run('DELETE FROM bulk_files WHERE job = ?', [id]);
   const { changes } = await tx.run('DELETE FROM bulk_jobs WHERE id = ?', [id]);
+  await tx.run('DELETE FROM bulk_files WHERE job = ?', [id]);
   return changes > 0;
 }
 

@@ -66,17 +66,21 @@ export async function typeFilterWhere(svc: Services, type: string, query: [strin
   return compileWhere(req, svc.baseUrl, svc.clock.now().getTime());
 }
 
-/** `column` holds the id of a current resource of the type in the patients' compartment (or a patient's). */
+/**
+ * `column` holds the id of a current resource of the type in the patients' compartment (or a patient's).
+ * Correlated, probed per row (the resource by type and id, then its reference rows by rid): a batch
+ * costs what it reads, not what the whole compartment holds, so a large export reads in linear time.
+ */
 function compartmentOf(svc: Services, type: string, patients: string[] | 'all', column: string): Sql | undefined {
   const ids = patients === 'all' ? undefined : inList(patients.length ? patients : ['']);
   if (type === 'Patient') return ids && { sql: `${column} IN (${ids.sql})`, params: ids.params };
   const codes = svc.defs.compartments.get('Patient')?.members.get(type) ?? [];
   if (!codes.length) return { sql: '1 = 0', params: [] };
   const params = codes.map((c) => paramId(type, c));
-  const target = ids ? ` AND target_id IN (${ids.sql})` : '';
+  const target = ids ? ` AND c.target_id IN (${ids.sql})` : '';
   return {
-    sql: `${column} IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.rid IN (SELECT rid FROM sp_reference
-      WHERE param IN (${params.map(() => '?').join(', ')}) AND target_type = 'Patient'${target}))`,
+    sql: `EXISTS (SELECT 1 FROM resources r CROSS JOIN sp_reference c WHERE r.type = ? AND r.id = ${column}
+      AND c.rid = r.rid AND c.param IN (${params.map(() => '?').join(', ')}) AND c.target_type = 'Patient'${target})`,
     params: [type, ...params, ...(ids?.params ?? [])],
   };
 }
