@@ -40,7 +40,7 @@ async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Pro
   await ensureBulkTables(db);
   const transactionTime = svc.clock.now().getTime();
   // the snapshot is taken once the writes begun before transactionTime have committed (or not): none of
-  // them can then appear below it later, to be missed by this export and by the next `_since` one
+  // them (stamped before it) can then commit later, missed by this export and by the next `_since` one
   await awaitWritersInFlight(db);
   const snapshot = await lastSeq(db);
   const { plan, warnings } = await makePlan(svc, level, input, snapshot);

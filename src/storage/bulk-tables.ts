@@ -236,14 +236,18 @@ export async function expiredJobs(db: SqlExecutor, now: number, limit: number): 
 }
 
 /**
- * Waits until every transaction that had begun writing when this was called has ended (PostgreSQL:
- * the oldest running transaction id has passed the newest one seen now), so that a snapshot taken
- * afterwards by MAX(history.seq) has no number below it still to commit: a writer may take its number
- * first and commit last. SQLite has one writer and commits in number order: nothing to wait for.
- * Gives up after `maxMs` (a transaction left open) and says so.
+ * Waits until every transaction that had begun writing when this was called has ended, so that a
+ * snapshot taken afterwards by MAX(history.seq) holds every version stamped before now: a writer stamps
+ * `lastUpdated` inside its transaction and commits later, and on PostgreSQL may take its number first
+ * and commit last. PostgreSQL: the oldest running transaction id has passed the newest one seen now
+ * (gives up after `maxMs`, a transaction left open, and says so); SQLite: an empty transaction, which
+ * commits after the group of writes under way.
  */
 export async function awaitWritersInFlight(storage: Storage, maxMs = 5000): Promise<boolean> {
-  if (storage.kind !== 'postgres') return true;
+  if (storage.kind !== 'postgres') {
+    await storage.transaction(async () => undefined);
+    return true;
+  }
   const now = await storage.get<{ x: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
   const until = Date.now() + maxMs;
   for (;;) {
