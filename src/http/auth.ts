@@ -91,7 +91,8 @@ async function dpopPrincipal(
         proofs.length ? 'A request must carry exactly one DPoP header' : 'A DPoP token needs a DPoP proof header',
         'invalid_dpop_proof',
       );
-    const { jkt } = await dpop.verify(proofs[0], req.method, req.originalUrl, token);
+    const method = (req.res?.locals.clientMethod as string | undefined) ?? req.method; // HEAD, seen as GET
+    const { jkt } = await dpop.verify(proofs[0], method, req.originalUrl, token);
     const claims = await tokens.verify(token);
     const bound = boundJkt(claims);
     if (!bound) throw new TokenError('The access token is not DPoP-bound (it has no cnf.jkt)', 'invalid_token');

@@ -13,6 +13,8 @@ export function headAsGet(): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'HEAD') {
       req.method = 'GET';
+      // what the client sent, for what must name it (a DPoP proof's htm)
+      res.locals.clientMethod = 'HEAD';
       res.once('finish', () => {
         req.method = 'HEAD';
       });

@@ -72,6 +72,18 @@ describe.each(BACKENDS)('DPoP required, on $name', (backend) => {
     expect((await send(t, { authorization: `DPoP ${at}`, dpop: await proof({ token: at }) })).status).toBe(200);
   });
 
+  it('HEAD is checked as HEAD: its proof names HEAD, not the GET it is answered as', async () => {
+    const at = await token();
+    const head = (htm: string) =>
+      proof({ token: at, htm }).then((p) =>
+        t.http().head('/fhir/Patient').set('Authorization', `DPoP ${at}`).set('DPoP', p),
+      );
+    expect((await head('HEAD')).status).toBe(200);
+    const wrong = await head('GET');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['www-authenticate']).toContain("htm 'GET' is not this request's method HEAD");
+  });
+
   it('no Authorization: 401 with a DPoP challenge naming the algorithms', async () => {
     const res = await send(t, {});
     expect(res.status).toBe(401);
