@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
-import { download, kickOff, manifestOf, worker } from './support.js';
+import { download, exported, idsOf, kickOff, manifestOf, waitFor, worker } from './support.js';
+import { ensureBulkTables, insertJob } from '../../src/storage/bulk-tables.js';
+import { FHIR_JSON } from '../support/server.js';
 import { afterAll, beforeAll } from 'vitest';
 import type { ExportWorker } from '../../src/bulk/worker.js';
 
@@ -62,6 +64,55 @@ describe.each(BACKENDS)('Bulk Data kick-off parameters, on $name', (backend) => 
     expect(m.error).toHaveLength(1);
     const [warning] = (await download(t.http, m.error[0].url)) as OperationOutcome[];
     expect(warning.issue[0]).toMatchObject({ severity: 'warning', expression: ['foo'] });
+  });
+
+  it('keeps to _since and _until (meta.lastUpdated, each at its precision)', async () => {
+    const create = async (family: string) => {
+      const res = await t
+        .http()
+        .post('/fhir/Patient')
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Patient', name: [{ family }] });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    t.clock.set('2026-10-05T08:00:00Z');
+    const early = await create('Tidlig');
+    t.clock.set('2026-10-07T08:00:00Z');
+    const late = await create('Sen');
+    const until = await kickOff(t.http, '/fhir/$export?_type=Patient&_until=2026-10-05');
+    expect(idsOf(await exported(t.http, await manifestOf(t.http, until)), 'Patient')).toEqual([early]);
+    const since = await kickOff(t.http, '/fhir/$export?_type=Patient&_since=2026-10-06T00:00:00Z');
+    expect(idsOf(await exported(t.http, await manifestOf(t.http, since)), 'Patient')).toEqual([late]);
+  });
+
+  it('answers a job that failed (three attempts) with an OperationOutcome, as the IG asks', async () => {
+    // a plan whose filter no longer compiles (as a SearchParameter removed since the kick-off would)
+    await ensureBulkTables(t.storage);
+    const now = t.clock.now().getTime();
+    const plan = { types: ['Patient'], snapshot: 1_000_000, filters: { Patient: [[['no-such-parameter', 'x']]] } };
+    await t.storage.transaction((tx) =>
+      insertJob(tx, {
+        id: 'broken-job',
+        status: 'accepted',
+        owner: null,
+        request: 'http://forlop.test/fhir/$export',
+        plan: JSON.stringify(plan),
+        cursor: JSON.stringify({ typeIndex: 0, afterSeq: 0, nextFile: 1, exported: 0 }),
+        requiresToken: false,
+        transactionTime: now,
+        created: now,
+        expires: now + 3600_000,
+      }),
+    );
+    running.wake();
+    const res = await waitFor('the job to fail', async () => {
+      const r = await t.http().get('/fhir/$export-poll-status?_jobId=broken-job');
+      return r.status !== 202 && r;
+    });
+    expect(res.status).toBe(500);
+    expect((res.body as OperationOutcome).issue[0]).toMatchObject({ severity: 'fatal', code: 'exception' });
+    expect((res.body as OperationOutcome).issue[0].diagnostics).toMatch(/no-such-parameter/);
   });
 
   it('answers 404 for an unknown job and 400 for a malformed job id, never a 5xx', async () => {
