@@ -14,6 +14,9 @@ export interface ExportCursor {
   exported: number;
 }
 
+/** How many times larger a batch of a type with `_typeFilter` is. */
+const FILTERED_BATCHES = 10;
+
 /** The job was cancelled (deleted) while it ran: what it had not saved is dropped. */
 export class JobCancelled extends Error {}
 
@@ -130,7 +133,8 @@ async function exportType(svc: Services, plan: ExportPlan, writer: FileWriter): 
     patients: plan.patients,
     // deletions are listed only for an export `_since` a moment (the IG's `deleted`)
     withDeleted: plan.since !== undefined,
-    limit: svc.bulk.batch,
+    // a `_typeFilter` is evaluated again for each batch (bulk-reads.ts): fewer, larger batches
+    limit: svc.bulk.batch * (plan.filters[type]?.length ? FILTERED_BATCHES : 1),
   };
   for (;;) {
     const rows = await exportBatch(svc, svc.store.storage, { ...slice, afterSeq: writer.cursor.afterSeq });

@@ -38,7 +38,11 @@ const withToken = (r: request.Test, token?: string) => (token ? r.set('Authoriza
 
 /** A kick-off (GET with a query, or POST with a Parameters body); the status path, or fails. */
 export async function kickOff(http: Agent, path: string, token?: string): Promise<string> {
-  const res = await withToken(http().get(path).set('Prefer', 'respond-async'), token);
+  // the headers the IG has a client send at kick-off
+  const res = await withToken(
+    http().get(path).set('Prefer', 'respond-async').set('Accept', 'application/fhir+json'),
+    token,
+  );
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   const location = res.headers['content-location'] as string;
   expect(location).toMatch(/\/\$export-poll-status\?_jobId=/);
@@ -48,7 +52,7 @@ export async function kickOff(http: Agent, path: string, token?: string): Promis
 /** Polls the status path until the job is done; the manifest. */
 export async function manifestOf(http: Agent, status: string, token?: string): Promise<Manifest> {
   const res = await waitFor(`the export at ${status}`, async () => {
-    const r = await withToken(http().get(status), token);
+    const r = await withToken(http().get(status).set('Accept', 'application/json'), token);
     if (r.status === 202) return undefined;
     return r;
   });
@@ -63,6 +67,7 @@ export async function download(http: Agent, url: string, token?: string): Promis
   const res = await withToken(
     http()
       .get(local(url))
+      .set('Accept', 'application/fhir+ndjson')
       .buffer(true)
       .parse((r, done) => {
         let text = '';
