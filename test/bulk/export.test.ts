@@ -152,6 +152,38 @@ describe.each(BACKENDS)('Bulk Data export, on $name', (backend) => {
     expect(unknown.status).toBe(404);
   });
 
+  it('narrows a Patient or Group export to the `patient` references of a POST (STU 4)', async () => {
+    const post = (path: string, patients: string[]) =>
+      t
+        .http()
+        .post(path)
+        .set('Prefer', 'respond-async')
+        .set('Content-Type', FHIR_JSON)
+        .send({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: '_type', valueString: 'Patient,Observation' },
+            ...patients.map((p) => ({ name: 'patient', valueReference: { reference: `Patient/${p}` } })),
+          ],
+        });
+    const statusOf = (res: { status: number; headers: Record<string, string> }) => {
+      expect(res.status).toBe(202);
+      return res.headers['content-location'].replace('http://forlop.test', '');
+    };
+    const some = await exported(
+      t.http,
+      await manifestOf(t.http, statusOf(await post('/fhir/Patient/$export', ['p3']))),
+    );
+    expect(idsOf(some, 'Patient')).toEqual(['p3']);
+    expect(idsOf(some, 'Observation')).toEqual(['o2a', 'o2b']);
+    // at Group level the references narrow the members and never add to them (p3 is no member)
+    const members = await exported(
+      t.http,
+      await manifestOf(t.http, statusOf(await post('/fhir/Group/g1/$export', ['p2', 'p3']))),
+    );
+    expect(idsOf(members, 'Patient')).toEqual(['p2']);
+  });
+
   it('adds the latest Provenance of each exported resource with includeAssociatedData', async () => {
     const associated = 'includeAssociatedData=LatestProvenanceResources';
     const group = await kickOff(t.http, `/fhir/Group/g1/$export?_type=Patient,Observation&${associated}`);
