@@ -4,7 +4,8 @@ import { INDEX_TABLES } from '../storage/schema.js';
 import type { Clock } from './clock.js';
 import { FhirError } from './errors.js';
 import { paramId } from './search/param-id.js';
-import { INDEX_COLUMNS, type IndexExtractor, type IndexRow, type IndexTable } from './search/extract.js';
+import type { IndexExtractor, IndexRow, IndexTable } from './search/extract.js';
+import { IndexBuffer, insertRows } from './search/index-buffer.js';
 
 /** One stored version of a resource, as kept in `resources` (current) and `history` (all). */
 export interface VersionRow {
@@ -41,15 +42,24 @@ export type CommitHook = (tx: Tx, written: VersionRow[]) => Promise<void>;
  */
 class HookedTx implements Tx {
   readonly written: VersionRow[] = [];
+  /** Index rows written and not yet sent (index-buffer.ts): sent before a statement that reads them. */
+  readonly index = new IndexBuffer();
   constructor(private readonly tx: Tx) {}
-  all<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  async all<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    await this.index.before(this.tx, sql);
     return this.tx.all<T>(sql, params);
   }
-  get<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+  async get<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    await this.index.before(this.tx, sql);
     return this.tx.get<T>(sql, params);
   }
-  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+  async run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+    await this.index.before(this.tx, sql);
     return this.tx.run(sql, params);
+  }
+  /** Sends what the buffer holds: before the commit hook (which searches the index) and the commit. */
+  flush(): Promise<void> {
+    return this.index.flush(this.tx);
   }
   lock(key: string): Promise<void> {
     return this.tx.lock(key);
@@ -94,6 +104,7 @@ export class ResourceStore {
     return this.storage.transaction(async (raw) => {
       const tx = new HookedTx(raw);
       const result = await fn(tx);
+      await tx.flush();
       // the hook's own writes (the AuditEvent) go to the storage's transaction: they are not what it audits
       if (tx.written.length) await hook(raw, tx.written);
       return result;
@@ -268,35 +279,20 @@ export class ResourceStore {
     if (resource) await this.insertIndex(tx, rid, resource.resourceType, this.extractor.extract(resource));
   }
 
+  /** A resource's index rows: kept by a hooked transaction's buffer, or inserted at once. */
   private async insertIndex(tx: Tx, rid: number, type: string, rows: IndexRow[]): Promise<void> {
-    const byTable = new Map<IndexTable, IndexRow[]>();
+    const byTable = new Map<IndexTable, SqlValue[][]>();
     for (const r of rows) {
-      const list = byTable.get(r.table);
-      if (list) list.push(r);
-      else byTable.set(r.table, [r]);
+      // a resource stored leniently may hold U+0000, which PostgreSQL text cannot: the index drops it
+      const values = [
+        rid,
+        paramId(type, r.param),
+        ...r.values.map((v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)),
+      ];
+      if (tx instanceof HookedTx) tx.index.add(r.table, values);
+      else byTable.set(r.table, [...(byTable.get(r.table) ?? []), values]);
     }
-    for (const [table, list] of byTable) {
-      const cols = INDEX_COLUMNS[table];
-      const tuple = `(${Array(cols.length + 2)
-        .fill('?')
-        .join(', ')})`;
-      // chunks keep statement text (and so the prepared-statement caches) to a few shapes
-      for (let i = 0; i < list.length; i += 50) {
-        const chunk = list.slice(i, i + 50);
-        const params: SqlValue[] = [];
-        // a resource stored leniently may hold U+0000, which PostgreSQL text cannot: the index drops it
-        for (const r of chunk)
-          params.push(
-            rid,
-            paramId(type, r.param),
-            ...r.values.map((v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)),
-          );
-        await tx.run(
-          `INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`,
-          params,
-        );
-      }
-    }
+    for (const [table, list] of byTable) await insertRows(tx, table, list);
   }
 }
 
