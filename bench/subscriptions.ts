@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { startDelivery } from '../src/subscriptions/worker.js';
 import { startInProcess } from '../test/support/in-process.js';
 import { table } from './harness.js';
+import { websocketPingBench } from './subscriptions-websocket.js';
 
 /**
  * Issue 19's figures, on the embedded backend, in one process: N active rest-hook subscriptions, one per
@@ -196,6 +197,7 @@ async function oneSize(n: number): Promise<(string | number)[]> {
 export async function subscriptionsBench(sizes: number[]): Promise<string> {
   const rows: (string | number)[][] = [];
   for (const n of sizes) rows.push(await oneSize(n));
+  const websocket = await websocketPingBench();
   return [
     '### Subscriptions: event → POST (embedded SQLite, in one process, the worker with its default options)',
     '',
@@ -223,5 +225,7 @@ export async function subscriptionsBench(sizes: number[]): Promise<string> {
       ],
       rows,
     ),
+    '',
+    websocket,
   ].join('\n');
 }
