@@ -22,9 +22,8 @@ describe.each(BACKENDS)('a patient-scoped subscriber, on $name', (backend) => {
   const endpoint = useEndpoint();
   let anna = '';
   let bob = '';
-  // Subscription is outside the Patient compartment, which src/security lets a patient/ scope read but not
-  // write: the subscriber holds its Subscription scope as user/, and searches Tasks for its patient only
-  const PATIENT_SCOPE = 'patient/Task.rs user/Subscription.cruds';
+  // a patient app's scopes: its patient's Tasks, and its own Subscriptions (those limited to its patient)
+  const PATIENT_SCOPE = 'patient/Task.rs patient/Subscription.cruds';
   const bearer = async (scope: string, patient?: string) =>
     `Bearer ${await signToken(keys, { scope, ...(patient ? { patient } : {}) }, { now: t.clock.now() })}`;
   const post = async (auth: string, path: string, body: object) =>
