@@ -104,7 +104,7 @@ class FileWriter {
 
 function lineOf(svc: Services, plan: ExportPlan, type: string, row: ExportRow): string {
   if (row.deleted) return deletedLine(type, row.id, new Date(row.lastUpdated).toISOString());
-  return resourceLine(svc.defs, row.content ?? '{}', elementsFor(plan.elements, type));
+  return resourceLine(svc.defs, row.content ?? '{}', elementsFor(svc.defs, plan.elements, type));
 }
 
 /** The Provenance associated with what the types exported (the last phase, `latestProvenance`). */

@@ -134,6 +134,12 @@ describe.each(BACKENDS)('Bulk Data export, on $name', (backend) => {
       expect(Object.keys(p).sort()).toEqual(['gender', 'id', 'meta', 'resourceType']);
       expect(p.meta?.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
     }
+    // an element named without a type applies to every type; mandatory ones (Observation.status, code) stay
+    const observations = await kickOff(t.http, '/fhir/$export?_type=Observation,Organization&_elements=name');
+    const both = await exported(t.http, await manifestOf(t.http, observations));
+    for (const o of both.get('Observation') ?? [])
+      expect(Object.keys(o).sort()).toEqual(['code', 'id', 'meta', 'resourceType', 'status']);
+    expect(Object.keys(both.get('Organization')?.[0] ?? {}).sort()).toEqual(['id', 'meta', 'name', 'resourceType']);
   });
 
   it("exports a Group's members' compartments, and every patient's at Patient level", async () => {
