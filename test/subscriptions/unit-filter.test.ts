@@ -56,12 +56,13 @@ describe.each(BACKENDS)('the unit filter on topics, on $name', (backend) => {
     await unit('unit-b');
   });
 
-  it("tells a unit's subscriber of its own pathways and milestones only", async () => {
+  it("tells a unit's subscriber of its own pathways, milestones and breaches only", async () => {
     t.clock.set(new Date('2026-03-03T09:00:00Z'));
     const ids: string[] = [];
     for (const [topic, filter] of [
       ['pathway-started', 'CarePlan?unit=Organization/unit-a'],
       ['milestone-overdue', 'Task?unit=Organization/unit-a'],
+      ['breach-recorded', 'DetectedIssue?unit=Organization/unit-a'],
     ]) {
       const res = await post(byTopic(topic, filter, endpoint().url));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -95,6 +96,14 @@ describe.each(BACKENDS)('the unit filter on topics, on $name', (backend) => {
       ),
     ).toEqual([`Task/${task.id}`]);
     expect([started.length, overdue.length]).toEqual([1, 1]);
+    // the overdue milestone is a breach too (a DetectedIssue implicating it and its CarePlan): unit-a's only
+    const breaches = await waitFor('breach', () => endpoint().events(ids[2]).length >= 1 && endpoint().events(ids[2]));
+    expect(breaches).toHaveLength(1);
+    const [issue] = focusOf(breaches.map((e) => e.body));
+    const implicated = (await t.http().get(`/fhir/${issue}`)).body.implicated.map(
+      (r: { reference: string }) => r.reference,
+    );
+    expect(implicated).toContain(`Task/${task.id}`);
   });
 
   it('refuses (422) a unit filter on a topic that cannot honour it (a registry report job)', async () => {
@@ -104,10 +113,5 @@ describe.each(BACKENDS)('the unit filter on topics, on $name', (backend) => {
     expect(res.body.issue[0].diagnostics).toMatch(
       /registry-report-ready takes no filter \('unit' cannot be honoured\)/,
     );
-  });
-
-  it('accepts a unit filter on a breach', async () => {
-    const res = await post(byTopic('breach-recorded', 'DetectedIssue?unit=Organization/unit-a', endpoint().url));
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
   });
 });
