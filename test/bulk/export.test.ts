@@ -125,6 +125,10 @@ describe.each(BACKENDS)('Bulk Data export, on $name', (backend) => {
     expect(idsOf(all, 'Observation')).toHaveLength(6); // a filter on one type leaves the others whole
     const two = encodeURIComponent('Observation?value-quantity=60');
     const either = encodeURIComponent('Observation?value-quantity=72');
+    // reverse chaining is a criterion too: the patients with an Observation of 61
+    const has = encodeURIComponent('Patient?_has:Observation:subject:value-quantity=61');
+    const reverse = await kickOff(t.http, `/fhir/$export?_type=Patient&_typeFilter=${has}`);
+    expect(idsOf(await exported(t.http, await manifestOf(t.http, reverse)), 'Patient')).toEqual(['p2']);
     const orred = await kickOff(t.http, `/fhir/$export?_type=Observation&_typeFilter=${two}&_typeFilter=${either}`);
     expect(idsOf(await exported(t.http, await manifestOf(t.http, orred)), 'Observation')).toEqual(['o0a', 'o2b']);
     const subset = await kickOff(t.http, '/fhir/$export?_type=Patient&_elements=Patient.gender');

@@ -50,13 +50,16 @@ interface Sql {
   params: SqlValue[];
 }
 
+/** The parameters starting with `_` that are criteria (R4 §3.1.1.5: common parameters), not result ones. */
+const CRITERIA = new Set(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', '_has']);
+
 /**
  * A `_typeFilter` search of `type` as a WHERE clause over `resources r` (the hooks applied:
  * terminology's `:in` …). Result parameters and includes have no place in it (400).
  */
 export async function typeFilterWhere(svc: Services, type: string, query: [string, string][]): Promise<Sql> {
   const req = parseSearch(svc.defs, type, query, { defaultCount: 1, maxCount: 1 }, true);
-  const result = query.find(([k]) => k.startsWith('_') && !['_id', '_lastUpdated', '_tag', '_profile'].includes(k));
+  const result = query.find(([k]) => k.startsWith('_') && !CRITERIA.has(k.split(':')[0]));
   if (req.includes.length || req.sort.length || result)
     throw new FhirError('invalid', {
       message: `_typeFilter '${type}?…' may hold search criteria only, not '${result?.[0] ?? '_include/_sort'}'`,
