@@ -11,6 +11,15 @@ import { makePlan, type ExportLevel } from './plan.js';
 import type { ExportCursor } from './run.js';
 import './services.js';
 
+/** Said in the error file when a transaction under way at the kick-off had not ended after the wait. */
+const UNSETTLED: OperationOutcomeIssue = {
+  severity: 'warning',
+  code: 'incomplete',
+  diagnostics:
+    'A write under way at transactionTime had not ended after 5 s: what it commits may be missing from this ' +
+    'export and from the next _since export',
+};
+
 /** The status URL of a job (the kick-off's Content-Location). */
 export const statusUrl = (svc: Services, id: string) => `${svc.baseUrl}/$export-poll-status?_jobId=${id}`;
 
@@ -41,9 +50,10 @@ async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Pro
   const transactionTime = svc.clock.now().getTime();
   // the snapshot is taken once the writes begun before transactionTime have committed (or not): none of
   // them (stamped before it) can then commit later, missed by this export and by the next `_since` one
-  await awaitWritersInFlight(db);
+  const settled = await awaitWritersInFlight(db);
   const snapshot = await lastSeq(db);
   const { plan, warnings } = await makePlan(svc, level, input, snapshot);
+  if (!settled) warnings.push(UNSETTLED);
   const id = randomUUID();
   const cursor: ExportCursor = { typeIndex: 0, afterSeq: 0, nextFile: 1, exported: 0 };
   await db.transaction(async (tx) => {
