@@ -29,23 +29,58 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
  * second word, `bind [id] [token]` (a browser's WebSocket cannot set headers; a token in the URL would
  * end up in proxies' logs). An invalid header token refuses the upgrade (401).
  */
-export function subscriptionSockets(svc: Services, basePath: string, tokens?: TokenVerifier): SubscriptionSockets {
+export function subscriptionSockets(
+  svc: Services,
+  basePath: string,
+  tokens?: TokenVerifier,
+  livenessMs = LIVENESS_MS,
+): SubscriptionSockets {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const path = `${basePath}${WEBSOCKET_PATH}`;
+  const liveness = checkLiveness(wss, livenessMs);
   return {
     upgrade(req, socket, head) {
       if (new URL(req.url ?? '/', 'http://socket').pathname !== path)
         return refuseUpgrade(socket, new FhirError('not-found', 'Not found'));
       headerPrincipal(req, tokens).then(
-        (token) => wss.handleUpgrade(req, socket, head, (ws) => serve(svc, ws, tokens, token)),
+        (token) =>
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            wss.emit('connection', ws, req);
+            serve(svc, ws, tokens, token);
+          }),
         (err: unknown) => refuseUpgrade(socket, asFhirError(err)),
       );
     },
     close() {
+      clearInterval(liveness);
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();
     },
   };
+}
+
+/** How often each socket is sent a WebSocket ping frame (RFC 6455 §5.5.2), and must have answered the last. */
+const LIVENESS_MS = 30_000;
+
+/**
+ * A client gone without closing (its network dropped) leaves a socket that still takes writes: pings
+ * would be marked delivered into the void. Each socket must answer a ping frame within `everyMs`, or
+ * it is dropped and unbound — its subscription's next events wait for a bind again.
+ */
+function checkLiveness(wss: WebSocketServer, everyMs: number): NodeJS.Timeout {
+  const alive = new WeakSet<WebSocket>();
+  wss.on('connection', (ws) => {
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+  });
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.delete(ws)) ws.terminate();
+      else ws.ping();
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 /** A verified token's principal and when it expires (epoch seconds). */

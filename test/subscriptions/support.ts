@@ -200,9 +200,14 @@ export interface Listening {
 }
 
 /** Serves `app` on a real listener with websocket Subscriptions on `services` (tokens: auth on). */
-export async function listenWithSockets(app: Express, services: Services, tokens?: TokenVerifier): Promise<Listening> {
+export async function listenWithSockets(
+  app: Express,
+  services: Services,
+  tokens?: TokenVerifier,
+  livenessMs?: number,
+): Promise<Listening> {
   const server = createHttpServer(app, DEFAULT_HTTP_TIMEOUTS, silentLog);
-  const sockets = subscriptionSockets(services, '/fhir', tokens);
+  const sockets = subscriptionSockets(services, '/fhir', tokens, livenessMs);
   server.on('upgrade', sockets.upgrade);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -224,8 +229,9 @@ export class SocketClient {
     ws.on('message', (data) => this.messages.push(data.toString()));
   }
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SocketClient> {
-    const ws = new WebSocket(url, { headers });
+  /** `autoPong: false` plays a client whose network went away: it answers no ping frame. */
+  static async open(url: string, headers: Record<string, string> = {}, autoPong = true): Promise<SocketClient> {
+    const ws = new WebSocket(url, { headers, autoPong });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

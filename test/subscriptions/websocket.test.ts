@@ -110,6 +110,28 @@ describe.each(BACKENDS)('websocket subscriptions, on $name', (backend) => {
     await client.close();
   });
 
+  it('drops a socket that answers no ping frame; its events wait for the next bind', async () => {
+    const quick = await listenWithSockets(t.app, t.services, undefined, 100); // a ping frame every 100 ms
+    try {
+      const id = await activeSocketSubscription(t, 'WsSilent');
+      const silent = await SocketClient.open(quick.socketUrl, {}, false); // its network went away
+      const live = await SocketClient.open(quick.socketUrl);
+      silent.send(`bind ${id}`);
+      live.send(`bind ${id}`);
+      expect([await silent.next('bound'), await live.next('bound')]).toEqual([`bound ${id}`, `bound ${id}`]);
+      await waitFor('the silent socket dropped', () => silent.ws.readyState === silent.ws.CLOSED, 5_000);
+      await new Promise((r) => setTimeout(r, 300)); // three more rounds of ping frames
+      expect(live.ws.readyState).toBe(live.ws.OPEN); // one that answers stays
+      await live.close();
+      await createOrganization(t, 'WsSilent');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await outbox(t, id)).toEqual({ events: 1, delivered: 0 }); // no socket left: not pinged into the void
+      expect(silent.starting('ping')).toHaveLength(0);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('refuses a socket on any other path', async () => {
     const other = node.socketUrl.replace('/fhir/websocket', '/fhir/elsewhere');
     await expect(SocketClient.open(other)).rejects.toThrow(/404/);
