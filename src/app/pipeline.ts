@@ -29,7 +29,8 @@ export function dispatcher(
   audit?: AuditLog,
 ): (principal?: Principal, address?: string) => Dispatch {
   return (principal, address) => {
-    const base: Services = principal ? { ...services, principal } : services;
+    // one request (a Bundle's entries too) shares the memo of what it reads once (fhir/ports.ts RequestMemo)
+    const base: Services = { ...services, ...(principal ? { principal } : {}), requestMemo: new Map() };
     // SearchParameters another API node wrote: checked once per request, not per Bundle entry
     let synced: Promise<void> | undefined;
     const sync = (route: Route) =>

@@ -60,6 +60,28 @@ export interface ValidateOptions {
   profiles?: string[];
   /** Code systems and value sets to use besides the stored ones (like `tx-resource`: supporting files). */
   terminology?: (CodeSystem | ValueSet)[];
+  /** What the validator may read once and reuse for the rest of the request (a Bundle's entries). */
+  memo?: RequestMemo;
+}
+
+/**
+ * Values read once per request and reused by its parts — the terminology generation a Bundle's hundred
+ * validations would otherwise each read (issue 21). The core clears it when the request writes a
+ * resource of one of the validator's `definitionTypes`, so what a request wrote is seen by its next entry.
+ */
+export type RequestMemo = Map<string, Promise<unknown>>;
+
+/** The memo's value for `key`, read by `read` once per memo (each time without one). */
+export function memoized<T>(memo: RequestMemo | undefined, key: string, read: () => Promise<T>): Promise<T> {
+  if (!memo) return read();
+  let value = memo.get(key) as Promise<T> | undefined;
+  if (!value) {
+    value = read();
+    memo.set(key, value);
+    // a failed read is not remembered: the next part of the request reads again
+    value.catch(() => memo.delete(key));
+  }
+  return value;
 }
 
 /** What the store asks of a validator on every write (and `$validate` and the command ask directly). */
@@ -67,6 +89,8 @@ export interface ResourceValidator {
   validate(resource: Resource, options?: ValidateOptions): Promise<OperationOutcomeIssue[]>;
   /** The profiles of a resource type it validates against (for the CapabilityStatement). */
   supportedProfiles(type: string): string[];
+  /** Types whose writes change what it validates against: a request's memo is cleared by them. */
+  readonly definitionTypes?: readonly string[];
 }
 
 /** Rewrites a parsed search before it is compiled (terminology expands `:in`, `:below` … into codes). */

@@ -3,7 +3,7 @@ import type { Tx } from '../storage/types.js';
 import type { Clock } from './clock.js';
 import type { Definitions } from './definitions.js';
 import type { Operation } from './operations/types.js';
-import type { AccessPolicy, ResourceValidator, SearchHook } from './ports.js';
+import type { AccessPolicy, RequestMemo, ResourceValidator, SearchHook } from './ports.js';
 import type { ResourceStore } from './store.js';
 
 /** Limits that protect the server from oversized input; all configurable. */
@@ -42,6 +42,8 @@ export interface Services {
   searchHooks: SearchHook[];
   /** Brings the definitions up to date with what another server process wrote (SearchParameters): once per request. */
   refreshDefinitions(): Promise<void>;
+  /** One request's memo (set per request by the pipeline; absent for the server's own work). */
+  requestMemo?: RequestMemo;
 }
 
 /** One write, as a reaction sees it: the resource before and after, and who made it. */

@@ -37,7 +37,7 @@ class Lru<V> {
  * every stateless API node invalidate themselves without messages between nodes.
  */
 /** The types whose every version moves the terminology generation. */
-const GENERATION_TYPES = ['CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition'];
+export const GENERATION_TYPES: readonly string[] = ['CodeSystem', 'ValueSet', 'ConceptMap', 'StructureDefinition'];
 
 export class TerminologyStore {
   private readonly byUrl = new Lru<TerminologyResource[]>(2000);

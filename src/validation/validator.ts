@@ -5,12 +5,13 @@ import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition, Valu
 import type { Definitions } from '../fhir/definitions.js';
 import { entriesWithCode, expandValueSet } from '../terminology/expand.js';
 import { entryMatches, MEMBERSHIP_SETTINGS } from '../terminology/membership.js';
-import { TerminologyContext, type TerminologyStore } from '../terminology/source.js';
+import { GENERATION_TYPES, TerminologyContext, type TerminologyStore } from '../terminology/source.js';
 import { latest, splitCanonical } from '../terminology/versions.js';
 import { Invariants } from './constraints.js';
 import { bundleIssues } from './datatype-rules.js';
 import { schemaIssues } from './schema.js';
 import { Structures, type Structure } from './structures.js';
+import { memoized } from '../fhir/ports.js';
 import type { ResourceValidator, ValidateOptions } from './types.js';
 import { Walker, type BindingCheck, type WalkResult } from './walker.js';
 
@@ -51,8 +52,13 @@ export function loadProfiles(dir: string): StructureDefinition[] {
  * required and extensible bindings and known code systems through the terminology service, and the
  * Norwegian identifier rules. Nested resources are validated the same way, each at its path.
  */
+/** The memo key of the terminology generation (read once per request, see fhir/ports.ts RequestMemo). */
+const TERMINOLOGY_GENERATION = 'terminology-generation';
+
 export class FhirValidator implements ResourceValidator {
   readonly structures: Structures;
+  /** A write of these changes the terminology and profiles it validates against (the generation). */
+  readonly definitionTypes = GENERATION_TYPES;
   private readonly walker: Walker;
 
   constructor(
@@ -66,7 +72,8 @@ export class FhirValidator implements ResourceValidator {
 
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
     const issues: OperationOutcomeIssue[] = [];
-    const ctx = new TerminologyContext(this.terminology, await this.terminology.generation(), options.terminology);
+    const generation = await memoized(options.memo, TERMINOLOGY_GENERATION, () => this.terminology.generation());
+    const ctx = new TerminologyContext(this.terminology, generation, options.terminology);
     await this.one(
       resource as unknown as Record<string, unknown>,
       resource.resourceType,

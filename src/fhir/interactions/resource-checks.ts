@@ -33,7 +33,7 @@ export function requireType(svc: Services, type: string | undefined): string {
  * warnings (and, when lenient, the errors) for a `Prefer: return=OperationOutcome` response.
  */
 export async function checkResource(svc: Services, resource: Resource): Promise<OperationOutcomeIssue[]> {
-  const issues = await svc.validator.validate(resource);
+  const issues = await svc.validator.validate(resource, { memo: svc.requestMemo });
   if (svc.validationMode === 'strict' && issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
     throw new FhirError(
       'unprocessable',

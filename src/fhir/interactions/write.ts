@@ -72,6 +72,8 @@ async function afterWrite(
   prev: VersionRow | undefined,
   action: 'c' | 'u' | 'd',
 ): Promise<VersionRow> {
+  // what the rest of the request validates against has changed: read it again (ports.ts RequestMemo)
+  if (svc.validator.definitionTypes?.includes(row.type)) svc.requestMemo?.clear();
   if (action !== 'd') await svc.access.checkWritten(svc, tx, row, action);
   if (!reactive(svc, row.type)) return row;
   const event = {
