@@ -106,9 +106,16 @@ export interface LoadOptions {
   method?: string;
   body?: string;
   /** A different path (and body) per request. */
-  setupRequest?: (req: { path: string; body?: string }) => { path: string; body?: string };
+  /** Changes each request before it is sent: its path, body or headers (autocannon's request object). */
+  setupRequest?: (req: BenchRequest) => BenchRequest;
   onResponse?: (status: number, body: string) => void;
   /** More request headers (Authorization …). */
+  headers?: Record<string, string>;
+}
+
+export interface BenchRequest {
+  path: string;
+  body?: string;
   headers?: Record<string, string>;
 }
 

@@ -1,12 +1,13 @@
 import { load, startServer, table, type LoadResult } from './harness.js';
 import { ISSUER, makeKeys, signToken } from '../test/security/support.js';
 import { benchPatient, PersonNumbers } from './patients.js';
+import { dpopBench } from './dpop.js';
 
 /**
  * Issue 8's figure: what authentication and the audit trail cost. The same server (embedded SQLite)
  * twice in one run — without them, and with RS256 bearer tokens verified on every request, SMART
  * scopes checked and an AuditEvent for every read and create — under the same load: creates, then
- * reads of random ones, 16 connections.
+ * reads of random ones, 16 connections. Then issue 22's: DPoP against bearer tokens on reads (dpop.ts).
  */
 export async function securityBench(n: number, seconds: number): Promise<string> {
   const keys = await makeKeys();
@@ -76,5 +77,7 @@ export async function securityBench(n: number, seconds: number): Promise<string>
     `${n.toLocaleString('en-US')} creates, then reads of random ones for ${seconds} s; the same server process without, and with, token verification, scope checks and an AuditEvent per request (reads through the batched audit log, creates in their own transaction).`,
     '',
     table(['server', 'N', 'create/s', 'create p50/p99 ms', 'overhead', 'read/s', 'read p50/p99 ms', 'overhead'], rows),
+    '',
+    await dpopBench(keys, seconds),
   ].join('\n');
 }

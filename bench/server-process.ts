@@ -19,10 +19,20 @@ async function forlop(): Promise<express.Express> {
   const jwks = process.env.BENCH_JWKS;
   const { TokenVerifier } = await import('../src/security/tokens.js');
   const { systemClock } = await import('../src/fhir/clock.js');
+  // BENCH_DPOP=allowed: Bearer or DPoP-bound tokens, a fresh proof checked per request (jti in the database)
+  const { dpopVerifierOf } = await import('../src/security/dpop-setup.js');
+  const { loadHelseIdProfile } = await import('../src/security/helseid.js');
+  const dpopSettings = {
+    mode: process.env.BENCH_DPOP === 'allowed' ? ('allowed' as const) : ('off' as const),
+    algorithms: loadHelseIdProfile().proofAlgorithms,
+    iatWindowSeconds: 60,
+    iatFutureSeconds: 5,
+  };
   const security = jwks
     ? {
         tokens: new TokenVerifier({ issuer: process.env.BENCH_ISSUER as string, audience: baseUrl, jwks }, systemClock),
         smart: { issuer: process.env.BENCH_ISSUER as string, tokenEndpoint: 'https://auth.example/token' },
+        dpop: dpopVerifierOf(dpopSettings, baseUrl, storage, systemClock),
       }
     : undefined;
   const built = buildApp({
