@@ -216,6 +216,35 @@ describe.each(BACKENDS)('REST interactions on $name', (backend) => {
     expect((await t.http().get('/fhir/Patient/unknown-id/_history')).status).toBe(404);
   });
 
+  it('links the first and last pages of a history (R4 §3.1.1.5.6), the last one holding the oldest', async () => {
+    const created = await t
+      .http()
+      .post('/fhir/Basic')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Basic', code: { text: 'v1' } });
+    const id = created.body.id as string;
+    for (let v = 2; v <= 7; v++)
+      await t
+        .http()
+        .put(`/fhir/Basic/${id}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Basic', id, code: { text: `v${v}` } });
+    const link = (b: { link: { relation: string; url: string }[] }, rel: string) =>
+      b.link.find((l) => l.relation === rel)?.url.replace(BASE, '/fhir');
+    const versions = (b: { entry: { resource: { meta: { versionId: string } } }[] }) =>
+      b.entry.map((e) => e.resource.meta.versionId);
+    const page1 = await t.http().get(`/fhir/Basic/${id}/_history?_count=3`);
+    expect(versions(page1.body)).toEqual(['7', '6', '5']);
+    const last = await t.http().get(link(page1.body, 'last')!);
+    expect(versions(last.body)).toEqual(['1']); // 7 versions in pages of 3: 7-5, 4-2, 1
+    // the last page is where following `next` ends, and `first` leads back to the newest
+    const page2 = await t.http().get(link(page1.body, 'next')!);
+    expect(versions((await t.http().get(link(page2.body, 'next')!)).body)).toEqual(['1']);
+    expect(versions((await t.http().get(link(last.body, 'first')!)).body)).toEqual(['7', '6', '5']);
+    const one = await t.http().get(`/fhir/Basic/${id}/_history?_count=10`);
+    expect(link(one.body, 'last')).toBe(link(one.body, 'first'));
+  });
+
   it('If-None-Exist: creates when nothing matches, returns the match when one does, 412 when several do', async () => {
     const body = patient('Vik', { identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13097248022' }] });
     const first = await t

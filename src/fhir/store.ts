@@ -167,6 +167,30 @@ export class ResourceStore {
     return { total: Number(total?.n ?? 0), rows };
   }
 
+  /**
+   * The sequence number of the history row `offset` rows from the oldest (of everything, a type or one
+   * resource, since `since`): the cursor of a history's last page, found without walking the newer rows.
+   */
+  async historySeqFromOldest(q: Omit<HistoryQuery, 'before' | 'limit'>, offset: number): Promise<number | undefined> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    for (const [clause, value] of [
+      ['type = ?', q.type],
+      ['id = ?', q.id],
+      ['last_updated >= ?', q.since],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(clause);
+      params.push(value);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const row = await this.storage.get<{ seq: number }>(
+      `SELECT seq FROM history ${filter} ORDER BY seq ASC LIMIT 1 OFFSET ?`,
+      [...params, offset],
+    );
+    return row === undefined ? undefined : Number(row.seq);
+  }
+
   /** Whether the stored resource `rid` of `type` refers to `target` through one of these reference parameters. */
   async refersTo(
     db: SqlExecutor,

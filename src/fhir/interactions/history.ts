@@ -45,7 +45,10 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
     ['_count', String(count)],
     ...(cursor !== undefined ? [['_cursor', String(cursor)] as [string, string]] : []),
   ];
-  const links: BundleLink[] = [{ relation: 'self', url: withQuery(base, self) }];
+  const links: BundleLink[] = [
+    { relation: 'self', url: withQuery(base, self) },
+    ...(await firstAndLast(svc, { type, id, since }, total, count, base, used)),
+  ];
   if (rows.length > count && page.length) {
     links.push({
       relation: 'next',
@@ -54,4 +57,26 @@ export async function history(svc: Services, req: FhirRequest): Promise<FhirResp
   }
   const entries = page.map((r) => historyEntry(svc.baseUrl, r));
   return { status: 200, resource: bundle('history', entries, links, total, svc.clock.now()) };
+}
+
+/**
+ * `first` and `last` links (R4 §3.1.1.5.6 paging, for history too): pages are `count` versions each from
+ * the newest, so the last holds the oldest `total mod count` (or `count`) and its cursor is the version
+ * just newer than those — found counting from the oldest, so it costs a page, not the whole history.
+ */
+async function firstAndLast(
+  svc: Services,
+  q: { type?: string; id?: string; since?: number },
+  total: number,
+  count: number,
+  base: string,
+  used: [string, string][],
+): Promise<BundleLink[]> {
+  const paging: [string, string][] = [...used, ['_count', String(count)]];
+  const first: BundleLink = { relation: 'first', url: withQuery(base, paging) };
+  if (!count || total <= count) return [first, { relation: 'last', url: first.url }];
+  const inLast = total % count || count;
+  const cursor = await svc.store.historySeqFromOldest(q, inLast);
+  if (cursor === undefined) return [first];
+  return [first, { relation: 'last', url: withQuery(base, [...paging, ['_cursor', String(cursor)]]) }];
 }
