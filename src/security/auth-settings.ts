@@ -56,11 +56,10 @@ export function authProfileOf(env: NodeJS.ProcessEnv, clockToleranceSeconds: num
   const nonceSecret = value(env, 'DPOP_NONCE_SECRET');
   if (nonceSecret !== undefined && nonceSecret.length < 32)
     throw new Error('DPOP_NONCE_SECRET must be at least 32 characters');
+  // checked whatever the profile: a setting that is wrong is said at start, not when it first matters
+  const writeSecurityLevel = count(env, 'WRITE_SECURITY_LEVEL', 4, 0, 4);
   return {
-    helseid:
-      profile === 'helseid'
-        ? { ...shipped, writeSecurityLevel: count(env, 'WRITE_SECURITY_LEVEL', 4, 0, 4) }
-        : undefined,
+    helseid: profile === 'helseid' ? { ...shipped, writeSecurityLevel } : undefined,
     dpop: {
       mode: mode as DpopMode,
       algorithms: shipped.proofAlgorithms,
