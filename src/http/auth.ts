@@ -46,6 +46,8 @@ export async function authenticate(req: Request, tokens: TokenVerifier, dpop?: D
       : 'This server accepts only DPoP-bound access tokens (Authorization: DPoP <token> and a DPoP proof)';
     throw refused(dpopChallenge, new TokenError(message, 'invalid_token'));
   }
+  if (scheme !== 'bearer' && mode === 'required')
+    throw refused(dpopChallenge, new TokenError('The Authorization header must be "DPoP <token>"', 'invalid_request'));
   if (scheme !== 'bearer') {
     throw new FhirError('unauthorized', 'The Authorization header must be "Bearer <token>"', {
       'WWW-Authenticate':

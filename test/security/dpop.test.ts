@@ -256,6 +256,13 @@ describe.each(BACKENDS)('DPoP required, on $name', (backend) => {
       'accepts only DPoP-bound access tokens',
     ],
     [
+      'a Basic header (DPoP required)',
+      async () => ({ authorization: 'Basic dXNlcjpwYXNz' }),
+      401,
+      'invalid_request',
+      'The Authorization header must be "DPoP <token>"',
+    ],
+    [
       'token typ JOSE',
       async () => dpopRequest({}, await token({}, { typ: 'JOSE' })),
       401,
