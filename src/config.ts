@@ -81,6 +81,10 @@ export interface Config {
   bulkFileMaxBytes: number;
   /** Bulk Data export: how long a completed job's files are kept (BULK_EXPIRES_HOURS). */
   bulkExpiresHours: number;
+  /** Bulk Data import: the URL prefixes `$import` may fetch from (BULK_IMPORT_SOURCES); none by default. */
+  bulkImportSources: string[];
+  /** Bulk Data import: the most bytes of one imported file (BULK_IMPORT_MAX_BYTES). */
+  bulkImportMaxBytes: number;
 }
 
 export interface AuthConfig extends TokenConfig, AuthProfileConfig {
@@ -241,6 +245,17 @@ function endpointsOf(v: string | undefined): string[] {
   return prefixes;
 }
 
+/** BULK_IMPORT_SOURCES: https:// URL prefixes (http only on loopback) `$import` may fetch from. */
+function importSourcesOf(v: string | undefined): string[] {
+  const prefixes = listOf(v);
+  for (const prefix of prefixes) {
+    const url = URL.canParse(prefix) ? new URL(prefix) : undefined;
+    if (!(url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname))))
+      throw new Error(`BULK_IMPORT_SOURCES must list https:// URL prefixes (http only on loopback), not '${prefix}'`);
+  }
+  return prefixes;
+}
+
 /** HEADERS_TIMEOUT_MS: Node refuses a headers timeout longer than the request timeout. */
 function headersTimeoutOf(env: NodeJS.ProcessEnv, requestTimeoutMs: number): number {
   const ms = int(env, 'HEADERS_TIMEOUT_MS', requestTimeoutMs ? Math.min(10_000, requestTimeoutMs) : 10_000);
@@ -320,5 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...subscriptionsOf(env),
     bulkFileMaxBytes: atLeastOne(env, 'BULK_FILE_MAX_BYTES', 64 * 1024 * 1024),
     bulkExpiresHours: atLeastOne(env, 'BULK_EXPIRES_HOURS', 24),
+    bulkImportSources: importSourcesOf(env.BULK_IMPORT_SOURCES),
+    bulkImportMaxBytes: atLeastOne(env, 'BULK_IMPORT_MAX_BYTES', 256 * 1024 * 1024),
   };
 }

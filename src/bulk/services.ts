@@ -6,12 +6,18 @@ export interface BulkSettings {
   expiresMs: number;
   /** How many resources are read from the database at a time. */
   batch: number;
+  /** URL prefixes `$import` may fetch NDJSON from (BULK_IMPORT_SOURCES); none: import refuses every URL. */
+  importSources: string[];
+  /** The most bytes of one imported file (BULK_IMPORT_MAX_BYTES). */
+  importMaxBytes: number;
 }
 
 export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   fileMaxBytes: 64 * 1024 * 1024,
   expiresMs: 24 * 3600_000,
   batch: 1000,
+  importSources: [],
+  importMaxBytes: 256 * 1024 * 1024,
 };
 
 /** Wakes this process's export worker when a job is accepted (other nodes find it by polling). */

@@ -5,6 +5,7 @@ import type { FhirResponse } from '../fhir/request.js';
 import type { Services } from '../fhir/services.js';
 import { deleteJob, listFiles, type BulkFileInfo, type BulkJobRow } from '../storage/bulk-tables.js';
 import { jobOfCaller, queryValue } from './owner.js';
+import type { ImportCursor, ImportPlan } from './import-run.js';
 import type { ExportPlan } from './plan.js';
 import { phasesOf, type ExportCursor } from './run.js';
 
@@ -15,8 +16,20 @@ const RETRY_AFTER = '2';
 export const fileUrl = (svc: Services, job: string, seq: number) =>
   `${svc.baseUrl}/$export-file?_jobId=${job}&_file=${seq}`;
 
+/** `X-Progress` of an import: the file being stored and how many resources are. */
+function importProgress(job: BulkJobRow): string {
+  const plan = JSON.parse(job.plan) as ImportPlan;
+  const cursor = JSON.parse(job.cursor) as ImportCursor;
+  const stored = cursor.imported.reduce((a, b) => a + (b ?? 0), 0);
+  const at = Math.min(cursor.input + 1, plan.inputs.length);
+  return `${job.status}: file ${at} of ${plan.inputs.length}, line ${cursor.line}; ${stored} resources stored`;
+}
+
+const isImport = (job: BulkJobRow) => (JSON.parse(job.plan) as { kind?: string }).kind === 'import';
+
 /** `X-Progress` (Bulk Data IG: free text): the type being written and what the files hold so far. */
 function progress(job: BulkJobRow): string {
+  if (isImport(job)) return importProgress(job);
   const plan = JSON.parse(job.plan) as ExportPlan;
   const cursor = JSON.parse(job.cursor) as ExportCursor;
   const phases = phasesOf(plan);
@@ -32,6 +45,19 @@ function progress(job: BulkJobRow): string {
  */
 function manifest(svc: Services, job: BulkJobRow, files: BulkFileInfo[]): string {
   const item = (f: BulkFileInfo) => ({ type: f.type, url: fileUrl(svc, job.id, f.seq), count: f.count });
+  if (isImport(job)) {
+    // an import's output: per input file, what was stored from it
+    const plan = JSON.parse(job.plan) as ImportPlan;
+    const cursor = JSON.parse(job.cursor) as ImportCursor;
+    const output = plan.inputs.map((i, n) => ({ type: i.type, inputUrl: i.url, count: cursor.imported[n] ?? 0 }));
+    return JSON.stringify({
+      transactionTime: new Date(job.transactionTime).toISOString(),
+      request: job.request,
+      requiresAccessToken: job.requiresToken,
+      output,
+      error: files.filter((f) => f.kind === 'error').map(item),
+    });
+  }
   return JSON.stringify({
     transactionTime: new Date(job.transactionTime).toISOString(),
     request: job.request,

@@ -9,6 +9,7 @@ import {
 } from '../storage/bulk-tables.js';
 import { storageFault } from '../storage/faults.js';
 import { Lease } from '../storage/lease.js';
+import { runImport } from './import-run.js';
 import { JobCancelled, runExport, type RunHooks } from './run.js';
 
 export interface ExportWorkerOptions extends RunHooks {
@@ -117,8 +118,11 @@ class Worker implements ExportWorker {
     try {
       const job = await readJob(db, id);
       if (!job || (job.status !== 'accepted' && job.status !== 'in-progress')) return;
-      await runExport(this.svc, job, lease, this.options);
-      this.log({ level: 'info', msg: 'export job completed', job: id });
+      // an import's plan says so; every other job is an export
+      const kind = (JSON.parse(job.plan) as { kind?: string }).kind === 'import' ? 'import' : 'export';
+      if (kind === 'import') await runImport(this.svc, job, lease);
+      else await runExport(this.svc, job, lease, this.options);
+      this.log({ level: 'info', msg: `${kind} job completed`, job: id });
     } catch (err) {
       if (!(err instanceof JobCancelled)) await this.failed(id, err);
     } finally {

@@ -50,5 +50,13 @@ describe('Bulk Data configuration', () => {
     });
     expect(() => loadConfig({ BULK_FILE_MAX_BYTES: '0' })).toThrow(/BULK_FILE_MAX_BYTES/);
     expect(() => loadConfig({ BULK_EXPIRES_HOURS: 'soon' })).toThrow(/BULK_EXPIRES_HOURS/);
+    // import fetches from nowhere unless told; plain http only on loopback
+    expect(config.bulkImportSources).toEqual([]);
+    const sources = 'https://source.example/ndjson/, http://127.0.0.1:9000/';
+    expect(loadConfig({ BULK_IMPORT_SOURCES: sources }).bulkImportSources).toEqual([
+      'https://source.example/ndjson/',
+      'http://127.0.0.1:9000/',
+    ]);
+    expect(() => loadConfig({ BULK_IMPORT_SOURCES: 'http://source.example/' })).toThrow(/BULK_IMPORT_SOURCES/);
   });
 });

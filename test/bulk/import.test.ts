@@ -1,0 +1,131 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import type { ExportWorker } from '../../src/bulk/worker.js';
+import { download, local, waitFor, worker } from './support.js';
+
+/** NDJSON files served on a loopback port, as a source system would publish them. */
+const FILES: Record<string, string> = {
+  '/patients.ndjson': [
+    JSON.stringify({ resourceType: 'Patient', id: 'imp1', name: [{ family: 'Import' }] }),
+    JSON.stringify({ resourceType: 'Patient', id: 'imp2', name: [{ family: 'Import' }], gender: 'female' }),
+    'not json at all',
+    JSON.stringify({ resourceType: 'Observation', id: 'wrong-type', status: 'final', code: { text: 'x' } }),
+    JSON.stringify({ resourceType: 'Patient', id: 'imp3', gender: 'nonsense' }),
+    JSON.stringify({ resourceType: 'Patient', id: 'imp4', name: [{ family: 'Import' }] }),
+    '',
+  ].join('\n'),
+  '/observations.ndjson': ['a', 'b']
+    .map((id) =>
+      JSON.stringify({
+        resourceType: 'Observation',
+        id: `imp-o${id}`,
+        status: 'final',
+        code: { text: 'Puls' },
+        subject: { reference: 'Patient/imp1' },
+      }),
+    )
+    .join('\n'),
+};
+
+describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
+  const t = useServer(backend, { bulk: { importSources: ['http://127.0.0.1:'] } });
+  let source: Server;
+  let base = '';
+  let running: ExportWorker;
+  beforeAll(async () => {
+    source = createServer((req, res) => {
+      const body = FILES[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200, { 'Content-Type': 'application/fhir+ndjson' });
+      res.end(body ?? '');
+    });
+    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
+    running = worker(t);
+  });
+  afterAll(async () => {
+    await running.stop();
+    await new Promise((r) => source.close(r));
+  });
+
+  const parameters = (inputs: [string, string][], more: object[] = []) => ({
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'inputFormat', valueCode: 'application/fhir+ndjson' },
+      ...inputs.map(([type, url]) => ({
+        name: 'input',
+        part: [
+          { name: 'type', valueCode: type },
+          { name: 'url', valueUri: url },
+        ],
+      })),
+      ...more,
+    ],
+  });
+  const post = (body: object, prefer = 'respond-async') =>
+    t.http().post('/fhir/$import').set('Prefer', prefer).set('Content-Type', FHIR_JSON).send(body);
+
+  /** Kicks off an import of the two files and waits for its manifest. */
+  async function importBoth() {
+    const res = await post(
+      parameters([
+        ['Patient', `${base}/patients.ndjson`],
+        ['Observation', `${base}/observations.ndjson`],
+      ]),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const status = local(res.headers['content-location'] as string);
+    const done = await waitFor('the import', async () => {
+      const r = await t.http().get(status);
+      return r.status !== 202 && r;
+    });
+    expect(done.status, done.text).toBe(200);
+    return JSON.parse(done.text) as {
+      output: { type: string; inputUrl: string; count: number }[];
+      error: { url: string; count: number }[];
+    };
+  }
+
+  it('stores each line as an update, and reports every line it could not store', async () => {
+    const m = await importBoth();
+    expect(m.output).toEqual([
+      { type: 'Patient', inputUrl: `${base}/patients.ndjson`, count: 3 },
+      { type: 'Observation', inputUrl: `${base}/observations.ndjson`, count: 2 },
+    ]);
+    expect((await t.http().get('/fhir/Patient/imp2')).body.gender).toBe('female');
+    expect((await t.http().get('/fhir/Observation/imp-ob')).status).toBe(200);
+    expect((await t.http().get('/fhir/Patient/imp3')).status).toBe(404);
+    const errors = (await Promise.all(m.error.map((f) => download(t.http, f.url)))).flat() as OperationOutcome[];
+    const said = errors.map((e) => e.issue[0].diagnostics ?? '');
+    expect(said).toHaveLength(3);
+    expect(said[0]).toMatch(/patients\.ndjson line 3: the line is not JSON/);
+    expect(said[1]).toMatch(/line 4: the line is not a Patient/);
+    expect(said[2]).toMatch(/line 5: Invalid code 'nonsense'/);
+    expect(errors[2].issue[0].expression?.[0]).toMatch(/^Patient\.gender/);
+  });
+
+  it('is idempotent: the same files again store no new version', async () => {
+    const m = await importBoth();
+    expect(m.output.map((o) => o.count)).toEqual([3, 2]);
+    expect((await t.http().get('/fhir/Patient/imp1')).body.meta.versionId).toBe('1');
+  });
+
+  it('refuses a kick-off without respond-async, a URL outside BULK_IMPORT_SOURCES and bad parameters', async () => {
+    const refused = async (body: object, expression: string, prefer?: string) => {
+      const res = await post(body, prefer);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect((res.body as OperationOutcome).issue[0].expression).toEqual([expression]);
+    };
+    await refused(parameters([['Patient', `${base}/patients.ndjson`]]), 'Prefer', 'handling=strict');
+    await refused(parameters([['Patient', 'https://elsewhere.example/patients.ndjson']]), 'input.url');
+    await refused(parameters([['Nonsense', `${base}/patients.ndjson`]]), 'input.type');
+    await refused(parameters([]), 'input');
+    await refused(parameters([['Patient', `${base}/patients.ndjson`]], [{ name: 'mode', valueCode: 'x' }]), 'mode');
+    const wrongFormat = parameters([['Patient', `${base}/patients.ndjson`]]);
+    wrongFormat.parameter[0] = { name: 'inputFormat', valueCode: 'application/json' };
+    await refused(wrongFormat, 'inputFormat');
+  });
+});
