@@ -233,7 +233,7 @@ async function systemPart(
     cs = await resolveSystem(ctx, system, inc.version, settings, where);
   } catch (err) {
     if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
-    const version = settings.forceSystemVersions.get(system) ?? inc.version ?? settings.systemVersions.get(system);
+    const version = requestedVersion(system, inc.version, settings);
     out.missing.push({ system, version });
     out.systems.set(system, { version, pinned, pattern: version });
     return undefined;
@@ -361,15 +361,33 @@ function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: 
   return [...cs.concepts.values()].filter((c) => tests.every((t) => t(c))).map((c) => entry(c));
 }
 
+/**
+ * The version of a system an include asks for: `force-system-version`, else the include's own, else
+ * `system-version`, else `check-system-version` (R4 $expand: a versionless include leaves the choice
+ * to the server, so it takes the latest version the check allows rather than one it would refuse).
+ */
+export function requestedVersion(
+  system: string,
+  version: string | undefined,
+  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions' | 'checkSystemVersions'>,
+): string | undefined {
+  return (
+    settings.forceSystemVersions.get(system) ??
+    version ??
+    settings.systemVersions.get(system) ??
+    settings.checkSystemVersions.get(system)
+  );
+}
+
 /** Finds the code system an include names, honouring the version parameters; unknown ones are errors. */
 export async function resolveSystem(
   ctx: TerminologyContext,
   system: string,
   version: string | undefined,
-  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions'>,
+  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions' | 'checkSystemVersions'>,
   where: string,
 ): Promise<CodeSystemIndex> {
-  const wanted = settings.forceSystemVersions.get(system) ?? version ?? settings.systemVersions.get(system);
+  const wanted = requestedVersion(system, version, settings);
   const cs = await ctx.codeSystem(system, wanted);
   if (!cs) {
     const known = (await ctx.all('CodeSystem', system)).map((r) => r.version ?? '').filter(Boolean);

@@ -288,7 +288,8 @@ async function findCodeSystem(
     : (input.settings.forceSystemVersions.get(system) ??
       coding.version ??
       input.codeSystem?.version ??
-      input.settings.systemVersions.get(system));
+      input.settings.systemVersions.get(system) ??
+      input.settings.checkSystemVersions.get(system));
   const cs = await ctx.codeSystem(system, version);
   if (!cs) await unknownSystem(ctx, system, version, res, at);
   return cs;

@@ -251,6 +251,15 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     it('system-version picks the version a versionless include uses; force-system-version overrides a pinned one', async () => {
       const res = await run([{ name: 'system-version', valueUri: `${TEST_CS}|1.0.0` }]);
       expect(codes(res.body)).toContain('psychosis');
+      expect(res.body.expansion.parameter).toContainEqual({ name: 'system-version', valueUri: `${TEST_CS}|1.0.0` });
+      // a pinned include is not changed by system-version, so the parameter is not reported as used
+      const unaffected = await post([
+        { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '2.0.0' }] }) },
+        { name: 'tx-resource', resource: v2 },
+        { name: 'system-version', valueUri: `${TEST_CS}|1.0.0` },
+      ]);
+      expect(codes(unaffected.body)).toEqual(['new-in-2']);
+      expect(unaffected.body.expansion.parameter.map((p: { name: string }) => p.name)).not.toContain('system-version');
       const pinned = await post([
         { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '2.0.0' }] }) },
         { name: 'tx-resource', resource: v2 },
@@ -263,9 +272,21 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
       });
     });
 
-    it('check-system-version refuses a version that does not match (wildcards allowed)', async () => {
-      expect((await run([{ name: 'check-system-version', valueUri: `${TEST_CS}|2.x` }])).status).toBe(200);
-      const res = await run([{ name: 'check-system-version', valueUri: `${TEST_CS}|1.x` }]);
+    it('check-system-version picks for a versionless include and refuses a pinned one that does not match', async () => {
+      const latest = await run([{ name: 'check-system-version', valueUri: `${TEST_CS}|2.x` }]);
+      expect(codes(latest.body)).toEqual(['new-in-2']);
+      const older = await run([{ name: 'check-system-version', valueUri: `${TEST_CS}|1.x` }]);
+      expect(codes(older.body)).toContain('psychosis');
+      expect(older.body.expansion.parameter).toContainEqual({ name: 'used-codesystem', valueUri: `${TEST_CS}|1.0.0` });
+      expect(older.body.expansion.parameter).toContainEqual({
+        name: 'check-system-version',
+        valueUri: `${TEST_CS}|1.x`,
+      });
+      const res = await post([
+        { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '2.0.0' }] }) },
+        { name: 'tx-resource', resource: v2 },
+        { name: 'check-system-version', valueUri: `${TEST_CS}|1.x` },
+      ]);
       expect(res.status).toBe(422);
       expect(res.body.issue[0].details.coding[0].code).toBe('version-error');
       expect(res.body.issue[0].expression).toEqual(['ValueSet.compose.include[0].system']);

@@ -1,5 +1,6 @@
 import type { ValueSetExpansionParameter } from '@medplum/fhirtypes';
-import { expandValueSet } from '../expand.js';
+import { expandValueSet, type Expanded } from '../expand.js';
+import { splitCanonical } from '../versions.js';
 import { expansionResource } from '../expansion-view.js';
 import { txOperation } from './input.js';
 import { targetValueSet } from './targets.js';
@@ -19,6 +20,15 @@ const ECHOED: [string, 'valueBoolean' | 'valueString' | 'valueInteger' | 'valueC
   ['check-system-version', 'valueUri'],
 ];
 
+/**
+ * `system-version` and `check-system-version` only matter to a versionless include of their system, so
+ * they are reported (as parameters that shaped the expansion) only when the expansion had one.
+ */
+function tookEffect(name: string, value: string, expanded: Expanded): boolean {
+  if (name !== 'system-version' && name !== 'check-system-version') return true;
+  return expanded.systems.get(splitCanonical(value)[0])?.pinned === false;
+}
+
 /** `ValueSet/$expand` at type and instance level. */
 export const expandOperation = txOperation('ValueSet', 'expand', async (svc, input, ctx, target) => {
   const vs = await targetValueSet(svc, ctx, input, target.id, true);
@@ -28,6 +38,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
   const echo: ValueSetExpansionParameter[] = [];
   for (const [name, kind] of ECHOED) {
     for (const v of input.strings(name)) {
+      if (!tookEffect(name, v, expanded)) continue;
       const value = kind === 'valueBoolean' ? v === 'true' : kind === 'valueInteger' ? Number(v) : v;
       echo.push({ name, [kind]: value } as ValueSetExpansionParameter);
     }
