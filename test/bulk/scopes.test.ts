@@ -16,7 +16,8 @@ beforeAll(async () => {
  * each download is audited.
  */
 describe.each(BACKENDS)('Bulk Data export with SMART scopes, on $name', (backend) => {
-  const t = useSecureServer(backend, () => keys, {}, { audit: true });
+  const bulk = { importSources: ['http://127.0.0.1:'] };
+  const t = useSecureServer(backend, () => keys, {}, { audit: true, bulk });
   const token = (scope: string, claims: Record<string, unknown> = {}) =>
     signToken(keys, { scope, sub: 'eksport', client_id: 'bulk-client', ...claims }, { now: t.clock.now() });
   let running: ExportWorker;
@@ -73,6 +74,40 @@ describe.each(BACKENDS)('Bulk Data export with SMART scopes, on $name', (backend
     expect((await t.http().get(local(m.output[0].url)).set('Authorization', other)).status).toBe(404);
     expect((await t.http().delete(status).set('Authorization', other)).status).toBe(404);
     expect(await download(t.http, m.output[0].url, auth)).toHaveLength(1);
+  });
+
+  it('lets only a token that creates and updates the types for every patient import them', async () => {
+    const body = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'inputFormat', valueCode: 'application/fhir+ndjson' },
+        {
+          name: 'input',
+          part: [
+            { name: 'type', valueCode: 'Patient' },
+            { name: 'url', valueUri: 'http://127.0.0.1:9/patients.ndjson' },
+          ],
+        },
+      ],
+    };
+    const kick = async (auth: string) =>
+      t
+        .http()
+        .post('/fhir/$import')
+        .set('Prefer', 'respond-async')
+        .set('Content-Type', 'application/fhir+json')
+        .set('Authorization', `Bearer ${auth}`)
+        .send(body);
+    expect((await kick(await token('system/*.read'))).status).toBe(403);
+    expect((await kick(await token('patient/*.cruds', { patient: 'anna' }))).status).toBe(403);
+    const allowed = await kick(await token('system/Patient.cu'));
+    expect(allowed.status, JSON.stringify(allowed.body)).toBe(202);
+    // its job is its own: cancelled by it, not by another client
+    const status = local(allowed.headers['content-location'] as string);
+    const other = `Bearer ${await token('system/*.cruds', { client_id: 'another-client' })}`;
+    expect((await t.http().delete(status).set('Authorization', other)).status).toBe(404);
+    const mine = `Bearer ${await token('system/Patient.cu')}`;
+    expect((await t.http().delete(status).set('Authorization', mine)).status).toBe(202);
   });
 
   it('refuses types the token does not reach for every patient, and leaves them out when _type is absent', async () => {
