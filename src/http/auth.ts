@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { FhirError } from '../fhir/errors.js';
+import { asFhirError, FhirError } from '../fhir/errors.js';
 import { boundJkt, type DpopVerifier } from '../security/dpop.js';
 import { helseIdPrincipalOf, principalOf, type Principal } from '../security/principal.js';
 import { TokenError, type TokenVerifier } from '../security/tokens.js';
@@ -102,6 +102,9 @@ async function dpopPrincipal(
       throw new TokenError("The access token is bound to another key than the DPoP proof's (cnf.jkt)", 'invalid_token');
     return { ...principalFrom(tokens, claims, req.socket.remoteAddress), dpopJkt: jkt };
   } catch (err) {
+    // the replay cache's database away is no fault of the client's: 503 with Retry-After, not 401
+    const fe = err instanceof TokenError ? undefined : asFhirError(err);
+    if (fe?.category === 'transient' || fe?.category === 'insufficient-storage') throw fe;
     throw refused(challenge, asTokenError(err), nonce);
   }
 }

@@ -3,6 +3,7 @@ import { base64url, SignJWT } from 'jose';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON } from '../support/server.js';
 import { makeKeys, type Keys } from './support.js';
+import type { Storage } from '../../src/storage/types.js';
 import {
   CLINICIAN,
   makeDpopKey,
@@ -354,6 +355,24 @@ describe.each(BACKENDS)('DPoP required, on $name', (backend) => {
       expect(challenge).toContain(text.replace(/["\\]/g, ''));
     }
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts|node_modules|-----BEGIN/);
+  });
+});
+
+describe.each(BACKENDS)('DPoP when the replay cache cannot be written, on $name', (backend) => {
+  const gone = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  const away = { transaction: () => Promise.reject(gone) } as unknown as Storage;
+  const t = useHelseIdServer(backend, () => keys, { dpop: 'required', replayStorage: away });
+
+  it('503 with Retry-After, not a 401 that would tell the client its proof is bad', async () => {
+    const at = await signHelseIdToken(keys, CLINICIAN, { now: t.clock.now(), jkt: key.jkt });
+    const res = await send(t, {
+      authorization: `DPoP ${at}`,
+      dpop: await makeProof(key, { htu: '/fhir/Patient', now: t.clock.now(), token: at }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.body.issue[0].code).toBe('transient');
+    expect(res.headers['www-authenticate']).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { DpopNonces } from '../../src/security/dpop-nonce.js';
 import { ReplayCache } from '../../src/security/dpop-replay.js';
 import { loadHelseIdProfile } from '../../src/security/helseid.js';
 import type { Keys } from './support.js';
+import type { Storage } from '../../src/storage/types.js';
 
 /**
  * A local HelseID-shaped authority for the tests (no network): access tokens with HelseID's `typ`,
@@ -132,6 +133,8 @@ export interface HelseIdServerOptions {
   writeSecurityLevel?: number;
   iatWindowSeconds?: number;
   audit?: boolean;
+  /** The replay cache's database, when not the server's own (a database that has gone away). */
+  replayStorage?: Storage;
 }
 
 /** A test server taking HelseID tokens from `keys` (and DPoP proofs), checked against the test clock. */
@@ -160,7 +163,8 @@ export function useHelseIdServer(backend: Backend, keys: () => Keys, o: HelseIdS
     settings,
     nonces,
     verify: (...a: Parameters<DpopVerifier['verify']>) => {
-      proofs ??= new DpopVerifier(settings, ORIGIN, new ReplayCache(holder.t!.storage, clock), clock, nonces);
+      const storage = o.replayStorage ?? holder.t!.storage;
+      proofs ??= new DpopVerifier(settings, ORIGIN, new ReplayCache(storage, clock), clock, nonces);
       return proofs.verify(...a);
     },
   } as unknown as DpopVerifier;
