@@ -24,9 +24,16 @@ export interface ImportCursor {
 /** Lines stored between two saves of the cursor. */
 const CHUNK = 200;
 
-/** Fetches one input file's text (at most importMaxBytes); a failure is the job's (it is retried). */
+/**
+ * Fetches one input file's text (at most importMaxBytes); a failure is the job's (it is retried). A
+ * redirect is refused: it could lead outside BULK_IMPORT_SOURCES.
+ */
 async function fetchText(svc: Services, url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(60_000), headers: { Accept: 'application/fhir+ndjson' } });
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(60_000),
+    headers: { Accept: 'application/fhir+ndjson' },
+    redirect: 'error',
+  });
   if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
   const length = Number(res.headers.get('content-length') ?? 0);
   if (length > svc.bulk.importMaxBytes) throw new Error(`${url}: ${length} bytes, over BULK_IMPORT_MAX_BYTES`);

@@ -38,6 +38,10 @@ describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
   let running: ExportWorker;
   beforeAll(async () => {
     source = createServer((req, res) => {
+      if (req.url === '/elsewhere.ndjson') {
+        res.writeHead(302, { Location: 'http://10.0.0.1/internal.ndjson' }).end();
+        return;
+      }
       const body = FILES[req.url ?? ''];
       res.writeHead(body === undefined ? 404 : 200, { 'Content-Type': 'application/fhir+ndjson' });
       res.end(body ?? '');
@@ -111,6 +115,18 @@ describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
     const m = await importBoth();
     expect(m.output.map((o) => o.count)).toEqual([3, 2]);
     expect((await t.http().get('/fhir/Patient/imp1')).body.meta.versionId).toBe('1');
+  });
+
+  it('does not follow a redirect out of the allowed sources: the job fails, nothing is fetched there', async () => {
+    const res = await post(parameters([['Patient', `${base}/elsewhere.ndjson`]]));
+    expect(res.status).toBe(202);
+    const status = local(res.headers['content-location'] as string);
+    const done = await waitFor('the import to fail', async () => {
+      const r = await t.http().get(status);
+      return r.status !== 202 && r;
+    });
+    expect(done.status).toBe(500);
+    expect((done.body as OperationOutcome).issue[0].code).toBe('exception');
   });
 
   it('refuses a kick-off without respond-async, a URL outside BULK_IMPORT_SOURCES and bad parameters', async () => {
