@@ -1,11 +1,16 @@
-import type { ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeConceptDesignation } from '@medplum/fhirtypes';
+import type {
+  CodeSystem,
+  ValueSet,
+  ValueSetComposeInclude,
+  ValueSetComposeIncludeConceptDesignation,
+} from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { builtinTerminology } from './builtin.js';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
 import { compileFilter, type ConceptTest } from './filters.js';
 import { definitionNotFound, txError, txIssue } from './issues.js';
 import type { TerminologyContext } from './source.js';
-import { splitCanonical, versionMatches } from './versions.js';
+import { isWildcard, latest, splitCanonical, versionMatches } from './versions.js';
 
 /** One code in an expansion, with what the output and $validate-code need to know about it. */
 export interface ExpansionEntry {
@@ -46,6 +51,10 @@ export interface SystemUse {
   pattern?: string;
   /** The `check-system-version` the version failed (with `tolerateMissing`). */
   failedCheck?: string;
+  /** The version the include itself names, if any. */
+  includeVersion?: string;
+  /** The version parameter (`force-`, `system-` or `check-system-version`) that decided the version instead. */
+  changedBy?: string;
 }
 
 export interface Expanded {
@@ -228,20 +237,22 @@ async function systemPart(
   where: string,
 ): Promise<ExpansionEntry[] | undefined> {
   const pinned = settings.forceSystemVersions.has(system) || inc.version !== undefined;
+  const requested = requestedVersion(system, inc.version, settings);
+  const changedBy = requested !== inc.version ? requested : undefined;
+  const use = { pinned, includeVersion: inc.version, changedBy };
   let cs: CodeSystemIndex;
   try {
     cs = await resolveSystem(ctx, system, inc.version, settings, where);
   } catch (err) {
     if (!settings.tolerateMissing || !(err instanceof FhirError) || err.category !== 'not-found') throw err;
-    const version = requestedVersion(system, inc.version, settings);
-    out.missing.push({ system, version });
-    out.systems.set(system, { version, pinned, pattern: version });
+    out.missing.push({ system, version: requested });
+    out.systems.set(system, { ...use, version: requested, pattern: requested });
     return undefined;
   }
   out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
   const pattern = settings.forceSystemVersions.get(system) ?? inc.version;
   const failedCheck = failedVersionCheck(cs, system, settings, where);
-  if (!out.systems.has(system)) out.systems.set(system, { version: cs.version, pinned, pattern, failedCheck });
+  if (!out.systems.has(system)) out.systems.set(system, { ...use, version: cs.version, pattern, failedCheck });
   return systemEntries(cs, inc, where);
 }
 
@@ -379,6 +390,23 @@ export function requestedVersion(
   );
 }
 
+/**
+ * A wildcard version (`1.x`) with a `check-system-version` beside it: the latest version that satisfies
+ * both, so the check narrows the choice the wildcard leaves open rather than failing it.
+ */
+async function narrowedByCheck(
+  ctx: TerminologyContext,
+  system: string,
+  wanted: string | undefined,
+  settings: Pick<ExpandSettings, 'checkSystemVersions'>,
+): Promise<CodeSystemIndex | undefined> {
+  const check = settings.checkSystemVersions.get(system);
+  if (!check || !wanted || wanted === check || !isWildcard(wanted)) return undefined;
+  const all = await ctx.all<CodeSystem>('CodeSystem', system);
+  const cs = latest(all.filter((r) => versionMatches(wanted, r.version) && versionMatches(check, r.version)));
+  return cs ? ctx.store.index(cs) : undefined;
+}
+
 /** Finds the code system an include names, honouring the version parameters; unknown ones are errors. */
 export async function resolveSystem(
   ctx: TerminologyContext,
@@ -388,7 +416,7 @@ export async function resolveSystem(
   where: string,
 ): Promise<CodeSystemIndex> {
   const wanted = requestedVersion(system, version, settings);
-  const cs = await ctx.codeSystem(system, wanted);
+  const cs = (await narrowedByCheck(ctx, system, wanted, settings)) ?? (await ctx.codeSystem(system, wanted));
   if (!cs) {
     const known = (await ctx.all('CodeSystem', system)).map((r) => r.version ?? '').filter(Boolean);
     const text =

@@ -83,7 +83,9 @@ function bestOfCodeableConcept(
   const vs = input.valueSet?.resource;
   const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
   const best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
-  if (vs && !unknownParts.length && !results.some((r) => r.member)) {
+  // membership is undecided, not denied, when a coding's code system (version) could not be found
+  const undecided = unknownParts.length > 0 || results.some((r) => r.unknownSystem !== undefined);
+  if (vs && !undecided && !results.some((r) => r.member)) {
     issues.unshift(
       txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
     );
@@ -242,15 +244,7 @@ function versionIssues(
     !versionMatches(coding.version, vsSystem.version) &&
     !versionMatches(vsSystem.version, coding.version)
   ) {
-    issues.push(
-      txIssue(
-        vsSystem.pinned ? 'error' : 'warning',
-        'invalid',
-        'vs-invalid',
-        `The code system '${system}' version '${vsSystem.version}' ${vsSystem.pinned ? 'in' : 'for the versionless include in'} the ValueSet include is different to the one in the value ('${coding.version}')`,
-        at('version'),
-      ),
-    );
+    issues.push(versionMismatch(system, coding, vsSystem, at));
   }
   if (vsSystem?.failedCheck) {
     issues.push(
@@ -264,6 +258,35 @@ function versionIssues(
     );
   }
   return issues;
+}
+
+/**
+ * The value set's version of a system differs from the coding's: an error when an include or a version
+ * parameter chose it (naming the parameter's version and the include's), a warning when a versionless
+ * include merely defaulted to the latest.
+ */
+function versionMismatch(
+  system: string,
+  coding: Coding,
+  vsSystem: SystemUse,
+  at: (e?: string) => string,
+): OperationOutcomeIssue {
+  const inValue = `is different to the one in the value ('${coding.version ?? ''}')`;
+  if (vsSystem.changedBy !== undefined)
+    return txIssue(
+      'error',
+      'invalid',
+      'vs-invalid',
+      `The code system '${system}' version '${vsSystem.changedBy}' resulting from the version '${vsSystem.includeVersion ?? ''}' in the ValueSet include ${inValue}`,
+      at('version'),
+    );
+  return txIssue(
+    vsSystem.pinned ? 'error' : 'warning',
+    'invalid',
+    'vs-invalid',
+    `The code system '${system}' version '${vsSystem.version ?? ''}' ${vsSystem.pinned ? 'in' : 'for the versionless include in'} the ValueSet include ${inValue}`,
+    at('version'),
+  );
 }
 
 /** The code system (and version) the code is looked up in; undefined, with the issues, when it is not known. */

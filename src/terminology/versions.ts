@@ -22,11 +22,16 @@ export function compareVersions(a: string | undefined, b: string | undefined): n
   return 0;
 }
 
+/** Whether a requested version has wildcard parts (`1.x`, `1.0.*`). */
+export function isWildcard(wanted: string): boolean {
+  return /(^|\.)[x*](\.|$)/.test(wanted);
+}
+
 /** Whether `version` satisfies `wanted` (exact, or with `x`/`*` wildcard parts). */
 export function versionMatches(wanted: string, version: string | undefined): boolean {
   if (version === undefined) return false;
   if (wanted === version) return true;
-  if (!/(^|\.)[x*](\.|$)/.test(wanted)) return false;
+  if (!isWildcard(wanted)) return false;
   const w = wanted.split('.');
   const v = version.split('.');
   return w.every((part, i) => part === 'x' || part === '*' || part === v[i]);

@@ -215,6 +215,53 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
     });
   });
 
+  describe('code system versions chosen by the version parameters', () => {
+    const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0' };
+    const versionless = { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: TEST_CS }] } };
+    const check = (coding: unknown, extra: unknown[]) =>
+      post('ValueSet/$validate-code', [
+        { name: 'valueSet', resource: versionless },
+        { name: 'tx-resource', resource: v2 },
+        { name: 'coding', valueCoding: coding },
+        ...extra,
+      ]);
+
+    it('check-system-version picks the version of a versionless include', async () => {
+      const res = await check({ system: TEST_CS, code: 'ocd' }, [
+        { name: 'check-system-version', valueUri: `${TEST_CS}|1.x` },
+      ]);
+      expectResult(res.body, true);
+      expect(param(res.body, 'version')?.valueString).toBe('1.0.0');
+    });
+
+    it("a coding's version unlike the one system-version chose is an error naming both", async () => {
+      const res = await check({ system: TEST_CS, version: '2.0.0', code: 'ocd' }, [
+        { name: 'system-version', valueUri: `${TEST_CS}|1.0.0` },
+      ]);
+      expect(expectResult(res.body, false)).toContainEqual(
+        expect.objectContaining({
+          severity: 'error',
+          type: 'vs-invalid',
+          text: `The code system '${TEST_CS}' version '1.0.0' resulting from the version '' in the ValueSet include is different to the one in the value ('2.0.0')`,
+          expression: ['Coding.version'],
+        }),
+      );
+    });
+
+    it('a CodeableConcept whose code system version is unknown: no verdict on membership', async () => {
+      const res = await post('ValueSet/$validate-code', [
+        { name: 'url', valueUri: VS('pathway-types') },
+        {
+          name: 'codeableConcept',
+          valueCodeableConcept: { coding: [{ system: CS('9321'), version: '1999', code: 'D11' }] },
+        },
+      ]);
+      const issues = expectResult(res.body, false);
+      expect(issues.map((i) => i.type)).toContain('not-found');
+      expect(issues.map((i) => i.type)).not.toContain('not-in-vs');
+    });
+  });
+
   describe('errors', () => {
     it('an unknown code system: result false, not-found issue and x-caused-by-unknown-system', async () => {
       const res = await get('ValueSet/$validate-code', {
