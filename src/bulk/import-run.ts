@@ -5,7 +5,7 @@ import type { Services } from '../fhir/services.js';
 import { completeJob, insertFile, saveCursor, type BulkJobRow } from '../storage/bulk-tables.js';
 import type { Lease } from '../storage/lease.js';
 import type { ImportInput } from './import-input.js';
-import { JobCancelled } from './run.js';
+import { JobCancelled, type RunHooks } from './run.js';
 
 /** What an import job does, fixed at kick-off (bulk_jobs.plan). */
 export interface ImportPlan {
@@ -88,7 +88,7 @@ async function save(svc: Services, job: string, lease: Lease, cursor: ImportCurs
  * chunk's errors saved together under the lease. A restarted job fetches the file again and goes on
  * from the saved line; a line stored twice is an update with the same content, which stores nothing.
  */
-export async function runImport(svc: Services, job: BulkJobRow, lease: Lease): Promise<void> {
+export async function runImport(svc: Services, job: BulkJobRow, lease: Lease, hooks: RunHooks = {}): Promise<void> {
   const plan = JSON.parse(job.plan) as ImportPlan;
   const cursor = JSON.parse(job.cursor) as ImportCursor;
   for (; cursor.input < plan.inputs.length; cursor.input++, cursor.line = 0) {
@@ -107,6 +107,7 @@ export async function runImport(svc: Services, job: BulkJobRow, lease: Lease): P
         }
       }
       await save(svc, job.id, lease, cursor, errors);
+      await hooks.afterFile?.(job.id, cursor);
     }
   }
   await svc.store.storage.transaction(async (tx) => {

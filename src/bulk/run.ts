@@ -21,8 +21,8 @@ const FILTERED_BATCHES = 10;
 export class JobCancelled extends Error {}
 
 export interface RunHooks {
-  /** After each saved set of files (tests stop a "dying" node here). */
-  afterFile?: (job: string, cursor: ExportCursor) => Promise<void>;
+  /** After each save of the cursor, an export's or an import's (tests stop a "dying" node here). */
+  afterFile?: (job: string, cursor: object) => Promise<void>;
 }
 
 /** The lines of one file being filled. */

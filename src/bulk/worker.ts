@@ -120,7 +120,7 @@ class Worker implements ExportWorker {
       if (!job || (job.status !== 'accepted' && job.status !== 'in-progress')) return;
       // an import's plan says so; every other job is an export
       const kind = (JSON.parse(job.plan) as { kind?: string }).kind === 'import' ? 'import' : 'export';
-      if (kind === 'import') await runImport(this.svc, job, lease);
+      if (kind === 'import') await runImport(this.svc, job, lease, this.options);
       else await runExport(this.svc, job, lease, this.options);
       this.log({ level: 'info', msg: `${kind} job completed`, job: id });
     } catch (err) {

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Patient } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
@@ -71,5 +73,80 @@ describe.each(BACKENDS)('an export job resumed after its node died, on $name', (
     const after = await t.storage.get<{ n: number }>('SELECT COUNT(*) AS n FROM bulk_files WHERE job = ?', [job]);
     expect(Number(after?.n)).toBe(files);
     expect(idsOf(await exported(t.http, await manifestOf(t.http, status)), 'Patient')).toHaveLength(PATIENTS);
+  });
+});
+
+/** The same for an import: resumed from the saved line, each resource stored once (one version). */
+describe.each(BACKENDS)('an import job resumed after its node died, on $name', (backend) => {
+  const LINES = 450; // three chunks of 200
+  const t = useServer(backend, { bulk: { importSources: ['http://127.0.0.1:'] } });
+  const workers: ExportWorker[] = [];
+  const gate = new Gate();
+  let other: Storage | undefined;
+  let source: Server | undefined;
+  afterAll(async () => {
+    gate.opened();
+    for (const w of workers) await w.stop();
+    await other?.close();
+    await new Promise((r) => source?.close(r));
+  });
+
+  it('goes on from the saved line on another node; nothing is stored twice', async () => {
+    const ndjson = patients()
+      .concat(
+        Array.from({ length: LINES - PATIENTS }, (_, i) => ({
+          resourceType: 'Patient' as const,
+          id: `m${i}`,
+          name: [{ family: `Mange${i}` }],
+        })),
+      )
+      .map((p) => JSON.stringify(p))
+      .join('\n');
+    source = createServer((_req, res) => res.end(ndjson));
+    await new Promise<void>((r) => source!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(source.address() as AddressInfo).port}/all.ndjson`;
+    gate.close();
+    workers.push(worker(t, { afterFile: gate.hook }));
+    const res = await t
+      .http()
+      .post('/fhir/$import')
+      .set('Prefer', 'respond-async')
+      .set('Content-Type', 'application/fhir+json')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'inputFormat', valueCode: 'application/fhir+ndjson' },
+          {
+            name: 'input',
+            part: [
+              { name: 'type', valueCode: 'Patient' },
+              { name: 'url', valueUri: url },
+            ],
+          },
+        ],
+      });
+    expect(res.status).toBe(202);
+    const status = (res.headers['content-location'] as string).replace(BASE, '/fhir');
+    await gate.reached; // the first 200 lines are stored and the cursor saved; the node stops there
+    const job = status.split('=')[1];
+    expect((await t.http().get(status)).headers['x-progress']).toMatch(/line 200; 200 resources stored/);
+
+    await t.storage.transaction((tx) => tx.run('UPDATE leases SET expires = 0 WHERE name = ?', [`bulk:${job}`]));
+    other = await openStorage(t.databaseUrl);
+    const bulk = { importSources: ['http://127.0.0.1:'] };
+    const second = buildApp({ storage: other, baseUrl: BASE, clock: t.clock, log: silentLog, bulk });
+    await second.ready;
+    workers.push(startExportWorker(second.services, { pollMs: 50 }));
+    const done = await waitFor('the import', async () => {
+      const r = await t.http().get(status);
+      return r.status === 200 && (JSON.parse(r.text) as { output: { count: number }[] });
+    });
+    expect(done.output[0].count).toBe(LINES);
+    gate.opened(); // the first node's next save is refused by the fence
+    await new Promise((r) => setTimeout(r, 300));
+    const versions = await t.storage.get<{ n: number; v: number }>(
+      `SELECT COUNT(*) AS n, MAX(version) AS v FROM resources WHERE type = 'Patient'`,
+    );
+    expect([Number(versions?.n), Number(versions?.v)]).toEqual([LINES, 1]);
   });
 });

@@ -2,7 +2,6 @@ import request from 'supertest';
 import { expect } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { startExportWorker, type ExportWorker, type ExportWorkerOptions } from '../../src/bulk/worker.js';
-import type { ExportCursor } from '../../src/bulk/run.js';
 import { BASE, type TestServer } from '../support/server.js';
 
 /** A manifest as the status URL answers it when the job is done. */
@@ -121,7 +120,7 @@ export class Gate {
     this.open = true;
     this.release();
   }
-  readonly hook = async (_job: string, _cursor: ExportCursor): Promise<void> => {
+  readonly hook = async (_job: string, _cursor: object): Promise<void> => {
     if (this.open) return;
     this.arrived();
     await this.waiting;
