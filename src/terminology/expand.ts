@@ -62,7 +62,7 @@ export interface Expanded {
   /** `url|version` of every code system and value set the expansion used, for expansion.parameter. */
   usedCodeSystems: Set<string>;
   usedValueSets: Set<string>;
-  /** True when every include was a whole code system, so the hierarchy can be shown. */
+  /** True when every include was a whole or filtered code system, so the hierarchy can be shown. */
   wholeSystems: boolean;
   /** Per code system, the version the value set used and whether an include pinned it. */
   systems: Map<string, SystemUse>;
@@ -180,7 +180,8 @@ async function composeExpansion(
     for (const e of await includeEntries(ctx, vs, inc, settings, out, nested, `ValueSet.compose.include[${i}]`)) {
       if (!included.has(key(e))) included.set(key(e), e);
     }
-    if (inc.concept || inc.filter || inc.valueSet || !inc.system) out.wholeSystems = false;
+    // a filtered system keeps its hierarchy among the codes it selects; a list or an import has none
+    if (inc.concept || inc.valueSet || !inc.system) out.wholeSystems = false;
   }
   for (const [i, exc] of (compose.exclude ?? []).entries()) {
     for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`))

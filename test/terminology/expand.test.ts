@@ -171,6 +171,21 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(res.body.expansion.total).toBe(7);
   });
 
+  it('excludeNested=false keeps the hierarchy among the codes an is-a filter selects', async () => {
+    const filtered = inline({
+      include: [{ system: TEST_CS, filter: [{ property: 'concept', op: 'is-a', value: 'psychosis' }] }],
+    });
+    const res = await post([
+      { name: 'valueSet', resource: filtered },
+      { name: 'excludeNested', valueBoolean: false },
+    ]);
+    expect(codes(res.body)).toEqual(['psychosis']);
+    expect(res.body.expansion.contains[0].contains.map((c: ValueSetExpansionContains) => c.code)).toEqual([
+      'schizophrenia',
+    ]);
+    expect(res.body.expansion.total).toBe(2);
+  });
+
   it('text filter (accent- and case-insensitive word starts, or part of the code)', async () => {
     const res = await expand({ url: VS('kommunenummer'), filter: 'tromso' });
     expect(res.body.expansion.contains.map((c: ValueSetExpansionContains) => c.display)).toEqual(['Tromsø']);
