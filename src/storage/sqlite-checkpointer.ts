@@ -43,6 +43,8 @@ export class SqliteCheckpointer {
     this.worker = undefined;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // unref'd while it serves; now something awaits its exit, so it must keep the process alive until then
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
