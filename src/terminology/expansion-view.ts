@@ -11,6 +11,7 @@ export interface ViewOptions {
   count?: number;
   offset?: number;
   includeDesignations: boolean;
+  /** Repeat the value set's definition (compose, contained) beside the expansion. */
   includeDefinition: boolean;
   excludeNested?: boolean;
   languages: string[];
@@ -20,8 +21,6 @@ export interface ViewOptions {
   /** The most codes one answer may hold; more is refused as too costly (page with count/offset). */
   maxSize: number;
 }
-
-const DEFINITION_EXT = 'http://hl7.org/fhir/StructureDefinition/valueset-concept-definition';
 
 /**
  * The text filter (`filter`, R4 §4.9.9.1 leaves its meaning to the server): every word of the filter
@@ -98,10 +97,12 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
     ...[...expanded.usedCodeSystems].map((u) => ({ name: 'used-codesystem', valueUri: u })),
     ...[...expanded.usedValueSets].map((u) => ({ name: 'used-valueset', valueUri: u })),
   ];
-  // the definition (compose, contained) is not repeated: the expansion is the answer
-  const { expansion: _old, text: _text, meta: _meta, compose: _compose, contained: _contained, ...rest } = vs;
+  // the definition (compose, contained) is repeated only when asked: R4 $expand `includeDefinition`
+  // "controls whether the value set definition is included or excluded in value set expansions"
+  const { expansion: _old, text: _text, meta: _meta, compose, contained, ...rest } = vs;
   return {
     ...rest,
+    ...(o.includeDefinition ? { compose, contained } : {}),
     expansion: {
       identifier: `urn:uuid:${randomUUID()}`,
       timestamp: o.now.toISOString(),
@@ -136,8 +137,6 @@ function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): V
     );
     if (designation.length) out.designation = designation;
   }
-  if (o.includeDefinition && e.concept?.definition)
-    out.extension = [{ url: DEFINITION_EXT, valueString: e.concept.definition }];
   return out;
 }
 

@@ -238,17 +238,16 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     );
   });
 
-  it('includeDefinition adds each definition (R4: the valueset-concept-definition extension)', async () => {
+  it('includeDefinition repeats the value set definition beside the expansion (R4 $expand)', async () => {
+    const compose = { include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] };
     const res = await post([
-      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] }) },
+      { name: 'valueSet', resource: inline(compose) },
       { name: 'includeDefinition', valueBoolean: true },
     ]);
-    expect(res.body.expansion.contains[0].extension).toEqual([
-      {
-        url: 'http://hl7.org/fhir/StructureDefinition/valueset-concept-definition',
-        valueString: 'A disorder with loss of contact with reality',
-      },
-    ]);
+    expect(res.body.compose).toEqual(compose);
+    expect(codes(res.body)).toEqual(['psychosis']);
+    const without = await post([{ name: 'valueSet', resource: inline(compose) }]);
+    expect(without.body.compose).toBeUndefined();
   });
 
   describe('code system versions', () => {
