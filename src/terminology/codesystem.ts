@@ -3,6 +3,7 @@ import type {
   CodeSystemConcept,
   CodeSystemConceptDesignation,
   CodeSystemConceptProperty,
+  Extension,
 } from '@medplum/fhirtypes';
 
 /** One concept of a code system, with its place in the hierarchy worked out. */
@@ -18,13 +19,19 @@ export interface Concept {
   inactive: boolean;
   /** `notSelectable` (R4 concept-properties): a grouping concept, not to be used in data. */
   notSelectable: boolean;
-  /** The concept status property's value, e.g. `deprecated`, `retired`. */
+  /**
+   * The concept's status: its status property (`deprecated`, `retired`), else the standards-status
+   * extension (R5 CodeSystem: a concept may be marked `deprecated` or `withdrawn` with it).
+   */
   status?: string;
+  /** The concept's extensions (order, label, weight…; see expansion-properties.ts). */
+  extensions: Extension[];
   /** Position in the code system, for expansions in definition order. */
   order: number;
 }
 
 const PROPERTY_URI = 'http://hl7.org/fhir/concept-properties#';
+export const STANDARDS_STATUS = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status';
 
 /**
  * A CodeSystem resource indexed for the terminology operations: codes by value (case-folded when
@@ -85,6 +92,7 @@ export class CodeSystemIndex {
       if (role === 'inactive' && p.valueBoolean === true) inactive = true;
       if (role === 'notSelectable' && p.valueBoolean === true) notSelectable = true;
     }
+    status ??= c.extension?.find((e) => e.url === STANDARDS_STATUS)?.valueCode;
     if (status === 'retired' || status === 'inactive') inactive = true;
     const concept: Concept = {
       code: c.code as string,
@@ -97,6 +105,7 @@ export class CodeSystemIndex {
       inactive,
       notSelectable,
       status,
+      extensions: c.extension ?? [],
       order: this.concepts.size,
     };
     this.concepts.set(concept.code, concept);

@@ -1,5 +1,6 @@
 import type {
   CodeSystem,
+  Extension,
   ValueSet,
   ValueSetComposeInclude,
   ValueSetComposeIncludeConceptDesignation,
@@ -24,6 +25,8 @@ export interface ExpansionEntry {
   concept?: Concept;
   /** Designations given for the code in the ValueSet itself. */
   designations?: ValueSetComposeIncludeConceptDesignation[];
+  /** Extensions on the code in the ValueSet itself (order, label, deprecated…). */
+  extensions?: Extension[];
 }
 
 /** Settings that change which codes a value set contains (not how they are shown or paged). */
@@ -334,6 +337,7 @@ function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: 
     c: Concept,
     display?: string,
     designations?: ValueSetComposeIncludeConceptDesignation[],
+    extensions?: Extension[],
   ): ExpansionEntry => ({
     system: cs.url,
     version: cs.version,
@@ -344,13 +348,14 @@ function systemEntries(cs: CodeSystemIndex, inc: ValueSetComposeInclude, where: 
     cs,
     concept: c,
     designations,
+    extensions,
   });
   if (inc.concept?.length) {
     const list: ExpansionEntry[] = [];
     for (const ref of inc.concept) {
       const c = ref.code !== undefined ? cs.get(ref.code) : undefined;
       // a listed code the system does not have is not part of the value set (it is reported by $validate-code)
-      if (c) list.push(entry(c, ref.display, ref.designation));
+      if (c) list.push(entry(c, ref.display, ref.designation, ref.extension));
     }
     return list;
   }

@@ -3,6 +3,7 @@ import type { ValueSet, ValueSetExpansionContains, ValueSetExpansionParameter } 
 import { normalizeString } from '../fhir/search/normalize.js';
 import type { ExpansionEntry, Expanded } from './expand.js';
 import { txError, txIssue } from './issues.js';
+import { entryProperties, propertyDeclarations, type ContainsProperty } from './expansion-properties.js';
 import { displayIn } from './language.js';
 
 /** How an expansion is presented: text filter, paging, languages, designations, nesting. */
@@ -15,6 +16,8 @@ export interface ViewOptions {
   includeDefinition: boolean;
   excludeNested?: boolean;
   languages: string[];
+  /** The concept properties asked for (`property`), shown per code (R5 contains.property). */
+  properties: string[];
   /** Parameters to echo in expansion.parameter, as the client gave them. */
   echo: ValueSetExpansionParameter[];
   now: Date;
@@ -90,7 +93,7 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
   }
   const nest = o.excludeNested === false && expanded.wholeSystems && !paged && !o.filter;
   // a code's version is shown only where the expansion holds more than one version of its system
-  const view = { ...o, versioned: multiVersionSystems(expanded) };
+  const view: View = { ...o, versioned: multiVersionSystems(expanded), uris: new Map() };
   const contains = nest ? nested(entries, view) : entries.map((e) => item(e, view));
   const parameter: ValueSetExpansionParameter[] = [
     ...o.echo,
@@ -109,12 +112,16 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
       total,
       ...(paged ? { offset: o.offset ?? 0 } : {}),
       ...(parameter.length ? { parameter } : {}),
+      ...(view.uris.size ? { property: propertyDeclarations(view.uris) } : {}),
       ...(contains.length ? { contains } : {}),
     },
   } as ValueSet;
 }
 
-function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): ValueSetExpansionContains {
+/** The options with what the answer collects: systems shown with versions, the properties' uris. */
+type View = ViewOptions & { versioned: Set<string>; uris: Map<string, string | undefined> };
+
+function item(e: ExpansionEntry, o: View): ValueSetExpansionContains {
   const display =
     e.concept && e.cs && o.languages.length
       ? e.designations?.length
@@ -137,11 +144,14 @@ function item(e: ExpansionEntry, o: ViewOptions & { versioned: Set<string> }): V
     );
     if (designation.length) out.designation = designation;
   }
+  const property = entryProperties(e, o.properties, o.uris);
+  // R5 contains.property, pre-adopted: the R4 type does not know it
+  if (property.length) (out as { property?: ContainsProperty[] }).property = property;
   return out;
 }
 
 /** Entries nested under their parent where the parent is in the expansion too (hierarchical display). */
-function nested(entries: ExpansionEntry[], o: ViewOptions & { versioned: Set<string> }): ValueSetExpansionContains[] {
+function nested(entries: ExpansionEntry[], o: View): ValueSetExpansionContains[] {
   const present = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, e]));
   const nodes = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, item(e, o)]));
   const roots: ValueSetExpansionContains[] = [];

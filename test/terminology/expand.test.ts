@@ -250,6 +250,50 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(without.body.compose).toBeUndefined();
   });
 
+  it('property shows concept properties per code and declares them (R5 expansion.property)', async () => {
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] }) },
+      { name: 'property', valueString: 'severity' },
+      { name: 'property', valueString: 'definition' },
+    ]);
+    expect(res.body.expansion.contains[0].property).toEqual([
+      { code: 'severity', valueCode: 'high' },
+      { code: 'definition', valueString: 'A disorder with loss of contact with reality' },
+    ]);
+    expect(res.body.expansion.property).toEqual([
+      { code: 'severity' },
+      { code: 'definition', uri: 'http://hl7.org/fhir/concept-properties#definition' },
+    ]);
+  });
+
+  it('a retired code carries its status, and ordering extensions become properties', async () => {
+    const ordered = {
+      ...CONDITIONS,
+      id: undefined,
+      url: 'http://forlop.test/CodeSystem/ordered',
+      concept: [
+        {
+          code: 'a',
+          display: 'A',
+          extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder', valueInteger: 2 }],
+        },
+        { code: 'b', display: 'B', property: [{ code: 'status', valueCode: 'retired' }] },
+      ],
+    };
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: ordered.url }] }) },
+      { name: 'tx-resource', resource: ordered },
+    ]);
+    const byCode = (code: string) =>
+      res.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === code);
+    expect(byCode('a').property).toEqual([{ code: 'order', valueDecimal: 2 }]);
+    expect(byCode('b').property).toEqual([{ code: 'status', valueCode: 'retired' }]);
+    expect(res.body.expansion.property).toContainEqual({
+      code: 'status',
+      uri: 'http://hl7.org/fhir/concept-properties#status',
+    });
+  });
+
   describe('code system versions', () => {
     const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'new-in-2', display: 'New in 2' }] };
     const versionless = inline({ include: [{ system: TEST_CS }] });

@@ -54,6 +54,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
     offset,
     includeDesignations: input.boolean('includeDesignations', false),
     includeDefinition: input.boolean('includeDefinition', false),
+    properties: input.strings('property'),
     excludeNested: input.boolean('excludeNested'),
     languages: input.languages(),
     echo,
