@@ -5,12 +5,8 @@ import type { SqlExecutor, Storage, Tx } from './types.js';
  * saved cursor and its owner, and `bulk_files`, the NDJSON files it wrote — in the database, so that
  * any node serves them and a restarted job resumes where its last file ended. What src/bulk asks of
  * them, as named statements: SQL stays in storage.
- *
- * The tables are made on first use (under the migration lock the backends take at start), not in
- * schema.ts: a database that never sees an export never has them.
  */
-function tables(dialect: 'sqlite' | 'postgres'): string[] {
-  const BIG = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+export function bulkTables(BIG: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS bulk_jobs (
       id TEXT PRIMARY KEY,
@@ -38,22 +34,6 @@ function tables(dialect: 'sqlite' | 'postgres'): string[] {
       PRIMARY KEY (job, seq)
     )`,
   ];
-}
-
-const made = new WeakMap<Storage, Promise<void>>();
-
-/** Makes the tables once per storage (every process on a database may be the first to export). */
-export function ensureBulkTables(storage: Storage): Promise<void> {
-  let done = made.get(storage);
-  if (!done) {
-    done = storage.transaction(async (tx) => {
-      await tx.lock('forlop:migrate');
-      for (const sql of tables(storage.kind)) await tx.run(sql);
-    });
-    done.catch(() => made.delete(storage));
-    made.set(storage, done);
-  }
-  return done;
 }
 
 /** A job as stored; `plan` and `cursor` are JSON the bulk area reads. */
@@ -239,20 +219,22 @@ export async function expiredJobs(db: SqlExecutor, now: number, limit: number): 
  * Waits until every transaction that had begun writing when this was called has ended, so that a
  * snapshot taken afterwards by MAX(history.seq) holds every version stamped before now: a writer stamps
  * `lastUpdated` inside its transaction and commits later, and on PostgreSQL may take its number first
- * and commit last. PostgreSQL: the oldest running transaction id has passed the newest one seen now
- * (gives up after `maxMs`, a transaction left open, and says so); SQLite: an empty transaction, which
- * commits after the group of writes under way.
+ * and commit last. PostgreSQL: a transaction id of our own is taken (`txid_current()`, newer than every
+ * writer's already assigned), then we wait until the oldest running transaction is newer than it (gives
+ * up after `maxMs`, a transaction left open, and says so). Not a snapshot's `xmax`: that is the newest
+ * *completed* id plus one, and a writer holding the newest id is not below it. SQLite: an empty
+ * transaction, which commits after the group of writes under way.
  */
 export async function awaitWritersInFlight(storage: Storage, maxMs = 5000): Promise<boolean> {
   if (storage.kind !== 'postgres') {
     await storage.transaction(async () => undefined);
     return true;
   }
-  const now = await storage.get<{ x: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
+  const now = await storage.get<{ x: string }>('SELECT txid_current()::text AS x');
   const until = Date.now() + maxMs;
   for (;;) {
     const oldest = await storage.get<{ done: boolean }>(
-      'SELECT txid_snapshot_xmin(txid_current_snapshot()) >= ?::bigint AS done',
+      'SELECT txid_snapshot_xmin(txid_current_snapshot()) > ?::bigint AS done',
       [now?.x ?? '0'],
     );
     if (oldest?.done) return true;
