@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Operation } from '../fhir/operations/types.js';
 import type { Services } from '../fhir/services.js';
-import { ensureBulkTables, insertJob } from '../storage/bulk-tables.js';
+import { insertJob } from '../storage/bulk-tables.js';
 import { readImportInput } from './import-input.js';
 import type { ImportCursor, ImportPlan } from './import-run.js';
 import { statusUrl } from './kickoff.js';
@@ -31,7 +31,6 @@ export const importOperation: Operation = {
       ]);
     }
     const db = svc.store.storage;
-    await ensureBulkTables(db);
     const now = svc.clock.now().getTime();
     const id = randomUUID();
     const plan: ImportPlan = { kind: 'import', inputs };

@@ -4,7 +4,7 @@ import type { Operation } from '../fhir/operations/types.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { lastSeq } from '../fhir/search/bulk-reads.js';
 import type { Services } from '../fhir/services.js';
-import { awaitWritersInFlight, ensureBulkTables, insertFile, insertJob } from '../storage/bulk-tables.js';
+import { awaitWritersInFlight, insertFile, insertJob } from '../storage/bulk-tables.js';
 import { readExportInput } from './input.js';
 import { ownerOf } from './owner.js';
 import { makePlan, type ExportLevel } from './plan.js';
@@ -46,7 +46,6 @@ function warningsFile(issues: OperationOutcomeIssue[]) {
 async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Promise<FhirResponse> {
   const input = readExportInput(svc, req, level.kind === 'system' ? 'system' : 'patients');
   const db = svc.store.storage;
-  await ensureBulkTables(db);
   const transactionTime = svc.clock.now().getTime();
   // the snapshot is taken once the writes begun before transactionTime have committed (or not): none of
   // them (stamped before it) can then commit later, missed by this export and by the next `_since` one

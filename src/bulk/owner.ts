@@ -1,7 +1,7 @@
 import { FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
 import '../security/services.js';
-import { ensureBulkTables, readJob, type BulkJobRow } from '../storage/bulk-tables.js';
+import { readJob, type BulkJobRow } from '../storage/bulk-tables.js';
 
 /** Who asked for a job: the token's client and subject (none with authentication off). */
 export function ownerOf(svc: Services): string | null {
@@ -17,7 +17,6 @@ export function ownerOf(svc: Services): string | null {
 export async function jobOfCaller(svc: Services, id: string | undefined): Promise<BulkJobRow> {
   if (!id || !/^[A-Za-z0-9-]{1,64}$/.test(id))
     throw new FhirError('invalid', { message: '_jobId names an export job', expression: '_jobId' });
-  await ensureBulkTables(svc.store.storage);
   const job = await readJob(svc.store.storage, id);
   const expired = job !== undefined && job.expires < svc.clock.now().getTime();
   if (!job || expired || (svc.principal && job.owner !== ownerOf(svc)))

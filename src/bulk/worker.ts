@@ -1,12 +1,5 @@
 import type { Services } from '../fhir/services.js';
-import {
-  countFailure,
-  deleteJob,
-  ensureBulkTables,
-  expiredJobs,
-  readJob,
-  unfinishedJobs,
-} from '../storage/bulk-tables.js';
+import { countFailure, deleteJob, expiredJobs, readJob, unfinishedJobs } from '../storage/bulk-tables.js';
 import { storageFault } from '../storage/faults.js';
 import { Lease } from '../storage/lease.js';
 import { runImport } from './import-run.js';
@@ -82,7 +75,6 @@ class Worker implements ExportWorker {
 
   private async tick(): Promise<void> {
     try {
-      await ensureBulkTables(this.svc.store.storage);
       await this.purge();
       for (const id of await unfinishedJobs(this.svc.store.storage, 20)) {
         if (this.stopped) return;

@@ -4,7 +4,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { Need } from '../fhir/ports.js';
 import { reindex } from '../fhir/search/reindex.js';
 import type { Services } from '../fhir/services.js';
-import { ensurePackageTable, installedPackages, recordPackage } from '../storage/package-tables.js';
+import { installedPackages, recordPackage } from '../storage/package-tables.js';
 import type { Tx } from '../storage/types.js';
 import type { PackageContents } from './contents.js';
 import { checkDependencies } from './dependencies.js';
@@ -72,7 +72,6 @@ export async function installPackage(svc: Services, pkg: PackageContents, mode: 
 /** The transaction: the lock, the dependency check, every resource, the record of the package. */
 async function storeAll(svc: Services, tx: Tx, pkg: PackageContents, mode: InstallMode) {
   await tx.lock(INSTALL_LOCK);
-  await ensurePackageTable(tx);
   const installed = await installedPackages(tx);
   checkDependencies(pkg.manifest, installed);
   const { name, version } = pkg.manifest;

@@ -1,6 +1,6 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import type { Operation } from '../fhir/operations/types.js';
-import { hasPackageTable, installedPackages } from '../storage/package-tables.js';
+import { installedPackages } from '../storage/package-tables.js';
 
 /**
  * `GET [base]/$installed-packages`: the FHIR packages installed on this server, one `package` part each
@@ -15,7 +15,7 @@ export const installedPackagesOperation: Operation = {
   access: () => [],
   async handler(svc) {
     const db = svc.store.storage;
-    const rows = (await hasPackageTable(db, db.kind)) ? await installedPackages(db) : [];
+    const rows = await installedPackages(db);
     const out: Parameters = {
       resourceType: 'Parameters',
       parameter: rows.map((p) => ({

@@ -1,4 +1,6 @@
+import { bulkTables } from './bulk-tables.js';
 import { dpopTables } from './dpop-tables.js';
+import { packageTables } from './package-tables.js';
 
 /**
  * The database schema, shared by both backends. `${ID}` is the auto-increment key type and `${BIG}`
@@ -14,6 +16,8 @@ import { dpopTables } from './dpop-tables.js';
  * - `subscription_state`, `subscription_events`: the subscriptions' outbox (docs/subscriptions.md).
  * - `audit_journal`: the audit trail as it happens, before it becomes AuditEvent resources (docs/security.md).
  * - `dpop_jti`: the DPoP proofs' `jti` values seen by any node, until they expire (dpop-tables.ts).
+ * - `bulk_jobs`, `bulk_files`: Bulk Data jobs and their NDJSON files (bulk-tables.ts, docs/bulk.md).
+ * - `fhir_packages`: the FHIR packages installed (package-tables.ts, docs/packages.md).
  */
 export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
   const ID = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
@@ -73,10 +77,20 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     idx('sp_uri', 'rid, param'),
     // named leases: one holder at a time across processes, until released or expired (storage/lease.ts)
     `CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires ${BIG} NOT NULL)`,
+    ...areaTables(ID, BIG),
+  ];
+}
+
+/** The tables of the areas around the core, each declared beside the statements that use it. */
+function areaTables(ID: string, BIG: string): string[] {
+  return [
     ...subscriptionTables(BIG),
     // appended in the audited request's transaction (or a batch of reads'); no index rows until materialised
     `CREATE TABLE IF NOT EXISTS audit_journal (seq ${ID}, id TEXT NOT NULL, recorded ${BIG} NOT NULL, body TEXT NOT NULL)`,
-  ].concat(dpopTables(BIG));
+    ...dpopTables(BIG),
+    ...bulkTables(BIG),
+    ...packageTables(BIG),
+  ];
 }
 
 /**

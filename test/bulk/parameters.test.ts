@@ -3,7 +3,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { useServer } from '../support/server.js';
 import { download, exported, idsOf, kickOff, manifestOf, waitFor, worker } from './support.js';
-import { ensureBulkTables, insertJob } from '../../src/storage/bulk-tables.js';
+import { insertJob } from '../../src/storage/bulk-tables.js';
 import { FHIR_JSON } from '../support/server.js';
 import { afterAll, beforeAll } from 'vitest';
 import type { ExportWorker } from '../../src/bulk/worker.js';
@@ -88,7 +88,6 @@ describe.each(BACKENDS)('Bulk Data kick-off parameters, on $name', (backend) => 
 
   it('answers a job that failed (three attempts) with an OperationOutcome, as the IG asks', async () => {
     // a plan whose filter no longer compiles (as a SearchParameter removed since the kick-off would)
-    await ensureBulkTables(t.storage);
     const now = t.clock.now().getTime();
     const plan = { types: ['Patient'], snapshot: 1_000_000, filters: { Patient: [[['no-such-parameter', 'x']]] } };
     await t.storage.transaction((tx) =>
