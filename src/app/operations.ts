@@ -13,6 +13,12 @@ import { registryReportOperation } from '../registry/operation.js';
 import { evaluateMeasureOperation } from '../measures/operation.js';
 import { eventsOperation, statusOperation } from '../subscriptions/operations.js';
 import { resendOperation } from '../subscriptions/resend.js';
+import { groupExportOperation, patientExportOperation, systemExportOperation } from '../bulk/kickoff.js';
+import { exportStatusOperation } from '../bulk/status.js';
+import { exportFileOperation } from '../bulk/file.js';
+import { importOperation } from '../bulk/import-kickoff.js';
+import { installPackageOperation } from '../packages/operation.js';
+import { installedPackagesOperation } from '../packages/installed-operation.js';
 
 /**
  * Every operation the server offers, from every area: the one table the core routes by and lists in the
@@ -36,4 +42,12 @@ export const OPERATIONS: Operation[] = [
   eventsOperation,
   resendOperation,
   everythingOperation,
+  systemExportOperation,
+  patientExportOperation,
+  groupExportOperation,
+  exportStatusOperation,
+  exportFileOperation,
+  importOperation,
+  installPackageOperation,
+  installedPackagesOperation,
 ];
