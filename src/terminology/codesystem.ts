@@ -46,6 +46,8 @@ export class CodeSystemIndex {
   readonly concepts = new Map<string, Concept>();
   private readonly folded = new Map<string, Concept>();
   private readonly descendantsMemo = new Map<string, Set<string>>();
+  /** The supplement (`url|version`) each designation a supplement added came from (supplements.ts). */
+  readonly designationSources = new Map<CodeSystemConceptDesignation, string>();
   /** Property code → meaning, from the system's property definitions (code or well-known uri). */
   private readonly propertyRole = new Map<string, string>();
 

@@ -1,4 +1,4 @@
-import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { CodeSystemConceptDesignation, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
 import { displayIn } from './language.js';
 
@@ -23,18 +23,7 @@ export function lookupConcept(
   if (concept.definition !== undefined && want('definition'))
     out.push({ name: 'definition', valueString: concept.definition });
   out.push({ name: 'abstract', valueBoolean: concept.notSelectable });
-  if (want('designation')) {
-    for (const d of concept.designations) {
-      out.push({
-        name: 'designation',
-        part: [
-          ...(d.language ? [{ name: 'language', valueCode: d.language }] : []),
-          ...(d.use ? [{ name: 'use', valueCoding: d.use }] : []),
-          { name: 'value', valueString: d.value },
-        ],
-      });
-    }
-  }
+  if (want('designation')) out.push(...designations(cs, concept));
   const prop = (code: string, value: Omit<ParametersParameter, 'name'>, description?: string) =>
     out.push({
       name: 'property',
@@ -53,6 +42,34 @@ export function lookupConcept(
     if (key) prop(p.code, { [key]: p[key] });
   }
   return { resourceType: 'Parameters', parameter: out };
+}
+
+const PREFERRED_FOR_LANGUAGE = {
+  system: 'http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra',
+  code: 'preferredForLanguage',
+  display: 'Preferred For Language',
+};
+
+/**
+ * The concept's designations: its display as the preferred one in the code system's language (when
+ * the system states one), then every designation, with the supplement it came from as its `source`.
+ */
+function designations(cs: CodeSystemIndex, concept: Concept): ParametersParameter[] {
+  const list: CodeSystemConceptDesignation[] = [...concept.designations];
+  if (cs.resource.language && concept.display !== undefined)
+    list.unshift({ language: cs.resource.language, use: PREFERRED_FOR_LANGUAGE, value: concept.display });
+  return list.map((d) => {
+    const source = cs.designationSources.get(d);
+    return {
+      name: 'designation',
+      part: [
+        ...(d.language ? [{ name: 'language', valueCode: d.language }] : []),
+        ...(d.use ? [{ name: 'use', valueCoding: d.use }] : []),
+        ...(source ? [{ name: 'source', valueCanonical: source }] : []),
+        { name: 'value', valueString: d.value },
+      ],
+    };
+  });
 }
 
 /** `CodeSystem/$subsumes` (R4 §4.8.15.3): how concept A relates to concept B in the hierarchy. */

@@ -1,7 +1,9 @@
 import type { CodeSystem, ConceptMap, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { builtinTerminology } from './builtin.js';
 import { CodeSystemIndex } from './codesystem.js';
-import { latest, versionMatches } from './versions.js';
+import { definitionNotFound } from './issues.js';
+import { applySupplements, canonicalOf, supplementsSystem } from './supplements.js';
+import { latest, splitCanonical, versionMatches } from './versions.js';
 
 export type TerminologyType = 'CodeSystem' | 'ValueSet' | 'ConceptMap';
 export type TerminologyResource = CodeSystem | ValueSet | ConceptMap;
@@ -124,6 +126,10 @@ function hasOid(r: TerminologyResource, oid: string): boolean {
  */
 export class TerminologyContext {
   private readonly overlay: TerminologyResource[];
+  /** The supplements the request asks for (supplements.ts), and those an answer used. */
+  private readonly supplements: CodeSystem[] = [];
+  readonly usedSupplements = new Set<string>();
+  private readonly supplemented = new Map<string, CodeSystemIndex>();
 
   constructor(
     readonly store: TerminologyStore,
@@ -135,7 +141,22 @@ export class TerminologyContext {
   }
 
   get cacheable(): boolean {
-    return this.overlay.length === 0;
+    return this.overlay.length === 0 && this.supplements.length === 0;
+  }
+
+  /**
+   * Applies these supplements (canonicals, perhaps with `|version`) to the code systems they supplement
+   * for the rest of the operation. One that cannot be found is an error: the value set or the request
+   * depends on what it says (R4 §4.8.3; tx `VALUESET_SUPPLEMENT_MISSING`).
+   */
+  async useSupplements(canonicals: string[]): Promise<void> {
+    for (const canonical of canonicals) {
+      const [url, version] = splitCanonical(canonical);
+      const found = await this.find<CodeSystem>('CodeSystem', url, version);
+      if (!found || found.content !== 'supplement')
+        throw definitionNotFound(`Required supplement not found: ${canonical}`);
+      if (!this.supplements.includes(found)) this.supplements.push(found);
+    }
   }
 
   /** All versions known for a canonical url. */
@@ -158,7 +179,17 @@ export class TerminologyContext {
 
   async codeSystem(url: string, version?: string): Promise<CodeSystemIndex | undefined> {
     const cs = await this.find<CodeSystem>('CodeSystem', url, version);
-    return cs ? this.store.index(cs) : undefined;
+    if (!cs) return undefined;
+    const supplements = this.supplements.filter((s) => supplementsSystem(s, cs));
+    if (!supplements.length) return this.store.index(cs);
+    for (const s of supplements) this.usedSupplements.add(canonicalOf(s));
+    const key = `${canonicalOf(cs)}|${cs.meta?.versionId ?? ''}`;
+    let index = this.supplemented.get(key);
+    if (!index) {
+      index = applySupplements(cs, supplements);
+      this.supplemented.set(key, index);
+    }
+    return index;
   }
 
   /** Resources found by a search, plus the request's own of that type (e.g. $translate without a map url). */

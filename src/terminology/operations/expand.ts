@@ -3,6 +3,7 @@ import { expandValueSet, type Expanded } from '../expand.js';
 import { splitCanonical } from '../versions.js';
 import { expansionResource } from '../expansion-view.js';
 import { txOperation } from './input.js';
+import { applyRequestedSupplements } from './supplements.js';
 import { targetValueSet } from './targets.js';
 
 /** Parameters that shape an expansion and are echoed in expansion.parameter (R4 §4.9.9.1). */
@@ -34,6 +35,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
   const vs = await targetValueSet(svc, ctx, input, target.id, true);
   const count = input.integer('count');
   const offset = input.integer('offset');
+  await applyRequestedSupplements(ctx, input, vs);
   const expanded = await expandValueSet(ctx, vs!, input.settings(svc));
   const echo: ValueSetExpansionParameter[] = [];
   for (const [name, kind] of ECHOED) {
@@ -43,6 +45,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
       echo.push({ name, [kind]: value } as ValueSetExpansionParameter);
     }
   }
+  for (const used of ctx.usedSupplements) echo.push({ name: 'used-supplement', valueUri: used });
   // the language asked for in Accept-Language, or set on the value set, is reported like the parameter
   if (!input.has('displayLanguage')) {
     const shown = input.languages()[0] ?? vs!.language;

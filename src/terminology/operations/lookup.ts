@@ -7,6 +7,7 @@ import { lookupConcept, subsumption } from '../lookup.js';
 import type { TerminologyContext } from '../source.js';
 import { splitCanonical } from '../versions.js';
 import { txOperation } from './input.js';
+import { applyRequestedSupplements } from './supplements.js';
 import { instanceResource } from './targets.js';
 
 /** The code system an operation on codes is about: the instance, or the system (+ version) given. */
@@ -61,6 +62,7 @@ export const lookupOperation = txOperation('CodeSystem', 'lookup', async (svc, i
     code: input.string('code'),
     version: input.string('version'),
   };
+  await applyRequestedSupplements(ctx, input);
   const cs = await codeSystemFor(
     svc,
     ctx,
@@ -71,7 +73,9 @@ export const lookupOperation = txOperation('CodeSystem', 'lookup', async (svc, i
   );
   const concept = conceptOf(cs, coding.code, input.has('coding') ? 'coding.code' : 'code');
   const properties = input.strings('property');
-  return { status: 200, resource: lookupConcept(cs, concept, properties, input.languages()) };
+  const resource = lookupConcept(cs, concept, properties, input.languages());
+  for (const used of ctx.usedSupplements) resource.parameter?.push({ name: 'used-supplement', valueCanonical: used });
+  return { status: 200, resource };
 });
 
 /** `CodeSystem/$subsumes` (R4 §4.8.15.3). */

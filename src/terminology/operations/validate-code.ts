@@ -6,6 +6,7 @@ import { txError, txIssue } from '../issues.js';
 import { validateCode, type ValidateInput } from '../validate-code.js';
 import { splitCanonical } from '../versions.js';
 import { txOperation, type TxInput } from './input.js';
+import { applyRequestedSupplements } from './supplements.js';
 import { instanceResource, targetValueSet } from './targets.js';
 
 /** The code to check, in whichever of the three forms the client used. */
@@ -37,6 +38,7 @@ function lenient(svc: Services, input: TxInput): boolean {
 /** `ValueSet/$validate-code` (R4 §4.9.17.1): is the code in the value set, with a valid display? */
 export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', async (svc, input, ctx, target) => {
   const vs = (await targetValueSet(svc, ctx, input, target.id, true))!;
+  await applyRequestedSupplements(ctx, input, vs);
   const settings = { ...input.settings(svc), tolerateMissing: true };
   const expanded = await expandValueSet(ctx, vs, settings);
   const resource = await validateCode(ctx, {
@@ -81,6 +83,7 @@ export const codeSystemValidateCode = txOperation('CodeSystem', 'validate-code',
       ),
     );
   }
+  await applyRequestedSupplements(ctx, input);
   const resource = await validateCode(ctx, {
     ...given,
     codeSystem: { url, version },
