@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { FaultCounts, storageFault } from './faults.js';
+import { missingColumnsSql, postgresColumns } from './added-columns.js';
 import { schemaSql } from './schema.js';
 import {
   lockId,
@@ -186,6 +187,8 @@ export class PostgresStorage implements Storage {
       await storage.transaction(async (tx) => {
         await tx.lock('forlop:migrate');
         for (const sql of schemaSql('postgres')) await tx.run(sql);
+        const columns = await postgresColumns(tx);
+        for (const sql of missingColumnsSql((t, c) => columns.has(`${t}.${c}`))) await tx.run(sql);
       });
     } catch (err) {
       await storage.close().catch(() => undefined);

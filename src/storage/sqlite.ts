@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FaultCounts } from './faults.js';
+import { missingColumnsSql } from './added-columns.js';
 import { schemaSql } from './schema.js';
 import { WalSync } from './wal-sync.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -72,6 +73,8 @@ export class SqliteStorage implements Storage {
       // the writer's commits do not wait for the disk themselves: WalSync makes them durable before answering
       writer = open(file, busyMs, 'NORMAL');
       for (const sql of schemaSql('sqlite')) writer.exec(sql);
+      const has = writer.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?');
+      for (const sql of missingColumnsSql((table, column) => has.get(table, column) !== undefined)) writer.exec(sql);
       if (options.maxPages !== undefined) writer.pragma(`max_page_count = ${Math.floor(options.maxPages)}`);
       this.reader = open(file, busyMs);
     } catch (err) {
