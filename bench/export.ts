@@ -146,15 +146,7 @@ async function oneBackend(kind: 'sqlite' | 'postgres', n: number): Promise<(stri
 
 export async function exportBench(sizes: number[]): Promise<string> {
   const rows: (string | number)[][] = [];
-  // SQLite's close waits for its checkpoint thread, whose handle does not keep the process alive: without
-  // a timer of its own, the run could end in the middle (exit 13, an unsettled top-level await)
-  const alive = setInterval(() => undefined, 60_000);
-  try {
-    for (const n of sizes)
-      for (const kind of ['sqlite', 'postgres'] as const) rows.push(...(await oneBackend(kind, n)));
-  } finally {
-    clearInterval(alive);
-  }
+  for (const n of sizes) for (const kind of ['sqlite', 'postgres'] as const) rows.push(...(await oneBackend(kind, n)));
   return [
     '### Bulk Data $export (in one process, each backend; N resources: a tenth Patients, the rest Observations)',
     '',
