@@ -42,6 +42,9 @@ interface CodingResult {
   unknownSystem?: string;
 }
 
+/** Concept statuses that discourage use without making the code inactive (R5 concept-properties status). */
+const DISCOURAGING = new Set(['deprecated', 'withdrawn', 'discouraged']);
+
 const vsName = (vs: ValueSet) => `${vs.url ?? ''}${vs.version ? `|${vs.version}` : ''}`;
 const notInValueSet = (vs: ValueSet, c: Coding) =>
   `The provided code '${c.system ?? ''}#${c.code ?? ''}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
@@ -121,6 +124,9 @@ function answerParameters(
     const display = displayIn(best.cs, best.concept, input.languages);
     if (display !== undefined) out.push({ name: 'display', valueString: display });
     if (best.concept.inactive) out.push({ name: 'inactive', valueBoolean: true });
+    const status = best.concept.status;
+    if (status && (best.concept.inactive || DISCOURAGING.has(status.toLowerCase())))
+      out.push({ name: 'status', valueCode: status });
   }
   const messages = summaryMessages(issues);
   if (issues.length) out.push({ name: 'issues', resource: { resourceType: 'OperationOutcome', issue: issues } });
@@ -381,7 +387,7 @@ function checkConcept(
         'warning',
         'business-rule',
         'code-comment',
-        `The concept '${concept.code}' has a status of ${concept.status ?? 'inactive'} and its use should be reviewed`,
+        `The concept '${concept.code}' has a status of ${statusText(concept)} and its use should be reviewed`,
         at(),
       ),
     );
@@ -389,6 +395,12 @@ function checkConcept(
   if (vs && !res.member) res.issues.push(...notMemberIssues(input, vs.resource, concept, coding, at));
   if (coding.display !== undefined) res.issues.push(...checkDisplay(cs, concept, coding.display, input, at));
   res.ok = !res.issues.some((i) => i.severity === 'error');
+}
+
+/** A status that makes a concept inactive is named with that consequence ("retired and inactive"). */
+function statusText(concept: Concept): string {
+  if (!concept.status || concept.status === 'inactive') return 'inactive';
+  return concept.inactive ? `${concept.status} and inactive` : concept.status;
 }
 
 /** A known code outside the value set; when inactive codes are left out, say that is why. */

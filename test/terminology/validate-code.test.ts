@@ -195,6 +195,16 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expect(param(res.body, 'inactive')?.valueBoolean).toBe(true);
     });
 
+    it('a retired code: its status is given, and the warning says it is inactive too', async () => {
+      const res = await get('CodeSystem/$validate-code', { url: TEST_CS, code: 'old-neurosis' });
+      expect(expectResult(res.body, true)[0].text).toBe(
+        "The concept 'old-neurosis' has a status of retired and inactive and its use should be reviewed",
+      );
+      expect(param(res.body, 'status')?.valueCode).toBe('retired');
+      const active = await get('CodeSystem/$validate-code', { url: TEST_CS, code: 'ocd' });
+      expect(param(active.body, 'status')).toBeUndefined();
+    });
+
     it('an instance, and a codeSystem sent inline', async () => {
       const inst = await get('CodeSystem/volven-3402/$validate-code', { code: '0301' });
       expect(param(inst.body, 'display')?.valueString).toBe('Oslo');
