@@ -46,6 +46,7 @@ const ENDPOINTS: Record<string, string> = {
   lookup: 'CodeSystem/$lookup',
   subsumes: 'CodeSystem/$subsumes',
   translate: 'ConceptMap/$translate',
+  'batch-validate': 'ValueSet/$batch-validate-code',
 };
 
 function arg(name: string): string | undefined {

@@ -4,6 +4,7 @@ import type { Operation } from '../fhir/operations/types.js';
 import { expandOperation } from '../terminology/operations/expand.js';
 import { lookupOperation, subsumesOperation } from '../terminology/operations/lookup.js';
 import { translateOperation } from '../terminology/operations/translate.js';
+import { batchValidateCodeOperation } from '../terminology/operations/batch-validate-code.js';
 import { codeSystemValidateCode, valueSetValidateCode } from '../terminology/operations/validate-code.js';
 import { validateOperation } from '../validation/operation.js';
 import { applyOperation } from '../pathways/apply-operation.js';
@@ -29,6 +30,7 @@ export const OPERATIONS: Operation[] = [
   expandOperation,
   valueSetValidateCode,
   codeSystemValidateCode,
+  batchValidateCodeOperation,
   lookupOperation,
   subsumesOperation,
   translateOperation,
