@@ -40,7 +40,9 @@ export function subscriptionSockets(
   const liveness = checkLiveness(wss, livenessMs);
   return {
     upgrade(req, socket, head) {
-      if (new URL(req.url ?? '/', 'http://socket').pathname !== path)
+      // a client gone during the upgrade (ECONNRESET) must not be an unhandled error event
+      socket.on('error', () => socket.destroy());
+      if (!URL.canParse(req.url ?? '', 'http://socket') || new URL(req.url ?? '', 'http://socket').pathname !== path)
         return refuseUpgrade(socket, new FhirError('not-found', 'Not found'));
       headerPrincipal(req, tokens).then(
         (token) =>

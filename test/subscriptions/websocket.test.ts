@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { silentLog } from '../../src/http/log.js';
@@ -132,9 +133,25 @@ describe.each(BACKENDS)('websocket subscriptions, on $name', (backend) => {
     }
   });
 
-  it('refuses a socket on any other path', async () => {
+  it('refuses a socket on any other path, or on a URL that does not parse, and goes on serving', async () => {
     const other = node.socketUrl.replace('/fhir/websocket', '/fhir/elsewhere');
     await expect(SocketClient.open(other)).rejects.toThrow(/404/);
+    const { port } = new URL(node.socketUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const raw = connect(Number(port), '127.0.0.1', () =>
+        raw.write(
+          'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        ),
+      );
+      let text = '';
+      raw.on('data', (d) => (text += d));
+      raw.on('close', () => resolve(text));
+      raw.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 (400|404) /);
+    const client = await SocketClient.open(node.socketUrl); // the server is still there
+    await client.close();
   });
 
   it('refuses (422) what a websocket subscription cannot honour: a payload, an endpoint, headers, a topic', async () => {
