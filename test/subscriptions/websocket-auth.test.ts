@@ -94,6 +94,15 @@ describe.each(BACKENDS)('binding a websocket with a token, on $name', (backend) 
     await client.close();
   });
 
+  it('closes a bound socket (1008) when its token expires, by the server clock', async () => {
+    const token = await signToken(keys, { scope: 'user/Subscription.r' }, { now: t.clock.now(), expiresIn: 1 });
+    const client = await SocketClient.open(node.socketUrl);
+    const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
+    client.send(`bind ${general} ${token}`);
+    expect(await client.next('bound')).toBe(`bound ${general}`);
+    expect(await closed).toBe(1008);
+  });
+
   it('refuses the upgrade (401) with an invalid token in the header', async () => {
     await expect(SocketClient.open(node.socketUrl, { Authorization: 'Bearer nonsense' })).rejects.toThrow(/401/);
   });
