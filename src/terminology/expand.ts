@@ -9,6 +9,7 @@ import { FhirError } from '../fhir/errors.js';
 import { builtinTerminology } from './builtin.js';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
 import { compileFilter, type ConceptTest } from './filters.js';
+import { addWarnings, statusWarnings, type StatusWarning } from './status-warnings.js';
 import { definitionNotFound, txError, txIssue } from './issues.js';
 import type { TerminologyContext } from './source.js';
 import { isWildcard, latest, splitCanonical, versionMatches } from './versions.js';
@@ -73,6 +74,8 @@ export interface Expanded {
   missing: { system: string; version?: string }[];
   /** Value sets includes import that could not be found (with `tolerateMissing`). */
   missingValueSets: string[];
+  /** Deprecated, withdrawn, draft or experimental definitions the expansion used (status-warnings.ts). */
+  statusWarnings: StatusWarning[];
 }
 
 /** Codes are told apart by system, version and code: a value set may include two versions of one system. */
@@ -136,6 +139,7 @@ function emptyExpansion(): Expanded {
     systems: new Map(),
     missing: [],
     missingValueSets: [],
+    statusWarnings: [],
   };
 }
 
@@ -177,6 +181,7 @@ async function composeExpansion(
   nested: string[],
 ): Promise<Expanded> {
   const out = emptyExpansion();
+  addWarnings(out.statusWarnings, statusWarnings(vs));
   const activeOnly = settings.activeOnly || compose.inactive === false;
   const included = new Map<string, ExpansionEntry>();
   for (const [i, inc] of (compose.include ?? []).entries()) {
@@ -254,6 +259,7 @@ async function systemPart(
     return undefined;
   }
   out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
+  addWarnings(out.statusWarnings, statusWarnings(cs.resource));
   const pattern = settings.forceSystemVersions.get(system) ?? inc.version;
   const failedCheck = failedVersionCheck(cs, system, settings, where);
   if (!out.systems.has(system)) out.systems.set(system, { ...use, version: cs.version, pattern, failedCheck });
@@ -313,6 +319,7 @@ function addUsage(out: Expanded, imported: Expanded): void {
   for (const [k, v] of imported.systems) if (!out.systems.has(k)) out.systems.set(k, v);
   out.missing.push(...imported.missing);
   out.missingValueSets.push(...imported.missingValueSets);
+  addWarnings(out.statusWarnings, imported.statusWarnings);
   for (const u of imported.usedValueSets) out.usedValueSets.add(u);
 }
 

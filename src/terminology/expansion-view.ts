@@ -99,6 +99,7 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
     ...o.echo,
     ...[...expanded.usedCodeSystems].map((u) => ({ name: 'used-codesystem', valueUri: u })),
     ...[...expanded.usedValueSets].map((u) => ({ name: 'used-valueset', valueUri: u })),
+    ...expanded.statusWarnings.map((w) => ({ name: `warning-${w.kind}`, valueUri: w.canonical })),
   ];
   // the definition (compose, contained) is repeated only when asked: R4 $expand `includeDefinition`
   // "controls whether the value set definition is included or excluded in value set expansions"

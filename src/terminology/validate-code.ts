@@ -6,9 +6,10 @@ import type {
   ParametersParameter,
   ValueSet,
 } from '@medplum/fhirtypes';
-import type { CodeSystemIndex, Concept } from './codesystem.js';
+import { STANDARDS_STATUS, type CodeSystemIndex, type Concept } from './codesystem.js';
 import { entriesWithCode, type Expanded, type ExpandSettings, type SystemUse } from './expand.js';
 import { txIssue } from './issues.js';
+import { addWarnings, statusWarnings, type StatusWarning } from './status-warnings.js';
 import { displayIn, languageMatches, validDisplays } from './language.js';
 import type { TerminologyContext } from './source.js';
 import { compareVersions, versionMatches } from './versions.js';
@@ -54,9 +55,29 @@ export async function validateCode(ctx: TerminologyContext, input: ValidateInput
   const results: CodingResult[] = [];
   for (const [i, coding] of input.codings.entries())
     results.push(await checkCoding(ctx, input, coding, pathFor(input.form, i)));
-  const issues = allIssues(input, results);
+  const issues = [...allIssues(input, results), ...standingIssues(input, results)];
   const best = input.form === 'codeableConcept' ? bestOfCodeableConcept(input, results, issues) : results[0];
   return { resourceType: 'Parameters', parameter: answerParameters(input, results, best, issues) };
+}
+
+/**
+ * Issues about the standing of the definitions, not the code (left out of the message): notes on a
+ * deprecated, withdrawn, draft or experimental code system or value set the answer relied on.
+ */
+function standingIssues(input: ValidateInput, results: CodingResult[]): OperationOutcomeIssue[] {
+  const warnings: StatusWarning[] = [];
+  if (input.valueSet) addWarnings(warnings, input.valueSet.expanded.statusWarnings);
+  else for (const r of results) if (r.cs) addWarnings(warnings, statusWarnings(r.cs.resource));
+  return warnings.map((w) =>
+    quiet(txIssue('information', 'business-rule', 'status-check', `Reference to ${w.kind} ${w.type} ${w.canonical}`)),
+  );
+}
+
+/** Issues that are not about the code itself, and so are not repeated in the message. */
+const QUIET = new WeakSet<OperationOutcomeIssue>();
+function quiet(issue: OperationOutcomeIssue): OperationOutcomeIssue {
+  QUIET.add(issue);
+  return issue;
 }
 
 /** The issues of every coding, after those about parts of the value set that could not be found. */
@@ -149,7 +170,7 @@ function summaryMessages(issues: OperationOutcomeIssue[]): string[] {
   const aboutValueSet = (i: OperationOutcomeIssue) =>
     i.severity === 'warning' && i.details?.coding?.[0].code === 'vs-invalid';
   return issues
-    .filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i))
+    .filter((i) => i.details?.coding?.[0].code !== 'this-code-not-in-vs' && !aboutValueSet(i) && !QUIET.has(i))
     .map((i) => i.details?.text ?? '')
     .sort();
 }
@@ -393,8 +414,27 @@ function checkConcept(
     );
   }
   if (vs && !res.member) res.issues.push(...notMemberIssues(input, vs.resource, concept, coding, at));
+  if (vs && res.member && deprecatedInValueSet(vs.expanded, cs, concept)) {
+    const text = `The presence of the concept '${concept.code}' in the system '${cs.url}' in the value set ${vsName(vs.resource)} is marked with a status of deprecated and its use should be reviewed`;
+    res.issues.push(quiet(txIssue('warning', 'business-rule', 'code-comment', text, at('code'))));
+  }
   if (coding.display !== undefined) res.issues.push(...checkDisplay(cs, concept, coding.display, input, at));
   res.ok = !res.issues.some((i) => i.severity === 'error');
+}
+
+const VALUESET_DEPRECATED = 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated';
+
+/**
+ * Whether the value set marks its use of the code as deprecated: the valueset-deprecated extension or
+ * a standards-status of deprecated on the code in the include.
+ */
+function deprecatedInValueSet(expanded: Expanded, cs: CodeSystemIndex, concept: Concept): boolean {
+  const entry = entriesWithCode(expanded, concept.code).find((e) => e.system === cs.url);
+  return (entry?.extensions ?? []).some(
+    (e) =>
+      (e.url === VALUESET_DEPRECATED && (e.valueBoolean === true || e.valueCode === 'true')) ||
+      (e.url === STANDARDS_STATUS && e.valueCode === 'deprecated'),
+  );
 }
 
 /** A status that makes a concept inactive is named with that consequence ("retired and inactive"). */
