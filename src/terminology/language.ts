@@ -50,20 +50,3 @@ function isDisplayUse(d: CodeSystemConceptDesignation): boolean {
   const code = d.use?.code;
   return code === undefined || code === 'display' || code === 'preferredForLanguage' || code === '900000000000013009';
 }
-
-/** Every text that counts as a valid display for a concept (its display and every designation). */
-export function validDisplays(
-  cs: CodeSystemIndex,
-  concept: Concept,
-  languages: string[],
-): { value: string; language?: string }[] {
-  const all = [
-    ...(concept.display !== undefined ? [{ value: concept.display, language: systemLanguage(cs) }] : []),
-    ...concept.designations
-      .filter((d) => d.value !== undefined)
-      .map((d) => ({ value: d.value as string, language: d.language })),
-  ];
-  if (!languages.length) return all;
-  const inLang = all.filter((d) => d.language === undefined || languages.some((l) => languageMatches(d.language, l)));
-  return inLang;
-}

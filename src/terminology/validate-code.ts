@@ -10,7 +10,7 @@ import { STANDARDS_STATUS, type CodeSystemIndex, type Concept } from './codesyst
 import { entriesWithCode, type Expanded, type ExpandSettings, type SystemUse } from './expand.js';
 import { txIssue } from './issues.js';
 import { addWarnings, statusWarnings, type StatusWarning } from './status-warnings.js';
-import { displayIn, languageMatches, validDisplays } from './language.js';
+import { displayIn, languageMatches } from './language.js';
 import type { TerminologyContext } from './source.js';
 import { compareVersions, versionMatches } from './versions.js';
 
@@ -467,10 +467,28 @@ function notMemberIssues(
   return issues;
 }
 
+/** A text a concept may be shown with: its display or a designation, in a language (or any, when none). */
+interface DisplayText {
+  value: string;
+  language?: string;
+  /** Worth naming among the valid choices: the display, or a designation in a stated language. */
+  listed: boolean;
+}
+
+function displayTexts(cs: CodeSystemIndex, concept: Concept): DisplayText[] {
+  const own = cs.resource.language;
+  const texts: DisplayText[] =
+    concept.display !== undefined ? [{ value: concept.display, language: own, listed: true }] : [];
+  for (const d of concept.designations)
+    if (d.value !== undefined) texts.push({ value: d.value, language: d.language ?? own, listed: !!d.language });
+  return texts;
+}
+
 /**
  * A display is valid when it is the concept's display or a designation in a requested language
- * (any language when none is asked for). When the concept has no text at all in the requested
- * languages, its default display is accepted, with a note saying so.
+ * (any language when none is asked for; a text in no stated language serves every language). When
+ * the concept has no text at all in the requested languages, its default display is accepted, with
+ * a note saying so.
  */
 function checkDisplay(
   cs: CodeSystemIndex,
@@ -480,10 +498,10 @@ function checkDisplay(
   at: (e?: string) => string,
 ): OperationOutcomeIssue[] {
   const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  const all = validDisplays(cs, concept, []);
+  const all = displayTexts(cs, concept);
   const langs = input.languages;
   const inLanguages = langs.length
-    ? all.filter((d) => langs.some((l) => languageMatches(d.language ?? cs.resource.language, l)))
+    ? all.filter((d) => d.language === undefined || langs.some((l) => languageMatches(d.language, l)))
     : all;
   const given = `${cs.url}#${concept.code}`;
   if (inLanguages.some((d) => norm(d.value) === norm(display))) return [];
@@ -498,14 +516,17 @@ function checkDisplay(
       ),
     ];
   }
-  const preferred = displayIn(cs, concept, langs) ?? '';
-  return [
-    txIssue(
-      input.lenientDisplay ? 'warning' : 'error',
-      'invalid',
-      'invalid-display',
-      `Wrong Display Name '${display}' for ${given}. Valid display is '${preferred}'${cs.resource.language ? ` (${cs.resource.language})` : ''}${langs.length ? ` (for the language(s) '${langs.join(', ')}')` : ''}`,
-      at('display'),
-    ),
+  const text = `Wrong Display Name '${display}' for ${given}. ${validChoices(concept, langs, inLanguages)}`;
+  return [txIssue(input.lenientDisplay ? 'warning' : 'error', 'invalid', 'invalid-display', text, at('display'))];
+}
+
+/** What a wrong display should have been: the valid texts in the requested languages, with their languages. */
+function validChoices(concept: Concept, langs: string[], inLanguages: DisplayText[]): string {
+  if (langs.length && !inLanguages.length)
+    return `There are no valid display names found for language(s) '${langs.join(', ')}'. Default display is '${concept.display ?? ''}'`;
+  const named = [
+    ...new Set(inLanguages.filter((d) => d.listed).map((d) => `'${d.value}'${d.language ? ` (${d.language})` : ''}`)),
   ];
+  const choice = named.length === 1 ? `is ${named[0]}` : `is one of ${named.length} choices: ${named.join(' or ')}`;
+  return `Valid display ${choice} (for the language(s) '${langs.length ? langs.join(', ') : '--'}')`;
 }

@@ -147,6 +147,22 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       ]);
     });
 
+    it('a wrong display names the valid choices with their languages, or says none is in the language', async () => {
+      const wrong = (extra: Record<string, string>) =>
+        get('CodeSystem/$validate-code', { url: TEST_CS, code: 'ocd', display: 'Tvang', ...extra });
+      expect(expectResult((await wrong({})).body, true)[0].text).toBe(
+        `Wrong Display Name 'Tvang' for ${TEST_CS}#ocd. Valid display is one of 2 choices: ` +
+          "'Obsessive-compulsive disorder' (en) or 'Tvangslidelse' (nb) (for the language(s) '--')",
+      );
+      expect(expectResult((await wrong({ displayLanguage: 'nb' })).body, true)[0].text).toBe(
+        `Wrong Display Name 'Tvang' for ${TEST_CS}#ocd. Valid display is 'Tvangslidelse' (nb) (for the language(s) 'nb')`,
+      );
+      expect(expectResult((await wrong({ displayLanguage: 'de' })).body, true)[0].text).toBe(
+        `Wrong Display Name 'Tvang' for ${TEST_CS}#ocd. There are no valid display names found for language(s) 'de'. ` +
+          "Default display is 'Obsessive-compulsive disorder'",
+      );
+    });
+
     it('designations count as valid displays: English, and the current «nasjonale pasientforløp» text', async () => {
       for (const display of [
         'Pathway start',
