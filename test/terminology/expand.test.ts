@@ -250,6 +250,29 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(without.body.compose).toBeUndefined();
   });
 
+  it('takes the expansion parameters a value set states (valueset-expansion-parameter), the request winning', async () => {
+    const compose = {
+      extension: [
+        {
+          url: 'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter',
+          extension: [
+            { url: 'name', valueCode: 'displayLanguage' },
+            { url: 'value', valueCode: 'nb' },
+          ],
+        },
+      ],
+      include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }],
+    };
+    const res = await post([{ name: 'valueSet', resource: inline(compose) }]);
+    expect(res.body.expansion.contains[0].display).toBe('Tvangslidelse');
+    expect(res.body.expansion.parameter).toContainEqual({ name: 'displayLanguage', valueCode: 'nb' });
+    const asked = await post([
+      { name: 'valueSet', resource: inline(compose) },
+      { name: 'displayLanguage', valueCode: 'en' },
+    ]);
+    expect(asked.body.expansion.contains[0].display).toBe('Obsessive-compulsive disorder');
+  });
+
   it('property shows concept properties per code and declares them (R5 expansion.property)', async () => {
     const res = await post([
       { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'psychosis' }] }] }) },

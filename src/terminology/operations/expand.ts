@@ -35,6 +35,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
   const vs = await targetValueSet(svc, ctx, input, target.id, true);
   const count = input.integer('count');
   const offset = input.integer('offset');
+  input.useValueSetDefaults(vs);
   await applyRequestedSupplements(ctx, input, vs);
   const expanded = await expandValueSet(ctx, vs!, input.settings(svc));
   const echo: ValueSetExpansionParameter[] = [];

@@ -1,4 +1,4 @@
-import type { CodeableConcept, Coding, Resource } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Resource, ValueSet } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/errors.js';
 import { operationInput } from '../../fhir/operations/parameters.js';
 import type { Operation } from '../../fhir/operations/types.js';
@@ -8,6 +8,8 @@ import type { ExpandSettings } from '../expand.js';
 import { parseLanguages } from '../language.js';
 import { TERMINOLOGY_TYPES, TerminologyContext, type TerminologyResource, type TerminologyType } from '../source.js';
 import { splitCanonical } from '../versions.js';
+
+const EXPANSION_PARAMETER = 'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter';
 
 /**
  * Typed access to a terminology operation's parameters, from the query string or a Parameters
@@ -22,6 +24,22 @@ export class TxInput {
 
   has(name: string): boolean {
     return this.map.has(name);
+  }
+
+  /**
+   * Takes the expansion parameters a value set states for itself (the `valueset-expansion-parameter`
+   * extension on compose, R5 and the tools IG) as if the client had sent them, unless it sent its own.
+   */
+  useValueSetDefaults(vs: ValueSet | undefined): void {
+    for (const ext of vs?.compose?.extension ?? []) {
+      if (ext.url !== EXPANSION_PARAMETER) continue;
+      const name = ext.extension?.find((e) => e.url === 'name')?.valueCode;
+      const part = ext.extension?.find((e) => e.url === 'value');
+      const key = part && Object.keys(part).find((k) => k.startsWith('value'));
+      const value = key ? (part as unknown as Record<string, unknown>)[key] : undefined;
+      if (!name || value === undefined || this.map.has(name)) continue;
+      this.map.set(name, [typeof value === 'number' || typeof value === 'boolean' ? String(value) : value]);
+    }
   }
 
   string(name: string): string | undefined {

@@ -38,6 +38,7 @@ function lenient(svc: Services, input: TxInput): boolean {
 /** `ValueSet/$validate-code` (R4 §4.9.17.1): is the code in the value set, with a valid display? */
 export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', async (svc, input, ctx, target) => {
   const vs = (await targetValueSet(svc, ctx, input, target.id, true))!;
+  input.useValueSetDefaults(vs);
   await applyRequestedSupplements(ctx, input, vs);
   const settings = { ...input.settings(svc), tolerateMissing: true };
   const expanded = await expandValueSet(ctx, vs, settings);
