@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { ValueSet, ValueSetExpansionContains, ValueSetExpansionParameter } from '@medplum/fhirtypes';
+import type {
+  ValueSet,
+  ValueSetComposeIncludeConceptDesignation,
+  ValueSetExpansionContains,
+  ValueSetExpansionParameter,
+} from '@medplum/fhirtypes';
 import { normalizeString } from '../fhir/search/normalize.js';
 import type { ExpansionEntry, Expanded } from './expand.js';
 import { txError, txIssue } from './issues.js';
 import { entryProperties, propertyDeclarations, type ContainsProperty } from './expansion-properties.js';
-import { displayIn } from './language.js';
+import { displayIn, PREFERRED_FOR_LANGUAGE } from './language.js';
 
 /** How an expansion is presented: text filter, paging, languages, designations, nesting. */
 export interface ViewOptions {
@@ -136,19 +141,31 @@ function item(e: ExpansionEntry, o: View): ValueSetExpansionContains {
   out.code = e.code;
   if (display !== undefined) out.display = display;
   if (o.includeDesignations) {
-    const designation = [...(e.designations ?? []), ...(e.concept?.designations ?? [])].map(
-      ({ language, use, value }) => ({
-        ...(language ? { language } : {}),
-        ...(use ? { use } : {}),
-        value,
-      }),
-    );
+    const designation = designations(e, display).map(({ extension, language, use, value }) => ({
+      ...(extension?.length ? { extension } : {}),
+      ...(language ? { language } : {}),
+      ...(use ? { use } : {}),
+      value,
+    }));
     if (designation.length) out.designation = designation;
   }
   const property = entryProperties(e, o.properties, o.uris);
   // R5 contains.property, pre-adopted: the R4 type does not know it
   if (property.length) (out as { property?: ContainsProperty[] }).property = property;
   return out;
+}
+
+/**
+ * The designations shown for a code: the value set's, then the code system's. When the display shown
+ * is a translation, the designation it came from is not repeated and the code system's own display is
+ * given instead, as the preferred text in the code system's language.
+ */
+function designations(e: ExpansionEntry, shown: string | undefined): ValueSetComposeIncludeConceptDesignation[] {
+  const own = e.concept?.display;
+  const translated = own !== undefined && shown !== undefined && shown !== own && shown !== e.display;
+  const fromSystem = (e.concept?.designations ?? []).filter((d) => !translated || d.value !== shown);
+  const original = translated ? [{ language: e.cs?.resource.language, use: PREFERRED_FOR_LANGUAGE, value: own }] : [];
+  return [...(e.designations ?? []), ...original, ...fromSystem];
 }
 
 /** Entries nested under their parent where the parent is in the expansion too (hierarchical display). */

@@ -50,3 +50,10 @@ function isDisplayUse(d: CodeSystemConceptDesignation): boolean {
   const code = d.use?.code;
   return code === undefined || code === 'display' || code === 'preferredForLanguage' || code === '900000000000013009';
 }
+
+/** The designation use of a concept's own display among its translations (HL7 terminology maintenance). */
+export const PREFERRED_FOR_LANGUAGE = {
+  system: 'http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra',
+  code: 'preferredForLanguage',
+  display: 'Preferred For Language',
+};

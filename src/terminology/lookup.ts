@@ -1,6 +1,6 @@
 import type { CodeSystemConceptDesignation, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import type { CodeSystemIndex, Concept } from './codesystem.js';
-import { displayIn } from './language.js';
+import { displayIn, PREFERRED_FOR_LANGUAGE } from './language.js';
 
 /**
  * `CodeSystem/$lookup` (R4 §4.8.15.1): name, version, display, definition, designations and
@@ -43,12 +43,6 @@ export function lookupConcept(
   }
   return { resourceType: 'Parameters', parameter: out };
 }
-
-const PREFERRED_FOR_LANGUAGE = {
-  system: 'http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra',
-  code: 'preferredForLanguage',
-  display: 'Preferred For Language',
-};
 
 /**
  * The concept's designations: its display as the preferred one in the code system's language (when

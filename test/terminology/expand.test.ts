@@ -206,6 +206,26 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(zero.body.expansion.total).toBe(390);
   });
 
+  it('a translated display: its designation is not repeated, the original display is given instead', async () => {
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }] }) },
+      { name: 'includeDesignations', valueBoolean: true },
+      { name: 'displayLanguage', valueCode: 'nb' },
+    ]);
+    expect(res.body.expansion.contains[0].display).toBe('Tvangslidelse');
+    expect(res.body.expansion.contains[0].designation).toEqual([
+      {
+        language: 'en',
+        use: {
+          system: 'http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra',
+          code: 'preferredForLanguage',
+          display: 'Preferred For Language',
+        },
+        value: 'Obsessive-compulsive disorder',
+      },
+    ]);
+  });
+
   it('includeDesignations and displayLanguage (nb, en; nn falls back to the nb display)', async () => {
     const res = await expand({ url: VS('event-X-outcomes'), includeDesignations: 'true' });
     const g = res.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G');
