@@ -216,7 +216,7 @@ async function includeEntries(
     result = fromSystem;
   }
   for (const canonical of inc.valueSet ?? []) {
-    const sub = await importedValueSet(ctx, owner, canonical, settings, out, where);
+    const sub = await importedValueSet(ctx, owner, canonical, settings, out);
     if (!sub) {
       result = [];
       continue;
@@ -261,21 +261,18 @@ async function systemPart(
   out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
   addWarnings(out.statusWarnings, statusWarnings(cs.resource));
   const pattern = settings.forceSystemVersions.get(system) ?? inc.version;
-  const failedCheck = failedVersionCheck(cs, system, settings, where);
+  const failedCheck = failedVersionCheck(cs, system, settings);
   if (!out.systems.has(system)) out.systems.set(system, { ...use, version: cs.version, pattern, failedCheck });
   return systemEntries(cs, inc, where);
 }
 
 /**
  * The `check-system-version` the code system's version does not match, if any: an error, except
- * with `tolerateMissing`, where $validate-code reports it for the coding.
+ * with `tolerateMissing`, where $validate-code reports it for the coding. Like a definition that
+ * cannot be found, it is about the server's content rather than an element of the value set, so the
+ * issue names no element (as the HL7 tests' outcomes have it); a malformed filter does name its own.
  */
-function failedVersionCheck(
-  cs: CodeSystemIndex,
-  system: string,
-  settings: ExpandSettings,
-  where: string,
-): string | undefined {
+function failedVersionCheck(cs: CodeSystemIndex, system: string, settings: ExpandSettings): string | undefined {
   const check = settings.checkSystemVersions.get(system);
   const failedCheck = check !== undefined && !versionMatches(check, cs.version) ? check : undefined;
   if (failedCheck && !settings.tolerateMissing) {
@@ -286,7 +283,6 @@ function failedVersionCheck(
         'exception',
         'version-error',
         `The version '${cs.version ?? ''}' is not allowed for system '${system}': required to be '${check}' by a version-check parameter`,
-        `${where}.system`,
       ),
     );
   }
@@ -300,7 +296,6 @@ async function importedValueSet(
   canonical: string,
   settings: ExpandSettings,
   out: Expanded,
-  where: string,
 ): Promise<ValueSet | undefined> {
   const sub = await findValueSet(ctx, owner, canonical);
   if (!sub && settings.tolerateMissing) {
@@ -308,7 +303,7 @@ async function importedValueSet(
     return undefined;
   }
   if (!sub) {
-    throw definitionNotFound(`A definition for the value set '${canonical}' could not be found`, `${where}.valueSet`);
+    throw definitionNotFound(`A definition for the value set '${canonical}' could not be found`);
   }
   return sub;
 }
@@ -436,7 +431,7 @@ export async function resolveSystem(
       known.length && wanted
         ? `A definition for CodeSystem '${system}' version '${wanted}' could not be found, so the value set cannot be expanded. Valid versions: ${known.join(' or ')}`
         : `A definition for CodeSystem '${system}' could not be found, so the value set cannot be expanded`;
-    throw definitionNotFound(text, `${where}.system`);
+    throw definitionNotFound(text);
   }
   if (cs.resource.content === 'supplement') {
     throw txError(

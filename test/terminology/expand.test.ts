@@ -390,7 +390,11 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
       ]);
       expect(res.status).toBe(422);
       expect(res.body.issue[0].details.coding[0].code).toBe('version-error');
-      expect(res.body.issue[0].expression).toEqual(['ValueSet.compose.include[0].system']);
+      // about the server's content, not an element: named in the text, with no expression
+      expect(res.body.issue[0].details.text).toBe(
+        `The version '2.0.0' is not allowed for system '${TEST_CS}': required to be '1.x' by a version-check parameter`,
+      );
+      expect(res.body.issue[0].expression).toBeUndefined();
     });
 
     it('an unknown version is 404, naming the versions there are', async () => {
@@ -465,9 +469,21 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
       [
         'an unknown code system',
         { include: [{ system: 'http://example.org/none' }] },
-        404,
-        'ValueSet.compose.include[0].system',
+        "A definition for CodeSystem 'http://example.org/none' could not be found, so the value set cannot be expanded",
       ],
+      [
+        'an import that does not exist',
+        { include: [{ valueSet: ['http://example.org/ValueSet/none'] }] },
+        "A definition for the value set 'http://example.org/ValueSet/none' could not be found",
+      ],
+    ])('%s: 404 naming it in the text, with no element (it is about our content)', async (_name, compose, text) => {
+      const res = await post([{ name: 'valueSet', resource: inline(compose as ValueSet['compose']) }]);
+      expect(res.status).toBe(404);
+      expect(res.body.issue[0]).toMatchObject({ code: 'not-found', details: { text } });
+      expect(res.body.issue[0].expression).toBeUndefined();
+    });
+
+    it.each([
       [
         'a filter without a value',
         { include: [{ system: TEST_CS, filter: [{ property: 'concept', op: 'is-a' }] }] },
@@ -485,12 +501,6 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
         { include: [{ system: TEST_CS, filter: [{ property: 'severity', op: 'is-a', value: 'x' }] }] },
         400,
         'ValueSet.compose.include[0].filter[0]',
-      ],
-      [
-        'an import that does not exist',
-        { include: [{ valueSet: ['http://example.org/ValueSet/none'] }] },
-        404,
-        'ValueSet.compose.include[0].valueSet',
       ],
     ])('%s: the element is named', async (_name, compose, status, expression) => {
       const res = await post([{ name: 'valueSet', resource: inline(compose as ValueSet['compose']) }]);
