@@ -108,7 +108,9 @@ function bestOfCodeableConcept(
   const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
   const best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
   // membership is undecided, not denied, when a coding's code system (version) could not be found
-  const undecided = unknownParts.length > 0 || results.some((r) => r.unknownSystem !== undefined);
+  const undecided =
+    unknownParts.length > 0 ||
+    results.some((r) => r.unknownSystem !== undefined || (!r.known && r.cs?.resource.content === 'fragment'));
   if (vs && !undecided && !results.some((r) => r.member)) {
     issues.unshift(
       txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
@@ -138,7 +140,10 @@ function answerParameters(
   const coding = best?.coding ?? input.codings[0];
   // for a CodeableConcept, the code and system reported are those of a coding found in the value set
   const report = input.form !== 'codeableConcept' || (best?.known === true && best.member);
-  if (report && coding?.code !== undefined) out.push({ name: 'code', valueCode: best?.concept?.code ?? coding.code });
+  if (report && coding?.code !== undefined) out.push({ name: 'code', valueCode: coding.code });
+  // a code found without regard to case is given as sent, with the code system's own form beside it
+  if (report && best?.concept && coding?.code !== undefined && best.concept.code !== coding.code)
+    out.push({ name: 'normalized-code', valueCode: best.concept.code });
   if (input.form === 'codeableConcept' && input.codeableConcept)
     out.push({ name: 'codeableConcept', valueCodeableConcept: input.codeableConcept });
   if (best?.concept && best.cs) {
@@ -374,18 +379,19 @@ function unknownCode(
   at: (e?: string) => string,
 ): void {
   const vs = input.valueSet;
-  if (vs)
+  // a fragment holds only some of the system's codes: the code may exist, so neither it nor its
+  // membership of the value set can be denied (R4 CodeSystem.content `fragment`)
+  const fragment = cs.resource.content === 'fragment';
+  if (vs && !fragment)
     res.issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
-  const severity = cs.resource.content === 'fragment' || cs.resource.content === 'example' ? 'warning' : 'error';
-  res.issues.push(
-    txIssue(
-      severity,
-      'code-invalid',
-      'invalid-code',
-      `Unknown code '${coding.code ?? ''}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`,
-      at('code'),
-    ),
-  );
+  const severity = fragment || cs.resource.content === 'example' ? 'warning' : 'error';
+  const unknown = `code '${coding.code ?? ''}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`;
+  const text = fragment
+    ? `Unknown Code ${unknown.slice(5)} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment`
+    : `Unknown ${unknown}`;
+  const issue = txIssue(severity, 'code-invalid', 'invalid-code', text, at('code'));
+  // nothing is known to be wrong with a code a fragment lacks: noted, not repeated in the message
+  res.issues.push(fragment ? quiet(issue) : issue);
   res.ok = severity !== 'error';
 }
 
@@ -413,6 +419,7 @@ function checkConcept(
       ),
     );
   }
+  res.issues.push(...conceptNotes(cs, concept, coding, at));
   if (vs && !res.member) res.issues.push(...notMemberIssues(input, vs.resource, concept, coding, at));
   if (vs && res.member && deprecatedInValueSet(vs.expanded, cs, concept)) {
     const text = `The presence of the concept '${concept.code}' in the system '${cs.url}' in the value set ${vsName(vs.resource)} is marked with a status of deprecated and its use should be reviewed`;
@@ -420,6 +427,29 @@ function checkConcept(
   }
   if (coding.display !== undefined) res.issues.push(...checkDisplay(cs, concept, coding.display, input, at));
   res.ok = !res.issues.some((i) => i.severity === 'error');
+}
+
+/**
+ * Notes on a valid code that are not errors: a status that discourages its use (deprecated,
+ * withdrawn) while the code stays active, and a code matched only without regard to case.
+ */
+function conceptNotes(
+  cs: CodeSystemIndex,
+  concept: Concept,
+  coding: Coding,
+  at: (e?: string) => string,
+): OperationOutcomeIssue[] {
+  const notes: OperationOutcomeIssue[] = [];
+  const status = concept.status;
+  if (!concept.inactive && status && DISCOURAGING.has(status.toLowerCase())) {
+    const text = `The concept '${concept.code}' is ${status} and its use should be reviewed`;
+    notes.push(txIssue('warning', 'business-rule', 'code-comment', text, at()));
+  }
+  if (coding.code !== undefined && coding.code !== concept.code) {
+    const text = `The code '${coding.code}' differs from the correct code '${concept.code}' by case. Although the code system '${cs.url}${cs.version ? `|${cs.version}` : ''}' is case insensitive, implementers are strongly encouraged to use the correct case anyway`;
+    notes.push(quiet(txIssue('information', 'business-rule', 'code-rule', text, at('code'))));
+  }
+  return notes;
 }
 
 const VALUESET_DEPRECATED = 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated';

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import { expectResult, param } from './support.js';
+
+const BASE = {
+  resourceType: 'CodeSystem',
+  version: '1.0.0',
+  status: 'active',
+  concept: [
+    { code: 'kept', display: 'Kept' },
+    {
+      code: 'fading',
+      display: 'Fading',
+      extension: [
+        {
+          url: 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status',
+          valueCode: 'deprecated',
+        },
+      ],
+    },
+  ],
+};
+const INSENSITIVE = {
+  ...BASE,
+  url: 'http://forlop.test/CodeSystem/any-case',
+  caseSensitive: false,
+  content: 'complete',
+};
+const FRAGMENT = { ...BASE, url: 'http://forlop.test/CodeSystem/fragment', content: 'fragment' };
+
+describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend) => {
+  const t = useServer(backend);
+  const post = (path: string, parameter: unknown[]) =>
+    t
+      .http()
+      .post(`/fhir/${path}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          ...parameter,
+          { name: 'tx-resource', resource: INSENSITIVE },
+          { name: 'tx-resource', resource: FRAGMENT },
+        ],
+      });
+
+  it('a code in another case: valid, given as sent, with the normalized code and a note', async () => {
+    const res = await post('CodeSystem/$validate-code', [
+      { name: 'url', valueUri: INSENSITIVE.url },
+      { name: 'code', valueCode: 'KEPT' },
+    ]);
+    const issues = expectResult(res.body, true);
+    expect(param(res.body, 'code')?.valueCode).toBe('KEPT');
+    expect(param(res.body, 'normalized-code')?.valueCode).toBe('kept');
+    expect(issues).toEqual([expect.objectContaining({ severity: 'information', type: 'code-rule' })]);
+    expect(param(res.body, 'message')).toBeUndefined();
+  });
+
+  it('a deprecated code: valid, with its status and a warning', async () => {
+    const res = await post('CodeSystem/$validate-code', [
+      { name: 'url', valueUri: INSENSITIVE.url },
+      { name: 'code', valueCode: 'fading' },
+    ]);
+    expect(expectResult(res.body, true)).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        type: 'code-comment',
+        text: "The concept 'fading' is deprecated and its use should be reviewed",
+      }),
+    ]);
+    expect(param(res.body, 'status')?.valueCode).toBe('deprecated');
+  });
+
+  it('a code a fragment lacks is not denied: a warning, no membership error, result true', async () => {
+    const res = await post('ValueSet/$validate-code', [
+      {
+        name: 'valueSet',
+        resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: FRAGMENT.url }] } },
+      },
+      { name: 'coding', valueCoding: { system: FRAGMENT.url, code: 'elsewhere' } },
+    ]);
+    const issues = expectResult(res.body, true);
+    expect(issues).toEqual([expect.objectContaining({ severity: 'warning', type: 'invalid-code' })]);
+    expect(issues[0].text).toContain('labeled as a fragment');
+  });
+});
