@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  Extension,
   ValueSet,
   ValueSetComposeIncludeConceptDesignation,
   ValueSetExpansionContains,
@@ -149,10 +150,26 @@ function item(e: ExpansionEntry, o: View): ValueSetExpansionContains {
     }));
     if (designation.length) out.designation = designation;
   }
+  const extension = carriedExtensions(e);
+  if (extension.length) out.extension = extension;
   const property = entryProperties(e, o.properties, o.uris);
   // R5 contains.property, pre-adopted: the R4 type does not know it
   if (property.length) (out as { property?: ContainsProperty[] }).property = property;
   return out;
+}
+
+const SD = 'http://hl7.org/fhir/StructureDefinition/';
+/** Extensions on a code system's concept that say how to show it, kept in the expansion. */
+const FROM_CODE_SYSTEM = new Set([`${SD}rendering-style`, `${SD}rendering-xhtml`]);
+/** Extensions on a value set's code that the expansion carries (the rest become properties). */
+const FROM_VALUE_SET = new Set([`${SD}valueset-deprecated`, `${SD}valueset-concept-definition`]);
+
+/** The extensions an expansion's code carries over from its concept and from the value set's entry. */
+function carriedExtensions(e: ExpansionEntry): Extension[] {
+  return [
+    ...(e.concept?.extensions ?? []).filter((x) => FROM_CODE_SYSTEM.has(x.url)),
+    ...(e.extensions ?? []).filter((x) => FROM_VALUE_SET.has(x.url)),
+  ];
 }
 
 /**

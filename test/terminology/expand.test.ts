@@ -337,6 +337,25 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     });
   });
 
+  it("keeps a concept's rendering extensions and the value set's deprecation of a code", async () => {
+    const style = { url: 'http://hl7.org/fhir/StructureDefinition/rendering-style', valueString: 'font-weight: bold' };
+    const deprecated = { url: 'http://hl7.org/fhir/StructureDefinition/valueset-deprecated', valueBoolean: true };
+    const styled = {
+      ...CONDITIONS,
+      id: undefined,
+      url: 'http://forlop.test/CodeSystem/styled',
+      concept: [{ code: 'a', display: 'A', extension: [style, { url: 'http://example.org/other', valueString: 'x' }] }],
+    };
+    const res = await post([
+      {
+        name: 'valueSet',
+        resource: inline({ include: [{ system: styled.url, concept: [{ code: 'a', extension: [deprecated] }] }] }),
+      },
+      { name: 'tx-resource', resource: styled },
+    ]);
+    expect(res.body.expansion.contains[0].extension).toEqual([style, deprecated]);
+  });
+
   describe('code system versions', () => {
     const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'new-in-2', display: 'New in 2' }] };
     const versionless = inline({ include: [{ system: TEST_CS }] });
