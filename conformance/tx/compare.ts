@@ -15,7 +15,7 @@ export interface CompareOptions {
   subset?: boolean;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const PATTERNS: Record<string, RegExp> = {
   $instant$: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
@@ -148,4 +148,61 @@ function compareArrays(expected: Json[], actual: Json[], o: CompareOptions, path
     return `${path}[${extra}]: unexpected item ${JSON.stringify(actual[extra]).slice(0, 300)}`;
   }
   return null;
+}
+
+/**
+ * Extensions the reference runner keeps when it compares (TxTesterScrubbers, "managed" extensions):
+ * any other extension with an absolute url is removed from the answer first, except inside a
+ * ValueSet's compose, so servers are not judged on extensions the tests do not speak about.
+ */
+const MANAGED_EXTENSIONS = new Set(
+  [
+    'codesystem-alternate',
+    'codesystem-conceptOrder',
+    'codesystem-label',
+    'coding-sctdescid',
+    'itemWeight',
+    'rendering-style',
+    'rendering-xhtml',
+    'translation',
+    'valueset-concept-definition',
+    'valueset-conceptOrder',
+    'valueset-deprecated',
+    'valueset-label',
+    'valueset-supplement',
+    'alternate-code-use',
+    'alternate-code-status',
+  ].map((n) => `http://hl7.org/fhir/StructureDefinition/${n}`),
+);
+const MANAGED_TEST_URLS = [
+  'CodeSystem/de-multi',
+  'CodeSystem/en-multi',
+  'StructureDefinition/unknown-extension-1',
+  'StructureDefinition/unknown-extension-3',
+  'StructureDefinition/unknown-extension-4',
+  'StructureDefinition/unknown-extension-5',
+  'ValueSet/extensions-bad-supplement',
+  'ValueSet/simple-all',
+  'ValueSet/simple-enumerated',
+  'ValueSet/simple-filter-isa',
+];
+for (const u of MANAGED_TEST_URLS) MANAGED_EXTENSIONS.add(`http://hl7.org/fhir/test/${u}`);
+
+function managed(ext: Json): boolean {
+  const url = isObject(ext) ? ext.url : undefined;
+  return typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(url) || MANAGED_EXTENSIONS.has(url);
+}
+
+/** The answer as the reference runner compares it: unmanaged extensions removed (in place). */
+export function scrub(value: Json, key = ''): void {
+  if (Array.isArray(value)) {
+    for (const v of value) scrub(v);
+    return;
+  }
+  if (!isObject(value) || key === 'compose') return;
+  if (Array.isArray(value.extension)) {
+    value.extension = value.extension.filter(managed);
+    if (!value.extension.length) delete value.extension;
+  }
+  for (const [k, v] of Object.entries(value)) scrub(v, k);
 }

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/http/app.js';
 import { silentLog } from '../../src/http/log.js';
 import { openStorage } from '../../src/storage/open.js';
-import { compare, type CompareOptions } from './compare.js';
+import { compare, scrub, type CompareOptions } from './compare.js';
 
 interface Test {
   name: string;
@@ -191,6 +191,7 @@ async function runTest(
   const wanted = test['http-code'] ?? '200';
   const statusOk = wanted === '4xx' ? res.status >= 400 && res.status < 500 : String(res.status) === wanted;
   if (!statusOk) return `status ${res.status}, expected ${wanted}: ${JSON.stringify(body).slice(0, 400)}`;
+  scrub(body);
   const diff = compare(expected, body, options);
   if (diff && flag('show')) console.log(JSON.stringify(body, null, 1));
   return diff;
