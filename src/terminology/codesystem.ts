@@ -92,7 +92,8 @@ export class CodeSystemIndex {
       const role = this.role(p.code);
       if (role === 'status' && p.valueCode) status = p.valueCode;
       if (role === 'inactive' && p.valueBoolean === true) inactive = true;
-      if (role === 'notSelectable' && p.valueBoolean === true) notSelectable = true;
+      // a property coded notSelectable means that, whatever uri it is defined with
+      if ((role === 'notSelectable' || p.code === 'notSelectable') && p.valueBoolean === true) notSelectable = true;
     }
     status ??= c.extension?.find((e) => e.url === STANDARDS_STATUS)?.valueCode;
     if (status === 'retired' || status === 'inactive') inactive = true;
@@ -157,8 +158,9 @@ export class CodeSystemIndex {
     if (property === 'parent') return concept.parents;
     if (property === 'child') return concept.children;
     if (property === 'inactive') return [String(concept.inactive)];
+    // a concept that does not state notSelectable has no value for a filter to match (not `false`)
     if (property === 'notSelectable' && !concept.properties.some((p) => p.code === 'notSelectable'))
-      return [String(concept.notSelectable)];
+      return concept.notSelectable ? ['true'] : [];
     return concept.properties.filter((p) => p.code === property || this.role(p.code) === property).map(propertyText);
   }
 }

@@ -140,6 +140,34 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(codes(both.body).sort()).toEqual(['psychosis', 'schizophrenia']);
   });
 
+  it('a notSelectable = false filter takes only codes that state it; a notSelectable code is abstract', async () => {
+    const states = {
+      ...CONDITIONS,
+      id: undefined,
+      url: 'http://forlop.test/CodeSystem/selectable',
+      // coded notSelectable, defined with another uri: still what the code means
+      property: [{ code: 'notSelectable', uri: 'http://example.org/props#selectable', type: 'boolean' }],
+      concept: [
+        { code: 'unstated', display: 'Unstated' },
+        { code: 'yes', display: 'Yes', property: [{ code: 'notSelectable', valueBoolean: false }] },
+        { code: 'no', display: 'No', property: [{ code: 'notSelectable', valueBoolean: true }] },
+      ],
+    };
+    const run = (value: string) =>
+      post([
+        {
+          name: 'valueSet',
+          resource: inline({
+            include: [{ system: states.url, filter: [{ property: 'notSelectable', op: '=', value }] }],
+          }),
+        },
+        { name: 'tx-resource', resource: states },
+      ]);
+    expect(codes((await run('false')).body)).toEqual(['yes']);
+    const abstract = await run('true');
+    expect(abstract.body.expansion.contains).toEqual([expect.objectContaining({ code: 'no', abstract: true })]);
+  });
+
   it('inactive and notSelectable codes are flagged; activeOnly leaves inactive ones out', async () => {
     const all = await expand({ url: TEST_CS.replace('CodeSystem', 'ValueSet'), valueSetVersion: 'x' }).catch(
       () => undefined,
