@@ -39,6 +39,8 @@ export interface ExpandSettings {
   forceSystemVersions: Map<string, string>;
   /** `check-system-version`: a version the value set's must match (wildcards allowed). */
   checkSystemVersions: Map<string, string>;
+  /** `default-valueset-version`: the version of a value set an import names without one. */
+  valueSetVersions?: Map<string, string>;
   /**
    * For $validate-code: an include whose code system cannot be found is recorded in `missing`
    * and skipped, so the answer can say so for the coding, instead of failing the whole request.
@@ -297,13 +299,17 @@ async function importedValueSet(
   settings: ExpandSettings,
   out: Expanded,
 ): Promise<ValueSet | undefined> {
-  const sub = await findValueSet(ctx, owner, canonical);
+  const [url, version] = splitCanonical(canonical);
+  // a versionless import takes the default-valueset-version asked for, like system-version for systems
+  const wanted = version ?? settings.valueSetVersions?.get(url);
+  const named = wanted && !canonical.startsWith('#') ? `${url}|${wanted}` : canonical;
+  const sub = await findValueSet(ctx, owner, named);
   if (!sub && settings.tolerateMissing) {
-    out.missingValueSets.push(canonical);
+    out.missingValueSets.push(named);
     return undefined;
   }
   if (!sub) {
-    throw definitionNotFound(`A definition for the value set '${canonical}' could not be found`);
+    throw definitionNotFound(`A definition for the value set '${named}' could not be found`);
   }
   return sub;
 }
@@ -450,7 +456,8 @@ export async function resolveSystem(
 
 function settingsKey(s: ExpandSettings): string {
   const m = (map: Map<string, string>) => [...map].sort().join(',');
-  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}`;
+  const valueSets = m(s.valueSetVersions ?? new Map());
+  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}|${valueSets}`;
 }
 
 function flatten<T extends { contains?: T[] }>(list: T[]): T[] {

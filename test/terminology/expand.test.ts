@@ -384,6 +384,31 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     expect(res.body.expansion.contains[0].extension).toEqual([style, deprecated]);
   });
 
+  it('default-valueset-version picks the version of a versionless import, and is echoed', async () => {
+    const imported = (version: string, code: string): ValueSet =>
+      inline(
+        { include: [{ system: TEST_CS, concept: [{ code }] }] },
+        { url: 'http://forlop.test/ValueSet/part', version },
+      );
+    const importer = inline({ include: [{ valueSet: ['http://forlop.test/ValueSet/part'] }] });
+    const run = (version: string) =>
+      post([
+        { name: 'valueSet', resource: importer },
+        { name: 'tx-resource', resource: imported('1.0.0', 'ocd') },
+        { name: 'tx-resource', resource: imported('2.0.0', 'eating') },
+        { name: 'default-valueset-version', valueUri: `http://forlop.test/ValueSet/part|${version}` },
+      ]);
+    const res = await run('1.0.0');
+    expect(codes(res.body)).toEqual(['ocd']);
+    expect(res.body.expansion.parameter).toContainEqual({
+      name: 'default-valueset-version',
+      valueUri: 'http://forlop.test/ValueSet/part|1.0.0',
+    });
+    const missing = await run('3.0.0');
+    expect(missing.status).toBe(404);
+    expect(missing.body.issue[0].details.text).toContain('http://forlop.test/ValueSet/part|3.0.0');
+  });
+
   describe('code system versions', () => {
     const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'new-in-2', display: 'New in 2' }] };
     const versionless = inline({ include: [{ system: TEST_CS }] });

@@ -19,6 +19,7 @@ const ECHOED: [string, 'valueBoolean' | 'valueString' | 'valueInteger' | 'valueC
   ['system-version', 'valueUri'],
   ['force-system-version', 'valueUri'],
   ['check-system-version', 'valueUri'],
+  ['default-valueset-version', 'valueUri'],
 ];
 
 /**

@@ -129,6 +129,7 @@ export class TxInput {
       systemVersions: this.canonicalMap('system-version'),
       forceSystemVersions: this.canonicalMap('force-system-version'),
       checkSystemVersions: this.canonicalMap('check-system-version'),
+      valueSetVersions: this.canonicalMap('default-valueset-version'),
     };
   }
 
