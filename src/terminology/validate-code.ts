@@ -41,6 +41,8 @@ interface CodingResult {
   concept?: Concept;
   coding: Coding;
   unknownSystem?: string;
+  /** The unknown system is not one the value set draws on: it did not decide the answer. */
+  unknownOutsideValueSet?: boolean;
 }
 
 /** Concept statuses that discourage use without making the code inactive (R5 concept-properties status). */
@@ -162,7 +164,11 @@ function answerParameters(
   if (report && system) out.push({ name: 'system', valueUri: system });
   if (report && best?.cs?.version) out.push({ name: 'version', valueString: best.cs.version });
   for (const r of results)
-    if (r.unknownSystem) out.push({ name: 'x-caused-by-unknown-system', valueCanonical: r.unknownSystem });
+    if (r.unknownSystem) {
+      // tx ecosystem convention: "caused by" only when the value set depends on the unknown system
+      const name = r.unknownOutsideValueSet ? 'x-unknown-system' : 'x-caused-by-unknown-system';
+      out.push({ name, valueCanonical: r.unknownSystem });
+    }
   return out;
 }
 
@@ -229,12 +235,18 @@ function inferSystem(
   const code = coding.code ?? '';
   const systems = new Set(vs ? entriesWithCode(vs.expanded, code).map((e) => e.system) : []);
   if (systems.size === 1 && vs) return [...systems][0];
+  // say why: several systems have the code, or none of the value set's systems does
+  const why = systems.size
+    ? `: value set expansion has multiple matches: [${[...systems].join(', ')}]`
+    : vs?.expanded.systems.size
+      ? `: none of the value set's code systems has it (${[...vs.expanded.systems.keys()].join(', ')})`
+      : '';
   issues.push(
     txIssue(
       'error',
       'not-found',
       'cannot-infer',
-      `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'`,
+      `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'${why}`,
       at('code'),
     ),
     ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
@@ -346,7 +358,10 @@ async function findCodeSystem(
       input.settings.systemVersions.get(system) ??
       input.settings.checkSystemVersions.get(system));
   const cs = await ctx.codeSystem(system, version);
-  if (!cs) await unknownSystem(ctx, system, version, res, at);
+  if (!cs) {
+    await unknownSystem(ctx, system, version, res, at);
+    res.unknownOutsideValueSet = vs !== undefined && !vs.expanded.systems.has(system);
+  }
   return cs;
 }
 

@@ -101,6 +101,16 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expect(issues.filter((i) => i.severity === 'error').map((i) => i.type)).toEqual(['not-in-vs']);
     });
 
+    it('a bare code whose system cannot be inferred: the issue says why', async () => {
+      const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), code: 'nothing' });
+      expect(expectResult(res.body, false)).toContainEqual(
+        expect.objectContaining({
+          type: 'cannot-infer',
+          text: expect.stringContaining(`none of the value set's code systems has it (${CS('9321')})`),
+        }),
+      );
+    });
+
     it('a bare code takes its system from the value set when only one system has it', async () => {
       const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), code: 'D12' });
       expectResult(res.body, true);
@@ -289,7 +299,24 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
   });
 
   describe('errors', () => {
-    it('an unknown code system: result false, not-found issue and x-caused-by-unknown-system', async () => {
+    it('an unknown code system the value set draws on: x-caused-by-unknown-system', async () => {
+      const res = await post('ValueSet/$validate-code', [
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'active',
+            compose: { include: [{ system: 'http://example.org/unknown' }] },
+          },
+        },
+        { name: 'coding', valueCoding: { system: 'http://example.org/unknown', code: 'x' } },
+      ]);
+      expect(expectResult(res.body, false).map((i) => i.type)).toContain('not-found');
+      expect(param(res.body, 'x-caused-by-unknown-system')?.valueCanonical).toBe('http://example.org/unknown');
+      expect(param(res.body, 'x-unknown-system')).toBeUndefined();
+    });
+
+    it('an unknown code system the value set does not use: result false, not-found issue and x-unknown-system', async () => {
       const res = await get('ValueSet/$validate-code', {
         url: VS('pathway-types'),
         system: 'http://example.org/unknown',
@@ -299,7 +326,8 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expect(issues).toContainEqual(
         expect.objectContaining({ severity: 'error', code: 'not-found', type: 'not-found', expression: ['system'] }),
       );
-      expect(param(res.body, 'x-caused-by-unknown-system')?.valueCanonical).toBe('http://example.org/unknown');
+      expect(param(res.body, 'x-unknown-system')?.valueCanonical).toBe('http://example.org/unknown');
+      expect(param(res.body, 'x-caused-by-unknown-system')).toBeUndefined();
     });
 
     it('an unknown version names the versions there are', async () => {
