@@ -23,7 +23,8 @@ export type TxIssueType =
   | 'display-comment'
   | 'code-comment'
   | 'too-costly'
-  | 'version-error';
+  | 'version-error'
+  | 'invalid-data';
 
 export function txIssue(
   severity: OperationOutcomeIssue['severity'],

@@ -10,6 +10,7 @@ import { STANDARDS_STATUS, type CodeSystemIndex, type Concept } from './codesyst
 import { entriesWithCode, type Expanded, type ExpandSettings, type SystemUse } from './expand.js';
 import { txIssue } from './issues.js';
 import { addWarnings, statusWarnings, type StatusWarning } from './status-warnings.js';
+import { canonicalOf } from './supplements.js';
 import { displayIn, languageMatches } from './language.js';
 import type { TerminologyContext } from './source.js';
 import { compareVersions, versionMatches } from './versions.js';
@@ -358,11 +359,38 @@ async function findCodeSystem(
       input.settings.systemVersions.get(system) ??
       input.settings.checkSystemVersions.get(system));
   const cs = await ctx.codeSystem(system, version);
+  if (await misusedSystem(ctx, system, cs, res, at)) return undefined;
   if (!cs) {
     await unknownSystem(ctx, system, version, res, at);
     res.unknownOutsideValueSet = vs !== undefined && !vs.expanded.systems.has(system);
   }
   return cs;
+}
+
+/**
+ * A Coding.system that cannot name a code system (R4 Coding.system: an absolute uri of one): a local
+ * reference, a value set's url, or a supplement's. Noted as invalid data; true when no lookup is left.
+ */
+async function misusedSystem(
+  ctx: TerminologyContext,
+  system: string,
+  cs: CodeSystemIndex | undefined,
+  res: CodingResult,
+  at: (e?: string) => string,
+): Promise<boolean> {
+  const invalid = (text: string) => res.issues.push(txIssue('error', 'invalid', 'invalid-data', text, at('system')));
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(system)) {
+    invalid('Coding.system must be an absolute reference, not a local reference');
+    return false;
+  }
+  if (cs?.resource.content === 'supplement') {
+    invalid(`CodeSystem ${canonicalOf(cs.resource)} is a supplement, so can't be used as a value in Coding.system`);
+    res.unknownSystem = system;
+    return true;
+  }
+  if (cs || !(await ctx.find('ValueSet', system))) return false;
+  invalid(`The Coding references a value set, not a code system ('${system}')`);
+  return true;
 }
 
 /** Notes a code system (version) that cannot be found, naming the versions that can. */

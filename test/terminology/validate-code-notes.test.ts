@@ -84,4 +84,28 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     expect(issues).toEqual([expect.objectContaining({ severity: 'warning', type: 'invalid-code' })]);
     expect(issues[0].text).toContain('labeled as a fragment');
   });
+
+  it.each([
+    ['a local reference', 'Location1', 'Coding.system must be an absolute reference, not a local reference'],
+    [
+      "a value set's url",
+      'http://forlop.test/ValueSet/as-system',
+      "The Coding references a value set, not a code system ('http://forlop.test/ValueSet/as-system')",
+    ],
+  ])('a Coding.system that is %s is invalid data', async (_name, system, text) => {
+    const vs = {
+      resourceType: 'ValueSet',
+      url: 'http://forlop.test/ValueSet/as-system',
+      status: 'active',
+      compose: { include: [{ system: INSENSITIVE.url }] },
+    };
+    const res = await post('ValueSet/$validate-code', [
+      { name: 'url', valueUri: vs.url },
+      { name: 'tx-resource', resource: vs },
+      { name: 'coding', valueCoding: { system, code: 'kept' } },
+    ]);
+    expect(expectResult(res.body, false)).toContainEqual(
+      expect.objectContaining({ code: 'invalid', type: 'invalid-data', text, expression: ['Coding.system'] }),
+    );
+  });
 });
