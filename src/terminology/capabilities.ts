@@ -9,6 +9,9 @@ import type { Services } from '../fhir/services.js';
 export function terminologyCapabilities(svc: Services, version: string): TerminologyCapabilities {
   return {
     resourceType: 'TerminologyCapabilities',
+    version,
+    name: 'ForlopTerminologyCapabilities',
+    title: 'Forløp terminology capabilities',
     status: 'active',
     date: svc.clock.now().toISOString(),
     publisher: 'Forløp',
@@ -33,6 +36,9 @@ export function terminologyCapabilities(svc: Services, version: string): Termino
         'system-version',
         'force-system-version',
         'check-system-version',
+        'default-valueset-version',
+        'property',
+        'useSupplement',
         'tx-resource',
       ].map((name) => ({ name })),
       textFilter:

@@ -190,6 +190,10 @@ describe.each(BACKENDS)('terminology operations ($name)', (backend) => {
       expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).toEqual(
         expect.arrayContaining(['filter', 'count', 'offset', 'displayLanguage', 'activeOnly', 'tx-resource']),
       );
+      expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).toEqual(
+        expect.arrayContaining(['property', 'useSupplement', 'default-valueset-version']),
+      );
+      expect(res.body).toMatchObject({ name: 'ForlopTerminologyCapabilities', version: expect.any(String) });
       expect((await get('metadata', { mode: 'bogus' })).status).toBe(400);
     });
 
