@@ -223,7 +223,8 @@ async function includeEntries(
       result = [];
       continue;
     }
-    out.usedValueSets.add(`${sub.url}|${sub.version ?? ''}`.replace(/\|$/, ''));
+    // a contained value set is part of the one that contains it, not another one used
+    if (!owner.contained?.includes(sub)) out.usedValueSets.add(`${sub.url}|${sub.version ?? ''}`.replace(/\|$/, ''));
     const expanded = await expandValueSet(ctx, sub, settings, stack);
     addUsage(out, expanded);
     if (result === undefined) result = expanded.entries;

@@ -8,7 +8,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { normalizeString } from '../fhir/search/normalize.js';
 import type { ExpansionEntry, Expanded } from './expand.js';
-import { txError, txIssue } from './issues.js';
+import { txError } from './issues.js';
 import { entryProperties, propertyDeclarations, type ContainsProperty } from './expansion-properties.js';
 import { displayIn, PREFERRED_FOR_LANGUAGE } from './language.js';
 
@@ -87,15 +87,9 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
   const paged = o.count !== undefined || (o.offset ?? 0) > 0;
   if (paged) entries = entries.slice(o.offset ?? 0, o.count === undefined ? undefined : (o.offset ?? 0) + o.count);
   if (entries.length > o.maxSize) {
-    throw txError(
-      'unprocessable',
-      txIssue(
-        'error',
-        'too-costly',
-        'too-costly',
-        `The value set ${vs.url ?? ''} expands to ${entries.length} codes, more than the ${o.maxSize} one answer may hold; page with count and offset, or narrow it with filter`,
-      ),
-    );
+    // too-costly is an issue type of its own (R4 issue-type); tx-issue-type has no code for it
+    const text = `The value set ${vs.url ?? ''} expands to ${entries.length} codes, more than the ${o.maxSize} one answer may hold; page with count and offset, or narrow it with filter`;
+    throw txError('unprocessable', { severity: 'error', code: 'too-costly', details: { text } });
   }
   const nest = o.excludeNested === false && expanded.wholeSystems && !paged && !o.filter;
   // a code's version is shown only where the expansion holds more than one version of its system
@@ -109,10 +103,11 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
   ];
   // the definition (compose, contained) is repeated only when asked: R4 $expand `includeDefinition`
   // "controls whether the value set definition is included or excluded in value set expansions"
-  const { expansion: _old, text: _text, meta: _meta, compose, contained, ...rest } = vs;
+  // the descriptive text belongs to the definition too, and is repeated with it
+  const { expansion: _old, text: _text, meta: _meta, compose, contained, description, purpose, ...rest } = vs;
   return {
     ...rest,
-    ...(o.includeDefinition ? { compose, contained } : {}),
+    ...(o.includeDefinition ? { description, purpose, compose, contained } : {}),
     expansion: {
       identifier: `urn:uuid:${randomUUID()}`,
       timestamp: o.now.toISOString(),

@@ -22,7 +22,6 @@ export type TxIssueType =
   | 'this-code-not-in-vs'
   | 'display-comment'
   | 'code-comment'
-  | 'too-costly'
   | 'version-error'
   | 'invalid-data';
 
