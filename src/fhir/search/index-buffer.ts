@@ -26,7 +26,7 @@ export class IndexBuffer {
 
   /** Sends the kept rows of the index tables `sql` names, so the statement sees them. */
   async before(db: SqlExecutor, sql: string): Promise<void> {
-    if (!this.pending.size) return;
+    if (!this.pending.size || !sql.includes('sp_')) return;
     for (const name of new Set(sql.match(INDEX_TABLE_NAMES) ?? [])) await this.flushTable(db, name as IndexTable);
   }
 
@@ -43,17 +43,28 @@ export class IndexBuffer {
   }
 }
 
+/** The INSERT of `n` rows into `table`, built once per shape (at most ROWS_PER_INSERT per table). */
+const insertSql = new Map<string, string>();
+function insertOf(table: IndexTable, n: number): string {
+  const key = `${table}:${n}`;
+  let sql = insertSql.get(key);
+  if (!sql) {
+    const cols = INDEX_COLUMNS[table];
+    const tuple = `(${Array(cols.length + 2)
+      .fill('?')
+      .join(', ')})`;
+    sql = `INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(n).fill(tuple).join(', ')}`;
+    insertSql.set(key, sql);
+  }
+  return sql;
+}
+
 /** Multi-row INSERTs of index rows, ROWS_PER_INSERT at a time. */
 export async function insertRows(db: SqlExecutor, table: IndexTable, rows: SqlValue[][]): Promise<void> {
-  const cols = INDEX_COLUMNS[table];
-  const tuple = `(${Array(cols.length + 2)
-    .fill('?')
-    .join(', ')})`;
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-    await db.run(
-      `INSERT INTO ${table} (rid, param, ${cols.join(', ')}) VALUES ${Array(chunk.length).fill(tuple).join(', ')}`,
-      chunk.flat(),
-    );
+    const end = Math.min(rows.length, i + ROWS_PER_INSERT);
+    const params: SqlValue[] = [];
+    for (let r = i; r < end; r++) for (const v of rows[r]) params.push(v);
+    await db.run(insertOf(table, end - i), params);
   }
 }
