@@ -13,7 +13,7 @@ import { addWarnings, statusWarnings, type StatusWarning } from './status-warnin
 import { canonicalOf } from './supplements.js';
 import { displayIn, languageMatches } from './language.js';
 import type { TerminologyContext } from './source.js';
-import { compareVersions, versionMatches } from './versions.js';
+import { compareVersions, latest, versionMatches } from './versions.js';
 
 /** What `$validate-code` was asked (R4 ValueSet/CodeSystem `$validate-code`). */
 export interface ValidateInput {
@@ -270,6 +270,15 @@ function valueSetSystem(input: ValidateInput, system: string, coding: Coding): S
     versionMatches(vsSystem.pattern, coding.version)
   ) {
     return { ...vsSystem, version: coding.version };
+  }
+  // a value set holding several versions of the system: a versionless code is the latest that has it
+  // (with the display given, when one has that display)
+  const expanded = input.valueSet?.expanded;
+  const entries =
+    coding.version || !expanded ? [] : entriesWithCode(expanded, coding.code ?? '').filter((e) => e.system === system);
+  if (vsSystem && new Set(entries.map((e) => e.version)).size > 1) {
+    const shown = entries.filter((e) => e.display === coding.display);
+    return { ...vsSystem, version: latest(shown.length ? shown : entries)?.version };
   }
   return vsSystem;
 }

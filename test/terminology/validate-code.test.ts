@@ -262,6 +262,33 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
         ...extra,
       ]);
 
+    it('a versionless code in a value set of two versions: the latest that has it, or has its display', async () => {
+      const both = {
+        resourceType: 'ValueSet',
+        status: 'active',
+        compose: {
+          include: [
+            { system: TEST_CS, version: '1.0.0' },
+            { system: TEST_CS, version: '2.0.0' },
+          ],
+        },
+      };
+      const renamed = { ...v2, concept: [{ code: 'ocd', display: 'OCD' }] };
+      const run = (coding: unknown) =>
+        post('ValueSet/$validate-code', [
+          { name: 'valueSet', resource: both },
+          { name: 'tx-resource', resource: renamed },
+          { name: 'coding', valueCoding: coding },
+        ]);
+      const latest = await run({ system: TEST_CS, code: 'ocd' });
+      expect(param(latest.body, 'version')?.valueString).toBe('2.0.0');
+      const older = await run({ system: TEST_CS, code: 'ocd', display: 'Obsessive-compulsive disorder' });
+      expectResult(older.body, true);
+      expect(param(older.body, 'version')?.valueString).toBe('1.0.0');
+      const onlyOld = await run({ system: TEST_CS, code: 'eating' });
+      expect(param(onlyOld.body, 'version')?.valueString).toBe('1.0.0');
+    });
+
     it('check-system-version picks the version of a versionless include', async () => {
       const res = await check({ system: TEST_CS, code: 'ocd' }, [
         { name: 'check-system-version', valueUri: `${TEST_CS}|1.x` },
