@@ -11,6 +11,7 @@ import type { ExpansionEntry, Expanded } from './expand.js';
 import { txError } from './issues.js';
 import { entryProperties, propertyDeclarations, type ContainsProperty } from './expansion-properties.js';
 import { displayIn, PREFERRED_FOR_LANGUAGE } from './language.js';
+import { splitCanonical } from './versions.js';
 
 /** How an expansion is presented: text filter, paging, languages, designations, nesting. */
 export interface ViewOptions {
@@ -22,6 +23,8 @@ export interface ViewOptions {
   includeDefinition: boolean;
   excludeNested?: boolean;
   languages: string[];
+  /** `designation` parameters (`system|code` of a language or use): which designations to show. */
+  designations: string[];
   /** The concept properties asked for (`property`), shown per code (R5 contains.property). */
   properties: string[];
   /** Parameters to echo in expansion.parameter, as the client gave them. */
@@ -137,7 +140,8 @@ function item(e: ExpansionEntry, o: View): ValueSetExpansionContains {
   out.code = e.code;
   if (display !== undefined) out.display = display;
   if (o.includeDesignations) {
-    const designation = designations(e, display).map(({ extension, language, use, value }) => ({
+    const wanted = designations(e, display).filter((d) => designationWanted(d, o.designations));
+    const designation = wanted.map(({ extension, language, use, value }) => ({
       ...(extension?.length ? { extension } : {}),
       ...(language ? { language } : {}),
       ...(use ? { use } : {}),
@@ -178,6 +182,22 @@ function designations(e: ExpansionEntry, shown: string | undefined): ValueSetCom
   const fromSystem = (e.concept?.designations ?? []).filter((d) => !translated || d.value !== shown);
   const original = translated ? [{ language: e.cs?.resource.language, use: PREFERRED_FOR_LANGUAGE, value: own }] : [];
   return [...(e.designations ?? []), ...original, ...fromSystem];
+}
+
+const BCP47 = 'urn:ietf:bcp:47';
+
+/**
+ * The R5 `designation` parameter (`system|code`): only designations in a language (system
+ * urn:ietf:bcp:47) or with a use it names are shown; without it, all are.
+ */
+function designationWanted(d: ValueSetComposeIncludeConceptDesignation, wanted: string[]): boolean {
+  if (!wanted.length) return true;
+  return wanted.some((w) => {
+    const [system, code] = splitCanonical(w);
+    // the language asked for exactly: `de` names German, not Swiss German (de-CH) too
+    if (system === BCP47) return code !== undefined && d.language?.toLowerCase() === code.toLowerCase();
+    return d.use?.code === code && (!system || d.use?.system === system);
+  });
 }
 
 /** Entries nested under their parent where the parent is in the expansion too (hierarchical display). */

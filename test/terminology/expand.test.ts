@@ -254,6 +254,22 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     ]);
   });
 
+  it('designation picks the designations shown, by language or use, and is echoed', async () => {
+    const res = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }] }) },
+      { name: 'includeDesignations', valueBoolean: true },
+      { name: 'designation', valueString: 'urn:ietf:bcp:47|de' },
+    ]);
+    expect(res.body.expansion.contains[0].designation).toBeUndefined();
+    const nb = await post([
+      { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }] }) },
+      { name: 'includeDesignations', valueBoolean: true },
+      { name: 'designation', valueString: 'urn:ietf:bcp:47|nb' },
+    ]);
+    expect(nb.body.expansion.contains[0].designation).toEqual([{ language: 'nb', value: 'Tvangslidelse' }]);
+    expect(nb.body.expansion.parameter).toContainEqual({ name: 'designation', valueString: 'urn:ietf:bcp:47|nb' });
+  });
+
   it('includeDesignations and displayLanguage (nb, en; nn falls back to the nb display)', async () => {
     const res = await expand({ url: VS('event-X-outcomes'), includeDesignations: 'true' });
     const g = res.body.expansion.contains.find((c: ValueSetExpansionContains) => c.code === 'G');

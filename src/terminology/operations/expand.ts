@@ -20,6 +20,7 @@ const ECHOED: [string, 'valueBoolean' | 'valueString' | 'valueInteger' | 'valueC
   ['force-system-version', 'valueUri'],
   ['check-system-version', 'valueUri'],
   ['default-valueset-version', 'valueUri'],
+  ['designation', 'valueString'],
 ];
 
 /**
@@ -60,6 +61,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
     includeDesignations: input.boolean('includeDesignations', false),
     includeDefinition: input.boolean('includeDefinition', false),
     properties: input.strings('property'),
+    designations: input.strings('designation'),
     excludeNested: input.boolean('excludeNested'),
     languages: input.languages(),
     echo,
