@@ -1,9 +1,11 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { asFhirError } from '../fhir/errors.js';
+import { checkResource } from '../fhir/interactions/resource-checks.js';
 import { update } from '../fhir/interactions/write.js';
 import type { Services } from '../fhir/services.js';
 import { completeJob, insertFile, saveCursor, type BulkJobRow } from '../storage/bulk-tables.js';
 import type { Lease } from '../storage/lease.js';
+import type { Tx } from '../storage/types.js';
 import type { ImportInput } from './import-input.js';
 import { JobCancelled, type RunHooks } from './run.js';
 
@@ -21,8 +23,8 @@ export interface ImportCursor {
   nextFile: number;
 }
 
-/** Lines stored between two saves of the cursor. */
-const CHUNK = 200;
+/** Lines of one file in a batch: stored all together, in one transaction with the cursor, or none. */
+const BATCH = 200;
 
 /**
  * Fetches one input file's text (at most importMaxBytes); a failure is the job's (it is retried). A
@@ -42,8 +44,8 @@ async function fetchText(svc: Services, url: string): Promise<string> {
   return text;
 }
 
-/** One line stored as an update (its id kept, validated, reactions run) in its own transaction. */
-async function storeLine(svc: Services, input: ImportInput, text: string): Promise<void> {
+/** One line read as the resource it must be: JSON, of the input's type, with the id it keeps. */
+function parseLine(input: ImportInput, text: string): Resource {
   let resource: Resource;
   try {
     resource = JSON.parse(text) as Resource;
@@ -52,7 +54,69 @@ async function storeLine(svc: Services, input: ImportInput, text: string): Promi
   }
   if (resource?.resourceType !== input.type) throw new Error(`the line is not a ${input.type}`);
   if (!resource.id) throw new Error('the resource has no id (an import keeps the ids of its source)');
-  await svc.store.transaction((tx) => update(svc, tx, input.type, resource.id!, resource));
+  return resource;
+}
+
+interface Batch {
+  input: ImportInput;
+  /** The batch's non-empty lines: their number in the file and text. */
+  lines: { line: number; text: string }[];
+}
+
+/**
+ * Checks every line of a batch (parsed and validated against its profiles, as a write would be), so that
+ * a refused batch names each line at fault, not only the first. The resources, or the errors.
+ */
+async function checkBatch(svc: Services, batch: Batch) {
+  const resources: { line: number; resource: Resource }[] = [];
+  const errors: { line: number; err: unknown }[] = [];
+  for (const { line, text } of batch.lines) {
+    try {
+      const resource = parseLine(batch.input, text);
+      await checkResource(svc, resource);
+      resources.push({ line, resource });
+    } catch (err) {
+      errors.push({ line, err });
+    }
+  }
+  return { resources, errors };
+}
+
+/**
+ * Stores a checked batch and the cursor after it in one transaction, fenced by the lease: the batch is
+ * in, and the job past it, or neither. A line the pathway rules refuse (inside the transaction) refuses
+ * the batch; its error names that line.
+ */
+async function storeBatch(
+  svc: Services,
+  lease: Lease,
+  job: string,
+  cursor: ImportCursor,
+  input: ImportInput,
+  resources: { line: number; resource: Resource }[],
+): Promise<void> {
+  const expires = svc.clock.now().getTime() + svc.bulk.expiresMs;
+  await svc.store.transaction(async (tx: Tx) => {
+    for (const { line, resource } of resources) {
+      try {
+        await update(svc, tx, input.type, resource.id!, resource);
+      } catch (err) {
+        throw new LineRefused(line, err);
+      }
+    }
+    await lease.hold(tx);
+    if (!(await saveCursor(tx, job, JSON.stringify(cursor), expires))) throw new JobCancelled();
+  });
+}
+
+/** A line of a batch refused inside the batch's transaction (which then stores nothing). */
+class LineRefused extends Error {
+  constructor(
+    readonly line: number,
+    readonly refusal: unknown,
+  ) {
+    super(`line ${line + 1} refused`);
+  }
 }
 
 /** The OperationOutcome line of a line that was not stored, naming the file and the line. */
@@ -82,11 +146,54 @@ async function save(svc: Services, job: string, lease: Lease, cursor: ImportCurs
   });
 }
 
+/** The error lines of a refused batch: each line at fault, and each other line, which was not stored either. */
+function refusedLines(batch: Batch, errors: { line: number; err: unknown }[]): string[] {
+  const first = batch.lines[0].line + 1;
+  const last = batch.lines[batch.lines.length - 1].line + 1;
+  const faulty = new Set(errors.map((e) => e.line));
+  const notStored = new Error(
+    `not stored: lines ${first}–${last} are one batch, stored all or none, and it had errors`,
+  );
+  return [
+    ...errors.map((e) => errorLine(batch.input, e.line, e.err)),
+    ...batch.lines.filter((l) => !faulty.has(l.line)).map((l) => errorLine(batch.input, l.line, notStored)),
+  ];
+}
+
+/** The next batch of a file's lines from the cursor, and the line after it. */
+function nextBatch(input: ImportInput, lines: string[], from: number): { batch: Batch; end: number } {
+  const end = Math.min(lines.length, from + BATCH);
+  const batch: Batch = { input, lines: [] };
+  for (let line = from; line < end; line++) {
+    const text = lines[line].trim();
+    if (text) batch.lines.push({ line, text });
+  }
+  return { batch, end };
+}
+
+/** One batch: checked, then stored with the cursor, or refused whole with its lines' errors saved. */
+async function runBatch(svc: Services, job: string, lease: Lease, cursor: ImportCursor, batch: Batch, end: number) {
+  const { resources, errors } = batch.lines.length ? await checkBatch(svc, batch) : { resources: [], errors: [] };
+  cursor.line = end;
+  if (!errors.length) {
+    try {
+      cursor.imported[cursor.input] = (cursor.imported[cursor.input] ?? 0) + resources.length;
+      await storeBatch(svc, lease, job, cursor, batch.input, resources);
+      return;
+    } catch (err) {
+      cursor.imported[cursor.input] -= resources.length;
+      if (!(err instanceof LineRefused)) throw err;
+      errors.push({ line: err.line, err: err.refusal });
+    }
+  }
+  await save(svc, job, lease, cursor, refusedLines(batch, errors));
+}
+
 /**
- * Runs an import from its cursor: each input fetched, its lines stored a chunk at a time (each
- * resource in a transaction of its own, so one bad line refuses only itself), the cursor and the
- * chunk's errors saved together under the lease. A restarted job fetches the file again and goes on
- * from the saved line; a line stored twice is an update with the same content, which stores nothing.
+ * Runs an import from its cursor: each input fetched, its lines taken a batch at a time (200 lines of a
+ * file), each batch all or nothing in one transaction with the cursor after it, a refused batch's lines
+ * reported in the error file. A restarted job fetches the file again and goes on from the saved line;
+ * a batch stored again is a set of updates with the same content, which store nothing.
  */
 export async function runImport(svc: Services, job: BulkJobRow, lease: Lease, hooks: RunHooks = {}): Promise<void> {
   const plan = JSON.parse(job.plan) as ImportPlan;
@@ -95,18 +202,8 @@ export async function runImport(svc: Services, job: BulkJobRow, lease: Lease, ho
     const input = plan.inputs[cursor.input];
     const lines = (await fetchText(svc, input.url)).split('\n');
     while (cursor.line < lines.length) {
-      const errors: string[] = [];
-      for (const end = Math.min(lines.length, cursor.line + CHUNK); cursor.line < end; cursor.line++) {
-        const text = lines[cursor.line].trim();
-        if (!text) continue;
-        try {
-          await storeLine(svc, input, text);
-          cursor.imported[cursor.input] = (cursor.imported[cursor.input] ?? 0) + 1;
-        } catch (err) {
-          errors.push(errorLine(input, cursor.line, err));
-        }
-      }
-      await save(svc, job.id, lease, cursor, errors);
+      const { batch, end } = nextBatch(input, lines, cursor.line);
+      await runBatch(svc, job.id, lease, cursor, batch, end);
       await hooks.afterFile?.(job.id, cursor);
     }
   }

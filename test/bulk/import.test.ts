@@ -3,21 +3,37 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
+import { fnrFor } from '../support/norwegian-ids.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import type { ExportWorker } from '../../src/bulk/worker.js';
 import { download, local, waitFor, worker } from './support.js';
 
 /** NDJSON files served on a loopback port, as a source system would publish them. */
+const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
+const person = (id: string, fnr: string) =>
+  JSON.stringify({
+    resourceType: 'Patient',
+    id,
+    identifier: [{ system: FNR, value: fnr }],
+    name: [{ family: 'Import' }],
+  });
+
 const FILES: Record<string, string> = {
   '/patients.ndjson': [
     JSON.stringify({ resourceType: 'Patient', id: 'imp1', name: [{ family: 'Import' }] }),
     JSON.stringify({ resourceType: 'Patient', id: 'imp2', name: [{ family: 'Import' }], gender: 'female' }),
-    'not json at all',
-    JSON.stringify({ resourceType: 'Observation', id: 'wrong-type', status: 'final', code: { text: 'x' } }),
-    JSON.stringify({ resourceType: 'Patient', id: 'imp3', gender: 'nonsense' }),
     JSON.stringify({ resourceType: 'Patient', id: 'imp4', name: [{ family: 'Import' }] }),
     '',
   ].join('\n'),
+  // one batch (all or nothing) with three lines at fault: none of it is stored
+  '/mixed.ndjson': [
+    JSON.stringify({ resourceType: 'Patient', id: 'imp5', name: [{ family: 'Import' }] }),
+    'not json at all',
+    JSON.stringify({ resourceType: 'Observation', id: 'wrong-type', status: 'final', code: { text: 'x' } }),
+    JSON.stringify({ resourceType: 'Patient', id: 'imp3', gender: 'nonsense' }),
+  ].join('\n'),
+  // valid one by one, refused together by the one-person-one-Patient rule inside the batch's transaction
+  '/same-person.ndjson': [person('dup1', fnrFor(7)), person('dup2', fnrFor(7))].join('\n'),
   '/observations.ndjson': ['a', 'b']
     .map((id) =>
       JSON.stringify({
@@ -72,11 +88,13 @@ describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
   const post = (body: object, prefer = 'respond-async') =>
     t.http().post('/fhir/$import').set('Prefer', prefer).set('Content-Type', FHIR_JSON).send(body);
 
-  /** Kicks off an import of the two files and waits for its manifest. */
-  async function importBoth() {
+  /** Kicks off an import of the four files and waits for its manifest. */
+  async function importAll() {
     const res = await post(
       parameters([
         ['Patient', `${base}/patients.ndjson`],
+        ['Patient', `${base}/mixed.ndjson`],
+        ['Patient', `${base}/same-person.ndjson`],
         ['Observation', `${base}/observations.ndjson`],
       ]),
     );
@@ -93,27 +111,34 @@ describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
     };
   }
 
-  it('stores each line as an update, and reports every line it could not store', async () => {
-    const m = await importBoth();
+  it('stores each batch whole or not at all, and reports every line of a refused one', async () => {
+    const m = await importAll();
     expect(m.output).toEqual([
       { type: 'Patient', inputUrl: `${base}/patients.ndjson`, count: 3 },
+      { type: 'Patient', inputUrl: `${base}/mixed.ndjson`, count: 0 },
+      { type: 'Patient', inputUrl: `${base}/same-person.ndjson`, count: 0 },
       { type: 'Observation', inputUrl: `${base}/observations.ndjson`, count: 2 },
     ]);
     expect((await t.http().get('/fhir/Patient/imp2')).body.gender).toBe('female');
     expect((await t.http().get('/fhir/Observation/imp-ob')).status).toBe(200);
-    expect((await t.http().get('/fhir/Patient/imp3')).status).toBe(404);
+    for (const id of ['imp5', 'imp3', 'dup1', 'dup2'])
+      expect((await t.http().get(`/fhir/Patient/${id}`)).status).toBe(404);
     const errors = (await Promise.all(m.error.map((f) => download(t.http, f.url)))).flat() as OperationOutcome[];
     const said = errors.map((e) => e.issue[0].diagnostics ?? '');
-    expect(said).toHaveLength(3);
-    expect(said[0]).toMatch(/patients\.ndjson line 3: the line is not JSON/);
-    expect(said[1]).toMatch(/line 4: the line is not a Patient/);
-    expect(said[2]).toMatch(/line 5: Invalid code 'nonsense'/);
+    expect(said).toHaveLength(6);
+    expect(said[0]).toMatch(/mixed\.ndjson line 2: the line is not JSON/);
+    expect(said[1]).toMatch(/mixed\.ndjson line 3: the line is not a Patient/);
+    expect(said[2]).toMatch(/mixed\.ndjson line 4: Invalid code 'nonsense'/);
     expect(errors[2].issue[0].expression?.[0]).toMatch(/^Patient\.gender/);
+    expect(said[3]).toMatch(/mixed\.ndjson line 1: not stored: lines 1–4 are one batch/);
+    expect(said[4]).toMatch(/same-person\.ndjson line 2: Patient\/dup1 already has this .*one person is one Patient/);
+    expect(errors[4].issue[0].code).toBe('duplicate');
+    expect(said[5]).toMatch(/same-person\.ndjson line 1: not stored: lines 1–2 are one batch/);
   });
 
   it('is idempotent: the same files again store no new version', async () => {
-    const m = await importBoth();
-    expect(m.output.map((o) => o.count)).toEqual([3, 2]);
+    const m = await importAll();
+    expect(m.output.map((o) => o.count)).toEqual([3, 0, 0, 2]);
     expect((await t.http().get('/fhir/Patient/imp1')).body.meta.versionId).toBe('1');
   });
 
