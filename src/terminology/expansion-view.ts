@@ -23,6 +23,8 @@ export interface ViewOptions {
   includeDefinition: boolean;
   excludeNested?: boolean;
   languages: string[];
+  /** The language list refuses other languages (`*; q=0`): no display rather than one in another. */
+  othersRefused?: boolean;
   /** `designation` parameters (`system|code` of a language or use): which designations to show. */
   designations: string[];
   /** The concept properties asked for (`property`), shown per code (R5 contains.property). */
@@ -131,7 +133,7 @@ function item(e: ExpansionEntry, o: View): ValueSetExpansionContains {
     e.concept && e.cs && o.languages.length
       ? e.designations?.length
         ? e.display
-        : displayIn(e.cs, e.concept, o.languages)
+        : displayIn(e.cs, e.concept, o.languages, !o.othersRefused)
       : e.display;
   const out: ValueSetExpansionContains = { system: e.system };
   if (o.versioned.has(e.system) && e.version) out.version = e.version;
@@ -178,7 +180,8 @@ function carriedExtensions(e: ExpansionEntry): Extension[] {
  */
 function designations(e: ExpansionEntry, shown: string | undefined): ValueSetComposeIncludeConceptDesignation[] {
   const own = e.concept?.display;
-  const translated = own !== undefined && shown !== undefined && shown !== own && shown !== e.display;
+  // shown in another language, or not at all (no text in a language asked for)
+  const translated = own !== undefined && shown !== own && (shown === undefined || shown !== e.display);
   const fromSystem = (e.concept?.designations ?? []).filter((d) => !translated || d.value !== shown);
   const original = translated ? [{ language: e.cs?.resource.language, use: PREFERRED_FOR_LANGUAGE, value: own }] : [];
   return [...(e.designations ?? []), ...original, ...fromSystem];

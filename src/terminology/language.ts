@@ -19,6 +19,35 @@ export function parseLanguages(value: string | undefined): string[] {
     .map((l) => l.tag);
 }
 
+/**
+ * Whether a language list forbids other languages (`de, *; q=0`): then a concept with no text in the
+ * asked languages is shown without a display rather than in its own language (RFC 9110 §12.5.4:
+ * q=0 means "not acceptable").
+ */
+export function othersRefused(value: string | undefined): boolean {
+  return (value ?? '').split(',').some((part) => {
+    const [tag, ...params] = part.split(';').map((p) => p.trim());
+    return tag === '*' && params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
+
+/**
+ * A weighted language list written the usual way (`de,*;q=0` as `de, *; q=0`), as an expansion
+ * reports the one it used; a list without weights is reported as given.
+ */
+export function formatLanguages(value: string): string {
+  if (!value.includes(';')) return value;
+  return value
+    .split(',')
+    .map((part) =>
+      part
+        .split(';')
+        .map((p) => p.trim())
+        .join('; '),
+    )
+    .join(', ');
+}
+
 /** Whether a designation's language serves a requested one (`en` serves `en-US` and the reverse). */
 export function languageMatches(have: string | undefined, wanted: string): boolean {
   if (!have) return false;
@@ -36,13 +65,18 @@ export function systemLanguage(cs: CodeSystemIndex): string | undefined {
  * The display to show for a concept in the requested languages: the first language that the code
  * system's own display or one of its designations is in; the system's display when none is.
  */
-export function displayIn(cs: CodeSystemIndex, concept: Concept, languages: string[]): string | undefined {
+export function displayIn(
+  cs: CodeSystemIndex,
+  concept: Concept,
+  languages: string[],
+  fallback = true,
+): string | undefined {
   for (const lang of languages) {
     if (languageMatches(systemLanguage(cs), lang) && concept.display !== undefined) return concept.display;
     const d = concept.designations.find((x) => languageMatches(x.language, lang) && isDisplayUse(x));
     if (d) return d.value;
   }
-  return concept.display;
+  return fallback || !languages.length ? concept.display : undefined;
 }
 
 /** Designations usable as a display: those without a use, or marked as display or preferred. */

@@ -254,6 +254,28 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
     ]);
   });
 
+  it('a language list refusing the others (*; q=0): no display where the language has none', async () => {
+    const vs = inline({ include: [{ system: TEST_CS, concept: [{ code: 'ocd' }, { code: 'substance' }] }] });
+    const res = await post([
+      { name: 'valueSet', resource: vs },
+      { name: 'displayLanguage', valueCode: 'nb,*;q=0' },
+      { name: 'includeDesignations', valueBoolean: true },
+    ]);
+    const [ocd, substance] = res.body.expansion.contains;
+    expect(ocd.display).toBe('Tvangslidelse');
+    expect(substance.display).toBeUndefined();
+    // the code system's own display is still there, as the preferred text in its language
+    expect(substance.designation).toEqual([
+      expect.objectContaining({ language: 'en', value: 'Substance use disorder' }),
+    ]);
+    expect(res.body.expansion.parameter).toContainEqual({ name: 'displayLanguage', valueCode: 'nb, *; q=0' });
+    const soft = await post([
+      { name: 'valueSet', resource: vs },
+      { name: 'displayLanguage', valueCode: 'nb,*' },
+    ]);
+    expect(soft.body.expansion.contains[1].display).toBe('Substance use disorder');
+  });
+
   it('designation picks the designations shown, by language or use, and is echoed', async () => {
     const res = await post([
       { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }] }) },

@@ -3,6 +3,7 @@ import { expandValueSet, type Expanded } from '../expand.js';
 import { splitCanonical } from '../versions.js';
 import { expansionResource } from '../expansion-view.js';
 import { txOperation } from './input.js';
+import { formatLanguages, othersRefused } from '../language.js';
 import { applyRequestedSupplements } from './supplements.js';
 import { targetValueSet } from './targets.js';
 
@@ -44,7 +45,14 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
   for (const [name, kind] of ECHOED) {
     for (const v of input.strings(name)) {
       if (!tookEffect(name, v, expanded)) continue;
-      const value = kind === 'valueBoolean' ? v === 'true' : kind === 'valueInteger' ? Number(v) : v;
+      const value =
+        kind === 'valueBoolean'
+          ? v === 'true'
+          : kind === 'valueInteger'
+            ? Number(v)
+            : name === 'displayLanguage'
+              ? formatLanguages(v)
+              : v;
       echo.push({ name, [kind]: value } as ValueSetExpansionParameter);
     }
   }
@@ -64,6 +72,7 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
     designations: input.strings('designation'),
     excludeNested: input.boolean('excludeNested'),
     languages: input.languages(),
+    othersRefused: othersRefused(input.languageList()),
     echo,
     now: svc.clock.now(),
     maxSize: svc.terminologyLimits.maxExpansionSize,

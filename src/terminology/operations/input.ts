@@ -120,7 +120,12 @@ export class TxInput {
 
   /** The languages to show: `displayLanguage`, else the Accept-Language header. */
   languages(): string[] {
-    return parseLanguages(this.string('displayLanguage') ?? this.req.headers.acceptLanguage);
+    return parseLanguages(this.languageList());
+  }
+
+  /** The language list as given (`displayLanguage`, else Accept-Language). */
+  languageList(): string | undefined {
+    return this.string('displayLanguage') ?? this.req.headers.acceptLanguage;
   }
 
   settings(svc: Services, activeOnly = false): ExpandSettings {
