@@ -245,13 +245,19 @@ function endpointsOf(v: string | undefined): string[] {
   return prefixes;
 }
 
-/** BULK_IMPORT_SOURCES: https:// URL prefixes (http only on loopback) `$import` may fetch from. */
+/**
+ * BULK_IMPORT_SOURCES: https:// URL prefixes (http only on loopback) `$import` may fetch from, and
+ * file:/// folders (ending in /) it may read from.
+ */
 function importSourcesOf(v: string | undefined): string[] {
   const prefixes = listOf(v);
   for (const prefix of prefixes) {
     const url = URL.canParse(prefix) ? new URL(prefix) : undefined;
-    if (!(url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname))))
-      throw new Error(`BULK_IMPORT_SOURCES must list https:// URL prefixes (http only on loopback), not '${prefix}'`);
+    const folder = url?.protocol === 'file:' && !url.host && url.pathname.endsWith('/');
+    if (!(folder || url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname))))
+      throw new Error(
+        `BULK_IMPORT_SOURCES must list https:// URL prefixes (http only on loopback) or file:/// folders, not '${prefix}'`,
+      );
   }
   return prefixes;
 }

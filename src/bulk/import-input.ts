@@ -20,10 +20,12 @@ function inputOf(svc: Services, value: unknown): ImportInput {
     const p = parts.find((x) => x.name === name);
     return p?.valueCode ?? p?.valueUri ?? p?.valueUrl ?? p?.valueString;
   };
-  const [type, url] = [part('type'), part('url')];
+  const [type, given] = [part('type'), part('url')];
   if (!type || !svc.defs.resourceTypes.has(type)) throw invalid('input.type', `input.type names no resource type`);
+  // compared in its normal form: `file:///imports/../etc/passwd` is `file:///etc/passwd`
+  const url = given && URL.canParse(given) ? new URL(given).href : undefined;
   if (!url || !svc.bulk.importSources.some((prefix) => url.startsWith(prefix)))
-    throw invalid('input.url', `input.url must start with one of BULK_IMPORT_SOURCES: '${url ?? ''}'`);
+    throw invalid('input.url', `input.url must start with one of BULK_IMPORT_SOURCES: '${given ?? ''}'`);
   return { type, url };
 }
 

@@ -1,3 +1,6 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { asFhirError } from '../fhir/errors.js';
 import { checkResource } from '../fhir/interactions/resource-checks.js';
@@ -28,9 +31,10 @@ const BATCH = 200;
 
 /**
  * Fetches one input file's text (at most importMaxBytes); a failure is the job's (it is retried). A
- * redirect is refused: it could lead outside BULK_IMPORT_SOURCES.
+ * redirect is refused: it could lead outside BULK_IMPORT_SOURCES. A file: URL is read from disk.
  */
 async function fetchText(svc: Services, url: string): Promise<string> {
+  if (url.startsWith('file:')) return readSourceFile(svc, url);
   const res = await fetch(url, {
     signal: AbortSignal.timeout(60_000),
     headers: { Accept: 'application/fhir+ndjson' },
@@ -42,6 +46,21 @@ async function fetchText(svc: Services, url: string): Promise<string> {
   const text = await res.text();
   if (Buffer.byteLength(text) > svc.bulk.importMaxBytes) throw new Error(`${url}: over BULK_IMPORT_MAX_BYTES`);
   return text;
+}
+
+/**
+ * A file: source, read only when its real path (links followed) is still inside a BULK_IMPORT_SOURCES
+ * folder — a link in an import folder must not reach elsewhere — and within importMaxBytes.
+ */
+async function readSourceFile(svc: Services, url: string): Promise<string> {
+  const path = await realpath(fileURLToPath(url));
+  const folders = svc.bulk.importSources.filter((p) => p.startsWith('file:'));
+  const inside = await Promise.all(
+    folders.map(async (f) => path.startsWith(join(await realpath(fileURLToPath(f)), sep))),
+  );
+  if (!inside.includes(true)) throw new Error(`${url}: outside BULK_IMPORT_SOURCES once its links are followed`);
+  if ((await stat(path)).size > svc.bulk.importMaxBytes) throw new Error(`${url}: over BULK_IMPORT_MAX_BYTES`);
+  return readFile(path, 'utf8');
 }
 
 /** One line read as the resource it must be: JSON, of the input's type, with the id it keeps. */

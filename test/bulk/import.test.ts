@@ -1,4 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
@@ -47,8 +50,17 @@ const FILES: Record<string, string> = {
     .join('\n'),
 };
 
+/** A folder an operator lets `$import` read (BULK_IMPORT_SOURCES file:///…/), and a file beside it. */
+const root = mkdtempSync(join(tmpdir(), 'forlop-import-'));
+const folder = join(root, 'imports');
+mkdirSync(folder);
+writeFileSync(join(folder, 'patients.ndjson'), FILES['/patients.ndjson'].replaceAll('imp', 'file'));
+writeFileSync(join(root, 'outside.ndjson'), FILES['/patients.ndjson'].replaceAll('imp', 'secret'));
+symlinkSync(join(root, 'outside.ndjson'), join(folder, 'link.ndjson'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
 describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
-  const t = useServer(backend, { bulk: { importSources: ['http://127.0.0.1:'] } });
+  const t = useServer(backend, { bulk: { importSources: ['http://127.0.0.1:', `file://${folder}/`] } });
   let source: Server;
   let base = '';
   let running: ExportWorker;
@@ -134,6 +146,29 @@ describe.each(BACKENDS)('Bulk Data import, on $name', (backend) => {
     expect(said[4]).toMatch(/same-person\.ndjson line 2: Patient\/dup1 already has this .*one person is one Patient/);
     expect(errors[4].issue[0].code).toBe('duplicate');
     expect(said[5]).toMatch(/same-person\.ndjson line 1: not stored: lines 1–2 are one batch/);
+  });
+
+  it('reads a file in an allowed folder, and refuses a path or a link that leads out of it', async () => {
+    const done = async (url: string) => {
+      const res = await post(parameters([['Patient', url]]));
+      if (res.status !== 202) return res;
+      const status = local(res.headers['content-location'] as string);
+      return waitFor('the import', async () => {
+        const r = await t.http().get(status);
+        return r.status !== 202 && r;
+      });
+    };
+    const stored = await done(`file://${folder}/patients.ndjson`);
+    expect(stored.status, stored.text).toBe(200);
+    expect(JSON.parse(stored.text).output[0].count).toBe(3);
+    expect((await t.http().get('/fhir/Patient/file2')).body.gender).toBe('female');
+    const escaped = await done(`file://${folder}/../outside.ndjson`);
+    expect(escaped.status).toBe(400);
+    expect(escaped.body.issue[0].expression).toEqual(['input.url']);
+    const linked = await done(`file://${folder}/link.ndjson`);
+    expect(linked.status).toBe(500);
+    expect(JSON.stringify(linked.body)).toMatch(/outside BULK_IMPORT_SOURCES/);
+    expect((await t.http().get('/fhir/Patient/secret1')).status).toBe(404);
   });
 
   it('is idempotent: the same files again store no new version', async () => {

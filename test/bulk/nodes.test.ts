@@ -58,5 +58,11 @@ describe('Bulk Data configuration', () => {
       'http://127.0.0.1:9000/',
     ]);
     expect(() => loadConfig({ BULK_IMPORT_SOURCES: 'http://source.example/' })).toThrow(/BULK_IMPORT_SOURCES/);
+    // a local folder, named as a file:/// URL ending in /; a file, or a host in the URL, is refused
+    expect(loadConfig({ BULK_IMPORT_SOURCES: 'file:///srv/imports/' }).bulkImportSources).toEqual([
+      'file:///srv/imports/',
+    ]);
+    for (const bad of ['file:///srv/imports/a.ndjson', 'file://host/srv/imports/', 'ftp://x/'])
+      expect(() => loadConfig({ BULK_IMPORT_SOURCES: bad })).toThrow(/BULK_IMPORT_SOURCES/);
   });
 });
