@@ -185,6 +185,15 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       }
     });
 
+    it('a displayLanguage that is not a language tag is 400', async () => {
+      const res = await get('CodeSystem/$validate-code', { url: TEST_CS, code: 'ocd', displayLanguage: '-' });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0]).toMatchObject({
+        code: 'processing',
+        details: { text: "Invalid displayLanguage: '-'" },
+      });
+    });
+
     it('displayLanguage picks the display returned', async () => {
       const res = await get('CodeSystem/$validate-code', { url: CS('9322'), code: 'M', displayLanguage: 'en' });
       expect(param(res.body, 'display')?.valueString).toBe('First attendance in the pathway');

@@ -5,6 +5,7 @@ import type { Operation } from '../../fhir/operations/types.js';
 import type { FhirRequest, FhirResponse } from '../../fhir/request.js';
 import type { Services } from '../../fhir/services.js';
 import type { ExpandSettings } from '../expand.js';
+import { txError, txIssue } from '../issues.js';
 import { parseLanguages } from '../language.js';
 import { TERMINOLOGY_TYPES, TerminologyContext, type TerminologyResource, type TerminologyType } from '../source.js';
 import { splitCanonical } from '../versions.js';
@@ -125,7 +126,15 @@ export class TxInput {
 
   /** The language list as given (`displayLanguage`, else Accept-Language). */
   languageList(): string | undefined {
-    return this.string('displayLanguage') ?? this.req.headers.acceptLanguage;
+    const asked = this.string('displayLanguage');
+    // each tag must be a BCP 47 language tag (or `*`), with an optional weight
+    const tag = /^\s*(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)\s*(;\s*q=[0-9.]+\s*)?$/;
+    if (asked !== undefined && !asked.split(',').every((part) => tag.test(part)))
+      throw txError(
+        'invalid',
+        txIssue('error', 'processing', 'invalid-display', `Invalid displayLanguage: '${asked}'`),
+      );
+    return asked ?? this.req.headers.acceptLanguage;
   }
 
   settings(svc: Services, activeOnly = false): ExpandSettings {
