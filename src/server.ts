@@ -1,17 +1,19 @@
 import type { Server } from 'node:http';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Config } from './config.js';
 import { buildApp, STARTUP_LOADING, type App, type AppOptions } from './http/app.js';
 import { createHttpServer } from './http/listener.js';
 import { jsonLog, silentLog } from './http/log.js';
 import { openStorage } from './storage/open.js';
-import { loadPathways } from './pathways/loader.js';
-import { loadMeasures } from './measures/loader.js';
+import { loadPathways, shippedPathways } from './pathways/loader.js';
+import { loadMeasures, shippedMeasures } from './measures/loader.js';
 import { loadTopics } from './subscriptions/topic-loader.js';
+import { topicResources } from './subscriptions/topics.js';
 import { withMeasureJobs } from './measures/schedule.js';
 import { loadExamples } from './fhir/example-loader.js';
-import { loadConformance } from './fhir/conformance-loader.js';
+import { loadConformance, shippedConformance } from './fhir/conformance-loader.js';
 import type { LoadReport } from './fhir/canonical-loader.js';
-import { loadTerminology } from './terminology/loader.js';
+import { loadTerminology, shippedTerminology } from './terminology/loader.js';
 import { precompileSchemas } from './validation/schema.js';
 import { systemClock, type Clock } from './fhir/clock.js';
 import { TokenVerifier } from './security/tokens.js';
@@ -31,7 +33,7 @@ export interface Running {
 export async function startServer(config: Config): Promise<Running> {
   const storage = await openStorage(config.databaseUrl, { log: jsonLog });
   const clock = systemClock;
-  const { app, ready, services, dispatch, metrics, readiness } = buildApp(
+  const { app, ready, services, dispatch, metrics, readiness, sockets } = buildApp(
     appOptions(config, storage, clock, securityOf(config, clock, storage)),
   );
   await ready;
@@ -43,8 +45,9 @@ export async function startServer(config: Config): Promise<Running> {
   );
   readiness.done(STARTUP_LOADING);
   const server = await listen(app, config);
+  server.on('upgrade', sockets.upgrade);
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutDown(server, config, readiness, jobs, services, storage));
+  const stop = () => (stopping ??= shutDown(server, config, readiness, jobs, services, storage, sockets));
   return { server, baseUrl: config.baseUrl, stop };
 }
 
@@ -92,6 +95,12 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
       hmacSecret: config.subscriptionHmacSecret,
       retentionMs: config.subscriptionRetentionDays * 24 * 3600_000,
     },
+    bulk: {
+      fileMaxBytes: config.bulkFileMaxBytes,
+      expiresMs: config.bulkExpiresHours * 3600_000,
+      importSources: config.bulkImportSources,
+      importMaxBytes: config.bulkImportMaxBytes,
+    },
     readAudit: config.readAudit,
     auditQueueLimit: config.auditQueueLimit,
     metrics: { enabled: config.metrics, public: config.metricsPublic, processMetrics: true },
@@ -113,14 +122,17 @@ function appOptions(config: Config, storage: Storage, clock: Clock, security: Ap
 /**
  * The shipped resources stored before the first request, in order, each idempotently (a restart stores
  * no new version): terminology, pathways, measures, and the definitions the CapabilityStatement names.
- * Exported so the tests load exactly what a start-up does.
+ * Exported so the tests load exactly what a start-up does; the third of each is what it ships from our
+ * own files, which `npm run package` publishes (tools/package.ts), so the package and start-up agree.
  */
-export const STARTUP_DEFINITIONS: ReadonlyArray<readonly [string, (svc: Services) => Promise<LoadReport>]> = [
-  ['terminology', (svc) => loadTerminology(svc)],
-  ['pathways', (svc) => loadPathways(svc)],
-  ['measures', (svc) => loadMeasures(svc)],
-  ['definitions', (svc) => loadConformance(svc)],
-  ['subscription topics', (svc) => loadTopics(svc)],
+export const STARTUP_DEFINITIONS: ReadonlyArray<
+  readonly [string, (svc: Services) => Promise<LoadReport>, () => Resource[]]
+> = [
+  ['terminology', (svc) => loadTerminology(svc), () => shippedTerminology()],
+  ['pathways', (svc) => loadPathways(svc), () => shippedPathways()],
+  ['measures', (svc) => loadMeasures(svc), () => shippedMeasures()],
+  ['definitions', (svc) => loadConformance(svc), () => shippedConformance()],
+  ['subscription topics', (svc) => loadTopics(svc), () => topicResources()],
 ];
 
 /** What is loaded before the first request: schemas compiled, the shipped resources, examples. */
@@ -164,12 +176,15 @@ async function shutDown(
   jobs: ScheduledJobs,
   services: Services,
   storage: Storage,
+  sockets: App['sockets'],
 ): Promise<void> {
   // /readyz answers 503 from now on; with a drain time the listener still takes requests meanwhile,
   // so the load balancer stops sending them before the port closes instead of seeing it refused
   readiness.drain();
   jsonLog({ level: 'info', msg: 'shutting down: finishing in-flight requests', drainMs: config.shutdownDrainMs });
   if (config.shutdownDrainMs) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+  // an upgraded socket is no HTTP connection the listener closes: its clients bind again elsewhere
+  sockets.close();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();

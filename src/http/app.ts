@@ -21,6 +21,7 @@ import { jsonLog, requestLog, type LogFn } from './log.js';
 import { mountWebapp } from '../webapp/mount.js';
 import { withSubscriptionTopics } from '../subscriptions/capability.js';
 import { headAsGet } from './head.js';
+import { subscriptionSockets, type SubscriptionSockets } from './websocket.js';
 
 export interface AppOptions extends ServiceOptions {
   log?: LogFn;
@@ -54,6 +55,8 @@ export interface App {
   metrics: Metrics;
   /** What `/readyz` answers from: start-up work done, not draining. */
   readiness: Readiness;
+  /** Websocket Subscriptions: the listener's `upgrade` handler (src/http/websocket.ts). */
+  sockets: SubscriptionSockets;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -103,7 +106,8 @@ export function buildApp(options: AppOptions): App {
   });
   // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
-  return { app, services, ready, dispatch, metrics, readiness };
+  const sockets = subscriptionSockets(services, basePath, options.security?.tokens);
+  return { app, services, ready, dispatch, metrics, readiness, sockets };
 }
 
 type Dispatch = ReturnType<typeof dispatcher>;
@@ -126,11 +130,20 @@ function fhirHandler(services: Services, options: AppOptions, version: string, d
           ? undefined
           : await readBody(req, services.limits.maxBodyBytes, services.limits.maxJsonDepth);
       const out = await dispatchAs(principal, req.socket.remoteAddress)(fhirRequestOf(req, path, body));
-      send(req, res, out.status, out.resource ?? out.raw, out.headers);
+      if (out.text) sendText(res, out.status, out.text, out.headers);
+      else send(req, res, out.status, out.resource ?? out.raw, out.headers);
     } catch (err) {
       answerError(req, res, err, log);
     }
   };
+}
+
+/** A response that is not FHIR JSON (an NDJSON file, a Bulk Data manifest): its own media type, as is. */
+function sendText(res: Response, status: number, text: { contentType: string; body: string }, headers = {}): void {
+  res.status(status);
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v as string);
+  res.setHeader('Content-Type', `${text.contentType}; charset=utf-8`);
+  res.end(text.body);
 }
 
 /** `GET [base]/metadata`: the CapabilityStatement, or the TerminologyCapabilities (R4 §3.1.0.13). */
