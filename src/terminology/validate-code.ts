@@ -149,7 +149,8 @@ function answerParameters(
     out.push({ name: 'normalized-code', valueCode: best.concept.code });
   if (input.form === 'codeableConcept' && input.codeableConcept)
     out.push({ name: 'codeableConcept', valueCodeableConcept: input.codeableConcept });
-  if (best?.concept && best.cs) {
+  // like code and system, a CodeableConcept's display is that of a coding found in the value set
+  if (best?.concept && best.cs && report) {
     const display = displayIn(best.cs, best.concept, input.languages);
     if (display !== undefined) out.push({ name: 'display', valueString: display });
     if (best.concept.inactive) out.push({ name: 'inactive', valueBoolean: true });

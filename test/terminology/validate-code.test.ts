@@ -99,6 +99,8 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       ]);
       const issues = expectResult(res.body, false);
       expect(issues.filter((i) => i.severity === 'error').map((i) => i.type)).toEqual(['not-in-vs']);
+      // nothing in the value set: no code, system or display is reported for the concept
+      for (const name of ['code', 'system', 'display']) expect(param(res.body, name)).toBeUndefined();
     });
 
     it('a bare code whose system cannot be inferred: the issue says why', async () => {
