@@ -15,8 +15,8 @@ export const TOPIC_BASE = 'http://forlop.no/fhir/SubscriptionTopic';
  * writes once, such as a milestone's standing turning `overdue`), and the search parameters a subscriber
  * may filter it by (Backport IG filter criteria): the patient, the pathway (a milestone's CarePlan, or
  * a CarePlan's PlanDefinition) and the unit. A filter is applied as the search parameter of the same name
- * unless `filterAs` names the search it stands for. A registry report's unit is in its job Task's input,
- * which is not indexed: that topic has no filter, and a filter on it is refused.
+ * unless `filterAs` names the search it stands for. A registry report's unit is its job Task's input of
+ * type `unit`, indexed as `job-unit` (profiles/SearchParameter-task-job-unit.json).
  */
 export interface Topic {
   code: string;
@@ -99,7 +99,8 @@ export const TOPICS: Topic[] = [
     title: "A unit's NPR registry report is ready",
     resourceType: 'Task',
     search: `status=completed&code=${encodeURIComponent('http://forlop.no/fhir/CodeSystem/job|npr-report')}`,
-    filters: [],
+    filters: ['unit'],
+    filterAs: { unit: 'job-unit' },
     holds: (r) => (r as Task).status === 'completed',
   },
   {

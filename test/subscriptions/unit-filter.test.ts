@@ -34,7 +34,8 @@ const focusOf = (bodies: string[]) =>
 
 /**
  * The Backport topics' `unit` filter: the unit that reports a pathway (its care team's managing
- * organization, set by $apply), for milestones, pathways and breaches; refused where it cannot be honoured.
+ * organization, set by $apply), for milestones, pathways and breaches, and a registry report job's unit;
+ * a filter a topic cannot honour is refused.
  */
 describe.each(BACKENDS)('the unit filter on topics, on $name', (backend) => {
   const t = useServer(backend);
@@ -106,12 +107,42 @@ describe.each(BACKENDS)('the unit filter on topics, on $name', (backend) => {
     expect(implicated).toContain(`Task/${task.id}`);
   });
 
-  it('refuses (422) a unit filter on a topic that cannot honour it (a registry report job)', async () => {
-    const res = await post(byTopic('registry-report-ready', 'Task?unit=Organization/unit-a', endpoint().url));
+  it("tells a unit's subscriber of its own registry reports only (the job Task's unit input)", async () => {
+    const created = await post(byTopic('registry-report-ready', 'Task?unit=Organization/unit-a', endpoint().url));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await untilStatus(t, id, 'active');
+    // job Tasks as src/registry/run.ts writes them: the unit in an input of type 'unit'; b's, then a's
+    const ids: string[] = [];
+    for (const u of ['unit-b', 'unit-a']) {
+      const job = {
+        resourceType: 'Task',
+        status: 'in-progress',
+        intent: 'order',
+        code: { coding: [{ system: 'http://forlop.no/fhir/CodeSystem/job', code: 'npr-report' }] },
+        input: [{ type: { text: 'unit' }, valueReference: { reference: `Organization/${u}` } }],
+      };
+      const started = await t.http().post('/fhir/Task').set('Content-Type', FHIR_JSON).send(job);
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const done = { ...started.body, status: 'completed' };
+      const put = await t.http().put(`/fhir/Task/${started.body.id}`).set('Content-Type', FHIR_JSON).send(done);
+      expect(put.status).toBe(200);
+      ids.push(started.body.id as string);
+    }
+    const events = await waitFor('the event', () => endpoint().events(id).length >= 1 && endpoint().events(id));
+    expect(focusOf(events.map((e) => e.body))).toEqual([`Task/${ids[1]}`]);
+    const counted = await t.storage.get<{ n: number | string }>(
+      'SELECT events_since_start AS n FROM subscription_state WHERE id = ?',
+      [id],
+    );
+    expect(Number(counted?.n)).toBe(1); // unit-b's report was no event for it
+  });
+
+  it('refuses (422) a filter a topic cannot honour (a registry report has no patient)', async () => {
+    const res = await post(byTopic('registry-report-ready', 'Task?patient=Patient/p1', endpoint().url));
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body.issue[0].expression).toEqual(['Subscription.criteria']);
-    expect(res.body.issue[0].diagnostics).toMatch(
-      /registry-report-ready takes no filter \('unit' cannot be honoured\)/,
-    );
+    expect(res.body.issue[0].diagnostics).toMatch(/registry-report-ready/);
+    expect(res.body.issue[0].diagnostics).toMatch(/patient/);
   });
 });
