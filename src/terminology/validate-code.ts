@@ -204,6 +204,11 @@ async function checkCoding(
   const coding = { ...given };
   const res: CodingResult = { issues: [], known: false, member: false, ok: false, coding };
   if (!coding.system && input.codeSystem) coding.system = input.codeSystem.url;
+  // only a bare code may take its system from the value set: a Coding without one has no meaning
+  if (!coding.system && input.form !== 'code') {
+    res.issues.push(...systemlessCoding(input.valueSet, coding, at));
+    return res;
+  }
   if (!coding.system) {
     const inferred = inferSystem(input.valueSet, coding, at, res.issues);
     if (inferred === undefined) return res;
@@ -222,6 +227,20 @@ async function checkCoding(
   }
   checkConcept(input, cs, concept, coding, res, at);
   return res;
+}
+
+/** A Coding (or a CodeableConcept's coding) without a system: a warning, and not in any value set. */
+function systemlessCoding(
+  vs: ValidateInput['valueSet'],
+  coding: Coding,
+  at: (e?: string) => string,
+): OperationOutcomeIssue[] {
+  const text =
+    'Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided';
+  return [
+    txIssue('warning', 'invalid', 'invalid-data', text, at()),
+    ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
+  ];
 }
 
 /**

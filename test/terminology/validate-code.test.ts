@@ -113,6 +113,17 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       );
     });
 
+    it('a Coding without a system is not inferred: a warning and not in the value set', async () => {
+      const res = await post('ValueSet/$validate-code', [
+        { name: 'url', valueUri: VS('pathway-types') },
+        { name: 'coding', valueCoding: { code: 'D11' } },
+      ]);
+      expect(expectResult(res.body, false)).toEqual([
+        expect.objectContaining({ severity: 'warning', type: 'invalid-data', expression: ['Coding'] }),
+        expect.objectContaining({ severity: 'error', type: 'not-in-vs', expression: ['Coding.code'] }),
+      ]);
+    });
+
     it('a bare code takes its system from the value set when only one system has it', async () => {
       const res = await get('ValueSet/$validate-code', { url: VS('pathway-types'), code: 'D12' });
       expectResult(res.body, true);
