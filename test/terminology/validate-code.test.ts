@@ -170,6 +170,23 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       ]);
     });
 
+    it("without a language asked for, the value set's own language decides which displays are valid", async () => {
+      const vs = {
+        resourceType: 'ValueSet',
+        status: 'active',
+        language: 'nb',
+        compose: { include: [{ system: TEST_CS, concept: [{ code: 'ocd' }] }] },
+      };
+      const check = (display: string) =>
+        post('ValueSet/$validate-code', [
+          { name: 'valueSet', resource: vs },
+          { name: 'coding', valueCoding: { system: TEST_CS, code: 'ocd', display } },
+          { name: 'lenient-display-validation', valueBoolean: false },
+        ]);
+      expectResult((await check('Tvangslidelse')).body, true);
+      expect(expectResult((await check('Obsessive-compulsive disorder')).body, false)[0].type).toBe('invalid-display');
+    });
+
     it('a wrong display names the valid choices with their languages, or says none is in the language', async () => {
       const wrong = (extra: Record<string, string>) =>
         get('CodeSystem/$validate-code', { url: TEST_CS, code: 'ocd', display: 'Tvang', ...extra });

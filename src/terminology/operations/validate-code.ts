@@ -46,7 +46,8 @@ export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', asy
     ...codeInput(input, 'systemVersion'),
     valueSet: { resource: vs, expanded },
     lenientDisplay: lenient(svc, input),
-    languages: input.languages(),
+    // without a language asked for, the value set's own language is the one its displays are in
+    languages: input.languages().length ? input.languages() : vs.language ? [vs.language] : [],
     settings,
   });
   return { status: 200, resource };
