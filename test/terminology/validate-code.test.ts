@@ -113,6 +113,25 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       );
     });
 
+    it('valueset-membership-only: only whether the codes are in the value set', async () => {
+      const res = await post('ValueSet/$validate-code', [
+        { name: 'url', valueUri: VS('pathway-types') },
+        { name: 'valueset-membership-only', valueBoolean: true },
+        { name: 'lenient-display-validation', valueBoolean: false },
+        {
+          name: 'codeableConcept',
+          valueCodeableConcept: { coding: [{ system: CS('9321'), code: 'D11', display: 'Wrong' }] },
+        },
+      ]);
+      expect(expectResult(res.body, true)).toEqual([]);
+      const unknown = await post('ValueSet/$validate-code', [
+        { name: 'url', valueUri: VS('pathway-types') },
+        { name: 'valueset-membership-only', valueBoolean: true },
+        { name: 'coding', valueCoding: { system: CS('9321'), code: 'nothing' } },
+      ]);
+      expect(expectResult(unknown.body, false).map((i) => i.type)).toEqual(['not-in-vs']);
+    });
+
     it('a Coding without a system is not inferred: a warning and not in the value set', async () => {
       const res = await post('ValueSet/$validate-code', [
         { name: 'url', valueUri: VS('pathway-types') },

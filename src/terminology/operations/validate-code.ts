@@ -46,6 +46,7 @@ export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', asy
     ...codeInput(input, 'systemVersion'),
     valueSet: { resource: vs, expanded },
     lenientDisplay: lenient(svc, input),
+    membershipOnly: input.boolean('valueset-membership-only', false),
     // without a language asked for, the value set's own language is the one its displays are in
     languages: input.languages().length ? input.languages() : vs.language ? [vs.language] : [],
     settings,
