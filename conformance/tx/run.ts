@@ -43,7 +43,7 @@ interface Suite {
 }
 
 /** The share of the run tests that must pass: the score reached (raise it as fixes land). */
-const MIN_PERCENT = 86.4;
+const MIN_PERCENT = 86.9;
 
 const ENDPOINTS: Record<string, string> = {
   expand: 'ValueSet/$expand',
