@@ -13,8 +13,9 @@ import { registryBench } from './registry.js';
  * --search-sizes 100000,1000000 --terminology-sizes 10000,100000 --pathway-sizes 10000,100000
  * --apply-count 1000 --security-size 10000 --registry-sizes 10000,100000 [--registry-db dir] --seconds 10
  * --measure-sizes 10000 [--measure-db dir] --everything-sizes 1000 --webapp-sizes 5000 --subscription-sizes 1000
- * --xml-size 10000 --export-sizes 20000 [--baseline dir --rounds 3]]`: every suite by default; prints the tables (markdown) and writes
- * each suite's to bench/results/<suite>.md. Every figure is shown with its dataset size and beside its reference.
+ * --xml-size 10000 --export-sizes 20000 [--baseline dir --rounds 3]]`: every suite by default; prints the
+ * tables (markdown) and writes each suite's to bench/results/<suite>.md. Every figure is shown with its
+ * dataset size and beside its reference.
  */
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
