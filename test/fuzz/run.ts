@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { ManualClock } from '../../src/fhir/clock.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TokenVerifier } from '../../src/security/tokens.js';
+import { adapterXmlModel } from '../../src/http/xml.js';
+import { resourceFromXml } from '../../src/xml/read.js';
 import { ISSUER, makeKeys, signToken } from '../security/support.js';
 import { fuzzRequests } from './requests.js';
 import { startInProcess } from '../support/in-process.js';
@@ -102,7 +104,12 @@ export async function runFuzz(
                 why: `a malformed write was stored: ${String(r.body).slice(0, 300)}`,
               });
             else if (status >= 400) {
-              const body = JSON.parse(text) as { resourceType?: string; issue?: unknown[] };
+              // a request whose body was XML is answered in XML (R4 §3.1.0.1.10): read it as the server would
+              const xml = /xml/.test(res.headers.get('content-type') ?? '');
+              const body = (xml ? resourceFromXml(adapterXmlModel(), text, 64) : JSON.parse(text)) as {
+                resourceType?: string;
+                issue?: unknown[];
+              };
               if (body.resourceType !== 'OperationOutcome' || !body.issue?.length)
                 report.failures.push({ request: shown, status, why: 'a 4xx without an OperationOutcome' });
             }
