@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Operation } from '../fhir/operations/types.js';
 import type { Services } from '../fhir/services.js';
 import { insertJob } from '../storage/bulk-tables.js';
 import { readImportInput } from './import-input.js';
 import type { ImportCursor, ImportPlan } from './import-run.js';
-import { statusUrl } from './kickoff.js';
+import { accepted } from './kickoff.js';
 import { ownerOf } from './owner.js';
 import './services.js';
 
@@ -49,16 +48,6 @@ export const importOperation: Operation = {
         expires: now + svc.bulk.expiresMs,
       }),
     );
-    svc.bulkSignal.notify();
-    const issue: OperationOutcomeIssue = {
-      severity: 'information',
-      code: 'informational',
-      diagnostics: `Import job ${id} accepted; poll its status at the Content-Location`,
-    };
-    return {
-      status: 202,
-      resource: { resourceType: 'OperationOutcome', issue: [issue] },
-      headers: { 'Content-Location': statusUrl(svc, id) },
-    };
+    return accepted(svc, 'Import', id);
   },
 };

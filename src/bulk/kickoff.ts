@@ -73,11 +73,19 @@ async function kickOff(svc: Services, req: FhirRequest, level: ExportLevel): Pro
       await insertFile(tx, id, file.info, file.content);
     }
   });
+  return accepted(svc, 'Export', id);
+}
+
+/**
+ * The answer to a kick-off whose job is stored: this process's worker woken (other nodes find the job
+ * by polling), and 202 with the status URL in Content-Location (Bulk Data IG, kick-off response).
+ */
+export function accepted(svc: Services, what: 'Export' | 'Import', id: string): FhirResponse {
   svc.bulkSignal.notify();
   const issue: OperationOutcomeIssue = {
     severity: 'information',
     code: 'informational',
-    diagnostics: `Export job ${id} accepted; poll its status at the Content-Location`,
+    diagnostics: `${what} job ${id} accepted; poll its status at the Content-Location`,
   };
   return {
     status: 202,
