@@ -14,6 +14,7 @@ import { searchAll } from '../fhir/search/find-all.js';
 import { SearchParameterSync } from '../fhir/search/parameter-sync.js';
 import { DEFAULT_LIMITS, type Limits, type Services, type WriteReaction } from '../fhir/services.js';
 import { ResourceStore } from '../fhir/store.js';
+import { WakeSignal } from '../fhir/wake-signal.js';
 import { personIdentity } from '../pathways/person-identity.js';
 import { pathwayProgress } from '../pathways/progress.js';
 import '../pathways/services.js';
@@ -22,7 +23,7 @@ import '../registry/services.js';
 import { smartAccess } from '../security/authorize.js';
 import '../security/services.js';
 import type { Storage } from '../storage/types.js';
-import { BulkSignal, DEFAULT_BULK_SETTINGS, type BulkSettings } from '../bulk/services.js';
+import { DEFAULT_BULK_SETTINGS, type BulkSettings } from '../bulk/services.js';
 import { subscriptionChecks } from '../subscriptions/checks.js';
 import { outboxHook } from '../subscriptions/outbox.js';
 import { DEFAULT_SUBSCRIPTION_SETTINGS, Signal, type SubscriptionSettings } from '../subscriptions/services.js';
@@ -105,7 +106,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     subscriptions: { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...options.subscriptions },
     subscriptionSignal: new Signal(),
     bulk: { ...DEFAULT_BULK_SETTINGS, ...options.bulk },
-    bulkSignal: new BulkSignal(),
+    bulkSignal: new WakeSignal(),
     plans: new PlanCache({
       generation: () => store.versionCount(['PlanDefinition']),
       byUrl: (url) => terminology.searchAll('PlanDefinition', [['url', url]]),

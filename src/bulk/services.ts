@@ -1,3 +1,4 @@
+import type { WakeSignal } from '../fhir/wake-signal.js';
 /** What the Bulk Data export keeps in the services (the core does not know it: src/fhir/services.ts). */
 export interface BulkSettings {
   /** The most bytes in one NDJSON file (BULK_FILE_MAX_BYTES); a larger single resource is a file alone. */
@@ -20,21 +21,9 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   importMaxBytes: 256 * 1024 * 1024,
 };
 
-/** Wakes this process's export worker when a job is accepted (other nodes find it by polling). */
-export class BulkSignal {
-  private readonly listeners = new Set<() => void>();
-  on(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  notify(): void {
-    for (const l of this.listeners) l();
-  }
-}
-
 declare module '../fhir/services.js' {
   interface Services {
     bulk: BulkSettings;
-    bulkSignal: BulkSignal;
+    bulkSignal: WakeSignal;
   }
 }

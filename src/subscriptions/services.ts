@@ -1,3 +1,4 @@
+import { WakeSignal } from '../fhir/wake-signal.js';
 import { SocketHub } from './sockets.js';
 
 /** What the subscriptions area keeps in the services (the core does not know it: src/fhir/services.ts). */
@@ -26,16 +27,8 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
  * (others find them by polling), and holds the websocket subscribers bound on this node (R4 §subscription
  * websockets), whom only this process can ping.
  */
-export class Signal {
+export class Signal extends WakeSignal {
   readonly sockets = new SocketHub();
-  private readonly listeners = new Set<() => void>();
-  on(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  notify(): void {
-    for (const l of this.listeners) l();
-  }
 }
 
 declare module '../fhir/services.js' {
