@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { startExportWorker, type ExportWorker, type ExportWorkerOptions } from '../../src/bulk/worker.js';
 import { BASE, type TestServer } from '../support/server.js';
+import { waitFor as poll } from '../support/wait-for.js';
 
 /** A manifest as the status URL answers it when the job is done. */
 export interface Manifest {
@@ -14,20 +15,8 @@ export interface Manifest {
   deleted: { type: string; url: string; count: number }[];
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  ms = 15_000,
-): Promise<Exclude<T, false | undefined>> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value as Exclude<T, false | undefined>;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The shared poll, with a longer wait: a job runs in the background worker. */
+export const waitFor = <T>(what: string, check: () => Promise<T> | T, ms = 15_000) => poll(what, check, ms);
 
 /** A path below the test server from one of its absolute URLs. */
 export const local = (url: string) => url.replace(BASE, '/fhir');

@@ -11,6 +11,7 @@ import { buildApp } from '../../src/http/app.js';
 import { silentLog } from '../../src/http/log.js';
 import { openStorage } from '../../src/storage/open.js';
 import { BASE, FHIR_JSON, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** One request a test endpoint received. */
 export interface Received {
@@ -100,20 +101,7 @@ export function useEndpoint(path?: string): () => Endpoint {
   return () => endpoint!;
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  ms = 10_000,
-): Promise<Exclude<T, false | undefined>> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value as Exclude<T, false | undefined>;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor };
 
 /** A rest-hook Subscription on `criteria` to `endpoint`. */
 export function restHook(criteria: string, endpoint: string, channel: Record<string, unknown> = {}) {
