@@ -2,7 +2,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { newId } from '../src/fhir/ids.js';
 import type { Services } from '../src/fhir/services.js';
 import { startInProcess } from '../test/support/in-process.js';
-import { table } from './harness.js';
+import { percentile, table } from './harness.js';
 import { copyPathways, seedPatients, timeApply, TODAY } from './pathways.js';
 
 /**
@@ -51,8 +51,6 @@ async function seedTarget(svc: Services): Promise<void> {
     }
   });
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 async function timed(fn: () => Promise<void>): Promise<{ p50: string; p95: string }> {
   await fn(); // warm

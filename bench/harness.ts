@@ -157,3 +157,19 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const lines = [headers, headers.map(() => '---'), ...rows.map((r) => r.map(fmt))].map((r) => `| ${r.join(' | ')} |`);
   return lines.join('\n');
 }
+
+/** The value at fraction `p` of an ascending list (p50: 0.5, p95: 0.95). */
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+/** POSTs a resource to a type's URL and returns the created one's id; anything but 201 ends the run. */
+export async function createResource(url: string, body: object): Promise<string> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/fhir+json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { id: string };
+  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json.id;
+}

@@ -9,22 +9,9 @@ import { silentLog } from '../src/http/log.js';
 import { subscriptionSockets } from '../src/http/websocket.js';
 import { SqliteStorage } from '../src/storage/sqlite.js';
 import { startDelivery } from '../src/subscriptions/worker.js';
-import { table } from './harness.js';
+import { createResource, percentile, table } from './harness.js';
 
 const WRITES = 200;
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-
-async function create(url: string, body: object): Promise<string> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/fhir+json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { id: string };
-  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json.id;
-}
 
 /** Resolves with the arrival time of the next message on the socket that starts with `prefix`. */
 function nextMessage(ws: WebSocket, prefix: string): Promise<number> {
@@ -60,7 +47,7 @@ export async function websocketPingBench(): Promise<string> {
   try {
     const criteria = 'Organization?name=bench-ws';
     const channel = { type: 'websocket' };
-    const id = await create(`${running.url}/Subscription`, {
+    const id = await createResource(`${running.url}/Subscription`, {
       resourceType: 'Subscription',
       status: 'requested',
       reason: 'bench',
@@ -75,7 +62,7 @@ export async function websocketPingBench(): Promise<string> {
     const ms: number[] = [];
     for (let i = 0; i < WRITES; i++) {
       const ping = nextMessage(ws, 'ping');
-      await create(`${running.url}/Organization`, { resourceType: 'Organization', name: 'bench-ws' });
+      await createResource(`${running.url}/Organization`, { resourceType: 'Organization', name: 'bench-ws' });
       const committed = performance.now();
       ms.push((await ping) - committed);
     }

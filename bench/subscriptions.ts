@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDelivery } from '../src/subscriptions/worker.js';
 import { startInProcess } from '../test/support/in-process.js';
-import { table } from './harness.js';
+import { createResource, percentile, table } from './harness.js';
 import { websocketPingBench } from './subscriptions-websocket.js';
 
 /**
@@ -21,7 +21,6 @@ const SEQUENTIAL = 200;
 const IN_FLIGHT = 8;
 const TODAY = '2026-06-01';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 const stats = (ms: number[]) => {
   const s = [...ms].sort((a, b) => a - b);
   return { p50: percentile(s, 0.5), p95: percentile(s, 0.95) };
@@ -74,17 +73,6 @@ class Receiver {
   }
 }
 
-async function post(url: string, body: object): Promise<{ id: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/fhir+json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { id: string };
-  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 const task = (patient: string) => ({
   resourceType: 'Task',
   status: 'requested',
@@ -100,7 +88,7 @@ async function burst(base: string, patients: string[]): Promise<{ done: Map<stri
   const writer = async () => {
     while (next < patients.length) {
       const p = patients[next++];
-      await post(`${base}/Task`, task(p));
+      await createResource(`${base}/Task`, task(p));
       done.set(p, performance.now());
     }
   };
@@ -143,14 +131,14 @@ async function subscribeAll(base: string, receiver: Receiver, n: number): Promis
   const patients = Array.from({ length: n }, (_, i) => `bench-sub-${i}`);
   const subscriptionOf = new Map<string, string>();
   for (const p of patients) {
-    const sub = await post(`${base}/Subscription`, {
+    const sub = await createResource(`${base}/Subscription`, {
       resourceType: 'Subscription',
       status: 'requested',
       reason: 'bench',
       criteria: `Task?patient=Patient/${p}`,
       channel: { type: 'rest-hook', endpoint: receiver.url },
     });
-    subscriptionOf.set(p, `Subscription/${sub.id}`);
+    subscriptionOf.set(p, `Subscription/${sub}`);
   }
   await receiver.until('the handshakes', () => receiver.handshakes >= n);
   return { patients, subscriptionOf };
@@ -169,7 +157,7 @@ async function oneSize(n: number): Promise<(string | number)[]> {
     const one: number[] = [];
     const sequential = patients.slice(0, Math.min(SEQUENTIAL, n));
     for (const p of sequential) {
-      await post(`${running.url}/Task`, task(p));
+      await createResource(`${running.url}/Task`, task(p));
       const committed = performance.now();
       await receiver.until('an event', () => receiver.arrived.has(key(p, 1)));
       one.push((receiver.arrived.get(key(p, 1)) as number) - committed);
