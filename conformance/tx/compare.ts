@@ -2,9 +2,14 @@
  * Compares a server's answer with an expected response of the HL7 terminology tests, which are
  * templates (tx-ecosystem IG, "Test Templates"): `$id$`-style placeholders, `$choice:…$`,
  * `$fragments:…$`, `$external:N:…$` (checked by its fragments: we run without an externals
- * file), `$optional-properties$`, `$count-arrays$`, and array items marked `$optional$` or
- * `$only$`. As the suite's readme says, array order never matters. Properties the template does
- * not name are differences, as in the reference runner.
+ * file), `$optional-properties$`, `$count-arrays$`, and array items marked `$optional$`.
+ *
+ * The rules are those of HL7's own runner (TxTester, CompareUtilities, TxTesterScrubbers and
+ * TxTesterSorters in org.hl7.fhir.core), rewritten here: properties the template does not name
+ * are differences (`location` too: it is compared like any other property), a missing property is
+ * fine when the template lists it in `$optional-properties$` or when its array has no object item
+ * without `$optional$`. One difference on purpose: array items are matched in any order (the
+ * suite's readme: "array order never matters"), where HL7 sorts the answer and pairs items in turn.
  */
 export interface CompareOptions {
   /** Runner modes in force, e.g. `general` (and `flat`). */
@@ -23,7 +28,8 @@ const PATTERNS: Record<string, RegExp> = {
   $id$: /^[A-Za-z0-9\-.]{1,64}$/,
   $url$: /^\S+:\S+$/,
   $token$: /^\S+$/,
-  $string$: /^\S(.*\S)?$/s,
+  // CompareUtilities: any string without leading or trailing whitespace (the empty one too)
+  $string$: /^(\S(.*\S)?)?$/s,
   $date$: /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/,
   $semver$: /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/,
 };
@@ -51,7 +57,7 @@ function stringMatches(expected: string, actual: string, o: CompareOptions): boo
   return re ? re.test(actual) : exp === actual;
 }
 
-/** Whether a `$optional$` / `$only$` filter holds for this run. */
+/** Whether a `$optional$` filter holds for this run (CompareUtilities.passesOptionalFilter). */
 function filterHolds(filter: Json, o: CompareOptions): boolean {
   if (filter === true) return true;
   if (typeof filter !== 'string') return false;
@@ -92,17 +98,9 @@ export function compare(expected: Json, actual: Json, o: CompareOptions, path = 
       if (k.startsWith('$') && k.endsWith('$')) continue;
       if (!(k in actual)) {
         if (optional.has(k) || optional.has('*')) continue;
-        // an array whose every item may be left out may be left out altogether
-        if (
-          Array.isArray(v) &&
-          v.every(
-            (item) =>
-              isObject(item) &&
-              (('$optional$' in item && filterHolds(item.$optional$, o)) ||
-                ('$only$' in item && !filterHolds(item.$only$, o))),
-          )
-        )
-          continue;
+        // CompareUtilities.allOptional: an array whose object items all carry `$optional$` (whatever
+        // its filter) may be missing; primitive items do not count (so `"$optional": [...]` passes)
+        if (Array.isArray(v) && v.every((item) => !isObject(item) || '$optional$' in item)) continue;
         return `${path}: missing property ${k}`;
       }
       if (countOnly.has(k)) {
@@ -122,7 +120,6 @@ export function compare(expected: Json, actual: Json, o: CompareOptions, path = 
 function compareArrays(expected: Json[], actual: Json[], o: CompareOptions, path: string): string | null {
   const items: { value: Json; optional: boolean }[] = [];
   for (const e of expected) {
-    if (isObject(e) && '$only$' in e && !filterHolds(e.$only$, o)) continue; // belongs to another version or mode
     items.push({ value: e, optional: isObject(e) && '$optional$' in e && filterHolds(e.$optional$, o) });
   }
   const used = new Set<number>();
@@ -151,9 +148,9 @@ function compareArrays(expected: Json[], actual: Json[], o: CompareOptions, path
 }
 
 /**
- * Extensions the reference runner keeps when it compares (TxTesterScrubbers, "managed" extensions):
- * any other extension with an absolute url is removed from the answer first, except inside a
- * ValueSet's compose, so servers are not judged on extensions the tests do not speak about.
+ * Extensions the reference runner keeps when it compares (TxTesterScrubbers.isManagedExtension, not
+ * "tight"): any other extension with an absolute url is removed from ValueSets and
+ * OperationOutcomes in the answer first, except inside a ValueSet's compose.
  */
 const MANAGED_EXTENSIONS = new Set(
   [
@@ -161,6 +158,7 @@ const MANAGED_EXTENSIONS = new Set(
     'codesystem-conceptOrder',
     'codesystem-label',
     'coding-sctdescid',
+    'structuredefinition-standards-status',
     'itemWeight',
     'rendering-style',
     'rendering-xhtml',
@@ -172,6 +170,9 @@ const MANAGED_EXTENSIONS = new Set(
     'valueset-supplement',
     'alternate-code-use',
     'alternate-code-status',
+    'operationoutcome-message-id',
+    'valueset-unclosed',
+    'valueset-unclosed-reason',
   ].map((n) => `http://hl7.org/fhir/StructureDefinition/${n}`),
 );
 const MANAGED_TEST_URLS = [
@@ -193,10 +194,10 @@ function managed(ext: Json): boolean {
   return typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(url) || MANAGED_EXTENSIONS.has(url);
 }
 
-/** The answer as the reference runner compares it: unmanaged extensions removed (in place). */
-export function scrub(value: Json, key = ''): void {
+/** Removes unmanaged extensions at every level below `value`, but not inside a ValueSet's compose. */
+function scrubExtensions(value: Json, key = ''): void {
   if (Array.isArray(value)) {
-    for (const v of value) scrub(v);
+    for (const v of value) scrubExtensions(v);
     return;
   }
   if (!isObject(value) || key === 'compose') return;
@@ -204,5 +205,53 @@ export function scrub(value: Json, key = ''): void {
     value.extension = value.extension.filter(managed);
     if (!value.extension.length) delete value.extension;
   }
-  for (const [k, v] of Object.entries(value)) scrub(v, k);
+  for (const [k, v] of Object.entries(value)) scrubExtensions(v, k);
+}
+
+function scrubDomainResource(r: { [k: string]: Json }): void {
+  delete r.text;
+  delete r.meta;
+  scrubExtensions(r);
+}
+
+/** TxTesterScrubbers.scrubOperationOutcome: diagnostics are not compared, nor issues that only have them. */
+function scrubOperationOutcome(oo: { [k: string]: Json }): void {
+  scrubDomainResource(oo);
+  if (!Array.isArray(oo.issue)) return;
+  oo.issue = oo.issue.filter((i) => !(isObject(i) && 'diagnostics' in i && !('details' in i)));
+  for (const i of oo.issue)
+    if (isObject(i) && typeof i.diagnostics === 'string' && !i.diagnostics.toLowerCase().includes('x-request-id'))
+      delete i.diagnostics;
+}
+
+/**
+ * TxTesterScrubbers.scrubParameters and TxTesterSorters.sortParameters: no meta, no `diagnostics`
+ * parameter, resources inside scrubbed by type, and a `message` made of several `; `-separated
+ * messages put in sorted order (the templates list them sorted).
+ */
+function scrubParameters(p: { [k: string]: Json }): void {
+  delete p.meta;
+  if (!Array.isArray(p.parameter)) return;
+  p.parameter = p.parameter.filter((x) => !(isObject(x) && x.name === 'diagnostics'));
+  for (const x of p.parameter) {
+    if (!isObject(x)) continue;
+    if (isObject(x.resource)) scrub(x.resource);
+    if (x.name === 'message' && typeof x.valueString === 'string' && x.valueString.includes('; '))
+      x.valueString = x.valueString.split('; ').sort().join('; ');
+  }
+}
+
+/** The answer as the reference runner compares it (TxTesterScrubbers), changed in place. */
+export function scrub(value: Json): void {
+  if (!isObject(value)) return;
+  switch (value.resourceType) {
+    case 'Parameters':
+      return scrubParameters(value);
+    case 'ValueSet':
+      return scrubDomainResource(value);
+    case 'OperationOutcome':
+      return scrubOperationOutcome(value);
+    case 'Bundle':
+      for (const e of Array.isArray(value.entry) ? value.entry : []) if (isObject(e)) scrub(e.resource);
+  }
 }
