@@ -78,6 +78,8 @@ export interface Expanded {
   missingValueSets: string[];
   /** Deprecated, withdrawn, draft or experimental definitions the expansion used (status-warnings.ts). */
   statusWarnings: StatusWarning[];
+  /** `url|version` of code systems used whose content is only a fragment (R4 CodeSystem.content). */
+  fragments: Set<string>;
 }
 
 /** Codes are told apart by system, version and code: a value set may include two versions of one system. */
@@ -142,6 +144,7 @@ function emptyExpansion(): Expanded {
     missing: [],
     missingValueSets: [],
     statusWarnings: [],
+    fragments: new Set(),
   };
 }
 
@@ -263,6 +266,7 @@ async function systemPart(
   }
   out.usedCodeSystems.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
   addWarnings(out.statusWarnings, statusWarnings(cs.resource));
+  if (cs.resource.content === 'fragment') out.fragments.add(`${cs.url}|${cs.version ?? ''}`.replace(/\|$/, ''));
   const pattern = settings.forceSystemVersions.get(system) ?? inc.version;
   const failedCheck = failedVersionCheck(cs, system, settings);
   if (!out.systems.has(system)) out.systems.set(system, { ...use, version: cs.version, pattern, failedCheck });
@@ -322,6 +326,7 @@ function addUsage(out: Expanded, imported: Expanded): void {
   out.missing.push(...imported.missing);
   out.missingValueSets.push(...imported.missingValueSets);
   addWarnings(out.statusWarnings, imported.statusWarnings);
+  for (const u of imported.fragments) out.fragments.add(u);
   for (const u of imported.usedValueSets) out.usedValueSets.add(u);
 }
 

@@ -104,6 +104,7 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
     ...o.echo,
     ...[...expanded.usedCodeSystems].map((u) => ({ name: 'used-codesystem', valueUri: u })),
     ...[...expanded.usedValueSets].map((u) => ({ name: 'used-valueset', valueUri: u })),
+    ...[...expanded.fragments].map((u) => ({ name: 'used-fragment', valueUri: u })),
     ...expanded.statusWarnings.map((w) => ({ name: `warning-${w.kind}`, valueUri: w.canonical })),
   ];
   // the definition (compose, contained) is repeated only when asked: R4 $expand `includeDefinition`
@@ -114,6 +115,7 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
     ...rest,
     ...(o.includeDefinition ? { description, purpose, compose, contained } : {}),
     expansion: {
+      ...(expanded.fragments.size ? { extension: unclosed(expanded.fragments) } : {}),
       identifier: `urn:uuid:${randomUUID()}`,
       timestamp: o.now.toISOString(),
       total,
@@ -123,6 +125,21 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
       ...(contains.length ? { contains } : {}),
     },
   } as ValueSet;
+}
+
+/**
+ * A code system whose content is a `fragment` (R4 §4.8.x CodeSystem.content) may have codes the server
+ * does not know, so the expansion is marked unclosed (extension `valueset-unclosed`) with the reason,
+ * and the fragment is named in expansion.parameter `used-fragment` beside `used-codesystem`.
+ */
+function unclosed(fragments: Set<string>): Extension[] {
+  return [
+    { url: `${SD}valueset-unclosed`, valueBoolean: true },
+    ...[...fragments].map((canonical) => ({
+      url: `${SD}valueset-unclosed-reason`,
+      valueString: `This extension is based on a fragment of the code system ${splitCanonical(canonical)[0]}`,
+    })),
+  ];
 }
 
 /** The options with what the answer collects: systems shown with versions, the properties' uris. */
@@ -163,7 +180,12 @@ const SD = 'http://hl7.org/fhir/StructureDefinition/';
 /** Extensions on a code system's concept that say how to show it, kept in the expansion. */
 const FROM_CODE_SYSTEM = new Set([`${SD}rendering-style`, `${SD}rendering-xhtml`]);
 /** Extensions on a value set's code that the expansion carries (the rest become properties). */
-const FROM_VALUE_SET = new Set([`${SD}valueset-deprecated`, `${SD}valueset-concept-definition`]);
+const FROM_VALUE_SET = new Set([
+  `${SD}valueset-deprecated`,
+  `${SD}valueset-concept-definition`,
+  // a code the value set marks deprecated (or withdrawn) in its compose keeps that mark in the expansion
+  `${SD}structuredefinition-standards-status`,
+]);
 
 /** The extensions an expansion's code carries over from its concept and from the value set's entry. */
 function carriedExtensions(e: ExpansionEntry): Extension[] {
