@@ -8,6 +8,24 @@ export interface Match {
   products: { property: string; concept: Coding }[];
   comment?: string;
   source: string;
+  /** Reverse only: the (target) code that was asked about. */
+  given?: Coding;
+}
+
+/**
+ * R5 ConceptMap's `relationship` read as the R4 `equivalence` (R5 §ConceptMap, "Mappings between R4
+ * equivalence and R5 relationship"): maps sent in R5 form translate like R4 ones.
+ */
+const FROM_RELATIONSHIP: Record<string, string> = {
+  equivalent: 'equivalent',
+  'related-to': 'relatedto',
+  'source-is-narrower-than-target': 'wider',
+  'source-is-broader-than-target': 'narrower',
+  'not-related-to': 'disjoint',
+};
+
+function equivalenceOf(t: { equivalence?: string; relationship?: string }): string {
+  return t.equivalence ?? (t.relationship ? FROM_RELATIONSHIP[t.relationship] : undefined) ?? 'equivalent';
 }
 
 /** Equivalences that are not translations (R4 concept-map-equivalence). */
@@ -45,7 +63,7 @@ function forwardMatches(group: ConceptMapGroup, code: string | undefined, source
     .filter((e) => e.code === code)
     .flatMap((e) =>
       (e.target?.length ? e.target : [{ equivalence: 'unmatched' as const }]).map((t) => ({
-        equivalence: t.equivalence ?? 'equivalent',
+        equivalence: equivalenceOf(t),
         concept:
           'code' in t && t.code
             ? {
@@ -72,10 +90,11 @@ function reverseMatches(group: ConceptMapGroup, code: string | undefined, source
   const out: Match[] = [];
   for (const e of group.element ?? []) {
     for (const t of e.target ?? []) {
-      if (t.code !== code) continue;
+      if (t.code !== code || !code) continue;
       out.push({
-        equivalence: reverseEquivalence(t.equivalence ?? 'equivalent'),
+        equivalence: reverseEquivalence(equivalenceOf(t)),
         concept: { system: group.source, code: e.code, ...(e.display ? { display: e.display } : {}) },
+        given: { system: group.target, code },
         products: [],
         comment: t.comment,
         source,
@@ -113,7 +132,12 @@ function unmapped(group: ConceptMapGroup, coding: Coding, source: string): Match
   return [];
 }
 
-export function translationParameters(matches: Match[], coding: Coding): Parameters {
+/**
+ * The answer. In R4 form each match has `equivalence`, `concept` and the map as `source` (uri). A
+ * request in R5 form gets R5's part names: the map as `originMap`, and when translating backwards the
+ * code asked about as `concept` and the code found as `source` (both stay on their side of the map).
+ */
+export function translationParameters(matches: Match[], coding: Coding, r5?: { reverse: boolean }): Parameters {
   const good = matches.filter((m) => !NO_MATCH.has(m.equivalence));
   const out: ParametersParameter[] = [{ name: 'result', valueBoolean: good.length > 0 }];
   if (!good.length)
@@ -122,6 +146,10 @@ export function translationParameters(matches: Match[], coding: Coding): Paramet
       valueString: `No translations found for ${coding.system ?? ''}#${coding.code ?? ''}${matches.length ? ' (only unmatched entries)' : ''}`,
     });
   for (const m of matches) {
+    if (r5) {
+      out.push({ name: 'match', part: r5Parts(m, r5.reverse) });
+      continue;
+    }
     out.push({
       name: 'match',
       part: [
@@ -139,4 +167,21 @@ export function translationParameters(matches: Match[], coding: Coding): Paramet
     });
   }
   return { resourceType: 'Parameters', parameter: out };
+}
+
+function r5Parts(m: Match, reverse: boolean): ParametersParameter[] {
+  const [concept, source] = reverse ? [m.given, m.concept] : [m.concept, undefined];
+  return [
+    { name: 'equivalence', valueCode: reverse ? reverseEquivalence(m.equivalence) : m.equivalence },
+    ...(concept ? [{ name: 'concept', valueCoding: concept }] : []),
+    ...(source ? [{ name: 'source', valueCoding: source }] : []),
+    ...m.products.map((p) => ({
+      name: 'product',
+      part: [
+        { name: 'attribute', valueUri: p.property },
+        { name: 'concept', valueCoding: p.concept },
+      ],
+    })),
+    { name: 'originMap', valueCanonical: m.source },
+  ];
 }
