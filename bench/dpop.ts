@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { load, startServer, table, type LoadResult } from './harness.js';
 import { ISSUER, signToken, type Keys } from '../test/security/support.js';
 import { makeDpopKey, makeProof, type DpopKey } from '../test/security/helseid-support.js';
@@ -5,6 +6,17 @@ import { benchPatient, PersonNumbers } from './patients.js';
 
 type Kind = 'Bearer' | 'ES256' | 'RS256';
 const KINDS: Kind[] = ['Bearer', 'ES256', 'RS256'];
+
+/** A slice's load result and the server's CPU time over it (user + system, ms). */
+type Slice = LoadResult & { cpuMs: number };
+
+/** The server process's CPU time so far, ms: utime + stime of /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the fields after the command name (which may hold spaces) start at its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** `count` proofs made ahead for GETs of random ids, one per request, taken in turn. */
 async function proofPool(key: DpopKey, token: string, origin: string, ids: string[], count: number) {
@@ -48,13 +60,14 @@ export async function dpopBench(keys: Keys, seconds: number): Promise<string> {
       RS256: await tokenFor(dpopKeys.RS256.jkt),
     };
     const ids = await createPatients(fhir, tokens.Bearer, 2000);
-    const slices: Record<Kind, LoadResult[]> = { Bearer: [], ES256: [], RS256: [] };
+    const slices: Record<Kind, Slice[]> = { Bearer: [], ES256: [], RS256: [] };
     for (let round = 0; round < seconds; round++) {
       for (const kind of KINDS) {
         const scheme = kind === 'Bearer' ? 'Bearer' : 'DPoP';
         const expected = Math.ceil((slices.Bearer.at(-1)?.rps ?? 6000) * 1.5) + 500;
         const next =
           kind === 'Bearer' ? undefined : await proofPool(dpopKeys[kind], tokens[kind], server.url, ids, expected);
+        const cpuBefore = cpuMsOf(server.pid);
         const result = await load({
           url: `${fhir}/Patient/x`,
           duration: 1,
@@ -65,8 +78,9 @@ export async function dpopBench(keys: Keys, seconds: number): Promise<string> {
             return { ...req, path, headers: { ...req.headers, dpop: proof } };
           },
         });
+        const cpuMs = cpuMsOf(server.pid) - cpuBefore;
         if (result.errors) throw new Error(`${result.errors} errors in a ${kind} slice`);
-        slices[kind].push(result);
+        slices[kind].push({ ...result, cpuMs });
       }
     }
     return report(slices, seconds);
@@ -91,10 +105,14 @@ async function createPatients(fhir: string, token: string, n: number): Promise<s
   return ids;
 }
 
-function report(slices: Record<Kind, LoadResult[]>, seconds: number): string {
-  const total = (k: Kind) => slices[k].reduce((sum, r) => sum + r.requests, 0);
-  const rate = (k: Kind) => total(k) / slices[k].reduce((sum, r) => sum + r.requests / r.rps, 0);
+function report(slices: Record<Kind, Slice[]>, seconds: number): string {
+  const sum = (k: Kind, f: (r: Slice) => number) => slices[k].reduce((acc, r) => acc + f(r), 0);
+  const total = (k: Kind) => sum(k, (r) => r.requests);
+  const rate = (k: Kind) => total(k) / sum(k, (r) => r.requests / r.rps);
+  // server CPU per request over all of a kind's slices, µs: what each request costs the server, whatever the load
+  const cpu = (k: Kind) => (sum(k, (r) => r.cpuMs) * 1000) / total(k);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
   const rows = KINDS.map((k) => [
     k === 'Bearer'
       ? 'Bearer token (RS256 JWT, verified once, then cached)'
@@ -102,16 +120,31 @@ function report(slices: Record<Kind, LoadResult[]>, seconds: number): string {
     total(k),
     Math.round(rate(k)),
     `${median(slices[k].map((r) => r.p50))}/${Math.max(...slices[k].map((r) => r.p99))}`,
-    k === 'Bearer' ? '–' : `${Math.round((1 - rate(k) / rate('Bearer')) * 100)} %`,
+    k === 'Bearer' ? '–' : pct(1 - rate(k) / rate('Bearer')),
+    Math.round(cpu(k)),
+    k === 'Bearer' ? '–' : pct(cpu(k) / cpu('Bearer') - 1),
   ]);
   return [
     '### DPoP against bearer tokens on reads (embedded SQLite, 16 connections, one server)',
     '',
     `Reads of random Patients in ${seconds} rounds of three one-second slices taking turns (bearer, ES256, RS256), ` +
       "so the machine's other load falls on all alike. Each DPoP request carries a new proof, made by the bench " +
-      'client just before its slice and never reused; the server checks its signature and claims and records ' +
-      'its jti in the database (dpop_jti). Goal (issue 22): at most 10 % fewer reads than bearer.',
+      'client before its slice and never reused; the server checks its signature and claims and records ' +
+      "its jti (dpop_jti). Server CPU per request: the server process's user + system time " +
+      '(/proc/<pid>/stat) over its slices, divided by their requests. Goal (issue 22): at most 10 % fewer ' +
+      'reads than bearer.',
     '',
-    table(['token', 'reads', 'read/s', 'p50 (median)/p99 (max) ms', 'cost against bearer'], rows),
+    table(
+      [
+        'token',
+        'reads',
+        'read/s',
+        'p50 (median)/p99 (max) ms',
+        'fewer reads than bearer',
+        'server CPU µs/read',
+        'more CPU than bearer',
+      ],
+      rows,
+    ),
   ].join('\n');
 }

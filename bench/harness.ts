@@ -10,6 +10,8 @@ import { freePort } from '../test/support/net.js';
 export interface BenchServer {
   name: string;
   url: string;
+  /** The server process's id (its CPU time is in /proc/<pid>/stat). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,7 +55,16 @@ export async function startServer(
   const root = baseline ? (baselineDir() as string) : join(import.meta.dirname, '..');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'bench', 'server-process.ts'), processKind, String(port), dbUrl],
+    [
+      // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (node --cpu-prof)
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      '--import',
+      'tsx',
+      join(root, 'bench', 'server-process.ts'),
+      processKind,
+      String(port),
+      dbUrl,
+    ],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -69,6 +80,7 @@ export async function startServer(
   return {
     name: kind,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

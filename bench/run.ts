@@ -44,6 +44,11 @@ if (suites.includes('pathways'))
   results.push(['pathways', await pathwaysBench(pathwaySizes, Number(arg('apply-count', '1000')))]);
 if (suites.includes('security'))
   results.push(['security', await securityBench(Number(arg('security-size', '10000')), seconds)]);
+if (suites.includes('dpop')) {
+  const { dpopBench } = await import('./dpop.js');
+  const { makeKeys } = await import('../test/security/support.js');
+  results.push(['dpop', await dpopBench(await makeKeys(), seconds)]);
+}
 if (suites.includes('registry'))
   results.push([
     'registry',

@@ -1,17 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  decodeProtectedHeader,
-  errors,
-  importJWK,
-  jwtVerify,
-  type CryptoKey,
-  type JWK,
-  type JWTPayload,
-} from 'jose';
+import type { JWK } from 'jose';
 import type { Clock } from '../fhir/clock.js';
 import type { DpopNonces } from './dpop-nonce.js';
 import type { ReplayCache } from './dpop-replay.js';
+import { parseProof, signatureVerifies, type ProofJws } from './proof-jws.js';
+import { ProofKeys } from './proof-keys.js';
 import { TokenError } from './tokens-error.js';
 
 export type DpopMode = 'off' | 'allowed' | 'required';
@@ -35,6 +28,8 @@ export interface VerifiedProof {
 /** JWK members that only a private (or symmetric) key has: a proof carrying any is refused (RFC 9449 §4.3 step 7). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
+type JWTPayload = Record<string, unknown>;
+
 const refuse = (message: string): never => {
   throw new TokenError(message, 'invalid_dpop_proof');
 };
@@ -47,8 +42,10 @@ const refuse = (message: string): never => {
  * is the configured public base URL's origin and the request's path — never the client's Host header.
  */
 export class DpopVerifier {
-  /** Imported keys by their JWK's text: a client signs many proofs with one key. */
-  private readonly keys = new Map<string, { key: CryptoKey; jkt: string }>();
+  /** Imported keys and their thumbprints: a client signs many proofs with one key. */
+  private readonly keys = new ProofKeys();
+  /** The `ath` each access token must have: a client sends one token with many proofs. */
+  private readonly athOf = new Map<string, string>();
 
   constructor(
     readonly settings: DpopSettings,
@@ -59,9 +56,11 @@ export class DpopVerifier {
   ) {}
 
   async verify(proof: string, method: string, path: string, accessToken: string): Promise<VerifiedProof> {
-    const { alg, jwk } = this.checkHeader(proof);
-    const { key, jkt } = await this.keyOf(jwk, alg);
-    const payload = await this.checkSignature(proof, key, alg);
+    const jws = parseProof(proof);
+    const { alg, jwk } = this.checkHeader(jws.header);
+    const { key, jkt } = await this.keys.of(jwk, alg);
+    if (!signatureVerifies(jws, alg, key)) refuse('The DPoP proof signature does not verify');
+    const payload = this.checkClaims(jws);
     const jti = this.checkRequest(payload, method, path);
     const iat = this.checkTime(payload);
     if (this.nonces && !this.nonces.accepts(payload.nonce))
@@ -71,7 +70,7 @@ export class DpopVerifier {
           : "The DPoP proof's nonce is not the server's current one",
         'use_dpop_nonce',
       );
-    checkAth(payload, accessToken);
+    this.checkAth(payload, accessToken);
     // last, so a proof refused for another reason does not use up its jti
     const expires = iat + this.settings.iatWindowSeconds + this.settings.iatFutureSeconds;
     if (!(await this.replay.firstUse(jkt, jti, expires)))
@@ -80,49 +79,38 @@ export class DpopVerifier {
   }
 
   /** §4.3 steps 2–7: one well-formed JWS, `typ` dpop+jwt, an allowed asymmetric `alg`, a public `jwk`. */
-  private checkHeader(proof: string): { alg: string; jwk: JWK } {
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    try {
-      header = decodeProtectedHeader(proof);
-    } catch {
-      return refuse('The DPoP proof is not a JWS in compact serialisation');
-    }
-    if (proof.split('.').length !== 3) refuse('The DPoP proof is not a JWS in compact serialisation');
+  private checkHeader(header: Record<string, unknown>): { alg: string; jwk: JWK } {
     if (header.typ !== 'dpop+jwt') refuse(`The DPoP proof's typ must be dpop+jwt, not '${String(header.typ ?? '')}'`);
     const alg = String(header.alg ?? '');
     if (!this.settings.algorithms.includes(alg))
       refuse(`The DPoP proof's alg '${alg}' is not an allowed asymmetric algorithm`);
     const jwk = header.jwk;
-    if (!jwk || typeof jwk !== 'object') return refuse('The DPoP proof must carry its public key in the jwk header');
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+      return refuse('The DPoP proof must carry its public key in the jwk header');
     if (PRIVATE_MEMBERS.some((m) => m in jwk)) refuse("The DPoP proof's jwk must be a public key, not a private one");
-    return { alg, jwk };
+    return { alg, jwk: jwk as JWK };
   }
 
-  private async keyOf(jwk: JWK, alg: string): Promise<{ key: CryptoKey; jkt: string }> {
-    const text = `${alg}:${JSON.stringify(jwk)}`;
-    const known = this.keys.get(text);
-    if (known) return known;
-    let imported: { key: CryptoKey; jkt: string };
-    try {
-      const key = (await importJWK(jwk, alg)) as CryptoKey;
-      imported = { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
-    } catch {
-      return refuse(`The DPoP proof's jwk is not a usable ${alg} public key`);
-    }
-    if (this.keys.size >= 1_000) this.keys.delete(this.keys.keys().next().value as string);
-    this.keys.set(text, imported);
-    return imported;
+  /** RFC 7519 §4.1.4–4.1.5: an `exp` or `nbf` a proof carries (none needs one) holds as in any JWT. */
+  private checkClaims(jws: ProofJws): JWTPayload {
+    const { exp, nbf } = jws.payload;
+    const now = this.clock.now().getTime() / 1000;
+    if (exp !== undefined && (typeof exp !== 'number' || exp <= now))
+      refuse('The DPoP proof is not a valid signed JWT');
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) refuse('The DPoP proof is not a valid signed JWT');
+    return jws.payload;
   }
 
-  private async checkSignature(proof: string, key: CryptoKey, alg: string): Promise<JWTPayload> {
-    try {
-      const options = { typ: 'dpop+jwt', algorithms: [alg], currentDate: this.clock.now() };
-      return (await jwtVerify(proof, key, options)).payload;
-    } catch (err) {
-      if (err instanceof errors.JWSSignatureVerificationFailed)
-        return refuse('The DPoP proof signature does not verify');
-      return refuse('The DPoP proof is not a valid signed JWT');
+  /** RFC 9449 §4.3 step 12 / §7.1: `ath` is the base64url SHA-256 of the access token sent with the proof. */
+  private checkAth(payload: JWTPayload, accessToken: string): void {
+    if (typeof payload.ath !== 'string') refuse('The DPoP proof must have ath (the hash of the access token)');
+    let ath = this.athOf.get(accessToken);
+    if (ath === undefined) {
+      ath = createHash('sha256').update(accessToken).digest('base64url');
+      if (this.athOf.size >= 1_000) this.athOf.delete(this.athOf.keys().next().value as string);
+      this.athOf.set(accessToken, ath);
     }
+    if (payload.ath !== ath) refuse("The DPoP proof's ath is not the hash of this access token");
   }
 
   /** §4.3 steps 8–9: a `jti`, `htm` the request's method, `htu` its URL without query and fragment. */
@@ -152,13 +140,6 @@ export class DpopVerifier {
     if (iat - now > this.settings.iatFutureSeconds) refuse("The DPoP proof's iat is in the future");
     return iat;
   }
-}
-
-/** RFC 9449 §4.3 step 12 / §7.1: `ath` is the base64url SHA-256 of the access token sent with the proof. */
-function checkAth(payload: JWTPayload, accessToken: string): void {
-  if (typeof payload.ath !== 'string') refuse('The DPoP proof must have ath (the hash of the access token)');
-  if (payload.ath !== createHash('sha256').update(accessToken).digest('base64url'))
-    refuse("The DPoP proof's ath is not the hash of this access token");
 }
 
 /** The thumbprint a DPoP-bound access token names (`cnf.jkt`, RFC 9449 §6.1), if any. */

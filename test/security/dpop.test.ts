@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync, randomUUID, sign, type KeyPairKeyObjectResult } from 'node:crypto';
 import { base64url, SignJWT } from 'jose';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON } from '../support/server.js';
 import { makeKeys, type Keys } from './support.js';
 import type { Storage } from '../../src/storage/types.js';
 import {
+  ath,
   CLINICIAN,
   makeDpopKey,
   makeProof,
@@ -92,6 +94,17 @@ describe.each(BACKENDS)('DPoP required, on $name', (backend) => {
     expect(res.body.issue[0].diagnostics).toContain('Authorization: DPoP');
   });
 
+  /** A proof signed with node:crypto (jose signs with no key unfit for its alg): header alg `alg`, key `pair`. */
+  const rawDpopRequest = async (alg: string, pair: KeyPairKeyObjectResult, o: { dsaEncoding?: 'ieee-p1363' } = {}) => {
+    const at = await token();
+    const iat = Math.floor(t.clock.now().getTime() / 1000);
+    const header = { typ: 'dpop+jwt', alg, jwk: pair.publicKey.export({ format: 'jwk' }) };
+    const claims = { htm: 'GET', htu: 'http://forlop.test/fhir/Patient', iat, jti: randomUUID(), ath: ath(at) };
+    const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}`;
+    const signature = sign('sha256', Buffer.from(input), { key: pair.privateKey, ...o }).toString('base64url');
+    return { authorization: `DPoP ${at}`, dpop: `${input}.${signature}` };
+  };
+
   type Case = [what: string, make: () => Promise<Attempt>, status: number, error: string | undefined, text: string];
   const cases: Case[] = [
     ['proof typ JWT', () => dpopRequest({ typ: 'JWT' }), 401, 'invalid_dpop_proof', "typ must be dpop+jwt, not 'JWT'"],
@@ -154,6 +167,45 @@ describe.each(BACKENDS)('DPoP required, on $name', (backend) => {
       401,
       'invalid_dpop_proof',
       'not a JWS in compact serialisation',
+    ],
+    [
+      'proof with a crit header (an extension not understood)',
+      async () => {
+        const at = await token();
+        const iat = Math.floor(t.clock.now().getTime() / 1000);
+        const claims = { htm: 'GET', htu: 'http://forlop.test/fhir/Patient', iat, jti: 'crit-1' };
+        const jws = await new SignJWT({ ...claims, ath: ath(at) })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, crit: ['b64'], b64: true })
+          .sign(key.privateKey);
+        return { authorization: `DPoP ${at}`, dpop: jws };
+      },
+      401,
+      'invalid_dpop_proof',
+      'must not have critical header extensions (crit)',
+    ],
+    [
+      'proof alg ES256 with a P-384 key',
+      async () => {
+        const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+        return rawDpopRequest('ES256', p384, { dsaEncoding: 'ieee-p1363' });
+      },
+      401,
+      'invalid_dpop_proof',
+      'jwk is not a usable ES256 public key',
+    ],
+    [
+      'proof alg RS256 with a 1024-bit RSA key',
+      () => rawDpopRequest('RS256', generateKeyPairSync('rsa', { modulusLength: 1024 })),
+      401,
+      'invalid_dpop_proof',
+      'jwk is not a usable RS256 public key',
+    ],
+    [
+      'proof with an exp already past',
+      () => dpopRequest({ claims: { exp: Math.floor(t.clock.now().getTime() / 1000) - 10 } }),
+      401,
+      'invalid_dpop_proof',
+      'The DPoP proof is not a valid signed JWT',
     ],
     ['htm POST on a GET', () => dpopRequest({ htm: 'POST' }), 401, 'invalid_dpop_proof', "htm 'POST' is not"],
     [
