@@ -1,5 +1,4 @@
 import type {
-  CodeSystem,
   Extension,
   ValueSet,
   ValueSetComposeInclude,
@@ -12,7 +11,7 @@ import { compileFilter, type ConceptTest } from './filters.js';
 import { addWarnings, statusWarnings, type StatusWarning } from './status-warnings.js';
 import { definitionNotFound, txError, txIssue } from './issues.js';
 import type { TerminologyContext } from './source.js';
-import { isWildcard, latest, splitCanonical, versionMatches } from './versions.js';
+import { isWildcard, splitCanonical, versionMatches } from './versions.js';
 
 /** One code in an expansion, with what the output and $validate-code need to know about it. */
 export interface ExpansionEntry {
@@ -41,6 +40,11 @@ export interface ExpandSettings {
   checkSystemVersions: Map<string, string>;
   /** `default-valueset-version`: the version of a value set an import names without one. */
   valueSetVersions?: Map<string, string>;
+  /**
+   * $validate-code: the version the coding itself names, per system. A wildcard include (`1.x`) whose
+   * pattern it matches uses it, as the code's own version is one the value set allows.
+   */
+  codingVersions?: Map<string, string>;
   /**
    * For $validate-code: an include whose code system cannot be found is recorded in `missing`
    * and skipped, so the answer can say so for the coding, instead of failing the whole request.
@@ -411,32 +415,31 @@ export function requestedVersion(
 }
 
 /**
- * A wildcard version (`1.x`) with a `check-system-version` beside it: the latest version that satisfies
- * both, so the check narrows the choice the wildcard leaves open rather than failing it.
+ * A wildcard version (`1.x`) with the version the validated coding names: that version, when the
+ * wildcard allows it. Otherwise the wildcard takes the latest version it matches, and a
+ * `check-system-version` is then checked against that one (R5 $expand: "if a value set specifies a
+ * different version, an error is returned").
  */
-async function narrowedByCheck(
+async function narrowedByCoding(
   ctx: TerminologyContext,
   system: string,
   wanted: string | undefined,
-  settings: Pick<ExpandSettings, 'checkSystemVersions'>,
+  settings: Pick<ExpandSettings, 'codingVersions'>,
 ): Promise<CodeSystemIndex | undefined> {
-  const check = settings.checkSystemVersions.get(system);
-  if (!check || !wanted || wanted === check || !isWildcard(wanted)) return undefined;
-  const all = await ctx.all<CodeSystem>('CodeSystem', system);
-  const cs = latest(all.filter((r) => versionMatches(wanted, r.version) && versionMatches(check, r.version)));
-  return cs ? ctx.store.index(cs) : undefined;
+  const own = settings.codingVersions?.get(system);
+  if (!own || !wanted || !isWildcard(wanted) || !versionMatches(wanted, own)) return undefined;
+  return ctx.codeSystem(system, own);
 }
 
-/** Finds the code system an include names, honouring the version parameters; unknown ones are errors. */
 export async function resolveSystem(
   ctx: TerminologyContext,
   system: string,
   version: string | undefined,
-  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions' | 'checkSystemVersions'>,
+  settings: Pick<ExpandSettings, 'systemVersions' | 'forceSystemVersions' | 'checkSystemVersions' | 'codingVersions'>,
   where: string,
 ): Promise<CodeSystemIndex> {
   const wanted = requestedVersion(system, version, settings);
-  const cs = (await narrowedByCheck(ctx, system, wanted, settings)) ?? (await ctx.codeSystem(system, wanted));
+  const cs = (await narrowedByCoding(ctx, system, wanted, settings)) ?? (await ctx.codeSystem(system, wanted));
   if (!cs) {
     const known = (await ctx.all('CodeSystem', system)).map((r) => r.version ?? '').filter(Boolean);
     const text =
@@ -463,7 +466,8 @@ export async function resolveSystem(
 function settingsKey(s: ExpandSettings): string {
   const m = (map: Map<string, string>) => [...map].sort().join(',');
   const valueSets = m(s.valueSetVersions ?? new Map());
-  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}|${valueSets}`;
+  const coded = m(s.codingVersions ?? new Map());
+  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}|${valueSets}|${coded}`;
 }
 
 function flatten<T extends { contains?: T[] }>(list: T[]): T[] {

@@ -40,10 +40,12 @@ export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', asy
   const vs = (await targetValueSet(svc, ctx, input, target.id, true))!;
   input.useValueSetDefaults(vs);
   await applyRequestedSupplements(ctx, input, vs);
-  const settings = { ...input.settings(svc), tolerateMissing: true };
+  const given = codeInput(input, 'systemVersion');
+  const codingVersions = new Map(given.codings.flatMap((c) => (c.system && c.version ? [[c.system, c.version]] : [])));
+  const settings = { ...input.settings(svc), tolerateMissing: true, codingVersions };
   const expanded = await expandValueSet(ctx, vs, settings);
   const resource = await validateCode(ctx, {
-    ...codeInput(input, 'systemVersion'),
+    ...given,
     valueSet: { resource: vs, expanded },
     lenientDisplay: lenient(svc, input),
     membershipOnly: input.boolean('valueset-membership-only', false),

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/backends.js';
+import { FHIR_JSON, useServer } from '../support/server.js';
+import { CONDITIONS, expectResult, param, TEST_CS } from './support.js';
+
+const V1 = { ...CONDITIONS, id: undefined, version: '1.0.0' };
+const V12 = { ...CONDITIONS, id: undefined, version: '1.2.0', concept: [{ code: 'ocd', display: 'OCD (1.2)' }] };
+/** A value set that takes whatever 1.x version of the system there is. */
+const WILDCARD = {
+  resourceType: 'ValueSet',
+  status: 'active',
+  url: 'http://forlop.test/ValueSet/wildcard',
+  compose: { include: [{ system: TEST_CS, version: '1.x' }] },
+};
+const CHECK_10 = { name: 'check-system-version', valueUri: `${TEST_CS}|1.0.x` };
+const REFUSED = `The version '1.2.0' is not allowed for system '${TEST_CS}': required to be '1.0.x' by a version-check parameter`;
+
+/** A wildcard include version (`1.x`) against check-system-version and the coding's own version. */
+describe.each(BACKENDS)('wildcard include versions ($name)', (backend) => {
+  const t = useServer(backend);
+  const post = (op: string, parameter: unknown[]) =>
+    t
+      .http()
+      .post(`/fhir/ValueSet/$${op}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'valueSet', resource: WILDCARD },
+          { name: 'tx-resource', resource: V1 },
+          { name: 'tx-resource', resource: V12 },
+          ...parameter,
+        ],
+      });
+
+  it('$expand: the wildcard takes the latest 1.x; a check it fails is an error, not a narrower pick', async () => {
+    const plain = await post('expand', []);
+    expect(plain.body.expansion.parameter).toContainEqual({ name: 'used-codesystem', valueUri: `${TEST_CS}|1.2.0` });
+    const checked = await post('expand', [CHECK_10]);
+    expect(checked.status).toBe(422);
+    expect(checked.body.issue[0].details).toMatchObject({ coding: [{ code: 'version-error' }], text: REFUSED });
+  });
+
+  it('$validate-code: a versionless coding is checked against the latest 1.x, and fails the check', async () => {
+    const res = await post('validate-code', [
+      { name: 'coding', valueCoding: { system: TEST_CS, code: 'ocd' } },
+      CHECK_10,
+    ]);
+    expect(expectResult(res.body, false)).toContainEqual(
+      expect.objectContaining({ type: 'version-error', text: REFUSED, expression: ['Coding.version'] }),
+    );
+  });
+
+  it("$validate-code: a coding's own version that the wildcard allows is the one used", async () => {
+    const coding = { system: TEST_CS, version: '1.0.0', code: 'ocd' };
+    const res = await post('validate-code', [{ name: 'coding', valueCoding: coding }, CHECK_10]);
+    expectResult(res.body, true);
+    expect(param(res.body, 'version')?.valueString).toBe('1.0.0');
+    expect(param(res.body, 'display')?.valueString).toBe('Obsessive-compulsive disorder');
+    // without a check too: the coding's version, not the latest
+    const plain = await post('validate-code', [{ name: 'coding', valueCoding: coding }]);
+    expect(param(plain.body, 'version')?.valueString).toBe('1.0.0');
+  });
+});
