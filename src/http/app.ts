@@ -106,7 +106,8 @@ export function buildApp(options: AppOptions): App {
   });
   // whatever a middleware threw (Express hands it here): an OperationOutcome too, never Express's HTML page
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, log));
-  const sockets = subscriptionSockets(services, basePath, options.security?.tokens);
+  const security = options.security;
+  const sockets = subscriptionSockets(services, basePath, security?.tokens, undefined, security?.dpop);
   return { app, services, ready, dispatch, metrics, readiness, sockets };
 }
 

@@ -15,6 +15,11 @@ function refused(scheme: string, e: TokenError, headers: Record<string, string> 
   });
 }
 
+/** What authentication reads of a request: an Express request's, or a websocket upgrade's (websocket.ts). */
+export type AuthRequest = Pick<Request, 'headers' | 'headersDistinct' | 'method' | 'originalUrl' | 'socket'> & {
+  res?: Request['res'];
+};
+
 const asTokenError = (err: unknown) =>
   err instanceof TokenError ? err : new TokenError('The access token is not valid', 'invalid_token');
 
@@ -23,7 +28,7 @@ const asTokenError = (err: unknown) =>
  * that says what was wrong. `Authorization: Bearer` (RFC 6750) unless DPoP is required;
  * `Authorization: DPoP` with a `DPoP` proof header (RFC 9449 §7) when DPoP is allowed or required.
  */
-export async function authenticate(req: Request, tokens: TokenVerifier, dpop?: DpopVerifier): Promise<Principal> {
+export async function authenticate(req: AuthRequest, tokens: TokenVerifier, dpop?: DpopVerifier): Promise<Principal> {
   const header = req.headers.authorization;
   const mode = dpop?.settings.mode ?? 'off';
   const bearer = 'Bearer realm="forlop"';
@@ -79,7 +84,7 @@ function principalFrom(tokens: TokenVerifier, claims: Record<string, unknown>, a
  * fault is `invalid_dpop_proof` (or `use_dpop_nonce`, with a fresh `DPoP-Nonce`); a token's `invalid_token`.
  */
 async function dpopPrincipal(
-  req: Request,
+  req: AuthRequest,
   tokens: TokenVerifier,
   dpop: DpopVerifier,
   token: string,

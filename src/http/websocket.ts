@@ -4,10 +4,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { asFhirError, FhirError } from '../fhir/errors.js';
 import type { Services } from '../fhir/services.js';
-import { principalOf, type Principal } from '../security/principal.js';
+import type { DpopVerifier } from '../security/dpop.js';
+import type { Principal } from '../security/principal.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import { bindSocket } from '../subscriptions/bind.js';
 import type { SubscriberSocket } from '../subscriptions/sockets.js';
+import { authenticate, type AuthRequest } from './auth.js';
 
 /** Where the server's socket is, under the FHIR base (advertised by `capabilitystatement-websocket`). */
 export const WEBSOCKET_PATH = '/websocket';
@@ -25,15 +27,19 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 /**
  * R4 §subscription websockets on the HTTP listener: a WebSocket at `[base]/websocket` where a client sends
  * `bind [id]` and is answered `bound [id]`, then `ping [id]` for each event. With authentication on, the
- * token is the upgrade request's `Authorization: Bearer` header (server-side clients), or the bind's
- * second word, `bind [id] [token]` (a browser's WebSocket cannot set headers; a token in the URL would
- * end up in proxies' logs). An invalid header token refuses the upgrade (401).
+ * token is checked exactly as on REST (auth.ts: SMART or HelseID tokens, DPoP): in the upgrade request's
+ * `Authorization` (server-side clients) — `DPoP <token>` with a `DPoP` proof of the upgrade, htm GET and
+ * htu the socket's URL — or, unless DPoP is required, as the bind's second word, `bind [id] [token]`, a
+ * bearer token (a browser's WebSocket cannot set headers; a token in the URL would end up in proxies'
+ * logs). RFC 9449 has no websocket binding: the upgrade is the one HTTP request there is to prove. An
+ * invalid header token refuses the upgrade (401 with the REST challenge).
  */
 export function subscriptionSockets(
   svc: Services,
   basePath: string,
   tokens?: TokenVerifier,
   livenessMs = LIVENESS_MS,
+  dpop?: DpopVerifier,
 ): SubscriptionSockets {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const path = `${basePath}${WEBSOCKET_PATH}`;
@@ -44,11 +50,12 @@ export function subscriptionSockets(
       socket.on('error', () => socket.destroy());
       if (!URL.canParse(req.url ?? '', 'http://socket') || new URL(req.url ?? '', 'http://socket').pathname !== path)
         return refuseUpgrade(socket, new FhirError('not-found', 'Not found'));
-      headerPrincipal(req, tokens).then(
+      const auth = { tokens, dpop, path, address: req.socket };
+      headerPrincipal(req, auth).then(
         (token) =>
           wss.handleUpgrade(req, socket, head, (ws) => {
             wss.emit('connection', ws, req);
-            serve(svc, ws, tokens, token);
+            serve(svc, ws, auth, token);
           }),
         (err: unknown) => refuseUpgrade(socket, asFhirError(err)),
       );
@@ -91,22 +98,52 @@ interface Verified {
   exp?: number;
 }
 
-async function verified(tokens: TokenVerifier, token: string, address?: string): Promise<Verified> {
-  try {
-    const claims = await tokens.verify(token);
-    return { principal: principalOf(claims, address), exp: typeof claims.exp === 'number' ? claims.exp : undefined };
-  } catch {
-    throw new FhirError('unauthorized', 'The access token is not valid');
-  }
+/** How a socket's caller is authenticated: the REST path's verifiers, the socket's path, the connection. */
+interface SocketAuth {
+  tokens?: TokenVerifier;
+  dpop?: DpopVerifier;
+  path: string;
+  address: AuthRequest['socket'];
 }
 
-/** The upgrade's bearer token, verified (401 when it is there and not valid); none without it. */
-async function headerPrincipal(req: IncomingMessage, tokens?: TokenVerifier): Promise<Verified | undefined> {
+/** What auth.ts reads of a request, for the upgrade (a GET) or for a bind's token (as if a GET with it). */
+function authRequest(auth: SocketAuth, headers: IncomingMessage['headers'], distinct: AuthRequest['headersDistinct']) {
+  return { headers, headersDistinct: distinct, method: 'GET', originalUrl: auth.path, socket: auth.address };
+}
+
+/** The principal of a request the REST path accepts, and its token's expiry (the token's claims are cached). */
+async function verified(auth: SocketAuth, req: AuthRequest, token: string): Promise<Verified> {
+  const tokens = auth.tokens as TokenVerifier;
+  const principal = await authenticate(req, tokens, auth.dpop);
+  const { exp } = await tokens.verify(token);
+  return { principal, exp: typeof exp === 'number' ? exp : undefined };
+}
+
+/**
+ * The upgrade's token, verified as on REST (401 with the REST challenge when it is not valid); none
+ * without it — unless DPoP is required: then the upgrade is the only place a proof can be, and it must.
+ */
+async function headerPrincipal(req: IncomingMessage, auth: SocketAuth): Promise<Verified | undefined> {
   const header = req.headers.authorization;
-  if (!tokens || !header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new FhirError('unauthorized', 'The Authorization header must be "Bearer <token>"');
-  return verified(tokens, match[1], req.socket.remoteAddress);
+  const required = auth.dpop?.settings.mode === 'required';
+  if (!auth.tokens || (!header && !required)) return undefined;
+  const token = /^\S+\s+(\S+)\s*$/.exec(header ?? '')?.[1] ?? '';
+  return verified(auth, authRequest(auth, req.headers, req.headersDistinct), token);
+}
+
+/**
+ * `bind [id] [token]`: a bearer token, checked as `Authorization: Bearer` on REST (a DPoP-bound token
+ * is refused as a bearer one, RFC 9449 §7.1). With DPoP required there is no proof a bind could carry
+ * that binds it to this socket: the token goes with its proof on the upgrade instead.
+ */
+async function bindPrincipal(auth: SocketAuth, token: string): Promise<Verified> {
+  if (auth.dpop?.settings.mode === 'required')
+    throw new FhirError(
+      'unauthorized',
+      'DPoP is required: send Authorization: DPoP and a DPoP proof (htm GET, htu the socket URL) on the upgrade',
+    );
+  const authorization = `Bearer ${token}`;
+  return verified(auth, authRequest(auth, { authorization }, { authorization: [authorization] }), token);
 }
 
 /** An upgrade refused with an HTTP answer (an OperationOutcome), the connection closed. */
@@ -118,12 +155,13 @@ function refuseUpgrade(socket: Duplex, err: FhirError): void {
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
   ];
-  if (err.status === 401) head.push('WWW-Authenticate: Bearer realm="forlop"');
+  if (err.status === 401) head.push(`WWW-Authenticate: ${err.headers['WWW-Authenticate'] ?? 'Bearer realm="forlop"'}`);
+  if (err.headers['DPoP-Nonce']) head.push(`DPoP-Nonce: ${err.headers['DPoP-Nonce']}`);
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 /** One client's socket: its bind messages answered, its bindings forgotten when it closes. */
-function serve(svc: Services, ws: WebSocket, tokens: TokenVerifier | undefined, header?: Verified): void {
+function serve(svc: Services, ws: WebSocket, auth: SocketAuth, header?: Verified): void {
   const socket: SubscriberSocket = {
     send: (text) =>
       new Promise((resolve, reject) => {
@@ -134,7 +172,7 @@ function serve(svc: Services, ws: WebSocket, tokens: TokenVerifier | undefined, 
   const timers: NodeJS.Timeout[] = [];
   ws.on('message', (data, binary) => {
     const text = binary ? '' : data.toString();
-    void onMessage(svc, ws, socket, text, { tokens, header, timers });
+    void onMessage(svc, ws, socket, text, { auth, header, timers });
   });
   ws.on('close', () => {
     svc.subscriptionSignal.sockets.unbind(socket);
@@ -144,7 +182,7 @@ function serve(svc: Services, ws: WebSocket, tokens: TokenVerifier | undefined, 
 }
 
 interface Auth {
-  tokens?: TokenVerifier;
+  auth: SocketAuth;
   header?: Verified;
   timers: NodeJS.Timeout[];
 }
@@ -155,8 +193,8 @@ async function onMessage(svc: Services, ws: WebSocket, socket: SubscriberSocket,
   if (!bind) return socket.send(`error expected 'bind [id]'`).catch(() => undefined);
   const [, id, token] = bind;
   try {
-    const who = token && auth.tokens ? await verified(auth.tokens, token) : auth.header;
-    if (auth.tokens && !who)
+    const who = token && auth.auth.tokens ? await bindPrincipal(auth.auth, token) : auth.header;
+    if (auth.auth.tokens && !who)
       throw new FhirError('unauthorized', 'An access token is needed: the Authorization header, or bind [id] [token]');
     await bindSocket(who ? { ...svc, principal: who.principal } : svc, id, socket);
     if (who?.exp !== undefined) closeAtExpiry(svc, ws, who.exp, auth.timers);

@@ -120,7 +120,8 @@ export class DpopVerifier {
       refuse('The DPoP proof must have a jti (at most 256 characters)');
     if (htm !== method) refuse(`The DPoP proof's htm '${String(htm ?? '')}' is not this request's method ${method}`);
     if (typeof htu !== 'string' || !URL.canParse(htu)) refuse("The DPoP proof's htu must be an absolute URL");
-    const url = new URL(htu as string);
+    // RFC 6455 §3: a ws/wss URI names what its opening handshake, an http/https GET, asks for (websocket.ts)
+    const url = new URL(method === 'GET' ? (htu as string).replace(/^ws(s?):/i, 'http$1:') : (htu as string));
     // RFC 9449 §4.2: htu is the target URI *without* query and fragment
     if (url.search || url.hash || /[?#]/.test(htu as string))
       refuse("The DPoP proof's htu must not have a query or a fragment");

@@ -66,6 +66,10 @@ export function describeSecurity<T extends { rest?: { security?: { description?:
     : e.dpop.required
       ? `DPoP-bound only (Authorization: DPoP and a DPoP proof; ${e.dpop.algorithms.join(', ')})`
       : `as Bearer or DPoP-bound (Authorization: DPoP and a DPoP proof; ${e.dpop.algorithms.join(', ')})`;
-  security.description = `${tokens}, ${dpop}. See [base]/.well-known/smart-configuration.`;
+  // the websocket (src/http/websocket.ts): the upgrade is the one HTTP request a proof can name
+  const socket = !e.dpop?.required
+    ? 'The websocket takes the same tokens on its upgrade request or in bind [id] [token]'
+    : 'The websocket takes them on its upgrade request, with a DPoP proof of it (htm GET, htu the socket URL)';
+  security.description = `${tokens}, ${dpop}. ${socket}. See [base]/.well-known/smart-configuration.`;
   return statement;
 }

@@ -114,7 +114,7 @@ export interface ProofOptions {
 export async function makeProof(key: DpopKey, o: ProofOptions): Promise<string> {
   const payload: Record<string, unknown> = {
     htm: o.htm ?? 'GET',
-    htu: o.htu.startsWith('http') ? o.htu : `${ORIGIN}${o.htu}`,
+    htu: /^[a-z]+:\/\//i.test(o.htu) ? o.htu : `${ORIGIN}${o.htu}`,
     iat: Math.floor(o.now.getTime() / 1000) + (o.iatOffset ?? 0),
     ...(o.jti === null ? {} : { jti: o.jti ?? randomUUID() }),
     ...(o.token ? { ath: ath(o.token) } : {}),
@@ -137,8 +137,11 @@ export interface HelseIdServerOptions {
   replayStorage?: Storage;
 }
 
+/** A HelseID test server and its verifiers (for a listener's websocket, which checks tokens as REST does). */
+export type HelseIdTestServer = TestServer & { tokens: TokenVerifier; dpop?: DpopVerifier };
+
 /** A test server taking HelseID tokens from `keys` (and DPoP proofs), checked against the test clock. */
-export function useHelseIdServer(backend: Backend, keys: () => Keys, o: HelseIdServerOptions = {}): TestServer {
+export function useHelseIdServer(backend: Backend, keys: () => Keys, o: HelseIdServerOptions = {}): HelseIdTestServer {
   const holder: { t?: TestServer } = {};
   const clock = { now: () => holder.t!.clock.now() };
   const helseid = { ...loadHelseIdProfile(), writeSecurityLevel: o.writeSecurityLevel ?? 4 };
@@ -181,5 +184,5 @@ export function useHelseIdServer(backend: Backend, keys: () => Keys, o: HelseIdS
     audit: o.audit ?? false,
   });
   holder.t = t;
-  return t;
+  return Object.assign(t, { tokens, dpop: settings.mode === 'off' ? undefined : dpop });
 }

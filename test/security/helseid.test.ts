@@ -109,6 +109,9 @@ describe.each(BACKENDS)('HelseID tokens, on $name', (backend) => {
     const metadata = await t.http().get('/fhir/metadata');
     expect(metadata.body.rest[0].security.description).toMatch(/^HelseID access tokens \(typ at\+jwt or JWT\)/);
     expect(metadata.body.rest[0].security.description).toContain('as Bearer or DPoP-bound');
+    expect(metadata.body.rest[0].security.description).toContain(
+      'The websocket takes the same tokens on its upgrade request or in bind [id] [token]',
+    );
   });
 
   it('AuditEvents name the person by HPR number and fødselsnummer, the organisations, the client and the level', async () => {

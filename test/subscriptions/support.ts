@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHttpServer, DEFAULT_HTTP_TIMEOUTS } from '../../src/http/listener.js';
 import { subscriptionSockets } from '../../src/http/websocket.js';
+import type { DpopVerifier } from '../../src/security/dpop.js';
 import type { TokenVerifier } from '../../src/security/tokens.js';
 import { startDelivery, type DeliveryWorker, type WorkerOptions } from '../../src/subscriptions/worker.js';
 import type { Services } from '../../src/fhir/services.js';
@@ -193,9 +194,10 @@ export async function listenWithSockets(
   services: Services,
   tokens?: TokenVerifier,
   livenessMs?: number,
+  dpop?: DpopVerifier,
 ): Promise<Listening> {
   const server = createHttpServer(app, DEFAULT_HTTP_TIMEOUTS, silentLog);
-  const sockets = subscriptionSockets(services, '/fhir', tokens, livenessMs);
+  const sockets = subscriptionSockets(services, '/fhir', tokens, livenessMs, dpop);
   server.on('upgrade', sockets.upgrade);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
