@@ -132,10 +132,11 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Group commit: transactions requested in the same event-loop turn run one after another, each in a
-   * SAVEPOINT of one SQLite transaction, and are committed with one fsync. A failing transaction rolls
-   * back to its savepoint only; every caller is answered after the COMMIT's fsync (WalSync), so a reply
-   * still means the write is on disk — except one that asked for `durable: false`, answered at COMMIT.
+   * Group commit: transactions requested in the same event-loop turn, or while the last group's WAL
+   * sync runs (gather), run one after another, each in a SAVEPOINT of one SQLite transaction, and are
+   * committed together. A failing transaction rolls back to its savepoint only; every caller is
+   * answered after a WAL sync that began after the COMMIT (WalSync), so a reply still means the write
+   * is on disk — except one that asked for `durable: false`, answered at COMMIT.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -150,7 +151,10 @@ export class SqliteStorage implements Storage {
 
   private async flush(): Promise<void> {
     try {
-      while (this.pending.length) await this.commitGroup(this.pending.splice(0, MAX_GROUP));
+      while (this.pending.length) {
+        await this.gather();
+        await this.commitGroup(this.pending.splice(0, MAX_GROUP));
+      }
     } finally {
       this.flushing = false;
       if (this.pending.length) {
@@ -158,6 +162,19 @@ export class SqliteStorage implements Storage {
         setImmediate(() => void this.flush());
       }
     }
+  }
+
+  /**
+   * Group commit: callers of a durable transaction hear only after a WAL sync that starts after their
+   * COMMIT, and a sync runs one at a time; so while one runs, the transactions arriving meanwhile wait
+   * to share the next COMMIT instead of committing one by one. A COMMIT writes every page it changed
+   * to the WAL, and most pages are shared by the group (the tables' and indexes' newest leaves): 8
+   * creates in one COMMIT write about a third of the bytes of 8 COMMITs (issue 21). A transaction that
+   * asked for no durability does not wait (it is answered at its COMMIT), nor does a full group.
+   */
+  private async gather(): Promise<void> {
+    if (this.pending.length >= MAX_GROUP || this.pending.some((p) => !p.durable)) return;
+    await this.wal.settled();
   }
 
   private async commitGroup(group: Pending[]): Promise<void> {

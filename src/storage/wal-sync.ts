@@ -2,6 +2,7 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const datasync = promisify(fdatasync);
+const noop = () => undefined;
 
 /**
  * The fsync of an SQLite database's write-ahead log, off the event loop (issue 21). The writer commits
@@ -33,6 +34,15 @@ export class WalSync {
       () => this.afterRunning(),
     );
     return this.next;
+  }
+
+  /**
+   * Resolves when no sync is running (at once when none is). The writer waits here before its next
+   * group, so the transactions that arrive during a sync share one COMMIT (see SqliteStorage.flush).
+   */
+  settled(): Promise<void> {
+    const running = this.next ?? this.running;
+    return running ? running.then(noop, noop) : Promise.resolve();
   }
 
   close(): void {
