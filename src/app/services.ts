@@ -29,7 +29,7 @@ import { outboxHook } from '../subscriptions/outbox.js';
 import { DEFAULT_SUBSCRIPTION_SETTINGS, Signal, type SubscriptionSettings } from '../subscriptions/services.js';
 import { resolveTerminologyModifiers } from '../terminology/search-modifiers.js';
 import { DEFAULT_TERMINOLOGY_LIMITS, type TerminologyLimits } from '../terminology/services.js';
-import { TerminologyStore } from '../terminology/source.js';
+import { GENERATION_TYPES, TerminologyStore } from '../terminology/source.js';
 import { FhirValidator, loadProfiles } from '../validation/validator.js';
 import { OPERATIONS } from './operations.js';
 
@@ -83,7 +83,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
     (type, query) => searchAll(services, type, query),
   );
   // the stored SearchParameters now, and at each request those another server process wrote since
-  const sync = new SearchParameterSync(options.storage, register);
+  const sync = new SearchParameterSync(options.storage, () => store.versionCount(['SearchParameter']), register);
   const services: Services = {
     store,
     terminology,
@@ -112,5 +112,7 @@ export function createServices(options: ServiceOptions): Services & { ready: Pro
       byUrl: (url) => terminology.searchAll('PlanDefinition', [['url', url]]),
     }),
   };
-  return { ...services, ready: sync.check() };
+  // the generations above, each one row to read once counted (and counted the slow way until then)
+  const counting = store.countVersions([...GENERATION_TYPES, 'PlanDefinition', 'SearchParameter']);
+  return { ...services, ready: Promise.all([counting, sync.check()]).then(() => undefined) };
 }

@@ -53,6 +53,7 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     idx('history', 'type, seq'),
     idx('history', 'type, id, seq'),
     idx('history', 'last_updated'),
+    ...versionCounting(dialect, BIG),
     `CREATE TABLE IF NOT EXISTS sp_token (rid ${BIG} NOT NULL, param INTEGER NOT NULL, system TEXT, code TEXT, text TEXT, grp INTEGER)`,
     idx('sp_token', 'param, code, system, rid'),
     idx('sp_token', 'rid, param'),
@@ -78,6 +79,39 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
     // named leases: one holder at a time across processes, until released or expired (storage/lease.ts)
     `CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires ${BIG} NOT NULL)`,
     ...areaTables(ID, BIG),
+  ];
+}
+
+/**
+ * Versions written per type, for the types whose count is a cache's generation (store.countVersions),
+ * kept by the database itself, so every node's writes are counted whatever version it runs: a trigger
+ * adds each version written to history to its type's count when the type has a row (no row: nothing
+ * to update, no lock taken). PostgreSQL: once per statement, over the rows it inserted (a transition
+ * table), so a multi-row insert updates each type's count once.
+ */
+function versionCounting(dialect: 'sqlite' | 'postgres', BIG: string): string[] {
+  const table = `CREATE TABLE IF NOT EXISTS type_versions (type TEXT PRIMARY KEY, n ${BIG} NOT NULL)`;
+  if (dialect === 'sqlite')
+    return [
+      table,
+      `CREATE TRIGGER IF NOT EXISTS history_counts_versions AFTER INSERT ON history
+       BEGIN UPDATE type_versions SET n = n + 1 WHERE type = NEW.type; END`,
+    ];
+  return [
+    table,
+    `CREATE OR REPLACE FUNCTION forlop_count_versions() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       UPDATE type_versions t SET n = t.n + c.k
+         FROM (SELECT type, COUNT(*) AS k FROM written GROUP BY type) c WHERE t.type = c.type;
+       RETURN NULL;
+     END $$`,
+    `DO $$ BEGIN
+       IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'history_counts_versions'
+                      AND tgrelid = 'history'::regclass) THEN
+         CREATE TRIGGER history_counts_versions AFTER INSERT ON history REFERENCING NEW TABLE AS written
+           FOR EACH STATEMENT EXECUTE FUNCTION forlop_count_versions();
+       END IF;
+     END $$`,
   ];
 }
 

@@ -5,7 +5,7 @@ import type { SqlExecutor } from '../../storage/types.js';
  * Keeps this process's search parameters up to date with the SearchParameter resources in the
  * database, whichever server process wrote them (docs/scale-out.md). The process that takes a write
  * registers the parameter at once; every other API node checks a *generation* — how many
- * SearchParameter versions the history holds, one index range count — at the start of each request,
+ * SearchParameter versions the history holds (the store's `versionCount`) — at the start of each request,
  * and when it changed registers the stored active ones again before the request is served. A count,
  * not the last sequence number: on PostgreSQL a write that took its number first may commit last.
  *
@@ -19,6 +19,8 @@ export class SearchParameterSync {
 
   constructor(
     private readonly db: SqlExecutor,
+    /** How many SearchParameter versions are stored (ResourceStore.versionCount). */
+    private readonly versions: () => Promise<number>,
     /** Makes one stored SearchParameter searchable (and indexed); throws when it cannot be. */
     private readonly register: (sp: SearchParameter) => void,
   ) {}
@@ -40,8 +42,7 @@ export class SearchParameterSync {
   }
 
   private async run(): Promise<void> {
-    const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history WHERE type = 'SearchParameter'`);
-    const generation = Number(row?.n ?? 0);
+    const generation = await this.versions();
     if (generation === this.seen) return;
     const strict = this.seen === undefined;
     const rows = await this.db.all<{ content: string }>(
