@@ -6,7 +6,7 @@ import { dateRange, MAX_TIME, MIN_TIME } from './dates.js';
 import { normalizeString } from './normalize.js';
 import { dateKey } from './date-classes.js';
 import type { SqlValue } from '../../storage/types.js';
-import { plainPath } from './plain-path.js';
+import { plainPath, splitUnion } from './plain-path.js';
 
 /**
  * Extracts search index rows from a resource when it is written, by evaluating each SearchParameter's
@@ -236,26 +236,6 @@ export function expressionFor(sp: SearchParameter, type: string): string | undef
   });
   if (!parts.length) return undefined;
   return parts.join(' | ').replace(/resolve\(\)\s+is\s+([A-Za-z]+)/g, "reference.startsWith('$1/')");
-}
-
-function splitUnion(expr: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote = false;
-  let start = 0;
-  for (let i = 0; i < expr.length; i++) {
-    const c = expr[i];
-    if (c === "'" && expr[i - 1] !== '\\') quote = !quote;
-    if (quote) continue;
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) {
-      parts.push(expr.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  parts.push(expr.slice(start).trim());
-  return parts;
 }
 
 type Obj = Record<string, unknown>;
