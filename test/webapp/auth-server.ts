@@ -9,6 +9,8 @@ export interface TestUser {
   scope: string;
   fhirUser?: string;
   patient?: string;
+  /** More claims of the access token (a HelseID one's `hpr_number` …). */
+  claims?: Record<string, unknown>;
 }
 
 interface Grant {
@@ -94,6 +96,7 @@ export async function startAuthServer(keys: Keys, audience: () => string, now: (
       client_id: grant.clientId,
       fhirUser: user.fhirUser,
       patient: user.patient,
+      ...user.claims,
     };
     const access = await signToken(keys, claims, { audience: audience(), issuer, now: now(), expiresIn: 3600 });
     json(res, 200, {

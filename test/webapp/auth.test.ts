@@ -80,6 +80,19 @@ describe('signing in, and the patient view, in headless Chromium', () => {
     await page.close();
   });
 
+  it('"mine" by the HPR number a HelseID-shaped token carries, with no fhirUser', async () => {
+    const hpr = { 'helseid://claims/hpr/hpr_number': unit.hprNumbers[1] };
+    const page = await signIn({ sub: 'per', scope: 'user/*.cruds', claims: hpr });
+    await page.locator('#arbeidsliste').waitFor();
+    expect(await page.textContent('#antall')).toContain('8 åpne forløp');
+    await page.getByLabel('Mine forløp').check();
+    expect(await page.textContent('#antall')).toContain('4 åpne forløp');
+    expect(new Set(await page.locator('#arbeidsliste tbody td:nth-child(9)').allTextContents())).toEqual(
+      new Set(['Per Pettersen']),
+    );
+    await page.close();
+  });
+
   it("a patient's token: their own pathway, next step and coordinator, nothing of any other patient", async () => {
     const me = unit.patients[3];
     const seen = new Set<string>();

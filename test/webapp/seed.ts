@@ -25,9 +25,14 @@ export async function fhirCall<T = Record<string, unknown>>(
 export interface SeededUnit {
   unit: string;
   coordinators: string[];
+  /** The coordinators' HPR numbers, in the same order. */
+  hprNumbers: string[];
   carePlans: string[];
   patients: { id: string; fnr: string; name: string }[];
 }
+
+/** A coordinator's HPR number (digits only, unique per seeded unit). */
+const hprOf = (offset: number, i: number) => String(9_100_000 + offset * 10 + i);
 
 const day = (today: string, back: number) =>
   new Date(Date.parse(`${today}T12:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
@@ -59,11 +64,13 @@ export async function seedUnit(
       resourceType: 'Practitioner',
       id: c,
       name: [{ family: i ? 'Pettersen' : 'Nordmann', given: [i ? 'Per' : 'Kari'] }],
+      identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.4', value: hprOf(offset, i) }],
     });
   }
   const out: SeededUnit = {
     unit: `Organization/${id}`,
     coordinators: coordinators.map((c) => `Practitioner/${c}`),
+    hprNumbers: coordinators.map((_c, i) => hprOf(offset, i)),
     carePlans: [],
     patients: [],
   };

@@ -69,6 +69,7 @@ async function finishSignIn(fhirBase: string, clientId: string, pending: Pending
     token: token.access_token,
     patient: typeof token.patient === 'string' ? token.patient : undefined,
     fhirUser: typeof token.fhirUser === 'string' ? token.fhirUser : undefined,
+    hprNumber: hprNumberOf(token.access_token),
     scope: token.scope,
   };
   sessionStorage.setItem(KEY, JSON.stringify(session));
@@ -97,4 +98,23 @@ export function signOut(): void {
 /** A `patient/` session: the patient's own view only. */
 export function isPatientSession(s: Session): boolean {
   return !!s.patient && !!s.scope && /(^|\s)patient\//.test(s.scope) && !/(^|\s)(user|system)\//.test(s.scope);
+}
+
+/** HelseID's claim of the person's HPR number, in its long and its short form (config/helseid.json). */
+const HPR_CLAIMS = ['helseid://claims/hpr/hpr_number', 'hpr_number'];
+
+/**
+ * The HPR number a HelseID access token (a JWT) carries, read from its payload to choose what the
+ * worklist asks for — not trusted for anything: the server checks the token on every request.
+ */
+export function hprNumberOf(accessToken: string): string | undefined {
+  try {
+    const payload = accessToken.split('.')[1] ?? '';
+    const b64 = payload.replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, '='))) as Record<string, unknown>;
+    const value = HPR_CLAIMS.map((c) => claims[c]).find((v) => typeof v === 'string' && /^\d{1,10}$/.test(v));
+    return value as string | undefined;
+  } catch {
+    return undefined;
+  }
 }

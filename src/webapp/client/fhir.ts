@@ -7,6 +7,8 @@ export interface Session {
   patient?: string;
   /** The signed-in user, e.g. `Practitioner/koordinator`. */
   fhirUser?: string;
+  /** HelseID: the signed-in person's HPR number (the access token's `hpr_number` claim), for "mine". */
+  hprNumber?: string;
   scope?: string;
 }
 

@@ -33,6 +33,8 @@ export interface Row {
   unit?: string;
   unitName: string;
   members: string[];
+  /** Whether the signed-in person (by HPR number) is in the pathway's care team; unknown without one. */
+  mine?: boolean;
 }
 
 export interface Worklist {
@@ -42,6 +44,17 @@ export interface Worklist {
 }
 
 const OPEN_TASK = 'requested,received,accepted,ready,in-progress,on-hold';
+/** HPR-nummer, the Health Personnel Register's number (../shared/domain: Practitioner slice `HPR`). */
+export const HPR_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4';
+
+/**
+ * "My patients" by HPR number: the active CarePlans whose care team has a participant Practitioner
+ * with this HPR number — one chained search (CarePlan `care-team` → CareTeam `participant` →
+ * Practitioner `identifier`), the server's join, so no care team or practitioner is fetched for it.
+ */
+export const myPlansQuery = (hpr: string) =>
+  `CarePlan?status=active&care-team.participant:Practitioner.identifier=${encodeURIComponent(`${HPR_SYSTEM}|${hpr}`)}` +
+  '&_elements=id&_count=1000';
 const COORDINATOR = /^coordinator/;
 
 /** The milestone due first among a pathway's open ones. */
@@ -96,11 +109,14 @@ export function standingOf(due: string | undefined, today: string, breached: boo
  * that stand, then the coordinators and units named.
  */
 export async function loadWorklist(fhir: Fhir): Promise<Worklist> {
-  const [found, tasks, breaches] = await Promise.all([
+  const hpr = fhir.session.hprNumber;
+  const [found, tasks, breaches, mine] = await Promise.all([
     activePlans(fhir, 300),
     fhir.searchAll<Task>(`Task?status=${OPEN_TASK}&due=ge1900-01-01&_count=1000&_elements=basedOn,restriction`),
     fhir.searchAll<DetectedIssue>('DetectedIssue?status=final&_count=1000&_elements=implicated'),
+    hpr ? fhir.searchAll<CarePlan>(myPlansQuery(hpr)) : undefined,
   ]);
+  const myPlans = mine && new Set(mine.map((p) => p.id));
   const today = osloDate(fhir.serverNow ?? new Date());
   const refs = byReference(found);
   const plans = found.filter((r): r is CarePlan => r.resourceType === 'CarePlan');
@@ -145,6 +161,7 @@ export async function loadWorklist(fhir: Fhir): Promise<Worklist> {
       unit,
       unitName: unit ? (units.get(unit)?.name ?? unit) : '',
       members: (team?.participant ?? []).map((p) => p.member?.reference ?? ''),
+      mine: myPlans?.has(plan.id),
     };
     return row;
   });

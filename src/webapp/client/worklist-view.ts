@@ -35,7 +35,7 @@ export function select(rows: Row[], q: Query, me: string | undefined): Row[] {
       (!q.unit || r.unit === q.unit) &&
       (!q.pathway || r.pathway === q.pathway) &&
       (!q.standing || r.standing === q.standing) &&
-      (!q.mine || (!!me && r.members.includes(me))),
+      (!q.mine || (r.mine ?? (!!me && r.members.includes(me)))),
   );
   return kept.sort((a, b) => SORTS[q.sort].cmp(a, b) || a.carePlan.localeCompare(b.carePlan));
 }

@@ -36,7 +36,7 @@ function choice(id: string, label: string, value: string, options: [string, stri
   return h('div', {}, h('label', { for: id }, label), sel);
 }
 
-function filters(w: Worklist, q: Query, me: string | undefined, redraw: () => void): HTMLElement {
+function filters(w: Worklist, q: Query, canMine: boolean, redraw: () => void): HTMLElement {
   const set = (k: 'unit' | 'pathway' | 'standing') => (v: string) => {
     q[k] = v;
     q.page = 1;
@@ -50,7 +50,7 @@ function filters(w: Worklist, q: Query, me: string | undefined, redraw: () => vo
     type: 'checkbox',
     id: 'f-mine',
     checked: q.mine,
-    disabled: !me,
+    disabled: !canMine,
     onchange: (e: Event) => {
       q.mine = (e.target as HTMLInputElement).checked;
       q.page = 1;
@@ -142,6 +142,8 @@ export async function worklistPage(fhir: Fhir): Promise<void> {
     body.replaceChildren(count, table(rows.slice((q.page - 1) * PAGE_SIZE, q.page * PAGE_SIZE)), pager);
     announce(`${rows.length} forløp`);
   };
-  show('Arbeidsliste', h('h1', {}, 'Arbeidsliste'), filters(w, q, me, redraw), body);
+  // "mine": by HPR number when the token carries one (rows know), else by the fhirUser in the care team
+  const canMine = Boolean(me || fhir.session.hprNumber);
+  show('Arbeidsliste', h('h1', {}, 'Arbeidsliste'), filters(w, q, canMine, redraw), body);
   redraw();
 }
