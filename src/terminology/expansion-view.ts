@@ -227,13 +227,14 @@ function designationWanted(d: ValueSetComposeIncludeConceptDesignation, wanted: 
 
 /** Entries nested under their parent where the parent is in the expansion too (hierarchical display). */
 function nested(entries: ExpansionEntry[], o: View): ValueSetExpansionContains[] {
-  const present = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, e]));
-  const nodes = new Map(entries.map((e) => [`${e.system}\u0000${e.code}`, item(e, o)]));
+  // keyed by version too: an expansion may hold the same code from two versions of its system
+  const key = (e: ExpansionEntry, code: string) => `${e.system}\u0000${e.version ?? ''}\u0000${code}`;
+  const nodes = new Map(entries.map((e) => [key(e, e.code), item(e, o)]));
   const roots: ValueSetExpansionContains[] = [];
   for (const e of entries) {
-    const node = nodes.get(`${e.system}\u0000${e.code}`) as ValueSetExpansionContains;
-    const parent = e.concept?.parents.map((p) => nodes.get(`${e.system}\u0000${p}`)).find((p) => p !== undefined);
-    if (parent && present.size) (parent.contains ??= []).push(node);
+    const node = nodes.get(key(e, e.code)) as ValueSetExpansionContains;
+    const parent = e.concept?.parents.map((p) => nodes.get(key(e, p))).find((p) => p !== undefined);
+    if (parent) (parent.contains ??= []).push(node);
     else roots.push(node);
   }
   return roots;

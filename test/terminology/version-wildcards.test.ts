@@ -15,8 +15,8 @@ const WILDCARD = {
 const CHECK_10 = { name: 'check-system-version', valueUri: `${TEST_CS}|1.0.x` };
 const REFUSED = `The version '1.2.0' is not allowed for system '${TEST_CS}': required to be '1.0.x' by a version-check parameter`;
 
-/** A wildcard include version (`1.x`) against check-system-version and the coding's own version. */
-describe.each(BACKENDS)('wildcard include versions ($name)', (backend) => {
+/** Versions of a code system in a value set: wildcards (`1.x`) against checks and the coding, two at once. */
+describe.each(BACKENDS)('code system versions in a value set ($name)', (backend) => {
   const t = useServer(backend);
   const post = (op: string, parameter: unknown[]) =>
     t
@@ -49,6 +49,41 @@ describe.each(BACKENDS)('wildcard include versions ($name)', (backend) => {
     expect(expectResult(res.body, false)).toContainEqual(
       expect.objectContaining({ type: 'version-error', text: REFUSED, expression: ['Coding.version'] }),
     );
+  });
+
+  it('excludeNested=false with two versions of a system nests each code under its own version', async () => {
+    const both = {
+      ...WILDCARD,
+      compose: {
+        include: [
+          { system: TEST_CS, version: '1.0.0' },
+          { system: TEST_CS, version: '2.0.0' },
+        ],
+      },
+    };
+    const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0' };
+    const res = await t
+      .http()
+      .post('/fhir/ValueSet/$expand')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'valueSet', resource: both },
+          { name: 'tx-resource', resource: V1 },
+          { name: 'tx-resource', resource: v2 },
+          { name: 'excludeNested', valueBoolean: false },
+        ],
+      });
+    expect(res.status).toBe(200);
+    const roots = res.body.expansion.contains as { code: string; version: string; contains?: unknown[] }[];
+    const mental = roots.filter((c) => c.code === 'mental');
+    expect(mental.map((c) => c.version).sort()).toEqual(['1.0.0', '2.0.0']);
+    for (const m of mental) {
+      const children = m.contains as { code: string; version: string }[];
+      expect(children.map((c) => c.code)).toContain('psychosis');
+      expect(children.every((c) => c.version === m.version)).toBe(true);
+    }
   });
 
   it("$validate-code: a coding's own version that the wildcard allows is the one used", async () => {
