@@ -32,7 +32,10 @@ export interface FhirResponse {
   headers?: Record<string, string>;
   /** A body that is not a FHIR resource (an NDJSON file, a Bulk Data manifest), sent as is with its type. */
   text?: { contentType: string; body: string };
-  /** What a `text` response shows, for the audit trail (references or URLs). */
+  /**
+   * What a `text` response shows, for the audit trail (references or URLs); on a `raw` one, the one
+   * resource it is (`Type/id`), so the audit need not parse it when it holds no reference to a patient.
+   */
   shows?: string[];
 }
 

@@ -63,6 +63,8 @@ export function touchesPatientData(svc: Services, req: FhirRequest): boolean {
 /** The resources a response shows (a read's resource, a search's entries), for the audit's entities. */
 export function shown(out: FhirResponse): { reference: string; resource?: Resource }[] {
   if (out.text) return (out.shows ?? []).map((reference) => ({ reference }));
+  const unparsed = out.raw && out.shows?.length === 1 ? unparsedRead(out.raw, out.shows[0]) : undefined;
+  if (unparsed) return [unparsed];
   const resource = out.resource ?? (out.raw ? (JSON.parse(out.raw) as Resource) : undefined);
   if (!resource) return [];
   const list =
@@ -72,6 +74,18 @@ export function shown(out: FhirResponse): { reference: string; resource?: Resour
   return list
     .filter((r) => r.id && r.resourceType !== 'OperationOutcome')
     .map((r) => ({ reference: `${r.resourceType}/${r.id}`, resource: r }));
+}
+
+/**
+ * A read's resource as the audit needs it, without parsing: its reference and a stand-in holding its
+ * type and id. Enough when the stored JSON (compact, as the store writes it) has no string starting
+ * `Patient/`: then the only patient it can name is itself (patientsOf, audit.ts). Spares the read path
+ * a JSON.parse of every resource it sends (issue 21: reads with the audit trail on).
+ */
+function unparsedRead(raw: string, reference: string): { reference: string; resource: Resource } | undefined {
+  if (raw.includes('"Patient/')) return undefined;
+  const [resourceType, id] = reference.split('/');
+  return { reference, resource: { resourceType, id } as Resource };
 }
 
 export const written = (rows: VersionRow[]) =>

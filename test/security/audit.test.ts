@@ -81,6 +81,48 @@ describe.each(BACKENDS)('audit trail, on $name', (backend) => {
     expect(event.entity?.map((e) => e.what?.reference)).toEqual(['Patient/anna', 'Observation/obs-anna']);
   });
 
+  // a read's stored JSON is parsed for the audit only when it may name a patient (request-access.ts)
+  it('a read of a Patient, of a Patient linked to another, and of an Observation of no one name the right patients', async () => {
+    const auth = await as('system/*.cruds');
+    const linked = {
+      resourceType: 'Patient',
+      id: 'anna-2',
+      link: [{ other: { reference: 'Patient/anna' }, type: 'seealso' }],
+    };
+    const unowned = { resourceType: 'Observation', id: 'obs-none', status: 'final', code: { text: 'Romtemperatur' } };
+    for (const r of [linked, unowned]) {
+      const put = await t
+        .http()
+        .put(`/fhir/${r.resourceType}/${r.id}`)
+        .set('Authorization', auth)
+        .set('Content-Type', FHIR_JSON)
+        .send(r);
+      expect(put.status).toBe(201);
+    }
+    const patientsRead = async (path: string, at: string) => {
+      t.clock.set(new Date(at));
+      expect(
+        (
+          await t
+            .http()
+            .get(path)
+            .set('Authorization', await as('user/*.rs'))
+        ).status,
+      ).toBe(200);
+      const events = (await trail({ subtype: 'read' })).filter((e) => e.recorded === new Date(at).toISOString());
+      expect(events).toHaveLength(1);
+      return events[0].entity?.map((e) => [e.what?.reference, e.role?.code ?? e.type?.code]);
+    };
+    expect(await patientsRead('/fhir/Patient/anna', '2026-10-02T10:10:00Z')).toEqual([['Patient/anna', '1']]);
+    expect(await patientsRead('/fhir/Patient/anna-2', '2026-10-02T10:11:00Z')).toEqual([
+      ['Patient/anna-2', '1'],
+      ['Patient/anna', '1'],
+    ]);
+    expect(await patientsRead('/fhir/Observation/obs-none', '2026-10-02T10:12:00Z')).toEqual([
+      ['Observation/obs-none', '2'],
+    ]);
+  });
+
   it('a search: the patients seen and the query', async () => {
     t.clock.set(new Date('2026-10-02T11:00:00Z'));
     await t

@@ -51,5 +51,5 @@ function respondWithVersion(svc: Services, req: FhirRequest, row: VersionRow): F
     const resource = applySummary(svc.defs, JSON.parse(row.content as string), summary, elements?.split(','));
     return { status: 200, resource, headers };
   }
-  return { status: 200, raw: row.content as string, headers };
+  return { status: 200, raw: row.content as string, headers, shows: [`${row.type}/${row.id}`] };
 }
