@@ -117,6 +117,20 @@ export class ResourceStore {
     return db.get<VersionRow>(`SELECT rid, ${VERSION_COLS} FROM resources WHERE type = ? AND id = ?`, [type, id]);
   }
 
+  /** The version now current of each of these rows (by rid): one statement per 500, not one per row. */
+  async currentVersions(rids: readonly number[], db: SqlExecutor = this.storage): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < rids.length; i += 500) {
+      const chunk = rids.slice(i, i + 500);
+      const rows = await db.all<{ rid: number; version: number }>(
+        `SELECT rid, version FROM resources WHERE rid IN (${placeholders(chunk)})`,
+        chunk,
+      );
+      for (const r of rows) out.set(Number(r.rid), Number(r.version));
+    }
+    return out;
+  }
+
   version(type: string, id: string, version: number, db: SqlExecutor = this.storage): Promise<VersionRow | undefined> {
     return db.get<VersionRow>(`SELECT ${VERSION_COLS}, method FROM history WHERE type = ? AND id = ? AND version = ?`, [
       type,
@@ -280,30 +294,40 @@ export class ResourceStore {
       resource = stamped;
     }
     const deleted = resource ? 0 : 1;
-    try {
-      await tx.run(
-        `INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [type, id, version, lastUpdated, deleted, method, content],
-      );
-    } catch (err) {
-      if (isUniqueViolation(err))
-        throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
-      throw err;
-    }
-    const inserted = await tx.get<{ rid: number }>(
-      `INSERT INTO resources (type, id, version, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated,
-         deleted = excluded.deleted, content = excluded.content
-       RETURNING rid`,
-      [type, id, version, lastUpdated, deleted, content],
-    );
-    const rid = inserted!.rid;
+    const rid = await this.insertVersion(tx, [type, id, version, lastUpdated, deleted, method, content]);
     if (resource?.resourceType === 'SearchParameter') this.onSearchParameter(resource);
     // a new resource has no index rows yet; a deletion keeps none
     if (prev || resource) await this.replaceIndex(tx, rid, resource, Boolean(prev));
     const row = { type, id, version, last_updated: lastUpdated, deleted, content, rid };
     if (tx instanceof HookedTx) tx.written.push(row);
     return row;
+  }
+
+  /**
+   * A version into the history and as the current one; answers the current row's id. On PostgreSQL one
+   * statement, the history's INSERT in a data-modifying WITH (PostgreSQL §7.8.4): a round trip less per
+   * write. SQLite has no such WITH, and no round trips to spare. A second writer of the same version
+   * fails on the history's unique key either way, and the resource row is left as it was.
+   */
+  private async insertVersion(tx: Tx, values: [string, string, number, number, number, WriteMethod, string | null]) {
+    const [type, id, version, lastUpdated, deleted, , content] = values;
+    const history =
+      'INSERT INTO history (type, id, version, last_updated, deleted, method, content) VALUES (?, ?, ?, ?, ?, ?, ?)';
+    const current = `INSERT INTO resources (type, id, version, last_updated, deleted, content) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated,
+         deleted = excluded.deleted, content = excluded.content
+       RETURNING rid`;
+    const currentValues = [type, id, version, lastUpdated, deleted, content];
+    try {
+      if (this.storage.kind === 'postgres')
+        return (await tx.get<{ rid: number }>(`WITH h AS (${history}) ${current}`, [...values, ...currentValues]))!.rid;
+      await tx.run(history, values);
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new FhirError('conflict', `Version ${version} of ${type}/${id} was written concurrently`);
+      throw err;
+    }
+    return (await tx.get<{ rid: number }>(current, currentValues))!.rid;
   }
 
   /** Replaces a stored resource's index rows with those the current definitions give (reindex). */

@@ -313,9 +313,13 @@ async function resolveConditional(svc: Services, tx: Tx, ref: string): Promise<s
  * transaction leaves stored.
  */
 async function refresh(svc: Services, tx: Tx, results: Map<number, write.WriteResult>): Promise<void> {
-  for (const result of results.values()) {
-    const row = result.row;
-    if (!row || row.deleted) continue;
+  const written = [...results.values()].filter((r) => r.row && !r.row.deleted);
+  // the versions in one statement (a round trip per entry on PostgreSQL), the rows only of those written again
+  const rids = written.map((r) => r.row!.rid).filter((rid): rid is number => rid !== undefined);
+  const versions = await svc.store.currentVersions(rids, tx);
+  for (const result of written) {
+    const row = result.row!;
+    if (row.rid !== undefined && (versions.get(row.rid) ?? 0) <= row.version) continue;
     const now = await svc.store.current(row.type, row.id, tx);
     if (now && now.version > row.version) result.row = now;
   }
