@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -28,6 +28,18 @@ const storageOf = (kind: ServerKind) =>
   kind.endsWith('-sqlite') ? 'sqlite' : kind.endsWith('-postgres') ? 'postgres' : undefined;
 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A process's CPU time so far, ms: utime + stime of /proc/<pid>/stat (every thread, in clock ticks of
+ * 10 ms). Divided by the requests of a run, it is the server's cost per request: on a shared, noisy
+ * machine it moves far less than throughput does, since other processes' load is not in it.
+ */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the fields after the command name (which may hold spaces) start at its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** Starts a server; `databaseUrl` reuses an existing (seeded) database instead of a fresh one. */
 export async function startServer(

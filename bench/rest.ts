@@ -1,5 +1,6 @@
-import { baselineDir, load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
+import { baselineDir, cpuMsOf, load, startServer, table, type LoadResult, type ServerKind } from './harness.js';
 import { benchPatient, patientBundle, PersonNumbers } from './patients.js';
+import { ingestFloor } from './ingest-floor.js';
 
 /**
  * Issue 2's figures: create (single, and transaction Bundles of 100), read and history-read
@@ -7,13 +8,23 @@ import { benchPatient, patientBundle, PersonNumbers } from './patients.js';
  * both backends beside the @medplum/fhir-router MemoryRepository (the peer) and a bare Express route
  * (the ceiling for reads).
  */
+/** A run's load result and the server's CPU time per request (per resource for bundles), µs. */
+type Phase = LoadResult & { cpuUs: number };
+
 interface Row {
   server: string;
   n: number;
-  create: LoadResult;
-  bundle: LoadResult;
-  read: LoadResult;
-  history: LoadResult;
+  create: Phase;
+  bundle: Phase;
+  read: Phase;
+  history: Phase;
+}
+
+/** `run` with the server's CPU time per request over it. */
+async function timed(pid: number, run: () => Promise<LoadResult>, perRequest = 1): Promise<Phase> {
+  const before = cpuMsOf(pid);
+  const result = await run();
+  return { ...result, cpuUs: ((cpuMsOf(pid) - before) * 1000) / Math.max(1, result.requests * perRequest) };
 }
 
 const errorsOf = (r: Row) => r.create.errors + r.bundle.errors + r.read.errors + r.history.errors;
@@ -24,25 +35,32 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
     const ids: string[] = [];
     const fnrOf = new Map<string, number>();
     const people = new PersonNumbers(0);
-    const create = await load({
-      url: `${server.url}/fhir/Patient`,
-      method: 'POST',
-      amount: n,
-      setupRequest: (req) => ({ ...req, body: JSON.stringify(benchPatient(people.take())) }),
-      onResponse: (status, text) => {
-        if (ids.length >= 5000 || status !== 201) return;
-        const made = JSON.parse(text);
-        ids.push(made.id);
-        fnrOf.set(made.id, made.identifier[0].value);
-      },
-    });
-    const bundle = await load({
-      url: `${server.url}/fhir`,
-      method: 'POST',
-      amount: Math.max(1, n / 100),
-      setupRequest: (req) => ({ ...req, body: patientBundle(people.take(100), 100) }),
-      connections: 4,
-    });
+    const create = await timed(server.pid, () =>
+      load({
+        url: `${server.url}/fhir/Patient`,
+        method: 'POST',
+        amount: n,
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(benchPatient(people.take())) }),
+        onResponse: (status, text) => {
+          if (ids.length >= 5000 || status !== 201) return;
+          const made = JSON.parse(text);
+          ids.push(made.id);
+          fnrOf.set(made.id, made.identifier[0].value);
+        },
+      }),
+    );
+    const bundle = await timed(
+      server.pid,
+      () =>
+        load({
+          url: `${server.url}/fhir`,
+          method: 'POST',
+          amount: Math.max(1, n / 100),
+          setupRequest: (req) => ({ ...req, body: patientBundle(people.take(100), 100) }),
+          connections: 4,
+        }),
+      100,
+    );
     // versions for history: update the first 100 resources a few times (each keeps its own person number)
     for (let v = 0; v < 4; v++) {
       await load({
@@ -61,16 +79,20 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
       });
     }
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
-    const read = await load({
-      url: `${server.url}/fhir/Patient/x`,
-      duration: seconds,
-      setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }),
-    });
-    const history = await load({
-      url: `${server.url}/fhir/Patient/x/_history`,
-      duration: seconds,
-      setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * 100)]}/_history` }),
-    });
+    const read = await timed(server.pid, () =>
+      load({
+        url: `${server.url}/fhir/Patient/x`,
+        duration: seconds,
+        setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }),
+      }),
+    );
+    const history = await timed(server.pid, () =>
+      load({
+        url: `${server.url}/fhir/Patient/x/_history`,
+        duration: seconds,
+        setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * 100)]}/_history` }),
+      }),
+    );
     const row = { server: kind, n, create, bundle: { ...bundle, rps: bundle.rps * 100 }, read, history };
     // a refused request is fast: a run with refusals measures the refusals, not the work
     if (errorsOf(row)) throw new Error(`${kind}: ${errorsOf(row)} requests failed under load`);
@@ -83,7 +105,8 @@ async function measure(kind: ServerKind, n: number, seconds: number): Promise<Ro
 /** Each figure's median over the rounds (figures of one round are not kept together: noise is per figure). */
 function medianRound(rounds: Row[]): Row {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const pick = (key: 'create' | 'bundle' | 'read' | 'history'): LoadResult => ({
+  const pick = (key: 'create' | 'bundle' | 'read' | 'history'): Phase => ({
+    cpuUs: median(rounds.map((r) => r[key].cpuUs)),
     rps: median(rounds.map((r) => r[key].rps)),
     p50: median(rounds.map((r) => r[key].p50)),
     p99: median(rounds.map((r) => r[key].p99)),
@@ -126,6 +149,7 @@ export async function restBench(sizes: number[], seconds: number, rounds = 1): P
       }
     for (const kind of kinds) rows.push(medianRound(runs.get(kind)!));
   }
+  const floor = ingestFloor(Math.max(...sizes));
   return [
     `### REST core (16 connections; bundles: 4 connections of 100-entry transactions)`,
     '',
@@ -143,6 +167,7 @@ export async function restBench(sizes: number[], seconds: number, rounds = 1): P
         'read % of ceiling',
         'history/s',
         'history p50/p99 ms',
+        'server CPU µs per create / bundle resource / read',
         'errors',
       ],
       rows.map((r) => [
@@ -156,8 +181,15 @@ export async function restBench(sizes: number[], seconds: number, rounds = 1): P
         `${Math.round((100 * r.read.rps) / ceiling!.rps)} %`,
         Math.round(r.history.rps),
         `${r.history.p50}/${r.history.p99}`,
+        [r.create, r.bundle, r.read].map((p) => Math.round(p.cpuUs)).join(' / '),
         errorsOf(r),
       ]),
     ),
+    '',
+    `The database's floor for Bundle ingest (bench/ingest-floor.ts, in process, N = ${Math.max(...sizes)}): ` +
+      `better-sqlite3 storing the rows the server stores for the same Patients (history, current row and ` +
+      `${floor.rowsPerResource.toFixed(1)} index rows each) in transactions of 100, durable at COMMIT, ` +
+      `nothing else: ${Math.round(floor.withIndex)} resources/s; without the index rows ` +
+      `${Math.round(floor.withoutIndex)}/s.`,
   ].join('\n');
 }
