@@ -46,6 +46,11 @@ export interface ExpandSettings {
    */
   codingVersions?: Map<string, string>;
   /**
+   * `versionsMatch` (tx ecosystem expansion parameter, default true): a code is the same code in every
+   * version of its system, so an exclude of a version the value set does not include still removes it.
+   */
+  versionsMatch?: boolean;
+  /**
    * For $validate-code: an include whose code system cannot be found is recorded in `missing`
    * and skipped, so the answer can say so for the coding, instead of failing the whole request.
    */
@@ -82,6 +87,8 @@ export interface Expanded {
   missingValueSets: string[];
   /** Deprecated, withdrawn, draft or experimental definitions the expansion used (status-warnings.ts). */
   statusWarnings: StatusWarning[];
+  /** An exclude removed codes of another version than its own (`versionsMatch`). */
+  versionsMatched?: boolean;
   /** `url|version` of code systems used whose content is only a fragment (R4 CodeSystem.content). */
   fragments: Set<string>;
 }
@@ -201,11 +208,24 @@ async function composeExpansion(
     if (inc.concept || inc.valueSet || !inc.system) out.wholeSystems = false;
   }
   for (const [i, exc] of (compose.exclude ?? []).entries()) {
-    for (const e of await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`))
-      included.delete(key(e));
+    const excluded = await includeEntries(ctx, vs, exc, settings, out, nested, `ValueSet.compose.exclude[${i}]`);
+    for (const e of excluded)
+      if (!included.delete(key(e)) && settings.versionsMatch !== false) excludeAcross(included, e, out);
   }
   out.entries = [...included.values()].filter((e) => !activeOnly || !e.inactive);
   return out;
+}
+
+/**
+ * An excluded code the value set does not include in the exclude's own version: with `versionsMatch`
+ * (the default) the code is the same in every version of its system, so its other versions go.
+ */
+function excludeAcross(included: Map<string, ExpansionEntry>, e: ExpansionEntry, out: Expanded): void {
+  for (const [k, other] of included) {
+    if (other.system !== e.system || other.code !== e.code) continue;
+    included.delete(k);
+    out.versionsMatched = true;
+  }
 }
 
 /** The codes of one include (or exclude): its system part intersected with each value set it imports. */
@@ -467,7 +487,7 @@ function settingsKey(s: ExpandSettings): string {
   const m = (map: Map<string, string>) => [...map].sort().join(',');
   const valueSets = m(s.valueSetVersions ?? new Map());
   const coded = m(s.codingVersions ?? new Map());
-  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}|${valueSets}|${coded}`;
+  return `${s.activeOnly}|${s.tolerateMissing === true}|${m(s.systemVersions)}|${m(s.forceSystemVersions)}|${m(s.checkSystemVersions)}|${valueSets}|${coded}|${s.versionsMatch !== false}`;
 }
 
 function flatten<T extends { contains?: T[] }>(list: T[]): T[] {

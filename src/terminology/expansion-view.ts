@@ -98,7 +98,7 @@ export function expansionResource(vs: ValueSet, expanded: Expanded, o: ViewOptio
   }
   const nest = o.excludeNested === false && expanded.wholeSystems && !paged && !o.filter;
   // a code's version is shown only where the expansion holds more than one version of its system
-  const view: View = { ...o, versioned: multiVersionSystems(expanded), uris: new Map() };
+  const view: View = { ...o, versioned: multiVersionSystems(expanded, vs), uris: new Map() };
   const contains = nest ? nested(entries, view) : entries.map((e) => item(e, view));
   const parameter: ValueSetExpansionParameter[] = [
     ...o.echo,
@@ -242,13 +242,25 @@ function nested(entries: ExpansionEntry[], o: View): ValueSetExpansionContains[]
 
 const multiVersion = new WeakMap<Expanded, Set<string>>();
 
-/** Systems the expansion holds more than one version of (computed once per cached expansion). */
-function multiVersionSystems(expanded: Expanded): Set<string> {
+/**
+ * Systems more than one version of is in play (computed once per cached expansion): the expansion
+ * holds or used several, or the value set's own includes and excludes name several. Their codes show
+ * their version (R4 ValueSet.expansion.contains.version: "when the meaning is not guaranteed to be
+ * consistent, the version SHOULD be exchanged").
+ */
+function multiVersionSystems(expanded: Expanded, vs: ValueSet): Set<string> {
   let out = multiVersion.get(expanded);
   if (!out) {
     const versions = new Map<string, Set<string | undefined>>();
-    for (const e of expanded.entries) versions.set(e.system, (versions.get(e.system) ?? new Set()).add(e.version));
-    out = new Set([...versions].filter(([, v]) => v.size > 1).map(([k]) => k));
+    const add = (system: string | undefined, version: string | undefined) => {
+      if (system) versions.set(system, (versions.get(system) ?? new Set()).add(version));
+    };
+    for (const e of expanded.entries) add(e.system, e.version);
+    for (const u of expanded.usedCodeSystems) add(...splitCanonical(u));
+    const named = new Map<string, Set<string | undefined>>();
+    for (const inc of [...(vs.compose?.include ?? []), ...(vs.compose?.exclude ?? [])])
+      if (inc.system && inc.version) named.set(inc.system, (named.get(inc.system) ?? new Set()).add(inc.version));
+    out = new Set([...versions, ...named].filter(([, v]) => v.size > 1).map(([k]) => k));
     multiVersion.set(expanded, out);
   }
   return out;

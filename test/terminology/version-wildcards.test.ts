@@ -96,4 +96,51 @@ describe.each(BACKENDS)('code system versions in a value set ($name)', (backend)
     const plain = await post('validate-code', [{ name: 'coding', valueCoding: coding }]);
     expect(param(plain.body, 'version')?.valueString).toBe('1.0.0');
   });
+
+  describe('an exclude of another version (versionsMatch)', () => {
+    const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'ocd' }, { code: 'new-in-2' }] };
+    const diff = (extra: unknown[] = []) => ({
+      ...WILDCARD,
+      compose: {
+        ...(extra.length ? { extension: extra } : {}),
+        include: [{ system: TEST_CS, version: '2.0.0' }],
+        exclude: [{ system: TEST_CS, version: '1.0.0' }],
+      },
+    });
+    const run = (vs: unknown) =>
+      t
+        .http()
+        .post('/fhir/ValueSet/$expand')
+        .set('Content-Type', FHIR_JSON)
+        .send({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'valueSet', resource: vs },
+            { name: 'tx-resource', resource: V1 },
+            { name: 'tx-resource', resource: v2 },
+          ],
+        });
+
+    it('by default removes the codes of 1.0.0 from 2.0.0, says so, and shows the versions', async () => {
+      const res = await run(diff());
+      expect(res.status).toBe(200);
+      expect(res.body.expansion.contains).toEqual([
+        expect.objectContaining({ system: TEST_CS, version: '2.0.0', code: 'new-in-2' }),
+      ]);
+      expect(res.body.expansion.parameter).toContainEqual({ name: 'versionsMatch', valueBoolean: true });
+    });
+
+    it('with versionsMatch=false (a value set expansion parameter) an exclude keeps to its version', async () => {
+      const off = {
+        url: 'http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter',
+        extension: [
+          { url: 'name', valueCode: 'versionsMatch' },
+          { url: 'value', valueString: 'false' },
+        ],
+      };
+      const res = await run(diff([off]));
+      expect(res.body.expansion.contains.map((c: { code: string }) => c.code).sort()).toEqual(['new-in-2', 'ocd']);
+      expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).not.toContain('versionsMatch');
+    });
+  });
 });

@@ -57,6 +57,8 @@ export const expandOperation = txOperation('ValueSet', 'expand', async (svc, inp
     }
   }
   for (const used of ctx.usedSupplements) echo.push({ name: 'used-supplement', valueUri: used });
+  // reported when it decided something: an exclude took out another version's codes
+  if (expanded.versionsMatched) echo.push({ name: 'versionsMatch', valueBoolean: true });
   // the language asked for in Accept-Language, or set on the value set, is reported like the parameter
   if (!input.has('displayLanguage')) {
     const shown = input.languages()[0] ?? vs!.language;

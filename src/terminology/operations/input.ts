@@ -144,6 +144,7 @@ export class TxInput {
       forceSystemVersions: this.canonicalMap('force-system-version'),
       checkSystemVersions: this.canonicalMap('check-system-version'),
       valueSetVersions: this.canonicalMap('default-valueset-version'),
+      versionsMatch: this.boolean('versionsMatch', true),
     };
   }
 
