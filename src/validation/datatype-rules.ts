@@ -78,12 +78,19 @@ export function bundleIssues(
   const out: OperationOutcomeIssue[] = [];
   const error = (diagnostics: string, expression: string) =>
     out.push({ severity: 'error', code: 'value', diagnostics, expression: [expression] });
+  // rules about an entry as a whole: each its own fault, even several at one entry
+  const rule = (diagnostics: string, expression: string) =>
+    out.push({ severity: 'error', code: 'business-rule', diagnostics, expression: [expression] });
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  const searched = searchedTypes(bundle.link);
   entries.forEach((e, i) => {
     if (typeof e?.fullUrl === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(e.fullUrl))
       error(`fullUrl '${e.fullUrl}' must be an absolute URL (or urn:uuid:/urn:oid:)`, `${path}.entry[${i}].fullUrl`);
     // an OperationOutcome about the search (search.mode = outcome) is made for the answer and has no id
-    const outcome = e?.resource?.resourceType === 'OperationOutcome' || e?.search?.mode === 'outcome';
+    const mode = e?.search?.mode;
+    const outcome = mode === 'outcome' || (e?.resource?.resourceType === 'OperationOutcome' && mode === undefined);
+    if (bundle.type === 'searchset' && e?.resource && typeof e.resource === 'object')
+      searchModeIssues(e.resource.resourceType, mode, searched, `${path}.entry[${i}].resource`, rule);
     if (
       bundle.type === 'searchset' &&
       e?.resource &&
@@ -91,7 +98,7 @@ export function bundleIssues(
       e.resource.id === undefined &&
       !outcome
     ) {
-      error('A resource in search results has an id', `${path}.entry[${i}].resource`);
+      rule('A resource in search results has an id', `${path}.entry[${i}].resource`);
     }
   });
   const seen = new Set<string>();
@@ -101,4 +108,36 @@ export function bundleIssues(
     seen.add(rel);
   });
   return out;
+}
+
+/**
+ * The resource types a search set's `self` link searched (R4 §3.1.1 http.html#search): `[base]/Type?…`,
+ * or a system search's `_type`; undefined when the link does not say (any type may match).
+ */
+function searchedTypes(links: unknown): string[] | undefined {
+  const self = (Array.isArray(links) ? links : []).find((l: { relation?: unknown }) => l?.relation === 'self') as
+    { url?: unknown } | undefined;
+  if (typeof self?.url !== 'string') return undefined;
+  const [before, query = ''] = self.url.split('?', 2);
+  const last = before.slice(before.lastIndexOf('/') + 1);
+  if (/^[A-Z][A-Za-z]+$/.test(last)) return [last];
+  const types = new URLSearchParams(query).get('_type');
+  return types ? types.split(',').map((t) => t.trim()) : undefined;
+}
+
+/**
+ * R4 Bundle.entry.search.mode: an `outcome` entry is an OperationOutcome; a `match` is of a type
+ * searched for (an `include` may be any type).
+ */
+function searchModeIssues(
+  type: unknown,
+  mode: unknown,
+  searched: string[] | undefined,
+  at: string,
+  error: (diagnostics: string, expression: string) => unknown,
+): void {
+  if (mode === 'outcome' && type !== 'OperationOutcome')
+    error(`An entry with search.mode 'outcome' is an OperationOutcome, not a ${String(type)}`, at);
+  if (mode === 'match' && searched && !searched.includes(type as string))
+    error(`A ${String(type)} does not match the search, which is for ${searched.join(', ')}`, at);
 }

@@ -13,6 +13,24 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as Json) : {});
 const present = (v: unknown) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+/** Every string value in a JSON tree starting with '#' (local references), into `into`. */
+function strings(v: unknown, into: Set<string>): void {
+  if (typeof v === 'string') {
+    if (v.startsWith('#')) into.add(v);
+  } else if (Array.isArray(v)) for (const x of v) strings(x, into);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) strings(x, into);
+}
+
+/** %resource.descendants() includes the other contained resources: one of them may refer to this one. */
+function siblingRefers(contained: unknown[], self: unknown, id: string): boolean {
+  return contained.some((other) => {
+    if (other === self) return false;
+    const found = new Set<string>();
+    strings(other, found);
+    return found.has(`#${id}`);
+  });
+}
+
 /** dom-2 … dom-5 hold trivially for a resource without contained resources. */
 const noContained: NativeInvariant = (node) => (present(obj(node).contained) ? undefined : true);
 /** bdl-3 / bdl-4: every entry has `part` exactly when the Bundle's type is one of `types`. */
@@ -67,8 +85,23 @@ export const NATIVE_INVARIANTS: Record<string, NativeInvariant> = {
       return typeof ref === 'string' && !ref.startsWith('#') ? true : undefined;
     },
   'contained.contained.empty()': noContained,
+  // dom-3: a contained resource is referred to from elsewhere in the resource, or refers to it ('#').
+  // Always decided here: fhirpath.js throws on `descendants().as(canonical)` (a collection before `as`),
+  // which left the rule unchecked. Any string '#id' outside the contained resource counts as a reference
+  // (reference, canonical, uri, url), as the expression's union of the four does.
   "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()":
-    noContained,
+    (node) => {
+      const contained = list(obj(node).contained);
+      if (!contained.length) return true;
+      const outside = new Set<string>();
+      strings({ ...obj(node), contained: undefined }, outside);
+      return contained.every((c) => {
+        const inner = new Set<string>();
+        strings({ ...obj(c), id: undefined }, inner);
+        const id = obj(c).id;
+        return inner.has('#') || (typeof id === 'string' && (outside.has(`#${id}`) || siblingRefers(contained, c, id)));
+      });
+    },
   'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()': noContained,
   'contained.meta.security.empty()': noContained,
 };

@@ -156,6 +156,10 @@ export function schemaIssues(
   const byPath = new Map<string, OperationOutcomeIssue>();
   for (const e of validate.errors ?? []) {
     if (alignmentNull(resource, e)) continue;
+    // a missing required element is the StructureDefinition walk's (`min`, at the element's own path):
+    // one error per fault; only a missing resourceType, which no definition describes, is reported here
+    if (e.keyword === 'required' && (e.params as { missingProperty?: string }).missingProperty !== 'resourceType')
+      continue;
     const path =
       e.keyword === 'additionalProperties'
         ? fhirPath(root, `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`)

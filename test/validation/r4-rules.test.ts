@@ -44,6 +44,8 @@ describe.each(BACKENDS)('R4 resource types, on $name', (backend) => {
       resourceType: 'Patient',
       id: 'with-bot',
       contained: [{ resourceType: 'ClientApplication', id: 'app' }],
+      // referred to, so that dom-3 (a contained resource is referred to) holds and the type is the one fault
+      managingOrganization: { reference: '#app' },
       name: [{ family: 'Dahl' }],
     };
     expect(at(await validate(t, patient))).toEqual(['Patient.contained[0].resourceType']);
