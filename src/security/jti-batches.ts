@@ -16,9 +16,11 @@ const BATCH_MAX = 500;
  * being committed go together in the next one, as one multi-row INSERT … ON CONFLICT DO NOTHING
  * RETURNING in its own transaction. The rows it returns are the jtis that were new; any other was in
  * the table already — recorded by this node or another on the same database, the primary key (jkt, jti)
- * deciding between two nodes racing on one jti. Each caller is answered once its batch has committed,
- * on disk (`durable`), so a jti accepted is a jti recorded: a proof never works twice, even across a
- * crash of the database's machine. Alone, a request waits for no one: its batch starts at once.
+ * deciding between two nodes racing on one jti. Each caller is answered once its batch has committed and
+ * is visible to every node — not after the fsync (`durable: false`): a jti can be lost only with the
+ * database machine's power in the last moments before the WAL reached the disk, and its proof is refused
+ * by `iat` 65 s later (docs/security.md, "The jti record"). A request alone waits for no one: its batch
+ * starts after this turn's I/O.
  */
 export class JtiBatches {
   private waiting: Waiting[] = [];
@@ -55,7 +57,10 @@ export class JtiBatches {
     const values = batch.map(() => '(?, ?, ?)').join(', ');
     const sql = `INSERT INTO dpop_jti (jkt, jti, expires) VALUES ${values} ON CONFLICT DO NOTHING RETURNING jkt, jti`;
     const params = batch.flatMap((w) => [w.jkt, w.jti, w.expires]);
-    const rows = await this.storage.transaction((tx) => tx.all<{ jkt: string; jti: string }>(sql, params));
+    // answered at commit, not after the fsync: a bounded window, argued from RFC 9449 §11.1 in docs/security.md
+    const rows = await this.storage.transaction((tx) => tx.all<{ jkt: string; jti: string }>(sql, params), {
+      durable: false,
+    });
     return new Set(rows.map((r) => `${r.jkt} ${r.jti}`));
   }
 }
