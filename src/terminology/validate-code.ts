@@ -293,12 +293,15 @@ function valueSetSystem(input: ValidateInput, system: string, coding: Coding): S
   ) {
     return { ...vsSystem, version: coding.version };
   }
-  // a value set holding several versions of the system: a versionless code is the latest that has it
-  // (with the display given, when one has that display)
   const expanded = input.valueSet?.expanded;
+  // a value set drawing on several versions of the system: a coding naming one of them is taken in it
+  if (vsSystem && coding.version && expanded?.usedCodeSystems.has(`${system}|${coding.version}`))
+    return { ...vsSystem, version: coding.version };
+  // and a versionless code is the latest that has it (with the display given, when one has that display)
   const entries =
     coding.version || !expanded ? [] : entriesWithCode(expanded, coding.code ?? '').filter((e) => e.system === system);
-  if (vsSystem && new Set(entries.map((e) => e.version)).size > 1) {
+  const versions = new Set(entries.map((e) => e.version));
+  if (vsSystem && entries.length && (versions.size > 1 || !versions.has(vsSystem.version))) {
     const shown = entries.filter((e) => e.display === coding.display);
     return { ...vsSystem, version: latest(shown.length ? shown : entries)?.version };
   }

@@ -143,4 +143,46 @@ describe.each(BACKENDS)('code system versions in a value set ($name)', (backend)
       expect(res.body.expansion.parameter.map((p: { name: string }) => p.name)).not.toContain('versionsMatch');
     });
   });
+
+  describe('$validate-code against a value set including two versions', () => {
+    const v2 = { ...CONDITIONS, id: undefined, version: '2.0.0', concept: [{ code: 'ocd' }, { code: 'new-in-2' }] };
+    const both = {
+      ...WILDCARD,
+      compose: {
+        include: [
+          { system: TEST_CS, version: '1.0.0' },
+          { system: TEST_CS, version: '2.0.0' },
+        ],
+      },
+    };
+    const check = (coding: unknown) =>
+      t
+        .http()
+        .post('/fhir/ValueSet/$validate-code')
+        .set('Content-Type', FHIR_JSON)
+        .send({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'valueSet', resource: both },
+            { name: 'tx-resource', resource: V1 },
+            { name: 'tx-resource', resource: v2 },
+            { name: 'coding', valueCoding: coding },
+          ],
+        });
+
+    it('a versionless code only the second version has is found there', async () => {
+      const res = await check({ system: TEST_CS, code: 'new-in-2' });
+      expectResult(res.body, true);
+      expect(param(res.body, 'version')?.valueString).toBe('2.0.0');
+    });
+
+    it('a coding naming one of the versions is judged in that version only', async () => {
+      const res = await check({ system: TEST_CS, version: '2.0.0', code: 'eating' });
+      const issues = expectResult(res.body, false);
+      expect(issues.map((i) => i.type).sort()).toEqual(['invalid-code', 'not-in-vs']);
+      expect(issues.find((i) => i.type === 'invalid-code')?.text).toContain("version '2.0.0'");
+      expect(param(res.body, 'display')).toBeUndefined();
+      expectResult((await check({ system: TEST_CS, version: '1.0.0', code: 'eating' })).body, true);
+    });
+  });
 });
