@@ -24,6 +24,13 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** How one transaction of a group ended: its value, or what it threw. */
+interface Outcome {
+  item: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
 /** At most this many transactions share one commit, bounding a group's latency. */
 const MAX_GROUP = 64;
 
@@ -55,6 +62,8 @@ export class SqliteStorage implements Storage {
   private readonly reader: Database.Database;
   private readonly pending: Pending[] = [];
   private flushing = false;
+  /** Ends a group's wait for the WAL sync early (a transaction that asked for no durability arrived). */
+  private wakeGroup?: () => void;
   private readonly tx: Tx;
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
@@ -133,7 +142,7 @@ export class SqliteStorage implements Storage {
 
   /**
    * Group commit: transactions requested in the same event-loop turn, or while the last group's WAL
-   * sync runs (gather), run one after another, each in a SAVEPOINT of one SQLite transaction, and are
+   * sync runs (joinable), run one after another, each in a SAVEPOINT of one SQLite transaction, and are
    * committed together. A failing transaction rolls back to its savepoint only; every caller is
    * answered after a WAL sync that began after the COMMIT (WalSync), so a reply still means the write
    * is on disk — except one that asked for `durable: false`, answered at COMMIT.
@@ -141,6 +150,7 @@ export class SqliteStorage implements Storage {
   transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, durable: options.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
+      if (options.durable === false) this.wakeGroup?.();
       if (!this.flushing) {
         this.flushing = true;
         // after this turn's I/O callbacks, so requests that arrived together share a commit
@@ -151,10 +161,7 @@ export class SqliteStorage implements Storage {
 
   private async flush(): Promise<void> {
     try {
-      while (this.pending.length) {
-        await this.gather();
-        await this.commitGroup(this.pending.splice(0, MAX_GROUP));
-      }
+      while (this.pending.length) await this.commitGroup();
     } finally {
       this.flushing = false;
       if (this.pending.length) {
@@ -164,36 +171,18 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  /**
-   * Group commit: callers of a durable transaction hear only after a WAL sync that starts after their
-   * COMMIT, and a sync runs one at a time; so while one runs, the transactions arriving meanwhile wait
-   * to share the next COMMIT instead of committing one by one. A COMMIT writes every page it changed
-   * to the WAL, and most pages are shared by the group (the tables' and indexes' newest leaves): 8
-   * creates in one COMMIT write about a third of the bytes of 8 COMMITs (issue 21). A transaction that
-   * asked for no durability does not wait (it is answered at its COMMIT), nor does a full group.
-   */
-  private async gather(): Promise<void> {
-    if (this.pending.length >= MAX_GROUP || this.pending.some((p) => !p.durable)) return;
-    await this.wal.settled();
-  }
-
-  private async commitGroup(group: Pending[]): Promise<void> {
+  private async commitGroup(): Promise<void> {
     const db = this.writer;
-    const outcomes: { item: Pending; ok: boolean; value: unknown }[] = [];
+    const group: Pending[] = [];
+    const outcomes: Outcome[] = [];
     try {
       db.exec('BEGIN IMMEDIATE');
-      for (const item of group) {
-        db.exec('SAVEPOINT forlop_tx');
-        try {
-          outcomes.push({ item, ok: true, value: await item.fn(this.tx) });
-          db.exec('RELEASE forlop_tx');
-        } catch (err) {
-          outcomes.push({ item, ok: false, value: err });
-          // a handler's own error (a FhirError) is not the database's
-          if (String((err as { code?: unknown })?.code).startsWith('SQLITE_')) this.faults.record(err);
-          rollBackOne(db, err);
+      do {
+        for (const item of this.pending.splice(0, MAX_GROUP - group.length)) {
+          group.push(item);
+          await this.runOne(item, outcomes);
         }
-      }
+      } while (await this.joinable(group));
       db.exec('COMMIT');
     } catch (err) {
       if (!outcomes.some((o) => o.value === err)) this.faults.record(err);
@@ -202,7 +191,7 @@ export class SqliteStorage implements Storage {
       return;
     }
     this.checkpointer.afterCommit();
-    const answer = (o: (typeof outcomes)[number]) => (o.ok ? o.item.resolve : o.item.reject)(o.value);
+    const answer = (o: Outcome) => (o.ok ? o.item.resolve : o.item.reject)(o.value);
     // committed and visible: who asked for no durability hears now
     for (const o of outcomes) if (!o.item.durable) answer(o);
     // the next group runs while the disk catches up; this group's callers hear once its commit is durable
@@ -215,6 +204,38 @@ export class SqliteStorage implements Storage {
         for (const item of group) item.reject(err);
       },
     );
+  }
+
+  /** One transaction of a group, in a savepoint: its failure rolls back only its own work. */
+  private async runOne(item: Pending, outcomes: Outcome[]): Promise<void> {
+    this.writer.exec('SAVEPOINT forlop_tx');
+    try {
+      outcomes.push({ item, ok: true, value: await item.fn(this.tx) });
+      this.writer.exec('RELEASE forlop_tx');
+    } catch (err) {
+      outcomes.push({ item, ok: false, value: err });
+      // a handler's own error (a FhirError) is not the database's
+      if (String((err as { code?: unknown })?.code).startsWith('SQLITE_')) this.faults.record(err);
+      rollBackOne(this.writer, err);
+    }
+  }
+
+  /**
+   * Whether the group stays open for more (issue 21): while the last group's WAL sync runs, a durable
+   * transaction's callers could not hear before the next sync anyway, so the COMMIT waits for it and
+   * the transactions arriving meanwhile run in the same SQLite transaction — their work overlapping the
+   * disk's. A COMMIT writes every page it changed to the WAL, and a group's writes share most pages (the
+   * tables' and indexes' newest leaves). A full group does not wait, nor one whose caller asked for no
+   * durability (answered at COMMIT); one such arriving during the wait ends it.
+   */
+  private async joinable(group: Pending[]): Promise<boolean> {
+    if (group.length >= MAX_GROUP || group.some((p) => !p.durable) || !this.wal.busy) return false;
+    await new Promise<void>((resolve) => {
+      this.wakeGroup = resolve;
+      void this.wal.settled().then(resolve);
+    });
+    this.wakeGroup = undefined;
+    return this.pending.length > 0;
   }
 
   /** A read transaction on a connection of its own: in WAL mode it sees the data as of its first read. */

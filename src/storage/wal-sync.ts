@@ -36,9 +36,14 @@ export class WalSync {
     return this.next;
   }
 
+  /** Whether a sync is running. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   /**
-   * Resolves when no sync is running (at once when none is). The writer waits here before its next
-   * group, so the transactions that arrive during a sync share one COMMIT (see SqliteStorage.flush).
+   * Resolves when no sync is running (at once when none is). The writer's open group waits here before
+   * its COMMIT, so the transactions that arrive during a sync share it (SqliteStorage.joinable).
    */
   settled(): Promise<void> {
     const running = this.next ?? this.running;
