@@ -1,6 +1,6 @@
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { placeholders, type SqlExecutor, type SqlValue, type Storage, type Tx } from '../storage/types.js';
-import { INDEX_TABLES } from '../storage/schema.js';
+import { INDEX_TABLES, VERSION_TRIGGER, versionTriggerSql } from '../storage/schema.js';
 import type { Clock } from './clock.js';
 import { FhirError } from './errors.js';
 import { paramId } from './search/param-id.js';
@@ -159,26 +159,38 @@ export class ResourceStore {
   /**
    * Keeps a running count of these types' versions (issue 21: counting them in the history index cost a
    * create ~150 µs for the terminology and search-parameter generations). A trigger on `history` adds to
-   * a type's count once the type has a row in `type_versions`; the row starts from the history's count,
-   * taken while no one can insert (PostgreSQL: a SHARE lock, held to the commit; SQLite: its one writer).
+   * the counts of the types with a row in `type_versions`; a new type's row starts from the history's
+   * count, taken while no one can insert (PostgreSQL: an exclusive lock, held to the commit; SQLite: its
+   * one writer), and the trigger is made again to name it. ADR 0010.
    */
   async countVersions(types: readonly string[]): Promise<void> {
-    const have = await this.storage.all<{ type: string }>(
-      `SELECT type FROM type_versions WHERE type IN (${placeholders(types)})`,
-      types,
-    );
-    const missing = types.filter((t) => !have.some((h) => h.type === t));
-    if (missing.length)
+    const have = (await this.storage.all<{ type: string }>('SELECT type FROM type_versions')).map((r) => r.type);
+    const missing = types.filter((t) => !have.includes(t));
+    if (missing.length || !(await this.hasVersionTrigger()))
       await this.storage.transaction(async (tx) => {
-        if (this.storage.kind === 'postgres') await tx.run('LOCK TABLE history IN SHARE MODE');
+        if (this.storage.kind === 'postgres') await tx.run('LOCK TABLE history IN ACCESS EXCLUSIVE MODE');
         for (const type of missing)
           await tx.run(
             `INSERT INTO type_versions (type, n) SELECT ?, COUNT(*) FROM history WHERE type = ?
              ON CONFLICT (type) DO NOTHING`,
             [type, type],
           );
+        const counted = await tx.all<{ type: string }>('SELECT type FROM type_versions ORDER BY type');
+        for (const sql of versionTriggerSql(
+          this.storage.kind,
+          counted.map((r) => r.type),
+        ))
+          await tx.run(sql);
       });
     for (const type of types) this.counted.add(type);
+  }
+
+  private async hasVersionTrigger(): Promise<boolean> {
+    const sql =
+      this.storage.kind === 'sqlite'
+        ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+        : "SELECT 1 AS found FROM pg_trigger WHERE tgname = ? AND tgrelid = 'history'::regclass";
+    return (await this.storage.get(sql, [VERSION_TRIGGER])) !== undefined;
   }
 
   /** The newest row id: a search's snapshot (rows written after it are left out of its later pages). */

@@ -84,34 +84,45 @@ export function schemaSql(dialect: 'sqlite' | 'postgres'): string[] {
 
 /**
  * Versions written per type, for the types whose count is a cache's generation (store.countVersions),
- * kept by the database itself, so every node's writes are counted whatever version it runs: a trigger
- * adds each version written to history to its type's count when the type has a row (no row: nothing
- * to update, no lock taken). PostgreSQL: once per statement, over the rows it inserted (a transition
- * table), so a multi-row insert updates each type's count once.
+ * kept by the database itself, so every node's writes are counted whatever version it runs. The trigger
+ * that counts (versionTriggerSql) names the counted types in its WHEN, so other writes pay nothing.
  */
 function versionCounting(dialect: 'sqlite' | 'postgres', BIG: string): string[] {
   const table = `CREATE TABLE IF NOT EXISTS type_versions (type TEXT PRIMARY KEY, n ${BIG} NOT NULL)`;
+  if (dialect === 'sqlite') return [table];
+  return [
+    table,
+    `CREATE OR REPLACE FUNCTION forlop_count_version() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       UPDATE type_versions SET n = n + 1 WHERE type = NEW.type;
+       RETURN NULL;
+     END $$`,
+  ];
+}
+
+/** The name of the trigger on history that keeps `type_versions`. */
+export const VERSION_TRIGGER = 'history_counts_versions';
+
+/**
+ * The trigger that adds each version of one of `types` written to history to the type's count, made
+ * again whenever the counted types change (store.countVersions, in the transaction that adds their
+ * rows). A row trigger with a WHEN: a write of any other type does not run it.
+ */
+export function versionTriggerSql(dialect: 'sqlite' | 'postgres', types: readonly string[]): string[] {
+  const list = types
+    .filter((t) => /^[A-Za-z]+$/.test(t))
+    .map((t) => `'${t}'`)
+    .join(', ');
   if (dialect === 'sqlite')
     return [
-      table,
-      `CREATE TRIGGER IF NOT EXISTS history_counts_versions AFTER INSERT ON history
+      `DROP TRIGGER IF EXISTS ${VERSION_TRIGGER}`,
+      `CREATE TRIGGER ${VERSION_TRIGGER} AFTER INSERT ON history WHEN NEW.type IN (${list})
        BEGIN UPDATE type_versions SET n = n + 1 WHERE type = NEW.type; END`,
     ];
   return [
-    table,
-    `CREATE OR REPLACE FUNCTION forlop_count_versions() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN
-       UPDATE type_versions t SET n = t.n + c.k
-         FROM (SELECT type, COUNT(*) AS k FROM written GROUP BY type) c WHERE t.type = c.type;
-       RETURN NULL;
-     END $$`,
-    `DO $$ BEGIN
-       IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'history_counts_versions'
-                      AND tgrelid = 'history'::regclass) THEN
-         CREATE TRIGGER history_counts_versions AFTER INSERT ON history REFERENCING NEW TABLE AS written
-           FOR EACH STATEMENT EXECUTE FUNCTION forlop_count_versions();
-       END IF;
-     END $$`,
+    `DROP TRIGGER IF EXISTS ${VERSION_TRIGGER} ON history`,
+    `CREATE TRIGGER ${VERSION_TRIGGER} AFTER INSERT ON history FOR EACH ROW WHEN (NEW.type IN (${list}))
+     EXECUTE FUNCTION forlop_count_version()`,
   ];
 }
 
