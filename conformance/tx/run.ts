@@ -42,8 +42,13 @@ interface Suite {
   tests: Test[];
 }
 
-/** The share of the run tests that must pass: the score reached (raise it as fixes land). */
-const MIN_PERCENT = 86.9;
+/**
+ * The share of the run tests that must pass: the score reached (raise it as fixes land). The tests
+ * run are the suite's non-optional ones: those of the `general` mode, which every server is expected
+ * to pass; suites and tests of the other modes (`tx.fhir.org`, `snomed`, `omop`, `icd-11`) are
+ * optional, for servers with that content or role, and are counted as skipped.
+ */
+const MIN_PERCENT = 89.4;
 
 const ENDPOINTS: Record<string, string> = {
   expand: 'ValueSet/$expand',
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
     `\nTotal (modes ${[...modes].join('+')}): ${passed} passed, ${failed} failed of ${passed + failed} run (${((100 * passed) / Math.max(1, passed + failed)).toFixed(1)} %)`,
   );
   const out = arg('write');
-  if (out) writeFileSync(out, `${JSON.stringify({ passed, failed, suites: rows }, null, 1)}\n`);
+  const run = { modes: [...modes], nonOptional: passed + failed };
+  if (out) writeFileSync(out, `${JSON.stringify({ passed, failed, ...run, suites: rows }, null, 1)}\n`);
   holdTheLine(passed, failed);
 }
 
