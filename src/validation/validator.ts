@@ -199,6 +199,8 @@ export class FhirValidator implements ResourceValidator {
         // an extension of ours: its value checked against its definition (type, binding, fixed url)
         const inner = this.walker.walkDatatype(ext.value, ext.path, definition, root);
         issues.push(...inner.issues);
+        const misplaced = modifierMismatch(definition, ext.path);
+        if (misplaced) issues.push(misplaced);
         await this.terminologyChecks(inner, ctx, issues);
       } else if (!definition && !isCoreExtension(ext.url)) {
         // an unknown modifier may change what the resource means, so it cannot be accepted (R4 §2.4.1.1)
@@ -322,6 +324,26 @@ export class FhirValidator implements ResourceValidator {
     }
     return undefined;
   }
+}
+
+/**
+ * An extension is a modifier exactly when its definition says so (R4 §2.4.1.1 extensibility.html,
+ * isModifier): a modifier in `extension` would be ignored by readers it changes the meaning for, and
+ * a plain extension in `modifierExtension` makes readers refuse what they could have read.
+ */
+function modifierMismatch(definition: Structure, path: string): OperationOutcomeIssue | undefined {
+  const root = definition.sd.snapshot?.element?.[0] ?? definition.byId.get('Extension');
+  const isModifier = root?.isModifier === true;
+  const asModifier = /\.modifierExtension\[\d+\]$/.test(path);
+  if (isModifier === asModifier) return undefined;
+  return {
+    severity: 'error',
+    code: 'structure',
+    diagnostics: isModifier
+      ? `The extension ${definition.url} is a modifier extension: it belongs in modifierExtension`
+      : `The extension ${definition.url} is not a modifier extension: it cannot be used in modifierExtension`,
+    expression: [path],
+  };
 }
 
 /** The profiles asked for, then those claimed in meta.profile; one both claimed and asked for is walked once. */

@@ -342,6 +342,32 @@ describe.each(BACKENDS)('rules of the reference validator, on $name', (backend) 
     expectValid(await validate(t, obs('100065-2') as never, url));
   });
 
+  it('an extension is a modifier extension exactly when its definition says so', async () => {
+    const ext = (id: string) => ({
+      ...profile(id, 'Extension', 'http://hl7.org/fhir/StructureDefinition/Extension', [
+        { id: 'Extension.url', path: 'Extension.url', fixedUri: `${PROFILES}/${id}` },
+        { id: 'Extension.value[x]', path: 'Extension.value[x]', type: [{ code: 'boolean' }] },
+      ]),
+      kind: 'complex-type',
+      context: [{ type: 'element', expression: 'Patient' }],
+    });
+    const plain = ext('plain-flag');
+    const modifier = ext('negating-flag');
+    modifier.differential.element[0] = {
+      id: 'Extension',
+      path: 'Extension',
+      isModifier: true,
+      isModifierReason: 'Negates the record',
+    } as never;
+    await put(plain);
+    await put(modifier);
+    const patient = (more: object) => ({ resourceType: 'Patient', ...more }) as never;
+    const use = (id: string) => [{ url: `${PROFILES}/${id}`, valueBoolean: true }];
+    onlyError(await validate(t, patient({ modifierExtension: use('plain-flag') })), 'Patient.modifierExtension[0]');
+    onlyError(await validate(t, patient({ extension: use('negating-flag') })), 'Patient.extension[0]');
+    expectValid(await validate(t, patient({ extension: use('plain-flag'), modifierExtension: use('negating-flag') })));
+  });
+
   it("a ConceptMap's source codes are in its source value set", async () => {
     await put({
       resourceType: 'ValueSet',
