@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import {
   baselineDir,
+  cpuMsOf,
   load,
   startServer,
   table,
@@ -17,14 +17,6 @@ const KINDS: Kind[] = ['Bearer', 'ES256', 'RS256'];
 
 /** A slice's load result and the server's CPU time over it (user + system, ms). */
 type Slice = LoadResult & { cpuMs: number };
-
-/** The server process's CPU time so far, ms: utime + stime of /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // the fields after the command name (which may hold spaces) start at its closing parenthesis
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /** `count` proofs made ahead for GETs of random ids, one per request, taken in turn. */
 async function proofPool(key: DpopKey, token: string, origin: string, ids: string[], count: number) {
