@@ -12,18 +12,6 @@ export function dpopTables(BIG: string): string[] {
   ];
 }
 
-/**
- * Records a proof's `jti`: true when it is new, false when any node has recorded it before. One
- * INSERT that does nothing on a conflict, in a transaction of its own (the database decides between
- * two nodes racing on one jti: exactly one of them inserts it). Answered once committed, not once on
- * disk: a jti lost in a power cut belongs to a proof whose 60 s are over before the machine is back.
- */
-export async function recordJti(storage: Storage, jkt: string, jti: string, expires: number): Promise<boolean> {
-  const insert = 'INSERT INTO dpop_jti (jkt, jti, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
-  const { changes } = await storage.transaction((tx) => tx.run(insert, [jkt, jti, expires]), { durable: false });
-  return changes === 1;
-}
-
 /** Removes the jtis whose proofs are past any acceptance window: their replay is refused by `iat` already. */
 export async function expireJtis(storage: Storage, now: number): Promise<number> {
   const { changes } = await storage.transaction((tx) => tx.run('DELETE FROM dpop_jti WHERE expires < ?', [now]));

@@ -173,16 +173,15 @@ export class SqliteStorage implements Storage {
 
   private async commitGroup(): Promise<void> {
     const db = this.writer;
-    const group: Pending[] = [];
+    // taken before BEGIN: if BEGIN fails (the file locked by another process), they are the ones answered
+    const group = this.pending.splice(0, MAX_GROUP);
     const outcomes: Outcome[] = [];
     try {
       db.exec('BEGIN IMMEDIATE');
+      let ran = 0;
       do {
-        for (const item of this.pending.splice(0, MAX_GROUP - group.length)) {
-          group.push(item);
-          await this.runOne(item, outcomes);
-        }
-      } while (await this.joinable(group));
+        while (ran < group.length) await this.runOne(group[ran++], outcomes);
+      } while ((await this.joinable(group)) && group.push(...this.pending.splice(0, MAX_GROUP - group.length)));
       db.exec('COMMIT');
     } catch (err) {
       if (!outcomes.some((o) => o.value === err)) this.faults.record(err);
@@ -194,6 +193,9 @@ export class SqliteStorage implements Storage {
     const answer = (o: Outcome) => (o.ok ? o.item.resolve : o.item.reject)(o.value);
     // committed and visible: who asked for no durability hears now
     for (const o of outcomes) if (!o.item.durable) answer(o);
+    // nothing to sync for a group of such only (a batch of DPoP jtis): the next durable commit's sync
+    // takes their frames to disk too, and no running sync holds the next group back (joinable)
+    if (!group.some((item) => item.durable)) return;
     // the next group runs while the disk catches up; this group's callers hear once its commit is durable
     this.wal.sync().then(
       () => {
