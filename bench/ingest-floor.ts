@@ -4,17 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadDefinitions } from '../src/fhir/definitions.js';
-import { IndexExtractor, INDEX_COLUMNS, type IndexTable } from '../src/fhir/search/extract.js';
+import { IndexExtractor, type IndexTable } from '../src/fhir/search/extract.js';
+import { insertRows } from '../src/fhir/search/index-buffer.js';
 import { paramId } from '../src/fhir/search/param-id.js';
 import { stamp } from '../src/fhir/store.js';
 import { schemaSql } from '../src/storage/schema.js';
+import type { SqlExecutor, SqlValue } from '../src/storage/types.js';
 import { benchPatient, PersonNumbers } from './patients.js';
 
 /** One resource as the store would write it: its JSON and its index rows (rid left for the insert). */
 interface Prepared {
   id: string;
   content: string;
-  rows: { table: IndexTable; values: (string | number | null)[] }[];
+  rows: { table: IndexTable; values: SqlValue[] }[];
 }
 
 function prepare(n: number): Prepared[] {
@@ -35,9 +37,10 @@ function prepare(n: number): Prepared[] {
  * their index rows, as the store does: history, current row, index rows in multi-row INSERTs per table.
  * Answers resources per second.
  */
-function ingest(resources: Prepared[], group: number, withIndex: boolean): number {
+async function ingest(resources: Prepared[], group: number, withIndex: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'forlop-floor-'));
   const db = new Database(join(dir, 'floor.db'));
+  const exec = executorOf(db);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL'); // durable at COMMIT, as the server's answer promises
@@ -52,14 +55,14 @@ function ingest(resources: Prepared[], group: number, withIndex: boolean): numbe
     const started = performance.now();
     for (let i = 0; i < resources.length; i += group) {
       db.exec('BEGIN IMMEDIATE');
-      const byTable = new Map<IndexTable, (string | number | null)[][]>();
+      const byTable = new Map<IndexTable, SqlValue[][]>();
       for (const r of resources.slice(i, i + group)) {
         history.run(r.id, Date.now(), r.content);
         const { rid } = current.get(r.id, Date.now(), r.content) as { rid: number };
         if (!withIndex) continue;
         for (const row of r.rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), [rid, ...row.values]]);
       }
-      for (const [table, rows] of byTable) insertRows(db, table, rows);
+      for (const [table, rows] of byTable) await insertRows(exec, table, rows);
       db.exec('COMMIT');
     }
     return resources.length / ((performance.now() - started) / 1000);
@@ -69,15 +72,15 @@ function ingest(resources: Prepared[], group: number, withIndex: boolean): numbe
   }
 }
 
-function insertRows(db: Database.Database, table: IndexTable, rows: (string | number | null)[][]): void {
-  const cols = ['rid', 'param', ...INDEX_COLUMNS[table]];
-  for (let i = 0; i < rows.length; i += 100) {
-    const chunk = rows.slice(i, i + 100);
-    const tuple = `(${cols.map(() => '?').join(', ')})`;
-    db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`).run(
-      ...chunk.flat(),
-    );
-  }
+/** The connection as the server's storage port, statements prepared once: the index rows go in as the server's do. */
+function executorOf(db: Database.Database): SqlExecutor {
+  const prepared = new Map<string, Database.Statement>();
+  const stmt = (sql: string) => prepared.get(sql) ?? prepared.set(sql, db.prepare(sql)).get(sql)!;
+  return {
+    all: async <T extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).all(...p) as T[],
+    get: async <T extends object>(sql: string, p: readonly SqlValue[] = []) => stmt(sql).get(...p) as T | undefined,
+    run: async (sql: string, p: readonly SqlValue[] = []) => ({ changes: stmt(sql).run(...p).changes }),
+  };
 }
 
 /**
@@ -87,12 +90,14 @@ function insertRows(db: Database.Database, table: IndexTable, rows: (string | nu
  * figure beside it tells how much of a write is the database's and how much is ours. Without the
  * index rows, the same: what the search index costs.
  */
-export function ingestFloor(n: number): { rowsPerResource: number; withIndex: number; withoutIndex: number } {
+export async function ingestFloor(
+  n: number,
+): Promise<{ rowsPerResource: number; withIndex: number; withoutIndex: number }> {
   const resources = prepare(n);
   const rows = resources.reduce((sum, r) => sum + r.rows.length, 0);
   return {
     rowsPerResource: rows / n,
-    withIndex: ingest(resources, 100, true),
-    withoutIndex: ingest(resources, 100, false),
+    withIndex: await ingest(resources, 100, true),
+    withoutIndex: await ingest(resources, 100, false),
   };
 }

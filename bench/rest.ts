@@ -149,7 +149,7 @@ export async function restBench(sizes: number[], seconds: number, rounds = 1): P
       }
     for (const kind of kinds) rows.push(medianRound(runs.get(kind)!));
   }
-  const floor = ingestFloor(Math.max(...sizes));
+  const floor = await ingestFloor(Math.max(...sizes));
   return [
     `### REST core (16 connections; bundles: 4 connections of 100-entry transactions)`,
     '',
