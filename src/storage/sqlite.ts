@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { FaultCounts } from './faults.js';
 import { missingColumnsSql } from './added-columns.js';
 import { schemaSql } from './schema.js';
@@ -33,6 +33,14 @@ interface Outcome {
 
 /** At most this many transactions share one commit, bounding a group's latency. */
 const MAX_GROUP = 64;
+
+/**
+ * How many storages of this process have each database file open. With two (two nodes in one process,
+ * as tests run them), one must not hold its transaction open across an event-loop turn (joinable): the
+ * other's BEGIN IMMEDIATE waits for the lock synchronously, blocking the very loop whose I/O callback
+ * would end the first one's wait — the two would stall until the busy timeout.
+ */
+const openInProcess = new Map<string, number>();
 
 export interface SqliteOptions {
   /**
@@ -70,6 +78,7 @@ export class SqliteStorage implements Storage {
   private readonly faults = new FaultCounts();
   private readonly wal: WalSync;
   private readonly checkpointer: SqliteCheckpointer;
+  private readonly path: string;
 
   constructor(
     private readonly file: string,
@@ -91,6 +100,8 @@ export class SqliteStorage implements Storage {
       throw openError(file, err, busyMs);
     }
     this.writer = writer;
+    this.path = resolve(file);
+    openInProcess.set(this.path, (openInProcess.get(this.path) ?? 0) + 1);
     this.wal = new WalSync(`${file}-wal`);
     // checkpoints run on a thread of their own; SQLite's own (inside a COMMIT) only if that thread fails
     writer.pragma('wal_autocheckpoint = 0');
@@ -232,6 +243,7 @@ export class SqliteStorage implements Storage {
    */
   private async joinable(group: Pending[]): Promise<boolean> {
     if (group.length >= MAX_GROUP || group.some((p) => !p.durable) || !this.wal.busy) return false;
+    if ((openInProcess.get(this.path) ?? 0) > 1) return false;
     await new Promise<void>((resolve) => {
       this.wakeGroup = resolve;
       void this.wal.settled().then(resolve);
@@ -269,6 +281,9 @@ export class SqliteStorage implements Storage {
     this.reader.close();
     this.writer.close();
     this.wal.close();
+    const left = (openInProcess.get(this.path) ?? 1) - 1;
+    if (left > 0) openInProcess.set(this.path, left);
+    else openInProcess.delete(this.path);
   }
 }
 
