@@ -4,7 +4,8 @@ import { FhirError, type ErrorCategory } from '../fhir/errors.js';
 /**
  * Terminology issues as terminology servers report them (the HL7 tx ecosystem convention that R5
  * formalises): a coded reason from the `tx-issue-type` system in `details`, the text beside it, and
- * the element as `expression` (and `location`).
+ * the element as `expression`. No `location`: R4 deprecates it (an XPath, which our FHIRPath paths are
+ * not) and R5 leaves it for XPath alone; the HL7 tx tests follow tx.fhir.org, which sends none.
  */
 export const TX_ISSUE_TYPE = 'http://hl7.org/fhir/tools/CodeSystem/tx-issue-type';
 
@@ -36,17 +37,13 @@ export function txIssue(
     severity,
     code,
     details: { coding: [{ system: TX_ISSUE_TYPE, code: type }], text },
-    // `location` (deprecated in R4, but what older clients read) repeats `expression`
-    ...(expression ? { location: [expression], expression: [expression] } : {}),
+    ...(expression ? { expression: [expression] } : {}),
   };
 }
 
-/** A terminology failure answered with an OperationOutcome of its own: `expression` only there. */
+/** A terminology failure answered with an OperationOutcome of its own. */
 export function txError(category: ErrorCategory, ...issues: OperationOutcomeIssue[]): FhirError {
-  return FhirError.withIssues(
-    category,
-    issues.map(({ location: _location, ...issue }) => issue),
-  );
+  return FhirError.withIssues(category, issues);
 }
 
 /** The 404 of a definition (code system, value set, concept map) the server does not hold. */

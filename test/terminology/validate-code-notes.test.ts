@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
 import { expectResult, param } from './support.js';
@@ -107,5 +108,16 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     expect(expectResult(res.body, false)).toContainEqual(
       expect.objectContaining({ code: 'invalid', type: 'invalid-data', text, expression: ['Coding.system'] }),
     );
+  });
+
+  it('issues name the element in `expression` only, not the deprecated `location`', async () => {
+    const res = await post('CodeSystem/$validate-code', [
+      { name: 'url', valueUri: INSENSITIVE.url },
+      { name: 'code', valueCode: 'missing' },
+    ]);
+    const outcome = param(res.body, 'issues')?.resource as OperationOutcome;
+    const issue = outcome.issue[0];
+    expect(issue.expression).toEqual(['code']);
+    expect(issue).not.toHaveProperty('location');
   });
 });
