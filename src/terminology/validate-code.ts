@@ -28,6 +28,8 @@ export interface ValidateInput {
   lenientDisplay: boolean;
   /** `valueset-membership-only` (tx ecosystem): whether the codes are in the value set, nothing more. */
   membershipOnly?: boolean;
+  /** `abstract` (R4 `$validate-code`): false when an abstract (notSelectable) code is not valid here. */
+  abstractAllowed?: boolean;
   languages: string[];
   settings: ExpandSettings;
 }
@@ -486,6 +488,12 @@ function checkConcept(
   res.known = true;
   res.concept = concept;
   res.member = !vs || entriesWithCode(vs.expanded, concept.code).some((e) => e.system === cs.url);
+  // R4 $validate-code `abstract` = false: an abstract code is not valid here, so not a member either
+  if (input.abstractAllowed === false && concept.notSelectable) {
+    const text = `Code '${cs.url}#${concept.code}' is abstract, and not allowed in this context`;
+    res.issues.push(txIssue('error', 'business-rule', 'code-rule', text, at('code')));
+    res.member = false;
+  }
   if (concept.inactive) {
     res.issues.push(
       txIssue(

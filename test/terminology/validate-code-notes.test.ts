@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BACKENDS } from '../support/backends.js';
 import { FHIR_JSON, useServer } from '../support/server.js';
-import { expectResult, param } from './support.js';
+import { CONDITIONS, TEST_CS, expectResult, param } from './support.js';
 
 const BASE = {
   resourceType: 'CodeSystem',
@@ -43,6 +43,7 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
           ...parameter,
           { name: 'tx-resource', resource: INSENSITIVE },
           { name: 'tx-resource', resource: FRAGMENT },
+          { name: 'tx-resource', resource: CONDITIONS },
         ],
       });
 
@@ -108,6 +109,30 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     expect(expectResult(res.body, false)).toContainEqual(
       expect.objectContaining({ code: 'invalid', type: 'invalid-data', text, expression: ['Coding.system'] }),
     );
+  });
+
+  it('abstract = false: a notSelectable code is not valid, nor a member of a value set that has it', async () => {
+    const mental = { name: 'coding', valueCoding: { system: TEST_CS, code: 'mental' } };
+    const abstractNo = { name: 'abstract', valueBoolean: false };
+    const codeRule = expect.objectContaining({
+      severity: 'error',
+      type: 'code-rule',
+      text: `Code '${TEST_CS}#mental' is abstract, and not allowed in this context`,
+      expression: ['Coding.code'],
+    });
+    const cs = await post('CodeSystem/$validate-code', [mental, abstractNo]);
+    expect(expectResult(cs.body, false)).toEqual([codeRule]);
+    const valueSet = {
+      name: 'valueSet',
+      resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: TEST_CS }] } },
+    };
+    const vs = await post('ValueSet/$validate-code', [valueSet, mental, abstractNo]);
+    expect(expectResult(vs.body, false)).toEqual([
+      codeRule,
+      expect.objectContaining({ severity: 'error', type: 'not-in-vs' }),
+    ]);
+    // without the parameter (or with true) an abstract code is valid, as before
+    expectResult((await post('ValueSet/$validate-code', [valueSet, mental])).body, true);
   });
 
   it('issues name the element in `expression` only, not the deprecated `location`', async () => {

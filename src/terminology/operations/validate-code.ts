@@ -49,6 +49,7 @@ export const valueSetValidateCode = txOperation('ValueSet', 'validate-code', asy
     valueSet: { resource: vs, expanded },
     lenientDisplay: lenient(svc, input),
     membershipOnly: input.boolean('valueset-membership-only', false),
+    abstractAllowed: input.boolean('abstract'),
     // without a language asked for, the value set's own language is the one its displays are in
     languages: input.languages().length ? input.languages() : vs.language ? [vs.language] : [],
     settings,
@@ -93,6 +94,7 @@ export const codeSystemValidateCode = txOperation('CodeSystem', 'validate-code',
     ...given,
     codeSystem: { url, version },
     lenientDisplay: lenient(svc, input),
+    abstractAllowed: input.boolean('abstract'),
     languages: input.languages(),
     settings: input.settings(svc),
   });
