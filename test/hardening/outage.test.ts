@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lease } from '../../src/storage/lease.js';
 import { PostgresStorage } from '../../src/storage/postgres.js';
@@ -52,6 +53,24 @@ async function count(query: string): Promise<number> {
   return ((await res.json()) as { total: number }).total;
 }
 
+/**
+ * Resolves once a transaction of the node's has been open for 300 ms: the Bundle's (the deadline
+ * evaluation's last milliseconds). A fixed wait would let a fast node answer 200 before the stop.
+ */
+async function bundleTransactionOpen(): Promise<void> {
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  try {
+    const open = `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE pid <> pg_backend_pid() AND xact_start < now() - interval '300 milliseconds'`;
+    await expect
+      .poll(async () => (await admin.query<{ n: number }>(open)).rows[0].n, { timeout: 20_000, interval: 20 })
+      .toBeGreaterThan(0);
+  } finally {
+    await admin.end();
+  }
+}
+
 describe('a PostgreSQL restart under a write load', () => {
   it('is survived: 503 + Retry-After while away, served again within 2 s, no acknowledged write lost', async () => {
     const load = startWriteLoad(base, { writers: 4, transactions: 2 });
@@ -76,7 +95,7 @@ describe('a PostgreSQL restart under a write load', () => {
 
   it('a transaction Bundle cut off by the restart is answered 503 and left wholly absent', async () => {
     const key = `cut-${randomUUID()}`;
-    const entry = Array.from({ length: 300 }, () => ({
+    const entry = Array.from({ length: 2000 }, () => ({
       fullUrl: `urn:uuid:${randomUUID()}`,
       resource: patient('cut', [{ system: BUNDLE_SYSTEM, value: key }]),
       request: { method: 'POST', url: 'Patient' },
@@ -88,7 +107,7 @@ describe('a PostgreSQL restart under a write load', () => {
     });
     // awaited below: a dropped connection must fail the test there, not as an unhandled rejection
     sent.catch(() => undefined);
-    await sleep(400); // the node is writing the 300 entries in one transaction
+    await bundleTransactionOpen();
     await cluster.stop('fast');
     const res = await sent;
     await cluster.start();
