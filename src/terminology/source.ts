@@ -166,15 +166,21 @@ export class TerminologyContext {
     return [...local, ...stored.filter((s) => !local.some((l) => l.version === s.version))];
   }
 
-  /** The resource with this url and version (wildcards allowed), or the latest version. */
+  /**
+   * The resource with this url and version (wildcards allowed), or the latest version. The request's
+   * own resources come first: one that fits is used before any stored version, as tx.fhir.org does
+   * (its findCodeSystem looks in the tx-resources before its own), so the definition a client sends
+   * is the one its answer is about, even when a stored version of another scheme sorts higher.
+   */
   async find<T extends TerminologyResource>(
     type: TerminologyType,
     url: string,
     version?: string,
   ): Promise<T | undefined> {
     const all = await this.all<T>(type, url);
-    if (version !== undefined) return latest(all.filter((r) => versionMatches(version, r.version)));
-    return latest(all);
+    const fits = version === undefined ? all : all.filter((r) => versionMatches(version, r.version));
+    const sent = fits.filter((r) => this.overlay.includes(r));
+    return latest(sent.length ? sent : fits);
   }
 
   async codeSystem(url: string, version?: string): Promise<CodeSystemIndex | undefined> {

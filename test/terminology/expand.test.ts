@@ -519,6 +519,22 @@ describe.each(BACKENDS)('ValueSet/$expand ($name)', (backend) => {
       expect(res.body.issue[0].expression).toBeUndefined();
     });
 
+    it('a version sent with the request is used before a stored one, even one that sorts higher', async () => {
+      const sent = { ...v2, version: '0.9.0', concept: [{ code: 'sent-only', display: 'Sent only' }] };
+      const res = await post([
+        { name: 'valueSet', resource: versionless },
+        { name: 'tx-resource', resource: sent },
+      ]);
+      expect(codes(res.body)).toEqual(['sent-only']);
+      expect(res.body.expansion.parameter).toContainEqual({ name: 'used-codesystem', valueUri: `${TEST_CS}|0.9.0` });
+      // an include that names the stored version still gets it
+      const pinned = await post([
+        { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '1.0.0' }] }) },
+        { name: 'tx-resource', resource: sent },
+      ]);
+      expect(codes(pinned.body)).toContain('psychosis');
+    });
+
     it('an unknown version is 404, naming the versions there are', async () => {
       const res = await post([
         { name: 'valueSet', resource: inline({ include: [{ system: TEST_CS, version: '9.9' }] }) },
