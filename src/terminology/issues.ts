@@ -26,14 +26,23 @@ export type TxIssueType =
   | 'version-error'
   | 'invalid-data';
 
+/** The core extension naming which message an issue is (clients recognise a message by it, not its text). */
+export const MESSAGE_ID = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id';
+
+/**
+ * An issue; `messageId` names the message as the HL7 tools' message catalogue does (e.g.
+ * `Unknown_Code_in_Version`), so clients and tx.fhir.org's tests can tell the messages apart.
+ */
 export function txIssue(
   severity: OperationOutcomeIssue['severity'],
   code: OperationOutcomeIssue['code'],
   type: TxIssueType,
   text: string,
   expression?: string,
+  messageId?: string,
 ): OperationOutcomeIssue {
   return {
+    ...(messageId ? { extension: [{ url: MESSAGE_ID, valueString: messageId }] } : {}),
     severity,
     code,
     details: { coding: [{ system: TX_ISSUE_TYPE, code: type }], text },

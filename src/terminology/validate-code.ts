@@ -53,6 +53,8 @@ interface CodingResult {
 /** Concept statuses that discourage use without making the code inactive (R5 concept-properties status). */
 const DISCOURAGING = new Set(['deprecated', 'withdrawn', 'discouraged']);
 
+/** The message ids (HL7 message catalogue) of the issues whose id does not depend on the case. */
+const NOT_IN_VS = 'None_of_the_provided_codes_are_in_the_value_set_one';
 const vsName = (vs: ValueSet) => `${vs.url ?? ''}${vs.version ? `|${vs.version}` : ''}`;
 const notInValueSet = (vs: ValueSet, c: Coding) =>
   `The provided code '${c.system ?? ''}#${c.code ?? ''}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
@@ -76,7 +78,16 @@ function standingIssues(input: ValidateInput, results: CodingResult[]): Operatio
   if (input.valueSet) addWarnings(warnings, input.valueSet.expanded.statusWarnings);
   else for (const r of results) if (r.cs) addWarnings(warnings, statusWarnings(r.cs.resource));
   return warnings.map((w) =>
-    quiet(txIssue('information', 'business-rule', 'status-check', `Reference to ${w.kind} ${w.type} ${w.canonical}`)),
+    quiet(
+      txIssue(
+        'information',
+        'business-rule',
+        'status-check',
+        `Reference to ${w.kind} ${w.type} ${w.canonical}`,
+        undefined,
+        `MSG_${w.kind.toUpperCase()}`,
+      ),
+    ),
   );
 }
 
@@ -95,7 +106,14 @@ function allIssues(input: ValidateInput, results: CodingResult[]): OperationOutc
     for (const r of results) r.issues = r.issues.filter((i) => i.details?.coding?.[0].code !== 'not-in-vs');
   return [
     ...unknownParts.map((canonical) =>
-      txIssue('error', 'not-found', 'not-found', `A definition for the value Set '${canonical}' could not be found`),
+      txIssue(
+        'error',
+        'not-found',
+        'not-found',
+        `A definition for the value Set '${canonical}' could not be found`,
+        undefined,
+        'Unable_to_resolve_value_Set_',
+      ),
     ),
     ...results.flatMap((r) => r.issues),
   ];
@@ -120,7 +138,14 @@ function bestOfCodeableConcept(
     results.some((r) => r.unknownSystem !== undefined || (!r.known && r.cs?.resource.content === 'fragment'));
   if (vs && !undecided && !results.some((r) => r.member)) {
     issues.unshift(
-      txIssue('error', 'code-invalid', 'not-in-vs', `No valid coding was found for the value set '${vsName(vs)}'`),
+      txIssue(
+        'error',
+        'code-invalid',
+        'not-in-vs',
+        `No valid coding was found for the value set '${vsName(vs)}'`,
+        undefined,
+        'TX_GENERAL_CC_ERROR_MESSAGE',
+      ),
     );
   }
   // when another coding carries the concept, a coding outside the value set is only information
@@ -242,8 +267,10 @@ function systemlessCoding(
   const text =
     'Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided';
   return [
-    txIssue('warning', 'invalid', 'invalid-data', text, at()),
-    ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
+    txIssue('warning', 'invalid', 'invalid-data', text, at(), 'Coding_has_no_system__cannot_validate'),
+    ...(vs
+      ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS)]
+      : []),
   ];
 }
 
@@ -273,8 +300,11 @@ function inferSystem(
       'cannot-infer',
       `The System URI could not be determined for the code '${code}' in the ValueSet '${vs ? vsName(vs.resource) : ''}'${why}`,
       at('code'),
+      systems.size ? 'Unable_to_resolve_system__value_set_has_multiple_matches' : 'UNABLE_TO_INFER_CODESYSTEM',
     ),
-    ...(vs ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'))] : []),
+    ...(vs
+      ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS)]
+      : []),
   );
   return undefined;
 }
@@ -335,6 +365,7 @@ function versionIssues(
         'version-error',
         `The version '${vsSystem.version ?? ''}' is not allowed for system '${system}': required to be '${vsSystem.failedCheck}' by a version-check parameter`,
         at('version'),
+        'VALUESET_VERSION_CHECK',
       ),
     );
   }
@@ -360,6 +391,7 @@ function versionMismatch(
       'vs-invalid',
       `The code system '${system}' version '${vsSystem.changedBy}' resulting from the version '${vsSystem.includeVersion ?? ''}' in the ValueSet include ${inValue}`,
       at('version'),
+      'VALUESET_VALUE_MISMATCH_CHANGED',
     );
   return txIssue(
     vsSystem.pinned ? 'error' : 'warning',
@@ -367,6 +399,7 @@ function versionMismatch(
     'vs-invalid',
     `The code system '${system}' version '${vsSystem.version ?? ''}' ${vsSystem.pinned ? 'in' : 'for the versionless include in'} the ValueSet include ${inValue}`,
     at('version'),
+    vsSystem.pinned ? 'VALUESET_VALUE_MISMATCH' : 'VALUESET_VALUE_MISMATCH_DEFAULT',
   );
 }
 
@@ -383,7 +416,9 @@ async function findCodeSystem(
   const vs = input.valueSet;
   // a system the value set does not draw on at all cannot be in it, known or not
   if (vs && !vs.expanded.systems.has(system) && !(await ctx.codeSystem(system, coding.version))) {
-    res.issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+    res.issues.push(
+      txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS),
+    );
   }
   if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version)))
     await unknownSystem(ctx, system, coding.version, res, at);
@@ -414,18 +449,20 @@ async function misusedSystem(
   res: CodingResult,
   at: (e?: string) => string,
 ): Promise<boolean> {
-  const invalid = (text: string) => res.issues.push(txIssue('error', 'invalid', 'invalid-data', text, at('system')));
+  const invalid = (text: string, id: string) =>
+    res.issues.push(txIssue('error', 'invalid', 'invalid-data', text, at('system'), id));
   if (!/^[a-z][a-z0-9+.-]*:/i.test(system)) {
-    invalid('Coding.system must be an absolute reference, not a local reference');
+    invalid('Coding.system must be an absolute reference, not a local reference', 'Terminology_TX_System_Relative');
     return false;
   }
   if (cs?.resource.content === 'supplement') {
-    invalid(`CodeSystem ${canonicalOf(cs.resource)} is a supplement, so can't be used as a value in Coding.system`);
+    const text = `CodeSystem ${canonicalOf(cs.resource)} is a supplement, so can't be used as a value in Coding.system`;
+    invalid(text, 'CODESYSTEM_CS_NO_SUPPLEMENT');
     res.unknownSystem = system;
     return true;
   }
   if (cs || !(await ctx.find('ValueSet', system))) return false;
-  invalid(`The Coding references a value set, not a code system ('${system}')`);
+  invalid(`The Coding references a value set, not a code system ('${system}')`, 'Terminology_TX_System_ValueSet2');
   return true;
 }
 
@@ -445,7 +482,12 @@ async function unknownSystem(
     version && known.length
       ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
       : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
-  res.issues.push(txIssue('error', 'not-found', 'not-found', text, at('system')));
+  const id = !version
+    ? 'UNKNOWN_CODESYSTEM'
+    : known.length
+      ? 'UNKNOWN_CODESYSTEM_VERSION'
+      : 'UNKNOWN_CODESYSTEM_VERSION_NONE';
+  res.issues.push(txIssue('error', 'not-found', 'not-found', text, at('system'), id));
   res.unknownSystem ??= version ? `${system}|${version}` : system;
 }
 
@@ -462,14 +504,17 @@ function unknownCode(
   // membership of the value set can be denied (R4 CodeSystem.content `fragment`)
   const fragment = cs.resource.content === 'fragment';
   if (vs && !fragment)
-    res.issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code')));
+    res.issues.push(
+      txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS),
+    );
   const severity = fragment || cs.resource.content === 'example' ? 'warning' : 'error';
   const unknown = `code '${coding.code ?? ''}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`;
   const text = fragment
     ? `Unknown Code ${unknown.slice(5)} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment`
     : `Unknown ${unknown}`;
   if (input.membershipOnly && vs) return; // only membership is asked: not in the value set says it
-  const issue = txIssue(severity, 'code-invalid', 'invalid-code', text, at('code'));
+  const id = fragment ? 'UNKNOWN_CODE_IN_FRAGMENT' : 'Unknown_Code_in_Version';
+  const issue = txIssue(severity, 'code-invalid', 'invalid-code', text, at('code'), id);
   // nothing is known to be wrong with a code a fragment lacks: noted, not repeated in the message
   res.issues.push(fragment ? quiet(issue) : issue);
   res.ok = severity !== 'error';
@@ -491,7 +536,7 @@ function checkConcept(
   // R4 $validate-code `abstract` = false: an abstract code is not valid here, so not a member either
   if (input.abstractAllowed === false && concept.notSelectable) {
     const text = `Code '${cs.url}#${concept.code}' is abstract, and not allowed in this context`;
-    res.issues.push(txIssue('error', 'business-rule', 'code-rule', text, at('code')));
+    res.issues.push(txIssue('error', 'business-rule', 'code-rule', text, at('code'), 'ABSTRACT_CODE_NOT_ALLOWED'));
     res.member = false;
   }
   if (concept.inactive) {
@@ -502,6 +547,7 @@ function checkConcept(
         'code-comment',
         `The concept '${concept.code}' has a status of ${statusText(concept)} and its use should be reviewed`,
         at(),
+        'INACTIVE_CONCEPT_FOUND',
       ),
     );
   }
@@ -509,7 +555,8 @@ function checkConcept(
   if (vs && !res.member) res.issues.push(...notMemberIssues(input, vs.resource, concept, coding, at));
   if (vs && res.member && deprecatedInValueSet(vs.expanded, cs, concept)) {
     const text = `The presence of the concept '${concept.code}' in the system '${cs.url}' in the value set ${vsName(vs.resource)} is marked with a status of deprecated and its use should be reviewed`;
-    res.issues.push(quiet(txIssue('warning', 'business-rule', 'code-comment', text, at('code'))));
+    const id = 'CONCEPT_DEPRECATED_IN_VALUESET';
+    res.issues.push(quiet(txIssue('warning', 'business-rule', 'code-comment', text, at('code'), id)));
   }
   if (coding.display !== undefined && !input.membershipOnly)
     res.issues.push(...checkDisplay(cs, concept, coding.display, input, at));
@@ -530,11 +577,11 @@ function conceptNotes(
   const status = concept.status;
   if (!concept.inactive && status && DISCOURAGING.has(status.toLowerCase())) {
     const text = `The concept '${concept.code}' is ${status} and its use should be reviewed`;
-    notes.push(txIssue('warning', 'business-rule', 'code-comment', text, at()));
+    notes.push(txIssue('warning', 'business-rule', 'code-comment', text, at(), 'DEPRECATED_CONCEPT_FOUND'));
   }
   if (coding.code !== undefined && coding.code !== concept.code) {
     const text = `The code '${coding.code}' differs from the correct code '${concept.code}' by case. Although the code system '${cs.url}${cs.version ? `|${cs.version}` : ''}' is case insensitive, implementers are strongly encouraged to use the correct case anyway`;
-    notes.push(quiet(txIssue('information', 'business-rule', 'code-rule', text, at('code'))));
+    notes.push(quiet(txIssue('information', 'business-rule', 'code-rule', text, at('code'), 'CODE_CASE_DIFFERENCE')));
   }
   return notes;
 }
@@ -578,9 +625,10 @@ function notMemberIssues(
         'code-rule',
         `The concept '${concept.code}' is valid but is not active`,
         at('code'),
+        'STATUS_CODE_WARNING_CODE',
       ),
     );
-  issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs, coding), at('code')));
+  issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs, coding), at('code'), NOT_IN_VS));
   return issues;
 }
 
@@ -630,11 +678,18 @@ function checkDisplay(
         'invalid-display',
         `There are no valid display names found for the code ${given} for language(s) '${langs.join(', ')}'. The display is '${display}' which is a valid display for the default language`,
         at('display'),
+        'NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK',
       ),
     ];
   }
   const text = `Wrong Display Name '${display}' for ${given}. ${validChoices(concept, langs, inLanguages)}`;
-  return [txIssue(input.lenientDisplay ? 'warning' : 'error', 'invalid', 'invalid-display', text, at('display'))];
+  const severity = input.lenientDisplay ? 'warning' : 'error';
+  // no text in the asked languages is another message than a wrong choice among them
+  const id =
+    langs.length && !inLanguages.length
+      ? 'NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR'
+      : 'Display_Name_for__should_be_one_of__instead_of';
+  return [txIssue(severity, 'invalid', 'invalid-display', text, at('display'), id)];
 }
 
 /** What a wrong display should have been: the valid texts in the requested languages, with their languages. */

@@ -145,4 +145,19 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     expect(issue.expression).toEqual(['code']);
     expect(issue).not.toHaveProperty('location');
   });
+
+  it("issues name their message as the HL7 tools' message catalogue does", async () => {
+    const res = await post('CodeSystem/$validate-code', [
+      { name: 'url', valueUri: INSENSITIVE.url },
+      { name: 'code', valueCode: 'missing' },
+      { name: 'display', valueString: 'Missing' },
+    ]);
+    const outcome = param(res.body, 'issues')?.resource as OperationOutcome;
+    expect(outcome.issue[0].extension).toEqual([
+      {
+        url: 'http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id',
+        valueString: 'Unknown_Code_in_Version',
+      },
+    ]);
+  });
 });
