@@ -56,6 +56,48 @@ describe.each(BACKENDS)('CapabilityStatement and resource types on $name', (back
   /** Types whose empty instance breaks a resource-level invariant (key), though no element is required. */
   const INVARIANT_NEEDS_CONTENT: Record<string, string> = { InsurancePlan: 'ipn-1', Organization: 'org-1' };
 
+  it('names itself as a terminology server of the HL7 ecosystem, and $versions answers R4', async () => {
+    const cs = (await t.http().get('/fhir/metadata')).body;
+    expect(cs).toMatchObject({
+      url: 'http://forlop.test/fhir/metadata',
+      name: 'ForlopCapabilityStatement',
+      instantiates: ['http://hl7.org/fhir/CapabilityStatement/terminology-server'],
+      software: { name: 'Forløp', version: expect.stringMatching(/^\d+\.\d+\.\d+$/) },
+    });
+    expect(cs.software.releaseDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const features = Object.fromEntries(
+      cs.extension
+        .filter((e: { url: string }) => e.url.endsWith('/application-feature/StructureDefinition/feature'))
+        .map((e: { extension: { url: string; valueCanonical?: string }[] }) => [
+          e.extension[0].valueCanonical,
+          e.extension[1],
+        ]),
+    );
+    expect(features['http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version']).toEqual({
+      url: 'value',
+      valueCode: '1.9.0',
+    });
+    expect(features['http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter']).toEqual({
+      url: 'value',
+      valueBoolean: true,
+    });
+    expect(cs.rest[0].operation).toContainEqual({
+      name: 'versions',
+      definition: 'http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions',
+    });
+
+    const versions = await t.http().get('/fhir/$versions');
+    expect(versions.status).toBe(200);
+    expect(versions.body).toEqual({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'version', valueCode: '4.0' },
+        { name: 'default', valueCode: '4.0' },
+      ],
+    });
+    expect((await t.http().post('/fhir/$versions').set('Content-Type', FHIR_JSON).send({})).status).toBe(200);
+  });
+
   it('lists every concrete R4 resource type; each is created, or refused naming exactly its required elements', async () => {
     const cs = (await t.http().get('/fhir/metadata')).body;
     const types: string[] = cs.rest[0].resource.map((r: { type: string }) => r.type);

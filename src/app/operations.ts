@@ -1,4 +1,5 @@
 import { reindexOperation } from '../fhir/operations/reindex.js';
+import { versionsOperation } from '../fhir/operations/versions.js';
 import { everythingOperation } from '../fhir/operations/everything/operation.js';
 import type { Operation } from '../fhir/operations/types.js';
 import { expandOperation } from '../terminology/operations/expand.js';
@@ -27,6 +28,7 @@ import { installedPackagesOperation } from '../packages/installed-operation.js';
  */
 export const OPERATIONS: Operation[] = [
   reindexOperation,
+  versionsOperation,
   expandOperation,
   valueSetValidateCode,
   codeSystemValidateCode,

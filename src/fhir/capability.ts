@@ -8,7 +8,17 @@ import type {
 import { ROUTES, SYSTEM_INTERACTIONS } from './routes.js';
 import type { Services } from './services.js';
 
+/** The FHIR version this server speaks (CapabilityStatement.fhirVersion, `$versions`). */
+export const FHIR_VERSION = '4.0.1';
+
 const SEARCHABLE = new Set(['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri', 'composite']);
+
+/** What the statement says of the software: its version and the date of that release. */
+export interface Release {
+  version: string;
+  /** YYYY-MM-DD (CapabilityStatement.software.releaseDate). */
+  date: string;
+}
 
 /** How clients authenticate, for `rest.security` (SMART on FHIR: where to get a token). */
 export interface SecurityInfo {
@@ -39,20 +49,25 @@ function systemSearchParams(): CapabilityStatementRestResourceSearchParam[] {
  * GET /metadata (R4 §3.1.0.13): generated from the route table and the loaded definitions, listing
  * only what has a handler and only the search parameters the index extracts.
  */
-export function capabilityStatement(svc: Services, version: string, security?: SecurityInfo): CapabilityStatement {
+export function capabilityStatement(svc: Services, release: Release, security?: SecurityInfo): CapabilityStatement {
   const rest = restCapability(svc, security);
   return {
     resourceType: 'CapabilityStatement',
+    // the statement of this instance, at the URL that serves it
+    url: `${svc.baseUrl}/metadata`,
+    version: release.version,
+    name: 'ForlopCapabilityStatement',
+    title: 'Forløp FHIR R4 server',
     status: 'active',
     date: svc.clock.now().toISOString(),
     publisher: 'Forløp',
     kind: 'instance',
-    software: { name: 'Forløp', version },
+    software: { name: 'Forløp', version: release.version, releaseDate: release.date },
     implementation: {
       description: 'Forløp FHIR R4 server for the Norwegian patient pathways in mental health and substance use',
       url: svc.baseUrl,
     },
-    fhirVersion: '4.0.1',
+    fhirVersion: FHIR_VERSION,
     format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
     patchFormat: ['application/json-patch+json'],
     rest: [rest],

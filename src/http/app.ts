@@ -20,6 +20,8 @@ import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
 import { mountWebapp } from '../webapp/mount.js';
 import { withSubscriptionTopics } from '../subscriptions/capability.js';
+import { withTerminologyServer } from '../terminology/capability-statement.js';
+import { RELEASE } from '../app/release.js';
 import { headAsGet } from './head.js';
 import { subscriptionSockets, type SubscriptionSockets } from './websocket.js';
 
@@ -66,7 +68,7 @@ export function buildApp(options: AppOptions): App {
   const { ready, ...services } = createServices(options);
   const baseUrl = services.baseUrl;
   const log = options.log ?? jsonLog;
-  const version = options.version ?? '0.1.0';
+  const version = options.version ?? RELEASE.version;
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
 
   // the server's own requests (loading examples) are not the audit trail's business; clients' are
@@ -157,14 +159,14 @@ function metadata(req: Request, services: Services, options: AppOptions, version
   const smart = options.security?.smart;
   const statement = capabilityStatement(
     services,
-    version,
+    { version, date: RELEASE.date },
     smart && {
       tokenEndpoint: smart.tokenEndpoint,
       authorizationEndpoint: smart.authorizationEndpoint,
       cors: (options.http?.corsOrigins.length ?? 0) > 0,
     },
   );
-  return withSubscriptionTopics(smart ? describeSecurity(statement, smart) : statement);
+  return withTerminologyServer(withSubscriptionTopics(smart ? describeSecurity(statement, smart) : statement));
 }
 
 /**
