@@ -55,9 +55,12 @@ const DISCOURAGING = new Set(['deprecated', 'withdrawn', 'discouraged']);
 
 /** The message ids (HL7 message catalogue) of the issues whose id does not depend on the case. */
 const NOT_IN_VS = 'None_of_the_provided_codes_are_in_the_value_set_one';
-const vsName = (vs: ValueSet) => `${vs.url ?? ''}${vs.version ? `|${vs.version}` : ''}`;
+/** A value set as messages name it: its canonical, or "(unidentified)" for one without a url (an inline one). */
+const vsName = (vs: ValueSet) => (vs.url ? `${vs.url}${vs.version ? `|${vs.version}` : ''}` : '(unidentified)');
+/** The code as given: `system|version#code`, the version only when the coding states one. */
+const givenCode = (c: Coding) => `${c.system ?? ''}${c.version ? `|${c.version}` : ''}#${c.code ?? ''}`;
 const notInValueSet = (vs: ValueSet, c: Coding) =>
-  `The provided code '${c.system ?? ''}#${c.code ?? ''}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
+  `The provided code '${givenCode(c)}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
 
 /** Answers `$validate-code` as a Parameters resource: result, message, issues and the code's details. */
 export async function validateCode(ctx: TerminologyContext, input: ValidateInput): Promise<Parameters> {

@@ -146,6 +146,22 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     expect(issue).not.toHaveProperty('location');
   });
 
+  it('a code outside the value set is named with the version it was given; an inline value set is unidentified', async () => {
+    const res = await post('ValueSet/$validate-code', [
+      {
+        name: 'valueSet',
+        resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: FRAGMENT.url }] } },
+      },
+      { name: 'coding', valueCoding: { system: INSENSITIVE.url, version: '1.0.0', code: 'kept' } },
+    ]);
+    expect(expectResult(res.body, false)).toContainEqual(
+      expect.objectContaining({
+        type: 'not-in-vs',
+        text: `The provided code '${INSENSITIVE.url}|1.0.0#kept' was not found in the value set '(unidentified)'`,
+      }),
+    );
+  });
+
   it("issues name their message as the HL7 tools' message catalogue does", async () => {
     const res = await post('CodeSystem/$validate-code', [
       { name: 'url', valueUri: INSENSITIVE.url },
