@@ -135,10 +135,15 @@ function bestOfCodeableConcept(
   const vs = input.valueSet?.resource;
   const unknownParts = input.valueSet?.expanded.missingValueSets ?? [];
   const best = results.find((r) => r.ok && r.member) ?? results.find((r) => r.member) ?? results.find((r) => r.known);
-  // membership is undecided, not denied, when a coding's code system (version) could not be found
+  // membership is undecided, not denied, when a code system (version) the value set draws on could
+  // not be found; a coding in a system the value set does not use is outside it, known or not
   const undecided =
     unknownParts.length > 0 ||
-    results.some((r) => r.unknownSystem !== undefined || (!r.known && r.cs?.resource.content === 'fragment'));
+    results.some(
+      (r) =>
+        (r.unknownSystem !== undefined && !r.unknownOutsideValueSet) ||
+        (!r.known && r.cs?.resource.content === 'fragment'),
+    );
   if (vs && !undecided && !results.some((r) => r.member)) {
     issues.unshift(
       txIssue(
@@ -481,17 +486,23 @@ async function unknownSystem(
     .map((r) => r.version)
     .filter((v): v is string => !!v)
     .sort(compareVersions);
-  const text =
-    version && known.length
-      ? `A definition for CodeSystem '${system}' version '${version}' could not be found, so the code cannot be validated. Valid versions: ${known.join(' or ')}`
-      : `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
-  const id = !version
-    ? 'UNKNOWN_CODESYSTEM'
+  const cannot = 'could not be found, so the code cannot be validated';
+  // a version of a system with no versions known: the system is what is missing, so it is the unknown one
+  const [text, id, unknown] = !version
+    ? [`A definition for CodeSystem '${system}' ${cannot}`, 'UNKNOWN_CODESYSTEM', system]
     : known.length
-      ? 'UNKNOWN_CODESYSTEM_VERSION'
-      : 'UNKNOWN_CODESYSTEM_VERSION_NONE';
+      ? [
+          `A definition for CodeSystem '${system}' version '${version}' ${cannot}. Valid versions: ${known.join(' or ')}`,
+          'UNKNOWN_CODESYSTEM_VERSION',
+          `${system}|${version}`,
+        ]
+      : [
+          `A definition for CodeSystem '${system}' version '${version}' ${cannot}. No versions of this code system are known`,
+          'UNKNOWN_CODESYSTEM_VERSION_NONE',
+          system,
+        ];
   res.issues.push(txIssue('error', 'not-found', 'not-found', text, at('system'), id));
-  res.unknownSystem ??= version ? `${system}|${version}` : system;
+  res.unknownSystem ??= unknown;
 }
 
 /** A code its code system does not have: only a warning when the system is not complete (a fragment or example). */

@@ -162,6 +162,31 @@ describe.each(BACKENDS)('$validate-code notes on valid codes ($name)', (backend)
     );
   });
 
+  it('a CodeableConcept in a system the value set does not use, of which no version is known: not in it', async () => {
+    const nowhere = 'http://forlop.test/CodeSystem/nowhere';
+    const res = await post('ValueSet/$validate-code', [
+      {
+        name: 'valueSet',
+        resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: FRAGMENT.url }] } },
+      },
+      { name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: nowhere, version: '9', code: 'x' }] } },
+    ]);
+    const issues = expectResult(res.body, false);
+    expect(issues).toContainEqual(
+      expect.objectContaining({
+        type: 'not-in-vs',
+        text: "No valid coding was found for the value set '(unidentified)'",
+      }),
+    );
+    expect(issues).toContainEqual(
+      expect.objectContaining({
+        type: 'not-found',
+        text: `A definition for CodeSystem '${nowhere}' version '9' could not be found, so the code cannot be validated. No versions of this code system are known`,
+      }),
+    );
+    expect(param(res.body, 'x-unknown-system')?.valueCanonical).toBe(nowhere);
+  });
+
   it("issues name their message as the HL7 tools' message catalogue does", async () => {
     const res = await post('CodeSystem/$validate-code', [
       { name: 'url', valueUri: INSENSITIVE.url },
