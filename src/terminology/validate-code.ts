@@ -13,7 +13,7 @@ import { addWarnings, statusWarnings, type StatusWarning } from './status-warnin
 import { canonicalOf } from './supplements.js';
 import { displayIn, languageMatches } from './language.js';
 import type { TerminologyContext } from './source.js';
-import { compareVersions, latest, versionMatches } from './versions.js';
+import { compareVersions, latest, splitCanonical, versionMatches } from './versions.js';
 
 /** What `$validate-code` was asked (R4 ValueSet/CodeSystem `$validate-code`). */
 export interface ValidateInput {
@@ -345,6 +345,10 @@ function valueSetSystem(input: ValidateInput, system: string, coding: Coding): S
     const shown = entries.filter((e) => e.display === coding.display);
     return { ...vsSystem, version: latest(shown.length ? shown : entries)?.version };
   }
+  // a code no version in the value set has is looked for in the latest version the value set uses
+  const used = [...(expanded?.usedCodeSystems ?? [])].map(splitCanonical).filter(([url]) => url === system);
+  if (vsSystem && !coding.version && !entries.length && used.length > 1)
+    return { ...vsSystem, version: latest(used.map(([, version]) => ({ version })))?.version };
   return vsSystem;
 }
 

@@ -345,6 +345,15 @@ describe.each(BACKENDS)('$validate-code ($name)', (backend) => {
       expect(param(older.body, 'version')?.valueString).toBe('1.0.0');
       const onlyOld = await run({ system: TEST_CS, code: 'eating' });
       expect(param(onlyOld.body, 'version')?.valueString).toBe('1.0.0');
+      // a code neither version has is looked for, and reported, in the latest
+      const neither = await run({ system: TEST_CS, code: 'no-such-code' });
+      expect(expectResult(neither.body, false)).toContainEqual(
+        expect.objectContaining({
+          type: 'invalid-code',
+          text: `Unknown code 'no-such-code' in the CodeSystem '${TEST_CS}' version '2.0.0'`,
+        }),
+      );
+      expect(param(neither.body, 'version')?.valueString).toBe('2.0.0');
     });
 
     it('check-system-version picks the version of a versionless include', async () => {
