@@ -61,6 +61,9 @@ const vsName = (vs: ValueSet) => (vs.url ? `${vs.url}${vs.version ? `|${vs.versi
 const givenCode = (c: Coding) => `${c.system ?? ''}${c.version ? `|${c.version}` : ''}#${c.code ?? ''}`;
 const notInValueSet = (vs: ValueSet, c: Coding) =>
   `The provided code '${givenCode(c)}${c.display !== undefined ? ` ('${c.display}')` : ''}' was not found in the value set '${vsName(vs)}'`;
+/** The error that a coding is not in the value set, at the coding's code. */
+const notInValueSetIssue = (vs: ValueSet, c: Coding, at: (e?: string) => string) =>
+  txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs, c), at('code'), NOT_IN_VS);
 
 /** Answers `$validate-code` as a Parameters resource: result, message, issues and the code's details. */
 export async function validateCode(ctx: TerminologyContext, input: ValidateInput): Promise<Parameters> {
@@ -276,9 +279,7 @@ function systemlessCoding(
     'Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided';
   return [
     txIssue('warning', 'invalid', 'invalid-data', text, at(), 'Coding_has_no_system__cannot_validate'),
-    ...(vs
-      ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS)]
-      : []),
+    ...(vs ? [notInValueSetIssue(vs.resource, coding, at)] : []),
   ];
 }
 
@@ -310,9 +311,7 @@ function inferSystem(
       at('code'),
       systems.size ? 'Unable_to_resolve_system__value_set_has_multiple_matches' : 'UNABLE_TO_INFER_CODESYSTEM',
     ),
-    ...(vs
-      ? [txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS)]
-      : []),
+    ...(vs ? [notInValueSetIssue(vs.resource, coding, at)] : []),
   );
   return undefined;
 }
@@ -428,9 +427,7 @@ async function findCodeSystem(
   const vs = input.valueSet;
   // a system the value set does not draw on at all cannot be in it, known or not
   if (vs && !vs.expanded.systems.has(system) && !(await ctx.codeSystem(system, coding.version))) {
-    res.issues.push(
-      txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS),
-    );
+    res.issues.push(notInValueSetIssue(vs.resource, coding, at));
   }
   if (coding.version && vsSystem && !(await ctx.codeSystem(system, coding.version)))
     await unknownSystem(ctx, system, coding.version, res, at);
@@ -521,10 +518,7 @@ function unknownCode(
   // a fragment holds only some of the system's codes: the code may exist, so neither it nor its
   // membership of the value set can be denied (R4 CodeSystem.content `fragment`)
   const fragment = cs.resource.content === 'fragment';
-  if (vs && !fragment)
-    res.issues.push(
-      txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs.resource, coding), at('code'), NOT_IN_VS),
-    );
+  if (vs && !fragment) res.issues.push(notInValueSetIssue(vs.resource, coding, at));
   const severity = fragment || cs.resource.content === 'example' ? 'warning' : 'error';
   const unknown = `code '${coding.code ?? ''}' in the CodeSystem '${cs.url}' version '${cs.version ?? ''}'`;
   const text = fragment
@@ -646,7 +640,7 @@ function notMemberIssues(
         'STATUS_CODE_WARNING_CODE',
       ),
     );
-  issues.push(txIssue('error', 'code-invalid', 'not-in-vs', notInValueSet(vs, coding), at('code'), NOT_IN_VS));
+  issues.push(notInValueSetIssue(vs, coding, at));
   return issues;
 }
 
