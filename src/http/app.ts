@@ -20,7 +20,7 @@ import type { Readiness } from './readiness.js';
 import { jsonLog, requestLog, type LogFn } from './log.js';
 import { mountWebapp } from '../webapp/mount.js';
 import { withSubscriptionTopics } from '../subscriptions/capability.js';
-import { withTerminologyServer } from '../terminology/capability-statement.js';
+import { withTerminologyFeatures } from '../terminology/capability-statement.js';
 import { RELEASE } from '../app/release.js';
 import { headAsGet } from './head.js';
 import { subscriptionSockets, type SubscriptionSockets } from './websocket.js';
@@ -166,7 +166,7 @@ function metadata(req: Request, services: Services, options: AppOptions, version
       cors: (options.http?.corsOrigins.length ?? 0) > 0,
     },
   );
-  return withTerminologyServer(withSubscriptionTopics(smart ? describeSecurity(statement, smart) : statement));
+  return withTerminologyFeatures(withSubscriptionTopics(smart ? describeSecurity(statement, smart) : statement));
 }
 
 /**

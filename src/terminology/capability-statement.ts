@@ -33,7 +33,7 @@ function feature(definition: string, value: Omit<Extension, 'url'>): Extension {
  * ecosystem asks for: every canonical our statement names resolves on this server (served-definitions
  * test), and that statement is an R4 example, not in the definitions we ship (docs/terminology.md).
  */
-export function withTerminologyServer(cs: CapabilityStatement): CapabilityStatement {
+export function withTerminologyFeatures(cs: CapabilityStatement): CapabilityStatement {
   cs.extension = [
     ...(cs.extension ?? []),
     feature(TEST_VERSION, { valueCode: features.testVersion }),
